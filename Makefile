@@ -1,0 +1,44 @@
+# RATC Ops — the two commands a new user needs: `make demo` and `make test`.
+# Nothing but Python 3.11+ and make is assumed: the virtualenv and the locked packages are made here.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install demo serve test test-fast lint format lock bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/lock.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/lock.txt
+	@touch $@
+
+## demo: migrate, create the demo world (idempotent) and serve it with Daphne on http://127.0.0.1:8000
+demo: install
+	RATC_DEMO=1 $(BIN)/python manage.py migrate --noinput
+	RATC_DEMO=1 $(BIN)/python manage.py demo_world
+	RATC_DEMO=1 $(BIN)/daphne -b $(HOST) -p $(PORT) ratc_ops.asgi:application
+
+## test: the whole suite (browser tests run when Chromium is installed; CI requires them)
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## lock: re-resolve requirements/lock.txt from pyproject.toml (needs uv: pip install uv)
+lock:
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/lock.txt
+
+clean:
+	rm -rf $(VENV) var artifacts

@@ -1,0 +1,103 @@
+"""Named operations and the roles that may perform them: the one place that decides who may do what.
+
+Every service function starts with ``check(actor, "<operation>", obj)``. Pages and the API hide what a
+role cannot use by asking ``can(actor, operation)``; the service still checks, so hiding is convenience,
+not security.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from apps.agencies.roles import Role
+
+R = Role
+
+OPERATIONS: dict[str, frozenset[str]] = {
+    # Reference data and configuration
+    "reference.view": frozenset(R.values),
+    "reference.manage": frozenset({R.ADMINISTRATOR}),
+    "membership.view": frozenset({R.SUPERVISOR, R.MANAGER, R.ADMINISTRATOR, R.AUDITOR}),
+    # Sources and intake
+    "source.view": frozenset(R.values) - {R.FRONTLINE},
+    "source.manage": frozenset({R.ADMINISTRATOR, R.RISK_MANAGER}),
+    "source.share": frozenset({R.ADMINISTRATOR}),
+    "intake.upload": frozenset({R.ANALYST, R.RISK_MANAGER, R.ADMINISTRATOR, R.SYSTEM}),
+    "subject.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.RISK_MANAGER, R.AUDITOR}),
+    # Risk engine
+    "rule.view": frozenset({R.ANALYST, R.SUPERVISOR, R.RISK_MANAGER, R.MANAGER, R.AUDITOR}),
+    "rule.edit": frozenset({R.RISK_MANAGER}),
+    "rule.publish": frozenset({R.RISK_MANAGER}),
+    "rule.backtest": frozenset({R.RISK_MANAGER, R.ANALYST}),
+    "watchlist.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.RISK_MANAGER, R.AUDITOR}),
+    "watchlist.manage": frozenset({R.RISK_MANAGER, R.LIAISON}),
+    "model.view": frozenset({R.RISK_MANAGER, R.MANAGER, R.ANALYST, R.AUDITOR}),
+    "model.train": frozenset({R.RISK_MANAGER}),
+    "model.activate": frozenset({R.RISK_MANAGER}),
+    # Targeting workflow
+    "target.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.FRONTLINE, R.MANAGER, R.AUDITOR}),
+    "target.nominate": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.SYSTEM}),
+    "target.claim": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON}),
+    "target.review": frozenset({R.ANALYST, R.SUPERVISOR}),
+    "target.approve": frozenset({R.SUPERVISOR}),
+    "target.reject": frozenset({R.SUPERVISOR}),
+    "target.withdraw": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON}),
+    "target.dispatch": frozenset({R.SUPERVISOR}),
+    "target.hold": frozenset({R.SUPERVISOR, R.LIAISON}),
+    "target.comment": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.FRONTLINE}),
+    "target.share": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON}),
+    "board.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.MANAGER, R.FRONTLINE}),
+    # Frontline
+    "exam.view": frozenset({R.FRONTLINE, R.SUPERVISOR, R.ANALYST, R.MANAGER, R.AUDITOR}),
+    "exam.record": frozenset({R.FRONTLINE}),
+    "exam.correct": frozenset({R.SUPERVISOR}),
+    # Reporting
+    "report.view": frozenset({R.MANAGER, R.SUPERVISOR, R.RISK_MANAGER, R.AUDITOR}),
+    "report.export": frozenset({R.MANAGER, R.SUPERVISOR, R.RISK_MANAGER}),
+    # The law
+    "audit.view": frozenset({R.AUDITOR}),
+    "unmask.request": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON}),
+    "unmask.approve": frozenset({R.SUPERVISOR, R.AUDITOR}),
+}
+
+
+def membership_of(user: Any):
+    """The user's active membership, cached on the user object for the request; None for outsiders."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    cached = getattr(user, "_ratc_membership", False)
+    if cached is not False:
+        return cached
+    from apps.agencies.models import Membership
+
+    membership = Membership.objects.select_related("agency").filter(user=user).first()
+    user._ratc_membership = membership
+    return membership
+
+
+def can(user: Any, operation: str) -> bool:
+    """Whether the user's role allows the operation at all (no object considered)."""
+    if operation not in OPERATIONS:
+        raise KeyError(f"unknown operation {operation!r}")
+    membership = membership_of(user)
+    return membership is not None and membership.role in OPERATIONS[operation]
+
+
+def check(actor: Any, operation: str, obj: Any = None) -> None:
+    """Raise unless ``actor`` may perform ``operation`` (on ``obj``, when given).
+
+    An object outside the actor's scope raises ``Http404``: to an outsider it does not exist. A visible
+    object the actor's role may not act on raises ``PermissionDenied``. A model can add its own rule
+    (a port officer acts only on his ports) with ``check_operation(membership, operation)``, which raises.
+    """
+    if obj is not None:
+        manager = type(obj)._default_manager
+        if hasattr(manager, "visible_to") and not manager.visible_to(actor).filter(pk=obj.pk).exists():
+            raise Http404("Not found.")
+    if not can(actor, operation):
+        raise PermissionDenied(f"Your role may not perform {operation}.")
+    if obj is not None and hasattr(obj, "check_operation"):
+        obj.check_operation(membership_of(actor), operation)

@@ -1,0 +1,15 @@
+"""The roles people hold on the floor (BRIEF: who uses it)."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ANALYST = "analyst", "Targeting analyst"
+    SUPERVISOR = "supervisor", "Supervisor / duty manager"
+    LIAISON = "liaison", "Liaison officer"
+    FRONTLINE = "frontline", "Frontline officer"
+    RISK_MANAGER = "risk_manager", "Risk manager"
+    MANAGER = "manager", "Manager"
+    AUDITOR = "auditor", "Auditor / data protection officer"
+    ADMINISTRATOR = "administrator", "Administrator"
+    SYSTEM = "system", "System integrator"

@@ -1,0 +1,59 @@
+"""The one navigation: each entry names the operation it needs, so every role sees only what it may use.
+
+Entries whose page is not installed (its URL name does not resolve) are left out, so a capability
+appears in the navigation by registering its URLs, with no change here beyond its line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from apps.agencies.operations import can
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    label: str
+    url_name: str
+    operation: str
+    section: str
+    icon: str = ""
+
+
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("Home", "home", "reference.view", "Floor", "home"),
+    NavItem("Floor board", "live:floor", "board.view", "Floor", "board"),
+    NavItem("Queues", "targeting:queues", "target.view", "Floor", "queue"),
+    NavItem("Targets", "targeting:list", "target.view", "Floor", "target"),
+    NavItem("Joint operations", "targeting:operations", "target.view", "Floor", "group"),
+    NavItem("My instructions", "frontline:home", "exam.record", "Port", "tablet"),
+    NavItem("Subjects", "intake:subjects", "subject.view", "Data", "subject"),
+    NavItem("Intake", "intake:upload", "intake.upload", "Data", "upload"),
+    NavItem("Data sources", "intake:sources", "source.view", "Data", "source"),
+    NavItem("Rules", "risk:rules", "rule.view", "Risk", "rule"),
+    NavItem("Rule lab", "risk:lab", "rule.backtest", "Risk", "lab"),
+    NavItem("Watchlists", "watchlists:list", "watchlist.view", "Risk", "list"),
+    NavItem("Risk model", "learning:models", "model.view", "Risk", "model"),
+    NavItem("Reports", "reports:home", "report.view", "Reports", "chart"),
+    NavItem("Access log", "compliance:log", "audit.view", "Oversight", "log"),
+    NavItem("Unmasking requests", "compliance:unmask", "unmask.approve", "Oversight", "key"),
+    NavItem("Agencies and ports", "agencies:directory", "reference.view", "Reference", "port"),
+    NavItem("People", "agencies:people", "membership.view", "Reference", "people"),
+    NavItem("API docs", "api-docs", "reference.view", "Reference", "api"),
+)
+
+
+def items_for(user) -> list[dict[str, str]]:
+    """The navigation entries this user may use, with their URLs, in display order."""
+    items = []
+    for item in NAVIGATION:
+        if not can(user, item.operation):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": item.label, "url": url, "section": item.section, "icon": item.icon})
+    return items

@@ -1,0 +1,47 @@
+"""The home page and health endpoint."""
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+
+from apps.agencies.models import CentreConfiguration
+from apps.agencies.operations import membership_of
+from apps.core.guidance import FIRST_STEPS
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    membership = membership_of(request.user)
+    context = {
+        "membership": membership,
+        "first_steps": FIRST_STEPS.get(membership.role, ()) if membership else (),
+        "config": CentreConfiguration.current(),
+    }
+    return render(request, "core/home.html", context)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database check for load balancers; reveals nothing about the data."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+class LoginView(auth_views.LoginView):
+    """Sign-in page; on a demo installation it lists the demo users so a first visit can begin."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if settings.RATC_DEMO:
+            from apps.core.demo import DEMO_PASSWORD, demo_user_rows
+
+            context.update(demo_users=demo_user_rows(), demo_password=DEMO_PASSWORD)
+        return context

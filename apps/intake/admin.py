@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from apps.intake.models import DataSource
+
+
+@admin.register(DataSource)
+class DataSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "owner_agency", "retention_days", "depersonalise_after_days"]
+    list_filter = ["kind", "owner_agency"]

@@ -1,0 +1,33 @@
+"""URL map. Each capability lives in its app's ``urls.py``; the API in ``/api/v1/``."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from apps.agencies import api as agencies_api
+from apps.core import views as core_views
+from apps.intake import api as intake_api
+
+router = DefaultRouter()
+router.register("agencies", agencies_api.AgencyViewSet, basename="agency")
+router.register("ports", agencies_api.PortViewSet, basename="port")
+router.register("sources", intake_api.DataSourceViewSet, basename="source")
+
+admin.site.site_header = "RATC Ops administration"
+admin.site.site_title = "RATC Ops"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("login/", core_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("reference/", include("apps.agencies.urls")),
+    path("data/", include("apps.intake.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/me/", agencies_api.me, name="api-me"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,86 @@
+"""Shared fixtures: a small world with named people per agency, as every capability's tests need.
+
+- ``customs_analyst`` and ``customs_supervisor``: the national centre (agency CUS).
+- ``police_liaison``: a partner agency's liaison officer (agency POL); sees only what is shared.
+- ``port_officer``: a customs frontline officer at ``port_a``.
+- ``outsider``: an analyst of another agency (BIO) with nothing shared; must see nothing of CUS's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings
+
+from apps.agencies.models import AgencyKind, TransportMode
+from apps.agencies.roles import Role
+from ratc_ops.celery import app as celery_app
+from tests.factories import AgencyFactory, PortFactory, member
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_inline():
+    """Tests run Celery tasks inline, whatever the broker, so each test sees its task's effect."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = Path(settings.SHARED_DATA_DIR)
+    if not path.is_dir():
+        pytest.fail(f"The shared test data is missing: expected {path} (set RATC_SHARED_DATA to its folder)")
+    return path
+
+
+@pytest.fixture
+def world(db):
+    customs = AgencyFactory(code="CUS", name="Customs Administration", kind=AgencyKind.CUSTOMS)
+    police = AgencyFactory(code="POL", name="National Police", kind=AgencyKind.POLICE)
+    bio = AgencyFactory(code="BIO", name="Biosecurity Authority", kind=AgencyKind.BIOSECURITY)
+    port_a = PortFactory(locode="GBFXT", name="Felixstowe", mode=TransportMode.SEA)
+    port_b = PortFactory(locode="GBLHR", name="Heathrow", mode=TransportMode.AIR, iata_code="LHR")
+    return SimpleNamespace(customs=customs, police=police, bio=bio, port_a=port_a, port_b=port_b)
+
+
+@pytest.fixture
+def customs_analyst(world):
+    return member("alice", world.customs, Role.ANALYST)
+
+
+@pytest.fixture
+def customs_supervisor(world):
+    return member("bob", world.customs, Role.SUPERVISOR)
+
+
+@pytest.fixture
+def police_liaison(world):
+    return member("paula", world.police, Role.LIAISON)
+
+
+@pytest.fixture
+def port_officer(world):
+    return member("oscar", world.customs, Role.FRONTLINE, ports=[world.port_a])
+
+
+@pytest.fixture
+def outsider(world):
+    return member("charlie", world.bio, Role.ANALYST)
+
+
+@pytest.fixture
+def customs_admin(world):
+    return member("ada", world.customs, Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def client_for(client):
+    """``client_for(user)``: the test client signed in as ``user``."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in

@@ -1,0 +1,31 @@
+"""Every parameterised page and endpoint answers 404 to a user of another agency."""
+
+import pytest
+from django.urls import reverse
+
+from tests.isolation import REFERENCE_ROUTES, SCOPED_ROUTES, parameterised_route_names
+
+
+def test_every_parameterised_route_is_covered():
+    uncovered = [n for n in parameterised_route_names() if n not in SCOPED_ROUTES and n not in REFERENCE_ROUTES]
+    assert not uncovered, f"Add these routes to tests/isolation.py with an isolation maker: {uncovered}"
+
+
+@pytest.mark.parametrize("route", sorted(SCOPED_ROUTES))
+def test_outsider_gets_404_and_owner_gets_200(route, world, customs_analyst, outsider, client):
+    url = reverse(route, kwargs=SCOPED_ROUTES[route](world))
+    client.force_login(outsider)
+    response = client.get(url)
+    assert response.status_code == 404, f"{url} answered {response.status_code} to another agency"
+    assert b"CUS" not in response.content and b"Customs" not in response.content
+    client.force_login(customs_analyst)
+    assert client.get(url).status_code == 200, f"{url} should be visible to its owner agency"
+
+
+def test_anonymous_is_sent_to_login_or_refused(world, client):
+    for route, maker in SCOPED_ROUTES.items():
+        url = reverse(route, kwargs=maker(world))
+        response = client.get(url)
+        assert response.status_code in {302, 401, 403}, url
+        if response.status_code == 302:
+            assert response.url.startswith(reverse("login"))

@@ -1,0 +1,77 @@
+"""Configuration from the environment: typed helpers fail loudly; production passes --deploy checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from ratc_ops.env import env_bool, env_choice, env_int, env_list, env_secret
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_env_bool_parses_and_refuses_nonsense():
+    assert env_bool("X", environ={"X": "yes"}) is True
+    assert env_bool("X", environ={"X": "0"}) is False
+    assert env_bool("X", True, environ={}) is True
+    with pytest.raises(ImproperlyConfigured, match="X='maybe'"):
+        env_bool("X", environ={"X": "maybe"})
+
+
+def test_env_int_bounds():
+    assert env_int("N", 5, environ={"N": " 42 "}) == 42
+    with pytest.raises(ImproperlyConfigured, match="not a whole number"):
+        env_int("N", 5, environ={"N": "4x"})
+    with pytest.raises(ImproperlyConfigured, match="below the minimum"):
+        env_int("N", 5, minimum=10, environ={"N": "3"})
+
+
+def test_env_list_and_choice():
+    assert env_list("H", environ={"H": "a.example, b.example ,"}) == ["a.example", "b.example"]
+    with pytest.raises(ImproperlyConfigured, match="not one of"):
+        env_choice("M", "x", ("x", "y"), environ={"M": "z"})
+
+
+def test_env_secret_requires_a_strong_key_in_production():
+    with pytest.raises(ImproperlyConfigured, match="must be set"):
+        env_secret("K", required=True, environ={})
+    with pytest.raises(ImproperlyConfigured, match="too weak"):
+        env_secret("K", required=True, environ={"K": "short"})
+    assert env_secret("K", required=False, fallback="dev", environ={}) == "dev"
+
+
+def _run_manage(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    environment.pop("DATABASE_URL", None)
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_mode_passes_deploy_checks(tmp_path):
+    result = _run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        DJANGO_SECRET_KEY="k9!" + "x7Lq2vZ0pR4sT8wY1bN6cM3dF5gH9jK2lA0qW4eR7tY1uI3oP6",
+        DJANGO_ALLOWED_HOSTS="ratc.example.gov",
+        SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_mode_refuses_to_start_without_a_secret(tmp_path):
+    result = _run_manage("check", DJANGO_ENV="production", SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set in production" in result.stderr
+
+
+def test_bad_value_names_the_variable(tmp_path):
+    result = _run_manage("check", DJANGO_DEBUG="perhaps", SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    assert result.returncode != 0 and "DJANGO_DEBUG='perhaps'" in result.stderr
