@@ -28,7 +28,9 @@ class PortFactory(factory.django.DjangoModelFactory):
         model = Port
         django_get_or_create = ("locode",)
 
-    locode = factory.Sequence(lambda n: f"GB{chr(65 + n // 676 % 26)}{chr(65 + n // 26 % 26)}{chr(65 + n % 26)}")
+    locode = factory.Sequence(
+        lambda n: f"GB{chr(65 + n // 676 % 26)}{chr(65 + n // 26 % 26)}{chr(65 + n % 26)}"
+    )
     name = factory.LazyAttribute(lambda o: f"Port {o.locode}")
     mode = TransportMode.SEA
 
@@ -87,4 +89,6 @@ class DataSourceFactory(factory.django.DjangoModelFactory):
 
 def member(username: str, agency: Agency, role: str, ports=()):
     """A user with a membership, created in one line."""
-    return MembershipFactory(user=UserFactory(username=username), agency=agency, role=role, ports=list(ports)).user
+    return MembershipFactory(
+        user=UserFactory(username=username), agency=agency, role=role, ports=list(ports)
+    ).user

@@ -7,7 +7,9 @@ from tests.isolation import REFERENCE_ROUTES, SCOPED_ROUTES, parameterised_route
 
 
 def test_every_parameterised_route_is_covered():
-    uncovered = [n for n in parameterised_route_names() if n not in SCOPED_ROUTES and n not in REFERENCE_ROUTES]
+    uncovered = [
+        n for n in parameterised_route_names() if n not in SCOPED_ROUTES and n not in REFERENCE_ROUTES
+    ]
     assert not uncovered, f"Add these routes to tests/isolation.py with an isolation maker: {uncovered}"
 
 

@@ -78,9 +78,9 @@ class ExaminationMethod(models.TextChoices):
 
 
 class Shift(models.TextChoices):
-    EARLY = "early", "Early (06–14)"
-    LATE = "late", "Late (14–22)"
-    NIGHT = "night", "Night (22–06)"
+    EARLY = "early", "Early (06:00-14:00)"
+    LATE = "late", "Late (14:00-22:00)"
+    NIGHT = "night", "Night (22:00-06:00)"
 
 
 locode_validator = RegexValidator(
@@ -137,6 +137,9 @@ class Membership(models.Model):
     class Meta:
         ordering = ["agency", "role", "user__username"]
 
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()}, {self.agency.code}"
+
     @classmethod
     def visibility_q(cls, membership) -> Q:
         return Q(agency_id=membership.agency_id)
@@ -144,9 +147,6 @@ class Membership(models.Model):
     @property
     def port_codes(self) -> list[str]:
         return [p.locode for p in self.ports.all()]
-
-    def __str__(self) -> str:
-        return f"{self.user} — {self.get_role_display()}, {self.agency.code}"
 
 
 class OperatingModel(models.TextChoices):

@@ -16,7 +16,6 @@ from apps.agencies.models import (
     Agency,
     AgencyKind,
     CentreConfiguration,
-    ExaminationMethod,
     Membership,
     OperatingModel,
     Port,

@@ -1,13 +1,12 @@
 """The home page and health endpoint."""
 
+from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
-
-from django.conf import settings
-from django.contrib.auth import views as auth_views
 
 from apps.agencies.models import CentreConfiguration
 from apps.agencies.operations import membership_of

@@ -54,4 +54,6 @@ def test_reference_data_is_visible_to_every_member(world, outsider, db, django_u
 def test_memberships_are_visible_within_the_agency_only(customs_analyst, customs_supervisor, outsider):
     names = set(Membership.objects.visible_to(customs_supervisor).values_list("user__username", flat=True))
     assert names == {"alice", "bob"}
-    assert set(Membership.objects.visible_to(outsider).values_list("user__username", flat=True)) == {"charlie"}
+    assert set(Membership.objects.visible_to(outsider).values_list("user__username", flat=True)) == {
+        "charlie"
+    }

@@ -1,3 +1,5 @@
+import io
+
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
@@ -7,9 +9,14 @@ from apps.intake.models import DataSource
 
 
 def test_demo_world_is_complete_and_idempotent(db):
-    call_command("demo_world", stdout=open("/dev/null", "w"))
-    counts = (Agency.objects.count(), Port.objects.count(), PortCapacity.objects.count(), DataSource.objects.count())
-    call_command("demo_world", stdout=open("/dev/null", "w"))
+    call_command("demo_world", stdout=io.StringIO())
+    counts = (
+        Agency.objects.count(),
+        Port.objects.count(),
+        PortCapacity.objects.count(),
+        DataSource.objects.count(),
+    )
+    call_command("demo_world", stdout=io.StringIO())
     assert counts == (
         Agency.objects.count(), Port.objects.count(), PortCapacity.objects.count(), DataSource.objects.count()
     )  # fmt: skip
@@ -21,7 +28,7 @@ def test_demo_world_is_complete_and_idempotent(db):
 
 
 def test_demo_user_can_sign_in_and_sees_role_navigation(db, client):
-    call_command("demo_world", stdout=open("/dev/null", "w"))
+    call_command("demo_world", stdout=io.StringIO())
     response = client.post("/login/", {"username": "supervisor", "password": DEMO_PASSWORD}, follow=True)
     assert response.status_code == 200
     page = response.content.decode()
