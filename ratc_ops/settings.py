@@ -57,6 +57,13 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.agencies",
     "apps.intake",
+    "apps.watchlists",
+    "apps.risk",
+    "apps.learning",
+    "apps.targeting",
+    "apps.frontline",
+    "apps.reports",
+    "apps.compliance",
     "apps.live",
 ]
 

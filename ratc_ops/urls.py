@@ -25,9 +25,30 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reference/", include("apps.agencies.urls")),
     path("data/", include("apps.intake.urls")),
+    path("targets/", include("apps.targeting.urls")),
+    path("risk/", include("apps.risk.urls")),
+    path("watchlists/", include("apps.watchlists.urls")),
+    path("model/", include("apps.learning.urls")),
+    path("port/", include("apps.frontline.urls")),
+    path("reports/", include("apps.reports.urls")),
+    path("oversight/", include("apps.compliance.urls")),
+    path("live/", include("apps.live.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/me/", agencies_api.me, name="api-me"),
     path("api/v1/", include(router.urls)),
+    *[
+        path("api/v1/", include(f"apps.{app}.api_urls"))
+        for app in (
+            "intake",
+            "watchlists",
+            "risk",
+            "learning",
+            "targeting",
+            "frontline",
+            "reports",
+            "compliance",
+        )
+    ],
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

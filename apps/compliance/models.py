@@ -1,0 +1,1 @@
+"""Models of the Compliance and oversight capability."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FrontlineConfig(AppConfig):
+    name = "apps.frontline"
+    verbose_name = "Frontline examination"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WatchlistsConfig(AppConfig):
+    name = "apps.watchlists"
+    verbose_name = "Watchlists and screening"

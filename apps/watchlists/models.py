@@ -1,0 +1,1 @@
+"""Models of the Watchlists and screening capability."""

@@ -1,0 +1,1 @@
+REFERENCE_ROUTES = {"agencies:port", "port-detail", "agency-detail"}
