@@ -95,6 +95,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.navigation",
             ],
+            # Named fragments ({% partialdef %}) are used by every page that htmx refreshes in part.
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]

@@ -1,9 +1,18 @@
-"""API for data sources."""
+"""API for integrators: data sources, intake (files or JSON pushed, progress pulled) and subjects."""
 
-from rest_framework import serializers
+from __future__ import annotations
 
-from apps.core.api import ScopedReadOnlyViewSet
-from apps.intake.models import DataSource
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from apps.agencies.scoping import get_object_for
+from apps.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
+from apps.intake.models import DataSource, IntakeRun, Subject
+from apps.intake.services import FORMATS, submit_files
 
 
 class DataSourceSerializer(serializers.ModelSerializer):
@@ -21,3 +30,77 @@ class DataSourceViewSet(ScopedReadOnlyViewSet):
     queryset = DataSource.objects.select_related("owner_agency")
     serializer_class = DataSourceSerializer
     operations = {"*": "source.view"}
+
+
+class IntakeRunSerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(read_only=True, slug_field="name")
+    percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = IntakeRun
+        fields = ["id", "source", "status", "format", "files", "progress_done", "progress_total", "percent",
+                  "counts", "problems", "created_at", "finished_at"]  # fmt: skip
+
+
+class IntakeSubmitSerializer(serializers.Serializer):
+    source = serializers.IntegerField(help_text="Id of a data source your agency owns.")
+    format = serializers.ChoiceField(choices=FORMATS, default="auto")
+    files = serializers.ListField(child=serializers.FileField(), required=False, help_text="multipart upload")
+    payload = serializers.JSONField(required=False, help_text="JSON declarations (format 'json')")
+
+
+class IntakeRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Push data and follow its intake. POST files (multipart) or a JSON payload; GET the run for progress."""
+
+    queryset = IntakeRun.objects.select_related("source")
+    serializer_class = IntakeRunSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    operations = {"create": "intake.upload", "*": "source.view"}
+
+    @extend_schema(request=IntakeSubmitSerializer, responses={202: IntakeRunSerializer})
+    def create(self, request, *args, **kwargs):
+        data = IntakeSubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = get_object_for(request.user, DataSource, pk=data.validated_data["source"])
+        files = [(f.name, f.chunks()) for f in request.FILES.getlist("files")]
+        fmt = data.validated_data["format"]
+        if "payload" in data.validated_data:
+            import json
+
+            files.append(("api.json", [json.dumps(data.validated_data["payload"]).encode()]))
+            fmt = "json" if fmt == "auto" else fmt
+        if not files:
+            raise ValidationError({"files": "send files (multipart) or a JSON payload"})
+        try:
+            run = submit_files(actor=request.user, source=source, files=files, fmt=fmt)
+        except PermissionDenied as exc:
+            from rest_framework.exceptions import PermissionDenied as ApiDenied
+
+            raise ApiDenied(str(exc)) from None
+        run.refresh_from_db()
+        return Response(IntakeRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SubjectSerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(read_only=True, slug_field="name")
+    port = serializers.SlugRelatedField(read_only=True, slug_field="locode")
+
+    class Meta:
+        model = Subject
+        fields = ["id", "kind", "source", "external_id", "version", "status", "title", "port", "arrival_at",
+                  "facts", "received_at"]  # fmt: skip
+
+
+@extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("q", str)])
+class SubjectViewSet(ScopedReadOnlyViewSet):
+    queryset = Subject.objects.select_related("source", "port").order_by("-received_at", "-id")
+    serializer_class = SubjectSerializer
+    operations = {"*": "subject.view"}
+
+    def get_queryset(self):
+        rows = super().get_queryset()
+        if kind := self.request.query_params.get("kind"):
+            rows = rows.filter(kind=kind)
+        if q := self.request.query_params.get("q"):
+            rows = rows.filter(title__icontains=q)
+        return rows

@@ -1,7 +1,11 @@
-"""API routes of this app, included under /api/v1/."""
+"""API routes of intake, included under /api/v1/."""
 
 from rest_framework.routers import SimpleRouter
 
+from apps.intake import api
+
 router = SimpleRouter()
+router.register("intake-runs", api.IntakeRunViewSet, basename="intakerun")
+router.register("subjects", api.SubjectViewSet, basename="subject")
 
 urlpatterns = router.urls

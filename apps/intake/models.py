@@ -257,3 +257,20 @@ class Outcome(models.Model):
 
     def __str__(self) -> str:
         return f"Outcome of {self.subject_id}: {'finding' if self.finding else 'no finding'}"
+
+
+class SubjectKey(models.Model):
+    """A keyed hash of an identifier of a subject (document, name + date of birth, trader id, MRN).
+
+    Links the same person or trader across sources with an indexed equality join, and keeps working
+    after the subject's personal fields are masked, since the hash reveals nothing by itself.
+    """
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="keys")
+    key = models.CharField(max_length=48, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subject", "key"], name="subject_key_once")]
+
+    def __str__(self) -> str:
+        return self.key

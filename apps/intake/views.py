@@ -1,13 +1,20 @@
-"""Pages for data sources."""
+"""Pages for data sources, intake runs and subjects. Thin: services do the work and the checks."""
+
+from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
-from apps.agencies.operations import check
+from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
-from apps.intake.models import DataSource
-from apps.intake.services import shared_with
+from apps.core.htmx import render_page_or_fragment
+from apps.intake.forms import UploadForm
+from apps.intake.models import DataSource, IntakeRun, Subject, SubjectKind, SubjectLink
+from apps.intake.presentation import subject_sections
+from apps.intake.services import shared_with, submit_files
 
 
 @login_required
@@ -21,6 +28,85 @@ def sources(request: HttpRequest) -> HttpResponse:
 def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
     source = get_object_for(request.user, DataSource.objects.select_related("owner_agency"), pk=pk)
     check(request.user, "source.view", source)
-    is_owner = source.owner_agency_id == request.membership.agency_id
-    context = {"source": source, "shared_with": shared_with(source) if is_owner else None}
+    is_owner = source.owner_agency_id == membership_of(request.user).agency_id
+    context = {
+        "source": source,
+        "shared_with": shared_with(source) if is_owner else None,
+        "runs": IntakeRun.objects.visible_to(request.user).filter(source=source)[:10],
+        "subject_count": Subject.objects.visible_to(request.user)
+        .filter(source=source, status="current")
+        .count(),
+    }
     return render(request, "intake/source_detail.html", context)
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    check(request.user, "intake.upload")
+    form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        files = [(f.name, f.chunks()) for f in form.cleaned_data["files"]]
+        run = submit_files(
+            actor=request.user,
+            source=form.cleaned_data["source"],
+            files=files,
+            fmt=form.cleaned_data["format"],
+        )
+        return redirect("intake:run", pk=run.pk)
+    runs = IntakeRun.objects.visible_to(request.user).select_related("source", "requested_by")[:15]
+    return render(request, "intake/upload.html", {"form": form, "runs": runs})
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_for(request.user, IntakeRun.objects.select_related("source", "requested_by"), pk=pk)
+    check(request.user, "source.view", run.source)
+    return render_page_or_fragment(request, "intake/run.html", {"run": run}, fragment="progress")
+
+
+@login_required
+def subjects(request: HttpRequest) -> HttpResponse:
+    check(request.user, "subject.view")
+    query = request.GET.get("q", "").strip()
+    kind = request.GET.get("kind", "")
+    rows = (
+        Subject.objects.visible_to(request.user)
+        .filter(status=Subject.Status.CURRENT)
+        .select_related("source", "port")
+    )
+    if kind in SubjectKind.values:
+        rows = rows.filter(kind=kind)
+    if query:
+        rows = rows.filter(Q(title__icontains=query) | Q(external_id__icontains=query))
+    page = Paginator(rows.order_by("-received_at", "-id"), 50).get_page(request.GET.get("page"))
+    context = {"page": page, "query": query, "kind": kind, "kinds": SubjectKind.choices}
+    return render_page_or_fragment(request, "intake/subjects.html", context, fragment="results")
+
+
+@login_required
+def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    subject = get_object_for(
+        request.user, Subject.objects.select_related("source", "port", "owner_agency"), pk=pk
+    )
+    check(request.user, "subject.view", subject)
+    visible = Subject.objects.visible_to(request.user)
+    history = visible.filter(source=subject.source, external_id=subject.external_id).order_by("-version")
+    links = [
+        (link.get_kind_display(), link.reason, link.to_subject)
+        for link in SubjectLink.objects.filter(from_subject=subject, to_subject__in=visible).select_related(
+            "to_subject"
+        )
+    ] + [
+        (link.get_kind_display(), link.reason, link.from_subject)
+        for link in SubjectLink.objects.filter(to_subject=subject, from_subject__in=visible).select_related(
+            "from_subject"
+        )
+    ]
+    context = {
+        "subject": subject,
+        "sections": subject_sections(subject),
+        "history": history,
+        "links": links,
+        "outcomes": subject.outcomes.all()[:20],
+    }
+    return render(request, "intake/subject_detail.html", context)

@@ -145,21 +145,29 @@ def _items(consignment, item_name: str, rd: _Reader, problems: list[Problem], fi
         pieces_el = first(el, "PieceQuantity")
         pieces = rd.integer(pieces_el)
         if pieces_el is not None and pieces is None:
-            problems.append(Problem(file, location(pieces_el), f"PieceQuantity {text(pieces_el)!r} is not a number"))
+            problems.append(
+                Problem(file, location(pieces_el), f"PieceQuantity {text(pieces_el)!r} is not a number")
+            )
         item.quantity = Decimal(pieces) if pieces is not None else None
         item.quantity_unit = "pieces"
         if (slac := text(el, "PackageQuantity")) and slac.isdigit():
             item.extra["slac"] = slac
         if info := text(el, "Information"):
             item.extra["information"] = info
-        dimensioned = [rd.integer(first(p, "ItemQuantity")) for p in children(el, "TransportLogisticsPackage")]
+        dimensioned = [
+            rd.integer(first(p, "ItemQuantity")) for p in children(el, "TransportLogisticsPackage")
+        ]
         dimensioned_sum = sum(q for q in dimensioned if q)
         if dimensioned and pieces is not None and dimensioned_sum != pieces:
             rd.warn(
                 pieces_el,
                 f"PieceQuantity is {pieces} but the dimension lines (TransportLogisticsPackage/ItemQuantity) "
                 f"add up to {dimensioned_sum}: {abs(pieces - dimensioned_sum)} piece(s) "
-                + ("have no dimensions" if pieces > dimensioned_sum else "more in the dimensions than declared"),
+                + (
+                    "have no dimensions"
+                    if pieces > dimensioned_sum
+                    else "more in the dimensions than declared"
+                ),
             )
         for uld in children(el, "AssociatedUnitLoadTransportEquipment"):
             uld_type = text(uld, "CharacteristicCode")
@@ -173,8 +181,20 @@ def _items(consignment, item_name: str, rd: _Reader, problems: list[Problem], fi
 
 
 def parse_cargo_xml(data: bytes, *, file: str) -> ParseResult:
-    """Parse one XFWB or XFZB document into a ``ParseResult`` with one ``Consignment`` record."""
+    """Parse one XFWB or XFZB document into a ``ParseResult`` with one ``Consignment`` record.
+
+    Never raises on input: an unforeseen structure becomes a Problem on the whole file.
+    """
     result = ParseResult(file=file, format="cargo-xml")
+    try:
+        return _parse(data, file, result)
+    except Exception as exc:  # a parser never raises on input; report it instead
+        result.messages.clear()
+        result.problems.append(Problem(file, "line 1", f"unexpected content: {exc!r}"))
+        return result
+
+
+def _parse(data: bytes, file: str, result: ParseResult) -> ParseResult:
     try:
         root = read_xml(data, file=file)
     except XmlReadError as exc:
@@ -187,7 +207,11 @@ def parse_cargo_xml(data: bytes, *, file: str) -> ParseResult:
         kind, consignment_name, item_name = "xfzb", "MasterConsignment", "IncludedHouseConsignmentItem"
     else:
         result.problems.append(
-            Problem(file, location(root), f"root element {root_name!r} is not an XFWB Waybill or XFZB HouseWaybill")
+            Problem(
+                file,
+                location(root),
+                f"root element {root_name!r} is not an XFWB Waybill or XFZB HouseWaybill",
+            )
         )
         return result
     result.format = kind
@@ -198,10 +222,18 @@ def parse_cargo_xml(data: bytes, *, file: str) -> ParseResult:
     master = first(root, consignment_name)
     number = text(business, "ID")
     if business is None or not number:
-        problems.append(Problem(file, location(business if business is not None else root), "missing waybill number (BusinessHeaderDocument/ID)"))
+        problems.append(
+            Problem(
+                file,
+                location(business if business is not None else root),
+                "missing waybill number (BusinessHeaderDocument/ID)",
+            )
+        )
     elif kind == "xfwb" and not _AWB.match(number):
         problems.append(
-            Problem(file, location(first(business, "ID")), f"air waybill number {number!r} is not AAA-NNNNNNNN")
+            Problem(
+                file, location(first(business, "ID")), f"air waybill number {number!r} is not AAA-NNNNNNNN"
+            )
         )
     if master is None:
         problems.append(Problem(file, location(root), f"missing {consignment_name}"))
@@ -231,15 +263,21 @@ def parse_cargo_xml(data: bytes, *, file: str) -> ParseResult:
         except ValueError:
             rd.warn(first(header, "IssueDateTime"), f"not an ISO date/time: {issued!r}")
     c.origin = text(body, "OriginLocation", "ID") or text(master, "OriginLocation", "ID")
-    c.destination = text(body, "FinalDestinationLocation", "ID") or text(master, "FinalDestinationLocation", "ID")
+    c.destination = text(body, "FinalDestinationLocation", "ID") or text(
+        master, "FinalDestinationLocation", "ID"
+    )
     total_el = first(body, "TotalPieceQuantity")
     c.pieces = rd.integer(total_el)
     if total_el is not None and c.pieces is None:
-        result.problems.append(Problem(file, location(total_el), f"TotalPieceQuantity {text(total_el)!r} is not a number"))
+        result.problems.append(
+            Problem(file, location(total_el), f"TotalPieceQuantity {text(total_el)!r} is not a number")
+        )
     weight_el = first(body, "IncludedTareGrossWeightMeasure")
     c.gross_mass_kg = _kg(rd, weight_el)
     if weight_el is not None and c.gross_mass_kg is None:
-        result.problems.append(Problem(file, location(weight_el), f"gross weight {text(weight_el)!r} is not a number"))
+        result.problems.append(
+            Problem(file, location(weight_el), f"gross weight {text(weight_el)!r} is not a number")
+        )
     volume = first(body, "GrossVolumeMeasure")
     c.volume_m3 = rd.decimal(volume)
     c.description = " ".join(text(body, "SummaryDescription").split())
@@ -249,7 +287,12 @@ def parse_cargo_xml(data: bytes, *, file: str) -> ParseResult:
             c.parties.append(_party(child, role))
     for note in children(body, "IncludedCustomsNote"):
         c.customs_notes.append(
-            (text(note, "SubjectCode"), text(note, "ContentCode"), text(note, "CountryID"), text(note, "Content"))
+            (
+                text(note, "SubjectCode"),
+                text(note, "ContentCode"),
+                text(note, "CountryID"),
+                text(note, "Content"),
+            )
         )
     # Customs identifiers (OCI "T" lines) name the shipper / consignee tax or EORI number.
     for subject, code, country, content in c.customs_notes:

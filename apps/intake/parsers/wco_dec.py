@@ -215,9 +215,9 @@ class _Reader:
             return None
         try:
             if raw.isdigit() and len(raw) == 8:
-                return datetime.strptime(raw, "%Y%m%d")  # noqa: DTZ007 - a date, no zone in the format
+                return datetime.strptime(raw, "%Y%m%d")
             if len(raw) >= 14 and raw[:14].isdigit():
-                base = datetime.strptime(raw[:14], "%Y%m%d%H%M%S")  # noqa: DTZ007 - zone applied below
+                base = datetime.strptime(raw[:14], "%Y%m%d%H%M%S")
                 zone = raw[14:]
                 if zone:
                     sign = -1 if zone[0] == "-" else 1
@@ -268,7 +268,13 @@ _DOC_TYPES = {
     "SDE": "previous-declaration",
 }
 
-_MEANS_ID_TYPES = {"10": "imo", "11": "vessel-name", "40": "flight", "41": "aircraft-registration", "30": "registration"}
+_MEANS_ID_TYPES = {
+    "10": "imo",
+    "11": "vessel-name",
+    "40": "flight",
+    "41": "aircraft-registration",
+    "30": "registration",
+}
 
 
 def _function_of(function_code: str, type_code: str, has_amendment: bool) -> str:
@@ -421,7 +427,9 @@ def _documents(parent: Element | None) -> list[TransportDocument]:
         if ref:
             docs.append(
                 TransportDocument(
-                    doc_type=_DOC_TYPES.get(tc.upper(), "other"), reference=ref, type_code=text(pd, "CategoryCode") + tc
+                    doc_type=_DOC_TYPES.get(tc.upper(), "other"),
+                    reference=ref,
+                    type_code=text(pd, "CategoryCode") + tc,
                 )
             )
     return docs
@@ -518,7 +526,9 @@ def _declaration(decl: Element, rd: _Reader, problems: list[Problem], file: str)
         d.country_of_dispatch = text(shipment, "ExportCountry", "ID").upper()
         terms = first(shipment, "TradeTerms")
         if terms is not None:
-            d.delivery_terms = " ".join(x for x in (text(terms, "ConditionCode"), text(terms, "LocationID")) if x)
+            d.delivery_terms = " ".join(
+                x for x in (text(terms, "ConditionCode"), text(terms, "LocationID")) if x
+            )
         consignment = first(shipment, "Consignment")
         if consignment is not None:
             arrival = first(consignment, "ArrivalTransportMeans")
@@ -576,7 +586,9 @@ def parse_wco_dec(data: bytes, *, file: str) -> ParseResult:
     decls = _declarations(root)
     if not decls:
         result.problems.append(
-            Problem(file, location(root), f"no Declaration element found (root element is {local_name(root)!r})")
+            Problem(
+                file, location(root), f"no Declaration element found (root element is {local_name(root)!r})"
+            )
         )
         return result
     single = len(decls) == 1
@@ -584,7 +596,7 @@ def parse_wco_dec(data: bytes, *, file: str) -> ParseResult:
         rd = _Reader(file)
         try:
             record = _declaration(decl, rd, result.problems, file)
-        except Exception as exc:  # noqa: BLE001 - a parser never raises on input; name the place instead
+        except Exception as exc:
             result.problems.append(Problem(file, location(decl), f"unexpected content: {exc!r}"))
             continue
         if record is None:

@@ -33,7 +33,17 @@ __all__ = [
     "mode_from_code",
 ]
 
-TRANSPORT_MODES = ("sea", "rail", "road", "air", "post", "fixed", "inland-waterway", "own-propulsion", "unknown")
+TRANSPORT_MODES = (
+    "sea",
+    "rail",
+    "road",
+    "air",
+    "post",
+    "fixed",
+    "inland-waterway",
+    "own-propulsion",
+    "unknown",
+)
 """Our transport modes; ``mode_from_code`` maps UN/ECE Recommendation 19 codes (used by WCO and IATA)."""
 
 _REC19 = {
@@ -278,7 +288,9 @@ class Consignment:
     conveyances: list[Conveyance] = field(default_factory=list)
     goods: list[GoodsItem] = field(default_factory=list)
     containers: list[Container] = field(default_factory=list)
-    customs_notes: list[tuple[str, str, str, str]] = field(default_factory=list)  # (subject, code, country, text)
+    customs_notes: list[tuple[str, str, str, str]] = field(
+        default_factory=list
+    )  # (subject, code, country, text)
     extra: dict[str, str] = field(default_factory=dict)
 
     def party(self, role: str) -> Party | None:

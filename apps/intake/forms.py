@@ -1,0 +1,41 @@
+from django import forms
+
+from apps.agencies.operations import membership_of
+from apps.intake.models import DataSource
+from apps.intake.services import FORMATS
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)]
+
+
+class UploadForm(forms.Form):
+    source = forms.ModelChoiceField(queryset=DataSource.objects.none(), help_text="Where the records go.")
+    format = forms.ChoiceField(
+        choices=[(f, "Detect from the file" if f == "auto" else f) for f in FORMATS], initial="auto"
+    )
+    files = MultipleFileField(
+        help_text="PAXLST, PNRGOV, WCO DEC XML, Cargo-XML, CSV or JSON; several at once."
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        membership = membership_of(user)
+        # Only the sources the user's agency owns: loading data is the owner's act.
+        self.fields["source"].queryset = (
+            DataSource.objects.visible_to(user).filter(owner_agency_id=membership.agency_id)
+            if membership
+            else DataSource.objects.none()
+        )

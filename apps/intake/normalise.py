@@ -1,0 +1,436 @@
+"""From parsed records to subject rows: the one place that decides what a subject's facts are.
+
+Each function turns a record of one kind into ``SubjectDraft`` objects (a consignment and its traders, a
+traveller and the flight they are on). ``facts`` are flat, typed values that rules, the model and
+reports read by name (the catalogue of names is ``apps.risk.fields``); ``details`` keep the whole record
+for the subject page; ``keys`` are keyed hashes of identifiers (document, name + date of birth, trader
+id) used to link the same person or trader across sources, and they keep working after masking.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import hmac
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.intake.records.cargo import Consignment, Conveyance, Declaration
+from apps.intake.records.passenger import Flight, PassengerReport, Traveller
+
+CASH_WORDS = {"cash", "ca"}
+
+
+@dataclass(slots=True)
+class SubjectDraft:
+    """A subject about to be stored, with the subjects it links to (by their drafts)."""
+
+    kind: str
+    external_id: str
+    title: str
+    facts: dict[str, Any]
+    details: dict[str, Any]
+    arrival_at: datetime | None = None
+    port_code: str = ""  # a UN/LOCODE or IATA code, resolved to a Port when stored
+    keys: list[str] = field(default_factory=list)
+    links: list[tuple[SubjectDraft, str, str]] = field(default_factory=list)  # (other, kind, reason)
+    label: tuple[bool, int] | None = None  # (finding, severity) of imported history
+
+
+@functools.cache
+def _key_secret() -> bytes:
+    return (getattr(settings, "RATC_KEY_SECRET", "") or settings.SECRET_KEY).encode()
+
+
+def key_hash(kind: str, value: str) -> str:
+    """A keyed hash of an identifier: equal inputs link, and the stored value reveals nothing."""
+    secret = _key_secret()
+    digest = hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{kind}:{digest}"
+
+
+def fold(text: str) -> str:
+    """Upper case, accents removed, runs of space and punctuation folded: how names are compared."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join("".join(c if c.isalnum() else " " for c in plain.upper()).split())
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, dates and decimals as JSON values, for ``details``; empty values are left out."""
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        out = {}
+        for name in names:
+            item = getattr(value, name)
+            if item is None or item == "" or item == [] or item == {}:
+                continue
+            out[name] = jsonable(item)
+        return out
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _num(value: Decimal | float | int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _aware(value: datetime | date | None) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(12, 0))
+    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- Cargo ------------------------------------------------------------------------------------------
+
+
+def conveyance_draft(c: Conveyance) -> SubjectDraft | None:
+    """A vessel by IMO, a flight by carrier + number + date, a vehicle by registration."""
+    when = c.eta or c.arrival_at or c.departure_at
+    if c.vessel_imo:
+        ident, title = (
+            f"imo:{c.vessel_imo}",
+            f"Vessel {c.vessel_name or ''} IMO {c.vessel_imo}".replace("  ", " "),
+        )
+    elif c.carrier and c.flight_number:
+        day = when.date().isoformat() if when else ""
+        ident, title = (
+            f"flight:{c.carrier}{c.flight_number}:{day}",
+            f"Flight {c.carrier}{c.flight_number} {day}",
+        )
+    elif c.registration:
+        ident, title = f"vehicle:{c.registration}", f"Vehicle {c.registration}"
+    elif c.identifier:
+        ident, title = f"means:{c.identifier}", f"{c.mode.title()} {c.identifier}"
+    else:
+        return None
+    facts = {
+        "mode": c.mode,
+        "vessel_imo": c.vessel_imo,
+        "vessel_name": c.vessel_name,
+        "carrier": c.carrier,
+        "flight_number": f"{c.carrier}{c.flight_number}" if c.flight_number else "",
+        "registration": c.registration,
+        "departure_location": c.departure_location,
+        "arrival_location": c.arrival_location,
+        "nationality": c.nationality,
+        "route_countries": list(c.route_countries),
+        "eta": _iso(c.eta or c.arrival_at),
+    }
+    return SubjectDraft(
+        kind="conveyance",
+        external_id=ident,
+        title=title.strip(),
+        facts=facts,
+        details=jsonable(c),
+        arrival_at=_aware(c.eta or c.arrival_at),
+        port_code=c.arrival_location,
+    )
+
+
+def trader_draft(identifier: str, name: str, country: str, role: str) -> SubjectDraft:
+    return SubjectDraft(
+        kind="trader",
+        external_id=f"trader:{identifier}",
+        title=f"{name or identifier} ({identifier})" if name else identifier,
+        facts={"trader_id": identifier, "name": name, "country": country},
+        details={"identifier": identifier, "name": name, "country": country, "first_role": role},
+        keys=[key_hash("trader", identifier.upper())],
+    )
+
+
+def declaration_drafts(d: Declaration) -> list[SubjectDraft]:
+    """A declaration becomes a consignment subject, linked to its traders and its means of transport."""
+    goods = d.goods or []
+    first = goods[0] if goods else None
+    parties = {p.role: p for p in d.parties}
+    for item in goods:
+        for p in item.parties:
+            parties.setdefault(p.role, p)
+    mass = d.total_gross_mass_kg or sum(((g.net_mass_kg or g.gross_mass_kg or 0) for g in goods), Decimal(0))
+    value = d.invoice_amount or sum(((g.value or 0) for g in goods), Decimal(0))
+    conveyance = d.conveyances[0] if d.conveyances else None
+    route = list(conveyance.route_countries) if conveyance else []
+    when = d.declared_at or d.declaration_date
+    arrival = (conveyance.eta or conveyance.arrival_at) if conveyance else None
+    facts: dict[str, Any] = {
+        "declaration_id": d.reference,
+        "mrn": d.mrn,
+        "declaration_type": d.declaration_type,
+        "declaration_date": _iso(d.declaration_date or (d.declared_at.date() if d.declared_at else None)),
+        "procedure": d.procedure or (first.procedure if first else ""),
+        "office": d.office_of_import or d.office_of_entry,
+        "importer_id": parties["importer"].identifier if "importer" in parties else "",
+        "declarant_id": parties["declarant"].identifier if "declarant" in parties else "",
+        "seller_id": parties["seller"].identifier if "seller" in parties else "",
+        "consignor_id": parties["consignor"].identifier if "consignor" in parties else "",
+        "courier_id": parties["courier"].identifier if "courier" in parties else "",
+        "hs_code": first.hs_code if first else "",
+        "hs6": first.hs6 if first else "",
+        "hs_chapter": first.hs_chapter if first else "",
+        "hs_codes": [g.hs_code for g in goods if g.hs_code],
+        "description": " | ".join(g.description for g in goods if g.description)[:500],
+        "origin_country": first.origin_country if first else "",
+        "origin_countries": sorted({g.origin_country for g in goods if g.origin_country}),
+        "departure_country": d.country_of_dispatch,
+        "route_countries": route,
+        "mode": conveyance.mode if conveyance else d.extra.get("mode_code", ""),
+        "tax_rate": _num(first.tax_rate) if first else None,
+        "tax_type": first.tax_type if first else "",
+        "net_mass_kg": _num(mass) if mass else None,
+        "value": _num(value) if value else None,
+        "currency": d.currency or (first.currency if first else ""),
+        "value_per_kg": round(float(value) / float(mass), 4) if value and mass else None,
+        "item_count": d.item_count or len(goods),
+        "container_count": len(d.containers) or sum(len(g.containers) for g in goods),
+    }
+    for key in ("process_type", "import_type", "import_use", "payment_type", "origin_indicator", "mode_code"):
+        if key in d.extra:
+            facts[key] = d.extra[key]
+    for item_key in ("origin_indicator",):
+        if first and item_key in first.extra:
+            facts.setdefault(item_key, first.extra[item_key])
+    summary = f"HS {facts['hs_code']}" if facts["hs_code"] else "no goods"
+    draft = SubjectDraft(
+        kind="consignment",
+        external_id=f"declaration:{d.business_key or d.reference}",
+        title=f"Declaration {d.reference} · {summary}"
+        + (f" · {facts['origin_country']}" if facts["origin_country"] else ""),
+        facts=facts,
+        details=jsonable(d),
+        arrival_at=_aware(arrival or when),
+        port_code=(conveyance.arrival_location if conveyance else "")
+        or d.office_of_import
+        or d.office_of_entry,
+        label=(d.label.finding, d.label.severity) if d.label else None,
+    )
+    for role, party in parties.items():
+        if party.identifier:
+            draft.links.append(
+                (trader_draft(party.identifier, party.name, party.country, role), "party", role)
+            )
+    if conveyance is not None and (c := conveyance_draft(conveyance)) is not None:
+        draft.links.append((c, "carried_by", "means of transport at arrival"))
+    return [draft]
+
+
+def consignment_drafts(c: Consignment) -> list[SubjectDraft]:
+    """An air waybill (master or house) becomes a consignment subject."""
+    goods = c.goods or []
+    hs_codes = [g.hs_code for g in goods if g.hs_code]
+    flight = c.conveyances[-1] if c.conveyances else None
+    mass = c.gross_mass_kg
+    value = sum(((g.value or 0) for g in goods), Decimal(0))
+    parties = {p.role: p for p in c.parties}
+    facts: dict[str, Any] = {
+        "waybill": c.document.reference,
+        "master_waybill": c.master_reference,
+        "document_type": c.document.doc_type,
+        "origin_location": c.origin,
+        "destination_location": c.destination,
+        "pieces": c.pieces,
+        "net_mass_kg": _num(mass),
+        "value": _num(value) if value else None,
+        "value_per_kg": round(float(value) / float(mass), 4) if value and mass else None,
+        "hs_code": hs_codes[0] if hs_codes else "",
+        "hs6": hs_codes[0][:6] if hs_codes else "",
+        "hs_chapter": hs_codes[0][:2] if hs_codes else "",
+        "hs_codes": hs_codes,
+        "description": (c.description or " | ".join(g.description for g in goods if g.description))[:500],
+        "origin_country": next((g.origin_country for g in goods if g.origin_country), ""),
+        "consignor_name": parties["consignor"].name if "consignor" in parties else "",
+        "consignee_name": parties["consignee"].name if "consignee" in parties else "",
+        "consignor_country": parties["consignor"].country if "consignor" in parties else "",
+        "mode": "air",
+        "container_count": len(c.containers),
+    }
+    draft = SubjectDraft(
+        kind="consignment",
+        external_id=f"waybill:{c.document.reference}",
+        title=f"Air waybill {c.document.reference} · {c.origin}→{c.destination}",
+        facts=facts,
+        details=jsonable(c),
+        arrival_at=_aware((flight.eta or flight.arrival_at) if flight else None),
+        port_code=(flight.arrival_location if flight else "") or c.destination,
+    )
+    for role, party in parties.items():
+        ident = party.identifier or (fold(party.name) if party.name else "")
+        if ident and role in {"consignor", "consignee"}:
+            draft.links.append((trader_draft(ident, party.name, party.country, role), "party", role))
+    if flight is not None and (conv := conveyance_draft(flight)) is not None:
+        draft.links.append((conv, "carried_by", "flight"))
+    return [draft]
+
+
+# --- Passengers -------------------------------------------------------------------------------------
+
+
+def flight_draft(f: Flight) -> SubjectDraft:
+    when = f.scheduled_arrival or f.scheduled_departure
+    day = when.date().isoformat() if when else ""
+    number = f"{f.carrier}{f.number}"
+    return SubjectDraft(
+        kind="conveyance",
+        external_id=f"flight:{number}:{day}",
+        title=f"Flight {number} {f.origin}→{f.destination} {day}".strip(),
+        facts={
+            "mode": "air",
+            "carrier": f.carrier,
+            "flight_number": number,
+            "departure_location": f.origin,
+            "arrival_location": f.destination,
+            "departure_at": _iso(f.scheduled_departure),
+            "eta": _iso(f.scheduled_arrival),
+        },
+        details=jsonable(f),
+        arrival_at=_aware(f.scheduled_arrival or f.scheduled_departure),
+        port_code=f.destination,
+    )
+
+
+def _age(dob: date | None, on: date | None) -> int | None:
+    if dob is None:
+        return None
+    on = on or timezone.now().date()
+    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+def _hours_between(booked: date | None, departure: datetime | None) -> float | None:
+    """Hours from booking to departure: a short lead time is a classic courier indicator."""
+    if booked is None or departure is None:
+        return None
+    start = _aware(booked) if timezone.is_aware(departure) else datetime.combine(booked, time(12, 0))
+    return round((departure - start).total_seconds() / 3600, 1)
+
+
+def _traveller_identity(report: PassengerReport, t: Traveller, index: int, inbound: Flight | None) -> str:
+    """Who this traveller is across versions: the PNR passenger, or the person on one flight's list."""
+    if report.source == "pnrgov":
+        return f"pnr:{report.record_locator}:{t.traveller_ref or fold(t.full_name) or index}"
+    when = (inbound.scheduled_departure or inbound.scheduled_arrival) if inbound else None
+    flight = f"{inbound.carrier}{inbound.number}" if inbound else ""
+    person = t.documents[0].number if t.documents and t.documents[0].number else fold(t.full_name)
+    return f"api:{flight}:{when.date().isoformat() if when else ''}:{person}"
+
+
+def traveller_drafts(report: PassengerReport) -> list[SubjectDraft]:
+    """Each traveller of an API list or PNR becomes a traveller subject, linked to the flight they arrive on
+    and to the others on the same booking."""
+    flights = report.flights or ([report.reported_flight] if report.reported_flight else [])
+    inbound = report.reported_flight or (flights[-1] if flights else None)
+    flight_subject = flight_draft(inbound) if inbound and inbound.carrier and inbound.number else None
+    drafts: list[SubjectDraft] = []
+    by_name: dict[str, SubjectDraft] = {}
+    for index, t in enumerate(report.travellers):
+        legs = t.itinerary or flights
+        arrival_leg = next((leg for leg in reversed(legs) if leg.scheduled_arrival), inbound)
+        departure = legs[0].scheduled_departure if legs else None
+        booking_date = t.booking_date or report.booking_date
+        doc = t.documents[0] if t.documents else None
+        bags = t.bags or None
+        facts: dict[str, Any] = {
+            "surname": t.surname,
+            "given_names": t.given_names,
+            "full_name": f"{t.given_names} {t.surname}".strip(),
+            "date_of_birth": _iso(t.date_of_birth),
+            "age": _age(t.date_of_birth, departure.date() if departure else None),
+            "sex": t.sex,
+            "nationality": t.nationality,
+            "country_of_residence": t.country_of_residence,
+            "role": t.role,
+            "document_type": doc.doc_type if doc else "",
+            "document_number": doc.number if doc else "",
+            "document_country": doc.issuing_country if doc else "",
+            "document_expiry": _iso(doc.expiry) if doc else None,
+            "carrier": inbound.carrier if inbound else "",
+            "flight_number": f"{inbound.carrier}{inbound.number}" if inbound else "",
+            "origin_airport": legs[0].origin if legs else "",
+            "destination_airport": legs[-1].destination if legs else "",
+            "route_airports": [leg.origin for leg in legs] + ([legs[-1].destination] if legs else []),
+            "embarkation": t.embarkation,
+            "debarkation": t.debarkation,
+            "departure_at": _iso(departure),
+            "booking_ref": t.booking_reference or report.record_locator,
+            "booking_date": _iso(booking_date),
+            "booking_to_departure_hours": _hours_between(booking_date, departure),
+            "payment_form": t.payment_form,
+            "paid_cash": (t.payment_form or "").lower() in CASH_WORDS,
+            "bags_count": bags.count if bags else (0 if report.source == "pnrgov" else None),
+            "bags_weight": bags.weight if bags else None,
+            "seat": t.seat,
+            "frequent_flyer": t.frequent_flyer,
+            "email_count": len(t.emails),
+            "phone_count": len(t.phones),
+            "co_traveller_count": len(t.co_travellers),
+            "message_type": report.source,
+        }
+        keys = []
+        if doc and doc.number:
+            keys.append(key_hash("doc", f"{fold(doc.number).replace(' ', '')}|{doc.issuing_country}"))
+        if t.date_of_birth:
+            keys.append(
+                key_hash("namedob", f"{fold(t.surname)}|{fold(t.given_names)}|{t.date_of_birth.isoformat()}")
+            )
+        identity = _traveller_identity(report, t, index, inbound)
+        draft = SubjectDraft(
+            kind="traveller",
+            external_id=identity,
+            title=f"{t.surname.upper()}, {t.given_names.title()}".strip(", ")
+            + (f" ({t.nationality})" if t.nationality else "")
+            + (f" on {facts['flight_number']}" if facts["flight_number"] else ""),
+            facts=facts,
+            details=jsonable(t)
+            | {"message_ref": report.message_ref, "record_locator": report.record_locator},
+            arrival_at=_aware(arrival_leg.scheduled_arrival if arrival_leg else None),
+            port_code=(legs[-1].destination if legs else "") or t.debarkation,
+            keys=keys,
+        )
+        if flight_subject is not None:
+            draft.links.append((flight_subject, "travels_on", "inbound flight"))
+        drafts.append(draft)
+        by_name[fold(t.full_name)] = draft
+    if report.source == "pnrgov" and len(drafts) > 1:
+        # Everyone in one PNR travels together; link each pair once.
+        for i, a in enumerate(drafts):
+            for b in drafts[i + 1 :]:
+                a.links.append((b, "co_traveller", f"same booking {report.record_locator}"))
+    return drafts
+
+
+def drafts_for(record: Any) -> list[SubjectDraft]:
+    """Subject drafts for any parsed record."""
+    if isinstance(record, Declaration):
+        return declaration_drafts(record)
+    if isinstance(record, Consignment):
+        return consignment_drafts(record)
+    if isinstance(record, PassengerReport):
+        return traveller_drafts(record)
+    raise TypeError(f"no normaliser for {type(record).__name__}")
