@@ -1,0 +1,35 @@
+"""An analyst loads a PNR file in the browser, follows the intake and opens a traveller's page."""
+
+import pytest
+
+from apps.core.demo import DEMO_PASSWORD, ensure_demo_world
+from tests.browser.conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_upload_follow_progress_and_open_subject(live_server, new_page, screenshot, shared_data):
+    ensure_demo_world()
+    page = new_page()
+    sign_in(page, live_server.url, "analyst", DEMO_PASSWORD)
+    page.locator("nav.sidenav >> text=Intake").click()
+    page.select_option("#id_source", label="PNR — passenger information unit")
+    page.set_input_files(
+        "#id_files", str(shared_data / "passenger-messages" / "pnrgov" / "gtas_pnrWithBags.txt")
+    )
+    screenshot(page, "intake-upload")
+    page.click("text=Start intake")
+    page.wait_for_selector("text=Done")
+    assert page.locator(".progress-row strong").inner_text() == "100%"
+    stored = int(page.locator("dt:has-text('Subjects') + dd").inner_text())
+    assert stored > 100
+    assert int(page.locator("dt:has-text('Sensitive fields filtered') + dd").inner_text()) > 0
+    screenshot(page, "intake-run")
+    page.locator("nav.sidenav >> text=Subjects").click()
+    page.select_option("#kind", "traveller")
+    page.wait_for_url("**kind=traveller**")
+    page.wait_for_load_state("networkidle")
+    page.locator("#results a").first.click()
+    assert page.locator("h2", has_text="Links").is_visible()
+    assert page.locator("h2", has_text="Booking").is_visible()
+    screenshot(page, "subject-traveller")
