@@ -146,6 +146,12 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 
+# Periodic work (Celery beat): targets whose conveyance left unexamined, retention, model retraining.
+CELERY_BEAT_SCHEDULE = {
+    "mark-missed-targets": {"task": "targeting.mark_missed_targets", "schedule": 300.0},
+    "apply-retention": {"task": "apps.compliance.tasks.apply_retention_task", "schedule": 24 * 3600.0},
+}
+
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -27,6 +27,12 @@ def _celery_inline():
     celery_app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Hashing a password properly takes a deliberate half second; tests create many people."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = Path(settings.SHARED_DATA_DIR)

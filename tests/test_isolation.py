@@ -3,7 +3,16 @@
 import pytest
 from django.urls import reverse
 
+from apps.compliance.services import SESSION_KEY
 from tests.isolation import REFERENCE_ROUTES, SCOPED_ROUTES, parameterised_route_names
+
+
+def declare_purpose(client) -> None:
+    """Both people state a purpose, so that a 404 is about scope, not about a missing purpose."""
+    session = client.session
+    session[SESSION_KEY] = {"code": "risk_analysis", "text": ""}
+    session.save()
+    client.defaults["HTTP_X_ACCESS_PURPOSE"] = "risk_analysis"
 
 
 def test_every_parameterised_route_is_covered():
@@ -17,10 +26,16 @@ def test_every_parameterised_route_is_covered():
 def test_outsider_gets_404_and_owner_gets_200(route, world, customs_analyst, outsider, client):
     url = reverse(route, kwargs=SCOPED_ROUTES[route](world))
     client.force_login(outsider)
+    declare_purpose(client)
     response = client.get(url)
+    if response.status_code == 405:  # an action (POST only): the outsider's POST must not find it either
+        response = client.post(url, {})
+        assert response.status_code == 404, f"POST {url} answered {response.status_code} to another agency"
+        return
     assert response.status_code == 404, f"{url} answered {response.status_code} to another agency"
     assert b"CUS" not in response.content and b"Customs" not in response.content
     client.force_login(customs_analyst)
+    declare_purpose(client)
     assert client.get(url).status_code == 200, f"{url} should be visible to its owner agency"
 
 

@@ -39,6 +39,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Reports", "reports:home", "report.view", "Reports", "chart"),
     NavItem("Access log", "compliance:log", "audit.view", "Oversight", "log"),
     NavItem("Unmasking requests", "compliance:unmask", "unmask.approve", "Oversight", "key"),
+    NavItem("Integrity and retention", "compliance:oversight", "audit.view", "Oversight", "shield"),
     NavItem("Agencies and ports", "agencies:directory", "reference.view", "Reference", "port"),
     NavItem("People", "agencies:people", "membership.view", "Reference", "people"),
     NavItem("API docs", "api-docs", "reference.view", "Reference", "api"),

@@ -5,11 +5,14 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.agencies.scoping import get_object_for
+from apps.compliance.masking import masked_facts, masked_title, subject_is_masked
+from apps.compliance.services import PurposeRequired, record_access, require_purpose
 from apps.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
 from apps.intake.models import DataSource, IntakeRun, Subject
 from apps.intake.services import FORMATS, submit_files
@@ -74,9 +77,7 @@ class IntakeRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
         try:
             run = submit_files(actor=request.user, source=source, files=files, fmt=fmt)
         except PermissionDenied as exc:
-            from rest_framework.exceptions import PermissionDenied as ApiDenied
-
-            raise ApiDenied(str(exc)) from None
+            raise ApiPermissionDenied(str(exc)) from None
         run.refresh_from_db()
         return Response(IntakeRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -90,12 +91,47 @@ class SubjectSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "source", "external_id", "version", "status", "title", "port", "arrival_at",
                   "facts", "received_at"]  # fmt: skip
 
+    def to_representation(self, instance: Subject) -> dict:
+        data = super().to_representation(instance)
+        if subject_is_masked(self.context["request"].user, instance):
+            data["facts"] = masked_facts(data["facts"])
+            data["title"] = masked_title(instance)
+            data["external_id"] = "masked"
+            data["masked"] = True
+        return data
+
 
 @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("q", str)])
 class SubjectViewSet(ScopedReadOnlyViewSet):
     queryset = Subject.objects.select_related("source", "port").order_by("-received_at", "-id")
     serializer_class = SubjectSerializer
     operations = {"*": "subject.view"}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        try:
+            require_purpose(request)
+        except PurposeRequired as exc:
+            raise ApiPermissionDenied(str(exc)) from None
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        record_access(
+            request=request,
+            action="view",
+            object_type="subject",
+            object_id=kwargs["pk"],
+            summary="API retrieve",
+        )
+        return response
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        record_access(
+            request=request, action="search", object_type="subject",
+            summary=f"API list {request.query_params.urlencode()[:200]}",
+        )  # fmt: skip
+        return response
 
     def get_queryset(self):
         rows = super().get_queryset()

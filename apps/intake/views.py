@@ -7,9 +7,13 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
+from apps.compliance.masking import masked_facts, masked_title, subject_is_masked
+from apps.compliance.services import purpose_of, record_access
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.forms import UploadForm
 from apps.intake.models import DataSource, IntakeRun, Subject, SubjectKind, SubjectLink
@@ -64,9 +68,18 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page_or_fragment(request, "intake/run.html", {"run": run}, fragment="progress")
 
 
+def _needs_purpose(request: HttpRequest) -> HttpResponse | None:
+    """Personal data pages ask for the purpose of access once per session, first."""
+    if purpose_of(request) is None:
+        return redirect(f"{reverse('compliance:purpose')}?{urlencode({'next': request.get_full_path()})}")
+    return None
+
+
 @login_required
 def subjects(request: HttpRequest) -> HttpResponse:
     check(request.user, "subject.view")
+    if (answer := _needs_purpose(request)) is not None:
+        return answer
     query = request.GET.get("q", "").strip()
     kind = request.GET.get("kind", "")
     rows = (
@@ -79,6 +92,16 @@ def subjects(request: HttpRequest) -> HttpResponse:
     if query:
         rows = rows.filter(Q(title__icontains=query) | Q(external_id__icontains=query))
     page = Paginator(rows.order_by("-received_at", "-id"), 50).get_page(request.GET.get("page"))
+    for subject in page:
+        if subject_is_masked(request.user, subject):
+            subject.title = masked_title(subject)
+    if query:
+        record_access(
+            request=request,
+            action="search",
+            object_type="subject",
+            summary=f"searched {query!r} ({kind or 'all kinds'})",
+        )
     context = {"page": page, "query": query, "kind": kind, "kinds": SubjectKind.choices}
     return render_page_or_fragment(request, "intake/subjects.html", context, fragment="results")
 
@@ -89,6 +112,19 @@ def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request.user, Subject.objects.select_related("source", "port", "owner_agency"), pk=pk
     )
     check(request.user, "subject.view", subject)
+    if (answer := _needs_purpose(request)) is not None:
+        return answer
+    masked = subject_is_masked(request.user, subject)
+    record_access(
+        request=request,
+        action="view",
+        object_type=f"subject:{subject.kind}",
+        object_id=subject.pk,
+        summary=f"{subject.get_kind_display()} page{' (depersonalised)' if masked else ''}",
+    )
+    if masked:
+        subject.facts = masked_facts(subject.facts)
+        subject.title = masked_title(subject)
     visible = Subject.objects.visible_to(request.user)
     history = visible.filter(source=subject.source, external_id=subject.external_id).order_by("-version")
     links = [
@@ -108,5 +144,8 @@ def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": history,
         "links": links,
         "outcomes": subject.outcomes.all()[:20],
+        "masked": masked,
+        "pending_unmask": masked
+        and subject.unmask_requests.filter(requested_by=request.user, status="pending").exists(),
     }
     return render(request, "intake/subject_detail.html", context)

@@ -1,1 +1,486 @@
-"""Models of the Targeting workflow capability."""
+"""Targets and everything around them: the append-only history, sharing, holds, comments, instructions.
+
+A target is a subject nominated for action (BRIEF capability 3). Its state only changes through the
+functions in ``apps.targeting.services``, by a conditional UPDATE on ``(state, version)``, so that two
+people never both move the same target and every move leaves a ``Transition`` row that is never
+changed again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from apps.agencies.models import ExaminationMethod, Shift
+from apps.agencies.operations import membership_of
+from apps.agencies.roles import Role
+from apps.agencies.scoping import ScopedManager, ScopedQuerySet
+
+
+class RiskArea(models.TextChoices):
+    NARCOTICS = "narcotics", "Narcotics"
+    WEAPONS = "weapons", "Weapons"
+    SECURITY = "security", "Security"
+    REVENUE = "revenue", "Revenue"
+    IPR = "ipr", "Intellectual property"
+    CITES = "cites", "Environment (CITES)"
+    SPS = "sps", "Sanitary and phytosanitary"
+    STRATEGIC = "strategic", "Strategic goods"
+    CURRENCY = "currency", "Currency"
+    PEOPLE_SMUGGLING = "people_smuggling", "People smuggling"
+    IMMIGRATION = "immigration", "Immigration"
+
+
+RISK_AREAS = RiskArea.choices
+
+
+class TargetState(models.TextChoices):
+    NOMINATED = "nominated", "Nominated"
+    IN_REVIEW = "in_review", "In review"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    DISPATCHED = "dispatched", "Dispatched"
+    IN_EXAMINATION = "in_examination", "In examination"
+    RESULT_RECORDED = "result_recorded", "Result recorded"
+    CLOSED = "closed", "Closed"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    ON_HOLD = "on_hold", "On hold"
+    MISSED = "missed", "Missed"
+
+
+S = TargetState
+#: Not yet decided: the service-level timer runs against the arrival time.
+UNDECIDED_STATES = frozenset({S.NOMINATED, S.IN_REVIEW, S.AWAITING_APPROVAL})
+#: Still to be worked on the floor (a queue shows these).
+OPEN_STATES = UNDECIDED_STATES | {S.APPROVED, S.ON_HOLD}
+#: What a frontline officer may see of the targets at his ports.
+AT_PORT_STATES = frozenset({S.DISPATCHED, S.IN_EXAMINATION, S.RESULT_RECORDED, S.CLOSED, S.MISSED})
+#: No further transition.
+FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN, S.MISSED})
+
+#: A target still undecided this close to arrival breaches its service level.
+DECISION_LEAD = timedelta(hours=2)
+#: Within this, the timer is shown as "due soon".
+DECISION_WARNING = timedelta(hours=6)
+
+
+class Scope(models.TextChoices):
+    """Who decides on a target under the hybrid operating model (the other models ignore it)."""
+
+    NATIONAL = "national", "National"
+    PORT = "port", "Port"
+
+
+class HandlingCode(models.TextChoices):
+    """The condition under which a target or note is shared with another agency (BRIEF capability 8)."""
+
+    SEE = "see", "May see"
+    ACT = "act", "May act"
+    PASS_ON = "pass_on", "May pass on"
+    CONSENT = "consent", "Owner consent before action"
+
+
+class TargetQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> TargetQuerySet:
+        """Targets the user may see: owned by or shared with their agency.
+
+        A frontline officer sees only targets dispatched to one of his ports, in state dispatched or
+        later: he has nothing to do with a nomination still being argued on the floor.
+        """
+        membership = membership_of(user)
+        if membership is None:
+            return self.none()
+        q = Target.visibility_q(membership)
+        if membership.role == Role.FRONTLINE:
+            port_ids = [p.pk for p in membership.ports.all()]
+            q &= Q(port_id__in=port_ids, state__in=AT_PORT_STATES)
+        return self.filter(q)
+
+    def with_urgency(self, now: datetime | None = None) -> TargetQuerySet:
+        """Annotate ``urgency``: the priority raised as arrival nears (capped at 100), for ordering queues."""
+        now = now or timezone.now()
+        boost = Case(
+            When(arrival_at__isnull=True, then=Value(0)),
+            When(arrival_at__lte=now + timedelta(hours=1), then=Value(40)),
+            When(arrival_at__lte=now + timedelta(hours=4), then=Value(25)),
+            When(arrival_at__lte=now + timedelta(hours=12), then=Value(10)),
+            When(arrival_at__lte=now + timedelta(hours=24), then=Value(5)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+        return self.annotate(urgency=Least(F("priority") + boost, Value(100)))
+
+    def breaching(self, now: datetime | None = None) -> TargetQuerySet:
+        """Undecided targets whose conveyance arrives within ``DECISION_LEAD`` (or already has)."""
+        now = now or timezone.now()
+        return self.filter(state__in=UNDECIDED_STATES, arrival_at__lte=now + DECISION_LEAD)
+
+
+class Target(models.Model):
+    """A subject nominated for action, with its risk area, reasons, priority and owner agency."""
+
+    subject = models.ForeignKey("intake.Subject", on_delete=models.PROTECT, related_name="targets")
+    owner_agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=20, choices=TargetState.choices, default=S.NOMINATED)
+    version = models.PositiveIntegerField(default=1, help_text="Raised by every change; stale edits fail.")
+    resume_state = models.CharField(
+        max_length=20,
+        choices=TargetState.choices,
+        blank=True,
+        help_text="The state to return to from a hold.",
+    )
+    risk_area = models.CharField(max_length=20, choices=RiskArea.choices)
+    reasons = models.JSONField(default=list, help_text='[{"kind": "rule"|..., "text": str, "ref": str}]')
+    priority = models.PositiveSmallIntegerField(default=50)
+    score = models.FloatField(null=True, blank=True)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.NATIONAL)
+    port = models.ForeignKey(
+        "agencies.Port", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    arrival_at = models.DateTimeField(null=True, blank=True)
+    nominated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    by_engine = models.BooleanField(default=False)
+    random_control = models.BooleanField(default=False)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    operation = models.ForeignKey(
+        "JointOperation", on_delete=models.SET_NULL, null=True, blank=True, related_name="targets"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = models.Manager.from_queryset(TargetQuerySet)()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner_agency", "state"], name="target_owner_state"),
+            models.Index(fields=["state", "port", "risk_area"], name="target_queue"),
+            models.Index(fields=["state", "arrival_at"], name="target_state_arrival"),
+            models.Index(fields=["subject", "risk_area", "state"], name="target_subject_open"),
+        ]
+
+    def __str__(self) -> str:
+        # No subject title: a target's name must be safe to show to anyone who may see the target.
+        return f"{self.reference} · {self.get_risk_area_display()}"
+
+    @property
+    def reference(self) -> str:
+        return f"T-{self.pk:06d}" if self.pk else "T-new"
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        shared = TargetShare.objects.filter(agency_id=membership.agency_id).values("target_id")
+        return Q(owner_agency_id=membership.agency_id) | Q(pk__in=shared)
+
+    def check_operation(self, membership: Any, operation: str) -> None:
+        """Agency and routing rules beyond the role (called by ``operations.check``)."""
+        from apps.targeting.routing import check_target_operation
+
+        check_target_operation(membership, self, operation)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def sla_status(self, now: datetime | None = None) -> str:
+        """``breached``, ``due`` or ``ok`` for an undecided target with an arrival time; else ``""``."""
+        if self.state not in UNDECIDED_STATES or self.arrival_at is None:
+            return ""
+        now = now or timezone.now()
+        if self.arrival_at <= now + DECISION_LEAD:
+            return "breached"
+        if self.arrival_at <= now + DECISION_WARNING:
+            return "due"
+        return "ok"
+
+    def urgency_now(self, now: datetime | None = None) -> int:
+        """The same rising priority as ``with_urgency`` for one loaded target."""
+        if self.arrival_at is None:
+            return self.priority
+        left = self.arrival_at - (now or timezone.now())
+        boost = 0
+        for limit, value in ((1, 40), (4, 25), (12, 10), (24, 5)):
+            if left <= timedelta(hours=limit):
+                boost = value
+                break
+        return min(100, self.priority + boost)
+
+
+class AppendOnly(models.Model):
+    """A record that is written once and never changed or deleted (the law: capability 9)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionDenied(f"{type(self).__name__} records are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionDenied(f"{type(self).__name__} records are append-only.")
+
+
+class Transition(AppendOnly):
+    """One move of one target: who, of which agency, when, from which state to which, and why."""
+
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="transitions")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_state = models.CharField(max_length=20, choices=TargetState.choices, blank=True)
+    to_state = models.CharField(max_length=20, choices=TargetState.choices)
+    version = models.PositiveIntegerField(help_text="The target's version after this move.")
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.target_id}: {self.from_state or '∅'} → {self.to_state}"
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        return Q(target__in=Target.objects.filter(Target.visibility_q(membership)).values("pk"))
+
+
+class TargetShare(models.Model):
+    """A target shared with another agency under a handling code."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="shares")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=10, choices=HandlingCode.choices, default=HandlingCode.SEE)
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    shared_at = models.DateTimeField(default=timezone.now)
+    consent_given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    consent_given_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["shared_at"]
+        constraints = [models.UniqueConstraint(fields=["target", "agency"], name="target_share_once")]
+        indexes = [models.Index(fields=["agency", "target"], name="target_share_agency")]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} → {self.agency_id} ({self.code})"
+
+    @property
+    def may_act(self) -> bool:
+        if self.code == HandlingCode.CONSENT:
+            return self.consent_given_at is not None
+        return self.code in {HandlingCode.ACT, HandlingCode.PASS_ON}
+
+
+class Hold(models.Model):
+    """A deconfliction hold: an agency asks that a target is not examined (a controlled delivery).
+
+    Only the holding agency releases it. A held target is in state ``on_hold`` and cannot be
+    dispatched; the hold row itself is the record of who held it, when and why, and who released it.
+    """
+
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="holds")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    placed_at = models.DateTimeField(default=timezone.now)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "agency"],
+                condition=Q(released_at__isnull=True),
+                name="one_active_hold_per_agency",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold on {self.target_id} by {self.agency_id}"
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        return Q(target__in=Target.objects.filter(Target.visibility_q(membership)).values("pk"))
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
+
+
+class Comment(models.Model):
+    """A note on a target, owned by the author's agency and visible to the agencies it is shared with."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    owner_agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    shared_with = models.ManyToManyField("agencies.Agency", blank=True, related_name="+")
+    code = models.CharField(max_length=10, choices=HandlingCode.choices, default=HandlingCode.SEE)
+    body = models.TextField()
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on {self.target_id}"
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        on_visible_target = Q(target__in=Target.objects.filter(Target.visibility_q(membership)).values("pk"))
+        shared = Q(owner_agency_id=membership.agency_id) | Q(
+            pk__in=Comment.shared_with.through.objects.filter(agency_id=membership.agency_id).values(
+                "comment_id"
+            )
+        )
+        return on_visible_target & shared
+
+
+class Attachment(models.Model):
+    """A file on a comment: type and size checked on upload, stored with its SHA-256."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="targeting/%Y/%m/")
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager()
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        return Q(comment__in=Comment.objects.filter(Comment.visibility_q(membership)).values("pk"))
+
+
+class JointOperation(models.Model):
+    """A named operation over a time window grouping targets of several agencies, with its members."""
+
+    name = models.CharField(max_length=200)
+    owner_agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    agencies = models.ManyToManyField("agencies.Agency", blank=True, related_name="+")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="operation_window")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        participating = JointOperation.agencies.through.objects.filter(agency_id=membership.agency_id)
+        return Q(owner_agency_id=membership.agency_id) | Q(pk__in=participating.values("jointoperation_id"))
+
+    def is_running(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.starts_at <= now < self.ends_at
+
+
+class DispatchProposal(models.Model):
+    """The dispatcher's proposal for one port and shift: what to examine, by which method, and what not.
+
+    ``selected`` is ``[{"target", "version", "method", "p", "value"}]``; ``left_out`` is
+    ``[{"target", "reason"}]``. A supervisor accepts it (possibly edited), which dispatches the targets.
+    """
+
+    port = models.ForeignKey("agencies.Port", on_delete=models.PROTECT, related_name="+")
+    shift = models.CharField(max_length=10, choices=Shift.choices)
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    capacity = models.JSONField(default=dict)
+    selected = models.JSONField(default=list)
+    left_out = models.JSONField(default=list)
+    expected_findings = models.FloatField(default=0)
+    baseline_findings = models.FloatField(default=0, help_text="First come, first served, for comparison.")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Proposal {self.pk} for {self.port_id} {self.shift}"
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        return Q(agency_id=membership.agency_id)
+
+
+class Instruction(models.Model):
+    """An examination instruction: an approved target sent to a port, with method and what the officer
+    may see of the intelligence behind it."""
+
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="instructions")
+    port = models.ForeignKey("agencies.Port", on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(max_length=12, choices=ExaminationMethod.choices)
+    shift = models.CharField(max_length=10, choices=Shift.choices, blank=True)
+    instruction = models.TextField(help_text="What the officer is told: the intelligence he may see.")
+    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    dispatched_at = models.DateTimeField(default=timezone.now, db_index=True)
+    proposal = models.ForeignKey(
+        DispatchProposal, on_delete=models.SET_NULL, null=True, blank=True, related_name="instructions"
+    )
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["-dispatched_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Instruction {self.pk}: {self.get_method_display()} at {self.port_id}"
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        q = Target.visibility_q(membership)
+        if membership.role == Role.FRONTLINE:
+            q &= Q(port_id__in=[p.pk for p in membership.ports.all()], state__in=AT_PORT_STATES)
+        return Q(target__in=Target.objects.filter(q).values("pk"))

@@ -26,6 +26,10 @@ def test_upload_follow_progress_and_open_subject(live_server, new_page, screensh
     assert int(page.locator("dt:has-text('Sensitive fields filtered') + dd").inner_text()) > 0
     screenshot(page, "intake-run")
     page.locator("nav.sidenav >> text=Subjects").click()
+    # Personal data: the purpose of access is asked once per session, then logged with every view.
+    page.check("input[value=risk_analysis]")
+    screenshot(page, "purpose-of-access")
+    page.click("text=Continue")
     page.select_option("#kind", "traveller")
     page.wait_for_url("**kind=traveller**")
     page.wait_for_load_state("networkidle")

@@ -1,0 +1,116 @@
+"""Oversight pages: declaring a purpose, the access log, unmasking requests, retention and chain checks."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from apps.agencies.operations import check
+from apps.agencies.scoping import get_object_for
+from apps.compliance.chain import verify_chain
+from apps.compliance.models import AccessLogEntry, Purpose, RetentionRun, UnmaskRequest
+from apps.compliance.registry import chained_models
+from apps.compliance.services import decide_unmask, purpose_of, request_unmask, set_purpose
+from apps.intake.models import Subject
+
+
+def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or fallback
+    return target if url_has_allowed_host_and_scheme(target, {request.get_host()}) else fallback
+
+
+@login_required
+def purpose(request: HttpRequest) -> HttpResponse:
+    """Asked once per session, before the first access to personal data."""
+    check(request.user, "reference.view")
+    error = ""
+    if request.method == "POST":
+        try:
+            set_purpose(request, request.POST.get("purpose", ""), request.POST.get("text", ""))
+        except ValueError as exc:
+            error = str(exc)
+        else:
+            return redirect(_safe_next(request))
+    context = {
+        "purposes": Purpose.choices,
+        "next": _safe_next(request),
+        "error": error,
+        "current": purpose_of(request),
+    }
+    return render(request, "compliance/purpose.html", context)
+
+
+@login_required
+def access_log(request: HttpRequest) -> HttpResponse:
+    check(request.user, "audit.view")
+    rows = AccessLogEntry.objects.visible_to(request.user).select_related("user", "agency")
+    user = request.GET.get("user", "").strip()
+    obj = request.GET.get("object", "").strip()
+    action = request.GET.get("action", "")
+    if user:
+        rows = rows.filter(user__username__icontains=user)
+    if obj:
+        rows = rows.filter(object_id=obj) if obj.isdigit() else rows.filter(summary__icontains=obj)
+    if action in AccessLogEntry.Action.values:
+        rows = rows.filter(action=action)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "user_q": user,
+        "object_q": obj,
+        "action": action,
+        "actions": AccessLogEntry.Action.choices,
+    }
+    return render(request, "compliance/access_log.html", context)
+
+
+@login_required
+def unmask_requests(request: HttpRequest) -> HttpResponse:
+    check(request.user, "unmask.approve")
+    rows = UnmaskRequest.objects.visible_to(request.user).select_related(
+        "subject", "requested_by", "decided_by"
+    )
+    return render(request, "compliance/unmask.html", {"requests": rows[:200]})
+
+
+@login_required
+@require_POST
+def ask_unmask(request: HttpRequest, subject_pk: int) -> HttpResponse:
+    subject = get_object_for(request.user, Subject, pk=subject_pk)
+    try:
+        request_unmask(actor=request.user, subject=subject, reason=request.POST.get("reason", ""))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your request to see this record again waits for an authorising officer.")
+    return redirect("intake:subject", pk=subject.pk)
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    unmask = get_object_for(request.user, UnmaskRequest, pk=pk)
+    try:
+        decide_unmask(
+            actor=request.user, unmask=unmask, approve=request.POST.get("decision") == "approve",
+            reason=request.POST.get("reason", ""),
+        )  # fmt: skip
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    return redirect("compliance:unmask")
+
+
+@login_required
+def oversight(request: HttpRequest) -> HttpResponse:
+    """Retention runs and the integrity of the append-only records."""
+    check(request.user, "audit.view")
+    chains = [(m._meta.verbose_name_plural, verify_chain(m)) for m in chained_models()]
+    return render(
+        request, "compliance/oversight.html", {"runs": RetentionRun.objects.all()[:20], "chains": chains}
+    )

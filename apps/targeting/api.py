@@ -1,0 +1,261 @@
+"""Targeting API: targets (list, retrieve, nominate, transitions, claim), queues, holds and instructions.
+
+Every queryset goes through ``visible_to`` (an unshared target is 404) and every change calls the same
+service functions as the pages. A stale change or an illegal move answers 409 with the service's message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.core.api import ScopedViewSetMixin
+from apps.intake.models import Subject
+from apps.targeting import services
+from apps.targeting.masking import reasons_view, subject_view
+from apps.targeting.models import Hold, Instruction, Target, TargetShare, Transition
+from apps.targeting.queries import allowed_actions, filter_targets, queue_summary
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The target was changed by someone else."
+    default_code = "conflict"
+
+
+def call_service(func, **kwargs: Any) -> Any:
+    """Call a service and translate its exceptions into API answers."""
+    try:
+        return func(**kwargs)
+    except (services.StaleChange, services.TransitionRefused) as error:
+        raise Conflict(str(error)) from None
+    except DjangoValidationError as error:
+        raise ValidationError(
+            error.message_dict if hasattr(error, "error_dict") else error.messages
+        ) from None
+    except Http404:
+        raise NotFound() from None
+    except DjangoPermissionDenied as error:
+        raise ApiPermissionDenied(str(error)) from None
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None)
+    agency = serializers.CharField(source="actor_agency.code", default=None)
+
+    class Meta:
+        model = Transition
+        fields = ["from_state", "to_state", "version", "reason", "actor", "agency", "at"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(read_only=True)
+    owner_agency = serializers.CharField(source="owner_agency.code")
+    port = serializers.CharField(source="port.locode", default=None)
+    claimed_by = serializers.CharField(source="claimed_by.username", default=None)
+    subject = serializers.SerializerMethodField()
+    reasons = serializers.SerializerMethodField()
+    sla = serializers.SerializerMethodField()
+    urgency = serializers.SerializerMethodField()
+    shared_with = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Target
+        fields = [
+            "id", "reference", "state", "version", "risk_area", "priority", "urgency", "score", "scope",
+            "reasons", "subject", "owner_agency", "shared_with", "port", "arrival_at", "sla", "by_engine",
+            "random_control", "claimed_by", "operation", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def _user(self):
+        return self.context["request"].user
+
+    def get_subject(self, obj: Target) -> dict[str, Any]:
+        view = subject_view(self._user(), obj.subject)
+        return {
+            "id": view.id, "kind": view.kind, "masked": view.masked, "title": view.title,
+            "external_id": view.external_id, "port": view.port, "arrival_at": view.arrival_at, "facts": view.facts,
+        }  # fmt: skip
+
+    def get_reasons(self, obj: Target) -> list[dict[str, str]]:
+        return reasons_view(self._user(), obj)
+
+    def get_sla(self, obj: Target) -> str:
+        return obj.sla_status()
+
+    def get_urgency(self, obj: Target) -> int:
+        return obj.urgency_now()
+
+    def get_shared_with(self, obj: Target) -> list[dict[str, str]]:
+        return [{"agency": s.agency.code, "code": s.code} for s in obj.shares.all()]
+
+
+class NominateSerializer(serializers.Serializer):
+    subject = serializers.IntegerField()
+    risk_area = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.DictField(), required=False, default=list)
+    reason = serializers.CharField(required=False, default="", allow_blank=True)
+    priority = serializers.IntegerField(required=False, default=50)
+
+
+class ActionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    expected_version = serializers.IntegerField()
+    reason = serializers.CharField(required=False, default="", allow_blank=True)
+    method = serializers.CharField(required=False, default="", allow_blank=True)
+    instruction = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Targets the caller may see. ``POST`` nominates; ``transitions`` moves; ``claim`` claims/releases."""
+
+    queryset = Target.objects.select_related("owner_agency", "port", "claimed_by", "subject", "subject__port")
+    serializer_class = TargetSerializer
+    operations = {"*": "target.view", "create": "target.nominate", "claim": "target.view"}
+
+    def get_queryset(self):
+        queryset = (
+            super()
+            .get_queryset()
+            .prefetch_related(Prefetch("shares", queryset=TargetShare.objects.select_related("agency")))
+        )
+        return filter_targets(queryset, self.request.query_params)
+
+    @extend_schema(request=NominateSerializer, responses=TargetSerializer)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = NominateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        subject = Subject.objects.visible_to(request.user).filter(pk=data.validated_data["subject"]).first()
+        if subject is None:
+            raise ValidationError({"subject": "No such subject."})
+        target = call_service(
+            services.nominate_target, actor=request.user, subject=subject, risk_area=data.validated_data["risk_area"],
+            reasons=data.validated_data["reasons"], reason=data.validated_data["reason"],
+            priority=data.validated_data["priority"],
+        )  # fmt: skip
+        return Response(self.get_serializer(target).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["POST"], request=ActionSerializer, responses=TargetSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def transitions(self, request: Request, pk: str | None = None) -> Response:
+        """``GET``: the history and the actions the caller may take now. ``POST``: take one."""
+        target = self.get_object()
+        if request.method == "GET":
+            history = TransitionSerializer(
+                target.transitions.select_related("actor", "actor_agency"), many=True
+            )
+            return Response({"version": target.version, "state": target.state,
+                             "allowed": allowed_actions(request.user, target), "history": history.data})  # fmt: skip
+        data = ActionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = call_service(services.run_action, actor=request.user, target=target, **data.validated_data)
+        return Response(self.get_serializer(target).data)
+
+    @action(detail=True, methods=["get", "post", "delete"])
+    def claim(self, request: Request, pk: str | None = None) -> Response:
+        """``GET``: who works the target. ``POST``: claim it (409 if taken). ``DELETE``: release it."""
+        target = self.get_object()
+        if request.method == "POST":
+            target = call_service(services.claim_target, actor=request.user, target=target)
+        elif request.method == "DELETE":
+            target = call_service(services.release_claim, actor=request.user, target=target)
+        return Response(
+            {"target": target.pk, "claimed_by": target.claimed_by.username if target.claimed_by else None}
+        )
+
+
+class QueueViewSet(viewsets.ViewSet):
+    """Open targets the caller may see, counted by port, risk area and agency."""
+
+    def list(self, request: Request) -> Response:
+        from apps.agencies.operations import can
+
+        if not can(request.user, "target.view"):
+            raise ApiPermissionDenied("Your role may not perform target.view.")
+        summary = queue_summary(request.user)
+        return Response({
+            dimension: [{"key": line.param, "label": line.label, "count": line.count, "oldest": line.oldest,
+                         "breaches": line.breaches} for line in lines]
+            for dimension, lines in summary.items()
+        })  # fmt: skip
+
+
+class HoldSerializer(serializers.ModelSerializer):
+    agency = serializers.CharField(source="agency.code", read_only=True)
+    placed_by = serializers.CharField(source="placed_by.username", read_only=True)
+    released_by = serializers.CharField(source="released_by.username", read_only=True, default=None)
+    expected_version = serializers.IntegerField(write_only=True, required=False)
+
+    class Meta:
+        model = Hold
+        fields = ["id", "target", "agency", "reason", "placed_by", "placed_at", "released_at", "released_by",
+                  "release_reason", "expected_version"]  # fmt: skip
+        read_only_fields = ["placed_at", "released_at", "release_reason"]
+
+
+class HoldViewSet(
+    ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Deconfliction holds. ``POST`` places one; ``PATCH {"release_reason": ...}`` releases it."""
+
+    queryset = Hold.objects.select_related("agency", "placed_by", "released_by", "target")
+    serializer_class = HoldSerializer
+    operations = {
+        "*": "target.view",
+        "create": "target.hold",
+        "partial_update": "target.hold",
+        "update": "target.hold",
+    }
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        target = Target.objects.visible_to(request.user).filter(pk=request.data.get("target")).first()
+        if target is None:
+            raise NotFound()
+        hold = call_service(
+            services.place_hold, actor=request.user, target=target, reason=str(request.data.get("reason", "")),
+            expected_version=request.data.get("expected_version"),
+        )  # fmt: skip
+        return Response(self.get_serializer(hold).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        hold = self.get_object()
+        hold = call_service(
+            services.release_hold,
+            actor=request.user,
+            hold=hold,
+            reason=str(request.data.get("release_reason", "")),
+        )
+        return Response(self.get_serializer(hold).data)
+
+
+class InstructionSerializer(serializers.ModelSerializer):
+    port = serializers.CharField(source="port.locode")
+    reference = serializers.CharField(source="target.reference")
+    state = serializers.CharField(source="target.state")
+    version = serializers.IntegerField(source="target.version")
+    risk_area = serializers.CharField(source="target.risk_area")
+
+    class Meta:
+        model = Instruction
+        fields = ["id", "target", "reference", "state", "version", "risk_area", "port", "method", "shift",
+                  "instruction", "dispatched_at"]  # fmt: skip
+
+
+class InstructionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Examination instructions the caller may see (a frontline officer: those for his ports)."""
+
+    queryset = Instruction.objects.select_related("port", "target")
+    serializer_class = InstructionSerializer
+    operations = {"*": "target.view"}

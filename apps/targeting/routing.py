@@ -1,0 +1,93 @@
+"""Who decides on a target: agency rules (owner, or shared "may act") and routing by operating model.
+
+Routing reads ``CentreConfiguration.current().operating_model`` every time it is asked, so changing the
+configuration in the admin changes who reviews and approves at once, with no code and no migration:
+
+- centralised: the national team (members of the national agency with no ports) reviews, approves
+  and dispatches every target;
+- decentralised: the port's own team (members whose ``Membership.ports`` include the target's port)
+  does; a target with no port falls back to the national team;
+- hybrid: national targets (``scope="national"``) go to the national team, port targets to the port.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+
+from apps.agencies.models import CentreConfiguration, OperatingModel
+from apps.agencies.roles import Role
+
+#: Operations decided by the team the operating model routes the target to.
+ROUTED_OPERATIONS = frozenset({"target.review", "target.approve", "target.reject", "target.dispatch"})
+#: Operations that need the agency to own the target or to hold a "may act" share.
+ACTING_OPERATIONS = ROUTED_OPERATIONS | {"target.withdraw", "exam.record", "target.claim"}
+
+NATIONAL = "national"
+PORT = "port"
+
+
+def decision_level(target: Any, config: CentreConfiguration | None = None) -> str:
+    """``national`` or ``port``: which team decides on ``target`` under the current operating model."""
+    config = config or CentreConfiguration.current()
+    if target.port_id is None:
+        return NATIONAL
+    if config.operating_model == OperatingModel.DECENTRALISED:
+        return PORT
+    if config.operating_model == OperatingModel.HYBRID and target.scope == PORT:
+        return PORT
+    return NATIONAL
+
+
+def port_ids_of(membership: Any) -> set[int]:
+    cached = getattr(membership, "_ratc_port_ids", None)
+    if cached is None:
+        cached = {p.pk for p in membership.ports.all()}
+        membership._ratc_port_ids = cached
+    return cached
+
+
+def may_act_as_agency(membership: Any, target: Any) -> bool:
+    """The member's agency owns the target, or holds a share that allows action (consent given)."""
+    if membership.agency_id == target.owner_agency_id:
+        return True
+    share = next((s for s in target.shares.all() if s.agency_id == membership.agency_id), None)
+    return share is not None and share.may_act
+
+
+def in_deciding_team(membership: Any, target: Any, config: CentreConfiguration | None = None) -> bool:
+    """Whether the member belongs to the team that decides on ``target`` under the operating model."""
+    config = config or CentreConfiguration.current()
+    if decision_level(target, config) == PORT:
+        return target.port_id in port_ids_of(membership)
+    national_agency_id = config.national_agency_id or target.owner_agency_id
+    return membership.agency_id == national_agency_id and not port_ids_of(membership)
+
+
+def deciding_team_label(target: Any, config: CentreConfiguration | None = None) -> str:
+    """A phrase for pages: who is to decide on this target."""
+    config = config or CentreConfiguration.current()
+    if decision_level(target, config) == PORT:
+        return f"Port team {target.port.locode}"
+    return "National centre"
+
+
+def check_target_operation(membership: Any, target: Any, operation: str) -> None:
+    """Raise ``PermissionDenied`` unless the member's agency and team may do ``operation`` on ``target``."""
+    if operation not in ACTING_OPERATIONS:
+        return
+    if not may_act_as_agency(membership, target):
+        raise PermissionDenied("Your agency may see this target but not act on it.")
+    if operation == "exam.record":
+        if target.port_id not in port_ids_of(membership):
+            raise PermissionDenied("This target is not dispatched to one of your ports.")
+        return
+    if operation in ROUTED_OPERATIONS and not in_deciding_team(membership, target):
+        raise PermissionDenied(
+            f"{deciding_team_label(target)} decides on this target under the current operating model."
+        )
+
+
+def is_national_staff(membership: Any) -> bool:
+    return membership is not None and membership.role != Role.FRONTLINE and not port_ids_of(membership)
