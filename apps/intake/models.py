@@ -245,7 +245,9 @@ class Outcome(models.Model):
         EXAMINATION = "examination", "Examination"
 
     # Nullable: when a record is erased after its retention, its outcomes stay, without the person.
-    subject = models.ForeignKey(Subject, on_delete=models.SET_NULL, null=True, blank=True, related_name="outcomes")
+    subject = models.ForeignKey(
+        Subject, on_delete=models.SET_NULL, null=True, blank=True, related_name="outcomes"
+    )
     origin = models.CharField(max_length=12, choices=Origin.choices)
     finding = models.BooleanField()
     severity = models.PositiveSmallIntegerField(default=0)
