@@ -19,6 +19,8 @@ from apps.agencies.roles import Role
 from ratc_ops.celery import app as celery_app
 from tests.factories import AgencyFactory, PortFactory, member
 
+pytest_plugins = ["tests.browser_support"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _celery_inline():

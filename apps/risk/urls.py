@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401  (pages are added here)
+"""Pages of the risk engine, mounted at /risk/."""
+
+from django.urls import path
+
+from apps.risk import views
 
 app_name = "risk"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("rules/", views.rules, name="rules"),
+    path("rules/new/", views.rule_new, name="rule_new"),
+    path("rules/parse/", views.parse_preview, name="parse"),
+    path("rules/<int:pk>/", views.rule_detail, name="rule"),
+    path("rules/<int:pk>/edit/", views.rule_edit, name="rule_edit"),
+    path("lab/", views.rule_lab, name="lab"),
+    path("lab/<int:pk>/", views.backtest_detail, name="backtest"),
+    path("assessments/<int:pk>/", views.assessment_detail, name="assessment"),
+]

@@ -6,7 +6,6 @@ import pytest
 
 from apps.agencies.models import CentreConfiguration, OperatingModel
 from apps.agencies.roles import Role
-from tests.browser.conftest import browser, new_page, screenshot  # noqa: F401  (browser fixtures for test_browser)
 from tests.factories import member
 from tests.targeting.factories import SubjectFactory, TargetFactory
 

@@ -1,0 +1,77 @@
+"""Forms of the risk pages: they read input; the services validate the meaning and store it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+
+from apps.agencies.models import Port
+from apps.intake.models import SubjectKind
+from apps.risk.models import Rule, RuleVersion, risk_area_choices
+
+
+class RuleForm(forms.Form):
+    """A rule and the wording of its next version (the condition in the text syntax)."""
+
+    name = forms.CharField(max_length=200)
+    subject_kind = forms.ChoiceField(choices=SubjectKind.choices, label="Subjects")
+    risk_area = forms.ChoiceField(choices=())
+    weight = forms.IntegerField(min_value=1, max_value=100, initial=50, help_text="Points out of 100.")
+    text = forms.CharField(
+        label="Condition",
+        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false", "class": "rk-code"}),
+        help_text='For example: hs_code prefix "0901" and origin_country in ("CO", "PE")',
+    )
+    ports = forms.ModelMultipleChoiceField(
+        queryset=Port.objects.all(), required=False, to_field_name="locode",
+        help_text="None selected: national.", widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    valid_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    valid_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(max_length=300, required=False, label="What changes in this version")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["risk_area"].choices = risk_area_choices()
+
+    @classmethod
+    def initial_for(cls, rule: Rule, version: RuleVersion) -> dict[str, Any]:
+        return {
+            "name": rule.name,
+            "subject_kind": version.subject_kind,
+            "risk_area": version.risk_area,
+            "weight": version.weight,
+            "text": version.text,
+            "ports": version.ports,
+            "valid_from": version.valid_from,
+            "valid_to": version.valid_to,
+            "rationale": version.rationale,
+        }
+
+    def service_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["ports"] = [p.locode for p in data["ports"]]
+        return data
+
+
+class BacktestForm(forms.Form):
+    """What to backtest: a rule's latest version over a period, against its running version or another."""
+
+    rule = forms.ModelChoiceField(queryset=Rule.objects.none())
+    period_start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    compare_rule = forms.ModelChoiceField(
+        queryset=Rule.objects.none(), required=False, label="Compare with",
+        empty_label="The version it replaces (if any)",
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, rules: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].queryset = rules
+        self.fields["compare_rule"].queryset = rules.filter(live_version__isnull=False)
+        today = dt.date.today()
+        self.fields["period_start"].initial = today - dt.timedelta(days=90)
+        self.fields["period_end"].initial = today

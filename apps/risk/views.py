@@ -1,0 +1,236 @@
+"""Pages of the risk engine: rules, the editor, the lab, backtests and assessments. Logic is in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.agencies.operations import can, check
+from apps.agencies.scoping import get_object_for
+from apps.core.htmx import render_page_or_fragment
+from apps.intake.models import SubjectKind
+from apps.risk import backtest as lab
+from apps.risk import services
+from apps.risk.conditions import ConditionError, parse
+from apps.risk.fields import CATALOGUE
+from apps.risk.forms import BacktestForm, RuleForm
+from apps.risk.models import Backtest, RuleState, risk_area_choices
+
+
+def _errors_to_form(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@login_required
+def rules(request: HttpRequest) -> HttpResponse:
+    """All rules the user may see, filtered by state, kind, risk area and name."""
+    queryset = services.visible_rules(request.user).annotate(
+        hit_count=Count("hits", filter=Q(hits__shadow=False)),
+        shadow_count=Count("hits", filter=Q(hits__shadow=True)),
+    )
+    filters = {k: request.GET.get(k, "").strip() for k in ("state", "kind", "area", "q")}
+    if filters["state"]:
+        queryset = queryset.filter(state=filters["state"])
+    if filters["kind"]:
+        queryset = queryset.filter(versions__subject_kind=filters["kind"]).distinct()
+    if filters["area"]:
+        queryset = queryset.filter(versions__risk_area=filters["area"]).distinct()
+    if filters["q"]:
+        queryset = queryset.filter(name__icontains=filters["q"])
+    counts = dict(
+        services.visible_rules(request.user)
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    )
+    context = {
+        "rules": queryset.order_by("name", "pk")[:500],
+        "filters": filters,
+        "states": RuleState.choices,
+        "kinds": SubjectKind.choices,
+        "areas": risk_area_choices(),
+        "state_counts": [(value, label, counts.get(value, 0)) for value, label in RuleState.choices],
+        "may_edit": can(request.user, "rule.edit"),
+    }
+    return render_page_or_fragment(request, "risk/rules.html", context, fragment="rows")
+
+
+def _editor_context(request: HttpRequest, form: RuleForm, rule: Any = None) -> dict[str, Any]:
+    return {
+        "form": form,
+        "rule": rule,
+        "catalogue": CATALOGUE,
+        "may_edit": can(request.user, "rule.edit")
+        and (rule is None or rule.owner_agency_id == request.membership.agency_id),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rule_new(request: HttpRequest) -> HttpResponse:
+    """Write a new rule (a draft)."""
+    check(request.user, "rule.edit")
+    form = RuleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        try:
+            rule = services.create_rule(actor=request.user, **data)
+        except ValidationError as error:
+            _errors_to_form(form, error)
+        else:
+            messages.success(request, f"Rule “{rule.name}” saved as a draft.")
+            return redirect("risk:rule", pk=rule.pk)
+    return render(request, "risk/editor.html", _editor_context(request, form))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a rule: saving makes a new version. Those who may only view see the editor read-only."""
+    rule = services.get_rule_for(request.user, pk)
+    latest = rule.latest
+    if request.method == "POST":
+        form = RuleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_rule(actor=request.user, rule=rule, **form.service_data())
+            except ValidationError as error:
+                _errors_to_form(form, error)
+            else:
+                messages.success(request, f"Saved as version {rule.latest_number}.")
+                return redirect("risk:rule", pk=rule.pk)
+    else:
+        form = RuleForm(initial=RuleForm.initial_for(rule, latest))
+    return render(request, "risk/editor.html", _editor_context(request, form, rule))
+
+
+@login_required
+@require_POST
+def parse_preview(request: HttpRequest) -> HttpResponse:
+    """Live feedback while a condition is typed: the parsed structure, or where the error is."""
+    check(request.user, "rule.view")
+    text = request.POST.get("text", "")
+    kind = request.POST.get("subject_kind", "consignment")
+    context: dict[str, Any] = {"text": text}
+    if kind not in CATALOGUE:
+        context["error"] = ConditionError("choose the kind of subject first")
+    elif text.strip():
+        try:
+            context["tree"] = parse(text, kind)
+        except ConditionError as error:
+            context["error"] = error
+            if error.column:
+                line = text.replace("\n", " ")
+                context["before"], context["at"] = line[: error.column - 1], line[error.column - 1 :]
+    return render(request, "risk/editor.html#parse-result", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A rule with its versions, hit counts, lifecycle and backtests; POST moves it through its lifecycle."""
+    rule = services.get_rule_for(request.user, pk)
+    if request.method == "POST":
+        action = services.TRANSITIONS.get(request.POST.get("action", ""))
+        if action is None:
+            messages.error(request, "Unknown action.")
+        else:
+            try:
+                action(actor=request.user, rule=rule, reason=request.POST.get("reason", "").strip())
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"The rule is now {rule.get_state_display().lower()}.")
+        return redirect("risk:rule", pk=rule.pk)
+    counts = services.rule_hit_counts(rule)
+    versions = list(rule.versions.select_related("created_by"))
+    for version in versions:
+        version.counts = counts.get(version.pk, {"hits": 0, "shadow": 0})
+    owner = rule.owner_agency_id == request.membership.agency_id
+    context = {
+        "rule": rule,
+        "latest": versions[0] if versions else None,
+        "versions": versions,
+        "transitions": rule.transitions.select_related("actor", "version")[:50],
+        "hits": services.recent_hits(rule, request.user),
+        "backtests": rule.backtests.select_related("version", "compare_version")[:10],
+        "may_edit": owner and can(request.user, "rule.edit") and rule.state != RuleState.RETIRED,
+        "may_publish": owner and can(request.user, "rule.publish"),
+        "may_backtest": can(request.user, "rule.backtest"),
+    }
+    return render(request, "risk/rule.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rule_lab(request: HttpRequest) -> HttpResponse:
+    """Start a backtest and see the recent ones."""
+    check(request.user, "rule.backtest")
+    visible = services.visible_rules(request.user).exclude(state=RuleState.RETIRED)
+    form = BacktestForm(request.POST or None, rules=visible, initial={"rule": request.GET.get("rule")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        compare = data["compare_rule"].live_version if data["compare_rule"] else None
+        try:
+            backtest = lab.start_backtest(actor=request.user, rule=data["rule"], period_start=data["period_start"],
+                                          period_end=data["period_end"], compare_version=compare)  # fmt: skip
+        except ValidationError as error:
+            _errors_to_form(form, error)
+        else:
+            return redirect("risk:backtest", pk=backtest.pk)
+    backtests = Backtest.objects.visible_to(request.user).select_related("rule", "version", "compare_version")
+    return render(request, "risk/lab.html", {"form": form, "backtests": backtests[:25]})
+
+
+@login_required
+def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A backtest's progress (polled by htmx while it runs) and then its results."""
+    backtest = get_object_for(
+        request.user, Backtest.objects.select_related("rule", "version", "compare_version__rule"), pk=pk,
+        operation="rule.view",
+    )  # fmt: skip
+    results = backtest.results or {}
+    ports = sorted(
+        set((results.get("tested") or {}).get("by_port", {}))
+        | set((results.get("compared") or {}).get("by_port", {}))
+    )
+    days = sorted(
+        set((results.get("tested") or {}).get("by_day", {}))
+        | set((results.get("compared") or {}).get("by_day", {}))
+    )
+    peak = max([*((results.get("tested") or {}).get("by_day", {}).values()),
+                *((results.get("compared") or {}).get("by_day", {}).values()), 1])  # fmt: skip
+    context = {"backtest": backtest, "results": results, "ports": ports, "days": days, "peak": peak}
+    return render_page_or_fragment(request, "risk/backtest.html", context, fragment="progress")
+
+
+@login_required
+def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An assessment that explains itself: the components by kind and how the score was made."""
+    assessment = services.get_assessment_for(request.user, pk)
+    explanation = assessment.explanation or {}
+    components = explanation.get("components", [])
+    groups = [
+        (kind, title, [c for c in components if c["kind"] == kind])
+        for kind, title in (("rule", "Rules"), ("watchlist", "Watchlist entries"), ("model", "Model"))
+    ]
+    context = {
+        "assessment": assessment,
+        "subject": assessment.subject,
+        "explanation": explanation,
+        "groups": groups,
+        "others": [c for c in components if c["kind"] not in {"rule", "watchlist", "model"}],
+        "hits": assessment.hits.select_related("rule", "rule_version"),
+    }
+    return render(request, "risk/assessment.html", context)

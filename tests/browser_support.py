@@ -1,0 +1,91 @@
+"""Browser tests: Playwright driving the machine's Chromium (``/usr/bin/chromium``), never a download.
+
+A pytest plugin (loaded by tests/conftest.py), so that every app's browser tests share one browser
+per session: a second Playwright instance in the same process would clash with the first.
+
+Without Chromium these tests are skipped, so ``make test`` passes on a bare laptop; CI sets
+``RATC_REQUIRE_BROWSER=1`` and installs Chromium, so there a missing browser is a failure.
+Screenshots are kept in ``artifacts/screenshots/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("RATC_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+# Playwright's sync API keeps an event loop in the test thread; the ORM calls made by the test itself
+# (creating users) are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(config, items):
+    have_browser = Path(CHROMIUM).exists() or shutil.which(CHROMIUM)
+    if have_browser:
+        return
+    if os.environ.get("RATC_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"RATC_REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM}")
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    contexts = []
+
+    def make(viewport=(1440, 900), **kwargs):
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **kwargs)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def sign_in(page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-testid=who]")
