@@ -63,6 +63,8 @@ def new_page(browser):
 
     def make(viewport=(1440, 900), **kwargs):
         context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **kwargs)
+        # A loaded 2-core machine can be slow to serve the first page; waits are generous, not timed.
+        context.set_default_timeout(60_000)
         contexts.append(context)
         return context.new_page()
 

@@ -52,7 +52,7 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "board.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.MANAGER, R.FRONTLINE}),
     # Frontline
     "exam.view": frozenset({R.FRONTLINE, R.SUPERVISOR, R.ANALYST, R.MANAGER, R.AUDITOR}),
-    "exam.record": frozenset({R.FRONTLINE}),
+    "exam.record": frozenset({R.FRONTLINE, R.SYSTEM}),  # port systems record through the API
     "exam.correct": frozenset({R.SUPERVISOR}),
     # Reporting
     "report.view": frozenset({R.MANAGER, R.SUPERVISOR, R.RISK_MANAGER, R.AUDITOR}),

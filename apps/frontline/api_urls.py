@@ -2,6 +2,9 @@
 
 from rest_framework.routers import SimpleRouter
 
+from apps.frontline import api
+
 router = SimpleRouter()
+router.register("examination-results", api.ExaminationResultViewSet, basename="examination-result")
 
 urlpatterns = router.urls

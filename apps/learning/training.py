@@ -122,9 +122,15 @@ class TrainedModel:
     info: dict[str, Any] = field(default_factory=dict)
 
     # -- features ------------------------------------------------------------------------------
-    def features(self, frame: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Encoded model inputs for ``frame`` given labelled ``history``."""
-        raw = F.build_features(frame, history)
+    def features(
+        self, frame: pd.DataFrame, history: pd.DataFrame | None = None, *, use_frame_labels: bool = False
+    ) -> pd.DataFrame:
+        """Encoded model inputs for ``frame`` given labelled ``history``.
+
+        ``use_frame_labels``: labels present in ``frame`` count as history for the frame's later-dated
+        rows (never for a row itself or its same-day rows; see :func:`apps.learning.features.build_features`).
+        """
+        raw = F.build_features(frame, history, use_frame_labels=use_frame_labels)
         return F.encode_categories(raw, self.category_maps)[self.spec.names]
 
     # -- scores ------------------------------------------------------------------------------
@@ -175,10 +181,15 @@ class TrainedModel:
         return self._explain_rows(x, contrib, top)
 
     def score_and_explain(
-        self, frame: pd.DataFrame, history: pd.DataFrame | None = None, top: int = 5
+        self,
+        frame: pd.DataFrame,
+        history: pd.DataFrame | None = None,
+        top: int = 5,
+        *,
+        use_frame_labels: bool = False,
     ) -> tuple[np.ndarray, list[Explanation]]:
         """:meth:`score` and :meth:`explain` together, building the features once (the costly part)."""
-        x = self.features(frame, history)
+        x = self.features(frame, history, use_frame_labels=use_frame_labels)
         contrib = np.asarray(self.booster.predict(x, pred_contrib=True), dtype=float)
         probabilities = self.calibrate(contrib.sum(axis=1))
         return probabilities, self._explain_rows(x, contrib[:, :-1], top)

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 PROVIDERS: list[str] = [
     "apps.risk.rules.provider",
     "apps.watchlists.screening.provider",
+    "apps.learning.scoring.provider",
 ]
 
 

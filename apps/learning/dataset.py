@@ -1,0 +1,242 @@
+"""From the product's records to the learning core's frame: the ONE mapping of subject facts to columns.
+
+The learning core (:mod:`apps.learning.features`) reads declarations with normalised column names
+(``declaration_id``, ``date``, ``office_id``, ``hs6``, ``net_mass``, ``item_price``, ``fraud``...).
+Intake stores each declaration as a consignment :class:`~apps.intake.models.Subject` whose ``facts``
+use the product's own names (``declaration_date``, ``office``, ``net_mass_kg``, ``value``...; see
+``apps.intake.normalise.declaration_drafts``). :data:`FACT_COLUMNS` is the only place that maps one to
+the other; the training frame, the scoring frame, the history and the drift window are all built by
+:func:`subjects_frame`.
+
+**Labels** come from :class:`~apps.intake.models.Outcome` rows: an examination recorded on a tablet or
+imported history. When a subject has several outcomes, the most recent one counts. ``fraud`` is
+``finding`` (0/1), ``critical_fraud`` the severity.
+
+**Weighting against selection bias.** Targeted examinations are not a sample of the traffic: they
+are what the rules and the model already chose, so a model that learns only from them learns what was
+already targeted. Random-control examinations (``Outcome.random_control``) are drawn by chance,
+independently of risk, so they are the only unbiased picture of the whole traffic. Each one is weighted
+up so that, together, they count as much as all targeted examinations::
+
+    w_random = clip(n_targeted / n_random, 1, RANDOM_CONTROL_MAX_WEIGHT)      w_targeted = 1
+
+The cap keeps a handful of random checks from dominating a model. Imported history has no random
+flag: we cannot tell how it was selected, so it is treated as unweighted (weight 1), and it is counted
+with neither group in the ratio above.
+
+**Legal basis.** Only sources whose ``allows_self_learning`` is true give training rows or history;
+the scoring provider does not score subjects of other sources at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db.models import Count, Max, QuerySet
+
+from apps.intake.models import DataSource, Outcome, Subject, SubjectKind
+from apps.learning import features as F
+from apps.learning.training import WEIGHT
+
+#: Core column -> the subject fact(s) it is read from, first non-empty wins.
+FACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "declaration_id": ("declaration_id", "mrn"),
+    "date": ("declaration_date",),
+    "office_id": ("office",),
+    "process_type": ("process_type", "procedure"),
+    "import_type": ("import_type", "declaration_type"),
+    "import_use": ("import_use",),
+    "payment_type": ("payment_type",),
+    "mode_of_transport": ("mode_code", "mode"),
+    "declarant_id": ("declarant_id",),
+    "importer_id": ("importer_id",),
+    "seller_id": ("seller_id",),
+    "courier_id": ("courier_id",),
+    "hs6": ("hs6",),
+    "country_of_departure": ("departure_country",),
+    "country_of_origin": ("origin_country",),
+    "tax_rate": ("tax_rate",),
+    "tax_type": ("tax_type",),
+    "origin_indicator": ("origin_indicator",),
+    "net_mass": ("net_mass_kg",),
+    "item_price": ("value",),
+}
+
+#: Most a single random-control result may weigh against a targeted one.
+RANDOM_CONTROL_MAX_WEIGHT = 20.0
+#: Extra column: the subject's primary key, carried through frames (never a model input).
+SUBJECT_ID = "subject_id"
+
+
+def learnable_sources(owner_agency_id: int | None = None) -> QuerySet[DataSource]:
+    """Sources whose legal basis allows self-learning models (optionally of one agency)."""
+    rows = DataSource.objects.filter(allows_self_learning=True)
+    return rows.filter(owner_agency_id=owner_agency_id) if owner_agency_id is not None else rows
+
+
+def consignments(sources: Iterable[DataSource | int]) -> QuerySet[Subject]:
+    """Current consignment subjects of the given sources that may feed a self-learning model."""
+    ids = [s if isinstance(s, int) else s.pk for s in sources]
+    return Subject.objects.filter(
+        source_id__in=ids,
+        source__allows_self_learning=True,
+        kind=SubjectKind.CONSIGNMENT,
+        status=Subject.Status.CURRENT,
+    )
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or (isinstance(value, float) and np.isnan(value))
+
+
+def _subject_date(facts: dict[str, Any], arrival_at: datetime | None, received_at: datetime | None) -> str:
+    declared = facts.get("declaration_date")
+    if declared:
+        return str(declared)[:10]
+    when = arrival_at or received_at
+    return when.date().isoformat() if when else ""
+
+
+#: Read from the first goods item of ``details`` when the fact is empty: intake stores a declared mass
+#: or value of 0 as "no fact", and a zero is information the model uses (the CSV has such rows).
+DETAIL_FALLBACKS: dict[str, str] = {
+    "net_mass": "details__goods__0__net_mass_kg",
+    "item_price": "details__goods__0__value",
+}
+_ROW_FIELDS = ("id", "facts", "arrival_at", "received_at", *DETAIL_FALLBACKS.values())
+
+
+def subjects_frame(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
+    """The core's frame from ``(subject id, facts, arrival_at, received_at[, mass, value])`` rows.
+
+    No labels. Empty facts become missing values (the core treats "no courier" as missing, as the CSV
+    does); the optional trailing values are the goods-item fallbacks of :data:`DETAIL_FALLBACKS`.
+    """
+    records: list[dict[str, Any]] = []
+    for pk, facts, arrival_at, received_at, *fallbacks in rows:
+        facts = facts or {}
+        record: dict[str, Any] = {SUBJECT_ID: pk}
+        for column, names in FACT_COLUMNS.items():
+            value = next((facts[n] for n in names if not _empty(facts.get(n))), None)
+            record[column] = value
+        for column, fallback in zip(DETAIL_FALLBACKS, fallbacks, strict=False):
+            if record[column] is None and not _empty(fallback):
+                record[column] = fallback
+        record["date"] = _subject_date(facts, arrival_at, received_at)
+        if _empty(record["declaration_id"]):
+            record["declaration_id"] = f"subject-{pk}"
+        records.append(record)
+    frame = pd.DataFrame.from_records(records, columns=[SUBJECT_ID, *FACT_COLUMNS])
+    frame["date"] = pd.to_datetime(frame["date"], errors="coerce")
+    return frame[frame["date"].notna()].reset_index(drop=True)
+
+
+def rows_of(subjects: Iterable[Subject]) -> list[tuple[Any, ...]]:
+    """:func:`subjects_frame` rows for subject objects already in memory (the provider's batch)."""
+    out = []
+    for s in subjects:
+        goods = (s.details or {}).get("goods") or [{}]
+        first = goods[0] if isinstance(goods[0], dict) else {}
+        out.append((s.pk, s.facts, s.arrival_at, s.received_at, first.get("net_mass_kg"), first.get("value")))
+    return out
+
+
+def frame_for(queryset: QuerySet[Subject]) -> pd.DataFrame:
+    """:func:`subjects_frame` for a queryset of subjects (read in one query, facts only)."""
+    return subjects_frame(queryset.values_list(*_ROW_FIELDS).iterator(2000))
+
+
+def latest_outcomes(subjects: QuerySet[Subject]) -> pd.DataFrame:
+    """The most recent outcome per subject: ``subject_id, finding, severity, random_control, origin``."""
+    rows = (
+        Outcome.objects.filter(subject__in=subjects.values("pk"))
+        .order_by("subject_id", "recorded_at", "pk")
+        .values_list("subject_id", "finding", "severity", "random_control", "origin")
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=[SUBJECT_ID, "finding", "severity", "random_control", "origin"]
+    )
+    return frame.drop_duplicates(SUBJECT_ID, keep="last").reset_index(drop=True)
+
+
+def selection_weights(random_control: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """Per-row training weights (see the module docstring): random-control results weighted up."""
+    random_control = np.asarray(random_control, dtype=bool)
+    examined = np.asarray(origin) == Outcome.Origin.EXAMINATION
+    n_random = int((random_control & examined).sum())
+    n_targeted = int((~random_control & examined).sum())
+    weights = np.ones(len(random_control), dtype=float)
+    if n_random:
+        w = float(np.clip(n_targeted / n_random, 1.0, RANDOM_CONTROL_MAX_WEIGHT))
+        weights[random_control & examined] = w
+    return weights
+
+
+def training_frame(sources: Iterable[DataSource | int], *, until: date | None = None) -> pd.DataFrame:
+    """Labelled declarations of ``sources`` for :func:`apps.learning.training.train`.
+
+    Columns: the core's columns, ``fraud``, ``critical_fraud``, :data:`~apps.learning.training.WEIGHT`
+    and ``subject_id``; ``until`` keeps records dated on or before that day.
+    """
+    subjects = consignments(sources).filter(outcomes__isnull=False).distinct()
+    frame = frame_for(subjects)
+    outcomes = latest_outcomes(consignments(sources))
+    frame = frame.merge(outcomes, on=SUBJECT_ID, how="inner")
+    if until is not None:
+        frame = frame[frame["date"] <= pd.Timestamp(until)]
+    frame = frame.reset_index(drop=True)
+    frame[F.LABEL] = frame["finding"].astype(int)
+    frame["critical_fraud"] = frame["severity"].astype(int)
+    frame[WEIGHT] = selection_weights(frame["random_control"].to_numpy(), frame["origin"].to_numpy())
+    return frame.drop(columns=["finding", "severity"])
+
+
+_DECLARATIONS_CACHE: dict[tuple[int, ...], tuple[tuple[Any, ...], pd.DataFrame]] = {}
+
+
+def declarations_frame(sources: Iterable[DataSource | int]) -> pd.DataFrame:
+    """Every current declaration of ``sources`` with its label (NaN when never examined).
+
+    Cached per process and refreshed when subjects or outcomes are added or change status, so that the
+    risk engine, which assesses in chunks of a few thousand, reads the facts once, not once per chunk.
+    """
+    ids = tuple(sorted({s if isinstance(s, int) else s.pk for s in sources}))
+    subjects = consignments(ids)
+    outcomes = Outcome.objects.filter(subject__in=subjects.values("pk"))
+    stamp = (
+        tuple(subjects.aggregate(n=Count("pk"), top=Max("pk"), last=Max("received_at")).values()),
+        tuple(outcomes.aggregate(n=Count("pk"), top=Max("pk")).values()),
+    )
+    cached = _DECLARATIONS_CACHE.get(ids)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    frame = frame_for(subjects)
+    found = latest_outcomes(subjects)
+    labels = dict(zip(found[SUBJECT_ID], found["finding"].astype(float), strict=True))
+    frame[F.LABEL] = frame[SUBJECT_ID].map(labels).astype(float)
+    _DECLARATIONS_CACHE.clear()  # one entry is enough: an agency's model reads one set of sources
+    _DECLARATIONS_CACHE[ids] = (stamp, frame)
+    return frame
+
+
+def clear_cache() -> None:
+    """Forget cached declarations (tests; a process that knows the data changed under it)."""
+    _DECLARATIONS_CACHE.clear()
+
+
+def history_frame(
+    sources: Iterable[DataSource | int], *, before: date, exclude: Iterable[int] = ()
+) -> pd.DataFrame:
+    """Earlier declarations of ``sources`` (dated before ``before``), labelled where an outcome exists.
+
+    Unlabelled ones count as earlier declarations, never as findings; the core itself keeps, for each
+    row scored, only records dated strictly before that row. Subjects in ``exclude`` (the ones being
+    scored) are left out so their own results can never reach their score.
+    """
+    frame = declarations_frame(sources)
+    keep = (frame["date"] < pd.Timestamp(before)) & ~frame[SUBJECT_ID].isin(set(exclude))
+    return frame[keep].reset_index(drop=True)

@@ -1,0 +1,78 @@
+"""Celery tasks of the learning loop, and their schedule.
+
+* ``learning.train_model``: one queued :class:`~apps.learning.models.TrainingRun` (the page, the API).
+* ``learning.check_drift`` (weekly, Monday 03:00 UTC): PSI of last week's scores and inputs against
+  each active model's training time; the model page warns when PSI > 0.2.
+* ``learning.retrain`` (monthly, 1st at 02:00 UTC): each agency with an active model gets a new *draft*
+  version trained on the same sources with the latest outcomes; a risk manager compares and activates.
+
+The schedule is added to ``app.conf.beat_schedule`` when this module is imported, which
+``celery -A ratc_ops beat`` does through task autodiscovery before the scheduler starts. A deployment
+that prefers settings can put the same entries in ``CELERY_BEAT_SCHEDULE`` (see :data:`BEAT_SCHEDULE`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.schedules import crontab
+
+from ratc_ops.celery import app
+
+log = logging.getLogger(__name__)
+
+BEAT_SCHEDULE = {
+    "learning-weekly-drift": {
+        "task": "learning.check_drift",
+        "schedule": crontab(minute=0, hour=3, day_of_week=1),
+    },
+    "learning-monthly-retrain": {
+        "task": "learning.retrain",
+        "schedule": crontab(minute=0, hour=2, day_of_month=1),
+    },
+}
+app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
+
+
+@shared_task(name="learning.train_model", acks_late=True)
+def train_model_task(run_id: int) -> str:
+    """Train the model of a queued run (progress is written to the run); returns its final status."""
+    from apps.learning.services import run_training
+
+    return run_training(run_id).status
+
+
+@shared_task(name="learning.check_drift")
+def check_drift_task() -> list[int]:
+    """Weekly drift check of every active model version; returns the ids of the checks recorded."""
+    from apps.learning.models import ModelStatus, ModelVersion
+    from apps.learning.services import run_drift_check
+
+    done = []
+    for version in ModelVersion.objects.filter(status=ModelStatus.ACTIVE):
+        try:
+            done.append(run_drift_check(version).pk)
+        except Exception:  # one agency's broken model must not stop the others' checks
+            log.exception("drift check of model version %s failed", version.pk)
+    return done
+
+
+@shared_task(name="learning.retrain")
+def retrain_task() -> list[int]:
+    """Train a new draft version for every agency with an active model, on the same sources."""
+    from apps.learning.models import ModelStatus, ModelVersion
+    from apps.learning.services import run_training, start_training
+
+    runs = []
+    for version in ModelVersion.objects.filter(status=ModelStatus.ACTIVE):
+        sources = [s for s in version.sources.all() if s.allows_self_learning]
+        if not sources:
+            continue
+        run = start_training(actor=None, sources=sources)
+        try:
+            run_training(run.pk)
+        except Exception:
+            log.exception("scheduled retraining for %s failed", version.owner_agency_id)
+        runs.append(run.pk)
+    return runs

@@ -1,0 +1,374 @@
+"""The learning loop in the product: training data from the database, versions, activation, scoring in
+assessment (and the legal basis that forbids it), explanations, drift, pages and the API."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from apps.intake.models import Outcome, Subject
+from apps.learning import dataset as D
+from apps.learning import features as F
+from apps.learning import services
+from apps.learning.models import DriftCheck, ModelStatus, ModelVersion, TrainingRun
+from apps.learning.scoring import explanation_for, model_component_for, provider, score_source
+from tests.factories import DataSourceFactory
+from tests.learning import declarations
+from tests.learning.helpers import (
+    TRAIN_WINDOW,
+    extract,
+    ingest_new,
+    ingest_train,
+    stored_version,
+    trained_version,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def source(world):
+    return DataSourceFactory(name="Import declarations", owner_agency=world.customs)
+
+
+@pytest.fixture
+def active(source, risk_manager, tmp_path):
+    """Late December 2020 ingested with labels, a version trained on it through the product, activated."""
+    ingest_train(source, tmp_path)
+    return trained_version(source, risk_manager)
+
+
+@pytest.fixture
+def stored(source, world):
+    """An active version with a real model file, without data or training (for version and access tests)."""
+    return stored_version(world.customs, [source])
+
+
+# --- Training data ------------------------------------------------------------------------------------
+
+
+def test_mapping_gives_the_core_the_same_declarations_as_the_csv(source, tmp_path):
+    path = tmp_path / "few.csv"
+    extract("df_syn_train_eng.csv", path, since="2020-12-30")
+    from apps.intake.services import ingest_paths
+
+    ingest_paths(actor=None, source=source, paths=[path])
+    from_db = D.training_frame([source]).sort_values("declaration_id").reset_index(drop=True)
+    from_csv = declarations()
+    from_csv = from_csv[from_csv["date"] >= "2020-12-30"].copy()
+    from_csv["declaration_id"] = from_csv["declaration_id"].astype(str)
+    from_csv = from_csv.sort_values("declaration_id").reset_index(drop=True)
+    assert len(from_db) == len(from_csv) > 100
+    assert (from_db["declaration_id"] == from_csv["declaration_id"]).all()
+    assert (from_db["fraud"] == from_csv["fraud"]).all()
+    assert (from_db["critical_fraud"] == from_csv["critical_fraud"]).all()
+    own = [f.name for f in F.SPEC.features if f.group == "own"]
+    db_features = F.build_features(from_db)[own]
+    csv_features = F.build_features(from_csv)[own]
+    numeric = [f.name for f in F.SPEC.features if f.group == "own" and f.kind == "numeric"]
+    np.testing.assert_allclose(db_features[numeric].to_numpy(float), csv_features[numeric].to_numpy(float))
+    for name in ("country_of_origin", "tax_type", "process_type", "hs_chapter"):
+        assert (db_features[name].astype(str) == csv_features[name].astype(str)).all(), name
+    assert (from_db["weight"] == 1.0).all()  # imported history: unweighted
+
+
+def test_random_control_results_are_weighted_up_and_imported_history_is_not():
+    random = np.array([True, False, False, False, False, True, False])
+    origin = np.array(["examination"] * 5 + ["imported"] * 2)
+    w = D.selection_weights(random, origin)
+    # 1 random vs 4 targeted examinations: the random one weighs 4; imported rows weigh 1 whatever the flag
+    assert w.tolist() == [4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    many = np.array([True] + [False] * 1000)
+    assert D.selection_weights(many, np.array(["examination"] * 1001))[0] == D.RANDOM_CONTROL_MAX_WEIGHT
+    assert D.selection_weights(np.array([True, True]), np.array(["examination"] * 2)).tolist() == [1.0, 1.0]
+
+
+def test_training_frame_weights_random_control_outcomes(source, tmp_path):
+    path = tmp_path / "few.csv"
+    extract("df_syn_train_eng.csv", path, since="2020-12-29")
+    from apps.intake.services import ingest_paths
+
+    ingest_paths(actor=None, source=source, paths=[path])
+    subjects = list(Subject.objects.filter(source=source, kind="consignment").order_by("pk")[:30])
+    now = pd.Timestamp.now(tz="UTC")
+    for i, subject in enumerate(subjects):  # later examinations: 10 by random control, 20 targeted
+        Outcome.objects.create(
+            subject=subject, origin="examination", finding=False, random_control=i < 10, recorded_at=now
+        )
+    frame = D.training_frame([source]).set_index("subject_id")
+    assert frame.loc[subjects[0].pk, "weight"] == 2.0
+    assert frame.loc[subjects[0].pk, "fraud"] == 0
+    assert frame.loc[subjects[20].pk, "weight"] == 1.0
+
+
+# --- Versions, activation, permissions -----------------------------------------------------------------
+
+
+def test_training_creates_a_version_with_file_metrics_and_features(active, source, risk_manager):
+    version = active
+    assert version.status == ModelStatus.ACTIVE and version.number == 1
+    assert version.source_names == [source.name] and list(version.sources.all()) == [source]
+    blob = version.model_file.read()
+    assert hashlib.sha256(blob).hexdigest() == version.sha256
+    assert version.model_file.name.startswith(f"models/{source.owner_agency_id}/")
+    for k in ("1%", "5%", "10%"):
+        assert 0 <= version.metrics[f"precision@{k}"] <= 1 and 0 <= version.metrics[f"recall@{k}"] <= 1
+    assert version.metrics["auc"] > 0.6
+    assert version.features == F.SPEC.names
+    assert version.importance and version.importance[0]["description"]
+    assert (version.window_start.isoformat(), version.window_end.isoformat()) == TRAIN_WINDOW
+    assert version.training_seconds > 0
+    run = version.runs.get()
+    assert run.status == TrainingRun.Status.DONE and run.progress == 1.0 and run.requested_by == risk_manager
+
+
+def test_tampered_model_file_is_refused(stored):
+    assert services.load_model(stored) is services.load_model(stored)  # read once per process
+    services._MODELS.clear()
+    stored.sha256 = "0" * 64
+    with pytest.raises(ValidationError, match="SHA-256"):
+        services.load_model(stored)
+
+
+def test_one_active_version_per_agency_and_roll_back(stored, source, risk_manager, world):
+    active = stored
+    second = stored_version(world.customs, [source], status="draft")
+    assert second.number == 2 and second.status == ModelStatus.DRAFT
+    services.activate_version(actor=risk_manager, version=second)
+    active.refresh_from_db()
+    assert active.status == ModelStatus.RETIRED
+    assert services.active_version(source.owner_agency_id) == second
+    services.roll_back(actor=risk_manager, version=second)
+    active.refresh_from_db()
+    second.refresh_from_db()
+    assert (active.status, second.status) == (ModelStatus.ACTIVE, ModelStatus.RETIRED)
+    assert ModelVersion.objects.filter(owner_agency=source.owner_agency, status="active").count() == 1
+
+
+def test_only_risk_managers_train_and_activate(
+    stored, source, customs_analyst, customs_supervisor, client_for
+):
+    active = stored
+    for person in (customs_analyst, customs_supervisor):
+        with pytest.raises(PermissionDenied):
+            services.start_training(actor=person, sources=[source])
+        with pytest.raises(PermissionDenied):
+            services.activate_version(actor=person, version=active)
+        with pytest.raises(PermissionDenied):
+            services.retire_version(actor=person, version=active)
+    client = client_for(customs_analyst)
+    assert client.post(reverse("learning:train"), {"sources": [source.pk]}).status_code == 403
+    page = client.get(reverse("learning:model", args=[active.pk]))
+    assert page.status_code == 200 and b'value="retire"' not in page.content
+    assert client.post(reverse("learning:model", args=[active.pk]), {"action": "retire"}).status_code == 403
+    api = client.patch(
+        reverse("modelversion-detail", args=[active.pk]),
+        {"status": "retired"},
+        content_type="application/json",
+    )
+    assert api.status_code == 403
+    assert (
+        client.post(
+            reverse("trainingrun-list"), {"sources": [source.pk]}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    active.refresh_from_db()
+    assert active.status == ModelStatus.ACTIVE and not TrainingRun.objects.exists()
+
+
+def test_outsider_sees_nothing_of_another_agencys_models(stored, world, outsider, client_for):
+    active = stored
+    run = TrainingRun.objects.create(owner_agency=world.customs, model_version=active)
+    client = client_for(outsider)
+    assert client.get(reverse("learning:model", args=[active.pk])).status_code == 404
+    assert client.post(reverse("learning:model", args=[active.pk]), {"action": "retire"}).status_code == 404
+    assert client.get(reverse("learning:training", args=[run.pk])).status_code == 404
+    assert client.get(reverse("modelversion-detail", args=[active.pk])).status_code == 404
+    assert client.get(reverse("modelversion-list")).json()["results"] == []
+    listing = client.get(reverse("learning:models"))
+    assert listing.status_code == 200 and b"v1" not in listing.content
+    with pytest.raises(Exception) as caught:
+        services.activate_version(actor=outsider, version=active)
+    assert caught.value.__class__.__name__ in {"Http404", "PermissionDenied"}
+
+
+def test_a_source_that_forbids_self_learning_cannot_be_trained_on(world, risk_manager):
+    pnr = DataSourceFactory(name="PNR", owner_agency=world.customs, allows_self_learning=False)
+    with pytest.raises(ValidationError, match="forbids self-learning"):
+        services.start_training(actor=risk_manager, sources=[pnr])
+
+
+# --- Pages and API ------------------------------------------------------------------------------------
+
+
+def test_risk_manager_trains_from_the_page_and_follows_progress(
+    source, risk_manager, client_for, tmp_path, django_capture_on_commit_callbacks
+):
+    ingest_train(source, tmp_path)
+    client = client_for(risk_manager)
+    page = client.get(reverse("learning:models"))
+    assert page.status_code == 200 and b"Start training" in page.content
+    # The form trains with the default (production) parameters; keep the test quick.
+    services_defaults = dict(services.train.__globals__["DEFAULT_OPTIONS"])
+    try:
+        services.train.__globals__["DEFAULT_OPTIONS"].update(max_rounds=100, early_stopping_rounds=20)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("learning:train"), {"sources": [source.pk], "activate": "on"})
+    finally:
+        services.train.__globals__["DEFAULT_OPTIONS"].clear()
+        services.train.__globals__["DEFAULT_OPTIONS"].update(services_defaults)
+    run = TrainingRun.objects.get()
+    assert response.status_code == 302 and response.url == reverse("learning:training", args=[run.pk])
+    assert run.status == TrainingRun.Status.DONE and run.model_version.status == ModelStatus.ACTIVE
+    fragment = client.get(reverse("learning:training", args=[run.pk]), headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert b"<html" not in fragment.content and b'aria-valuenow="100"' in fragment.content
+    assert b"every 1s" not in fragment.content  # a finished run stops polling
+    detail = client.get(reverse("learning:model", args=[run.model_version.pk]))
+    assert b"Precision" in detail.content and b'value="retire"' in detail.content
+    assert b"What the model looks at" in detail.content
+
+
+def test_running_training_page_polls(world, client_for, customs_analyst):
+    run = TrainingRun.objects.create(
+        owner_agency=world.customs, status="running", progress=0.42, message="Training trees (50)"
+    )
+    content = client_for(customs_analyst).get(reverse("learning:training", args=[run.pk])).content
+    assert b'hx-trigger="every 1s"' in content and b"42%" in content and b"Training trees (50)" in content
+
+
+def test_api_lists_activates_and_queues_training(
+    active, source, risk_manager, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(risk_manager)
+    listed = client.get(reverse("modelversion-list")).json()["results"]
+    assert [v["number"] for v in listed] == [1] and listed[0]["metrics"]["precision@5%"] >= 0
+    retired = client.patch(
+        reverse("modelversion-detail", args=[active.pk]),
+        {"status": "retired"},
+        content_type="application/json",
+    )
+    assert retired.status_code == 200 and retired.json()["status"] == "retired"
+    again = client.patch(
+        reverse("modelversion-detail", args=[active.pk]),
+        {"status": "active"},
+        content_type="application/json",
+    )
+    assert again.json()["status"] == "active"
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            reverse("trainingrun-list"),
+            {
+                "sources": [source.pk],
+                "parameters": {"max_rounds": 60, "early_stopping_rounds": 20, "learning_rate": 0.1},
+            },
+            content_type="application/json",
+        )
+    assert created.status_code == 202
+    run = client.get(reverse("trainingrun-detail", args=[created.json()["id"]])).json()
+    assert run["status"] == "done" and run["percent"] == 100 and run["model_version"]
+
+
+# --- Scoring in assessment ------------------------------------------------------------------------------
+
+
+def test_provider_scores_with_explanations_and_respects_the_legal_basis(
+    active, world, source, tmp_path, monkeypatch
+):
+    pnr = DataSourceFactory(
+        name="Passenger data (PNR)", owner_agency=world.customs, allows_self_learning=False
+    )
+    ingest_new(source, tmp_path)
+    ingest_new(pnr, tmp_path)
+    new = list(Subject.objects.filter(source=source, kind="consignment", outcomes__isnull=True))
+    barred = list(Subject.objects.filter(source=pnr, kind="consignment"))
+    assert new and barred
+
+    found = provider(new + barred)
+    for subject in new:
+        (component,) = found[subject.pk]
+        assert component.kind == "model" and component.ref == f"model:{active.pk}"
+        p = component.details["probability"]
+        assert 0 < p < 1 and component.score == pytest.approx(100 * p, abs=1e-3)
+        assert len(component.details["features"]) == 5
+        assert all(
+            f["words"] and f["direction"] in {"raises", "lowers"} for f in component.details["features"]
+        )
+    for subject in barred:
+        (component,) = found[subject.pk]
+        assert component.score == 0 and component.details["applied"] is False
+        expected = (
+            "model not applied: the legal basis of source Passenger data (PNR) forbids self-learning models"
+        )
+        assert component.details["reason"] == expected
+        assert component.explanation == expected
+
+    # Through the risk engine: the component and its explanation are stored with the assessment.
+    from apps.risk import providers as risk_providers
+    from apps.risk.services import assess_subjects
+
+    monkeypatch.setattr(risk_providers, "PROVIDERS", ["apps.learning.scoring.provider"])
+    assess_subjects([new[0].pk, barred[0].pk])
+    explained = explanation_for(new[0])
+    assert explained == found[new[0].pk][0].details["features"]
+    html = render_to_string("learning/_explanation.html", {"explanation": explained, "probability": 0.5})
+    assert explained[0]["words"] in html and "50 %" in html
+    assert explanation_for(barred[0]) is None
+    assert "forbids self-learning" in model_component_for(barred[0])["explanation"]
+
+
+def test_scores_use_only_earlier_records_and_match_bulk_export(active, source, tmp_path):
+    ingest_new(source, tmp_path)
+    new = list(
+        Subject.objects.filter(source=source, kind="consignment", outcomes__isnull=True).order_by("pk")
+    )
+    whole = {pk: c[0].details["probability"] for pk, c in provider(new).items()}
+    halves = {**provider(new[: len(new) // 2]), **provider(new[len(new) // 2 :])}
+    for pk, components in halves.items():  # chunking does not change a score
+        assert components[0].details["probability"] == pytest.approx(whole[pk], abs=1e-6)
+    exported, version = score_source(source)
+    assert version == active
+    ids = {s.pk: s.facts["declaration_id"] for s in new}
+    by_id = dict(zip(exported["id"], exported["score"], strict=True))
+    for pk, p in whole.items():
+        assert by_id[ids[pk]] == pytest.approx(p, abs=1e-4)
+
+
+def test_export_refuses_a_source_that_forbids_self_learning(stored, world):
+    pnr = DataSourceFactory(name="PNR", owner_agency=world.customs, allows_self_learning=False)
+    with pytest.raises(ValidationError, match="forbids self-learning"):
+        score_source(pnr)
+
+
+# --- Drift ----------------------------------------------------------------------------------------------
+
+
+def test_weekly_drift_check_and_warning_on_the_model_page(active, source, tmp_path, risk_manager, client_for):
+    ingest_new(source, tmp_path, until="2021-01-14")
+    check = services.run_drift_check(active)
+    assert check.rows > 50 and check.score_psi is not None and check.features
+    assert all({"name", "description", "psi", "warning"} <= set(f) for f in check.features)
+    model = services.load_model(active)
+    model.info["drift_reference"]["scores"] = [0.999] * 500  # training time scored everything high
+    shifted = services.run_drift_check(active)
+    assert shifted.warning and shifted.score_psi > 0.2
+    page = client_for(risk_manager).get(reverse("learning:model", args=[active.pk]))
+    assert b"Drift warning" in page.content and b'data-testid="drift"' in page.content
+
+
+def test_drift_task_checks_every_active_version(stored, source, tmp_path):
+    from apps.learning.tasks import BEAT_SCHEDULE, check_drift_task
+
+    ingest_new(source, tmp_path)
+    assert check_drift_task.delay().get() == [DriftCheck.objects.get().pk]
+    assert {e["task"] for e in BEAT_SCHEDULE.values()} == {"learning.check_drift", "learning.retrain"}
+    from ratc_ops.celery import app
+
+    assert "learning-weekly-drift" in app.conf.beat_schedule
