@@ -23,7 +23,7 @@ PERSONAL_FACTS = frozenset(
     {
         "surname", "given_names", "full_name", "date_of_birth", "document_number", "document_expiry",
         "booking_ref", "frequent_flyer", "seat", "payment_form", "email", "phone", "address",
-        "place_of_birth", "name", "consignor_name", "consignee_name",
+        "place_of_birth",
     }
 )  # fmt: skip
 

@@ -51,19 +51,19 @@ FACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "import_type": ("import_type", "declaration_type"),
     "import_use": ("import_use",),
     "payment_type": ("payment_type",),
-    "mode_of_transport": ("mode_code", "mode"),
+    "mode_of_transport": ("mode_code", "transport_mode"),
     "declarant_id": ("declarant_id",),
     "importer_id": ("importer_id",),
     "seller_id": ("seller_id",),
     "courier_id": ("courier_id",),
     "hs6": ("hs6",),
-    "country_of_departure": ("departure_country",),
+    "country_of_departure": ("dispatch_country",),
     "country_of_origin": ("origin_country",),
     "tax_rate": ("tax_rate",),
     "tax_type": ("tax_type",),
     "origin_indicator": ("origin_indicator",),
     "net_mass": ("net_mass_kg",),
-    "item_price": ("value",),
+    "item_price": ("declared_value",),
 }
 
 #: Most a single random-control result may weigh against a targeted one.
@@ -141,7 +141,9 @@ def rows_of(subjects: Iterable[Subject]) -> list[tuple[Any, ...]]:
     for s in subjects:
         goods = (s.details or {}).get("goods") or [{}]
         first = goods[0] if isinstance(goods[0], dict) else {}
-        out.append((s.pk, s.facts, s.arrival_at, s.received_at, first.get("net_mass_kg"), first.get("value")))
+        out.append(
+            (s.pk, s.facts, s.arrival_at, s.received_at, first.get("net_mass_kg"), first.get("value"))
+        )  # goods item in details
     return out
 
 

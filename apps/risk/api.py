@@ -154,6 +154,10 @@ class HitSerializer(serializers.ModelSerializer):
 
 class AssessmentSerializer(serializers.ModelSerializer):
     hits = HitSerializer(many=True, read_only=True)
+    explanation = serializers.SerializerMethodField()
+
+    def get_explanation(self, obj: Assessment) -> dict:
+        return services.explanation_for(self.context["request"].user, obj)
 
     class Meta:
         model = Assessment

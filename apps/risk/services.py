@@ -387,6 +387,13 @@ def assess_subjects(subject_ids: Iterable[int]) -> list[Assessment]:
                     "kind": c["kind"] if c["kind"] in {"rule", "watchlist", "model"} else "rule",
                     "text": c["explanation"],
                     "ref": c["ref"],
+                    # Which list matched, so that target pages can withhold it from agencies that may
+                    # not see that list (apps.targeting.masking.reasons_view).
+                    **(
+                        {"list": (c.get("details") or {}).get("watchlist_id")}
+                        if c["kind"] == "watchlist"
+                        else {}
+                    ),
                 }
                 for c in explanation["components"]
             ]
@@ -447,3 +454,15 @@ def recent_hits(rule: Rule, actor: Any, limit: int = 20) -> QuerySet[Hit]:
         .select_related("rule_version", "assessment__subject")
         .annotate(subject_title=F("assessment__subject__title"))[:limit]
     )
+
+
+def explanation_for(user: Any, assessment: Assessment) -> dict[str, Any]:
+    """The assessment's explanation as ``user`` may see it: matches on watchlists the user's agency may
+    not see are left out (every page and the API draw explanations through this)."""
+    from apps.watchlists.screening import visible_components
+
+    explanation = dict(assessment.explanation or {})
+    for key in ("components", "shadow"):
+        if key in explanation:
+            explanation[key] = visible_components(user, explanation[key])
+    return explanation

@@ -219,7 +219,7 @@ def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An assessment that explains itself: the components by kind and how the score was made."""
     assessment = services.get_assessment_for(request.user, pk)
-    explanation = assessment.explanation or {}
+    explanation = services.explanation_for(request.user, assessment)
     components = explanation.get("components", [])
     groups = [
         (kind, title, [c for c in components if c["kind"] == kind])

@@ -175,9 +175,26 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
         )
 
 
+class QueueLineSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    oldest = serializers.DateTimeField(allow_null=True)
+    breaches = serializers.IntegerField()
+
+
+class QueueSummarySerializer(serializers.Serializer):
+    port = QueueLineSerializer(many=True)
+    risk_area = QueueLineSerializer(many=True)
+    agency = QueueLineSerializer(many=True)
+
+
 class QueueViewSet(viewsets.ViewSet):
     """Open targets the caller may see, counted by port, risk area and agency."""
 
+    serializer_class = QueueSummarySerializer
+
+    @extend_schema(responses=QueueSummarySerializer)
     def list(self, request: Request) -> Response:
         from apps.agencies.operations import can
 

@@ -2,6 +2,12 @@
 
 from rest_framework.routers import SimpleRouter
 
+from apps.watchlists import api
+
 router = SimpleRouter()
+router.register("watchlists", api.WatchlistViewSet, basename="watchlist")
+router.register("watchlist-entries", api.EntryViewSet, basename="watchlistentry")
+router.register("watchlist-imports", api.ImportRunViewSet, basename="watchlistimport")
+router.register("screen", api.ScreenViewSet, basename="screen")
 
 urlpatterns = router.urls

@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401  (pages are added here)
+"""Pages of the watchlists capability, mounted at /watchlists/."""
+
+from django.urls import path
+
+from apps.watchlists import views
 
 app_name = "watchlists"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.watchlists, name="list"),
+    path("screen/", views.screen, name="screen"),
+    path("<int:pk>/", views.watchlist_detail, name="detail"),
+    path("<int:pk>/import/", views.import_form, name="import"),
+    path("entries/<int:pk>/", views.entry_detail, name="entry"),
+    path("imports/<int:pk>/", views.import_run, name="import_run"),
+]

@@ -1,0 +1,486 @@
+"""Screening service: subjects and names against the stored watchlists, with a per-process index cache.
+
+**Cache.** Building a :class:`~apps.watchlists.matching.ScreeningIndex` over UN + OFAC takes about a
+second, screening one name a millisecond, so each process keeps the indexes it has built, keyed by the
+set of lists and each list's ``version`` (bumped by every import or edit) and by today's date (an entry
+stops being screened on its ``expires_on``). A changed key makes the next screening rebuild, lazily, in
+whichever process screens; nothing has to be told. Only active, unexpired entries are indexed.
+
+**Who learns what.** Screening for the risk engine (:func:`screen_subject`, :func:`provider`) uses every
+active list, whoever owns it: a police lookout must be able to flag a customs declaration. But an agency
+must never learn of an entry on a list it may not see. So every hit and every risk component carries
+the list and its owner agency (``details["watchlist_id"]``, ``details["owner_agency_id"]``), its
+explanation text names neither the list nor the entry, and pages filter with
+:func:`visible_components` / :func:`visible_hits` before showing anything. Screening a name for a person
+(the tool page, the API) uses only the lists that person may see (:func:`screen_name_for`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.agencies.operations import check
+from apps.watchlists import importers
+from apps.watchlists.matching import DEFAULT_THRESHOLD, ScreeningIndex
+from apps.watchlists.models import HandlingCode, Watchlist, WatchlistEntry
+from apps.watchlists.services import to_dataclass
+
+if TYPE_CHECKING:
+    from apps.intake.models import Subject
+    from apps.risk.providers import Component
+
+__all__ = [
+    "Hit",
+    "bundle_for",
+    "clear_cache",
+    "provider",
+    "screen_name",
+    "screen_name_for",
+    "screen_subject",
+    "visible_components",
+    "visible_hits",
+    "visible_list_ids",
+]
+
+#: Indexes kept per process (one per distinct set of lists screened against).
+CACHE_SIZE = 4
+#: Subject fields screened, by subject kind: (fact, label, entry kinds it may match).
+PARTY_KINDS = ("person", "organisation")
+
+
+@dataclass(slots=True)
+class StoredEntry(importers.WatchlistEntry):
+    """An indexed entry, with what the service needs to find and show it again."""
+
+    pk: int = 0
+    watchlist_id: int = 0
+    owner_agency_id: int = 0
+    handling: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ListInfo:
+    pk: int
+    name: str
+    owner_agency_id: int
+    owner_agency_code: str
+    weight: int
+    risk_area: str
+
+
+@dataclass(slots=True)
+class Bundle:
+    """One cached screening set: the fuzzy index, exact identifier keys and the lists' facts."""
+
+    key: tuple[Any, ...]
+    index: ScreeningIndex
+    identifiers: dict[tuple[str, str], list[StoredEntry]]
+    lists: dict[int, ListInfo]
+    built_at: float = 0.0
+
+    @property
+    def size(self) -> int:
+        return len(self.index.entries)
+
+
+@dataclass(slots=True)
+class Hit:
+    """One match of a name (or identifier) against a stored entry, with why and where it came from."""
+
+    entry_pk: int
+    external_id: str
+    entry_name: str
+    kind: str
+    watchlist_id: int
+    watchlist: str
+    owner_agency_id: int
+    owner_agency: str
+    alias: str
+    score: float
+    name_score: float
+    handling: str
+    reasons: list[str] = field(default_factory=list)
+    subject_field: str = "name"
+    query: str = ""
+
+    @property
+    def handling_label(self) -> str:
+        return HandlingCode(self.handling).label if self.handling in HandlingCode.values else self.handling
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_pk,
+            "external_id": self.external_id,
+            "entry_name": self.entry_name,
+            "kind": self.kind,
+            "watchlist_id": self.watchlist_id,
+            "watchlist": self.watchlist,
+            "owner_agency_id": self.owner_agency_id,
+            "owner_agency": self.owner_agency,
+            "alias": self.alias,
+            "score": round(self.score, 4),
+            "name_score": round(self.name_score, 4),
+            "handling_code": self.handling,
+            "reasons": list(self.reasons),
+            "field": self.subject_field,
+            "query": self.query,
+        }
+
+
+_cache: OrderedDict[tuple[Any, ...], Bundle] = OrderedDict()
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every cached index (tests; the version key makes this unnecessary in production)."""
+    with _lock:
+        _cache.clear()
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def _key(list_ids: Iterable[int] | None) -> tuple[tuple[tuple[int, int, Any], ...], dt.date]:
+    """(pk, version, updated_at) of each list, and today: any change to a list changes the key."""
+    rows = Watchlist.objects.all()
+    if list_ids is not None:
+        rows = rows.filter(pk__in=list(list_ids))
+    return tuple(rows.order_by("pk").values_list("pk", "version", "updated_at")), _today()
+
+
+def bundle_for(list_ids: Iterable[int] | None = None) -> Bundle:
+    """The cached index over the live entries of ``list_ids`` (all lists when None); rebuilt if stale."""
+    versions, today = _key(list_ids)
+    key = (versions, today)
+    with _lock:
+        bundle = _cache.get(key)
+        if bundle is not None:
+            _cache.move_to_end(key)
+            return bundle
+    bundle = _build(key, [row[0] for row in versions], today)
+    with _lock:
+        _cache[key] = bundle
+        # Drop stale versions of the same set and keep at most CACHE_SIZE sets.
+        pks = [row[0] for row in versions]
+        same_set = [k for k in _cache if k != key and [row[0] for row in k[0]] == pks]
+        for k in same_set:
+            del _cache[k]
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return bundle
+
+
+def _build(key: tuple[Any, ...], list_ids: list[int], today: dt.date) -> Bundle:
+    import time
+
+    started = time.perf_counter()
+    lists = {
+        w.pk: ListInfo(w.pk, w.name, w.owner_agency_id, w.owner_agency.code, w.weight, w.risk_area)
+        for w in Watchlist.objects.filter(pk__in=list_ids).select_related("owner_agency")
+    }
+    defaults = dict(Watchlist.objects.filter(pk__in=list_ids).values_list("pk", "default_handling"))
+    rows = (
+        WatchlistEntry.objects.filter(watchlist_id__in=list_ids, active=True)
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gt=today))
+        .order_by("pk")
+        .values(
+            "pk",
+            "watchlist_id",
+            "external_id",
+            "kind",
+            "name",
+            "aliases",
+            "dates_of_birth",
+            "places_of_birth",
+            "nationalities",
+            "documents",
+            "addresses",
+            "programmes",
+            "remarks",
+            "listed_on",
+            "gender",
+            "reference",
+            "identifiers",
+            "handling_code",
+        )
+    )
+    entries: list[StoredEntry] = []
+    identifiers: dict[tuple[str, str], list[StoredEntry]] = defaultdict(list)
+    for row in rows.iterator(chunk_size=2000):
+        entry = to_dataclass(
+            row,
+            StoredEntry,
+            pk=row["pk"],
+            watchlist_id=row["watchlist_id"],
+            owner_agency_id=lists[row["watchlist_id"]].owner_agency_id,
+            handling=row["handling_code"] or defaults[row["watchlist_id"]],
+        )
+        entries.append(entry)
+        for name, values in (row["identifiers"] or {}).items():
+            for value in values:
+                identifiers[(name, _ident(name, value))].append(entry)
+    return Bundle(key, ScreeningIndex.build(entries), dict(identifiers), lists, time.perf_counter() - started)
+
+
+def _ident(kind: str, value: str) -> str:
+    """Canonical form of an exact identifier (digits of an IMO or phone, lower-case e-mail...)."""
+    value = str(value).strip()
+    if kind in {"imo", "phone"}:
+        return "".join(c for c in value if c.isdigit())
+    if kind == "email":
+        return value.casefold()
+    return "".join(c for c in value.upper() if c.isalnum())
+
+
+def _hit(bundle: Bundle, entry: StoredEntry, **kw: Any) -> Hit:
+    info = bundle.lists[entry.watchlist_id]
+    return Hit(
+        entry_pk=entry.pk,
+        external_id=entry.external_id,
+        entry_name=entry.name,
+        kind=entry.kind,
+        watchlist_id=entry.watchlist_id,
+        watchlist=info.name,
+        owner_agency_id=info.owner_agency_id,
+        owner_agency=info.owner_agency_code,
+        handling=entry.handling,
+        **kw,
+    )
+
+
+def _screen(
+    bundle: Bundle,
+    name: str,
+    *,
+    date_of_birth: Any = None,
+    nationality: str | None = None,
+    document: str | None = None,
+    kind: str | None = None,
+    kinds: tuple[str, ...] | None = None,
+    limit: int = 5,
+    threshold: float = DEFAULT_THRESHOLD,
+    field_name: str = "name",
+) -> list[Hit]:
+    if not name or not name.strip() or not bundle.size:
+        return []
+    matches = bundle.index.screen(
+        name,
+        date_of_birth=date_of_birth or None,
+        nationality=nationality or None,
+        document=document or None,
+        kind=kind,
+        limit=limit * 3 if kinds else limit,
+        threshold=threshold,
+    )
+    hits = []
+    for m in matches:
+        entry: StoredEntry = m.entry  # type: ignore[assignment]
+        if kinds and entry.kind not in kinds:
+            continue
+        hits.append(
+            _hit(
+                bundle,
+                entry,
+                alias=m.alias,
+                score=m.score,
+                name_score=m.name_score,
+                reasons=list(m.reasons),
+                subject_field=field_name,
+                query=name,
+            )
+        )
+    return hits[:limit]
+
+
+def screen_name(
+    name: str,
+    *,
+    date_of_birth: Any = None,
+    nationality: str | None = None,
+    document: str | None = None,
+    kind: str | None = None,
+    list_ids: Iterable[int] | None = None,
+    limit: int = 5,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[Hit]:
+    """Best matches of one name against the live entries of ``list_ids`` (all lists when None).
+
+    No visibility check: the engine and commands call this; people go through :func:`screen_name_for`.
+    """
+    bundle = bundle_for(list_ids)
+    return _screen(
+        bundle,
+        name,
+        date_of_birth=date_of_birth,
+        nationality=nationality,
+        document=document,
+        kind=kind,
+        limit=limit,
+        threshold=threshold,
+    )
+
+
+def visible_list_ids(user: Any) -> list[int]:
+    """Ids of the lists ``user``'s agency may see (own and granted)."""
+    return list(Watchlist.objects.visible_to(user).order_by("pk").values_list("pk", flat=True))
+
+
+def screen_name_for(actor: Any, name: str, **kwargs: Any) -> list[Hit]:
+    """Screen a name for a person: only against the lists that person may see (``watchlist.view``)."""
+    check(actor, "watchlist.view")
+    kwargs.pop("list_ids", None)
+    return screen_name(name, list_ids=visible_list_ids(actor), **kwargs)
+
+
+# --- subjects -------------------------------------------------------------------------------------------
+
+
+def _party_names(subject: Subject) -> list[tuple[str, str]]:
+    """(field label, name) of the parties of a consignment: consignor, consignee, declared parties."""
+    facts, details = subject.facts or {}, subject.details or {}
+    names: list[tuple[str, str]] = []
+    for key in ("consignor_name", "consignee_name", "importer_name", "exporter_name", "declarant_name"):
+        if facts.get(key):
+            names.append((key, str(facts[key])))
+    parties = details.get("parties") if isinstance(details, dict) else None
+    for party in parties if isinstance(parties, list) else []:
+        if isinstance(party, dict) and party.get("name"):
+            names.append((f"{party.get('role') or 'party'}_name", str(party["name"])))
+    seen: set[str] = set()
+    unique = []
+    for label, name in names:
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            unique.append((label, name))
+    return unique
+
+
+def screen_subject(
+    subject: Subject, *, list_ids: Iterable[int] | None = None, bundle: Bundle | None = None
+) -> list[Hit]:
+    """Screen one subject against every active list (or ``list_ids``), with the reasons of each match.
+
+    Travellers: name with date of birth, nationality and document number. Consignments: the names of
+    their parties (consignor, consignee, declared parties). Traders: their name. Conveyances: the vessel
+    name, and the IMO number exactly. Results are *not* filtered for any agency: callers that show
+    them to a person use :func:`visible_hits`.
+    """
+    bundle = bundle or bundle_for(list_ids)
+    if not bundle.size:
+        return []
+    facts = subject.facts or {}
+    hits: list[Hit] = []
+    if subject.kind == "traveller":
+        name = facts.get("full_name") or " ".join(
+            p for p in (facts.get("given_names"), facts.get("surname")) if p
+        )
+        hits = _screen(
+            bundle,
+            str(name or ""),
+            date_of_birth=facts.get("date_of_birth"),
+            nationality=facts.get("nationality"),
+            document=facts.get("document_number"),
+            kind="person",
+            field_name="traveller name",
+        )
+    elif subject.kind == "consignment":
+        for label, name in _party_names(subject):
+            hits += _screen(bundle, name, kinds=PARTY_KINDS, field_name=label.replace("_", " "))
+    elif subject.kind == "trader":
+        hits = _screen(bundle, str(facts.get("name") or ""), kinds=PARTY_KINDS, field_name="trader name")
+    elif subject.kind == "conveyance":
+        imo = _ident("imo", str(facts.get("vessel_imo") or ""))
+        if imo:
+            for entry in bundle.identifiers.get(("imo", imo), []):
+                hits.append(
+                    _hit(
+                        bundle,
+                        entry,
+                        alias=f"IMO {imo}",
+                        score=1.0,
+                        name_score=0.0,
+                        reasons=[f"IMO number {imo} matches"],
+                        subject_field="vessel IMO",
+                        query=imo,
+                    )
+                )
+        if facts.get("vessel_name"):
+            hits += _screen(bundle, str(facts["vessel_name"]), kind="vessel", field_name="vessel name")
+    best: dict[int, Hit] = {}
+    for hit in hits:
+        if hit.entry_pk not in best or hit.score > best[hit.entry_pk].score:
+            best[hit.entry_pk] = hit
+    return sorted(best.values(), key=lambda h: (-h.score, h.entry_pk))
+
+
+def visible_hits(user: Any, hits: Iterable[Hit]) -> list[Hit]:
+    """Only the hits on lists ``user``'s agency may see: the rest must not even be hinted at."""
+    allowed = set(visible_list_ids(user))
+    return [h for h in hits if h.watchlist_id in allowed]
+
+
+# --- risk engine -----------------------------------------------------------------------------------------
+
+
+def _component(hit: Hit, info: ListInfo) -> Component:
+    from apps.risk.providers import Component
+
+    # The explanation is copied into target reasons and shown without a visibility check by other
+    # apps, so it names neither the list nor the entry; ``details`` carries them for pages that filter
+    # with ``visible_components``.
+    return Component(
+        kind="watchlist",
+        ref=f"watchlist-entry:{hit.entry_pk}",
+        score=round(min(100.0, hit.score * info.weight), 2),
+        risk_area=info.risk_area,
+        explanation=f"Watchlist match on the {hit.subject_field} (strength {hit.score:.2f}); "
+        f"handling restricted to agencies that may see the list.",
+        label="Watchlist match",
+        details=hit.as_dict() | {"restricted_to_list_viewers": True},
+    )
+
+
+def provider(subjects: list[Subject]) -> dict[int, list[Component]]:
+    """Risk-engine provider (``apps.risk.providers`` contract): watchlist components per subject id.
+
+    Reads only; one index lookup per subject against every active list. Each component's ``details``
+    carries ``watchlist_id`` and ``owner_agency_id`` so that pages show it only to agencies that may
+    see that list (:func:`visible_components`).
+    """
+    if not subjects:
+        return {}
+    bundle = bundle_for(None)
+    if not bundle.size:
+        return {}
+    found: dict[int, list[Component]] = {}
+    for subject in subjects:
+        hits = screen_subject(subject, bundle=bundle)
+        if hits:
+            found[subject.pk] = [_component(h, bundle.lists[h.watchlist_id]) for h in hits]
+    return found
+
+
+def visible_components(user: Any, components: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored components (``Assessment.explanation["components"]``) that ``user`` may see.
+
+    Watchlist components on a list the user's agency may not see are dropped entirely; other kinds
+    pass through. For the risk and targeting pages, before anything is drawn.
+    """
+    components = list(components)
+    if not any(c.get("kind") == "watchlist" for c in components):
+        return components
+    allowed = set(visible_list_ids(user))
+    return [
+        c
+        for c in components
+        if c.get("kind") != "watchlist" or (c.get("details") or {}).get("watchlist_id") in allowed
+    ]

@@ -1,0 +1,25 @@
+"""Background imports: uploads and API pushes run here, with progress written to their ImportRun."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from celery import shared_task
+from django.conf import settings
+
+from apps.watchlists.models import ImportRun
+from apps.watchlists.services import run_import
+
+
+@shared_task(acks_late=True)
+def run_import_task(run_id: int, stored_path: str) -> int:
+    """Import a spooled file (or OFAC folder) into the run's list; the run's spool folder goes afterwards."""
+    run = ImportRun.objects.select_related("watchlist").get(pk=run_id)
+    try:
+        run_import(run, stored_path)
+    finally:
+        spool = Path(settings.MEDIA_ROOT) / "watchlist-spool" / str(run_id)
+        if Path(stored_path).resolve().is_relative_to(spool.resolve()):
+            shutil.rmtree(spool, ignore_errors=True)
+    return run_id
