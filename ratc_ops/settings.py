@@ -245,6 +245,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set shared by several models (import strings: settings import no models).
+    "ENUM_NAME_OVERRIDES": {
+        "AgencyKindEnum": "apps.agencies.models.AgencyKind",
+        "SourceKindEnum": "apps.intake.models.SourceKind",
+        "SubjectKindEnum": "apps.intake.models.SubjectKind",
+        "SubjectStatusEnum": "apps.intake.models.Subject.Status",
+        "SubjectLinkKindEnum": "apps.intake.models.SubjectLink.Kind",
+        "IntakeRunStatusEnum": "apps.intake.models.IntakeRun.Status",
+        "JobStatusEnum": "apps.watchlists.models.ImportRun.Status",
+        "ModelStatusEnum": "apps.learning.models.ModelStatus",
+        "RuleStateEnum": "apps.risk.models.RuleState",
+        "TargetStateEnum": "apps.targeting.models.TargetState",
+        "WatchlistFormatEnum": "apps.watchlists.models.SourceFormat",
+        "WatchlistHandlingEnum": "apps.watchlists.models.HandlingCode",
+        "WatchlistEntryKindEnum": "apps.watchlists.models.EntryKind",
+        "UnmaskStatusEnum": "apps.compliance.models.UnmaskRequest.Status",
+    },
 }
 
 # --- Product configuration ------------------------------------------------------------------------

@@ -70,7 +70,7 @@ class EntryWriteSerializer(serializers.Serializer):
 
     watchlist = serializers.IntegerField(required=False, help_text="list id (create only)")
     id = serializers.CharField(required=False, help_text="the list's stable id of the entry (create only)")
-    kind = serializers.ChoiceField(choices=EntryKind.values, required=False)
+    kind = serializers.ChoiceField(choices=EntryKind.choices, required=False)
     name = serializers.CharField(required=False)
     aliases = serializers.ListField(child=serializers.JSONField(), required=False)
     dates_of_birth = serializers.ListField(child=serializers.CharField(), required=False)
@@ -194,7 +194,7 @@ class ScreenRequestSerializer(serializers.Serializer):
     dob = serializers.CharField(max_length=30, required=False, allow_blank=True)
     nationality = serializers.CharField(max_length=60, required=False, allow_blank=True)
     document = serializers.CharField(max_length=60, required=False, allow_blank=True)
-    kind = serializers.ChoiceField(choices=EntryKind.values, required=False)
+    kind = serializers.ChoiceField(choices=EntryKind.choices, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=50, default=5)
     threshold = serializers.FloatField(min_value=0.5, max_value=1.0, default=DEFAULT_THRESHOLD)
 
