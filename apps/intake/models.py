@@ -170,9 +170,13 @@ class Subject(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     kind = models.CharField(max_length=12, choices=SubjectKind.choices)
-    source = models.ForeignKey(DataSource, on_delete=models.PROTECT, related_name="subjects")
+    # Single-column indexes on source and owner agency would duplicate the composite indexes below,
+    # which start with them; every extra index slows bulk intake.
+    source = models.ForeignKey(DataSource, on_delete=models.PROTECT, related_name="subjects", db_index=False)
     # Denormalised from the source so that scoping is a plain foreign-key filter.
-    owner_agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    owner_agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     message = models.ForeignKey(
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="subjects"
     )
@@ -219,7 +223,10 @@ class SubjectLink(models.Model):
         PARTY = "party", "Party"
         SAME_TRADER = "same_trader", "Same trader"
 
-    from_subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="links_out")
+    # Covered by the unique constraint (from_subject, to_subject, kind).
+    from_subject = models.ForeignKey(
+        Subject, on_delete=models.CASCADE, related_name="links_out", db_index=False
+    )
     to_subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="links_in")
     kind = models.CharField(max_length=15, choices=Kind.choices)
     reason = models.CharField(max_length=200, blank=True)
