@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from ratc_ops.env import env_bool, env_choice, env_int, env_list, env_secret, env_str
 
@@ -146,11 +147,31 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 
-# Periodic work (Celery beat): targets whose conveyance left unexamined, retention, model retraining.
+# Periodic work (Celery beat): missed targets, retention, report summaries and the weekly report.
+# (Model drift checks and retraining are added by apps/learning/tasks.py.)
 CELERY_BEAT_SCHEDULE = {
     "mark-missed-targets": {"task": "targeting.mark_missed_targets", "schedule": 300.0},
-    "apply-retention": {"task": "apps.compliance.tasks.apply_retention_task", "schedule": 24 * 3600.0},
+    "apply-retention": {
+        "task": "apps.compliance.tasks.apply_retention_task",
+        "schedule": crontab(hour=1, minute=15),
+    },
+    "reports-refresh-recent": {"task": "reports.refresh_daily_stats", "schedule": 900.0},
+    "reports-refresh-month": {
+        "task": "reports.refresh_daily_stats",
+        "schedule": crontab(hour=2, minute=30),
+        "kwargs": {"days": 35},
+    },
+    "reports-weekly": {
+        "task": "reports.send_weekly_report",
+        "schedule": crontab(day_of_week="mon", hour=6, minute=0),
+    },
 }
+
+# E-mail (the weekly report). The default prints to the console; production names its relay.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ratc-ops@localhost")
 
 CACHES = {
     "default": (

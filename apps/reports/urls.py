@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401  (pages are added here)
+"""Report pages, mounted at /reports/."""
+
+from django.urls import path
+
+from apps.reports import views
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("refresh/", views.refresh, name="refresh"),
+    path("effectiveness/", views.effectiveness, name="effectiveness"),
+    path("rules/<int:pk>/", views.rule_detail, name="rule"),
+    path("statistics/", views.statistics, name="statistics"),
+    path("export/", views.export, name="export"),
+    path("report.pdf", views.pdf, name="pdf"),
+    path("subscriptions/", views.subscriptions, name="subscriptions"),
+]

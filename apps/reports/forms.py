@@ -1,0 +1,136 @@
+"""The report's filter form: period and slicing, with choices limited to what the viewer may see."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from apps.agencies.models import Agency, Port
+from apps.agencies.operations import membership_of
+from apps.agencies.roles import Role
+from apps.reports.models import ReviewOutcome
+from apps.reports.slicing import Slice, optional_model
+from apps.targeting.models import RiskArea
+
+CHANNELS = [
+    ("green", "Green (release)"),
+    ("yellow", "Yellow (documents)"),
+    ("red", "Red (physical)"),
+    ("blue", "Blue (post-clearance audit)"),
+]
+MAX_DAYS = 366 * 3
+
+
+class SliceForm(forms.Form):
+    """Period and narrowing of a report. Invalid or missing values fall back to the last 30 days."""
+
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    port = forms.ModelChoiceField(queryset=Port.objects.none(), required=False, empty_label="All ports")
+    agency = forms.ModelChoiceField(
+        queryset=Agency.objects.none(), required=False, empty_label="All agencies"
+    )
+    risk_area = forms.ChoiceField(choices=[("", "All risk areas"), *RiskArea.choices], required=False)
+    channel = forms.ChoiceField(choices=[("", "All channels"), *CHANNELS], required=False)
+    officer = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, empty_label="All officers"
+    )
+    rule = forms.ModelChoiceField(queryset=None, required=False, empty_label="All rules")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        membership = membership_of(user)
+        self.fields["port"].queryset = Port.objects.visible_to(user)
+        self.fields["agency"].queryset = Agency.objects.visible_to(user)
+        agency_id = membership.agency_id if membership else None
+        self.fields["officer"].queryset = (
+            get_user_model()
+            .objects.filter(membership__agency_id=agency_id, membership__role=Role.FRONTLINE)
+            .order_by("username")
+        )
+        self.fields["officer"].label_from_instance = lambda u: u.username
+        rule = optional_model("risk", "Rule")
+        if rule is not None:
+            self.fields["rule"].queryset = rule.objects.visible_to(user).order_by("name")
+        else:
+            del self.fields["rule"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        today = timezone.now().astimezone(UTC).date()
+        end = data.get("end") or today
+        start = data.get("start") or end - timedelta(days=29)
+        if start > end:
+            self.add_error("start", "The period must start on or before its end.")
+            start = end
+        if (end - start).days > MAX_DAYS:
+            self.add_error("start", f"A period is at most {MAX_DAYS} days.")
+            start = end - timedelta(days=MAX_DAYS)
+        data["start"], data["end"] = start, end
+        return data
+
+    def to_slice(self) -> Slice:
+        """The slice asked for; with errors, the valid parts (and the last 30 days for a bad period)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        base = Slice.last_days(30)
+        start, end = data.get("start") or base.start, data.get("end") or base.end
+        labels = {}
+        for key in ("port", "agency", "officer", "rule"):
+            if data.get(key) is not None:
+                labels[key] = getattr(data[key], "username", None) or str(data[key])
+        for key, choices in (("risk_area", RiskArea.choices), ("channel", CHANNELS)):
+            if data.get(key):
+                labels[key] = dict(choices).get(data[key], data[key])
+        return Slice(
+            start=start,
+            end=end,
+            port_id=data["port"].pk if data.get("port") else None,
+            agency_id=data["agency"].pk if data.get("agency") else None,
+            risk_area=data.get("risk_area") or "",
+            channel=data.get("channel") or "",
+            officer_id=data["officer"].pk if data.get("officer") else None,
+            rule_id=data["rule"].pk if data.get("rule") else None,
+            labels=labels,
+        )
+
+
+class ReviewForm(forms.Form):
+    """The annual review of a rule."""
+
+    reviewed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Date of review")
+    outcome = forms.ChoiceField(choices=ReviewOutcome.choices, widget=forms.RadioSelect)
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        min_length=10,
+        help_text="Why: what the figures show and what was decided.",
+    )
+
+
+class SubscriptionForm(forms.Form):
+    """Add a colleague of the same agency to the weekly report."""
+
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.none(), label="Colleague")
+    port = forms.ModelChoiceField(queryset=Port.objects.none(), required=False, empty_label="All ports")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        membership = membership_of(user)
+        roles = [Role.MANAGER, Role.SUPERVISOR, Role.RISK_MANAGER, Role.AUDITOR]
+        self.fields["user"].queryset = (
+            get_user_model()
+            .objects.filter(
+                membership__agency_id=membership.agency_id if membership else None,
+                membership__role__in=roles,
+                is_active=True,
+            )
+            .exclude(email="")
+            .order_by("username")
+        )
+        self.fields["user"].label_from_instance = lambda u: f"{u.get_full_name() or u.username} <{u.email}>"
+        self.fields["port"].queryset = Port.objects.visible_to(user)

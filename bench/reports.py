@@ -1,0 +1,310 @@
+"""Benchmark of performance reporting over many subjects, on PostgreSQL.
+
+Measures p95 latency (ms) of the main report page (30 days, all filters open) and of a CSV export (the
+measures table, which counts this period and the previous one), each beside a baseline measured in the
+same run (the trivial ``/healthz`` view through the same server, client and concurrency). Goal: p95 of
+the page under 300 ms. Prints ONE JSON object.
+
+It creates a throw-away database (``test_<name>_bench_reports``), loads subjects arriving over 90 days,
+their assessments, targets, transitions, instructions, examinations and seized goods with COPY
+(``apps.intake.bulk.bulk_insert_rows``), rebuilds the daily summary table (timed), serves the app from a
+threaded WSGI server in this process and drives it with concurrent HTTP clients.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops python -m bench.reports
+    DATABASE_URL=... python -m bench.reports --subjects 1000000      # the large run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+GOAL_P95_MS = 300.0
+DAYS = 90
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subjects", type=int, default=100_000)
+    parser.add_argument("--target-share", type=float, default=0.03, help="share of subjects targeted")
+    parser.add_argument("--users", type=int, default=4, help="concurrent users")
+    parser.add_argument("--requests", type=int, default=10, help="requests per user per measurement")
+    parser.add_argument("--seed", type=int, default=7)
+    return parser.parse_args()
+
+
+def load(subjects: int, target_share: float, seed: int) -> dict[str, object]:
+    """Demo reference data, then the operational history with COPY, in batches."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from apps.agencies.models import Agency, Port
+    from apps.core.demo import ensure_demo_world
+    from apps.frontline.models import ExaminationResult, SeizedGoods
+    from apps.intake.bulk import bulk_insert_rows
+    from apps.intake.models import DataSource, Subject
+    from apps.risk.models import Assessment
+    from apps.targeting.models import Instruction, Target, Transition
+
+    ensure_demo_world()
+    rng = random.Random(seed)
+    ports = list(Port.objects.values_list("pk", flat=True))
+    source = DataSource.objects.get(name="Import declarations")
+    customs = Agency.objects.get(code="CUS")
+    users = get_user_model()
+    supervisor = users.objects.get(username="supervisor")
+    officer = users.objects.get(username="officer.felixstowe")
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    areas = ["narcotics", "weapons", "revenue", "ipr", "cites", "currency"]
+    counts = {"subjects": 0, "assessments": 0, "targets": 0, "examinations": 0}
+    batch = 50_000
+    for first in range(0, subjects, batch):
+        size = min(batch, subjects - first)
+        rows = []
+        for i in range(first, first + size):
+            arrival = today - timedelta(minutes=rng.randint(-1440, DAYS * 1440))
+            rows.append(
+                {
+                    "kind": "consignment",
+                    "source_id": source.pk,
+                    "owner_agency_id": customs.pk,
+                    "external_id": f"BENCH-{i:08d}",
+                    "version": 1,
+                    "status": "current",
+                    "title": f"Consignment {i}",
+                    "port_id": rng.choice(ports),
+                    "arrival_at": arrival,
+                    "facts": {"hs_code": "8471"},
+                    "details": {},
+                    "received_at": arrival - timedelta(hours=30),
+                }
+            )
+        ids = bulk_insert_rows(Subject, rows)
+        counts["subjects"] += len(ids)
+        assessments, targets = [], []
+        for sid, row in zip(ids, rows, strict=True):
+            roll = rng.random()
+            random_control = roll > 0.995
+            targeted = random_control or roll < target_share
+            channel = "red" if targeted else ("yellow" if roll < 0.15 else "green")
+            assessments.append(
+                {
+                    "subject_id": sid,
+                    "score": 70.0 if targeted else 10.0,
+                    "channel": channel,
+                    "risk_area": rng.choice(areas),
+                    "explanation": {},
+                    "random_control": random_control,
+                    "nominated": targeted,
+                    "created_at": row["arrival_at"] - timedelta(hours=rng.choice([-1, 2, 5])),
+                }
+            )
+            if targeted:
+                created = row["arrival_at"] - timedelta(hours=6)
+                state = rng.choice(["result_recorded"] * 6 + ["rejected", "missed", "closed", "nominated"])
+                targets.append(
+                    {
+                        "subject_id": sid,
+                        "owner_agency_id": customs.pk,
+                        "state": state,
+                        "version": 3,
+                        "resume_state": "",
+                        "risk_area": rng.choice(areas),
+                        "reasons": [{"kind": "rule", "text": "Bench rule", "ref": "rule:1@v1"}],
+                        "priority": 60,
+                        "score": 70.0,
+                        "scope": "national",
+                        "port_id": row["port_id"],
+                        "arrival_at": row["arrival_at"],
+                        "by_engine": True,
+                        "random_control": random_control,
+                        "created_at": created,
+                        "updated_at": created,
+                    }
+                )
+        bulk_insert_rows(Assessment, assessments)
+        counts["assessments"] += len(assessments)
+        target_ids = bulk_insert_rows(Target, targets)
+        counts["targets"] += len(target_ids)
+        transitions, instructions, exam_targets = [], [], []
+        for tid, t in zip(target_ids, targets, strict=True):
+            transitions.append(
+                {
+                    "target_id": tid,
+                    "from_state": "",
+                    "to_state": "nominated",
+                    "version": 1,
+                    "reason": "bench",
+                    "at": t["created_at"],
+                }
+            )
+            decided = "rejected" if t["state"] == "rejected" else "approved"
+            transitions.append(
+                {
+                    "target_id": tid,
+                    "from_state": "nominated",
+                    "to_state": decided,
+                    "version": 2,
+                    "reason": "bench",
+                    "at": t["created_at"] + timedelta(hours=rng.choice([1, 3, 5])),
+                }
+            )
+            if t["state"] in {"result_recorded", "closed"}:
+                instructions.append(
+                    {
+                        "target_id": tid,
+                        "port_id": t["port_id"],
+                        "method": "physical",
+                        "shift": "early",
+                        "instruction": "Check.",
+                        "dispatched_by_id": supervisor.pk,
+                        "dispatched_at": t["arrival_at"] - timedelta(hours=1),
+                    }
+                )
+                exam_targets.append((tid, t))
+        bulk_insert_rows(Transition, transitions)
+        instruction_ids = bulk_insert_rows(Instruction, instructions)
+        results = []
+        for iid, (tid, t) in zip(instruction_ids, exam_targets, strict=True):
+            found = rng.random() < (0.08 if t["random_control"] else 0.3)
+            start = t["arrival_at"] + timedelta(minutes=rng.randint(10, 180))
+            results.append(
+                {
+                    "target_id": tid,
+                    "instruction_id": iid,
+                    "idempotency_key": uuid.UUID(int=rng.getrandbits(128)),
+                    "method": "physical",
+                    "outcome": rng.choice(["seizure", "irregularity"]) if found else "no_finding",
+                    "started_at": start,
+                    "ended_at": start + timedelta(minutes=rng.randint(20, 120)),
+                    "revenue_at_stake": Decimal(rng.randint(100, 5000)) if found else None,
+                    "notes": "",
+                    "reason": "",
+                    "recorded_by_id": officer.pk,
+                    "recorded_by_agency_id": customs.pk,
+                    "recorded_at": start,
+                }
+            )
+        result_ids = bulk_insert_rows(ExaminationResult, results)
+        counts["examinations"] += len(result_ids)
+        goods = [
+            {
+                "result_id": rid,
+                "kind": rng.choice(["cocaine", "tobacco", "counterfeit"]),
+                "description": "",
+                "quantity": Decimal(rng.randint(1, 50)),
+                "unit": "kg",
+                "estimated_value": Decimal(rng.randint(100, 90000)),
+            }
+            for rid, r in zip(result_ids, results, strict=True)
+            if r["outcome"] == "seizure"
+        ]
+        bulk_insert_rows(SeizedGoods, goods)
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
+    return counts
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ratc_ops.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.testcases import LiveServerThread
+    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+    from bench.targeting import measure, session_opener
+
+    if connection.vendor != "postgresql":
+        sys.exit("Run against PostgreSQL: set DATABASE_URL=postgres://...")
+    setup_test_environment()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.DEBUG = False
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = (
+        f"test_{connection.settings_dict['NAME']}_bench_reports"
+    )
+    old = setup_databases(verbosity=0, interactive=False)
+    server = None
+    try:
+        started = time.perf_counter()
+        data: dict[str, object] = load(args.subjects, args.target_share, args.seed)
+        data["load_s"] = round(time.perf_counter() - started, 1)
+        from apps.reports.stats import refresh_daily_stats
+
+        today = datetime.now(UTC).date()
+        started = time.perf_counter()
+        refreshed = refresh_daily_stats(today - timedelta(days=DAYS + 1), today + timedelta(days=1))
+        data["summary_refresh_s"] = round(time.perf_counter() - started, 1)
+        data["summary_rows"] = refreshed.rows
+        server = LiveServerThread(
+            "127.0.0.1", static_handler=lambda app: app, connections_override={}, port=0
+        )
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        base = f"http://127.0.0.1:{server.port}"
+        managers = [session_opener(base, "manager") for _ in range(args.users)]
+        query = f"start={today - timedelta(days=29)}&end={today}"
+
+        def get(opener, path: str) -> None:
+            with opener.open(base + path, timeout=60) as response:
+                response.read()
+
+        def cold(u: int, i: int) -> str:
+            end = today - timedelta(days=1 + u * args.requests + i)
+            return f"/reports/?start={end - timedelta(days=29)}&end={end}"
+
+        get(managers[0][0], f"/reports/?{query}")  # warm the caches once
+        results = {
+            "baseline_healthz": measure(
+                args.users, args.requests, lambda u, i: get(managers[u][0], "/healthz")
+            ),
+            # Every request a different 30-day period: nothing is reused from the cache.
+            "report_page_cold": measure(
+                args.users, args.requests, lambda u, i: get(managers[u][0], cold(u, i))
+            ),
+            # The same period again (managers of one agency opening the same report): the cached path.
+            "report_page_cached": measure(
+                args.users, args.requests, lambda u, i: get(managers[u][0], f"/reports/?{query}")
+            ),
+            "csv_export": measure(
+                args.users,
+                args.requests,
+                lambda u, i: get(managers[u][0], f"/reports/export/?table=summary&format=csv&{query}"),
+            ),
+        }
+        page_p95 = results["report_page_cold"]["p95_ms"]
+        print(
+            json.dumps(
+                {
+                    "benchmark": "reports",
+                    "database": "postgresql",
+                    "data": data,
+                    "users": args.users,
+                    "requests_per_user": args.requests,
+                    "results": results,
+                    "goal": {"report_page_cold_p95_ms": GOAL_P95_MS},
+                    "meets_goal": page_p95 < GOAL_P95_MS,
+                },
+                indent=2,
+            )
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+        teardown_databases(old, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
