@@ -6,6 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+SIMULATE ?= 1
+SPEED  ?= 60
 
 .PHONY: install demo serve test test-fast lint format lock bench clean
 
@@ -18,11 +20,13 @@ $(VENV)/.installed: requirements/lock.txt
 	$(BIN)/python -m pip install --quiet -r requirements/lock.txt
 	@touch $@
 
-## demo: migrate, create the demo world (idempotent) and serve it with Daphne on http://127.0.0.1:8000
+## demo: migrate, create the demo world (idempotent) and serve it with Daphne on http://127.0.0.1:8000,
+## with a simulated day of arrivals running inside the server (SIMULATE=0 keeps the floor still)
 demo: install
 	RATC_DEMO=1 $(BIN)/python manage.py migrate --noinput
 	RATC_DEMO=1 $(BIN)/python manage.py demo_world
-	RATC_DEMO=1 $(BIN)/daphne -b $(HOST) -p $(PORT) ratc_ops.asgi:application
+	RATC_DEMO=1 $(BIN)/python manage.py simulate_floor --setup-only
+	RATC_DEMO=1 RATC_SIMULATE=$(SIMULATE) RATC_SIMULATE_SPEED=$(SPEED) $(BIN)/daphne -b $(HOST) -p $(PORT) ratc_ops.asgi:application
 
 ## test: the whole suite (browser tests run when Chromium is installed; CI requires them)
 test: install

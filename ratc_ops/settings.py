@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.compliance",
     "apps.live",
+    "apps.simulator",
 ]
 
 MIDDLEWARE = [

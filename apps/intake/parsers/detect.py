@@ -42,6 +42,8 @@ def detect_format(data: bytes, filename: str = "") -> str | None:
         return _edifact_format(text)
     if _XML_START.match(head.lstrip(b"\xef\xbb\xbf")):
         return _xml_format(data)
+    if text.startswith(("{", "[")):
+        return "json"  # the integrators' JSON declarations (apps/intake/parsers/json_intake.py)
     return _csv_format(text, filename)
 
 
