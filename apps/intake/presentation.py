@@ -19,7 +19,7 @@ LABELS: dict[str, str] = {
     "procedure": "Procedure", "office": "Office", "importer_id": "Importer", "declarant_id": "Declarant",
     "seller_id": "Seller", "consignor_id": "Consignor", "courier_id": "Courier", "hs_code": "HS code",
     "hs_codes": "All HS codes", "goods_description": "Goods description", "origin_country": "Origin",
-    "dispatch_country": "Dispatched from", "destination_country": "Destination", "route_countries": "Route countries", "transport_mode": "Mode of transport", "flag": "Flag", "importer_country": "Importer country", "consignor_country": "Consignor country", "gross_mass_kg": "Gross mass (kg)", "package_count": "Packages", "incoterms": "Delivery terms",
+    "dispatch_country": "Dispatched from", "destination_country": "Destination", "route_countries": "Route countries", "transport_mode": "Mode of transport", "flag": "Flag", "importer_country": "Importer country", "importer_previous_declarations": "Importer's earlier declarations", "consignor_country": "Consignor country", "gross_mass_kg": "Gross mass (kg)", "package_count": "Packages", "incoterms": "Delivery terms",
     "tax_rate": "Tax rate (%)", "tax_type": "Tax type", "net_mass_kg": "Mass (kg)", "declared_value": "Value",
     "currency": "Currency", "value_per_kg": "Value per kg", "item_count": "Items", "container_count": "Containers",
     "waybill": "Air waybill", "master_waybill": "Master waybill", "pieces": "Pieces",
@@ -38,7 +38,7 @@ GROUPS: dict[str, list[tuple[str, list[str]]]] = {
     ],
     "consignment": [
         ("Declaration", ["declaration_id", "waybill", "master_waybill", "mrn", "declaration_type", "declaration_date", "procedure", "office"]),
-        ("Parties", ["importer_id", "declarant_id", "seller_id", "consignor_id", "courier_id", "importer_country", "consignor_name", "consignor_country", "consignee_name"]),
+        ("Parties", ["importer_id", "declarant_id", "seller_id", "consignor_id", "courier_id", "importer_country", "importer_previous_declarations", "consignor_name", "consignor_country", "consignee_name"]),
         ("Goods", ["hs_code", "hs_codes", "goods_description", "origin_country", "item_count", "package_count", "pieces", "container_count", "net_mass_kg", "gross_mass_kg", "declared_value", "currency", "value_per_kg", "tax_rate", "tax_type", "incoterms"]),
         ("Route", ["dispatch_country", "destination_country", "route_countries", "transport_mode"]),
     ],

@@ -242,6 +242,8 @@ def store_messages(
                 by_mrn[key].external_id = ext
                 current[ext] = (pk, version)
 
+        _count_previous_declarations(source, [d for d, _, _ in primary if d.kind == "consignment"])
+
         # Reference subjects (traders, conveyances): one per identity, reused when it exists.
         references: dict[str, SubjectDraft] = {}
         for draft, _, _ in primary:
@@ -331,6 +333,27 @@ def store_messages(
         ids = list(counts.subject_ids)
         transaction.on_commit(lambda: request_assessment(ids))
     return counts
+
+
+def _count_previous_declarations(source: DataSource, drafts: list[SubjectDraft]) -> None:
+    """Set ``importer_previous_declarations`` on new consignments: how many declarations of the same
+    importer this source already holds (so that "first-time importer" rules can fire). One query a batch."""
+    importers = {d.facts.get("importer_id") for d in drafts if d.facts.get("importer_id")}
+    if not importers:
+        return
+    known: dict[str, int] = {}
+    rows = (
+        Subject.objects.filter(source=source, kind="consignment", facts__importer_id__in=list(importers))
+        .exclude(status=Subject.Status.SUPERSEDED)
+        .values_list("facts__importer_id", flat=True)
+    )
+    for importer in rows:
+        known[importer] = known.get(importer, 0) + 1
+    for draft in drafts:
+        importer = draft.facts.get("importer_id")
+        if importer:
+            draft.facts["importer_previous_declarations"] = known.get(importer, 0)
+            known[importer] = known.get(importer, 0) + 1
 
 
 def _subject_row(

@@ -158,3 +158,21 @@ def test_runs_and_messages_belong_to_the_source(shared_data, sources):
     [run] = ingest(shared_data / "cargo" / "xfwb" / "xfwbExample.xml")
     assert run.source == sources["cargo_manifest"]
     assert DataSource.objects.get(pk=run.source_id).messages.count() == 1
+
+
+def test_importers_earlier_declarations_are_counted_for_first_time_importer_rules(
+    shared_data, sources, tmp_path
+):
+    lines = (shared_data / "declarations" / "df_syn_valid_eng.csv").read_text().splitlines()
+    header, first = lines[0], lines[1].split(",")
+    importer = first[9]
+    rows = [",".join([f"{n}{first[0]}", *first[1:]]) for n in range(1, 4)]  # the same importer three times
+    (tmp_path / "a.csv").write_text("\n".join([header, rows[0]]) + "\n")
+    (tmp_path / "b.csv").write_text("\n".join([header, rows[1], rows[2]]) + "\n")
+    ingest(tmp_path / "a.csv")
+    ingest(tmp_path / "b.csv")
+    counts = sorted(
+        s.facts["importer_previous_declarations"]
+        for s in Subject.objects.filter(kind="consignment", facts__importer_id=importer)
+    )
+    assert counts == [0, 1, 2]
