@@ -82,8 +82,9 @@ def load(subjects: int, targets: int, seed: int) -> dict[str, object]:
                     rng.random(), "national", port_id, arrival, True, False, created, created,
                 ))  # fmt: skip
         c.execute(
-            "INSERT INTO targeting_transition (target_id, from_state, to_state, version, reason, at) "
-            "SELECT id, '', 'nominated', 1, 'bench', created_at FROM targeting_target"
+            # Bench rows carry sequence numbers but no real hashes: this throw-away database is never checked.
+            "INSERT INTO targeting_transition (target_id, from_state, to_state, version, reason, at, seq, prev_hash, hash) "
+            "SELECT id, '', 'nominated', 1, 'bench', created_at, id, '', '' FROM targeting_target"
         )
         c.execute("ANALYZE")
     return {"subjects": subjects, "targets": targets}

@@ -85,10 +85,16 @@ def customs_admin(world):
 
 @pytest.fixture
 def client_for(client):
-    """``client_for(user)``: the test client signed in as ``user``."""
+    """``client_for(user)``: the test client signed in as ``user``, with a purpose of access declared
+    for the session (as a person does once per session); ``purpose=None`` leaves it undeclared."""
+    from apps.compliance.services import SESSION_KEY
 
-    def sign_in(user):
+    def sign_in(user, purpose: str | None = "risk_analysis"):
         client.force_login(user)
+        if purpose:
+            session = client.session
+            session[SESSION_KEY] = {"code": purpose, "text": ""}
+            session.save()
         return client
 
     return sign_in

@@ -46,6 +46,9 @@ class HashChained(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise PermissionDenied(f"{type(self).__name__} records are append-only.")
+        if self.seq is None:  # a plain create(): take the next link of the chain
+            _link(self)
+            return
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
@@ -71,15 +74,23 @@ def _plain(value: Any) -> Any:
 
 def append(model: type[HashChained], **fields: Any) -> HashChained:
     """Append one row to ``model``'s chain: next sequence number, previous hash, own hash."""
+    row = model(**fields)
+    _link(row)
+    return row
+
+
+def _link(row: HashChained) -> None:
+    """Give ``row`` the next sequence number and the chain's last hash, then store it, under a lock on
+    the chain's head so that concurrent writers (several processes) never fork the chain."""
+    model = type(row)
     chain = model._meta.label_lower
     with transaction.atomic():
         ChainHead.objects.get_or_create(chain=chain)
         head = ChainHead.objects.select_for_update().get(chain=chain)
-        row = model(**fields, seq=head.seq + 1, prev_hash=head.hash)
+        row.seq, row.prev_hash = head.seq + 1, head.hash
         row.hash = row.compute_hash()
-        row.save()
+        models.Model.save(row)
         ChainHead.objects.filter(pk=head.pk).update(seq=row.seq, hash=row.hash)
-    return row
 
 
 @dataclass

@@ -84,6 +84,27 @@ def record_access(
     )
 
 
+def personal_data_gate(request: Any, subject: Any, *, surface: str):
+    """For a page that shows a traveller's personal data: the redirect to the purpose form when no purpose
+    is declared yet (return it), else None after logging the view. Other subjects pass freely."""
+    from django.shortcuts import redirect
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    from apps.compliance.masking import subject_is_masked
+
+    if subject.kind != "traveller":
+        return None
+    if purpose_of(request) is None:
+        return redirect(f"{reverse('compliance:purpose')}?{urlencode({'next': request.get_full_path()})}")
+    masked = subject_is_masked(request.user, subject)
+    record_access(
+        request=request, action="view", object_type=f"subject:{subject.kind}", object_id=subject.pk,
+        summary=f"{surface}{' (depersonalised)' if masked else ''}",
+    )  # fmt: skip
+    return None
+
+
 # --- Break-glass ------------------------------------------------------------------------------------
 
 

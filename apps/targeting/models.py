@@ -22,6 +22,7 @@ from apps.agencies.models import ExaminationMethod, Shift
 from apps.agencies.operations import membership_of
 from apps.agencies.roles import Role
 from apps.agencies.scoping import ScopedManager, ScopedQuerySet
+from apps.compliance.chain import HashChained
 
 
 class RiskArea(models.TextChoices):
@@ -234,8 +235,14 @@ class AppendOnly(models.Model):
         raise PermissionDenied(f"{type(self).__name__} records are append-only.")
 
 
-class Transition(AppendOnly):
-    """One move of one target: who, of which agency, when, from which state to which, and why."""
+class Transition(HashChained):
+    """One move of one target: who, of which agency, when, from which state to which, and why.
+
+    Append-only and hash-chained like the access log (``apps.compliance.chain``): ``manage.py
+    verify_chain`` finds a changed or removed record.
+    """
+
+    CHAINED = ("target", "actor", "actor_agency", "from_state", "to_state", "version", "reason", "at")
 
     target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="transitions")
     actor = models.ForeignKey(
@@ -254,6 +261,7 @@ class Transition(AppendOnly):
 
     class Meta:
         ordering = ["at", "id"]
+        verbose_name = "target transition"
 
     def __str__(self) -> str:
         return f"{self.target_id}: {self.from_state or '∅'} → {self.to_state}"

@@ -27,6 +27,7 @@ from apps.agencies.models import Agency, ExaminationMethod, Port, Shift
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.roles import Role
 from apps.agencies.scoping import get_object_for
+from apps.compliance.services import personal_data_gate
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.models import Subject
 from apps.targeting import services
@@ -250,6 +251,11 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             if note:
                 messages.success(request, note)
         return redirect(url)
+    full_page = not (request.htmx and not request.htmx.boosted)  # a full load is a view of personal data
+    if full_page and (
+        answer := personal_data_gate(request, target.subject, surface=f"target {target.reference}")
+    ):
+        return answer
     return render_page_or_fragment(
         request, "targeting/detail.html", _detail_context(request, target), fragment="panel"
     )

@@ -51,7 +51,7 @@ def declare(client, purpose="risk_analysis", text=""):
 
 def test_personal_data_page_asks_for_a_purpose_first(client_for, customs_analyst, pnr_source):
     subject = make_traveller(pnr_source, timezone.now())
-    client = client_for(customs_analyst)
+    client = client_for(customs_analyst, purpose=None)
     url = reverse("intake:subject", args=[subject.pk])
     response = client.get(url)
     assert response.status_code == 302 and response.url.startswith(reverse("compliance:purpose"))
@@ -77,7 +77,7 @@ def test_investigation_purpose_needs_a_case_reference(client_for, customs_analys
 
 def test_api_refuses_personal_data_without_purpose_header(client_for, customs_analyst, pnr_source):
     subject = make_traveller(pnr_source, timezone.now())
-    client = client_for(customs_analyst)
+    client = client_for(customs_analyst, purpose=None)
     url = reverse("subject-detail", args=[subject.pk])
     refused = client.get(url)
     assert refused.status_code == 403 and "X-Access-Purpose" in refused.json()["detail"]
@@ -199,3 +199,64 @@ def test_access_log_page_is_for_auditors_of_the_agency(world, client_for, custom
     assert client_for(customs_analyst).get(reverse("compliance:log")).status_code == 403
     assert client_for(auditor).get(reverse("compliance:log")).status_code == 200
     assert client_for(auditor).get(reverse("compliance:oversight")).status_code == 200
+
+
+def test_workflow_transitions_are_chained_and_a_tampered_one_is_found(
+    world, customs_analyst, customs_supervisor
+):
+    from apps.targeting import services as targeting
+    from apps.targeting.models import Transition
+    from tests.targeting.factories import SubjectFactory
+
+    subject = SubjectFactory(source=DataSourceFactory(owner_agency=world.customs))
+    target = targeting.nominate_target(
+        actor=customs_analyst,
+        subject=subject,
+        risk_area="narcotics",
+        reasons=[{"kind": "person", "text": "courier profile"}],
+        reason="by hand",
+    )
+    target = targeting.start_review(actor=customs_analyst, target=target)
+    assert verify_chain(Transition).ok and Transition.objects.count() == 2
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE targeting_transition SET reason = 'nothing happened' WHERE seq = 1")
+    report = verify_chain(Transition)
+    assert not report.ok and report.first_broken_seq == 1
+
+
+def test_no_examination_instruction_without_a_persons_decision(world, customs_supervisor):
+    """Human review: an engine nomination says so, and cannot be dispatched before a person approved it."""
+    from apps.targeting import services as targeting
+    from apps.targeting.models import TargetState
+    from tests.targeting.factories import SubjectFactory
+
+    subject = SubjectFactory(source=DataSourceFactory(owner_agency=world.customs), port=world.port_a)
+    target = targeting.nominate_target(
+        actor=None, subject=subject, risk_area="narcotics", by_engine=True,
+        reasons=[{"kind": "rule", "text": "courier profile", "ref": "rule:1@v1"}],
+    )  # fmt: skip
+    assert target.by_engine and target.state == TargetState.NOMINATED
+    assert target.transitions.get().actor is None  # recorded as the engine's, not a person's
+    with pytest.raises(PermissionDenied):
+        targeting.dispatch_target(actor=customs_supervisor, target=target, method="physical", instruction="x")
+    target.refresh_from_db()
+    assert target.state == TargetState.NOMINATED
+    assert not target.instructions.exists()
+
+
+def test_target_page_and_api_mask_a_depersonalised_traveller(world, client_for, customs_analyst, pnr_source):
+    from tests.targeting.factories import TargetFactory
+
+    with time_machine.travel(NOW, tick=False):
+        subject = make_traveller(pnr_source, timezone.now())
+        target = TargetFactory(subject=subject, owner_agency=world.customs)
+    page, api = reverse("targeting:detail", args=[target.pk]), reverse("target-detail", args=[target.pk])
+    with time_machine.travel(NOW + timedelta(days=10), tick=False):
+        client = client_for(customs_analyst)
+        declare(client)
+        assert "SMITH" in client.get(page).content.decode()
+    with time_machine.travel(NOW + timedelta(days=183), tick=False):
+        client = client_for(customs_analyst)
+        declare(client)
+        assert "SMITH" not in client.get(page).content.decode()
+        assert "SMITH" not in client.get(api, HTTP_X_ACCESS_PURPOSE="risk_analysis").content.decode()

@@ -34,6 +34,10 @@ _HEAD = 16384
 _XML_START = re.compile(rb"^\s*(<\?xml|<!--|<[A-Za-z_])")
 
 
+# An object with a key, or a list of objects: how a JSON document of declarations begins.
+_JSON_START = re.compile(r'\s*(\{\s*"|\[\s*(\{|\]))')
+
+
 def detect_format(data: bytes, filename: str = "") -> str | None:
     """Return the format name the intake parsers use, or None when the content is not recognised."""
     head = data[:_HEAD]
@@ -42,7 +46,7 @@ def detect_format(data: bytes, filename: str = "") -> str | None:
         return _edifact_format(text)
     if _XML_START.match(head.lstrip(b"\xef\xbb\xbf")):
         return _xml_format(data)
-    if text.startswith(("{", "[")):
+    if _JSON_START.match(text):
         return "json"  # the integrators' JSON declarations (apps/intake/parsers/json_intake.py)
     return _csv_format(text, filename)
 
