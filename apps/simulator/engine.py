@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -301,7 +301,7 @@ class Floor:
         waiting_said = False
         try:
             while not stop.is_set():
-                close_old_connections()
+                _refresh_connections()
                 if self.acquire():
                     waiting_said = False
                     try:
@@ -322,8 +322,15 @@ class Floor:
                 stop.wait(self.options.tick_seconds)
         finally:
             self.release()
-            close_old_connections()
+            _refresh_connections()
         return ticks
+
+
+def _refresh_connections() -> None:
+    """Drop broken or expired connections between ticks, as a request cycle would; never inside an
+    enclosing transaction (a test's, or a caller's), where closing would lose the caller's work."""
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 def gen_parse(parse: Callable[..., Any], payload: gen.Payload) -> Any:
