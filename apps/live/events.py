@@ -1,33 +1,134 @@
 """Publishing live events: only from services, only after the transaction commits, from this module.
 
-Groups are named ``<resource>-<id>`` (``user-12``, ``agency-3``, ``port-NLRTM``, ``board-floor``). An event
+Groups are named ``<resource>-<id>`` (``user-12``, ``agency-3``, ``port-NLRTM``, ``target-7``). An event
 carries a type and ids to re-fetch, never data the recipient may not see: the consumer checks access
 per event before it forwards anything.
+
+Sequence numbers. Every message sent to a group carries ``group`` and ``seq``, a per-group counter
+taken when the message is sent (after commit). The counter lives in the default cache: Redis ``INCR``
+when ``REDIS_URL`` is set (the same Redis as the channel layer, so every Daphne process and every
+Celery worker shares one counter per group), an in-process counter otherwise (exactly as wide as the
+in-memory channel layer). A consumer that sees a group's sequence jump, or go backwards (Redis was
+restarted and the counters began again), tells its browser to re-fetch the whole board. The counter is
+not a database row on purpose: a hot row per group would serialise every commit on the floor.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+#: Cache key prefix of the per-group sequence counters.
+SEQ_PREFIX = "live:seq:"
+#: Every event type a service may publish, with the payload keys it carries (besides group and seq).
+EVENT_TYPES: dict[str, frozenset[str]] = {
+    "target.created": frozenset({"target", "state", "version"}),
+    "target.changed": frozenset({"target", "state", "version"}),
+    "instruction.dispatched": frozenset({"target", "instruction", "state", "version"}),
+    "presence.changed": frozenset({"target"}),
+}
 
 
 def group_name(resource: str, ident: Any) -> str:
+    """``group_name("port", "GBFXT")`` → ``"port-GBFXT"``: the one spelling of a group's name."""
     return f"{resource}-{ident}"
 
 
+def next_sequence(group: str) -> int:
+    """Raise and return the group's sequence number (atomic in Redis; per process without it)."""
+    key = SEQ_PREFIX + group
+    for _ in range(3):
+        cache.add(key, 0, timeout=None)
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # the key vanished between add and incr (a flush or a restart): add again
+            continue
+    log.warning("could not raise the live sequence of %s", group)
+    return 0
+
+
+def current_sequences(groups: list[str]) -> dict[str, int]:
+    """The last sequence number sent to each group (0 for a group never sent to, or after a reset)."""
+    found = cache.get_many([SEQ_PREFIX + g for g in groups])
+    return {g: int(found.get(SEQ_PREFIX + g) or 0) for g in groups}
+
+
+def _group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
+    """``group_send`` from synchronous code, also when this thread runs an event loop (a service called
+    from async code, a test driving a browser): then the send runs on a short-lived thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(layer.group_send)(group, message)
+        return
+    worker = threading.Thread(target=lambda: async_to_sync(layer.group_send)(group, message), daemon=True)
+    worker.start()
+    worker.join(timeout=5)
+
+
+def send_now(group: str, event_type: str, **payload: Any) -> None:
+    """Number and send one event to ``group`` at once (for what no transaction guards, like presence)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        message = {
+            "type": "live.event",
+            "event": event_type,
+            **payload,
+            "group": group,
+            "seq": next_sequence(group),
+        }
+        _group_send(layer, group, message)
+    except Exception:  # the change is committed; screens heal by their resync when Redis is back
+        log.exception("could not send %s to %s", event_type, group)
+
+
 def publish_on_commit(group: str, event_type: str, **payload: Any) -> None:
-    """Send ``{"type": "live.event", "event": event_type, ...}`` to ``group`` once the transaction commits.
+    """Send ``{"type": "live.event", "event": event_type, "group", "seq", ...}`` to ``group`` after commit.
 
-    A rolled-back change sends nothing, so no screen ever shows a state that was never stored.
+    A rolled-back change sends nothing, so no screen ever shows a state that was never stored. The
+    sequence number is taken at sending time, so numbers follow the order in which changes committed.
     """
-    message = {"type": "live.event", "event": event_type, **payload}
+    transaction.on_commit(lambda: send_now(group, event_type, **payload))
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, message)
 
-    transaction.on_commit(send)
+def send_control(group: str, kind: str, **payload: Any) -> None:
+    """A control message to every consumer in ``group`` (``live.close``, ``live.recheck``), at once.
+
+    Control messages are not numbered: they never reach a browser, they make the consumer act.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        _group_send(layer, group, {"type": kind, **payload})
+    except Exception:  # the watchdog's session re-check closes the sockets anyway
+        log.exception("could not send %s to %s", kind, group)
+
+
+def control_on_commit(group: str, kind: str, **payload: Any) -> None:
+    """``send_control`` once the current transaction commits (at once outside a transaction)."""
+    transaction.on_commit(lambda: send_control(group, kind, **payload))
+
+
+async def asend_now(group: str, event_type: str, **payload: Any) -> None:
+    """``send_now`` for async code (consumers): the counter is raised off the event loop."""
+    from asgiref.sync import sync_to_async
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    seq = await sync_to_async(next_sequence, thread_sensitive=False)(group)
+    await layer.group_send(
+        group, {"type": "live.event", "event": event_type, **payload, "group": group, "seq": seq}
+    )

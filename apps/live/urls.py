@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401  (pages are added here)
+"""Live board pages, mounted at /live/ (sockets are in ``routing.py``)."""
+
+from django.urls import path
+
+from apps.live import views
 
 app_name = "live"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.floor, name="floor"),
+    path("queue/", views.queue, name="queue"),
+    path("ports/<str:locode>/", views.port, name="port"),
+    path("operations/<int:pk>/", views.operation, name="operation"),
+    path("targets/<int:pk>/presence/", views.presence, name="presence"),
+]

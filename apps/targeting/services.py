@@ -106,12 +106,14 @@ def _agency_of(actor: Any) -> Agency | None:
 
 
 def _groups(target: Target) -> list[str]:
-    """Live groups told about a change to ``target``: the floor, each agency that may see it, its port."""
+    """Live groups told about a change to ``target``: each agency that may see it, the target, its port.
+
+    No group for everyone: each board listens to its viewers' agency (or port) and checks every event."""
     agency_ids = {
         target.owner_agency_id,
         *TargetShare.objects.filter(target=target).values_list("agency_id", flat=True),
     }
-    groups = ["board-floor", *(f"agency-{a}" for a in sorted(agency_ids)), f"target-{target.pk}"]
+    groups = [*(f"agency-{a}" for a in sorted(agency_ids)), f"target-{target.pk}"]
     if target.port_id:
         groups.append(f"port-{Port.objects.only('locode').get(pk=target.port_id).locode}")
     return groups

@@ -393,7 +393,6 @@ def test_events_go_to_the_right_groups_with_ids_only(make_target, world, customs
     services.start_review(actor=customs_analyst, target=target)
     groups = {g for g, _, _ in sent}
     assert groups == {
-        "board-floor",
         f"agency-{world.customs.pk}",
         f"agency-{world.police.pk}",
         "port-GBFXT",
