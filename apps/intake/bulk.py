@@ -46,18 +46,40 @@ def bulk_insert_rows(
         ids = [ident for (ident,) in cursor.fetchall()]
         columns = ", ".join(connection.ops.quote_name(c) for c in [pk.column, *(f.column for f in fields)])
         statement = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+        pairs = list(zip(names, converters, strict=True))
         with cursor.cursor.copy(statement) as copy:
+            # Rows go in COPY's text format, formatted here and written a few thousand lines at a time:
+            # psycopg's per-row adaptation was a third of the time of a bulk intake.
+            chunk: list[str] = []
             for ident, row in zip(ids, rows, strict=True):
-                copy.write_row(
-                    [
-                        ident,
-                        *(
-                            conv(row[n] if n in row else defaults[n])
-                            for n, conv in zip(names, converters, strict=True)
-                        ),
-                    ]
-                )
+                values = [str(ident)]
+                for name, conv in pairs:
+                    values.append(_text(conv(row[name] if name in row else defaults[name])))
+                chunk.append("\t".join(values))
+                if len(chunk) >= 2000:
+                    copy.write("\n".join(chunk) + "\n")
+                    chunk.clear()
+            if chunk:
+                copy.write("\n".join(chunk) + "\n")
     return ids
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: Any) -> str:
+    """One value in PostgreSQL's COPY text format: NULL marked, backslash, tab and newlines escaped."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).translate(_ESCAPES)
 
 
 def _identity(value: Any) -> Any:
@@ -69,7 +91,7 @@ def _json(value: Any) -> Any:
 
 
 def _converter(field: models.Field) -> Callable[[Any], Any]:
-    """How a field's Python value goes into COPY: JSON as text, everything else as psycopg adapts it."""
+    """How a field's Python value goes into COPY: JSON as its text, everything else as it is."""
     if isinstance(field, models.JSONField):
         return _json
     return _identity

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import hmac
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -50,9 +49,12 @@ def _key_secret() -> bytes:
 
 
 def key_hash(kind: str, value: str) -> str:
-    """A keyed hash of an identifier: equal inputs link, and the stored value reveals nothing."""
-    secret = _key_secret()
-    digest = hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    """A keyed hash of an identifier: equal inputs link, and the stored value reveals nothing.
+
+    Keyed BLAKE2b (a MAC by construction, one C call) rather than HMAC-SHA256: intake computes several
+    per record, and this is several times cheaper for the same guarantee.
+    """
+    digest = hashlib.blake2b(f"{kind}:{value}".encode(), key=_key_secret()[:64], digest_size=16).hexdigest()
     return f"{kind}:{digest}"
 
 

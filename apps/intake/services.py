@@ -36,6 +36,7 @@ from apps.intake.parsers.base import ParsedMessage, ParseResult, Problem
 log = logging.getLogger(__name__)
 
 MAX_PROBLEMS_KEPT = 1000
+FUNCTIONS = frozenset(Message.Function.values)
 ASSESS_CHUNK = 5000
 
 # Which kind of source each format feeds, to pick a default source.

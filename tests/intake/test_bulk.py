@@ -1,0 +1,23 @@
+"""Bulk inserts keep every value exactly, whatever the database's bulk path (COPY text on PostgreSQL)."""
+
+from django.utils import timezone
+
+from apps.intake.bulk import bulk_insert_rows
+from apps.intake.models import Subject
+from tests.factories import DataSourceFactory
+
+
+def test_awkward_values_survive_the_bulk_path(world):
+    source = DataSourceFactory(owner_agency=world.customs)
+    awkward = 'tab\there, new\nline, back\\slash, quote " and \\N'
+    facts = {"goods_description": awkward, "hs_codes": ["0901", "0803"], "paid_cash": True, "value": None}
+    now = timezone.now()
+    [pk] = bulk_insert_rows(
+        Subject,
+        [{"kind": "consignment", "source_id": source.pk, "owner_agency_id": world.customs.pk, "external_id": "x",
+          "title": awkward, "facts": facts, "details": {}, "received_at": now, "arrival_at": None}],
+    )  # fmt: skip
+    stored = Subject.objects.get(pk=pk)
+    assert stored.title == awkward
+    assert stored.facts == facts
+    assert stored.received_at == now and stored.arrival_at is None and stored.version == 1
