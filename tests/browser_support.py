@@ -23,7 +23,13 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
+    # Browser tests run last (after pytest-django has ordered the rest): while Playwright's sync API is
+    # active an event loop runs in the main thread, and async tests cannot start their own.
+    items[:] = [i for i in items if "browser" not in i.keywords] + [
+        i for i in items if "browser" in i.keywords
+    ]
     have_browser = Path(CHROMIUM).exists() or shutil.which(CHROMIUM)
     if have_browser:
         return
@@ -35,8 +41,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One browser per test module, closed after it, so that no event loop outlives the module."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
