@@ -1,0 +1,151 @@
+"""Benchmark: an intake of N generated travellers (default 1,000,000), with constant memory and progress.
+
+Run from the project root: ``python -m bench.intake_million [--travellers N]``. Generates API passenger
+lists (PAXLST, 1,000 travellers a flight) with the demo simulator's generators into a temporary folder,
+then runs ``manage.py ingest FOLDER`` in a child process against a fresh PostgreSQL database with
+``REDIS_URL`` set (on a Redis database of its own, emptied afterwards), so that assessments are queued
+for Celery workers as in production rather than run inline. The child's resident memory is sampled every
+half second. Prints one JSON object: travellers stored, seconds, travellers per second, resident memory
+at 10 %, 50 % and 100 % of the run and its peak, how many progress updates the console showed, and the
+baseline of parsing the same files without storing them (measured in the same run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/15")
+PER_FLIGHT = 1000
+
+
+def generate(folder: Path, travellers: int, seed: int = 7) -> int:
+    """Write PAXLST files of PER_FLIGHT travellers each; returns the number of files."""
+    from apps.simulator import generators as gen
+
+    rng = random.Random(seed)
+    today = date(2026, 11, 25)
+    nationalities = ["GBR", "FRA", "DEU", "NLD", "ESP", "ITA", "POL", "NGA", "IND", "COL", "BRA", "USA"]
+    files = 0
+    for start in range(0, travellers, PER_FLIGHT):
+        count = min(PER_FLIGHT, travellers - start)
+        departure = datetime(2026, 11, 25, 6, 0) + timedelta(minutes=files)
+        flight = gen.FlightPlan(
+            "BA", str(100 + files % 8900), "JFK", "LHR", departure, departure + timedelta(hours=7)
+        )
+        people = [gen._person(rng, rng.choice(nationalities), today) for _ in range(count)]
+        text = gen.paxlst(flight, people, sent=departure - timedelta(hours=2), ref=f"B{files:08d}")
+        (folder / f"api-{files:05d}.edi").write_text(text)
+        files += 1
+    return files
+
+
+def parse_only(folder: Path) -> float:
+    from apps.intake.parsers.paxlst import parse_paxlst
+
+    start = time.perf_counter()
+    for path in sorted(folder.iterdir()):
+        parse_paxlst(path.read_bytes(), file=path.name)
+    return time.perf_counter() - start
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--travellers", type=int, default=1_000_000)
+    args = parser.parse_args()
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ratc_ops.settings")
+    django.setup()
+    folder = Path(tempfile.mkdtemp(prefix="ratc-million-"))
+    name = f"ratc_bench_{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DATABASE_URL=f"{PG}/{name}", REDIS_URL=REDIS, CELERY_TASK_ALWAYS_EAGER="0")
+    try:
+        files = generate(folder, args.travellers)
+        baseline = parse_only(folder)
+        subprocess.run(
+            ["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True
+        )
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run([*manage, "demo_world", "-v0"], cwd=ROOT, env=env, check=True, capture_output=True)
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [*manage, "ingest", str(folder), "--source", "API — all carriers"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        samples: list[tuple[float, int]] = []
+
+        def sample() -> None:
+            while child.poll() is None:
+                samples.append((time.perf_counter() - start, rss_kib(child.pid)))
+                time.sleep(0.5)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        out, err = child.communicate()
+        seconds = time.perf_counter() - start
+        sampler.join()
+        stored = subprocess.run(
+            ["psql", f"{PG}/{name}", "-tAc", "SELECT count(*) FROM intake_subject WHERE kind = 'traveller'"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+
+        def rss_at(fraction: float) -> int:
+            moment = seconds * fraction
+            return next((kib for t, kib in samples if t >= moment), samples[-1][1] if samples else 0) // 1024
+
+        report = {
+            "travellers_generated": args.travellers,
+            "files": files,
+            "travellers_stored": int(stored or 0),
+            "exit_status": child.returncode,
+            "seconds": round(seconds, 1),
+            "travellers_per_s": round(int(stored or 0) / seconds, 1),
+            "rss_mib": {
+                "at_10%": rss_at(0.1),
+                "at_50%": rss_at(0.5),
+                "at_100%": rss_at(0.99),
+                "peak": max((k for _, k in samples), default=0) // 1024,
+            },
+            "progress_updates_on_console": err.count("file/s"),
+            "summary": out.strip().splitlines()[-1:],
+            "baseline_parse_only_seconds": round(baseline, 1),
+            "goal": "completes, constant memory (peak close to the 10 % figure), visible progress",
+        }
+        print(json.dumps(report))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run(
+            ["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], capture_output=True
+        )
+        subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
