@@ -1,24 +1,9 @@
 from django import forms
 
 from apps.agencies.operations import membership_of
+from apps.core.forms import MultipleFileField
 from apps.intake.models import DataSource
 from apps.intake.services import FORMATS
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(d, initial) for d in data]
-        return [single(data, initial)]
 
 
 class UploadForm(forms.Form):

@@ -4,23 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.forms import MultipleFileField
 from apps.watchlists.models import EntryKind, HandlingCode, Watchlist
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(d, initial) for d in data]
-        return [single(data, initial)]
 
 
 class WatchlistForm(forms.ModelForm):
