@@ -17,6 +17,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--travellers", type=int, default=1_000_000)
     args = parser.parse_args()
+    # A timeout or Ctrl-C still drops the throw-away database and folder (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
     import django
 
@@ -108,7 +111,11 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        out, err = child.communicate()
+        try:
+            out, err = child.communicate()
+        except BaseException:
+            child.terminate()
+            raise
         seconds = time.perf_counter() - start
         sampler.join()
         stored = subprocess.run(
