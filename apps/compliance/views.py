@@ -17,7 +17,7 @@ from apps.compliance.chain import verify_chain
 from apps.compliance.models import AccessLogEntry, Purpose, RetentionRun, UnmaskRequest
 from apps.compliance.registry import chained_models
 from apps.compliance.services import decide_unmask, purpose_of, request_unmask, set_purpose
-from apps.intake.models import Subject
+from apps.intake.models import DataSource, Subject
 
 
 def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
@@ -108,9 +108,23 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def oversight(request: HttpRequest) -> HttpResponse:
-    """Retention runs and the integrity of the append-only records."""
+    """Retention runs and the integrity of the append-only records.
+
+    The chains span every agency, so only their state is shown, never how many rows they hold; retention
+    figures are summed over the sources the viewer's agency may see, so no agency counts another's data.
+    """
     check(request.user, "audit.view")
     chains = [(m._meta.verbose_name_plural, verify_chain(m)) for m in chained_models()]
-    return render(
-        request, "compliance/oversight.html", {"runs": RetentionRun.objects.all()[:20], "chains": chains}
-    )
+    visible = set(DataSource.objects.visible_to(request.user).values_list("name", flat=True))
+    runs = []
+    for run in RetentionRun.objects.all()[:20]:
+        mine = [figures for name, figures in (run.per_source or {}).items() if name in visible]
+        runs.append(
+            {
+                "started_at": run.started_at,
+                "masked": sum(f.get("masked", 0) for f in mine),
+                "deleted": sum(f.get("deleted", 0) for f in mine),
+                "outcomes_kept": sum(f.get("outcomes_kept", 0) for f in mine),
+            }
+        )
+    return render(request, "compliance/oversight.html", {"runs": runs, "chains": chains})

@@ -260,3 +260,16 @@ def test_target_page_and_api_mask_a_depersonalised_traveller(world, client_for, 
         declare(client)
         assert "SMITH" not in client.get(page).content.decode()
         assert "SMITH" not in client.get(api, HTTP_X_ACCESS_PURPOSE="risk_analysis").content.decode()
+
+
+def test_oversight_page_counts_nothing_of_another_agencys_data(world, client_for, pnr_source):
+    with time_machine.travel(NOW, tick=False):
+        make_traveller(pnr_source, timezone.now(), "GONE")
+    with time_machine.travel(NOW + timedelta(days=5 * 365 + 1), tick=False):
+        run = apply_retention()
+    assert run.deleted == 1
+    own = client_for(member("aud1", world.customs, Role.AUDITOR)).get(reverse("compliance:oversight"))
+    assert '<td class="num">1</td>' in own.content.decode()
+    other = client_for(member("aud2", world.bio, Role.AUDITOR)).get(reverse("compliance:oversight"))
+    page = other.content.decode()
+    assert '<td class="num">1</td>' not in page and "Intact" in page
