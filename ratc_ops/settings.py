@@ -131,7 +131,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            # No read timeout, as before redis-py 8: its new default of 5 s races channels_redis'
+            # 5-second BZPOPMIN (the server answers within that), and a lost race kills whichever
+            # socket was reading (redis-py #4091). A finite one above 5 s hung cancellations in tests.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_connect_timeout": 5}],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
 else:

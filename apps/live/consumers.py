@@ -27,8 +27,10 @@ The browser reconnects after any other close, and re-fetches everything on ``hel
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -53,6 +55,7 @@ CLOSE_NOT_FOUND = 4404
 #: Seconds a group's counter may stay ahead of what arrived before the socket resyncs.
 LOST_AFTER_SECONDS = 5.0
 TARGET_EVENTS = frozenset({"target.created", "target.changed"})
+BOARD_EVENTS = TARGET_EVENTS | {"presence.changed", "instruction.dispatched"}
 
 
 class Refused(Exception):
@@ -61,6 +64,12 @@ class Refused(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+
+
+@lru_cache(maxsize=4096)
+def _frame_head(kind: str, items: tuple[tuple[str, Any], ...]) -> str:
+    """``{"kind": ..., <payload>`` encoded once per event and shared by every socket told the same."""
+    return json.dumps({"kind": kind, **dict(items)})[:-1]
 
 
 def visibility_key(membership: Any) -> tuple:
@@ -72,12 +81,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     """What every live socket shares: the session check, the user group, sequence numbers, resync.
 
     Subclasses implement ``subscribe`` (in the database thread: check access, set ``stream_groups``)
-    and ``on_event`` (decide what, if anything, the browser is told about one event).
+    and, per event, ``event_class`` (which sockets share the answer), ``check_event`` (the query, run
+    once per class by the ``Hub``) and ``apply_event`` (what, if anything, this browser is told).
     """
 
     user_id: int | None = None
     session_key: str | None = None
     ended = False
+    resyncing = False
 
     async def connect(self) -> None:
         self.stream_groups: list[str] = []
@@ -174,14 +185,27 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_add(group, self.channel_name)
 
     async def emit(self, kind: str, **payload: Any) -> None:
-        """Send one message to the browser with this socket's next sequence number."""
+        """Send one message to the browser with this socket's next sequence number.
+
+        The JSON is encoded once per distinct message (``_frame_head``) and only this socket's ``seq``
+        is appended: a thousand sockets told of one event cost one ``json.dumps``, not a thousand.
+        """
         if self.ended:
             return
         self.seq += 1
-        await self.send_json({"kind": kind, "seq": self.seq, **payload})
+        head = _frame_head(kind, tuple(payload.items()))
+        await self.send(text_data=f'{head}, "seq": {self.seq}}}')
 
     async def resync(self, reason: str) -> None:
-        await self.refresh_known()
+        """Tell the browser to re-fetch everything; a resync asked for while one is being prepared is
+        folded into it (the browser's fetch starts after the message, so it covers both causes)."""
+        if self.resyncing:
+            return
+        self.resyncing = True
+        try:
+            await self.refresh_known()
+        finally:
+            self.resyncing = False
         await self.emit("resync", reason=reason)
 
     async def refresh_known(self) -> None:
@@ -231,14 +255,26 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     # ------------------------------------------------------------------ messages from the layer
 
     async def live_event(self, message: dict[str, Any]) -> None:
+        """An event sent to this socket's own channel (its ``user-<id>`` group); stream groups come
+        through the process's ``Hub``, which calls the same three steps once per class of sockets."""
         if self.ended:
             return
         if self.note_sequence(message.get("group"), message.get("seq")):
             await self.resync("gap")
             return
-        await self.on_event(message)
+        await self.apply_event(message, await self.check_event(message))
 
-    async def on_event(self, message: dict[str, Any]) -> None:
+    def event_class(self, message: dict[str, Any]) -> tuple:
+        """Sockets with equal keys get the same ``check_event`` answer for ``message``: the consumer kind
+        and the viewer's visibility (agency, role, ports), plus whatever narrows the subclass's view."""
+        return (type(self).__name__, self.visibility)
+
+    async def check_event(self, message: dict[str, Any]) -> Any:
+        """What the database says about ``message`` for this socket's class (``None``: not for us)."""
+        raise NotImplementedError
+
+    async def apply_event(self, message: dict[str, Any], answer: Any) -> None:
+        """Tell the browser what ``answer`` means for this socket (cheap: no query, one write)."""
         raise NotImplementedError
 
     async def live_close(self, message: dict[str, Any]) -> None:
@@ -272,19 +308,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.last_seen.update(await database_sync_to_async(current_sequences)(added))
         await self.resync("membership")
 
-    def event_key(self, message: dict[str, Any], *extra: Any) -> tuple | None:
-        """The key under which sockets with the same visibility share this event's check."""
-        if not message.get("seq"):
-            return None
-        return (
-            type(self).__name__,
-            self.visibility,
-            message.get("group"),
-            message["seq"],
-            message.get("event"),
-            *extra,
-        )
-
 
 class BoardConsumer(LiveConsumer):
     """A live board (``ws/boards/<board>/``): floor, queue (query filters), ``port-<LOCODE>``, ``operation-<pk>``.
@@ -316,18 +339,24 @@ class BoardConsumer(LiveConsumer):
         key = ("known", self.visibility, self.board.filter_key, bucket)
         self.known = set(await shared_check(key, lambda: known_target_ids(self.user, self.board)))
 
-    def _may_show(self, target_id: int) -> bool:
-        return board_targets(self.user, self.board).filter(pk=target_id).exists()
+    def event_class(self, message: dict[str, Any]) -> tuple:
+        return (type(self).__name__, self.visibility, self.board.filter_key)
 
-    async def on_event(self, message: dict[str, Any]) -> None:
-        event = message.get("event")
+    async def check_event(self, message: dict[str, Any]) -> bool | None:
+        """May this class of boards show the event's target? ``None`` for events boards ignore."""
         target_id = message.get("target")
-        if not isinstance(target_id, int):
+        if not isinstance(target_id, int) or message.get("event") not in BOARD_EVENTS:
+            return None
+        user, board = self.user, self.board
+        return await database_sync_to_async(
+            lambda: board_targets(user, board).filter(pk=target_id).exists()
+        )()
+
+    async def apply_event(self, message: dict[str, Any], visible: bool | None) -> None:
+        if visible is None:
             return
-        if event not in TARGET_EVENTS | {"presence.changed", "instruction.dispatched"}:
-            return
-        key = self.event_key(message, self.board.filter_key, target_id)
-        visible = await shared_check(key, lambda: self._may_show(target_id))
+        event = message["event"]
+        target_id = message["target"]
         if not visible:
             if target_id in self.known:
                 self.known.discard(target_id)
@@ -399,13 +428,20 @@ class TargetPresenceConsumer(LiveConsumer):
         for group in await database_sync_to_async(presence_groups)(self.target_id):
             await asend_now(group, "presence.changed", target=self.target_id)
 
-    async def on_event(self, message: dict[str, Any]) -> None:
+    def event_class(self, message: dict[str, Any]) -> tuple:
+        return (type(self).__name__, self.visibility, self.target_id)
+
+    async def check_event(self, message: dict[str, Any]) -> bool | None:
         if message.get("target") != self.target_id:
+            return None
+        user, target_id = self.user, self.target_id
+        return await database_sync_to_async(
+            lambda: Target.objects.visible_to(user).filter(pk=target_id).exists()
+        )()
+
+    async def apply_event(self, message: dict[str, Any], visible: bool | None) -> None:
+        if visible is None:
             return
-        visible = await shared_check(
-            self.event_key(message, self.target_id),
-            lambda: Target.objects.visible_to(self.user).filter(pk=self.target_id).exists(),
-        )
         if not visible:
             await self.emit("target.removed", target=self.target_id)
             await self.end(CLOSE_NOT_FOUND)
@@ -454,26 +490,38 @@ class NotificationsConsumer(LiveConsumer):
     def stream_name(self) -> str:
         return f"user-{self.user_id}"
 
-    async def on_event(self, message: dict[str, Any]) -> None:
+    def event_class(self, message: dict[str, Any]) -> tuple:
+        if message.get("group") == group_name("user", self.user_id):
+            return (type(self).__name__, "user", self.user_id)
+        return (type(self).__name__, self.visibility)
+
+    async def check_event(self, message: dict[str, Any]) -> bool | None:
+        """Instructions on a port group: may this class see it? Target news: only on one's own group."""
         event = message.get("event")
         target_id = message.get("target")
         if not isinstance(target_id, int):
-            return
+            return None
+        user = self.user
         if event == "instruction.dispatched" and isinstance(message.get("instruction"), int):
             instruction_id = message["instruction"]
-            visible = await shared_check(
-                self.event_key(message, instruction_id),
-                lambda: Instruction.objects.visible_to(self.user).filter(pk=instruction_id).exists(),
-            )
-            if visible:
-                await self.emit("instruction.dispatched", target=target_id, instruction=instruction_id)
-            return
+            return await database_sync_to_async(
+                lambda: Instruction.objects.visible_to(user).filter(pk=instruction_id).exists()
+            )()
         if message.get("group") == group_name("user", self.user_id) and event in TARGET_EVENTS:
-            visible = await shared_check(
-                None, lambda: Target.objects.visible_to(self.user).filter(pk=target_id).exists()
+            return await database_sync_to_async(
+                lambda: Target.objects.visible_to(user).filter(pk=target_id).exists()
+            )()
+        return None
+
+    async def apply_event(self, message: dict[str, Any], visible: bool | None) -> None:
+        if not visible:
+            return
+        if message.get("event") == "instruction.dispatched":
+            await self.emit(
+                "instruction.dispatched", target=message["target"], instruction=message["instruction"]
             )
-            if visible:
-                await self.emit(event, target=target_id)
+        else:
+            await self.emit(message["event"], target=message["target"])
 
 
 __all__ = ["BoardConsumer", "NotificationsConsumer", "TargetPresenceConsumer"]

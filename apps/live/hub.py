@@ -5,8 +5,14 @@ A thousand boards of one agency in one Daphne process would otherwise be a thous
 passes the layer's capacity), a thousand ``group_add`` calls, a thousand wake-ups in the layer. Instead,
 each process's ``Hub`` joins a group once, on behalf of its local sockets, receives one copy of each
 event and hands it to them in memory. Groups stay per board, agency, port and user; the hub only
-changes how many copies travel, not who is told: every socket still checks each event for itself
-(sharing the answer with sockets of the same visibility, see ``watch.shared_check``).
+changes how many copies travel, not who is told.
+
+Per event the hub sorts its sockets into classes that must get the same answer (``event_class``: the
+consumer kind, the viewer's agency, role and ports, the board's filter), asks the database once per class
+(``check_event``), then hands each socket the answer (``apply_event``), which sends a pre-encoded text
+frame with the socket's own sequence number. No task and no query per socket: with a thousand boards in
+a process, an event costs a few queries and a thousand small writes. Sockets that see a gap in the
+group's sequence are resynced together afterwards, off the fan-out's path.
 
 Per-person groups (``user-<id>``: logout, membership changes, mentions) are still joined by each
 socket directly. If the layer fails (Redis restarts), the hub rejoins its groups and tells every local
@@ -18,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from channels.layers import get_channel_layer
 
@@ -39,6 +45,7 @@ class Hub:
         self.members: dict[str, set[LiveConsumer]] = {}
         self.lock = asyncio.Lock()
         self.task: asyncio.Task | None = None
+        self.pending: set[asyncio.Task] = set()
 
     @classmethod
     def current(cls) -> Hub:
@@ -89,14 +96,49 @@ class Hub:
                 await asyncio.sleep(1.0)
                 await self._recover()
                 continue
-            local = list(self.members.get(message.get("group", ""), ()))
+            local = self.members.get(message.get("group", ""))
             if message.get("type") != "live.event" or not local:
                 continue
-            # Concurrently across sockets, but one message at a time, so each socket keeps the order.
-            results = await asyncio.gather(*(c.live_event(message) for c in local), return_exceptions=True)
-            for result in results:
-                if isinstance(result, Exception):
-                    log.warning("live event handler failed: %r", result)
+            try:
+                await self.fan_out(message, list(local))
+            except Exception:  # one bad event must not end the listener of every socket here
+                log.exception("live hub could not fan out %s", message.get("event"))
+
+    async def fan_out(self, message: dict[str, Any], local: list[LiveConsumer]) -> None:
+        """Deliver one event to this process's sockets: one check per class, then one write per socket.
+
+        One message at a time, in order, so every socket keeps the group's order.
+        """
+        group, seq = message.get("group"), message.get("seq")
+        classes: dict[tuple, list[LiveConsumer]] = {}
+        behind: list[LiveConsumer] = []
+        for consumer in local:
+            if consumer.ended:
+                continue
+            if consumer.note_sequence(group, seq):
+                behind.append(consumer)
+            else:
+                classes.setdefault(consumer.event_class(message), []).append(consumer)
+        if behind:
+            self.resync_later(behind, "gap")
+        for members in classes.values():
+            try:
+                answer = await members[0].check_event(message)
+            except Exception:  # the database failed: these sockets may have missed something
+                log.warning("live event check failed", exc_info=True)
+                self.resync_later(members, "error")
+                continue
+            for consumer in members:
+                try:
+                    await consumer.apply_event(message, answer)
+                except Exception:
+                    log.warning("live event delivery failed", exc_info=True)
+
+    def resync_later(self, consumers: list[LiveConsumer], reason: str) -> None:
+        """Resync ``consumers`` in a task of its own (their re-reads are shared per class)."""
+        task = asyncio.get_running_loop().create_task(resync_all(consumers, reason))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
 
     async def _recover(self) -> None:
         try:
@@ -104,5 +146,16 @@ class Hub:
         except Exception:
             log.warning("live hub could not rejoin its groups yet", exc_info=True)
             return
-        consumers = {c for local in self.members.values() for c in local}
-        await asyncio.gather(*(c.resync("reconnect") for c in consumers), return_exceptions=True)
+        consumers = list({c for local in self.members.values() for c in local})
+        await resync_all(consumers, "reconnect")
+
+
+async def resync_all(consumers: list[LiveConsumer], reason: str) -> None:
+    """Tell many sockets to resync: one re-read per class of sockets (``refresh_known`` shares it), then
+    one small write each. Browsers spread their re-fetches themselves (``board.js``), so a thousand
+    screens told at once do not ask for a thousand boards in the same instant."""
+    for consumer in consumers:
+        try:
+            await consumer.resync(reason)
+        except Exception:
+            log.warning("live resync failed", exc_info=True)

@@ -13,8 +13,9 @@ One ``Watchdog`` runs per event loop (one per Daphne process) and every ``RECHEC
 - renews group memberships now and then (the Redis layer forgets them after a day; a board on a wall
   stays open for weeks).
 
-``shared_check`` lets the sockets of one process that got the same event, with the same visibility
-(agency, role, ports) and board, share one database query instead of each asking the same question.
+``shared_check`` lets the sockets of one process that resync together, with the same visibility
+(agency, role, ports) and board, share one database query instead of each asking the same question
+(per event, the ``Hub`` asks once per class of sockets itself).
 """
 
 from __future__ import annotations
@@ -69,37 +70,63 @@ def _hash_ok(user: Any, stored: str | None) -> bool:
     )
 
 
+#: ``(session_key, user_id)`` → ``(stored session data, password hash)`` last found signed in. The same
+#: stored text and the same password give the same answer, so the next check skips the signature,
+#: the JSON and the HMAC (a thousand sockets re-checked every two seconds would otherwise hold the
+#: database thread for tens of milliseconds, delaying every event behind it).
+_verified: dict[tuple[str | None, int], tuple[str, str]] = {}
+
+
 def live_sessions(pairs: Iterable[tuple[str | None, int]]) -> set[tuple[str | None, int]]:
     """The ``(session_key, user_id)`` pairs that are still signed in: session alive and unexpired, for
     that user, with the current password, on an active account that still has a membership."""
+    global _verified
     pairs = set(pairs)
     user_ids = {uid for _, uid in pairs}
     users = {
         u.pk: u
-        for u in get_user_model().objects.filter(pk__in=user_ids, is_active=True, membership__isnull=False)
+        for u in get_user_model()
+        .objects.filter(pk__in=user_ids, is_active=True, membership__isnull=False)
+        .only("pk", "password")
     }
     keys = [key for key, _ in pairs if key]
     engine = import_module(settings.SESSION_ENGINE)
+    raw: dict[str, str] = {}
     sessions: dict[str, dict[str, Any]] = {}
     if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
         from django.contrib.sessions.models import Session
 
-        store = engine.SessionStore()
-        for row in Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()):
-            sessions[row.session_key] = store.decode(row.session_data)
+        rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
+        raw = dict(rows.values_list("session_key", "session_data"))
     else:  # cache, cached_db, file, signed cookies: one load each (checks expiry)
         for key in keys:
             data = engine.SessionStore(key).load()
             if data:
                 sessions[key] = data
     alive = set()
+    verified: dict[tuple[str | None, int], tuple[str, str]] = {}
+    store = engine.SessionStore()
     for key, uid in pairs:
-        data = sessions.get(key or "")
         user = users.get(uid)
-        if data is None or user is None or str(data.get(SESSION_KEY)) != str(uid):
+        if user is None:
+            continue
+        if key in raw:
+            seen = (raw[key], user.password)
+            if _verified.get((key, uid)) == seen:
+                alive.add((key, uid))
+                verified[(key, uid)] = seen
+                continue
+            data = store.decode(raw[key])
+        else:
+            seen = None
+            data = sessions.get(key or "")
+        if not data or str(data.get(SESSION_KEY)) != str(uid):
             continue
         if _hash_ok(user, data.get(HASH_SESSION_KEY)):
             alive.add((key, uid))
+            if seen is not None:
+                verified[(key, uid)] = seen
+    _verified = verified
     return alive
 
 

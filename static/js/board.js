@@ -62,7 +62,9 @@
 
     window.RatcLive.connect(root.getAttribute("data-board-ws"), {
       onStatus: setStatus,
-      onResync: function () { schedule(0); },
+      // A resync is often told to every screen of a process at once (a lost message, Redis back):
+      // spread the re-fetches over a second rather than ask for a thousand boards in one instant.
+      onResync: function (reason) { schedule(reason === "hello" ? 0 : Math.random() * 1000); },
       onClosed: function () { setStatus("closed"); },
       onEvent: function (m) {
         if (m.kind === "target.removed") {

@@ -125,6 +125,36 @@ async def test_shared_then_unshared_the_target_appears_then_is_removed(
     assert await floor.nothing(1.0)
 
 
+async def test_sockets_of_one_class_share_one_check_and_classes_stay_apart(
+    sockets, customs_analyst, police_liaison, customs_target, world, monkeypatch
+):
+    """Three customs floors in one process ask the database once for an event; the police floor asks
+    for itself, gets "no" for an unshared customs target, and is told nothing."""
+    from apps.agencies.roles import Role
+    from apps.live import consumers
+    from tests.factories import member
+
+    asked: list[tuple] = []
+    real_check = consumers.BoardConsumer.check_event
+
+    async def counting_check(self, message):
+        if message.get("target") == target.pk:  # Redis is shared: count only this test's events
+            asked.append(self.visibility)
+        return await real_check(self, message)
+
+    monkeypatch.setattr(consumers.BoardConsumer, "check_event", counting_check)
+    target = await db(customs_target)(state=TargetState.AWAITING_APPROVAL)
+    carol = await db(member)("carol", world.customs, Role.ANALYST)
+    floors = [await sockets("/ws/boards/floor/", user) for user in (customs_analyst, customs_analyst, carol)]
+    police = await sockets("/ws/boards/floor/", police_liaison)
+    await inject(f"agency-{world.customs.pk}", target.pk)
+    for floor in floors:
+        assert await floor.receive() == {"kind": "target.changed", "seq": 1, "target": target.pk}
+    await inject(f"agency-{world.police.pk}", target.pk)  # a wrong publisher, as above
+    assert await police.nothing(0.6)
+    assert len(asked) == 2 and len(set(asked)) == 2
+
+
 async def test_a_frontline_officer_sees_only_work_dispatched_to_his_port(
     sockets, port_officer, customs_target, world
 ):
@@ -283,3 +313,17 @@ async def test_through_redis_two_layers_share_groups_and_sequences(
     channel_layers.backends.clear()  # the publisher gets its own layer object, like another process
     await db(services.approve_target)(actor=customs_supervisor, target=target, reason="ok")
     assert await board.receive() == {"kind": "target.changed", "seq": 1, "target": target.pk}
+
+
+@pytest.mark.redis
+def test_the_layers_read_timeout_outlasts_its_blocking_pop():
+    """channels_redis waits up to ``brpop_timeout`` (5 s) in BZPOPMIN; redis-py 8 gives up reading after
+    5 s by default. Equal timeouts race, and a lost race killed whichever socket was reading. No read
+    timeout (``None``) waits for the server, which answers within ``brpop_timeout``."""
+    from channels_redis.core import RedisChannelLayer
+
+    layer = get_channel_layer()
+    pool = layer.create_pool(0)
+    redis_default = 5
+    read_timeout = pool.connection_kwargs.get("socket_timeout", redis_default)
+    assert read_timeout is None or read_timeout > RedisChannelLayer.brpop_timeout

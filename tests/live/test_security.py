@@ -77,3 +77,23 @@ async def test_disabling_an_account_closes_all_its_sockets(sockets, customs_anal
 async def test_a_session_for_another_user_id_does_not_open_a_socket(sockets, world):
     socket = await sockets("/ws/boards/floor/", None, key="not-a-session-key")
     assert socket.close_code == 4401
+
+
+def test_the_session_check_remembers_a_session_but_not_past_a_change(customs_analyst):
+    """The periodic check skips re-verifying a session whose stored data and password are unchanged,
+    and still notices a new password, an expiry or a deletion at once."""
+    from apps.live.watch import live_sessions
+    from tests.live.conftest import session_for
+
+    key = session_for(customs_analyst)
+    pair = (key, customs_analyst.pk)
+    assert live_sessions([pair]) == {pair}
+    assert live_sessions([pair]) == {pair}  # remembered
+    assert live_sessions([(key, customs_analyst.pk + 1000)]) == set()  # another user id: never
+    customs_analyst.set_password("another-password-456")
+    customs_analyst.save()
+    assert live_sessions([pair]) == set()
+    fresh = session_for(customs_analyst)
+    assert live_sessions([(fresh, customs_analyst.pk)]) == {(fresh, customs_analyst.pk)}
+    Session.objects.filter(session_key=fresh).update(expire_date=timezone.now())
+    assert live_sessions([(fresh, customs_analyst.pk)]) == set()
