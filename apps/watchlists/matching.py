@@ -26,10 +26,11 @@ import itertools
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from anyascii import anyascii
@@ -687,20 +688,39 @@ class ScreeningIndex:
         q = tokenize(name, organisation=org)
         if not q:
             return []
+        q_person = tokenize(name) if org else q
+        q_org = q if org else tokenize(name, organisation=True)
+
+        def scored() -> Iterator[tuple[int, float]]:
+            for a_idx in self._candidates(q, candidates).tolist():
+                if kind is not None and self.entries[int(self.alias_entry[a_idx])].kind != kind:
+                    continue  # before scoring: the scorer is the expensive part
+                qt = q_org if self.alias_org[a_idx] else q_person
+                yield a_idx, score_tokens(qt, self.alias_tokens(a_idx))
+
+        return self.rank(scored(), date_of_birth, nationality, document, kind, limit, threshold)
+
+    def rank(
+        self,
+        scored: Iterable[tuple[int, float]],
+        date_of_birth: Any,
+        nationality: str | None,
+        document: str | None,
+        kind: str | None,
+        limit: int,
+        threshold: float,
+    ) -> list[Match]:
+        """The best match per entry among ``(alias index, name score)`` pairs, after the secondary
+        evidence (date of birth, nationality, document) moved each score; shared by the bulk path."""
         q_dob = _as_birthdate(date_of_birth)
         q_nat = country_code(nationality) or (nationality.strip().upper() if nationality else None)
         q_doc = _doc_key(document) if document else ""
+        floor = threshold - DOCUMENT_BONUS - DOB_EXACT_BONUS
         best: dict[int, Match] = {}
-        q_person = tokenize(name) if org else q
-        q_org = q if org else tokenize(name, organisation=True)
-        for a_idx in self._candidates(q, candidates).tolist():
+        for a_idx, name_score in scored:
             e_idx = int(self.alias_entry[a_idx])
             entry = self.entries[e_idx]
-            if kind is not None and entry.kind != kind:
-                continue
-            qt = q_org if self.alias_org[a_idx] else q_person
-            name_score = score_tokens(qt, self.alias_tokens(a_idx))
-            if name_score < threshold - DOCUMENT_BONUS - DOB_EXACT_BONUS:
+            if (kind is not None and entry.kind != kind) or name_score < floor:
                 continue
             weak = bool(self.alias_weak[a_idx])
             alias = self.alias_names[a_idx]

@@ -29,7 +29,8 @@ from django.utils import timezone
 
 from apps.agencies.operations import check
 from apps.watchlists import importers
-from apps.watchlists.matching import DEFAULT_THRESHOLD, ScreeningIndex
+from apps.watchlists.bulk import Query, screen_many
+from apps.watchlists.matching import DEFAULT_THRESHOLD, Match, ScreeningIndex
 from apps.watchlists.models import HandlingCode, Watchlist, WatchlistEntry
 from apps.watchlists.services import to_dataclass
 
@@ -45,6 +46,7 @@ __all__ = [
     "screen_name",
     "screen_name_for",
     "screen_subject",
+    "screen_subjects",
     "visible_components",
     "visible_hits",
     "visible_list_ids",
@@ -257,8 +259,7 @@ def _hit(bundle: Bundle, entry: StoredEntry, **kw: Any) -> Hit:
     )
 
 
-def _screen(
-    bundle: Bundle,
+def _query(
     name: str,
     *,
     date_of_birth: Any = None,
@@ -268,11 +269,9 @@ def _screen(
     kinds: tuple[str, ...] | None = None,
     limit: int = 5,
     threshold: float = DEFAULT_THRESHOLD,
-    field_name: str = "name",
-) -> list[Hit]:
-    if not name or not name.strip() or not bundle.size:
-        return []
-    matches = bundle.index.screen(
+) -> Query:
+    """What to ask the index for one name (more hits when ``kinds`` will filter some out)."""
+    return Query(
         name,
         date_of_birth=date_of_birth or None,
         nationality=nationality or None,
@@ -281,6 +280,17 @@ def _screen(
         limit=limit * 3 if kinds else limit,
         threshold=threshold,
     )
+
+
+def _hits(
+    bundle: Bundle,
+    name: str,
+    matches: list[Match],
+    *,
+    kinds: tuple[str, ...] | None = None,
+    limit: int = 5,
+    field_name: str = "name",
+) -> list[Hit]:
     hits = []
     for m in matches:
         entry: StoredEntry = m.entry  # type: ignore[assignment]
@@ -299,6 +309,31 @@ def _screen(
             )
         )
     return hits[:limit]
+
+
+def _screen(
+    bundle: Bundle,
+    name: str,
+    *,
+    kinds: tuple[str, ...] | None = None,
+    limit: int = 5,
+    field_name: str = "name",
+    **kwargs: Any,
+) -> list[Hit]:
+    """One name through the per-name path (:meth:`ScreeningIndex.screen`)."""
+    if not name or not name.strip() or not bundle.size:
+        return []
+    q = _query(name, kinds=kinds, limit=limit, **kwargs)
+    matches = bundle.index.screen(
+        q.name,
+        date_of_birth=q.date_of_birth,
+        nationality=q.nationality,
+        document=q.document,
+        kind=q.kind,
+        limit=q.limit,
+        threshold=q.threshold,
+    )
+    return _hits(bundle, name, matches, kinds=kinds, limit=limit, field_name=field_name)
 
 
 def screen_name(
@@ -364,44 +399,49 @@ def _party_names(subject: Subject) -> list[tuple[str, str]]:
     return unique
 
 
-def screen_subject(
-    subject: Subject, *, list_ids: Iterable[int] | None = None, bundle: Bundle | None = None
-) -> list[Hit]:
-    """Screen one subject against every active list (or ``list_ids``), with the reasons of each match.
+@dataclass(slots=True)
+class _Ask:
+    """One name of a subject to screen, and how to turn its matches into hits."""
 
-    Travellers: name with date of birth, nationality and document number. Consignments: the names of
-    their parties (consignor, consignee, declared parties). Traders: their name. Conveyances: the vessel
-    name, and the IMO number exactly. Results are *not* filtered for any agency: callers that show
-    them to a person use :func:`visible_hits`.
-    """
-    bundle = bundle or bundle_for(list_ids)
-    if not bundle.size:
-        return []
+    query: Query
+    field_name: str
+    kinds: tuple[str, ...] | None = None
+    limit: int = 5
+
+
+def _asks(bundle: Bundle, subject: Subject) -> tuple[list[_Ask], list[Hit]]:
+    """The names a subject is screened on, and its exact identifier hits (a vessel's IMO number)."""
     facts = subject.facts or {}
-    hits: list[Hit] = []
+    asks: list[_Ask] = []
+    exact: list[Hit] = []
+
+    def ask(name: Any, field_name: str, *, kinds: tuple[str, ...] | None = None, **kwargs: Any) -> None:
+        name = str(name or "")
+        if name.strip():
+            asks.append(_Ask(_query(name, kinds=kinds, **kwargs), field_name, kinds))
+
     if subject.kind == "traveller":
         name = facts.get("full_name") or " ".join(
             p for p in (facts.get("given_names"), facts.get("surname")) if p
         )
-        hits = _screen(
-            bundle,
-            str(name or ""),
+        ask(
+            name,
+            "traveller name",
             date_of_birth=facts.get("date_of_birth"),
             nationality=facts.get("nationality"),
             document=facts.get("document_number"),
             kind="person",
-            field_name="traveller name",
         )
     elif subject.kind == "consignment":
         for label, name in _party_names(subject):
-            hits += _screen(bundle, name, kinds=PARTY_KINDS, field_name=label.replace("_", " "))
+            ask(name, label.replace("_", " "), kinds=PARTY_KINDS)
     elif subject.kind == "trader":
-        hits = _screen(bundle, str(facts.get("name") or ""), kinds=PARTY_KINDS, field_name="trader name")
+        ask(facts.get("name"), "trader name", kinds=PARTY_KINDS)
     elif subject.kind == "conveyance":
         imo = _ident("imo", str(facts.get("vessel_imo") or ""))
         if imo:
             for entry in bundle.identifiers.get(("imo", imo), []):
-                hits.append(
+                exact.append(
                     _hit(
                         bundle,
                         entry,
@@ -413,13 +453,70 @@ def screen_subject(
                         query=imo,
                     )
                 )
-        if facts.get("vessel_name"):
-            hits += _screen(bundle, str(facts["vessel_name"]), kind="vessel", field_name="vessel name")
+        ask(facts.get("vessel_name"), "vessel name", kind="vessel")
+    return asks, exact
+
+
+def _best_per_entry(hits: list[Hit]) -> list[Hit]:
     best: dict[int, Hit] = {}
     for hit in hits:
         if hit.entry_pk not in best or hit.score > best[hit.entry_pk].score:
             best[hit.entry_pk] = hit
     return sorted(best.values(), key=lambda h: (-h.score, h.entry_pk))
+
+
+def screen_subject(
+    subject: Subject, *, list_ids: Iterable[int] | None = None, bundle: Bundle | None = None
+) -> list[Hit]:
+    """Screen one subject against every active list (or ``list_ids``), with the reasons of each match.
+
+    Travellers: name with date of birth, nationality and document number. Consignments: the names of
+    their parties (consignor, consignee, declared parties). Traders: their name. Conveyances: the vessel
+    name, and the IMO number exactly. Results are *not* filtered for any agency: callers that show
+    them to a person use :func:`visible_hits`. Many subjects at once: :func:`screen_subjects`.
+    """
+    bundle = bundle or bundle_for(list_ids)
+    if not bundle.size:
+        return []
+    asks, hits = _asks(bundle, subject)
+    for a in asks:
+        matches = bundle.index.screen(
+            a.query.name,
+            date_of_birth=a.query.date_of_birth,
+            nationality=a.query.nationality,
+            document=a.query.document,
+            kind=a.query.kind,
+            limit=a.query.limit,
+            threshold=a.query.threshold,
+        )
+        hits += _hits(bundle, a.query.name, matches, kinds=a.kinds, limit=a.limit, field_name=a.field_name)
+    return _best_per_entry(hits)
+
+
+def screen_subjects(subjects: list[Subject], *, bundle: Bundle | None = None) -> dict[int, list[Hit]]:
+    """:func:`screen_subject` for many subjects at once, through the bulk path (same hits).
+
+    Every name of the batch goes to :func:`apps.watchlists.bulk.screen_many` in one call: repeated
+    names are screened once, candidates are ranked for the whole batch, and only the candidates that
+    may reach the threshold are scored in full. Returns hits per subject id (subjects without hits
+    left out).
+    """
+    bundle = bundle or bundle_for(None)
+    if not bundle.size or not subjects:
+        return {}
+    per_subject = [_asks(bundle, subject) for subject in subjects]
+    queries = [a.query for asks, _exact in per_subject for a in asks]
+    matches = iter(screen_many(bundle.index, queries))
+    found: dict[int, list[Hit]] = {}
+    for subject, (asks, exact) in zip(subjects, per_subject, strict=True):
+        hits = list(exact)
+        for a in asks:
+            hits += _hits(
+                bundle, a.query.name, next(matches), kinds=a.kinds, limit=a.limit, field_name=a.field_name
+            )
+        if hits:
+            found[subject.pk] = _best_per_entry(hits)
+    return found
 
 
 def visible_hits(user: Any, hits: Iterable[Hit]) -> list[Hit]:
@@ -452,7 +549,7 @@ def _component(hit: Hit, info: ListInfo) -> Component:
 def provider(subjects: list[Subject]) -> dict[int, list[Component]]:
     """Risk-engine provider (``apps.risk.providers`` contract): watchlist components per subject id.
 
-    Reads only; one index lookup per subject against every active list. Each component's ``details``
+    Reads only; the whole batch is screened at once (:func:`screen_subjects`) against every active list. Each component's ``details``
     carries ``watchlist_id`` and ``owner_agency_id`` so that pages show it only to agencies that may
     see that list (:func:`visible_components`).
     """
@@ -461,12 +558,10 @@ def provider(subjects: list[Subject]) -> dict[int, list[Component]]:
     bundle = bundle_for(None)
     if not bundle.size:
         return {}
-    found: dict[int, list[Component]] = {}
-    for subject in subjects:
-        hits = screen_subject(subject, bundle=bundle)
-        if hits:
-            found[subject.pk] = [_component(h, bundle.lists[h.watchlist_id]) for h in hits]
-    return found
+    return {
+        pk: [_component(h, bundle.lists[h.watchlist_id]) for h in hits]
+        for pk, hits in screen_subjects(subjects, bundle=bundle).items()
+    }
 
 
 def visible_components(user: Any, components: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
