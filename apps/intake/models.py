@@ -276,11 +276,17 @@ class SubjectKey(models.Model):
     after the subject's personal fields are masked, since the hash reveals nothing by itself.
     """
 
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="keys")
-    key = models.CharField(max_length=48, db_index=True)
+    # Lookups by subject use the unique constraint (subject, key), which starts with it. The key gets a
+    # plain index only: keys are hashes, compared for equality and never by prefix, so the extra
+    # pattern-matching index a ``db_index`` CharField gets on PostgreSQL would be pure cost. Hash keys
+    # land at random places in their index, which makes every index on them the dearest part of a bulk
+    # load once the index outgrows the cache.
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="keys", db_index=False)
+    key = models.CharField(max_length=48)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["subject", "key"], name="subject_key_once")]
+        indexes = [models.Index(fields=["key"], name="subject_key_value")]
 
     def __str__(self) -> str:
         return self.key

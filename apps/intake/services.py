@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import check, membership_of
-from apps.intake.bulk import bulk_insert_rows
+from apps.intake.bulk import bulk_insert_rows, keep_statistics_current
 from apps.intake.models import (
     DataSource,
     IntakeRun,
@@ -132,6 +132,8 @@ class StoreCounts:
     links: int = 0
     outcomes: int = 0
     filtered_fields: int = 0
+    # The batch's new current subjects (for the risk engine); never accumulated by ``add``, so that a
+    # run's totals stay the same size however many records it stores.
     subject_ids: list[int] = field(default_factory=list)
 
     def add(self, other: StoreCounts) -> None:
@@ -146,7 +148,6 @@ class StoreCounts:
             "filtered_fields",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.subject_ids.extend(other.subject_ids)
 
 
 class PortIndex:
@@ -182,7 +183,9 @@ def store_messages(
     with transaction.atomic():
         keys = [m.message_key for m, _ in parsed]
         seen = set(
-            Message.objects.filter(source=source, message_key__in=keys).values_list("message_key", flat=True)
+            Message.objects.filter(source=source, message_key__in=keys)
+            .order_by()
+            .values_list("message_key", flat=True)
         )
         fresh: list[tuple[ParsedMessage, str]] = []
         for message, file_name in parsed:
@@ -228,7 +231,9 @@ def store_messages(
             ext: (pk, version)
             for pk, ext, version in Subject.objects.filter(
                 source=source, external_id__in=identities, status=Subject.Status.CURRENT
-            ).values_list("id", "external_id", "version")
+            )
+            .order_by()  # the model's default ordering would sort every lookup for nothing
+            .values_list("id", "external_id", "version")
         }
         # Amendments that name the original only by MRN.
         by_mrn = {
@@ -237,9 +242,13 @@ def store_messages(
             if d.facts.get("mrn") and d.external_id not in current
         }
         if by_mrn:
-            for key, pk, ext, version in SubjectKey.objects.filter(
-                key__in=list(by_mrn), subject__source=source, subject__status=Subject.Status.CURRENT
-            ).values_list("key", "subject_id", "subject__external_id", "subject__version"):
+            for key, pk, ext, version in (
+                SubjectKey.objects.filter(
+                    key__in=list(by_mrn), subject__source=source, subject__status=Subject.Status.CURRENT
+                )
+                .order_by()
+                .values_list("key", "subject_id", "subject__external_id", "subject__version")
+            ):
                 by_mrn[key].external_id = ext
                 current[ext] = (pk, version)
 
@@ -254,7 +263,9 @@ def store_messages(
         existing_refs = dict(
             Subject.objects.filter(
                 source=source, external_id__in=list(references), status=Subject.Status.CURRENT
-            ).values_list("external_id", "id")
+            )
+            .order_by()
+            .values_list("external_id", "id")
         )
 
         rows: list[dict[str, Any]] = []
@@ -292,11 +303,17 @@ def store_messages(
         key_rows: list[dict[str, Any]] = []
         outcome_rows: list[dict[str, Any]] = []
         link_rows: list[dict[str, Any]] = []
+        # New travellers by their person keys (document, name + date of birth), for same-person links.
+        person_keys: dict[str, set[int]] = {}
         for draft, pk in zip(row_drafts, subject_ids, strict=True):
             keys = set(draft.keys)
             if draft.facts.get("mrn"):
                 keys.add(key_hash("mrn", draft.facts["mrn"]))
             key_rows.extend({"subject_id": pk, "key": k} for k in keys)
+            if draft.kind == "traveller":
+                for k in keys:
+                    if k.startswith(PERSON_KEY_PREFIXES):
+                        person_keys.setdefault(k, set()).add(pk)
         for draft, _, _ in primary:
             pk = pk_of[id(draft)]
             if draft.label is not None:
@@ -324,8 +341,7 @@ def store_messages(
         bulk_insert_rows(SubjectKey, key_rows)
         bulk_insert_rows(Outcome, outcome_rows)
         counts.outcomes = len(outcome_rows)
-        travellers = [pk_of[id(d)] for d, _, _ in primary if d.kind == "traveller"]
-        link_rows.extend(_same_person_links(travellers))
+        link_rows.extend(_same_person_links(person_keys))
         bulk_insert_rows(SubjectLink, link_rows)
         counts.links = len(link_rows)
         counts.subject_ids = [
@@ -333,6 +349,7 @@ def store_messages(
         ]
         ids = list(counts.subject_ids)
         transaction.on_commit(lambda: request_assessment(ids))
+    keep_statistics_current(Subject, SubjectKey, SubjectLink, Message)
     return counts
 
 
@@ -386,27 +403,30 @@ def _subject_row(
     }
 
 
-def _same_person_links(traveller_ids: list[int]) -> list[dict[str, Any]]:
-    """Link each new traveller to earlier records of the same person (same document, or name + birth date)."""
-    if not traveller_ids:
-        return []
-    new_ids = set(traveller_ids)
-    mine = SubjectKey.objects.filter(subject_id__in=new_ids, key__regex=r"^(doc|namedob):").values_list(
-        "subject_id", "key"
-    )
-    by_key: dict[str, set[int]] = {}
-    for subject_id, key in mine:
-        by_key.setdefault(key, set()).add(subject_id)
-    if not by_key:
+PERSON_KEY_PREFIXES = ("doc:", "namedob:")
+
+
+def _same_person_links(person_keys: dict[str, set[int]]) -> list[dict[str, Any]]:
+    """Link each new traveller to earlier records of the same person (same document, or name + birth date).
+
+    ``person_keys`` maps each person key of the batch's new travellers (whose keys are already stored)
+    to those travellers. One indexed lookup on the exact key values finds every traveller holding them,
+    the new ones included, so that the same person twice in one batch is linked too; it stays a few
+    index probes a key however large the tables grow. The new subjects were created in this
+    transaction, so no same-person link from them can exist yet: there is nothing to check against.
+    """
+    if not person_keys:
         return []
     others = (
-        SubjectKey.objects.filter(key__in=list(by_key), subject__kind="traveller")
+        SubjectKey.objects.filter(key__in=list(person_keys), subject__kind="traveller")
         .exclude(subject__status=Subject.Status.SUPERSEDED)
+        .order_by()
         .values_list("subject_id", "key")
     )
+    new_ids = set().union(*person_keys.values())
     links: dict[tuple[int, int], str] = {}
     for other_id, key in others:
-        for subject_id in by_key[key]:
+        for subject_id in person_keys[key]:
             if other_id == subject_id:
                 continue
             pair = (subject_id, other_id) if (other_id not in new_ids or subject_id < other_id) else None
@@ -414,15 +434,9 @@ def _same_person_links(traveller_ids: list[int]) -> list[dict[str, Any]]:
                 links[pair] = (
                     "same travel document" if key.startswith("doc:") else "same name and date of birth"
                 )
-    existing = set(
-        SubjectLink.objects.filter(
-            kind=SubjectLink.Kind.SAME_PERSON, from_subject_id__in=new_ids
-        ).values_list("from_subject_id", "to_subject_id")
-    )
     return [
         {"from_subject_id": a, "to_subject_id": b, "kind": SubjectLink.Kind.SAME_PERSON, "reason": reason}
         for (a, b), reason in links.items()
-        if (a, b) not in existing
     ]
 
 
@@ -524,6 +538,11 @@ def run_intake(
             )
             if progress:
                 progress(run)
+            if not connection.force_debug_cursor:
+                # With DEBUG on, Django keeps the last 9,000 queries' SQL (each batch's IN lists run to
+                # tens of kilobytes): a long run grew by ~100 MiB. A test capturing queries sets
+                # force_debug_cursor, and its log is left alone.
+                reset_queries()
     except Exception:
         log.exception("intake run %s failed", run.pk)
         IntakeRun.objects.filter(pk=run.pk).update(status=IntakeRun.Status.FAILED, finished_at=timezone.now())

@@ -80,6 +80,47 @@ def test_same_person_on_another_flight_is_linked_by_document(shared_data, source
         assert link.from_subject.facts["flight_number"] != link.to_subject.facts["flight_number"]
 
 
+def test_same_person_with_a_new_document_is_linked_by_name_and_date_of_birth(shared_data, sources, tmp_path):
+    path = shared_data / "passenger-messages" / "paxlst" / "gtas_multiple_flight_leg_apis.txt"
+    later = path.read_text().replace("UNH+", "UNH+9", 1).replace("TDT+20+", "TDT+20+X")
+    for number, renewed in (("YY3478621G", "ZZ0000001"), ("TRQWE99800", "ZZ0000002")):
+        assert f"DOC+P:110:111+{number}'" in later
+        later = later.replace(f"DOC+P:110:111+{number}'", f"DOC+P:110:111+{renewed}'")
+    (tmp_path / "later.edi").write_text(later)
+    ingest(path)
+    first = set(Subject.objects.filter(kind="traveller").values_list("pk", flat=True))
+    ingest(tmp_path / "later.edi")
+    same = list(SubjectLink.objects.filter(kind="same_person").select_related("from_subject", "to_subject"))
+    assert len(same) == 2
+    for link in same:
+        new, old = link.from_subject, link.to_subject
+        assert link.reason == "same name and date of birth"
+        assert new.pk not in first and old.pk in first
+        assert (new.facts["surname"], new.facts["date_of_birth"]) == (
+            old.facts["surname"],
+            old.facts["date_of_birth"],
+        )
+        assert new.facts["document_number"] != old.facts["document_number"]
+
+
+def test_same_person_links_within_a_batch_and_across_api_and_pnr(shared_data, sources):
+    """One API list holds several travellers on one document (linked among themselves, each pair once),
+    and a PNR passenger holds it too (linked to them). A superseded version is never linked to."""
+    folder = shared_data / "passenger-messages"
+    ingest(folder / "paxlst")
+    api_links = set(SubjectLink.objects.filter(kind="same_person").values_list("from_subject", "to_subject"))
+    assert api_links and all(a < b for a, b in api_links)  # both new: the pair once, from the lower id
+    ingest(folder / "pnrgov")
+    links = SubjectLink.objects.filter(kind="same_person").select_related("from_subject", "to_subject")
+    across = [link for link in links if link.from_subject.source_id != link.to_subject.source_id]
+    assert across
+    for link in across:
+        assert link.from_subject.source == sources["pnr"] and link.to_subject.source == sources["api"]
+        assert link.reason == "same travel document"
+        assert link.from_subject.facts["document_number"] == link.to_subject.facts["document_number"]
+    assert not links.filter(to_subject__status=Subject.Status.SUPERSEDED).exists()
+
+
 def test_declaration_amendment_supersedes_and_keeps_history(shared_data, sources):
     folder = shared_data / "cargo" / "wco-dec"
     ingest(folder / "TT_IM002a.xml")
