@@ -12,16 +12,25 @@ threaded WSGI server in this process and drives it with concurrent HTTP clients.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops python -m bench.reports
     DATABASE_URL=... python -m bench.reports --subjects 1000000      # the large run
+    DATABASE_URL=... python -m bench.reports --subjects 1000000 --keep   # load once, reuse, keep it
+
+``--keep`` keeps the database after the run and reuses it when it already holds the asked number of
+subjects (loading a million takes minutes): the history is dated relative to the day it was loaded,
+so reuse it the same day, or drop ``test_<name>_bench_reports`` to load afresh.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import os
 import random
+import statistics
 import sys
+import threading
 import time
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +46,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=4, help="concurrent users")
     parser.add_argument("--requests", type=int, default=10, help="requests per user per measurement")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the database; reuse it when loaded")
     return parser.parse_args()
 
 
@@ -46,6 +56,7 @@ def load(subjects: int, target_share: float, seed: int) -> dict[str, object]:
     from django.db import connection
 
     from apps.agencies.models import Agency, Port
+    from apps.compliance.chain import ChainHead
     from apps.core.demo import ensure_demo_world
     from apps.frontline.models import ExaminationResult, SeizedGoods
     from apps.intake.bulk import bulk_insert_rows
@@ -64,6 +75,7 @@ def load(subjects: int, target_share: float, seed: int) -> dict[str, object]:
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     areas = ["narcotics", "weapons", "revenue", "ipr", "cites", "currency"]
     counts = {"subjects": 0, "assessments": 0, "targets": 0, "examinations": 0}
+    chain = ChainHead.objects.get_or_create(chain=Transition._meta.label_lower)[0]
     batch = 50_000
     for first in range(0, subjects, batch):
         size = min(batch, subjects - first)
@@ -169,7 +181,7 @@ def load(subjects: int, target_share: float, seed: int) -> dict[str, object]:
                     }
                 )
                 exam_targets.append((tid, t))
-        bulk_insert_rows(Transition, transitions)
+        bulk_insert_rows(Transition, chained(transitions, chain))
         instruction_ids = bulk_insert_rows(Instruction, instructions)
         results = []
         for iid, (tid, t) in zip(instruction_ids, exam_targets, strict=True):
@@ -207,9 +219,80 @@ def load(subjects: int, target_share: float, seed: int) -> dict[str, object]:
             if r["outcome"] == "seizure"
         ]
         bulk_insert_rows(SeizedGoods, goods)
+    ChainHead.objects.filter(pk=chain.pk).update(seq=chain.seq, hash=chain.hash)
     with connection.cursor() as c:
         c.execute("ANALYZE")
     return counts
+
+
+def chained(rows: list[dict[str, object]], head: object) -> list[dict[str, object]]:
+    """Give each transition its link of the hash chain (as ``compliance.chain`` would), advancing ``head``."""
+    from apps.targeting.models import Transition
+
+    for row in rows:
+        link = Transition(**row, seq=head.seq + 1, prev_hash=head.hash)
+        row.update(seq=link.seq, prev_hash=link.prev_hash, hash=link.compute_hash())
+        head.seq, head.hash = link.seq, row["hash"]
+    return rows
+
+
+# The HTTP client and the timing loop (as the targeting benchmark had them), kept here so that this
+# benchmark does not depend on another one's internals.
+
+
+def session_opener(base: str, username: str) -> tuple[urllib.request.OpenerDirector, str]:
+    """An HTTP client signed in as ``username`` (a session made server-side), and its CSRF token."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    jar = http.cookiejar.CookieJar()
+    csrf = _get_new_csrf_string()
+    host = base.split("//")[1].split(":")[0]
+    for name, value in ((settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value),
+                        (settings.CSRF_COOKIE_NAME, csrf)):  # fmt: skip
+        jar.set_cookie(http.cookiejar.Cookie(0, name, value, None, False, host, False, False, "/", True, False,
+                                             None, True, None, None, {}))  # fmt: skip
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)), csrf
+
+
+def measure(users: int, per_user: int, make_request) -> dict[str, float]:
+    """Run ``make_request(user_index, i)`` from ``users`` threads; latency percentiles in ms."""
+    timings: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(users)
+
+    def run(u: int) -> None:
+        barrier.wait()
+        for i in range(per_user):
+            start = time.perf_counter()
+            try:
+                make_request(u, i)
+            except Exception as error:
+                with lock:
+                    errors.append(str(error)[:200])
+                continue
+            with lock:
+                timings.append((time.perf_counter() - start) * 1000)
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in range(users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    timings.sort()
+    p95 = timings[int(0.95 * (len(timings) - 1))] if timings else float("nan")
+    return {
+        "p50_ms": round(statistics.median(timings), 1) if timings else None,
+        "p95_ms": round(p95, 1),
+        "n": len(timings),
+        "errors": len(errors),
+        **({"first_error": errors[0]} if errors else {}),
+    }
 
 
 def main() -> None:
@@ -222,8 +305,6 @@ def main() -> None:
     from django.test.testcases import LiveServerThread
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 
-    from bench.targeting import measure, session_opener
-
     if connection.vendor != "postgresql":
         sys.exit("Run against PostgreSQL: set DATABASE_URL=postgres://...")
     setup_test_environment()
@@ -234,11 +315,20 @@ def main() -> None:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = (
         f"test_{connection.settings_dict['NAME']}_bench_reports"
     )
-    old = setup_databases(verbosity=0, interactive=False)
+    old = setup_databases(verbosity=0, interactive=False, keepdb=args.keep)
     server = None
     try:
+        from apps.intake.models import Subject
+
+        loaded = Subject.objects.filter(external_id__startswith="BENCH-").count()
+        if loaded and loaded != args.subjects:
+            sys.exit(f"The kept database holds {loaded} subjects, not {args.subjects}: drop it first.")
         started = time.perf_counter()
-        data: dict[str, object] = load(args.subjects, args.target_share, args.seed)
+        data: dict[str, object]
+        if loaded:
+            data = {"subjects": loaded, "reused": True}
+        else:
+            data = load(args.subjects, args.target_share, args.seed)
         data["load_s"] = round(time.perf_counter() - started, 1)
         from apps.reports.stats import refresh_daily_stats
 
@@ -247,6 +337,9 @@ def main() -> None:
         refreshed = refresh_daily_stats(today - timedelta(days=DAYS + 1), today + timedelta(days=1))
         data["summary_refresh_s"] = round(time.perf_counter() - started, 1)
         data["summary_rows"] = refreshed.rows
+        with connection.cursor() as c:
+            # Fresh statistics for the rewritten summary tables, as autovacuum would soon give them.
+            c.execute("ANALYZE reports_dailystat; ANALYZE reports_targetstat")
         server = LiveServerThread(
             "127.0.0.1", static_handler=lambda app: app, connections_override={}, port=0
         )
@@ -303,7 +396,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.terminate()
-        teardown_databases(old, verbosity=0)
+        teardown_databases(old, verbosity=0, keepdb=args.keep)
 
 
 if __name__ == "__main__":

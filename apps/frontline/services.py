@@ -45,6 +45,7 @@ from apps.frontline.models import (
 from apps.frontline.photos import MAX_PHOTOS, CheckedPhoto, check_photo
 from apps.intake.models import Outcome
 from apps.live.events import publish_on_commit
+from apps.reports.stats import target_changed
 from apps.targeting import services as targeting
 from apps.targeting.models import Instruction, Target, TargetShare, TargetState
 from apps.targeting.routing import may_act_as_agency, port_ids_of
@@ -551,6 +552,7 @@ def _store(
             row.file.delete(save=False)
         raise
     written.extend(row.file.name for row in saved)
+    target_changed(target.pk)  # the report's summary row of the target, rewritten after the commit
     return result
 
 

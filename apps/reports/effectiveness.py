@@ -34,7 +34,7 @@ from typing import Any
 
 from django.db.models import Count, F, Max, Q, QuerySet
 
-from apps.reports.measures import targets
+from apps.reports.direct import targets
 from apps.reports.models import RuleReview
 from apps.reports.slicing import Slice, optional_model
 

@@ -1,10 +1,13 @@
-"""Every performance measure, defined once: what it counts in plain words, and the SQL that counts it.
+"""Every performance measure computed: the queries that count what :mod:`apps.reports.definitions` says.
 
 Each measure in :data:`MEASURES` has a key, a label, a unit and a definition; the report page's help,
 the exports and the PDF print those definitions, and the functions below compute them. Every queryset
 starts from ``visible_to(user)``, so a manager counts only what their agency may see; subject-level
 figures come from the :class:`~apps.reports.models.DailyStat` summary table (scoped like subjects),
-everything about targets and examinations is aggregated live in SQL.
+everything about targets and examinations from the :class:`~apps.reports.models.TargetStat` target
+summary (one pre-joined row per target, scoped like targets), so a page reads narrow rows found by
+an index on the day instead of joining the operational tables. :mod:`apps.reports.direct` counts the same figures
+from the operational tables; the tests hold both to the same answers.
 
 Definitions that needed a choice:
 
@@ -24,197 +27,41 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import (
-    Count,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-)
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from apps.agencies.models import Port, PortCapacity
-from apps.reports.models import DailyStat
+from apps.reports.definitions import MEASURES
+from apps.reports.models import DailyStat, TargetStat
 from apps.reports.slicing import Slice, optional_model
-from apps.targeting.models import DECISION_LEAD, Target, TargetState, Transition
+from apps.targeting.models import DECISION_LEAD, TargetState
 
 S = TargetState
 DECISION_STATES = (S.APPROVED, S.REJECTED, S.WITHDRAWN)
 FINDING_OUTCOMES = ("irregularity", "seizure", "refusal")
 
 
-@dataclass(frozen=True, slots=True)
-class Measure:
-    """One measure: its key, how it is called, its unit and what exactly it counts."""
-
-    key: str
-    label: str
-    unit: str  # count | percent | hours | money | ratio
-    definition: str
-    better: str = ""  # "up", "down" or "" (neither): how a change is coloured
-
-
-MEASURES: dict[str, Measure] = {
-    m.key: m
-    for m in (
-        Measure(
-            "arrivals",
-            "Arrivals",
-            "count",
-            "Subjects (consignments, travellers, conveyances) whose arrival time falls in the period, "
-            "counted once per subject (the current version of its record).",
-        ),
-        Measure(
-            "assessed",
-            "Subjects assessed",
-            "count",
-            "Arrivals of the period that the risk engine assessed at least once.",
-            "up",
-        ),
-        Measure(
-            "released_share",
-            "Released with no intervention",
-            "percent",
-            "Share of arrivals of the period for which no examination instruction was ever sent to a "
-            "port (no target dispatched): the facilitation side of the balance.",
-            "up",
-        ),
-        Measure(
-            "targets",
-            "Targets nominated",
-            "count",
-            "Targets created (by the engine or a person) in the period, whatever their state now.",
-        ),
-        Measure(
-            "examinations",
-            "Examinations",
-            "count",
-            "Frontline examination results whose examination ended in the period, one per target "
-            "(a correction replaces the outcome, it is not a second examination).",
-        ),
-        Measure(
-            "findings",
-            "Findings",
-            "count",
-            "Examinations whose outcome (after any correction) is an irregularity, a seizure or a "
-            "refusal of entry.",
-            "up",
-        ),
-        Measure(
-            "hit_rate",
-            "Hit rate",
-            "percent",
-            "Findings ÷ examinations, over every examination of the period.",
-            "up",
-        ),
-        Measure(
-            "hit_rate_risk",
-            "Hit rate, risk-selected",
-            "percent",
-            "Findings ÷ examinations for targets selected on risk (not by random control).",
-            "up",
-        ),
-        Measure(
-            "hit_rate_random",
-            "Hit rate, random control",
-            "percent",
-            "Findings ÷ examinations for targets drawn by random control: the true violation rate "
-            "that lift is measured against.",
-        ),
-        Measure(
-            "seized_value",
-            "Value seized",
-            "money",
-            "Sum of the estimated value of every line of goods seized in the period's examinations.",
-            "up",
-        ),
-        Measure(
-            "revenue",
-            "Revenue recovered",
-            "money",
-            "Sum of the revenue at stake recorded on examinations with a finding in the period.",
-            "up",
-        ),
-        Measure(
-            "release_hours_targeted",
-            "Arrival to release, targeted",
-            "hours",
-            "Mean hours from arrival to the end of the examination, over the period's examinations "
-            "(0 when the examination ended before arrival, e.g. a pre-arrival document check).",
-            "down",
-        ),
-        Measure(
-            "release_hours_untargeted",
-            "Arrival to release, untargeted",
-            "hours",
-            "Mean hours from arrival to release over arrivals never targeted: 0 when assessed before "
-            "arrival, else the delay until the first assessment.",
-            "down",
-        ),
-        Measure(
-            "decision_hours",
-            "Nomination to decision",
-            "hours",
-            "Mean hours from a target's nomination to its first approval, rejection or withdrawal, "
-            "over targets nominated in the period that have been decided.",
-            "down",
-        ),
-        Measure(
-            "missed",
-            "Missed targets",
-            "count",
-            "Targets that moved to \u201cmissed\u201d in the period: released before they could be examined.",
-            "down",
-        ),
-        Measure(
-            "breaches",
-            "Queue breaches",
-            "count",
-            "Targets arriving in the period that were still undecided two hours before arrival "
-            "(the service level of the queues).",
-            "down",
-        ),
-        Measure(
-            "capacity_use",
-            "Examination capacity used",
-            "percent",
-            "Examinations ÷ examination slots of the ports in the period (slots per shift and method "
-            "from the ports' capacities, times the days of the period).",
-        ),
-    )
-}
-
-
 # --------------------------------------------------------------------------- querysets of the slice
 
 
-def targets(user: Any, s: Slice) -> QuerySet:
-    """Targets the user may see, narrowed by the slice's port, agency, risk area, channel and rule.
+def target_stats(user: Any, s: Slice) -> QuerySet:
+    """Target summary rows the user may see, narrowed by the slice's port, agency, risk area, channel, rule.
 
     Not narrowed by period: each measure chooses which moment of a target falls in the period.
     """
-    qs = Target.objects.visible_to(user)
+    qs = TargetStat.objects.visible_to(user)
     if s.port_id:
         qs = qs.filter(port_id=s.port_id)
     if s.agency_id:
         qs = qs.filter(owner_agency_id=s.agency_id)
     if s.risk_area:
         qs = qs.filter(risk_area=s.risk_area)
-    assessment = optional_model("risk", "Assessment")
-    if s.channel and assessment is not None:
-        latest = assessment.objects.filter(subject_id=OuterRef("subject_id")).order_by("-created_at", "-pk")
-        qs = qs.annotate(_channel=Subquery(latest.values("channel")[:1])).filter(_channel=s.channel)
+    if s.channel:
+        qs = qs.filter(channel=s.channel)
     hit = optional_model("risk", "Hit")
     if s.rule_id and hit is not None:
         fired = hit.objects.filter(rule_id=s.rule_id, shadow=False, assessment__target_id__isnull=False)
@@ -222,27 +69,21 @@ def targets(user: Any, s: Slice) -> QuerySet:
     return qs
 
 
-def current_results(user: Any, s: Slice, *, in_period: bool = True) -> QuerySet | None:
-    """The examination results of the slice: one row per examination, the latest correction of each.
+def nominated(user: Any, s: Slice) -> QuerySet:
+    """Summary rows of the targets nominated in the period."""
+    return target_stats(user, s).filter(nominated_day__gte=s.start, nominated_day__lte=s.end)
+
+
+def examined(user: Any, s: Slice) -> QuerySet | None:
+    """Summary rows of the targets whose examination (as last corrected) ended in the period.
 
     ``None`` while frontline examinations are not installed.
     """
-    result = optional_model("frontline", "ExaminationResult")
-    if result is None:
+    if optional_model("frontline", "ExaminationResult") is None:
         return None
-    later = result.objects.filter(
-        original_id=Coalesce(OuterRef("original_id"), OuterRef("pk")), pk__gt=OuterRef("pk")
-    )
-    qs = (
-        result.objects.visible_to(user)
-        .filter(target__in=targets(user, s).values("pk"))
-        .exclude(Exists(later))
-        .annotate(officer_id=Coalesce("original__recorded_by_id", "recorded_by_id"))
-    )
+    qs = target_stats(user, s).filter(exam_day__gte=s.start, exam_day__lte=s.end)
     if s.officer_id:
         qs = qs.filter(officer_id=s.officer_id)
-    if in_period:
-        qs = qs.filter(ended_at__gte=s.since, ended_at__lt=s.until)
     return qs
 
 
@@ -267,6 +108,11 @@ def _ratio(numerator: float | int | None, denominator: float | int | None) -> fl
     if numerator is None or not denominator:
         return None
     return numerator / denominator
+
+
+def _median(qs: QuerySet, field: str) -> float | None:
+    values = [v for v in qs.values_list(field, flat=True) if v is not None]
+    return statistics.median(values) if values else None
 
 
 def subject_figures(user: Any, s: Slice) -> dict[str, Any]:
@@ -294,23 +140,100 @@ def subject_figures(user: Any, s: Slice) -> dict[str, Any]:
     }
 
 
+def nomination_groups(user: Any, s: Slice, *, detail: bool = True) -> list[dict[str, Any]]:
+    """Targets nominated in the period per day (``detail``) and state now, with their decisions: one
+    scan that the targets by state, the decision time and the daily trend share."""
+    return list(
+        nominated(user, s)
+        .order_by()
+        .values(*(("nominated_day",) if detail else ()), "state")
+        .annotate(n=Count("pk"), decided=Count("decision_hours"), hours=Sum("decision_hours"))
+    )
+
+
+def nomination_figures(
+    user: Any, s: Slice, *, medians: bool = True, groups: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Targets nominated in the period by their state now, and nomination to decision."""
+    groups = nomination_groups(user, s) if groups is None else groups
+    found: dict[str, int] = defaultdict(int)
+    for g in groups:
+        found[g["state"]] += g["n"]
+    decided = sum(g["decided"] for g in groups)
+    hours = sum(g["hours"] or 0.0 for g in groups)
+    by_state = {state: found.get(state, 0) for state in S.values}
+    return {
+        "targets": sum(by_state.values()),
+        "targets_by_state": by_state,
+        "decided": decided,
+        "decision_hours": hours / decided if decided else None,
+        **({"decision_hours_median": _median(nominated(user, s), "decision_hours")} if medians else {}),
+    }
+
+
 def targets_by_state(user: Any, s: Slice) -> dict[str, int]:
     """Targets nominated in the period, by their state now (every state listed, zeros included)."""
-    rows = (
-        targets(user, s)
-        .filter(created_at__gte=s.since, created_at__lt=s.until)
-        .order_by()
-        .values("state")
-        .annotate(n=Count("pk"))
+    return nomination_figures(user, s, medians=False)["targets_by_state"]
+
+
+def decision_figures(user: Any, s: Slice) -> dict[str, Any]:
+    """Nomination to decision (mean and median hours, decided count) for targets nominated in the period."""
+    f = nomination_figures(user, s)
+    return {k: f[k] for k in ("decided", "decision_hours", "decision_hours_median")}
+
+
+def exam_groups(user: Any, s: Slice, *, detail: bool = True) -> list[dict[str, Any]] | None:
+    """The period's examinations per day, port, method, risk area, officer and selection, with their
+    findings and sums: one scan that the examination figures and the page's tables share.
+
+    ``detail=False`` groups by selection only (enough for the headline figures). ``None`` while
+    frontline examinations are not installed.
+    """
+    rows = examined(user, s)
+    if rows is None:
+        return None
+    finding = Q(finding=True)
+    if not detail:
+        # One row of sums (cheaper than grouping), given as the random-control and other groups.
+        random = Q(random_control=True)
+        t = rows.aggregate(
+            n=Count("pk"),
+            f=Count("pk", filter=finding),
+            n_random=Count("pk", filter=random),
+            f_random=Count("pk", filter=random & finding),
+            revenue=Sum("revenue", filter=finding),
+            seized=Sum("seized_value"),
+            release=Sum("release_hours"),
+            released=Count("release_hours"),
+        )
+        return [
+            {"random_control": True, "n": t["n_random"], "f": t["f_random"], "revenue": None, "seized": None,
+             "release": None, "released": 0, "hours": None},
+            {"random_control": False, "n": t["n"] - t["n_random"], "f": t["f"] - t["f_random"],
+             "revenue": t["revenue"], "seized": t["seized"], "release": t["release"], "released": t["released"],
+             "hours": None},
+        ]  # fmt: skip
+    return list(
+        rows.order_by()
+        .values("exam_day", "port_id", "method", "risk_area", "officer_id", "random_control")
+        .annotate(
+            n=Count("pk"),
+            f=Count("pk", filter=finding),
+            revenue=Sum("revenue", filter=finding),
+            seized=Sum("seized_value"),
+            release=Sum("release_hours"),
+            released=Count("release_hours"),
+            hours=Sum("exam_hours"),
+        )
     )
-    found = {r["state"]: r["n"] for r in rows}
-    return {state: found.get(state, 0) for state in S.values}
 
 
-def examination_figures(user: Any, s: Slice) -> dict[str, Any]:
+def examination_figures(
+    user: Any, s: Slice, *, medians: bool = True, groups: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Examinations, findings, hit rates (all, risk-selected, random control), revenue, value, release time."""
-    results = current_results(user, s)
-    if results is None:
+    groups = exam_groups(user, s) if groups is None else groups
+    if groups is None:
         keys = (
             "examinations",
             "findings",
@@ -322,59 +245,40 @@ def examination_figures(user: Any, s: Slice) -> dict[str, Any]:
             "release_hours_targeted",
         )
         return dict.fromkeys(keys)
-    finding = Q(outcome__in=FINDING_OUTCOMES)
-    random = Q(target__random_control=True)
-    sums = results.aggregate(
-        n=Count("pk"),
-        f=Count("pk", filter=finding),
-        n_random=Count("pk", filter=random),
-        f_random=Count("pk", filter=random & finding),
-        revenue=Sum("revenue_at_stake", filter=finding),
-    )
-    goods = optional_model("frontline", "SeizedGoods")
-    seized = Decimal(0)
-    if goods is not None:
-        seized = goods.objects.filter(result__in=results.values("pk")).aggregate(v=Sum("estimated_value"))[
-            "v"
-        ]
-    release = list(
-        results.filter(target__subject__arrival_at__isnull=False)
-        .annotate(
-            wait=ExpressionWrapper(
-                F("ended_at") - F("target__subject__arrival_at"), output_field=DurationField()
-            )
-        )
-        .values_list("wait", flat=True)
-    )
-    hours = [max(0.0, w.total_seconds() / 3600) for w in release if w is not None]
-    n, f = sums["n"], sums["f"]
-    return {
+    n = sum(g["n"] for g in groups)
+    f = sum(g["f"] for g in groups)
+    n_random = sum(g["n"] for g in groups if g["random_control"])
+    f_random = sum(g["f"] for g in groups if g["random_control"])
+    released = sum(g["released"] for g in groups)
+    out = {
         "examinations": n,
         "findings": f,
         "hit_rate": _ratio(f, n),
-        "examinations_risk": n - sums["n_random"],
-        "findings_risk": f - sums["f_random"],
-        "hit_rate_risk": _ratio(f - sums["f_random"], n - sums["n_random"]),
-        "examinations_random": sums["n_random"],
-        "findings_random": sums["f_random"],
-        "hit_rate_random": _ratio(sums["f_random"], sums["n_random"]),
-        "revenue": sums["revenue"] or Decimal(0),
-        "seized_value": seized or Decimal(0),
-        "release_hours_targeted": statistics.fmean(hours) if hours else None,
-        "release_hours_targeted_median": statistics.median(hours) if hours else None,
+        "examinations_risk": n - n_random,
+        "findings_risk": f - f_random,
+        "hit_rate_risk": _ratio(f - f_random, n - n_random),
+        "examinations_random": n_random,
+        "findings_random": f_random,
+        "hit_rate_random": _ratio(f_random, n_random),
+        "revenue": sum((g["revenue"] for g in groups if g["revenue"] is not None), Decimal(0)),
+        "seized_value": sum((g["seized"] for g in groups if g["seized"] is not None), Decimal(0)),
+        "release_hours_targeted": _ratio(sum(g["release"] or 0.0 for g in groups), released),
     }
+    if medians:
+        out["release_hours_targeted_median"] = _median(examined(user, s), "release_hours")
+    return out
 
 
 def seizures_by_kind(user: Any, s: Slice) -> list[dict[str, Any]]:
     """Goods seized in the period's examinations: per kind and unit, the lines, quantity and value."""
-    results = current_results(user, s)
+    rows = examined(user, s)
     goods = optional_model("frontline", "SeizedGoods")
-    if results is None or goods is None:
+    if rows is None or goods is None:
         return []
     kinds = dict(goods._meta.get_field("kind").choices)
     units = dict(goods._meta.get_field("unit").choices)
-    rows = (
-        goods.objects.filter(result__in=results.values("pk"))
+    grouped = (
+        goods.objects.filter(result_id__in=rows.filter(seized_value__gt=0).values("result_id"))
         .order_by()
         .values("kind", "unit")
         .annotate(
@@ -384,6 +288,10 @@ def seizures_by_kind(user: Any, s: Slice) -> list[dict[str, Any]]:
             value=Sum("estimated_value"),
         )
     )
+    return _seizure_rows(grouped, kinds, units)
+
+
+def _seizure_rows(grouped: Any, kinds: dict[str, str], units: dict[str, str]) -> list[dict[str, Any]]:
     out = [
         {
             "kind": r["kind"],
@@ -394,63 +302,46 @@ def seizures_by_kind(user: Any, s: Slice) -> list[dict[str, Any]]:
             "quantity": r["quantity"] or Decimal(0),
             "value": r["value"] or Decimal(0),
         }
-        for r in rows
+        for r in grouped
     ]
     return sorted(out, key=lambda r: (-r["value"], r["kind_label"]))
 
 
-def decision_figures(user: Any, s: Slice) -> dict[str, Any]:
-    """Nomination to decision (mean and median hours, decided count) for targets nominated in the period."""
-    first_decision = (
-        Transition.objects.filter(target_id=OuterRef("pk"), to_state__in=DECISION_STATES)
-        .order_by("at")
-        .values("at")[:1]
+def target_events(user: Any, s: Slice, now: datetime | None = None) -> dict[str, int]:
+    """Missed targets and queue breaches of the period, in one query."""
+    now = now or timezone.now()
+    missed = Q(missed_day__gte=s.start, missed_day__lte=s.end)
+    breached = Q(
+        arrival_at__gte=s.since, arrival_at__lt=s.until, arrival_at__lte=now + DECISION_LEAD, breached=True
     )
-    rows = list(
-        targets(user, s)
-        .filter(created_at__gte=s.since, created_at__lt=s.until)
-        .annotate(decided_at=Subquery(first_decision))
-        .filter(decided_at__isnull=False)
-        .values_list("created_at", "decided_at")
+    return (
+        target_stats(user, s)
+        .filter(missed | breached)
+        .aggregate(missed=Count("pk", filter=missed), breaches=Count("pk", filter=breached))
     )
-    hours = [max(0.0, (d - c).total_seconds() / 3600) for c, d in rows]
-    return {
-        "decided": len(hours),
-        "decision_hours": statistics.fmean(hours) if hours else None,
-        "decision_hours_median": statistics.median(hours) if hours else None,
-    }
 
 
 def missed_targets(user: Any, s: Slice) -> int:
     """Targets moved to "missed" in the period."""
-    moved = Transition.objects.visible_to(user).filter(to_state=S.MISSED, at__gte=s.since, at__lt=s.until)
-    return targets(user, s).filter(pk__in=moved.values("target_id")).count()
+    return target_events(user, s)["missed"]
 
 
 def queue_breaches(user: Any, s: Slice, now: datetime | None = None) -> int:
     """Targets arriving in the period not decided ``DECISION_LEAD`` before arrival (once that has passed)."""
-    now = now or timezone.now()
-    first_decision = (
-        Transition.objects.filter(target_id=OuterRef("pk"), to_state__in=DECISION_STATES)
-        .order_by("at")
-        .values("at")[:1]
-    )
-    return (
-        targets(user, s)
-        .filter(arrival_at__gte=s.since, arrival_at__lt=s.until, arrival_at__lte=now + DECISION_LEAD)
-        .annotate(decided_at=Subquery(first_decision))
-        .filter(Q(decided_at__isnull=True) | Q(decided_at__gt=F("arrival_at") - DECISION_LEAD))
-        .count()
-    )
+    return target_events(user, s, now)["breaches"]
 
 
-def port_workload(user: Any, s: Slice) -> list[dict[str, Any]]:
+def port_workload(user: Any, s: Slice, groups: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Per port: examinations (per method) against slots (per method) over the period's days."""
-    results = current_results(user, s)
+    groups = exam_groups(user, s) if groups is None else groups
     done: dict[tuple[int, str], int] = defaultdict(int)
-    if results is not None:
-        for row in results.order_by().values("target__port_id", "method").annotate(n=Count("pk")):
-            done[(row["target__port_id"], row["method"])] += row["n"]
+    for g in groups or ():
+        done[(g["port_id"], g["method"])] += g["n"]
+    return workload_rows(user, s, done)
+
+
+def workload_rows(user: Any, s: Slice, done: dict[tuple[int, str], int]) -> list[dict[str, Any]]:
+    """The port workload table from examinations per (port, method), against the ports' slots."""
     slots: dict[tuple[int, str], int] = defaultdict(int)
     capacities = PortCapacity.objects.visible_to(user)
     if s.port_id:
@@ -489,51 +380,51 @@ def capacity_use(rows: list[dict[str, Any]]) -> float | None:
     return _ratio(sum(r["examinations"] for r in rows), sum(r["capacity"] for r in rows))
 
 
-def officer_workload(user: Any, s: Slice) -> list[dict[str, Any]]:
+def officer_workload(user: Any, s: Slice, groups: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Per officer (who made the examination): examinations, findings, hit rate, hours spent, per day."""
-    results = current_results(user, s)
-    if results is None:
+    groups = exam_groups(user, s) if groups is None else groups
+    if groups is None:
         return []
+    per: dict[int | None, dict[str, Any]] = {}
+    for g in groups:
+        row = per.setdefault(
+            g["officer_id"], {"officer_id": g["officer_id"], "examinations": 0, "findings": 0, "spent": 0.0}
+        )
+        row["examinations"] += g["n"]
+        row["findings"] += g["f"]
+        row["spent"] += g["hours"] or 0.0
+    return officer_rows(s, list(per.values()))
+
+
+def officer_rows(s: Slice, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The officer table from ``{officer_id, examinations, findings, hours}`` rows."""
     from django.contrib.auth import get_user_model
 
-    rows = (
-        results.order_by()
-        .values("officer_id")
-        .annotate(
-            examinations=Count("pk"),
-            findings=Count("pk", filter=Q(outcome__in=FINDING_OUTCOMES)),
-            spent=Sum(ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())),
-        )
-    )
     names = dict(
         get_user_model().objects.filter(pk__in=[r["officer_id"] for r in rows]).values_list("pk", "username")
     )
-    out = []
-    for r in rows:
-        hours = _duration_hours(r["spent"])
-        out.append(
-            {
-                "officer": names.get(r["officer_id"], "—"),
-                "officer_id": r["officer_id"],
-                "examinations": r["examinations"],
-                "findings": r["findings"],
-                "hit_rate": _ratio(r["findings"], r["examinations"]),
-                "hours": hours,
-                "per_day": r["examinations"] / s.days,
-            }
-        )
+    out = [
+        {
+            "officer": names.get(r["officer_id"], "—"),
+            "officer_id": r["officer_id"],
+            "examinations": r["examinations"],
+            "findings": r["findings"],
+            "hit_rate": _ratio(r["findings"], r["examinations"]),
+            "hours": r["spent"] or 0.0,
+            "per_day": r["examinations"] / s.days,
+        }
+        for r in rows
+    ]
     return sorted(out, key=lambda r: (-r["examinations"], r["officer"]))
 
 
-def _duration_hours(value: Any) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, timedelta):
-        return value.total_seconds() / 3600
-    return float(value) / 3_600_000_000  # microseconds, as SQLite sums durations
-
-
-def daily_trend(user: Any, s: Slice) -> list[dict[str, Any]]:
+def daily_trend(
+    user: Any,
+    s: Slice,
+    *,
+    exams: list[dict[str, Any]] | None = None,
+    nominations: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Per day of the period: arrivals, targets nominated, examinations and findings."""
     by_day: dict[date, dict[str, Any]] = {
         s.start + timedelta(days=i): {"arrivals": 0, "targets": 0, "examinations": 0, "findings": 0}
@@ -542,29 +433,11 @@ def daily_trend(user: Any, s: Slice) -> list[dict[str, Any]]:
     if s.subject_level:
         for row in daily_stats(user, s).order_by().values("day").annotate(n=Sum("arrivals")):
             by_day[row["day"]]["arrivals"] = row["n"]
-    nominated = (
-        targets(user, s)
-        .filter(created_at__gte=s.since, created_at__lt=s.until)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .order_by()
-        .values("day")
-        .annotate(n=Count("pk"))
-    )
-    for row in nominated:
-        if row["day"] in by_day:
-            by_day[row["day"]]["targets"] = row["n"]
-    results = current_results(user, s)
-    if results is not None:
-        per_day = (
-            results.annotate(day=TruncDate("ended_at", tzinfo=UTC))
-            .order_by()
-            .values("day")
-            .annotate(n=Count("pk"), f=Count("pk", filter=Q(outcome__in=FINDING_OUTCOMES)))
-        )
-        for row in per_day:
-            if row["day"] in by_day:
-                by_day[row["day"]]["examinations"] = row["n"]
-                by_day[row["day"]]["findings"] = row["f"]
+    for g in nomination_groups(user, s) if nominations is None else nominations:
+        by_day[g["nominated_day"]]["targets"] += g["n"]
+    for g in (exam_groups(user, s) if exams is None else exams) or ():
+        by_day[g["exam_day"]]["examinations"] += g["n"]
+        by_day[g["exam_day"]]["findings"] += g["f"]
     return [{"day": d, **v} for d, v in sorted(by_day.items())]
 
 
@@ -580,23 +453,28 @@ def channel_distribution(user: Any, s: Slice) -> list[dict[str, Any]]:
     return [{"channel": c, "label": label, "arrivals": rows.get(c, 0)} for c, label in labels.items()]
 
 
-def hit_rate_by_area(user: Any, s: Slice) -> list[dict[str, Any]]:
+def hit_rate_by_area(user: Any, s: Slice, groups: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Examinations, findings and hit rate per risk area of the target."""
-    results = current_results(user, s)
-    if results is None:
+    groups = exam_groups(user, s) if groups is None else groups
+    if groups is None:
         return []
+    per: dict[str, dict[str, Any]] = {}
+    for g in groups:
+        row = per.setdefault(g["risk_area"], {"risk_area": g["risk_area"], "n": 0, "f": 0})
+        row["n"] += g["n"]
+        row["f"] += g["f"]
+    return area_rows(list(per.values()))
+
+
+def area_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hit rate table from ``{risk_area, n, f}`` rows."""
     from apps.targeting.models import RiskArea
 
-    rows = (
-        results.order_by()
-        .values("target__risk_area")
-        .annotate(n=Count("pk"), f=Count("pk", filter=Q(outcome__in=FINDING_OUTCOMES)))
-    )
     labels = dict(RiskArea.choices)
     out = [
         {
-            "risk_area": r["target__risk_area"],
-            "label": labels.get(r["target__risk_area"], r["target__risk_area"]),
+            "risk_area": r["risk_area"],
+            "label": labels.get(r["risk_area"], r["risk_area"]),
             "examinations": r["n"],
             "findings": r["f"],
             "hit_rate": _ratio(r["f"], r["n"]),
@@ -610,23 +488,24 @@ def headline(user: Any, s: Slice, *, full: bool = True) -> dict[str, Any]:
     """The value of every measure in :data:`MEASURES` for the slice (``None`` where not available).
 
     ``full=False`` leaves out what only the page's tables need (targets by state, port workload and
-    capacity use), for the previous period's comparison.
+    capacity use), for the previous period's comparison. ``full=True`` also keeps the grouped rows
+    (``exam_groups``, ``nomination_groups``) the page's other tables are made from, so the page scans
+    the target summary once per kind of moment. Medians are not computed here (no page shows them;
+    they would fetch every row of the period): ``examination_figures`` and ``decision_figures`` give
+    them.
     """
+    exams, nominations = exam_groups(user, s, detail=full), nomination_groups(user, s, detail=full)
     values: dict[str, Any] = {}
     values.update(subject_figures(user, s))
-    values.update(examination_figures(user, s))
-    values.update(decision_figures(user, s))
-    values["missed"] = missed_targets(user, s)
-    values["breaches"] = queue_breaches(user, s)
+    values.update(examination_figures(user, s, medians=False, groups=exams))
+    figures = nomination_figures(user, s, medians=False, groups=nominations)
+    values.update({k: v for k, v in figures.items() if full or k != "targets_by_state"})
+    values.update(target_events(user, s))
     if full:
-        by_state = targets_by_state(user, s)
-        values["targets"] = sum(by_state.values())
-        values["targets_by_state"] = by_state
-        workload = port_workload(user, s)
+        workload = port_workload(user, s, exams)
         values["capacity_use"] = capacity_use(workload)
         values["port_workload"] = workload
-    else:
-        values["targets"] = targets(user, s).filter(created_at__gte=s.since, created_at__lt=s.until).count()
+        values["exam_groups"], values["nomination_groups"] = exams, nominations
     return values
 
 

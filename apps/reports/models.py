@@ -6,6 +6,9 @@
   subject kind, channel and risk area. It carries ``owner_agency`` and ``source`` exactly as a subject
   does, so it is scoped with the very same rule as ``Subject`` (``visible_to``). It is rebuilt from the
   operational tables by :func:`apps.reports.stats.refresh_daily_stats` (a Celery task and on demand).
+- :class:`TargetStat` is the target summary: one pre-joined row per target with what the report counts
+  of it (state, decision, examination, findings, value), scoped like ``Target``. Workflow commits
+  rewrite a target's row; it is rebuilt in bulk with the daily summary.
 - :class:`StatRefresh` records each rebuild, so a page can say how fresh its figures are.
 - :class:`RuleReview` is the annual review of a rule (keep, modify or retire) with its rationale.
 - :class:`ReportSubscription` is a person who receives the weekly report by e-mail.
@@ -68,6 +71,81 @@ class DailyStat(models.Model):
         from apps.intake.models import Subject
 
         return Subject.visibility_q(membership)
+
+
+class TargetStat(models.Model):
+    """What the report counts of one target, pre-joined into one narrow row (the target summary).
+
+    The page's target and examination figures (targets by state, examinations, findings, hit rates,
+    revenue, value seized, release and decision times, missed targets, queue breaches, workload per
+    port, officer and risk area) are sums over these rows, instead of joins at request time of
+    targets, transitions, corrected examination results, seized goods, subjects and assessments.
+
+    One row per target rather than one per day and dimension: the report slices by port, agency, risk
+    area, channel, officer and rule, and a target is visible to its owner agency *and* to the agencies
+    it is shared with, so a per-day aggregate would hold about as many rows as there are targets and
+    could not follow sharing or rules exactly. The primary key is the target's, so the row is scoped
+    with the very same rule as ``Target``. Rows are rewritten by
+    :func:`apps.reports.stats.refresh_target_stats` after every workflow commit that touches the target
+    and rebuilt in bulk with the daily summary.
+    """
+
+    target = models.OneToOneField(
+        "targeting.Target", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    owner_agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, related_name="+")
+    port = models.ForeignKey(
+        "agencies.Port", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    risk_area = models.CharField(max_length=20)
+    channel = models.CharField(max_length=6, blank=True, help_text="Of the subject's latest assessment.")
+    random_control = models.BooleanField(default=False)
+    state = models.CharField(max_length=20)
+    nominated_day = models.DateField()
+    decision_hours = models.FloatField(
+        null=True, blank=True, help_text="Nomination to first approval, rejection or withdrawal (≥ 0)."
+    )
+    arrival_at = models.DateTimeField(null=True, blank=True)
+    breached = models.BooleanField(
+        default=False, help_text="Has an arrival time and was not decided DECISION_LEAD before it."
+    )
+    missed_day = models.DateField(null=True, blank=True)
+    # The examination, as its latest correction says (all blank while the target is not examined).
+    # A plain key, not a foreign key: the report works without frontline examinations installed.
+    result_id = models.BigIntegerField(null=True, blank=True, help_text="The current ExaminationResult.")
+    exam_day = models.DateField(null=True, blank=True)
+    method = models.CharField(max_length=12, blank=True)
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    finding = models.BooleanField(default=False)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    seized_value = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    exam_hours = models.FloatField(default=0)
+    release_hours = models.FloatField(
+        null=True, blank=True, help_text="Subject's arrival to the end of the examination (≥ 0)."
+    )
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["nominated_day"], name="targetstat_nominated"),
+            models.Index(fields=["exam_day"], name="targetstat_exam"),
+            models.Index(fields=["arrival_at"], name="targetstat_arrival"),
+            models.Index(fields=["missed_day"], name="targetstat_missed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Target {self.target_id}: {self.state}"
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        """The same rule as ``Target`` (owned, or shared with the member's agency): the keys are equal."""
+        from apps.targeting.models import Target
+
+        return Target.visibility_q(membership)
 
 
 class StatRefresh(models.Model):

@@ -84,7 +84,7 @@ def summary_table(user: Any, s: Slice) -> Table:
     )
 
 
-def trend_table(user: Any, s: Slice) -> Table:
+def trend_table(user: Any, s: Slice, **groups: Any) -> Table:
     return Table(
         "trend",
         TABLES["trend"],
@@ -95,7 +95,7 @@ def trend_table(user: Any, s: Slice) -> Table:
             Column("examinations", "Examinations", "count"),
             Column("findings", "Findings", "count"),
         ],
-        m.daily_trend(user, s),
+        m.daily_trend(user, s, **groups),
     )
 
 
@@ -126,7 +126,7 @@ def channels_table(user: Any, s: Slice) -> Table:
     )
 
 
-def areas_table(user: Any, s: Slice) -> Table:
+def areas_table(user: Any, s: Slice, groups: list[dict[str, Any]] | None = None) -> Table:
     return Table(
         "areas",
         TABLES["areas"],
@@ -136,7 +136,7 @@ def areas_table(user: Any, s: Slice) -> Table:
             Column("findings", "Findings", "count"),
             Column("hit_rate", "Hit rate", "percent"),
         ],
-        m.hit_rate_by_area(user, s),
+        m.hit_rate_by_area(user, s, groups),
     )
 
 
@@ -172,7 +172,7 @@ def ports_table(user: Any, s: Slice, rows: list[dict[str, Any]] | None = None) -
     )
 
 
-def officers_table(user: Any, s: Slice) -> Table:
+def officers_table(user: Any, s: Slice, groups: list[dict[str, Any]] | None = None) -> Table:
     return Table(
         "officers",
         TABLES["officers"],
@@ -184,7 +184,7 @@ def officers_table(user: Any, s: Slice) -> Table:
             Column("hours", "Hours examining", "hours"),
             Column("per_day", "Per day", "ratio"),
         ],
-        m.officer_workload(user, s),
+        m.officer_workload(user, s, groups),
         note="The officer who made the examination (a supervisor's correction stays with that officer).",
     )
 
@@ -324,6 +324,8 @@ KPI_KEYS = (
 def build_report(user: Any, s: Slice) -> Report:
     """Every headline figure (with the previous period), the charts and the tables of the main page."""
     values, before = m.headline(user, s), m.headline(user, s.previous(), full=False)
+    # The grouped summary rows feed the tables below; they are not kept in the (cached) report.
+    exams, nominations = values.pop("exam_groups"), values.pop("nomination_groups")
     kpis = []
     for key in KPI_KEYS:
         measure = m.MEASURES[key]
@@ -333,13 +335,13 @@ def build_report(user: Any, s: Slice) -> Report:
         if change and measure.better:
             trend = "good" if (change > 0) == (measure.better == "up") else "bad"
         kpis.append({"measure": measure, "value": a, "previous": b, "change": change, "trend": trend})
-    trend = trend_table(user, s)
+    trend = trend_table(user, s, exams=exams, nominations=nominations)
     states = states_table(user, s, values["targets_by_state"])
     channels = channels_table(user, s)
-    areas = areas_table(user, s)
+    areas = areas_table(user, s, exams)
     seizures = seizures_table(user, s)
     ports = ports_table(user, s, values["port_workload"])
-    officers = officers_table(user, s)
+    officers = officers_table(user, s, exams)
     summary = Table(
         "summary",
         TABLES["summary"],

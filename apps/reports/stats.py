@@ -1,4 +1,9 @@
-"""The summary table: subject-level figures per arrival day, rebuilt in SQL from the operational tables.
+"""The summary tables the report reads instead of the operational tables.
+
+- :class:`DailyStat`: subject-level figures per arrival day, rebuilt in SQL from the operational tables.
+- :class:`TargetStat`: one pre-joined row per target (state, decision, examination, value), rewritten
+  after every workflow commit that touches the target (:func:`target_changed`) and rebuilt with the
+  daily summary for every target nominated, moved or examined in the days rebuilt.
 
 Counting a million subjects (with their assessments, targets and instructions) for every page view
 would be slow; one grouped query per refresh writes a few thousand :class:`DailyStat` rows, and pages
@@ -11,8 +16,10 @@ refresh a period on demand from the report page.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +29,7 @@ from django.db.models import (
     DurationField,
     Exists,
     F,
+    Min,
     OuterRef,
     Q,
     Subquery,
@@ -33,7 +41,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from apps.intake.models import Subject
-from apps.reports.models import DailyStat, StatRefresh
+from apps.reports.models import DailyStat, StatRefresh, TargetStat
 from apps.reports.slicing import optional_model
 from apps.targeting.models import Instruction, Target
 
@@ -47,7 +55,11 @@ def _seconds(value: Any) -> float:
 
 
 def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = None) -> StatRefresh:
-    """Rebuild the summary rows of the arrival days ``first_day``..``last_day`` (UTC), both included."""
+    """Rebuild the summary rows of the arrival days ``first_day``..``last_day`` (UTC), both included,
+    and the target summary rows of every target nominated, moved or examined on those days.
+
+    ``rows`` of the :class:`StatRefresh` counts both kinds of rows written.
+    """
     began = time.monotonic()
     since = datetime.combine(first_day, dtime.min, tzinfo=UTC)
     until = datetime.combine(last_day + timedelta(days=1), dtime.min, tzinfo=UTC)
@@ -108,13 +120,198 @@ def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = 
     with transaction.atomic():
         DailyStat.objects.filter(day__gte=first_day, day__lte=last_day).delete()
         DailyStat.objects.bulk_create(rows, batch_size=2000)
+        target_rows = refresh_target_stats(targets_touched(first_day, last_day))
         return StatRefresh.objects.create(
             first_day=first_day,
             last_day=last_day,
-            rows=len(rows),
+            rows=len(rows) + target_rows,
             seconds=round(time.monotonic() - began, 3),
             requested_by=requested_by if getattr(requested_by, "pk", None) else None,
         )
+
+
+# --------------------------------------------------------------------------- the target summary
+
+#: Targets rewritten per round of queries (keeps ``IN`` lists short on every database).
+CHUNK = 2000
+
+
+def _day(moment: datetime | None) -> date | None:
+    return moment.astimezone(UTC).date() if moment is not None else None
+
+
+def _hours(later: datetime, earlier: datetime) -> float:
+    return max(0.0, (later - earlier).total_seconds() / 3600)
+
+
+def refresh_target_stats(target_ids: Iterable[int]) -> int:
+    """Rewrite the :class:`TargetStat` rows of ``target_ids`` from the operational tables.
+
+    One code path for the row of one target after a workflow commit and for the bulk rebuild, so both
+    give the same figures as the direct computation (``apps.reports.direct``). Returns rows written.
+    """
+    ids = sorted(set(target_ids))
+    written = 0
+    for first in range(0, len(ids), CHUNK):
+        written += _refresh_chunk(ids[first : first + CHUNK])
+    return written
+
+
+def _refresh_chunk(ids: list[int]) -> int:
+    from apps.reports.measures import FINDING_OUTCOMES
+    from apps.targeting.models import DECISION_LEAD, TargetState, Transition
+
+    targets = list(
+        Target.objects.filter(pk__in=ids).values(
+            "pk", "owner_agency_id", "port_id", "risk_area", "random_control", "state", "created_at",
+            "arrival_at", "subject_id", "subject__arrival_at",
+        )
+    )  # fmt: skip
+    decisions = (TargetState.APPROVED, TargetState.REJECTED, TargetState.WITHDRAWN)
+    moves = Transition.objects.filter(target_id__in=ids).order_by().values("target_id")
+    decided = dict(moves.filter(to_state__in=decisions).annotate(at=Min("at")).values_list("target_id", "at"))
+    missed = dict(
+        moves.filter(to_state=TargetState.MISSED).annotate(at=Min("at")).values_list("target_id", "at")
+    )
+    # The current result of an examination is its latest correction (one examination per target, and
+    # a correction always points at the first result), and the officer is whoever made the first.
+    current: dict[int, dict[str, Any]] = {}
+    officer: dict[int, int] = {}
+    result = optional_model("frontline", "ExaminationResult")
+    if result is not None:
+        for r in result.objects.filter(target_id__in=ids).order_by("pk").values(
+            "pk", "target_id", "original_id", "outcome", "method", "started_at", "ended_at",
+            "revenue_at_stake", "recorded_by_id",
+        ):  # fmt: skip
+            current[r["target_id"]] = r
+            if r["original_id"] is None:
+                officer[r["target_id"]] = r["recorded_by_id"]
+    seized: dict[int, Decimal] = {}
+    goods = optional_model("frontline", "SeizedGoods")
+    if goods is not None and current:
+        seized = dict(
+            goods.objects.filter(result_id__in=[r["pk"] for r in current.values()])
+            .order_by()
+            .values("result_id")
+            .annotate(v=Sum("estimated_value"))
+            .values_list("result_id", "v")
+        )
+    channel: dict[int, str] = {}
+    assessment = optional_model("risk", "Assessment")
+    if assessment is not None:
+        latest = assessment.objects.filter(subject_id__in={t["subject_id"] for t in targets})
+        for subject_id, ch in latest.order_by("subject_id", "created_at", "pk").values_list(
+            "subject_id", "channel"
+        ):
+            channel[subject_id] = ch  # the last one wins: the latest assessment
+    rows = []
+    for t in targets:
+        pk, decided_at, exam = t["pk"], decided.get(t["pk"]), current.get(t["pk"])
+        finding = exam is not None and exam["outcome"] in FINDING_OUTCOMES
+        arrival = t["subject__arrival_at"]
+        rows.append(
+            TargetStat(
+                target_id=pk,
+                owner_agency_id=t["owner_agency_id"],
+                port_id=t["port_id"],
+                risk_area=t["risk_area"],
+                channel=channel.get(t["subject_id"]) or "",
+                random_control=t["random_control"],
+                state=t["state"],
+                nominated_day=_day(t["created_at"]),
+                decision_hours=_hours(decided_at, t["created_at"]) if decided_at else None,
+                arrival_at=t["arrival_at"],
+                breached=t["arrival_at"] is not None
+                and (decided_at is None or decided_at > t["arrival_at"] - DECISION_LEAD),
+                missed_day=_day(missed.get(pk)),
+                result_id=exam["pk"] if exam else None,
+                exam_day=_day(exam["ended_at"]) if exam else None,
+                method=exam["method"] if exam else "",
+                officer_id=officer.get(pk, exam["recorded_by_id"]) if exam else None,
+                finding=finding,
+                revenue=exam["revenue_at_stake"] if finding else None,
+                seized_value=(seized.get(exam["pk"]) or 0) if exam else 0,
+                exam_hours=_hours(exam["ended_at"], exam["started_at"]) if exam else 0.0,
+                release_hours=_hours(exam["ended_at"], arrival) if exam and arrival else None,
+            )
+        )
+    fields = [f.name for f in TargetStat._meta.concrete_fields if not f.primary_key]
+    with transaction.atomic():
+        TargetStat.objects.filter(target_id__in=ids).exclude(
+            target_id__in=[r.target_id for r in rows]
+        ).delete()
+        # An upsert, so two workers rewriting the same target at once never collide on the key.
+        TargetStat.objects.bulk_create(
+            rows, batch_size=500, update_conflicts=True, unique_fields=["target"], update_fields=fields
+        )
+    return len(rows)
+
+
+def targets_touched(first_day: date, last_day: date) -> set[int]:
+    """Targets nominated, moved or examined on the days ``first_day``..``last_day`` (UTC)."""
+    from apps.targeting.models import Transition
+
+    since = datetime.combine(first_day, dtime.min, tzinfo=UTC)
+    until = datetime.combine(last_day + timedelta(days=1), dtime.min, tzinfo=UTC)
+    ids = set(Target.objects.filter(created_at__gte=since, created_at__lt=until).values_list("pk", flat=True))
+    ids |= set(
+        Transition.objects.filter(at__gte=since, at__lt=until).values_list("target_id", flat=True).distinct()
+    )
+    result = optional_model("frontline", "ExaminationResult")
+    if result is not None:
+        ids |= set(
+            result.objects.filter(
+                Q(recorded_at__gte=since, recorded_at__lt=until) | Q(ended_at__gte=since, ended_at__lt=until)
+            )
+            .values_list("target_id", flat=True)
+            .distinct()
+        )
+    return ids
+
+
+def target_changed(target_id: int) -> None:
+    """Called by the workflow services inside their transaction: rewrite the target's summary row once
+    the change is committed (by Celery, inline when Celery runs eagerly), and let cached reports go.
+
+    The targets changed in one transaction go in one task (the risk engine nominates a batch of
+    subjects in one transaction). A target whose change was rolled back with a savepoint may still be
+    rewritten: harmless, the row is recounted from what is committed. ``robust``: a broker that is
+    down must not turn a committed change into an error; the periodic rebuild catches the row up.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _send_changes({target_id})
+        return
+    pending: _Pending | None = getattr(connection, "_report_targets", None)
+    # Registered callbacks live in ``run_on_commit`` until they run or their savepoint rolls back.
+    if (
+        pending is None
+        or pending.sent
+        or not any(entry[1] is pending.send for entry in connection.run_on_commit)
+    ):
+        pending = _Pending()
+        connection._report_targets = pending
+        transaction.on_commit(pending.send, robust=True)
+    pending.ids.add(target_id)
+
+
+class _Pending:
+    """The targets changed in the current transaction, sent in one task after its commit."""
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+        self.sent = False
+        self.send = self._send  # one bound method, so that ``run_on_commit`` can be searched for it
+
+    def _send(self) -> None:
+        self.sent = True
+        _send_changes(self.ids)
+
+
+def _send_changes(ids: set[int]) -> None:
+    from apps.reports.tasks import refresh_target_stats_task
+
+    refresh_target_stats_task.delay(sorted(ids))
 
 
 def refresh_recent(days: int = 2) -> StatRefresh:

@@ -20,6 +20,17 @@ def refresh_daily_stats_task(days: int = 2) -> int:
     return rows
 
 
+@shared_task(name="reports.refresh_target_stats")
+def refresh_target_stats_task(target_ids: list[int]) -> int:
+    """Rewrite the target summary rows of ``target_ids`` (after a workflow commit). Returns rows written."""
+    from apps.reports.services import forget_reports
+    from apps.reports.stats import refresh_target_stats
+
+    rows = refresh_target_stats(target_ids)
+    forget_reports()
+    return rows
+
+
 @shared_task(name="reports.send_weekly_report")
 def send_weekly_report() -> int:
     """Send the weekly performance report to every subscriber. Returns how many were sent."""

@@ -25,6 +25,7 @@ from apps.agencies.operations import check, membership_of
 from apps.agencies.roles import Role
 from apps.intake.models import Subject
 from apps.live.events import publish_on_commit
+from apps.reports.stats import target_changed
 from apps.targeting.models import (
     FINAL_STATES,
     OPEN_STATES,
@@ -115,18 +116,18 @@ def _groups(target: Target) -> list[str]:
     }
     groups = [*(f"agency-{a}" for a in sorted(agency_ids)), f"target-{target.pk}"]
     if target.port_id:
-        groups.append(f"port-{Port.objects.only('locode').get(pk=target.port_id).locode}")
+        groups.append(f"port-{target.port.locode}")  # loaded with the target where the caller had it
     return groups
 
 
-def _publish(target: Target, event_type: str = "target.changed") -> None:
-    for group in _groups(target):
+def _publish(target: Target, event_type: str = "target.changed", groups: list[str] | None = None) -> None:
+    for group in _groups(target) if groups is None else groups:
         publish_on_commit(group, event_type, target=target.pk, state=target.state, version=target.version)
 
 
 def _record(target: Target, actor: Any, from_state: str, to_state: str, reason: str) -> Transition:
     agency = _agency_of(actor)
-    return Transition.objects.create(
+    transition = Transition.objects.create(
         target=target,
         actor=actor if getattr(actor, "pk", None) else None,
         actor_agency=agency,
@@ -135,6 +136,27 @@ def _record(target: Target, actor: Any, from_state: str, to_state: str, reason: 
         version=target.version,
         reason=reason,
     )
+    target_changed(target.pk)  # the report's summary row of the target, rewritten after the commit
+    return transition
+
+
+def _loaded_relations(obj: Any, prefix: str = "", depth: int = 2) -> list[str]:
+    """``select_related`` names of the foreign keys already loaded on ``obj`` (and on those, ``depth`` deep)."""
+    names = []
+    for field in obj._meta.concrete_fields:
+        if field.is_relation and field.is_cached(obj):
+            names.append(prefix + field.name)
+            related = field.get_cached_value(obj)
+            if related is not None and depth > 1:
+                names += _loaded_relations(related, f"{prefix}{field.name}__", depth - 1)
+    return names
+
+
+def _reload(target: Target) -> None:
+    """Read ``target`` again after its conditional UPDATE, with the related rows the caller had loaded
+    (read again in the same query), so that the page or answer that shows it next does not fetch its
+    owner, port and subject one query at a time."""
+    target.refresh_from_db(from_queryset=Target.objects.select_related(*_loaded_relations(target)))
 
 
 def _stale_message(target_pk: int) -> str:
@@ -185,9 +207,12 @@ def _move(
         if updated != 1:
             raise StaleChange(_stale_message(target.pk))
         from_state = target.state
-        target.refresh_from_db()
+        _reload(target)
+        # Who to tell is read before the history row is appended: appending locks the chain's head
+        # until the commit, and every transition on the floor waits for that lock.
+        groups = _groups(target)
         _record(target, actor, from_state, to_state, reason)
-        _publish(target, event)
+        _publish(target, event, groups)
     return target
 
 
@@ -452,7 +477,7 @@ def mark_missed(
         if updated != 1:
             raise StaleChange(_stale_message(target.pk))
         from_state = target.state
-        target.refresh_from_db()
+        _reload(target)
         _record(target, None, from_state, S.MISSED, reason)
         _publish(target)
     return target
