@@ -1,39 +1,71 @@
-"""Benchmark of the targeting workflow under concurrent users, on PostgreSQL.
+"""Benchmark of the targeting workflow: 50 floor users against several Daphne processes, on PostgreSQL.
 
-Measures p95 latency (ms) of the queue page, the target page and the transition API with many subjects
-and targets, each beside a baseline measured in the same run (the trivial ``/healthz`` view through the
-same server, client and concurrency). Goal: p95 < 100 ms. Prints ONE JSON object.
+Measures p50/p95/p99 latency (ms) of the queue page, the target page and the transition API with
+1,000,000 subjects and 100,000 targets, each beside a baseline measured in the same phase (the trivial
+``/healthz`` view through the same servers, clients and load). Goal: p95 < 100 ms. Prints ONE JSON object.
 
-It creates a throw-away database (``test_<name>_bench_targeting``), loads the data with COPY, serves the app from
-a threaded WSGI server in this process and drives it with concurrent HTTP clients.
+How it serves: a throw-away database (``test_<name>_bench_targeting``) is loaded with COPY and vacuumed
+(autovacuum does that to a production table; a freshly copied one has no visibility map yet), then
+``--servers`` Daphne processes serve ``ratc_ops.asgi:application`` on their own ports, each with a pool
+of ``--pool`` PostgreSQL connections (``DB_POOL_SIZE``), as production runs several Daphne processes
+behind one address. Virtual user ``u`` talks to server ``u % servers`` over one keep-alive connection.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops python -m bench.targeting
-    DATABASE_URL=... python -m bench.targeting --subjects 1000000 --targets 100000   # the large run
+The load model (stated again in the JSON):
+
+- ``think`` phase, the acceptance figure: ``--users`` (50) people, each in a loop of: think for an
+  exponentially distributed time (mean ``--think``, 1 s), then make one request, chosen uniformly at
+  random among the queue page of a random port, the page of a random target, an approval through the
+  transition API (a supervisor's session, a target awaiting approval used once) and ``/healthz``, so that
+  the baseline sees exactly the load the three measured requests see. ``--requests`` requests per user.
+- ``saturation`` phases, so nobody takes the think-time figure for capacity: the same mix in a closed
+  loop with no think time at each of ``--saturation`` concurrent clients; each level reports its
+  throughput and p95s, and ``max_rps_with_p95_under_goal`` is the highest throughput at which all three
+  p95s stayed under the goal.
+
+The machine is shared: ``load_avg_before`` says how busy it was when the run started.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops flock /tmp/bench.lock python -m bench.targeting
+    DATABASE_URL=... python -m bench.targeting --subjects 100000 --targets 10000 --requests 10   # quick
 """
 
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
+import http.client
 import json
 import os
 import random
-import statistics
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 GOAL_P95_MS = 100.0
+KINDS = ("queue_page", "target_page", "transition_api", "baseline_healthz")
+PORTS = ("GBFXT", "GBLHR", "GBDVR", "GBMNC", "GBCOV")
+#: The Redis database index the bench's Celery messages go to (nobody's worker reads it).
+BENCH_REDIS_DB = 15
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subjects", type=int, default=100_000)
-    parser.add_argument("--targets", type=int, default=10_000)
-    parser.add_argument("--users", type=int, default=8, help="concurrent users")
-    parser.add_argument("--requests", type=int, default=40, help="requests per user per measurement")
+    parser.add_argument("--subjects", type=int, default=1_000_000)
+    parser.add_argument("--targets", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=50, help="people on the floor at once")
+    parser.add_argument("--think", type=float, default=1.0, help="mean think time in seconds (exponential)")
+    parser.add_argument("--requests", type=int, default=40, help="requests per user in the think phase")
+    parser.add_argument("--servers", type=int, default=4, help="Daphne processes")
+    parser.add_argument("--pool", type=int, default=8, help="PostgreSQL connections pooled per process")
+    parser.add_argument(
+        "--saturation", default="1,2,4,8,16,50", help="closed-loop client counts, no think time"
+    )
+    parser.add_argument("--saturation-requests", type=int, default=300, help="requests per saturation level")
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args()
 
@@ -43,6 +75,7 @@ def load(subjects: int, targets: int, seed: int) -> dict[str, object]:
     from django.db import connection
 
     from apps.agencies.models import Agency, Port
+    from apps.compliance.models import ChainHead
     from apps.core.demo import ensure_demo_world
     from apps.intake.models import DataSource
 
@@ -86,165 +119,318 @@ def load(subjects: int, targets: int, seed: int) -> dict[str, object]:
             "INSERT INTO targeting_transition (target_id, from_state, to_state, version, reason, at, seq, prev_hash, hash) "
             "SELECT id, '', 'nominated', 1, 'bench', created_at, id, '', '' FROM targeting_target"
         )
-        c.execute("ANALYZE")
+        # The chain's head must follow the copied rows, or the first approval would reuse sequence 1.
+        c.execute("SELECT COALESCE(MAX(seq), 0) FROM targeting_transition")
+        ChainHead.objects.update_or_create(
+            chain="targeting.transition", defaults={"seq": c.fetchone()[0], "hash": ""}
+        )
+        c.execute("VACUUM ANALYZE")
     return {"subjects": subjects, "targets": targets}
 
 
-def session_opener(base: str, username: str) -> tuple[urllib.request.OpenerDirector, str]:
-    """An HTTP client signed in as ``username`` (a session made server-side), and its CSRF token."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_servers(
+    count: int, pool: int, database_url: str, logdir: Path
+) -> list[tuple[subprocess.Popen, int]]:
+    """Start ``count`` Daphne processes on free ports against the bench database; wait until each answers."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DB_POOL_SIZE": str(pool),
+        "DB_CONN_MAX_AGE": "0",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "RATC_SIMULATE": "0",
+    }
+    if os.environ.get("REDIS_URL"):
+        # Approvals queue report refreshes (Celery): send those to a database index of the bench's own,
+        # so that no worker of anyone else's runs them; the bench drops that queue at the end.
+        env["CELERY_BROKER_URL"] = bench_broker_url()
+    servers = []
+    for i in range(count):
+        port = free_port()
+        log = open(logdir / f"daphne-{i}.log", "wb")  # noqa: SIM115 (open while the server runs)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ratc_ops.asgi:application"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent,
+        )  # fmt: skip
+        servers.append((process, port))
+    deadline = time.monotonic() + 120
+    for process, port in servers:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"Daphne on port {port} stopped; see {logdir}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Daphne on port {port} did not answer; see {logdir}")
+            time.sleep(0.3)
+    return servers
+
+
+def session_cookie(username: str) -> str:
+    """A session made server-side for ``username`` (in the database every server reads)."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.middleware.csrf import _get_new_csrf_string
     from django.test import Client
 
     client = Client()
     client.force_login(get_user_model().objects.get(username=username))
-    jar = http.cookiejar.CookieJar()
-    csrf = _get_new_csrf_string()
-    host = base.split("//")[1].split(":")[0]
-    for name, value in ((settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value),
-                        (settings.CSRF_COOKIE_NAME, csrf)):  # fmt: skip
-        jar.set_cookie(http.cookiejar.Cookie(0, name, value, None, False, host, False, False, "/", True, False,
-                                             None, True, None, None, {}))  # fmt: skip
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)), csrf
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-def measure(users: int, per_user: int, make_request) -> dict[str, float]:
-    """Run ``make_request(user_index, i)`` from ``users`` threads; latency percentiles in ms."""
-    timings: list[float] = []
-    errors: list[str] = []
+class Browser:
+    """One person's keep-alive connection to one server, with an analyst's and a supervisor's session."""
+
+    def __init__(self, port: int, analyst: str, supervisor: str, csrf: str) -> None:
+        from django.conf import settings
+
+        self.port = port
+        self.csrf = csrf
+        self.cookies = {
+            role: f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
+            for role, session in (("analyst", analyst), ("supervisor", supervisor))
+        }
+        self.conn: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str, role: str = "analyst", body: bytes | None = None) -> int:
+        headers = {"Cookie": self.cookies[role], "Host": "127.0.0.1"}
+        if body is not None:
+            headers |= {"Content-Type": "application/json", "X-CSRFToken": self.csrf,
+                        "Referer": f"http://127.0.0.1:{self.port}/"}  # fmt: skip
+        for attempt in (1, 2):  # a keep-alive connection the server closed is opened again once
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                response.read()
+                if response.will_close:
+                    self.conn.close()
+                    self.conn = None
+                return response.status
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+class Workload:
+    """The request mix; each call returns the kind it made and raises on an error answer."""
+
+    def __init__(self, target_ids: list[int], awaiting: list[tuple[int, int]]) -> None:
+        self.target_ids = target_ids
+        self.awaiting = iter(awaiting)
+        self.lock = threading.Lock()
+
+    def next_awaiting(self) -> tuple[int, int]:
+        with self.lock:
+            found = next(self.awaiting, None)
+        if found is None:
+            raise RuntimeError("ran out of targets awaiting approval")
+        return found
+
+    def do(self, browser: Browser, kind: str, rng: random.Random) -> None:
+        if kind == "queue_page":
+            status = browser.request("GET", f"/targets/queues/work/?port={rng.choice(PORTS)}")
+        elif kind == "target_page":
+            status = browser.request("GET", f"/targets/{rng.choice(self.target_ids)}/")
+        elif kind == "transition_api":
+            pk, version = self.next_awaiting()
+            body = json.dumps({"action": "approve", "expected_version": version, "reason": "bench"}).encode()
+            status = browser.request("POST", f"/api/v1/targets/{pk}/transitions/", "supervisor", body)
+        else:
+            status = browser.request("GET", "/healthz")
+        if status != 200:
+            raise RuntimeError(f"{kind}: HTTP {status}")
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    return round(sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))], 1)
+
+
+def run_phase(browsers: list[Browser], work: Workload, per_user: int, think: float, seed: int) -> dict:
+    """Each browser makes ``per_user`` requests of the mix, thinking ``Exp(think)`` seconds before each."""
+    timings: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    errors: dict[str, list[str]] = {kind: [] for kind in KINDS}
     lock = threading.Lock()
-    barrier = threading.Barrier(users)
 
-    def run(u: int) -> None:
-        barrier.wait()
-        for i in range(per_user):
+    def user(u: int) -> None:
+        rng = random.Random(seed * 1000 + u)
+        if think:
+            time.sleep(rng.uniform(0, think))  # people do not all click at the same instant
+        for _ in range(per_user):
+            if think:
+                time.sleep(rng.expovariate(1 / think))
+            kind = rng.choice(KINDS)
             start = time.perf_counter()
             try:
-                make_request(u, i)
+                work.do(browsers[u], kind, rng)
             except Exception as error:
                 with lock:
-                    errors.append(str(error)[:200])
+                    errors[kind].append(str(error)[:200])
                 continue
             with lock:
-                timings.append((time.perf_counter() - start) * 1000)
+                timings[kind].append((time.perf_counter() - start) * 1000)
 
-    threads = [threading.Thread(target=run, args=(u,)) for u in range(users)]
+    threads = [threading.Thread(target=user, args=(u,)) for u in range(len(browsers))]
+    started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    timings.sort()
-    p95 = timings[int(0.95 * (len(timings) - 1))] if timings else float("nan")
-    return {
-        "p50_ms": round(statistics.median(timings), 1) if timings else None,
-        "p95_ms": round(p95, 1),
-        "n": len(timings),
-        "errors": len(errors),
-        **({"first_error": errors[0]} if errors else {}),
-    }
+    elapsed = time.perf_counter() - started
+    out: dict[str, object] = {}
+    for kind in KINDS:
+        values = sorted(timings[kind])
+        out[kind] = {
+            "p50_ms": percentile(values, 0.50),
+            "p95_ms": percentile(values, 0.95),
+            "p99_ms": percentile(values, 0.99),
+            "n": len(values),
+            "errors": len(errors[kind]),
+            **({"first_error": errors[kind][0]} if errors[kind] else {}),
+        }
+    done = sum(len(v) for v in timings.values())
+    out["throughput_rps"] = round(done / elapsed, 1)
+    out["duration_s"] = round(elapsed, 1)
+    return out
+
+
+def meets(result: dict) -> bool:
+    return all(
+        result[k]["p95_ms"] is not None and result[k]["p95_ms"] < GOAL_P95_MS and not result[k]["errors"]
+        for k in ("queue_page", "target_page", "transition_api")
+    )
+
+
+def bench_broker_url() -> str:
+    return urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path=f"/{BENCH_REDIS_DB}"))
+
+
+def drop_bench_queue() -> None:
+    """Delete the Celery queue (and kombu's bindings) the servers made in the bench's Redis database."""
+    import redis
+
+    client = redis.Redis.from_url(bench_broker_url())
+    client.delete("celery", *client.keys("_kombu.*"))
+
+
+def bench_database_url(name: str) -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ratc_ops.settings")
+    # A stop by signal (Ctrl-C, a time-out's TERM) still stops the servers and drops the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     import django
 
     django.setup()
     from django.db import connection
-    from django.test.testcases import LiveServerThread
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 
     if connection.vendor != "postgresql":
         sys.exit("Run against PostgreSQL: set DATABASE_URL=postgres://...")
+    load_avg = [round(x, 2) for x in os.getloadavg()]
     setup_test_environment()
-    from django.conf import settings
-
-    settings.ALLOWED_HOSTS = ["*"]
-    settings.DEBUG = False
     # Our own throw-away database, so that a test run elsewhere on the same server is not disturbed.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = (
-        f"test_{connection.settings_dict['NAME']}_bench_targeting"
-    )
+    name = f"test_{connection.settings_dict['NAME']}_bench_targeting"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     old = setup_databases(verbosity=0, interactive=False)
-    server = None
+    servers: list[tuple[subprocess.Popen, int]] = []
+    logdir = Path(tempfile.mkdtemp(prefix="bench-targeting-"))
     try:
         started = time.perf_counter()
         data = load(args.subjects, args.targets, args.seed)
         data["load_s"] = round(time.perf_counter() - started, 1)
-        server = LiveServerThread(
-            "127.0.0.1", static_handler=lambda app: app, connections_override={}, port=0
-        )
-        server.daemon = True
-        server.start()
-        server.is_ready.wait()
-        base = f"http://127.0.0.1:{server.port}"
+        from django.middleware.csrf import _get_new_csrf_string
+
         from apps.targeting.models import Target
 
-        analysts = [session_opener(base, "analyst") for _ in range(args.users)]
-        supervisors = [session_opener(base, "supervisor") for _ in range(args.users)]
-        target_ids = list(Target.objects.values_list("pk", flat=True)[:2000])
-        awaiting = list(Target.objects.filter(state="awaiting_approval").values_list("pk", "version"))
-        needed = args.users * args.requests
-        if len(awaiting) < needed:
-            sys.exit(
-                f"Need {needed} targets awaiting approval for the transition measurement; got {len(awaiting)}."
-            )
         rng = random.Random(args.seed)
+        target_ids = rng.sample(list(Target.objects.values_list("pk", flat=True)), 2000)
+        awaiting = list(Target.objects.filter(state="awaiting_approval").values_list("pk", "version"))
+        rng.shuffle(awaiting)
+        levels = [int(x) for x in args.saturation.split(",") if x.strip()]
+        needed = args.users * (args.requests + 3) + len(levels) * args.saturation_requests
+        if len(awaiting) < needed:  # a quarter of the requests are approvals; this is an upper bound
+            sys.exit(f"Need up to {needed} targets awaiting approval; got {len(awaiting)}.")
+        connection.close()  # the servers are the database's clients from here on
 
-        def get(opener, path: str) -> None:
-            with opener.open(base + path, timeout=30) as response:
-                response.read()
+        servers = start_servers(args.servers, args.pool, bench_database_url(name), logdir)
+        most = max([args.users, *levels])
+        browsers = [
+            Browser(servers[u % len(servers)][1], session_cookie("analyst"), session_cookie("supervisor"),
+                    _get_new_csrf_string())
+            for u in range(most)
+        ]  # fmt: skip
+        connection.close()
+        work = Workload(target_ids, awaiting)
+        # Warm up every process (templates, URL resolvers, pools) before measuring.
+        run_phase(browsers[: len(servers) * 2], work, 8, 0, args.seed + 1)
 
-        def baseline(u: int, i: int) -> None:
-            get(analysts[u][0], "/healthz")
-
-        def queue_page(u: int, i: int) -> None:
-            port = rng.choice(["GBFXT", "GBLHR", "GBDVR", "GBMNC", "GBCOV"])
-            get(analysts[u][0], f"/targets/queues/work/?port={port}")
-
-        def target_page(u: int, i: int) -> None:
-            get(analysts[u][0], f"/targets/{rng.choice(target_ids)}/")
-
-        def transition(u: int, i: int) -> None:
-            pk, version = awaiting[u * args.requests + i]
-            opener, csrf = supervisors[u]
-            body = json.dumps({"action": "approve", "expected_version": version, "reason": "bench"}).encode()
-            request = urllib.request.Request(  # noqa: S310 (our own http:// server)
-                f"{base}/api/v1/targets/{pk}/transitions/", data=body, method="POST",
-                headers={"Content-Type": "application/json", "X-CSRFToken": csrf, "Referer": base + "/"},
-            )  # fmt: skip
-            with opener.open(request, timeout=30) as response:
-                if response.status != 200:
-                    raise RuntimeError(f"HTTP {response.status}")
-                response.read()
-
-        # Warm up (connections, template caches) before measuring.
-        measure(args.users, 3, lambda u, i: (baseline(u, i), queue_page(u, i), target_page(u, i)))
-        results = {
-            "baseline_healthz": measure(args.users, args.requests, baseline),
-            "queue_page": measure(args.users, args.requests, queue_page),
-            "target_page": measure(args.users, args.requests, target_page),
-            "transition_api": measure(args.users, args.requests, transition),
-        }
-        ok = all(results[k]["p95_ms"] < GOAL_P95_MS and not results[k]["errors"]
-                 for k in ("queue_page", "target_page", "transition_api"))  # fmt: skip
+        think = run_phase(browsers[: args.users], work, args.requests, args.think, args.seed)
+        saturation = []
+        for clients in levels:
+            per_user = max(2, args.saturation_requests // clients)
+            result = run_phase(browsers[:clients], work, per_user, 0, args.seed + clients)
+            saturation.append({"clients": clients, **result})
+        passing = [level["throughput_rps"] for level in saturation if meets(level)]
         print(json.dumps({
             "benchmark": "targeting",
             "data": data,
-            "concurrent_users": args.users,
-            "requests_per_user": args.requests,
+            "servers": {"processes": args.servers, "server": "daphne ratc_ops.asgi:application",
+                        "db_pool_size_per_process": args.pool},
+            "load_avg_before": load_avg,
             "goal": {"p95_ms_below": GOAL_P95_MS},
-            "results": results,
-            "meets_goal": ok,
+            "model": {
+                "users": args.users,
+                "think_time": f"exponential, mean {args.think} s, before every request",
+                "requests_per_user": args.requests,
+                "mix": "uniform over queue page (random port), target page (random target), "
+                       "transition API (approve, supervisor), baseline /healthz",
+                "connections": "one keep-alive HTTP connection per user; user u on server u % processes",
+            },
+            "results": think,
+            "saturation": {
+                "model": "closed loop, no think time, the same mix; throughput in requests/s of the whole mix",
+                "levels": saturation,
+                "max_rps_with_p95_under_goal": max(passing) if passing else None,
+            },
+            "meets_goal": meets(think),
         }))  # fmt: skip
     finally:
-        if server is not None:
-            server.terminate()
+        for process, _ in servers:
+            process.terminate()
+        for process, _ in servers:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
         from django.db import connections
 
         connections.close_all()
         teardown_databases(old, verbosity=0)
+        if servers and os.environ.get("REDIS_URL"):
+            drop_bench_queue()
 
 
 if __name__ == "__main__":

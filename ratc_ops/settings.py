@@ -109,6 +109,15 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})
+        # Under Daphne requests run on short-lived threads: a persistent connection (DB_CONN_MAX_AGE)
+        # belongs to one of them, so a process keeps one open per request it ever ran at once. A pool
+        # of DB_POOL_SIZE connections per process is bounded and shared by all of its threads.
+        if DB_POOL_SIZE := env_int("DB_POOL_SIZE", 0, minimum=0, maximum=100):
+            if DATABASES["default"]["CONN_MAX_AGE"]:
+                from django.core.exceptions import ImproperlyConfigured
+
+                raise ImproperlyConfigured("Set DB_POOL_SIZE or DB_CONN_MAX_AGE, not both.")
+            DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 10}
 else:
     DATABASES = {
         "default": {

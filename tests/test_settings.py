@@ -80,3 +80,27 @@ def test_production_mode_refuses_to_start_without_a_secret(tmp_path):
 def test_bad_value_names_the_variable(tmp_path):
     result = _run_manage("check", DJANGO_DEBUG="perhaps", SQLITE_PATH=str(tmp_path / "db.sqlite3"))
     assert result.returncode != 0 and "DJANGO_DEBUG='perhaps'" in result.stderr
+
+
+def _settings_value(expression: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DB_", "DATABASE_"))}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", f"import ratc_ops.settings as s; print({expression})"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_db_pool_size_pools_postgresql_connections_per_process():
+    url = "postgres://ratc@127.0.0.1:5432/ratc_ops"
+    pool = 'repr(s.DATABASES["default"]["OPTIONS"].get("pool"))'
+    assert _settings_value(pool, DATABASE_URL=url).stdout.strip() == "None"
+    pooled = _settings_value(pool, DATABASE_URL=url, DB_POOL_SIZE="6")
+    assert pooled.stdout.strip() == "{'min_size': 1, 'max_size': 6, 'timeout': 10}", pooled.stderr
+    refused = _settings_value(pool, DATABASE_URL=url, DB_POOL_SIZE="6", DB_CONN_MAX_AGE="60")
+    assert refused.returncode != 0 and "DB_POOL_SIZE or DB_CONN_MAX_AGE" in refused.stderr
+    assert "not a whole number" in _settings_value(pool, DATABASE_URL=url, DB_POOL_SIZE="many").stderr

@@ -120,7 +120,9 @@ class ActionSerializer(serializers.Serializer):
 class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Targets the caller may see. ``POST`` nominates; ``transitions`` moves; ``claim`` claims/releases."""
 
-    queryset = Target.objects.select_related("owner_agency", "port", "claimed_by", "subject", "subject__port")
+    queryset = Target.objects.select_related(
+        "owner_agency", "port", "claimed_by", "subject", "subject__port", "subject__source"
+    )
     serializer_class = TargetSerializer
     operations = {"*": "target.view", "create": "target.nominate", "claim": "target.view"}
 

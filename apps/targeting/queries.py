@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Min, Q
-from django.http import Http404
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Min, Q, Window
 from django.utils import timezone
 
-from apps.agencies.models import Agency, Port
-from apps.agencies.operations import check
+from apps.agencies.models import Agency, CentreConfiguration, Port
+from apps.agencies.operations import can, membership_of
 from apps.targeting.models import DECISION_LEAD, OPEN_STATES, UNDECIDED_STATES, RiskArea, Target, TargetState
+from apps.targeting.routing import check_target_operation
 
 S = TargetState
 
@@ -34,26 +36,95 @@ ACTIONS: dict[str, tuple[str, str, frozenset[str], str, str]] = {
 REASON_REQUIRED = {"reject", "withdraw"}
 
 
-def allowed_actions(user: Any, target: Target) -> list[str]:
-    """The transitions this user may make on this target now (for buttons; the services still check)."""
-    allowed = []
-    for name, (_, operation, states, _, _) in ACTIONS.items():
-        if target.state not in states:
-            continue
+class TargetAccess:
+    """What one viewer may do on one target, for the buttons of one page or answer.
+
+    It decides exactly as ``operations.check`` does (the target is visible, the role allows the
+    operation, the agency and the routing team may act), but asks the database whether the target is
+    visible once and reads the centre's configuration once, instead of once per button. The services
+    still check every change.
+    """
+
+    def __init__(
+        self,
+        user: Any,
+        target: Target,
+        *,
+        config: CentreConfiguration | None = None,
+        visible: bool | None = None,
+    ) -> None:
+        """``visible=True`` when the caller loaded ``target`` through ``visible_to(user)`` in this request."""
+        self.user = user
+        self.target = target
+        self.membership = membership_of(user)
+        self._config = config
+        if visible is not None:
+            self.__dict__["visible"] = visible and self.membership is not None
+
+    @cached_property
+    def visible(self) -> bool:
+        if self.membership is None:
+            return False
+        return Target.objects.visible_to(self.user).filter(pk=self.target.pk).exists()
+
+    @property
+    def config(self) -> CentreConfiguration:
+        if self._config is None:
+            self._config = CentreConfiguration.current()
+        return self._config
+
+    def may(self, operation: str) -> bool:
+        if not can(self.user, operation) or not self.visible:
+            return False
         try:
-            check(user, operation, target)
-        except (PermissionDenied, Http404):
-            continue
-        allowed.append(name)
-    return allowed
+            check_target_operation(self.membership, self.target, operation, self.config)
+        except PermissionDenied:
+            return False
+        return True
+
+    def actions(self) -> list[str]:
+        """The transitions this viewer may make on the target now."""
+        state = self.target.state
+        return [name for name, (_, op, states, _, _) in ACTIONS.items() if state in states and self.may(op)]
+
+
+def allowed_actions(user: Any, target: Target, *, access: TargetAccess | None = None) -> list[str]:
+    """The transitions this user may make on this target now (for buttons; the services still check)."""
+    return (access or TargetAccess(user, target)).actions()
 
 
 def may(user: Any, operation: str, target: Target) -> bool:
-    try:
-        check(user, operation, target)
-    except (PermissionDenied, Http404):
-        return False
-    return True
+    return TargetAccess(user, target).may(operation)
+
+
+def urgent_page(queryset: Any, number: Any, *, now: datetime, per_page: int) -> Page:
+    """One page of ``queryset`` (scoped and filtered already), most urgent first.
+
+    Ranked in two steps so that the ranking over every open target of a queue reads only the narrow
+    ``target_open_queue`` index: first the page's ids (and the count) from the index, then the page's
+    rows with their port, owner and claimant. The rows are loaded through ``queryset`` again, so a
+    target that left the scope between the two steps is not shown.
+    """
+    ranked = queryset.with_urgency(now).order_by("-urgency", "arrival_at", "id")
+    paginator = Paginator(ranked.values_list("pk", flat=True), per_page)
+    # The page's ids and the queue's length in one scan (a window count), not a second COUNT query.
+    raw = str(number or "1")
+    found = []
+    if raw.isdigit() and int(raw) > 0:
+        first = (int(raw) - 1) * per_page
+        found = list(
+            ranked.annotate(total=Window(Count("pk"))).values_list("pk", "total")[first : first + per_page]
+        )
+    if found:
+        paginator.count = found[0][1]  # the paginator's cached count, so it asks the database no more
+        page = paginator.page(int(raw))
+        ids = [pk for pk, _ in found]
+    else:  # an empty queue, a page past its end or not a number: the paginator's own answer
+        page = paginator.get_page(number)
+        ids = list(page.object_list)
+    rows = queryset.select_related("port", "owner_agency", "claimed_by").with_urgency(now).in_bulk(ids)
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
 
 
 @dataclass

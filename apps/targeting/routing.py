@@ -73,8 +73,12 @@ def deciding_team_label(target: Any, config: CentreConfiguration | None = None) 
     return "National centre"
 
 
-def check_target_operation(membership: Any, target: Any, operation: str) -> None:
-    """Raise ``PermissionDenied`` unless the member's agency and team may do ``operation`` on ``target``."""
+def check_target_operation(
+    membership: Any, target: Any, operation: str, config: CentreConfiguration | None = None
+) -> None:
+    """Raise ``PermissionDenied`` unless the member's agency and team may do ``operation`` on ``target``.
+
+    ``config``: the configuration already read in this request (a page asks about several operations)."""
     if operation not in ACTING_OPERATIONS:
         return
     if not may_act_as_agency(membership, target):
@@ -83,10 +87,12 @@ def check_target_operation(membership: Any, target: Any, operation: str) -> None
         if target.port_id not in port_ids_of(membership):
             raise PermissionDenied("This target is not dispatched to one of your ports.")
         return
-    if operation in ROUTED_OPERATIONS and not in_deciding_team(membership, target):
-        raise PermissionDenied(
-            f"{deciding_team_label(target)} decides on this target under the current operating model."
-        )
+    if operation in ROUTED_OPERATIONS:
+        config = config or CentreConfiguration.current()
+        if not in_deciding_team(membership, target, config):
+            raise PermissionDenied(
+                f"{deciding_team_label(target, config)} decides on this target under the current operating model."
+            )
 
 
 def is_national_staff(membership: Any) -> bool:

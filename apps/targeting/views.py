@@ -49,10 +49,10 @@ from apps.targeting.models import (
 from apps.targeting.queries import (
     ACTIONS,
     REASON_REQUIRED,
-    allowed_actions,
+    TargetAccess,
     filter_targets,
-    may,
     queue_summary,
+    urgent_page,
 )
 from apps.targeting.routing import deciding_team_label, port_ids_of
 
@@ -60,7 +60,8 @@ PAGE_SIZE = 50
 
 
 def _list_queryset(user: Any):
-    return Target.objects.visible_to(user).select_related("port", "owner_agency", "claimed_by", "subject")
+    # No subject: the lists show none of it, and joining the subjects table costs more than the page.
+    return Target.objects.visible_to(user).select_related("port", "owner_agency", "claimed_by")
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -103,9 +104,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     """One shared queue (filtered by port, risk area, agency or operation), most urgent first."""
     check(request.user, "target.view")
     now = timezone.now()
-    targets = filter_targets(_list_queryset(request.user).filter(state__in=OPEN_STATES), request.GET)
-    targets = targets.with_urgency(now).order_by("-urgency", "arrival_at", "id")
-    page = Paginator(targets, PAGE_SIZE).get_page(request.GET.get("page"))
+    targets = filter_targets(
+        Target.objects.visible_to(request.user).filter(state__in=OPEN_STATES), request.GET
+    )
+    page = urgent_page(targets, request.GET.get("page"), now=now, per_page=PAGE_SIZE)
     title = _queue_title(request.GET)
     context = {"page": page, "title": title, "now": now, "can_claim": can(request.user, "target.claim")}
     return render_page_or_fragment(request, "targeting/queue.html", context, fragment="rows")
@@ -193,8 +195,10 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
         Comment.objects.visible_to(user)
         .filter(target=target)
         .select_related("author", "owner_agency")
-        .prefetch_related("attachments", "mentions")
+        .prefetch_related("attachments", "mentions", "shared_with")
     )
+    # One visibility query and one read of the configuration for every button of the page.
+    access = TargetAccess(user, target, visible=True)  # the view loaded it through visible_to
     actions = [
         {
             "name": name,
@@ -202,7 +206,7 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
             "style": ACTIONS[name][4],
             "reason_required": name in REASON_REQUIRED,
         }
-        for name in allowed_actions(user, target)
+        for name in access.actions()
     ]
     owner = membership.agency_id == target.owner_agency_id
     return {
@@ -219,15 +223,15 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
         "can_dispatch": "dispatch" in {a["name"] for a in actions},
         "methods": ExaminationMethod.choices,
         "instructions": target.instructions.select_related("port", "dispatched_by"),
-        "can_claim": may(user, "target.claim", target) and target.state in OPEN_STATES,
-        "can_hold": may(user, "target.hold", target) and target.state in services.HOLDABLE_STATES | {"on_hold"},
-        "can_comment": may(user, "target.comment", target),
-        "can_share": may(user, "target.share", target)
+        "can_claim": access.may("target.claim") and target.state in OPEN_STATES,
+        "can_hold": access.may("target.hold") and target.state in services.HOLDABLE_STATES | {"on_hold"},
+        "can_comment": access.may("target.comment"),
+        "can_share": access.may("target.share")
         and (owner or any(s.agency_id == membership.agency_id and s.code == HandlingCode.PASS_ON for s in shares)),
         "is_owner": owner,
         "share_agencies": Agency.objects.exclude(pk=target.owner_agency_id),
         "codes": HandlingCode.choices if owner else [(HandlingCode.SEE, "May see"), (HandlingCode.CONSENT, "Owner consent before action")],
-        "team": deciding_team_label(target),
+        "team": deciding_team_label(target, access.config),
         "now": timezone.now(),
     }  # fmt: skip
 
@@ -238,7 +242,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A target: reasons, subject (masked as the law says), history, holds, sharing, comments, actions."""
     check(request.user, "target.view")
     queryset = Target.objects.select_related(
-        "port", "owner_agency", "claimed_by", "subject", "subject__port", "operation"
+        "port", "owner_agency", "claimed_by", "subject", "subject__port", "subject__source", "operation"
     )
     target = get_object_for(request.user, queryset, pk=pk)
     if request.method == "POST":
