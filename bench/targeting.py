@@ -26,17 +26,19 @@ The machine is shared: ``load_avg_before`` says how busy it was when the run sta
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops flock /tmp/bench.lock python -m bench.targeting
     DATABASE_URL=... python -m bench.targeting --subjects 100000 --targets 10000 --requests 10   # quick
+    DATABASE_URL=... python -m bench.targeting --keep   # load once, keep it, reuse it next time
+
+``--keep`` keeps the database after the run and reuses it while it holds the asked number of subjects
+and enough targets still awaiting approval (each run approves a few thousand).
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +47,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from bench.serving import Browser, database_url, percentile, session_cookie, start_servers, stop_servers
 
 GOAL_P95_MS = 100.0
 KINDS = ("queue_page", "target_page", "transition_api", "baseline_healthz")
@@ -67,6 +71,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--saturation-requests", type=int, default=300, help="requests per saturation level")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the database; reuse it when loaded")
     return parser.parse_args()
 
 
@@ -128,106 +133,6 @@ def load(subjects: int, targets: int, seed: int) -> dict[str, object]:
     return {"subjects": subjects, "targets": targets}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_servers(
-    count: int, pool: int, database_url: str, logdir: Path
-) -> list[tuple[subprocess.Popen, int]]:
-    """Start ``count`` Daphne processes on free ports against the bench database; wait until each answers."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DB_POOL_SIZE": str(pool),
-        "DB_CONN_MAX_AGE": "0",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "RATC_SIMULATE": "0",
-    }
-    if os.environ.get("REDIS_URL"):
-        # Approvals queue report refreshes (Celery): send those to a database index of the bench's own,
-        # so that no worker of anyone else's runs them; the bench drops that queue at the end.
-        env["CELERY_BROKER_URL"] = bench_broker_url()
-    servers = []
-    for i in range(count):
-        port = free_port()
-        log = open(logdir / f"daphne-{i}.log", "wb")  # noqa: SIM115 (open while the server runs)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ratc_ops.asgi:application"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent,
-        )  # fmt: skip
-        servers.append((process, port))
-    deadline = time.monotonic() + 120
-    for process, port in servers:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"Daphne on port {port} stopped; see {logdir}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Daphne on port {port} did not answer; see {logdir}")
-            time.sleep(0.3)
-    return servers
-
-
-def session_cookie(username: str) -> str:
-    """A session made server-side for ``username`` (in the database every server reads)."""
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-class Browser:
-    """One person's keep-alive connection to one server, with an analyst's and a supervisor's session."""
-
-    def __init__(self, port: int, analyst: str, supervisor: str, csrf: str) -> None:
-        from django.conf import settings
-
-        self.port = port
-        self.csrf = csrf
-        self.cookies = {
-            role: f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
-            for role, session in (("analyst", analyst), ("supervisor", supervisor))
-        }
-        self.conn: http.client.HTTPConnection | None = None
-
-    def request(self, method: str, path: str, role: str = "analyst", body: bytes | None = None) -> int:
-        headers = {"Cookie": self.cookies[role], "Host": "127.0.0.1"}
-        if body is not None:
-            headers |= {"Content-Type": "application/json", "X-CSRFToken": self.csrf,
-                        "Referer": f"http://127.0.0.1:{self.port}/"}  # fmt: skip
-        for attempt in (1, 2):  # a keep-alive connection the server closed is opened again once
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            try:
-                self.conn.request(method, path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                response.read()
-                if response.will_close:
-                    self.conn.close()
-                    self.conn = None
-                return response.status
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.conn.close()
-                self.conn = None
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-
 class Workload:
     """The request mix; each call returns the kind it made and raises on an error answer."""
 
@@ -256,12 +161,6 @@ class Workload:
             status = browser.request("GET", "/healthz")
         if status != 200:
             raise RuntimeError(f"{kind}: HTTP {status}")
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    if not sorted_values:
-        return None
-    return round(sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))], 1)
 
 
 def run_phase(browsers: list[Browser], work: Workload, per_user: int, think: float, seed: int) -> dict:
@@ -331,11 +230,6 @@ def drop_bench_queue() -> None:
     client.delete("celery", *client.keys("_kombu.*"))
 
 
-def bench_database_url(name: str) -> str:
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ratc_ops.settings")
@@ -354,12 +248,20 @@ def main() -> None:
     # Our own throw-away database, so that a test run elsewhere on the same server is not disturbed.
     name = f"test_{connection.settings_dict['NAME']}_bench_targeting"
     connection.settings_dict.setdefault("TEST", {})["NAME"] = name
-    old = setup_databases(verbosity=0, interactive=False)
+    # No serialized copy of the database (for test rollbacks): with a kept million rows it takes minutes.
+    old = setup_databases(verbosity=0, interactive=False, keepdb=args.keep, serialized_aliases=set())
     servers: list[tuple[subprocess.Popen, int]] = []
     logdir = Path(tempfile.mkdtemp(prefix="bench-targeting-"))
     try:
+        from apps.intake.models import Subject
+
+        loaded = Subject.objects.filter(external_id__startswith="BENCH-").count()
+        if loaded and loaded != args.subjects:
+            sys.exit(f"The kept database holds {loaded} subjects, not {args.subjects}: drop {name} first.")
         started = time.perf_counter()
-        data = load(args.subjects, args.targets, args.seed)
+        data = (
+            {"subjects": loaded, "reused": True} if loaded else load(args.subjects, args.targets, args.seed)
+        )
         data["load_s"] = round(time.perf_counter() - started, 1)
         from django.middleware.csrf import _get_new_csrf_string
 
@@ -375,10 +277,16 @@ def main() -> None:
             sys.exit(f"Need up to {needed} targets awaiting approval; got {len(awaiting)}.")
         connection.close()  # the servers are the database's clients from here on
 
-        servers = start_servers(args.servers, args.pool, bench_database_url(name), logdir)
+        extra_env = {}
+        if os.environ.get("REDIS_URL"):
+            # Approvals queue report refreshes (Celery): send those to a database index of the bench's
+            # own, so that no worker of anyone else's runs them; the bench drops that queue at the end.
+            extra_env["CELERY_BROKER_URL"] = bench_broker_url()
+        servers = start_servers(args.servers, args.pool, database_url(name), logdir, extra_env)
         most = max([args.users, *levels])
         browsers = [
-            Browser(servers[u % len(servers)][1], session_cookie("analyst"), session_cookie("supervisor"),
+            Browser(servers[u % len(servers)][1],
+                    {"analyst": session_cookie("analyst"), "supervisor": session_cookie("supervisor")},
                     _get_new_csrf_string())
             for u in range(most)
         ]  # fmt: skip
@@ -418,17 +326,11 @@ def main() -> None:
             "meets_goal": meets(think),
         }))  # fmt: skip
     finally:
-        for process, _ in servers:
-            process.terminate()
-        for process, _ in servers:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_servers(servers)
         from django.db import connections
 
         connections.close_all()
-        teardown_databases(old, verbosity=0)
+        teardown_databases(old, verbosity=0, keepdb=args.keep)
         if servers and os.environ.get("REDIS_URL"):
             drop_bench_queue()
 
