@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -97,6 +98,7 @@ class TickReport:
     subjects: int = 0
     skipped: int = 0
     staff: dict[str, int] = field(default_factory=dict)
+    reports_refreshed: bool = False
 
     def __str__(self) -> str:
         acted = ", ".join(f"{k} {v}" for k, v in sorted(self.staff.items()) if v)
@@ -271,11 +273,31 @@ class Floor:
             from apps.simulator.staff import Staff
 
             report.staff = Staff(self).act(now)
+        report.reports_refreshed = self.keep_reports_current()
         SimState.objects.filter(pk=self.state().pk).update(last_tick_at=now, ticks=F("ticks") + 1)
         SimState.objects.filter(lease_owner=self.owner).update(
             lease_until=now + timedelta(seconds=LEASE_SECONDS)
         )
         return report
+
+    def keep_reports_current(self) -> bool:
+        """Refresh the report's daily summary of the last two days when Celery beat's schedule says so.
+
+        On the real stack beat runs ``reports.refresh_daily_stats`` (``reports-refresh-recent``); the
+        embedded mode runs Celery tasks inline and has no beat, so a manager watching the demo saw no
+        arrivals at all on the report page. There the simulator keeps that schedule. Returns whether it
+        refreshed.
+        """
+        if not settings.CELERY_TASK_ALWAYS_EAGER:
+            return False  # beat and the workers do it
+        from apps.reports.models import StatRefresh
+        from apps.reports.tasks import refresh_daily_stats_task
+
+        every = timedelta(seconds=float(settings.CELERY_BEAT_SCHEDULE["reports-refresh-recent"]["schedule"]))
+        if StatRefresh.objects.filter(finished_at__gt=timezone.now() - every).exists():
+            return False
+        refresh_daily_stats_task()  # inline, as beat's task would run on a worker
+        return True
 
     def run(
         self,

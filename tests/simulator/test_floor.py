@@ -175,3 +175,22 @@ def test_the_listed_traveller_is_found_by_the_watchlist_under_the_variant_name(d
     clear_cache()
     hits = screen_name(f"{person.given} {person.surname}", date_of_birth=person.born)
     assert hits, f"{person.given} {person.surname} ({person.born}) should match {listed_name}"
+
+
+def test_without_beat_the_simulator_keeps_the_reports_arrivals_current(floor, clock, tick, settings):
+    """The embedded mode has no Celery beat: a tick refreshes the report's daily summary on beat's
+    schedule, so a manager watching the demo sees the arrivals it announced. With beat, it leaves it."""
+    from django.db.models import Sum
+
+    from apps.reports.models import DailyStat
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    assert tick().reports_refreshed
+    assert DailyStat.objects.aggregate(n=Sum("arrivals"))["n"] > 0
+    clock.move(5)
+    assert not tick().reports_refreshed  # beat's 15 minutes have not passed
+    clock.move(11)
+    assert tick().reports_refreshed
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    clock.move(16)
+    assert not tick().reports_refreshed
