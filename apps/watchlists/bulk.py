@@ -242,15 +242,7 @@ class _State:
         key = (t.text, t.abjad)
         found = self.segments.get(key)
         if found is None:
-            starts: list[int] = []
-            ends: list[int] = []
-            gains: list[float] = []
-            for tid, sim in index._expand(t).items():
-                lo, hi = int(index.post_ptr[tid]), int(index.post_ptr[tid + 1])
-                if hi > lo:
-                    starts.append(lo)
-                    ends.append(hi)
-                    gains.append(float(index.idf[tid]) * sim * (0.3 if t.minor else 1.0))
+            starts, ends, gains = index.postings(t)
             found = (
                 np.asarray(starts, dtype=np.int64),
                 np.asarray(ends, dtype=np.int64),

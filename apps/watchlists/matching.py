@@ -633,17 +633,29 @@ class ScreeningIndex:
                                 found[tid] = sim
         return found
 
+    def postings(self, t: Token) -> tuple[list[int], list[int], list[float]]:
+        """Where the aliases holding ``t`` or a neighbour of it lie in the postings (start, end), and what
+        each range adds to an alias's candidate score; shared with the bulk path, which caches it."""
+        starts: list[int] = []
+        ends: list[int] = []
+        gains: list[float] = []
+        for tid, sim in self._expand(t).items():
+            lo, hi = int(self.post_ptr[tid]), int(self.post_ptr[tid + 1])
+            if hi > lo:
+                starts.append(lo)
+                ends.append(hi)
+                gains.append(float(self.idf[tid]) * sim * (0.3 if t.minor else 1.0))
+        return starts, ends, gains
+
     def _candidates(self, q: Sequence[Token], top_k: int) -> np.ndarray:
         starts: list[int] = []
         ends: list[int] = []
         gains: list[float] = []
         for t in q:
-            for tid, sim in self._expand(t).items():
-                lo, hi = int(self.post_ptr[tid]), int(self.post_ptr[tid + 1])
-                if hi > lo:
-                    starts.append(lo)
-                    ends.append(hi)
-                    gains.append(float(self.idf[tid]) * sim * (0.3 if t.minor else 1.0))
+            more = self.postings(t)
+            starts += more[0]
+            ends += more[1]
+            gains += more[2]
         if not starts:
             return np.zeros(0, dtype=np.int32)
         ids = np.concatenate([self.post_ids[lo:hi] for lo, hi in zip(starts, ends, strict=True)])
