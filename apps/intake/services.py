@@ -60,12 +60,23 @@ def share_source(*, actor: Any, source: DataSource, agency: Agency) -> None:
     check(actor, "source.share", source)
     with transaction.atomic():
         assign_perm("intake.view_datasource", agency.group, source)
+        transaction.on_commit(_forget_reports)
 
 
 def unshare_source(*, actor: Any, source: DataSource, agency: Agency) -> None:
+    """Stop ``agency`` seeing ``source``; reports already counted for it are dropped after the commit."""
     check(actor, "source.share", source)
     with transaction.atomic():
         remove_perm("intake.view_datasource", agency.group, source)
+        transaction.on_commit(_forget_reports)
+
+
+def _forget_reports() -> None:
+    """Cached reports are kept per agency for minutes: an agency that lost sight of a source must not
+    go on counting its subjects there, nor miss a newly shared one."""
+    from apps.reports.services import forget_reports
+
+    forget_reports()
 
 
 def shared_with(source: DataSource) -> list[Agency]:

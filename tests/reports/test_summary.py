@@ -246,3 +246,26 @@ def test_the_changes_of_one_transaction_go_in_one_task(
                 )
     assert len(sent) == 1 and len(sent[0]) == 3
     assert TargetStat.objects.filter(state="nominated").count() == 3
+
+
+def test_sharing_or_unsharing_a_source_changes_the_cached_report_at_once(
+    history, world, police_manager, customs_admin, django_capture_on_commit_callbacks
+):
+    """The report is cached per agency for minutes; a source unshared from the police stops counting in
+    the police's report at once (and a shared one starts)."""
+    from apps.intake.models import Subject
+    from apps.intake.services import share_source, unshare_source
+    from apps.reports.services import cached_report
+    from apps.reports.stats import refresh_daily_stats
+
+    refresh_daily_stats(PERIOD.start, PERIOD.end)
+    source = (
+        Subject.objects.filter(source__owner_agency=world.customs, arrival_at__isnull=False).first().source
+    )
+    before = cached_report(police_manager, PERIOD).values["arrivals"]
+    with django_capture_on_commit_callbacks(execute=True):
+        share_source(actor=customs_admin, source=source, agency=world.police)
+    assert cached_report(police_manager, PERIOD).values["arrivals"] > before
+    with django_capture_on_commit_callbacks(execute=True):
+        unshare_source(actor=customs_admin, source=source, agency=world.police)
+    assert cached_report(police_manager, PERIOD).values["arrivals"] == before
