@@ -343,9 +343,10 @@ def main() -> None:
         "p95_ms": round(times[int(0.95 * len(times)) - 1], 2),
     }
     f1_ours = result["ours"]["fixed_threshold"]["f1"]  # type: ignore[index]
-    f1_nk = result["nomenklatura"].get("logic_v2_default_threshold", {}).get("f1", 0.79)  # type: ignore[union-attr]
+    measured_nk = result["nomenklatura"].get("logic_v2_default_threshold")  # type: ignore[union-attr]
     result["goals"] = {
-        "f1_above_nomenklatura": f1_ours > f1_nk,
+        # Not met unless nomenklatura ran here: its published F1 is no same-run comparison.
+        "f1_above_nomenklatura": (f1_ours > measured_nk["f1"]) if measured_nk else None,
         "p95_below_25ms_at_1M": result["million"]["p95_ms"] < 25,  # type: ignore[index]
     }
     del big, synth
