@@ -23,10 +23,12 @@ from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.intake.models import Subject, SubjectKind
 from apps.live.events import group_name, publish_on_commit
+from apps.reports.stats import target_changed
 from apps.risk.conditions import ConditionError, parse, to_text, validate
 from apps.risk.models import Assessment, Hit, RiskSettings, Rule, RuleState, RuleTransition, RuleVersion
 from apps.risk.providers import Component, load_providers
 from apps.risk.scoring import RANDOM_CONTROL_AREA, RateTable, by_area, channel_for, combine, random_draw
+from apps.targeting.models import Target
 
 __all__ = [
     "activate_rule",
@@ -377,6 +379,10 @@ def assess_subjects(subject_ids: Iterable[int]) -> list[Assessment]:
             if c.kind == "rule" and c.rule_version_id
         ]
         Hit.objects.bulk_create(hits, batch_size=5000)
+        # The report counts a target under its subject's latest channel: a re-assessment rewrites the
+        # summary rows of the subject's existing targets (new nominations below rewrite their own).
+        for target_id in Target.objects.filter(subject__in=subjects).values_list("pk", flat=True):
+            target_changed(target_id)
         for assessment in assessments:
             above = assessment.score >= settings.nomination_threshold
             if not (above or assessment.random_control):

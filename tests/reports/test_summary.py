@@ -197,6 +197,26 @@ def test_the_summary_follows_the_workflow_without_a_rebuild(
     assert_summary_is_direct(manager, today)
 
 
+def test_a_re_assessment_moves_the_target_to_its_new_channel(
+    world, manager, django_capture_on_commit_callbacks
+):
+    """A target nominated by hand, then assessed: the report counts it under the assessment's channel."""
+    from apps.risk.models import Assessment
+    from apps.risk.services import assess_subjects
+
+    subject = SubjectFactory(source__owner_agency=world.customs, port=world.port_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        target = targeting.nominate_target(
+            actor=None, subject=subject, risk_area="narcotics", reasons=["tip-off"], by_engine=True
+        )
+    assert TargetStat.objects.get(target=target).channel == ""
+    with django_capture_on_commit_callbacks(execute=True):
+        assess_subjects([subject.pk])
+    latest = Assessment.objects.filter(subject=subject).latest("created_at", "pk")
+    assert latest.channel and TargetStat.objects.get(target=target).channel == latest.channel
+    assert_summary_is_direct(manager, Slice.last_days(2))
+
+
 def test_a_rolled_back_change_leaves_the_summary_alone(world, manager, django_capture_on_commit_callbacks):
     subject = SubjectFactory(source__owner_agency=world.customs, port=world.port_a)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
