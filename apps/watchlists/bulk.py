@@ -80,6 +80,19 @@ class Query:
     threshold: float = DEFAULT_THRESHOLD
 
 
+def screen_one(index: ScreeningIndex, q: Query) -> list[Match]:
+    """One query through the per-name path: the reference :func:`screen_many` must agree with."""
+    return index.screen(
+        q.name,
+        date_of_birth=q.date_of_birth,
+        nationality=q.nationality,
+        document=q.document,
+        kind=q.kind,
+        limit=q.limit,
+        threshold=q.threshold,
+    )
+
+
 def _bag(text: str) -> np.ndarray:
     out = np.zeros(_ALPHABET, dtype=np.int16)
     for ch in text:
@@ -463,7 +476,7 @@ def _survivors(
 
 
 def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Match]]:
-    """``[index.screen(q.name, ...) for q in queries]``, computed in bulk; same hits, same order."""
+    """``[screen_one(index, q) for q in queries]``, computed in bulk; same hits, same order."""
     results: list[list[Match]] = [[] for _ in queries]
     if not queries or not len(index):
         return results

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from apps.agencies.operations import check
 from apps.watchlists import importers
-from apps.watchlists.bulk import Query, screen_many
+from apps.watchlists.bulk import Query, screen_many, screen_one
 from apps.watchlists.matching import DEFAULT_THRESHOLD, Match, ScreeningIndex
 from apps.watchlists.models import HandlingCode, Watchlist, WatchlistEntry
 from apps.watchlists.services import to_dataclass
@@ -324,15 +324,7 @@ def _screen(
     if not name or not name.strip() or not bundle.size:
         return []
     q = _query(name, kinds=kinds, limit=limit, **kwargs)
-    matches = bundle.index.screen(
-        q.name,
-        date_of_birth=q.date_of_birth,
-        nationality=q.nationality,
-        document=q.document,
-        kind=q.kind,
-        limit=q.limit,
-        threshold=q.threshold,
-    )
+    matches = screen_one(bundle.index, q)
     return _hits(bundle, name, matches, kinds=kinds, limit=limit, field_name=field_name)
 
 
@@ -480,15 +472,7 @@ def screen_subject(
         return []
     asks, hits = _asks(bundle, subject)
     for a in asks:
-        matches = bundle.index.screen(
-            a.query.name,
-            date_of_birth=a.query.date_of_birth,
-            nationality=a.query.nationality,
-            document=a.query.document,
-            kind=a.query.kind,
-            limit=a.query.limit,
-            threshold=a.query.threshold,
-        )
+        matches = screen_one(bundle.index, a.query)
         hits += _hits(bundle, a.query.name, matches, kinds=a.kinds, limit=a.limit, field_name=a.field_name)
     return _best_per_entry(hits)
 

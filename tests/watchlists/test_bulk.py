@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.intake.models import SourceKind, Subject
 from apps.simulator.generators import name_variant
-from apps.watchlists.bulk import Query, screen_many
+from apps.watchlists.bulk import Query, screen_many, screen_one
 from apps.watchlists.importers import WatchlistEntry
 from apps.watchlists.matching import ScreeningIndex
 from apps.watchlists.screening import screen_subject, screen_subjects
@@ -64,18 +64,7 @@ def test_bulk_path_gives_the_per_name_hits_on_real_lists(
     queries += [Query(n, kind="person", nationality="GB", date_of_birth="1980-02-03") for n in ORDINARY * 2]
     queries += [Query(""), Query("   "), Query("Mr")]
     bulk = screen_many(index, queries)
-    one = [
-        index.screen(
-            q.name,
-            date_of_birth=q.date_of_birth,
-            nationality=q.nationality,
-            document=q.document,
-            kind=q.kind,
-            limit=q.limit,
-            threshold=q.threshold,
-        )
-        for q in queries
-    ]
+    one = [screen_one(index, q) for q in queries]
     differ = [
         (q.name, _signature(b), _signature(o))
         for q, b, o in zip(queries, bulk, one, strict=True)
