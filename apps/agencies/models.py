@@ -170,6 +170,17 @@ class CentreConfiguration(models.Model):
         blank=True,
         help_text="The customs administration that runs the national centre.",
     )
+    # Four eyes: the person who nominated or submitted a target never approves it. A small port team
+    # under the decentralised model may have one supervisor a shift, so each model has its own switch.
+    four_eyes_centralised = models.BooleanField(
+        default=True, help_text="Centralised model: the approver is never the nominator or the submitter."
+    )
+    four_eyes_decentralised = models.BooleanField(
+        default=True, help_text="Decentralised model: the approver is never the nominator or the submitter."
+    )
+    four_eyes_hybrid = models.BooleanField(
+        default=True, help_text="Hybrid model: the approver is never the nominator or the submitter."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -177,6 +188,11 @@ class CentreConfiguration(models.Model):
 
     def __str__(self) -> str:
         return f"Operating model: {self.get_operating_model_display()}"
+
+    @property
+    def four_eyes(self) -> bool:
+        """Whether four eyes apply under the operating model in force."""
+        return bool(getattr(self, f"four_eyes_{self.operating_model}", True))
 
     @classmethod
     def current(cls) -> CentreConfiguration:

@@ -266,4 +266,4 @@ class ExaminationFeedback(models.Model):
     def visibility_q(cls, membership: Any) -> Q:
         from apps.targeting.models import Target
 
-        return Q(target__in=Target.objects.filter(Target.visibility_q(membership)).values("pk"))
+        return Q(target__in=Target.visible_pks(membership))

@@ -47,14 +47,13 @@ from apps.intake.models import Outcome
 from apps.live.events import publish_on_commit
 from apps.reports.stats import target_changed
 from apps.targeting import services as targeting
+from apps.targeting.disclosure import BRIEFING_FACTS, disclose
 from apps.targeting.models import Instruction, Target, TargetShare, TargetState
 from apps.targeting.routing import may_act_as_agency, port_ids_of
 
 S = TargetState
 #: Instructions still to be worked at the port.
 OPEN_AT_PORT = (S.DISPATCHED, S.IN_EXAMINATION)
-#: Reason kinds whose text the officer is shown; watchlist and free-text reasons may name people.
-SHOWN_REASON_KINDS = {"rule", "model"}
 #: A tablet clock may run a little fast; a result "ending" further in the future is refused.
 CLOCK_SKEW = timedelta(minutes=15)
 #: An examination longer than this is a typing error.
@@ -115,24 +114,6 @@ class Briefing:
     subject_ref: str
     subject_title: str
     facts: list[tuple[str, str]]
-
-
-#: Subject facts that help find and examine the goods; anything else stays on the floor.
-BRIEFING_FACTS = {
-    "container_number": "Container",
-    "containers": "Containers",
-    "vessel_name": "Vessel",
-    "flight": "Flight",
-    "hs_code": "HS code",
-    "goods_description": "Goods",
-    "description": "Goods",
-    "origin_country": "Origin",
-    "packages": "Packages",
-    "gross_mass_kg": "Gross mass (kg)",
-    "net_mass_kg": "Net mass (kg)",
-    "bags_count": "Bags",
-    "seat": "Seat",
-}
 
 
 # --------------------------------------------------------------------------- the officer's list
@@ -198,23 +179,17 @@ def briefing(user: Any, instruction: Instruction) -> Briefing:
     Watchlist and free-text reasons can name people or documents: the officer is told that they exist,
     not what they say. Random-control selection is not revealed, so the examination is as thorough.
     """
-    target = instruction.target
-    subject = target.subject
-    shown, withheld = [], 0
-    for reason in target.reasons or []:
-        kind = reason.get("kind")
-        if kind in SHOWN_REASON_KINDS and reason.get("text"):
-            shown.append(str(reason["text"]))
-        elif kind in {"watchlist", "person"}:
-            withheld += 1
-    from apps.targeting.masking import subject_view
 
-    view = subject_view(user, subject)
+    target = instruction.target
+    seen = disclose(user, target, briefing=True)
+    view = seen.subject
     facts = [
         (label, str(view.facts[key]))
         for key, label in BRIEFING_FACTS.items()
         if view.facts.get(key) not in (None, "", [], {})
     ]
+    shown = [r["text"] for r in seen.reasons]
+    withheld = seen.withheld_reasons
     return Briefing(
         instruction=instruction,
         target=target,

@@ -142,9 +142,13 @@ class TargetStat(models.Model):
 
     @classmethod
     def visibility_q(cls, membership: Any) -> Q:
-        """The same rule as ``Target`` (owned, or shared with the member's agency): the keys are equal."""
+        """The same rule as ``Target``: the keys are equal, so the target's own ``Q`` applies as it is,
+        a plain filter the report's indexes serve; a role whose view of targets is narrowed further
+        (by target columns this summary does not carry) goes through the targets themselves."""
         from apps.targeting.models import Target
 
+        if Target.role_narrows(membership):
+            return Q(target_id__in=Target.visible_pks(membership))
         return Target.visibility_q(membership)
 
 

@@ -23,8 +23,8 @@ from rest_framework.response import Response
 from apps.core.api import ScopedViewSetMixin
 from apps.intake.models import Subject
 from apps.targeting import services
-from apps.targeting.masking import reasons_view, subject_view
-from apps.targeting.models import Hold, Instruction, Target, TargetShare, Transition
+from apps.targeting.disclosure import disclose
+from apps.targeting.models import Hold, Instruction, Target, TargetShare
 from apps.targeting.queries import allowed_actions, filter_targets, queue_summary
 
 
@@ -50,13 +50,17 @@ def call_service(func, **kwargs: Any) -> Any:
         raise ApiPermissionDenied(str(error)) from None
 
 
-class TransitionSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
-    agency = serializers.CharField(source="actor_agency.code", default=None)
+class HistoryLineSerializer(serializers.Serializer):
+    """One history line as ``disclose`` gave it: ``reason_withheld`` says a reason exists but is not yours."""
 
-    class Meta:
-        model = Transition
-        fields = ["from_state", "to_state", "version", "reason", "actor", "agency", "at"]
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    version = serializers.IntegerField()
+    reason = serializers.CharField()
+    reason_withheld = serializers.BooleanField(source="withheld")
+    actor = serializers.CharField(source="actor_name", allow_null=True)
+    agency = serializers.CharField(allow_null=True)
+    at = serializers.DateTimeField()
 
 
 class TargetSerializer(serializers.ModelSerializer):
@@ -69,6 +73,7 @@ class TargetSerializer(serializers.ModelSerializer):
     sla = serializers.SerializerMethodField()
     urgency = serializers.SerializerMethodField()
     shared_with = serializers.SerializerMethodField()
+    operation = serializers.SerializerMethodField()
 
     class Meta:
         model = Target
@@ -82,14 +87,15 @@ class TargetSerializer(serializers.ModelSerializer):
         return self.context["request"].user
 
     def get_subject(self, obj: Target) -> dict[str, Any]:
-        view = subject_view(self._user(), obj.subject)
-        return {
-            "id": view.id, "kind": view.kind, "masked": view.masked, "title": view.title,
-            "external_id": view.external_id, "port": view.port, "arrival_at": view.arrival_at, "facts": view.facts,
-        }  # fmt: skip
+        return disclose(self._user(), obj).subject_dict()
 
     def get_reasons(self, obj: Target) -> list[dict[str, str]]:
-        return reasons_view(self._user(), obj)
+        return disclose(self._user(), obj).reasons
+
+    def get_operation(self, obj: Target) -> int | None:
+        """The joint operation's id, only for an agency taking part in it."""
+        operation = disclose(self._user(), obj).operation
+        return operation.pk if operation is not None else None
 
     def get_sla(self, obj: Target) -> str:
         return obj.sla_status()
@@ -102,16 +108,16 @@ class TargetSerializer(serializers.ModelSerializer):
 
 
 class NominateSerializer(serializers.Serializer):
-    subject = serializers.IntegerField()
+    subject = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     risk_area = serializers.CharField()
     reasons = serializers.ListField(child=serializers.DictField(), required=False, default=list)
     reason = serializers.CharField(required=False, default="", allow_blank=True)
-    priority = serializers.IntegerField(required=False, default=50)
+    priority = serializers.IntegerField(required=False, default=50, min_value=0, max_value=100)
 
 
 class ActionSerializer(serializers.Serializer):
     action = serializers.CharField()
-    expected_version = serializers.IntegerField()
+    expected_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     reason = serializers.CharField(required=False, default="", allow_blank=True)
     method = serializers.CharField(required=False, default="", allow_blank=True)
     instruction = serializers.CharField(required=False, default="", allow_blank=True)
@@ -132,7 +138,7 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
             .get_queryset()
             .prefetch_related(Prefetch("shares", queryset=TargetShare.objects.select_related("agency")))
         )
-        return filter_targets(queryset, self.request.query_params)
+        return filter_targets(queryset, self.request.query_params, self.request.user)
 
     @extend_schema(request=NominateSerializer, responses=TargetSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -141,12 +147,16 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
         subject = Subject.objects.visible_to(request.user).filter(pk=data.validated_data["subject"]).first()
         if subject is None:
             raise ValidationError({"subject": "No such subject."})
-        target = call_service(
-            services.nominate_target, actor=request.user, subject=subject, risk_area=data.validated_data["risk_area"],
+        target, created = call_service(
+            services.nominate, actor=request.user, subject=subject, risk_area=data.validated_data["risk_area"],
             reasons=data.validated_data["reasons"], reason=data.validated_data["reason"],
             priority=data.validated_data["priority"],
         )  # fmt: skip
-        return Response(self.get_serializer(target).data, status=status.HTTP_201_CREATED)
+        # An open target the caller may see already covers the subject and area: 200 with it, not a new one.
+        return Response(
+            self.get_serializer(target).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
     @extend_schema(methods=["POST"], request=ActionSerializer, responses=TargetSerializer)
     @action(detail=True, methods=["get", "post"])
@@ -154,9 +164,7 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
         """``GET``: the history and the actions the caller may take now. ``POST``: take one."""
         target = self.get_object()
         if request.method == "GET":
-            history = TransitionSerializer(
-                target.transitions.select_related("actor", "actor_agency"), many=True
-            )
+            history = HistoryLineSerializer(disclose(request.user, target).history(), many=True)
             return Response({"version": target.version, "state": target.state,
                              "allowed": allowed_actions(request.user, target), "history": history.data})  # fmt: skip
         data = ActionSerializer(data=request.data)
@@ -211,16 +219,42 @@ class QueueViewSet(viewsets.ViewSet):
 
 
 class HoldSerializer(serializers.ModelSerializer):
+    """A hold as ``disclose`` gives it: its reasons are read only by the holding agency."""
+
     agency = serializers.CharField(source="agency.code", read_only=True)
     placed_by = serializers.CharField(source="placed_by.username", read_only=True)
     released_by = serializers.CharField(source="released_by.username", read_only=True, default=None)
-    expected_version = serializers.IntegerField(write_only=True, required=False)
+    reason = serializers.SerializerMethodField()
+    release_reason = serializers.SerializerMethodField()
+    reason_withheld = serializers.SerializerMethodField()
 
     class Meta:
         model = Hold
-        fields = ["id", "target", "agency", "reason", "placed_by", "placed_at", "released_at", "released_by",
-                  "release_reason", "expected_version"]  # fmt: skip
-        read_only_fields = ["placed_at", "released_at", "release_reason"]
+        fields = ["id", "target", "agency", "reason", "reason_withheld", "placed_by", "placed_at", "released_at",
+                  "released_by", "release_reason"]  # fmt: skip
+        read_only_fields = fields
+
+    def _seen(self, obj: Hold) -> Any:
+        return disclose(self.context["request"].user, obj.target).hold(obj)
+
+    def get_reason(self, obj: Hold) -> str:
+        return self._seen(obj).reason
+
+    def get_release_reason(self, obj: Hold) -> str:
+        return self._seen(obj).release_reason
+
+    def get_reason_withheld(self, obj: Hold) -> bool:
+        return self._seen(obj).withheld
+
+
+class PlaceHoldSerializer(serializers.Serializer):
+    target = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    reason = serializers.CharField()
+    expected_version = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+
+
+class ReleaseHoldSerializer(serializers.Serializer):
+    release_reason = serializers.CharField(required=False, default="", allow_blank=True)
 
 
 class HoldViewSet(
@@ -238,23 +272,29 @@ class HoldViewSet(
     }
     http_method_names = ["get", "post", "patch", "head", "options"]
 
+    @extend_schema(request=PlaceHoldSerializer, responses=HoldSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        target = Target.objects.visible_to(request.user).filter(pk=request.data.get("target")).first()
+        data = PlaceHoldSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = Target.objects.visible_to(request.user).filter(pk=data.validated_data["target"]).first()
         if target is None:
             raise NotFound()
         hold = call_service(
-            services.place_hold, actor=request.user, target=target, reason=str(request.data.get("reason", "")),
-            expected_version=request.data.get("expected_version"),
+            services.place_hold, actor=request.user, target=target, reason=data.validated_data["reason"],
+            expected_version=data.validated_data.get("expected_version"),
         )  # fmt: skip
         return Response(self.get_serializer(hold).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=ReleaseHoldSerializer, responses=HoldSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         hold = self.get_object()
+        data = ReleaseHoldSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         hold = call_service(
             services.release_hold,
             actor=request.user,
             hold=hold,
-            reason=str(request.data.get("release_reason", "")),
+            reason=data.validated_data["release_reason"],
         )
         return Response(self.get_serializer(hold).data)
 

@@ -70,34 +70,7 @@ def subject_view(user: Any, subject: Any) -> SubjectView:
 
 
 def reasons_view(user: Any, target: Any) -> list[dict[str, str]]:
-    """The target's reasons for ``user``: watchlist and free-text reasons withheld when masked, and a
-    watchlist match withheld (not even its entry id shown) when the viewer's agency may not see that list."""
-    personal = may_see_personal(user, target.subject)
-    visible_lists: set[int] | None = None
-    out = []
-    for reason in target.reasons:
-        if reason.get("kind") == "watchlist" and reason.get("list") is not None:
-            if visible_lists is None:
-                from apps.watchlists.screening import visible_list_ids
+    """The target's reasons for ``user``: the disclosure rule's answer (``apps.targeting.disclosure``)."""
+    from apps.targeting.disclosure import disclose
 
-                visible_lists = set(visible_list_ids(user))
-            if reason["list"] not in visible_lists:
-                out.append(
-                    {
-                        "kind": "watchlist",
-                        "text": "A watchlist your agency may not see matched.",
-                        "ref": WITHHELD,
-                    }
-                )
-                continue
-        if not personal and reason.get("kind") in PERSONAL_REASON_KINDS:
-            out.append(
-                {
-                    **reason,
-                    "text": "Details withheld: the source is not shared with your agency.",
-                    "ref": WITHHELD,
-                }
-            )
-            continue
-        out.append({k: v for k, v in reason.items() if k != "list"})
-    return out
+    return disclose(user, target).reasons

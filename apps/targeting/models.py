@@ -81,7 +81,13 @@ class Scope(models.TextChoices):
 
 
 class HandlingCode(models.TextChoices):
-    """The condition under which a target or note is shared with another agency (BRIEF capability 8)."""
+    """The condition under which a target or note is shared with another agency (BRIEF capability 8).
+
+    "May see" reads the target (as ``disclosure`` allows), comments on it and may place a deconfliction
+    hold; "may act" also claims, withdraws and, in the deciding team, decides; "may pass on" may share it
+    further, only as "may see" or "owner consent", and never changes a share that already exists;
+    "owner consent" acts once the owner agrees.
+    """
 
     SEE = "see", "May see"
     ACT = "act", "May act"
@@ -91,19 +97,11 @@ class HandlingCode(models.TextChoices):
 
 class TargetQuerySet(ScopedQuerySet):
     def visible_to(self, user: Any) -> TargetQuerySet:
-        """Targets the user may see: owned by or shared with their agency.
-
-        A frontline officer sees only targets dispatched to one of his ports, in state dispatched or
-        later: he has nothing to do with a nomination still being argued on the floor.
-        """
+        """Targets the user may see: ``Target.visibility_q``, the one rule every child derives from."""
         membership = membership_of(user)
         if membership is None:
             return self.none()
-        q = Target.visibility_q(membership)
-        if membership.role == Role.FRONTLINE:
-            port_ids = [p.pk for p in membership.ports.all()]
-            q &= Q(port_id__in=port_ids, state__in=AT_PORT_STATES)
-        return self.filter(q)
+        return self.filter(Target.visibility_q(membership))
 
     def with_urgency(self, now: datetime | None = None) -> TargetQuerySet:
         """Annotate ``urgency``: the priority raised as arrival nears (capped at 100), for ordering queues."""
@@ -192,8 +190,32 @@ class Target(models.Model):
 
     @classmethod
     def visibility_q(cls, membership: Any) -> Q:
+        """Owned by or shared with the member's agency, narrowed by the member's role.
+
+        A frontline officer sees only targets sent to one of his ports, from dispatch on (and a
+        dispatched target held since, so that the tablet can say "do not examine"): he has nothing to
+        do with a nomination still argued on the floor. Every child (holds, comments, attachments,
+        transitions, instructions, results, photos, feedback) filters through this ``Q``, so the
+        narrowing reaches them all.
+        """
         shared = TargetShare.objects.filter(agency_id=membership.agency_id).values("target_id")
-        return Q(owner_agency_id=membership.agency_id) | Q(pk__in=shared)
+        q = Q(owner_agency_id=membership.agency_id) | Q(pk__in=shared)
+        if cls.role_narrows(membership):
+            from apps.targeting.routing import port_ids_of
+
+            at_port = Q(state__in=AT_PORT_STATES) | Q(state=S.ON_HOLD, resume_state=S.DISPATCHED)
+            q &= Q(port_id__in=sorted(port_ids_of(membership))) & at_port
+        return q
+
+    @staticmethod
+    def role_narrows(membership: Any) -> bool:
+        """Whether the member's role sees fewer targets than the agency does (``visibility_q``)."""
+        return membership.role == Role.FRONTLINE
+
+    @classmethod
+    def visible_pks(cls, membership: Any) -> models.QuerySet:
+        """The ids of the targets the member may see, as a subquery for children's ``visibility_q``."""
+        return Target.objects.filter(cls.visibility_q(membership)).values("pk")
 
     def check_operation(self, membership: Any, operation: str) -> None:
         """Agency and routing rules beyond the role (called by ``operations.check``)."""
@@ -277,7 +299,7 @@ class Transition(HashChained):
 
     @classmethod
     def visibility_q(cls, membership: Any) -> Q:
-        return Q(target__in=Target.objects.filter(Target.visibility_q(membership)).values("pk"))
+        return Q(target__in=Target.visible_pks(membership))
 
 
 class TargetShare(models.Model):
@@ -345,7 +367,7 @@ class Hold(models.Model):
 
     @classmethod
     def visibility_q(cls, membership: Any) -> Q:
-        return Q(target__in=Target.objects.filter(Target.visibility_q(membership)).values("pk"))
+        return Q(target__in=Target.visible_pks(membership))
 
     @property
     def active(self) -> bool:
@@ -374,7 +396,7 @@ class Comment(models.Model):
 
     @classmethod
     def visibility_q(cls, membership: Any) -> Q:
-        on_visible_target = Q(target__in=Target.objects.filter(Target.visibility_q(membership)).values("pk"))
+        on_visible_target = Q(target__in=Target.visible_pks(membership))
         shared = Q(owner_agency_id=membership.agency_id) | Q(
             pk__in=Comment.shared_with.through.objects.filter(agency_id=membership.agency_id).values(
                 "comment_id"
@@ -497,7 +519,4 @@ class Instruction(models.Model):
 
     @classmethod
     def visibility_q(cls, membership: Any) -> Q:
-        q = Target.visibility_q(membership)
-        if membership.role == Role.FRONTLINE:
-            q &= Q(port_id__in=[p.pk for p in membership.ports.all()], state__in=AT_PORT_STATES)
-        return Q(target__in=Target.objects.filter(q).values("pk"))
+        return Q(target__in=Target.visible_pks(membership))

@@ -172,16 +172,31 @@ def queue_summary(user: Any, now: datetime | None = None) -> dict[str, list[Queu
     return out
 
 
-def filter_targets(queryset: Any, params: Any) -> Any:
-    """Apply the common filters (``port`` LOCODE, ``risk_area``, ``agency`` id, ``state``, ``operation``)."""
+def _id(value: Any) -> int | None:
+    """A database id from a query parameter, or None (not a number, or too large for any id)."""
+    text = str(value or "")
+    return int(text) if text.isdigit() and int(text) < 2**63 else None
+
+
+def filter_targets(queryset: Any, params: Any, user: Any) -> Any:
+    """Apply the common filters (``port`` LOCODE, ``risk_area``, ``agency`` id, ``state``, ``operation``).
+
+    ``operation`` filters only by an operation the user's agency takes part in: counting the targets of
+    another agency's operation would tell what the operation itself (404) does not.
+    """
     if params.get("port"):
         queryset = queryset.filter(port__locode=params["port"])
     if params.get("risk_area"):
         queryset = queryset.filter(risk_area=params["risk_area"])
-    if str(params.get("agency", "")).isdigit():
-        queryset = queryset.filter(owner_agency_id=int(params["agency"]))
+    if (agency := _id(params.get("agency"))) is not None:
+        queryset = queryset.filter(owner_agency_id=agency)
     if params.get("state") in S.values:
         queryset = queryset.filter(state=params["state"])
-    if str(params.get("operation", "")).isdigit():
-        queryset = queryset.filter(operation_id=int(params["operation"]))
+    if params.get("operation") not in (None, ""):
+        from apps.targeting.models import JointOperation
+
+        operation = _id(params.get("operation"))
+        if operation is None or not JointOperation.objects.visible_to(user).filter(pk=operation).exists():
+            return queryset.none()
+        queryset = queryset.filter(operation_id=operation)
     return queryset

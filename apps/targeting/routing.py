@@ -21,7 +21,11 @@ from apps.agencies.roles import Role
 
 #: Operations decided by the team the operating model routes the target to.
 ROUTED_OPERATIONS = frozenset({"target.review", "target.approve", "target.reject", "target.dispatch"})
-#: Operations that need the agency to own the target or to hold a "may act" share.
+#: Operations that need the agency to own the target or to hold a "may act" share. A hold is not among
+#: them, by decision: deconfliction is the reason a target is shared with a partner at all, and a partner
+#: whose controlled delivery an examination would burn must be able to stop it with "may see" alone.
+#: The hold stops only the examination (it cannot approve, withdraw or claim), names its agency to every
+#: viewer, and only that agency releases it.
 ACTING_OPERATIONS = ROUTED_OPERATIONS | {"target.withdraw", "exam.record", "target.claim"}
 
 NATIONAL = "national"
@@ -93,6 +97,24 @@ def check_target_operation(
             raise PermissionDenied(
                 f"{deciding_team_label(target, config)} decides on this target under the current operating model."
             )
+        if operation == "target.approve" and config.four_eyes and membership.user_id in proposers_of(target):
+            raise PermissionDenied(
+                "Four eyes: you nominated or submitted this target, so another supervisor approves it."
+            )
+
+
+def proposers_of(target: Any) -> set[int]:
+    """The people who nominated the target or submitted it for approval (four eyes keeps them off approval)."""
+    version, cached = target.__dict__.get("_ratc_proposers", (None, None))
+    if cached is None or version != target.version:
+        from apps.targeting.models import TargetState, Transition
+
+        submitted = Transition.objects.filter(
+            target_id=target.pk, to_state=TargetState.AWAITING_APPROVAL, actor_id__isnull=False
+        ).values_list("actor_id", flat=True)
+        cached = {*submitted, *([target.nominated_by_id] if target.nominated_by_id else [])}
+        target.__dict__["_ratc_proposers"] = (target.version, cached)
+    return cached
 
 
 def is_national_staff(membership: Any) -> bool:

@@ -62,6 +62,7 @@ __all__ = [
     "dispatch_target",
     "give_consent",
     "mark_missed",
+    "nominate",
     "nominate_target",
     "place_hold",
     "propose_dispatch",
@@ -223,8 +224,11 @@ def _reasons(reasons: Any, fallback_text: str) -> list[dict[str, str]]:
             item = {"kind": "person", "text": item, "ref": ""}
         if (
             not isinstance(item, dict)
-            or item.get("kind") not in REASON_KINDS
+            or not isinstance(item.get("kind"), str)
+            or item["kind"] not in REASON_KINDS
+            or not isinstance(item.get("text", ""), str | int | float)
             or not str(item.get("text", "")).strip()
+            or not isinstance(item.get("ref", ""), str | int)
         ):
             raise ValidationError(
                 {"reasons": f"Reason {i + 1} needs a kind ({', '.join(sorted(REASON_KINDS))}) and a text."}
@@ -242,7 +246,12 @@ def _reasons(reasons: Any, fallback_text: str) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------- nomination
 
 
-def nominate_target(
+def nominate_target(**kwargs: Any) -> Target:
+    """Nominate (see ``nominate``); returns the target, new or the open one already there."""
+    return nominate(**kwargs)[0]
+
+
+def nominate(
     *,
     actor: Any,
     subject: Subject,
@@ -254,8 +263,13 @@ def nominate_target(
     random_control: bool = False,
     reason: str = "",
     scope: str | None = None,
-) -> Target:
-    """Nominate ``subject`` as a target in ``risk_area``; return the open target if there already is one.
+) -> tuple[Target, bool]:
+    """Nominate ``subject`` as a target in ``risk_area``: ``(target, created)``.
+
+    When an open target on the subject and area already exists *and the nominator may see it*, that one
+    is returned (``created`` False): nobody works the same subject twice. Another agency's open target
+    that is not shared with the nominator is never returned (its owner, reasons and claimant are not his
+    to read): his agency gets a target of its own, and deconfliction happens through sharing and holds.
 
     The risk engine calls this server-side with ``actor=None, by_engine=True``; the owner agency is then
     the subject's. A person needs ``target.nominate`` and must see the subject; the owner agency is his.
@@ -278,7 +292,11 @@ def nominate_target(
         owner_agency_id = membership.agency_id
     if risk_area not in RiskArea.values:
         raise ValidationError({"risk_area": f"Unknown risk area {risk_area!r}."})
-    if not 0 <= int(priority) <= 100:
+    try:
+        priority = int(priority)
+    except (TypeError, ValueError):
+        raise ValidationError({"priority": "Priority is a whole number between 0 and 100."}) from None
+    if not 0 <= priority <= 100:
         raise ValidationError({"priority": "Priority is between 0 and 100."})
     cleaned = _reasons(reasons, reason)
     if scope is None:
@@ -286,9 +304,13 @@ def nominate_target(
     with transaction.atomic():
         # Lock the subject row so two nominations of the same subject and area cannot both create one.
         Subject.objects.select_for_update().filter(pk=subject.pk).first()
-        existing = Target.objects.filter(subject=subject, risk_area=risk_area, state__in=OPEN_STATES).first()
+        open_ones = Target.objects.filter(subject=subject, risk_area=risk_area, state__in=OPEN_STATES)
+        if actor is None:
+            existing = open_ones.filter(owner_agency_id=owner_agency_id).first()
+        else:
+            existing = open_ones.visible_to(actor).first()
         if existing is not None:
-            return existing
+            return existing, False
         target = Target.objects.create(
             subject=subject,
             owner_agency_id=owner_agency_id,
@@ -314,7 +336,7 @@ def nominate_target(
                 target=target, agency_id=national, code=HandlingCode.ACT, shared_by=actor
             )
         _publish(target, "target.created")
-    return target
+    return target, True
 
 
 # --------------------------------------------------------------------------- the workflow
@@ -626,10 +648,17 @@ def share_target(*, actor: Any, target: Target, agency: Agency, code: str = Hand
             raise PermissionDenied("A passed-on target may only be shared to see, or with owner consent.")
     if agency.pk == target.owner_agency_id:
         raise ValidationError({"agency": "The owner agency already sees its target."})
+    owner = membership.agency_id == target.owner_agency_id
     with transaction.atomic():
         share, created = TargetShare.objects.get_or_create(
             target=target, agency=agency, defaults={"code": code, "shared_by": actor}
         )
+        if not created and share.code != code and not owner:
+            # Passing on adds an agency; it never changes what the owner (or anyone) already granted it.
+            raise PermissionDenied(
+                f"{agency.code} already has this target ({share.get_code_display().lower()}); "
+                "only the owner agency changes its handling code."
+            )
         if not created and share.code != code:
             share.code = code
             share.save(update_fields=["code"])

@@ -27,11 +27,11 @@ from apps.agencies.models import Agency, ExaminationMethod, Port, Shift
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.roles import Role
 from apps.agencies.scoping import get_object_for
-from apps.compliance.services import personal_data_gate
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.models import Subject
 from apps.targeting import services
-from apps.targeting.masking import reasons_view, subject_view
+from apps.targeting.disclosure import disclose
+from apps.targeting.masking import subject_view
 from apps.targeting.models import (
     OPEN_STATES,
     Attachment,
@@ -57,6 +57,7 @@ from apps.targeting.queries import (
 from apps.targeting.routing import deciding_team_label, port_ids_of
 
 PAGE_SIZE = 50
+safe_csv_writer = csv.writer  # LEAD-TODO: replace with apps.core csv writer
 
 
 def _list_queryset(user: Any):
@@ -105,7 +106,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     check(request.user, "target.view")
     now = timezone.now()
     targets = filter_targets(
-        Target.objects.visible_to(request.user).filter(state__in=OPEN_STATES), request.GET
+        Target.objects.visible_to(request.user).filter(state__in=OPEN_STATES), request.GET, request.user
     )
     page = urgent_page(targets, request.GET.get("page"), now=now, per_page=PAGE_SIZE)
     title = _queue_title(request.GET)
@@ -122,7 +123,7 @@ def _queue_title(params: Any) -> str:
         )
     if params.get("risk_area") in RiskArea.values:
         parts.append(RiskArea(params["risk_area"]).label)
-    if str(params.get("agency", "")).isdigit():
+    if str(params.get("agency", "")).isdigit() and int(params["agency"]) < 2**63:
         parts.append(Agency.objects.filter(pk=params["agency"]).values_list("name", flat=True).first() or "")
     return " · ".join(p for p in parts if p) or "All open targets"
 
@@ -131,10 +132,12 @@ def _queue_title(params: Any) -> str:
 def target_list(request: HttpRequest) -> HttpResponse:
     """Every target the viewer may see, filtered by state, port, risk area or reference."""
     check(request.user, "target.view")
-    targets = filter_targets(_list_queryset(request.user), request.GET).order_by("-created_at", "-id")
+    targets = filter_targets(_list_queryset(request.user), request.GET, request.user).order_by(
+        "-created_at", "-id"
+    )
     ref = request.GET.get("q", "").strip().upper().removeprefix("T-")
     if ref.isdigit():
-        targets = targets.filter(pk=int(ref))
+        targets = targets.filter(pk=int(ref)) if int(ref) < 2**63 else targets.none()
     page = Paginator(targets, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -151,13 +154,13 @@ def target_list(request: HttpRequest) -> HttpResponse:
 def export(request: HttpRequest) -> StreamingHttpResponse:
     """CSV of the targets the viewer may see (with the same filters as the list); no personal fields."""
     check(request.user, "target.view")
-    targets = filter_targets(_list_queryset(request.user), request.GET).order_by("id")
+    targets = filter_targets(_list_queryset(request.user), request.GET, request.user).order_by("id")
 
     class Echo:
         def write(self, value: str) -> str:
             return value
 
-    writer = csv.writer(Echo())
+    writer = safe_csv_writer(Echo())
 
     def rows():
         yield writer.writerow(["reference", "state", "version", "risk_area", "priority", "owner_agency", "port",
@@ -173,23 +176,24 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 def export_target(request: HttpRequest, pk: int) -> HttpResponse:
-    """CSV of one target's history (404 to anyone it is not shared with)."""
+    """CSV of one target's history as the viewer may read it (404 to anyone it is not shared with)."""
     check(request.user, "target.view")
     target = get_object_for(request.user, Target, pk=pk)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{target.reference}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["reference", "at", "from", "to", "version", "agency", "reason"])
-    for t in target.transitions.select_related("actor_agency"):
-        writer.writerow([target.reference, t.at.isoformat(), t.from_state, t.to_state, t.version,
-                         t.actor_agency.code if t.actor_agency else "system", t.reason])  # fmt: skip
+    writer = safe_csv_writer(response)
+    writer.writerow(["reference", "at", "from", "to", "version", "agency", "reason", "reason_withheld"])
+    for line in disclose(request.user, target).history():
+        writer.writerow([target.reference, line.at.isoformat(), line.from_state, line.to_state, line.version,
+                         line.agency or "system", line.reason, "yes" if line.withheld else ""])  # fmt: skip
     return response
 
 
 def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
     user = request.user
     membership = membership_of(user)
-    holds = list(target.holds.select_related("agency", "placed_by", "released_by"))
+    seen = disclose(user, target)  # everything of the target below is rendered from what this returns
+    holds = [seen.hold(h) for h in target.holds.select_related("agency", "placed_by", "released_by")]
     shares = list(target.shares.select_related("agency", "shared_by", "consent_given_by"))
     comments = (
         Comment.objects.visible_to(user)
@@ -211,9 +215,11 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
     owner = membership.agency_id == target.owner_agency_id
     return {
         "target": target,
-        "subject": subject_view(user, target.subject),
-        "reasons": reasons_view(user, target),
-        "history": target.transitions.select_related("actor", "actor_agency"),
+        "subject": seen.subject,
+        "reasons": seen.reasons,
+        "history": seen.history(),
+        "operation": seen.operation,
+        "briefing_only": seen.briefing_only,
         "holds": holds,
         "active_holds": [h for h in holds if h.active],
         "my_agency_id": membership.agency_id,
@@ -255,11 +261,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             if note:
                 messages.success(request, note)
         return redirect(url)
-    full_page = not (request.htmx and not request.htmx.boosted)  # a full load is a view of personal data
-    if full_page and (
-        answer := personal_data_gate(request, target.subject, surface=f"target {target.reference}")
-    ):
-        return answer
+    # Purpose and the access log, for the page and its htmx panel alike: the gate in ``urls.py``.
     return render_page_or_fragment(
         request, "targeting/detail.html", _detail_context(request, target), fragment="panel"
     )
@@ -287,7 +289,8 @@ def _post_on_target(request: HttpRequest, target: Target) -> str:
         services.place_hold(actor=user, target=target, reason=reason, expected_version=version)
         return f"{target.reference} is on hold under your agency's control."
     if name == "release_hold":
-        hold = get_object_for(user, Hold, pk=data.get("hold"), target=target)
+        hold_pk = data.get("hold", "")
+        hold = get_object_for(user, Hold, pk=int(hold_pk) if hold_pk.isdigit() else 0, target=target)
         services.release_hold(actor=user, hold=hold, reason=reason)
         return "Hold released."
     if name == "comment":
@@ -295,16 +298,20 @@ def _post_on_target(request: HttpRequest, target: Target) -> str:
                              attachments=request.FILES.getlist("attachments"), private=bool(data.get("private")))  # fmt: skip
         return "Comment added."
     if name == "share":
-        agency = Agency.objects.filter(pk=data.get("agency")).first()
+        agency_pk = data.get("agency", "")
+        agency = Agency.objects.filter(pk=int(agency_pk)).first() if agency_pk.isdigit() else None
         if agency is None:
-            raise ValidationError("Choose an agency.")
+            raise ValidationError("Choose an agency to share with (field “agency”).")
         services.share_target(
             actor=user, target=target, agency=agency, code=data.get("code", HandlingCode.SEE)
         )
         return f"Shared with {agency.name}."
     if name == "consent":
+        share_pk = data.get("share", "")
         share = (
-            TargetShare.objects.filter(target=target, pk=data.get("share")).select_related("agency").first()
+            TargetShare.objects.filter(target=target, pk=int(share_pk)).select_related("agency").first()
+            if share_pk.isdigit()
+            else None
         )
         if share is None:
             raise Http404("Not found.")
@@ -402,21 +409,31 @@ def dispatch(request: HttpRequest) -> HttpResponse:
     return render_page_or_fragment(request, "targeting/dispatch.html", context)
 
 
+def _when(data: Any, name: str, label: str) -> Any:
+    """A date and time from a form field, or a ``ValidationError`` naming the field."""
+    raw = data.get(name, "").strip()
+    try:
+        value = parse_datetime(raw) if raw else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise ValidationError(f"Give a valid {label} date and time (field “{name}”, e.g. 2026-12-03T08:00).")
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def operations(request: HttpRequest) -> HttpResponse:
     """Joint operations the viewer's agency runs or takes part in; a new one can be opened here."""
     check(request.user, "target.view")
     if request.method == "POST":
-        starts, ends = (
-            parse_datetime(request.POST.get("starts_at", "")),
-            parse_datetime(request.POST.get("ends_at", "")),
-        )
         try:
-            if not (request.POST.get("name", "").strip() and starts and ends):
-                raise ValidationError("Give a name, a start and an end.")
-            starts, ends = (timezone.make_aware(d) if timezone.is_naive(d) else d for d in (starts, ends))
-            agencies = Agency.objects.filter(pk__in=request.POST.getlist("agencies"))
+            starts, ends = (_when(request.POST, "starts_at", "start"), _when(request.POST, "ends_at", "end"))
+            if not request.POST.get("name", "").strip():
+                raise ValidationError("Give the operation a name.")
+            agencies = Agency.objects.filter(
+                pk__in=[int(v) for v in request.POST.getlist("agencies") if v.isdigit()]
+            )
             op = services.create_operation(actor=request.user, name=request.POST["name"], starts_at=starts,
                                            ends_at=ends, agencies=agencies,
                                            description=request.POST.get("description", ""))  # fmt: skip
@@ -450,7 +467,9 @@ def operation(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         ref = request.POST.get("target", "").strip().upper().removeprefix("T-")
         try:
-            target = get_object_for(request.user, Target, pk=int(ref) if ref.isdigit() else 0)
+            target = get_object_for(
+                request.user, Target, pk=int(ref) if ref.isdigit() and int(ref) < 2**63 else 0
+            )
             services.add_to_operation(actor=request.user, operation=op, target=target)
             messages.success(request, f"{target.reference} added to {op.name}.")
         except Http404:

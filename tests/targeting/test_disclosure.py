@@ -1,0 +1,365 @@
+"""One disclosure rule: what a viewer may read of a target is the same on every surface.
+
+Each test names the finding of the trust review it proves (issue 16) and was written to fail before
+``apps.targeting.disclosure`` and the derived visibility existed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from guardian.shortcuts import assign_perm
+
+from apps.agencies.models import AgencyKind, CentreConfiguration
+from apps.agencies.roles import Role
+from apps.targeting import services
+from apps.targeting.models import (
+    Attachment,
+    Comment,
+    HandlingCode,
+    Hold,
+    Instruction,
+    JointOperation,
+    Target,
+    TargetShare,
+    TargetState,
+    Transition,
+)
+from tests.factories import AgencyFactory, member
+from tests.targeting.factories import SubjectFactory, TravellerFactory
+
+S = TargetState
+NOMINATION_SECRET = "informant names importer ZEBRAFISH"
+HOLD_SECRET = "controlled delivery, operation NIGHTJAR"
+REJECT_SECRET = "source KESTREL is compromised"
+OPERATION_NAME = "Operation HALCYON"
+
+
+@pytest.fixture
+def immigration(world):
+    return AgencyFactory(code="IMM", name="Immigration Service", kind=AgencyKind.IMMIGRATION)
+
+
+@pytest.fixture
+def imm_liaison(immigration):
+    return member("ivan", immigration, Role.LIAISON)
+
+
+def _everything(client, target) -> str:
+    """Every surface a viewer of the target reads: page, htmx panel, API, transitions, holds, history.csv."""
+    bodies = [
+        client.get(reverse("targeting:detail", args=[target.pk])),
+        client.get(reverse("targeting:detail", args=[target.pk]), HTTP_HX_REQUEST="true"),
+        client.get(reverse("targeting:export_target", args=[target.pk])),
+        client.get(f"/api/v1/targets/{target.pk}/", HTTP_X_ACCESS_PURPOSE="risk_analysis"),
+        client.get(f"/api/v1/targets/{target.pk}/transitions/", HTTP_X_ACCESS_PURPOSE="risk_analysis"),
+        client.get("/api/v1/targets/", HTTP_X_ACCESS_PURPOSE="risk_analysis"),
+        client.get("/api/v1/holds/", HTTP_X_ACCESS_PURPOSE="risk_analysis"),
+    ]
+    for response in bodies:
+        assert response.status_code == 200, response.request["PATH_INFO"]
+    return "\n".join(r.content.decode() for r in bodies)
+
+
+@pytest.fixture
+def nominated(world, customs_analyst, immigration):
+    """A traveller nominated by hand by customs, with a free-text reason, shared "may see" with IMM."""
+    subject = TravellerFactory(source__owner_agency=world.customs, port=world.port_a, title="OKAFOR, Tunde")
+    target = services.nominate_target(
+        actor=customs_analyst, subject=subject, risk_area="narcotics", reasons=[], reason=NOMINATION_SECRET
+    )
+    services.share_target(actor=customs_analyst, target=target, agency=immigration, code=HandlingCode.SEE)
+    return Target.objects.get(pk=target.pk)
+
+
+# --------------------------------------------------------------------------- finding 1
+
+
+def test_history_withholds_the_nomination_reason_the_page_withholds(
+    nominated, client_for, imm_liaison, customs_analyst
+):
+    seen_by_imm = _everything(client_for(imm_liaison), nominated)
+    assert "ZEBRAFISH" not in seen_by_imm
+    assert "OKAFOR" not in seen_by_imm  # IMM may not see the customs source's personal data
+    assert "Details withheld" in seen_by_imm  # it is told that a reason exists
+    assert "ZEBRAFISH" in _everything(client_for(customs_analyst), nominated)
+
+
+def test_a_hold_reason_is_read_only_by_the_holding_agency(
+    make_target, world, client_for, police_liaison, customs_analyst
+):
+    target = make_target(state="approved")
+    TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)
+    hold = services.place_hold(actor=police_liaison, target=target, reason=HOLD_SECRET)
+    services.release_hold(actor=police_liaison, hold=hold, reason="NIGHTJAR delivered")
+    target.refresh_from_db()
+    customs_view = _everything(client_for(customs_analyst), target)
+    assert "NIGHTJAR" not in customs_view
+    assert "Reason held by POL" in customs_view  # the hold itself is no secret
+    assert "NIGHTJAR" in _everything(client_for(police_liaison), target)
+
+
+def test_reject_and_withdraw_reasons_stay_with_the_deciding_agency(
+    make_target, world, client_for, customs_supervisor, police_liaison
+):
+    target = make_target(state="awaiting_approval")
+    TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)
+    services.reject_target(actor=customs_supervisor, target=target, reason=REJECT_SECRET)
+    target.refresh_from_db()
+    police_view = _everything(client_for(police_liaison), target)
+    assert "KESTREL" not in police_view and "Rejected" in police_view
+
+
+# --------------------------------------------------------------------------- finding 2
+
+
+@pytest.fixture
+def at_port_b(make_target, world, police_liaison, customs_analyst, customs_supervisor):
+    """A dispatched customs target at port B, with a police hold, a comment with an attachment."""
+    target = make_target(state="approved", port=world.port_b)
+    TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)
+    services.dispatch_target(actor=customs_supervisor, target=target, method="scan", instruction="Scan it")
+    target.refresh_from_db()
+    upload = SimpleUploadedFile("note.txt", b"port B only", content_type="text/plain")
+    services.add_comment(actor=customs_analyst, target=target, body="Seal 4411", attachments=[upload])
+    services.place_hold(actor=police_liaison, target=target, reason=HOLD_SECRET)
+    return Target.objects.get(pk=target.pk)
+
+
+def test_children_follow_the_port_officers_narrowing(at_port_b, port_officer, client_for):
+    """The officer at port A sees nothing of a port B target: not its holds, comments, files, history."""
+    for model in (Hold, Comment, Attachment, Transition, Instruction):
+        assert not model.objects.visible_to(port_officer).exists(), model.__name__
+    client = client_for(port_officer)
+    holds = client.get("/api/v1/holds/", HTTP_X_ACCESS_PURPOSE="examination").json()
+    assert holds["count"] == 0 if isinstance(holds, dict) else holds == []
+    attachment = Attachment.objects.get()
+    assert client.get(reverse("targeting:attachment", args=[attachment.pk])).status_code == 404
+
+
+def test_the_officer_at_the_port_sees_a_held_instruction_as_held(at_port_b, world, client_for):
+    officer_b = member("olga", world.customs, Role.FRONTLINE, ports=[world.port_b])
+    instruction = Instruction.objects.visible_to(officer_b).get()
+    page = client_for(officer_b, purpose="examination").get(
+        reverse("frontline:instruction", args=[instruction.pk])
+    )
+    assert page.status_code == 200
+    assert "Do not examine" in page.content.decode()
+    assert "NIGHTJAR" not in page.content.decode()
+
+
+# --------------------------------------------------------------------------- finding 3
+
+
+def test_nominating_never_returns_another_agencys_unshared_target(
+    world, customs_analyst, police_analyst, client_for
+):
+    subject = SubjectFactory(source__owner_agency=world.customs, port=world.port_a)
+    assign_perm("intake.view_datasource", world.police.group, subject.source)
+    theirs = services.nominate_target(
+        actor=customs_analyst, subject=subject, risk_area="narcotics", reasons=[], reason=NOMINATION_SECRET
+    )
+    response = client_for(police_analyst).post(
+        "/api/v1/targets/",
+        {"subject": subject.pk, "risk_area": "narcotics", "reason": "Our own lead"},
+        content_type="application/json",
+        HTTP_X_ACCESS_PURPOSE="risk_analysis",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["id"] != theirs.pk and body["owner_agency"] == "POL"
+    assert "ZEBRAFISH" not in response.content.decode()
+
+
+def test_nominating_a_subject_with_a_shared_open_target_returns_that_target(
+    world, customs_analyst, police_analyst, client_for
+):
+    subject = SubjectFactory(source__owner_agency=world.customs, port=world.port_a)
+    assign_perm("intake.view_datasource", world.police.group, subject.source)
+    ours = services.nominate_target(
+        actor=customs_analyst, subject=subject, risk_area="narcotics", reasons=[], reason="Routing"
+    )
+    TargetShare.objects.create(target=ours, agency=world.police, code=HandlingCode.SEE)
+    response = client_for(police_analyst).post(
+        "/api/v1/targets/",
+        {"subject": subject.pk, "risk_area": "narcotics", "reason": "Our own lead"},
+        content_type="application/json",
+        HTTP_X_ACCESS_PURPOSE="risk_analysis",
+    )
+    assert (response.status_code, response.json()["id"]) == (200, ours.pk)
+
+
+# --------------------------------------------------------------------------- finding 6
+
+
+def test_the_officer_reads_no_more_on_the_target_page_than_on_the_tablet(
+    world, customs_analyst, customs_supervisor, port_officer, client_for
+):
+    subject = TravellerFactory(
+        source__owner_agency=world.customs,
+        port=world.port_a,
+        title="MENSAH, Kofi",
+        facts={"date_of_birth": "1961-04-19", "document_number": "P88112233", "flight": "BA117"},
+    )
+    target = Target.objects.create(
+        subject=subject, owner_agency=world.customs, state=S.APPROVED, risk_area="narcotics",
+        port=world.port_a, reasons=[{"kind": "rule", "text": "Route rule", "ref": "R-1"},
+                                    {"kind": "person", "text": NOMINATION_SECRET, "ref": ""}],
+    )  # fmt: skip
+    services.dispatch_target(actor=customs_supervisor, target=target, method="physical", instruction="Bags")
+    client = client_for(port_officer, purpose="examination")
+    seen = "\n".join(
+        r.content.decode()
+        for r in (
+            client.get(reverse("targeting:detail", args=[target.pk])),
+            client.get(reverse("targeting:export_target", args=[target.pk])),
+            client.get(f"/api/v1/targets/{target.pk}/", HTTP_X_ACCESS_PURPOSE="examination"),
+            client.get(f"/api/v1/targets/{target.pk}/transitions/", HTTP_X_ACCESS_PURPOSE="examination"),
+        )
+    )
+    assert "ZEBRAFISH" not in seen
+    assert "1961-04-19" not in seen and "P88112233" not in seen
+    assert "BA117" in seen and "Route rule" in seen  # what helps him examine is there
+
+
+# --------------------------------------------------------------------------- finding 7
+
+
+def test_an_operation_is_named_only_to_its_agencies(
+    make_target, world, client_for, police_liaison, customs_analyst, immigration
+):
+    from django.utils import timezone
+
+    operation = JointOperation.objects.create(
+        name=OPERATION_NAME, owner_agency=world.police, starts_at=timezone.now(),
+        ends_at=timezone.now() + timezone.timedelta(days=3),
+    )  # fmt: skip
+    operation.agencies.set([immigration])
+    target = make_target(state="nominated", owner_agency=world.police)
+    TargetShare.objects.create(target=target, agency=world.customs, code=HandlingCode.SEE)
+    services.add_to_operation(actor=police_liaison, operation=operation, target=target)
+    target.refresh_from_db()
+    client = client_for(customs_analyst)
+    assert "HALCYON" not in _everything(client, target)
+    api = client.get(f"/api/v1/targets/{target.pk}/", HTTP_X_ACCESS_PURPOSE="risk_analysis").json()
+    assert api["operation"] is None
+    counted = client.get(f"/api/v1/targets/?operation={operation.pk}", HTTP_X_ACCESS_PURPOSE="risk_analysis")
+    assert counted.json()["count"] == 0
+    assert "HALCYON" in _everything(client_for(police_liaison), target)
+
+
+# --------------------------------------------------------------------------- finding 8
+
+
+def test_a_partner_passing_on_cannot_change_the_owners_share(
+    make_target, world, customs_analyst, police_liaison, outsider
+):
+    target = make_target(state="nominated")
+    services.share_target(
+        actor=customs_analyst, target=target, agency=world.police, code=HandlingCode.PASS_ON
+    )
+    services.share_target(actor=customs_analyst, target=target, agency=world.bio, code=HandlingCode.ACT)
+    with pytest.raises(PermissionDenied, match="only the owner"):
+        services.share_target(actor=police_liaison, target=target, agency=world.bio, code=HandlingCode.SEE)
+    assert TargetShare.objects.get(target=target, agency=world.bio).code == HandlingCode.ACT
+
+
+def test_may_see_includes_a_hold_but_not_acting(make_target, world, police_liaison):
+    """Decided: a "may see" partner may place a deconfliction hold (and nothing else that acts)."""
+    target = make_target(state="approved")
+    TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)
+    with pytest.raises(PermissionDenied):
+        services.withdraw_target(actor=police_liaison, target=target, reason="Ours now")
+    assert services.place_hold(actor=police_liaison, target=target, reason="Controlled delivery").active
+
+
+# --------------------------------------------------------------------------- finding 12 (targeting)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"subject": 1, "risk_area": "narcotics", "reasons": [{"kind": ["rule"], "text": "x"}]},
+        {"subject": 1, "risk_area": "narcotics", "reasons": [{"kind": "rule", "text": {"a": 1}}]},
+        {"subject": "abc", "risk_area": "narcotics"},
+        {"subject": 1, "risk_area": "narcotics", "priority": 10**30},
+    ],
+)
+def test_bad_nominations_answer_400_naming_the_field(payload, world, customs_analyst, client_for):
+    SubjectFactory(pk=1, source__owner_agency=world.customs)
+    response = client_for(customs_analyst).post(
+        "/api/v1/targets/", json.dumps(payload), content_type="application/json",
+        HTTP_X_ACCESS_PURPOSE="risk_analysis",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert set(response.json()) & {"reasons", "subject", "priority"}
+
+
+@pytest.mark.parametrize("target", ["abc", ["1"], 10**30])
+def test_a_bad_hold_target_answers_400(target, police_liaison, client_for):
+    response = client_for(police_liaison).post(
+        "/api/v1/holds/", json.dumps({"target": target, "reason": "x"}), content_type="application/json",
+        HTTP_X_ACCESS_PURPOSE="risk_analysis",
+    )  # fmt: skip
+    assert response.status_code == 400 and "target" in response.json()
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        {"do": "share", "agency": "abc"},
+        {"do": "consent", "share": "abc"},
+        {"do": "release_hold", "hold": "abc"},
+    ],
+)
+def test_bad_page_posts_answer_with_a_message_not_a_500(post, make_target, customs_analyst, client_for):
+    target = make_target(state="nominated")
+    response = client_for(customs_analyst).post(reverse("targeting:detail", args=[target.pk]), post)
+    assert response.status_code in {302, 404}
+
+
+@pytest.mark.parametrize("start", ["2026-13-45T10:00", "not a date", ""])
+def test_a_bad_operation_date_names_the_field(start, customs_analyst, client_for):
+    response = client_for(customs_analyst).post(
+        reverse("targeting:operations"),
+        {"name": "Op", "starts_at": start, "ends_at": "2026-12-20T10:00"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "starts_at" in response.content.decode()
+    assert not JointOperation.objects.exists()
+
+
+# --------------------------------------------------------------------------- finding 14
+
+
+def test_four_eyes_the_nominator_never_approves(make_target, world, customs_supervisor, client_for):
+    subject = SubjectFactory(source__owner_agency=world.customs, port=world.port_a)
+    target = services.nominate_target(
+        actor=customs_supervisor, subject=subject, risk_area="narcotics", reasons=[], reason="Tip-off"
+    )
+    services.start_review(actor=customs_supervisor, target=target)
+    services.submit_for_approval(actor=customs_supervisor, target=target)
+    with pytest.raises(PermissionDenied, match="Four eyes"):
+        services.approve_target(actor=customs_supervisor, target=target)
+    page = client_for(customs_supervisor).get(reverse("targeting:detail", args=[target.pk])).content.decode()
+    assert 'data-action="approve"' not in page
+    other = member("bella", world.customs, Role.SUPERVISOR)
+    assert services.approve_target(actor=other, target=target).state == S.APPROVED
+
+
+def test_four_eyes_can_be_switched_off_for_an_operating_model(world, customs_supervisor):
+    config = CentreConfiguration.current()
+    setattr(config, f"four_eyes_{config.operating_model}", False)
+    config.save()
+    subject = SubjectFactory(source__owner_agency=world.customs, port=world.port_a)
+    target = services.nominate_target(
+        actor=customs_supervisor, subject=subject, risk_area="narcotics", reasons=[], reason="Tip-off"
+    )
+    services.start_review(actor=customs_supervisor, target=target)
+    services.submit_for_approval(actor=customs_supervisor, target=target)
+    assert services.approve_target(actor=customs_supervisor, target=target).state == S.APPROVED
