@@ -23,6 +23,7 @@ from apps.core.api import ScopedViewSetMixin
 from apps.frontline import services
 from apps.frontline.forms import goods_line, parse_moment
 from apps.frontline.models import ExaminationOutcome, ExaminationPhoto, ExaminationResult, SeizedGoods
+from apps.targeting.disclosure import disclose
 
 
 class GoodsSerializer(serializers.ModelSerializer):
@@ -51,6 +52,8 @@ class ResultSerializer(serializers.ModelSerializer):
     recorded_by_agency = serializers.CharField(source="recorded_by_agency.code", read_only=True)
     goods = GoodsSerializer(many=True, read_only=True)
     photos = PhotoSerializer(many=True, read_only=True)
+    notes = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField()
 
     class Meta:
         model = ExaminationResult
@@ -60,6 +63,15 @@ class ResultSerializer(serializers.ModelSerializer):
             "recorded_by", "recorded_by_agency", "entered_at", "recorded_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def _texts(self, obj: ExaminationResult) -> dict[str, str]:
+        return disclose(self.context["request"].user, obj.target).result_texts(obj)
+
+    def get_notes(self, obj: ExaminationResult) -> str:
+        return self._texts(obj)["notes"]
+
+    def get_reason(self, obj: ExaminationResult) -> str:
+        return self._texts(obj)["reason"]
 
 
 class GoodsInputSerializer(serializers.Serializer):

@@ -263,6 +263,16 @@ class Disclosure:
             withheld=not mine,
         )
 
+    # ------------------------------------------------------------------ examination results
+
+    def result_texts(self, result: Any) -> dict[str, str]:
+        """An examination result's free texts (notes, a correction's reason): the officer's words may
+        name people, so they follow the history's rule; outcome, goods and photos are the result itself
+        and go to every viewer of the target."""
+        if self._may_read_text(result.recorded_by_agency_id, "decision"):
+            return {"notes": result.notes, "reason": result.reason}
+        return {"notes": "", "reason": ""}
+
     # ------------------------------------------------------------------ joint operation
 
     @cached_property

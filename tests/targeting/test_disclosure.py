@@ -363,3 +363,34 @@ def test_four_eyes_can_be_switched_off_for_an_operating_model(world, customs_sup
     services.start_review(actor=customs_supervisor, target=target)
     services.submit_for_approval(actor=customs_supervisor, target=target)
     assert services.approve_target(actor=customs_supervisor, target=target).state == S.APPROVED
+
+
+# --------------------------------------------------------------------------- results (build 2)
+
+
+def test_an_officers_notes_are_read_by_the_owner_not_by_a_partner_that_may_see(
+    make_target, world, customs_supervisor, port_officer, police_analyst, customs_analyst, client_for
+):
+    import uuid
+
+    from apps.frontline import services as frontline
+    from apps.frontline.services import ResultInput
+
+    target = make_target(state="approved")
+    TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)
+    instruction = services.dispatch_target(
+        actor=customs_supervisor, target=target, method="physical", instruction="Check the pallets"
+    )
+    frontline.record_examination(
+        actor=port_officer, instruction=instruction,
+        data=ResultInput(uuid.uuid4(), "physical", "irregularity", notes="Driver MORROW gave the name KESTREL"),
+    )  # fmt: skip
+    police = client_for(police_analyst).get(
+        "/api/v1/examination-results/", HTTP_X_ACCESS_PURPOSE="risk_analysis"
+    )
+    assert police.status_code == 200 and "irregularity" in police.content.decode()
+    assert "KESTREL" not in police.content.decode()
+    owner = client_for(customs_analyst).get(
+        "/api/v1/examination-results/", HTTP_X_ACCESS_PURPOSE="risk_analysis"
+    )
+    assert "KESTREL" in owner.content.decode()
