@@ -26,7 +26,7 @@ demo: install
 	RATC_DEMO=1 $(BIN)/python manage.py migrate --noinput
 	RATC_DEMO=1 $(BIN)/python manage.py demo_world
 	RATC_DEMO=1 $(BIN)/python manage.py simulate_floor --setup-only
-	RATC_DEMO=1 RATC_SIMULATE=$(SIMULATE) RATC_SIMULATE_SPEED=$(SPEED) $(BIN)/daphne -b $(HOST) -p $(PORT) ratc_ops.asgi:application
+	RATC_DEMO=1 DJANGO_DEBUG=0 RATC_SIMULATE=$(SIMULATE) RATC_SIMULATE_SPEED=$(SPEED) $(BIN)/daphne -b $(HOST) -p $(PORT) ratc_ops.asgi:application
 
 ## test: the whole suite (browser tests run when Chromium is installed; CI requires them)
 test: install

@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET
 
 from apps.agencies.models import CentreConfiguration
 from apps.agencies.operations import membership_of
-from apps.core import security
 from apps.core.guidance import FIRST_STEPS
 
 
@@ -34,30 +33,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 class LoginView(auth_views.LoginView):
-    """Sign-in page, throttled; on a demo installation it lists the demo users so a first visit can begin."""
+    """Sign-in page; on a demo installation it lists the demo users so a first visit can begin.
+
+    Throttling is django-axes' (settings ``AXES_*``, ``apps.core.security``): it answers a locked-out
+    attempt with our own page before this view's form is judged.
+    """
 
     redirect_authenticated_user = True
-    locked_message = "Too many failed sign-ins. Wait 15 minutes, or ask an administrator."
-
-    def post(self, request, *args, **kwargs):
-        username = request.POST.get("username", "")
-        address = request.META.get("REMOTE_ADDR", "")
-        if security.is_locked(username, address):
-            form = self.get_form()
-            form.errors.clear()
-            context = self.get_context_data(form=form, locked=self.locked_message)
-            return self.render_to_response(context, status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        security.record_failure(
-            self.request.POST.get("username", ""), self.request.META.get("REMOTE_ADDR", "")
-        )
-        return super().form_invalid(form)
-
-    def form_valid(self, form):
-        security.clear_failures(form.get_user().get_username(), self.request.META.get("REMOTE_ADDR", ""))
-        return super().form_valid(form)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -598,8 +598,10 @@ def ingest_paths(
             target = source or DataSource.objects.order_by("pk").first()
             if target is None:
                 raise ValueError("no data source exists: create one first")
-        run = start_run(actor=actor, source=target, files=[str(f) for f in group], fmt=fmt)
-        runs.append(run_intake(run, ((str(f), f.read_bytes()) for f in group), progress=progress))
+        # Files are named as in an upload, without their folder: run pages, problems and the messages'
+        # provenance are read by people who have no business with the server's paths.
+        run = start_run(actor=actor, source=target, files=[f.name for f in group], fmt=fmt)
+        runs.append(run_intake(run, ((f.name, f.read_bytes()) for f in group), progress=progress))
     return runs
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
+from apps.core.errors import scrub_paths
 from apps.intake.models import DataSource, SourceKind
 from apps.learning import dataset as D
 from apps.learning import drift as drift_core
@@ -219,7 +220,7 @@ def run_training(run_id: int, *, progress: ProgressCallback | None = None) -> Tr
     except Exception as exc:
         log.exception("training run %s failed", run_id)
         TrainingRun.objects.filter(pk=run_id).update(
-            status=TrainingRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+            status=TrainingRun.Status.FAILED, error=scrub_paths(str(exc))[:2000], finished_at=timezone.now()
         )
         raise
     run.status, run.model_version, run.finished_at = TrainingRun.Status.DONE, version, timezone.now()

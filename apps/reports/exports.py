@@ -6,12 +6,12 @@ spreadsheet can compute with them; each file starts with what it is and for whic
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from apps.core import csvsafe
 from apps.reports.services import Column, Table
 from apps.reports.slicing import Slice
 
@@ -34,22 +34,15 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _safe_text(value: Any) -> Any:
-    """Text that a spreadsheet would take for a formula is quoted (CSV/formula injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def to_csv(table: Table, s: Slice) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvsafe.writer(buffer)  # formulas neutralised in every cell, titles included
     writer.writerow([f"# {table.title}", s.describe()])
     if table.note:
         writer.writerow([f"# {table.note}"])
     writer.writerow([_header(c) for c in table.columns])
     for row in table.rows:
-        writer.writerow([_safe_text(_cell(row.get(c.key))) for c in table.columns])
+        writer.writerow([_cell(row.get(c.key)) for c in table.columns])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -72,7 +65,8 @@ def to_xlsx(table: Table, s: Slice) -> bytes:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="0B5CAB")
     for row in table.rows:
-        sheet.append([_safe_text(_cell(row.get(c.key))) for c in table.columns])
+        # openpyxl stores text starting with "=" as a formula: the same rule as the CSV applies.
+        sheet.append([csvsafe.neutralise(_cell(row.get(c.key))) for c in table.columns])
     formats = {"percent": "0.0%", "money": "#,##0.00", "hours": "0.0", "ratio": "0.00", "count": "#,##0"}
     for index, column in enumerate(table.columns, start=1):
         fmt = formats.get(column.unit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from django import forms
@@ -23,6 +23,8 @@ CHANNELS = [
     ("blue", "Blue (post-clearance audit)"),
 ]
 MAX_DAYS = 366 * 3
+#: No report reaches before this day; it also keeps period arithmetic away from ``date.min``.
+FIRST_DAY = date(2000, 1, 1)
 
 
 class SliceForm(forms.Form):
@@ -59,6 +61,21 @@ class SliceForm(forms.Form):
             self.fields["rule"].queryset = rule.objects.visible_to(user).order_by("name")
         else:
             del self.fields["rule"]
+
+    def _in_range(self, name: str) -> date | None:
+        value = self.cleaned_data.get(name)
+        last_day = timezone.now().astimezone(UTC).date() + timedelta(days=366)
+        if value is not None and not FIRST_DAY <= value <= last_day:
+            raise forms.ValidationError(
+                f"Give a date between {FIRST_DAY:%d %b %Y} and {last_day:%d %b %Y}.", code="out_of_range"
+            )
+        return value
+
+    def clean_start(self) -> date | None:
+        return self._in_range("start")
+
+    def clean_end(self) -> date | None:
+        return self._in_range("end")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

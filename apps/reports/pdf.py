@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from xml.sax.saxutils import escape
 
 from django.utils import timezone
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -52,6 +53,12 @@ CHANNEL_COLOURS = {
     "Not assessed": "#94a3b8",
 }
 WIDTH = A4[0] - 36 * mm
+
+
+def _text(value: Any) -> str:
+    """Dynamic text for a ``Paragraph``: its ``<b>``, ``<a href>`` and ``&`` are markup to reportlab, so a
+    rule named ``<b>x`` broke the PDF and an ``<a href>`` became a live link. Escaped, it is just text."""
+    return escape(str(value))
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -122,13 +129,13 @@ def pdf_table(t: Table, styles: dict[str, ParagraphStyle], *, limit: int = 40) -
         for c in cols:
             unit = r.get("unit", "") if c.unit == "auto" else c.unit
             text = _value(r.get(c.key), unit)
-            cells.append(Paragraph(text, styles["cell"]) if len(text) > 28 else text)
+            cells.append(Paragraph(_text(text), styles["cell"]) if len(text) > 28 else text)
         rows.append(cells)
     if not rows:
         rows = [["Nothing in this period."] + [""] * (len(cols) - 1)]
-    parts: list[Any] = [Paragraph(t.title, styles["h2"]), _table([head, *rows])]
+    parts: list[Any] = [Paragraph(_text(t.title), styles["h2"]), _table([head, *rows])]
     if t.note:
-        parts.append(Paragraph(t.note, styles["small"]))
+        parts.append(Paragraph(_text(t.note), styles["small"]))
     if len(t.rows) > limit:
         parts.append(
             Paragraph(
@@ -235,8 +242,10 @@ def render_pdf(report: Report, extra_tables: list[Table], *, who: str = "") -> b
     story: list[Any] = [
         Paragraph("Performance report", styles["title"]),
         Paragraph(
-            f"{s.describe()} · compared with the previous {s.days} days · made {timezone.now():%d %b %Y %H:%M} UTC"
-            + (f" for {who}" if who else ""),
+            _text(
+                f"{s.describe()} · compared with the previous {s.days} days · made {timezone.now():%d %b %Y %H:%M} UTC"
+                + (f" for {who}" if who else "")
+            ),
             styles["sub"],
         ),
     ]
@@ -271,7 +280,7 @@ def render_pdf(report: Report, extra_tables: list[Table], *, who: str = "") -> b
             story.append(draw_chart(lift_chart(t), height=min(200 * mm, 30 * mm + 14 * rows)))
     story.append(Paragraph("What each measure means", styles["h2"]))
     for measure in MEASURES.values():
-        story.append(Paragraph(f"<b>{measure.label}.</b> {measure.definition}", styles["body"]))
+        story.append(Paragraph(f"<b>{_text(measure.label)}.</b> {_text(measure.definition)}", styles["body"]))
     story.append(Spacer(1, 3 * mm))
     story.append(
         Paragraph(

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
+from apps.core.errors import BadInput, form_status, parse_id
 from apps.reports import exports
 from apps.reports.effectiveness import ledger, rule_ledger
 from apps.reports.forms import ReviewForm, SliceForm, SubscriptionForm
@@ -42,9 +43,15 @@ from apps.reports.slicing import Slice, optional_model
 from apps.reports.stats import last_refresh, refresh_daily_stats
 
 
-def _slice(request: HttpRequest) -> tuple[SliceForm, Slice]:
+def _slice(request: HttpRequest, *, strict: bool = False) -> tuple[SliceForm, Slice]:
+    """The slice asked for. A page shows a bad field's error (and answers 400) over the fallback
+    period; ``strict`` callers (exports, the PDF) refuse it instead of delivering another period."""
     form = SliceForm(request.GET or None, user=request.user)
-    return form, form.to_slice()
+    s = form.to_slice()
+    if strict and form.errors:
+        field, errors = next(iter(form.errors.items()))
+        raise BadInput(field, errors[0])
+    return form, s
 
 
 def _context(request: HttpRequest, form: SliceForm, s: Slice, **extra: Any) -> dict[str, Any]:
@@ -69,7 +76,8 @@ def home(request: HttpRequest) -> HttpResponse:
     check(request.user, "report.view")
     form, s = _slice(request)
     report = cached_report(request.user, s)
-    return render(request, "reports/home.html", _context(request, form, s, report=report))
+    context = _context(request, form, s, report=report)
+    return render(request, "reports/home.html", context, status=form_status(request, form))
 
 
 @login_required
@@ -79,6 +87,9 @@ def refresh(request: HttpRequest) -> HttpResponse:
     check(request.user, "report.view")
     form = SliceForm(request.POST, user=request.user)
     s = form.to_slice()
+    if form.errors:
+        field, errors = next(iter(form.errors.items()))
+        raise BadInput(field, errors[0])
     done = refresh_daily_stats(s.start, s.end, requested_by=request.user)
     forget_reports()
     messages.success(
@@ -98,6 +109,7 @@ def effectiveness(request: HttpRequest) -> HttpResponse:
         request,
         "reports/effectiveness.html",
         _context(request, form, s, book=book, book_table=book_table, chart=lift_chart(book_table)),
+        status=form_status(request, form),
     )
 
 
@@ -145,6 +157,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             review_form=review_form,
             may_review=may_review,
         ),
+        status=form_status(request, form, review_form),
     )
 
 
@@ -153,9 +166,8 @@ def statistics(request: HttpRequest) -> HttpResponse:
     """The PNR directive's aggregate statistics: passengers received and referred, per month."""
     check(request.user, "report.view")
     form, s = _slice(request)
-    return render(
-        request, "reports/statistics.html", _context(request, form, s, pnr=pnr_table(request.user, s))
-    )
+    context = _context(request, form, s, pnr=pnr_table(request.user, s))
+    return render(request, "reports/statistics.html", context, status=form_status(request, form))
 
 
 @login_required
@@ -165,7 +177,7 @@ def export(request: HttpRequest) -> HttpResponse:
     name, kind = request.GET.get("table", "summary"), request.GET.get("format", "csv")
     if name not in TABLES or kind not in {"csv", "xlsx"}:
         raise Http404("No such table or format.")
-    _, s = _slice(request)
+    _, s = _slice(request, strict=True)
     data = table(request.user, s, name)
     filename = f"ratc-{name}-{s.start:%Y%m%d}-{s.end:%Y%m%d}.{kind}"
     if kind == "csv":
@@ -184,7 +196,7 @@ def export(request: HttpRequest) -> HttpResponse:
 def pdf(request: HttpRequest) -> HttpResponse:
     """The PDF report of the slice, with its charts."""
     check(request.user, "report.export")
-    _, s = _slice(request)
+    _, s = _slice(request, strict=True)
     body = render_pdf(
         build_report(request.user, s), [ledger_table(request.user, s)], who=request.user.username
     )
@@ -201,9 +213,10 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
     check(request.user, "report.export")
     form = SubscriptionForm(request.POST or None, user=request.user)
     if request.method == "POST":
-        stop = request.POST.get("stop")
-        if stop:
-            found = ReportSubscription.objects.visible_to(request.user).filter(pk=stop)
+        if stop := request.POST.get("stop"):
+            found = ReportSubscription.objects.visible_to(request.user).filter(
+                pk=parse_id(stop, field="stop")
+            )
             if not found.exists():
                 raise Http404("Not found.")
             found.delete()
@@ -216,4 +229,5 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{form.cleaned_data['user'].username} will receive the weekly report.")
             return redirect("reports:subscriptions")
     current = ReportSubscription.objects.visible_to(request.user).select_related("user", "port")
-    return render(request, "reports/subscriptions.html", {"form": form, "subscriptions": current})
+    context = {"form": form, "subscriptions": current}
+    return render(request, "reports/subscriptions.html", context, status=form_status(request, form))

@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.agencies.operations import check
+from apps.core.errors import scrub_paths
 from apps.intake.models import Outcome, Subject
 from apps.risk.evaluate import build_frame
 from apps.risk.models import Backtest, RiskSettings, Rule, RuleVersion
@@ -160,7 +161,9 @@ def run_backtest(backtest_id: int) -> Backtest | None:
     except Exception as exc:
         logger.exception("Backtest %s failed", backtest_id)
         Backtest.objects.filter(pk=backtest_id).update(
-            status=Backtest.Status.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+            status=Backtest.Status.FAILED,
+            error=scrub_paths(f"{type(exc).__name__}: {exc}"),
+            finished_at=timezone.now(),
         )
     backtest.refresh_from_db()
     return backtest

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from apps.core import csvsafe
 from apps.simulator import world
 
 __all__ = [
@@ -246,7 +247,7 @@ CSV_HEADER = [
 def declarations_csv(rows: list[dict[str, str]]) -> bytes:
     """Rows in the built-in ``declarations-csv`` layout, without the label columns (truth stays hidden)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_HEADER, extrasaction="ignore", lineterminator="\n")
+    writer = csvsafe.DictWriter(out, fieldnames=CSV_HEADER, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(row)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from apps.core import csvsafe
 from apps.watchlists.importers import WatchlistImportError
 from apps.watchlists.matching import DEFAULT_THRESHOLD, ScreeningIndex
 
@@ -86,7 +87,7 @@ def screen_csv(
         results = list(screen_rows(index, _read(handle, str(input_path)), threshold=threshold))
     tmp = output_path.with_name(output_path.name + ".part")
     with tmp.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=OUTPUT_COLUMNS)
+        writer = csvsafe.DictWriter(out, fieldnames=OUTPUT_COLUMNS)
         writer.writeheader()
         writer.writerows(results)
     tmp.replace(output_path)

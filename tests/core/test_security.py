@@ -1,49 +1,132 @@
 """The security suite: throttled sign-in, sessions that end, CSRF on every form."""
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
-from django.core.cache import cache
-from django.test import Client
+from django.contrib.auth import get_user_model
+from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.core import security
 
+PASSWORD = "test-password-123"
 
-@pytest.fixture(autouse=True)
-def _clean_counts():
-    """Forget this file's sign-in failures (only those keys: the cache may be the shared Redis)."""
 
-    def forget():
-        for address in ("127.0.0.1", "10.0.0.2"):
-            cache.delete_many(security._keys("alice", address))
-
-    forget()
-    yield
-    forget()
+def _fail(client, username="alice", url=None, times=1, **extra):
+    for _ in range(times):
+        response = client.post(
+            url or reverse("login"), {"username": username, "password": "wrong-password"}, **extra
+        )
+    return response
 
 
 def test_sign_in_is_throttled_after_repeated_failures(customs_analyst, client):
-    for _ in range(5):
-        response = client.post(reverse("login"), {"username": "alice", "password": "wrong-password"})
-        assert response.status_code == 200
-    locked = client.post(reverse("login"), {"username": "alice", "password": "test-password-123"})
+    for _ in range(4):
+        assert _fail(client).status_code == 200
+    # The fifth failure locks the account at this address, and says for how long, on our own page.
+    fifth = _fail(client)
+    assert fifth.status_code == 429
+    assert b"Too many failed sign-ins for this account from this address" in fifth.content
+    assert b"Try again in 15 minutes." in fifth.content
+    assert b'data-testid="signin-locked"' in fifth.content and b"app.css" in fifth.content
+    locked = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
     assert locked.status_code == 429 and b"Too many failed sign-ins" in locked.content
     assert "_auth_user_id" not in client.session
 
 
+def test_the_message_names_the_configured_period(customs_analyst, client, settings):
+    settings.AXES_COOLOFF_TIME = timedelta(hours=1)
+    locked = _fail(client, times=5)
+    assert locked.status_code == 429 and b"Try again in 1 hour." in locked.content
+
+
+def test_an_invented_name_does_not_lock_out_the_address(customs_analyst, client):
+    """Six wrong passwords for a name that does not exist lock out that name, not the whole desk."""
+    desk = {"REMOTE_ADDR": "10.0.0.5"}
+    _fail(client, username="no-such-officer", times=6, **desk)
+    assert _fail(client, username="no-such-officer", **desk).status_code == 429
+    signed_in = client.post(reverse("login"), {"username": "alice", "password": PASSWORD}, **desk)
+    assert signed_in.status_code == 302 and "_auth_user_id" in client.session
+
+
+def test_a_lockout_holds_for_the_account_at_that_address_only(customs_analyst, client):
+    right = {"username": "alice", "password": PASSWORD}
+    _fail(client, times=5, REMOTE_ADDR="10.0.0.5")
+    assert client.post(reverse("login"), right, REMOTE_ADDR="10.0.0.5").status_code == 429
+    # Spelling the name differently is the same account.
+    assert _fail(client, username=" ALICE", REMOTE_ADDR="10.0.0.5").status_code == 429
+    # Her own desk elsewhere still signs in.
+    assert client.post(reverse("login"), right, REMOTE_ADDR="10.0.0.6").status_code == 302
+
+
 def test_a_successful_sign_in_resets_the_account_count(customs_analyst, client):
     login = reverse("login")
-    for _ in range(4):
-        client.post(login, {"username": "alice", "password": "wrong-password"})
-    assert client.post(login, {"username": "alice", "password": "test-password-123"}).status_code == 302
+    _fail(client, times=4)
+    assert client.post(login, {"username": "alice", "password": PASSWORD}).status_code == 302
     client.logout()
-    # From another desk the account starts again; the first desk's address keeps its own count.
-    other = {"REMOTE_ADDR": "10.0.0.2"}
+    _fail(client, times=4)
+    assert client.post(login, {"username": "alice", "password": PASSWORD}).status_code == 302
+
+
+def test_admin_sign_in_is_throttled_too(db, client):
+    get_user_model().objects.create_superuser("root", "root@example.org", PASSWORD)
+    admin_login = reverse("admin:login")
     for _ in range(4):
-        client.post(login, {"username": "alice", "password": "wrong-password"}, **other)
-    assert (
-        client.post(login, {"username": "alice", "password": "test-password-123"}, **other).status_code == 302
+        assert _fail(client, username="root", url=admin_login).status_code == 200
+    assert _fail(client, username="root", url=admin_login).status_code == 429
+    locked = client.post(admin_login, {"username": "root", "password": PASSWORD})
+    assert locked.status_code == 429 and b"Try again in 15 minutes." in locked.content
+    assert b'data-testid="signin-locked"' in locked.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(customs_analyst, client, settings):
+    settings.RATC_TRUSTED_PROXIES = 0
+    for n in range(5):
+        _fail(client, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+    # A guesser who writes a new X-Forwarded-For each time is still one address.
+    assert _fail(client, HTTP_X_FORWARDED_FOR="192.0.2.99").status_code == 429
+
+
+def test_behind_the_load_balancer_the_real_client_counts(customs_analyst, client, settings):
+    settings.RATC_TRUSTED_PROXIES = 1
+    balancer = {"REMOTE_ADDR": "10.1.1.1"}
+    # Client 198.51.100.7 prepends forged entries; the balancer appends the address it really saw.
+    for n in range(5):
+        _fail(client, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, 198.51.100.7", **balancer)
+    assert _fail(client, HTTP_X_FORWARDED_FOR="198.51.100.7", **balancer).status_code == 429
+    # Another officer on the floor, behind the same balancer, signs in to the same account.
+    other = client.post(
+        reverse("login"),
+        {"username": "alice", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.8",
+        **balancer,
     )
+    assert other.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded", "expected"),
+    [
+        (0, "203.0.113.9", "10.1.1.1"),
+        (1, "203.0.113.9", "203.0.113.9"),
+        (1, "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        (2, "6.6.6.6, 203.0.113.9, 10.2.2.2", "203.0.113.9"),
+        (2, "203.0.113.9", "10.1.1.1"),  # fewer hops than configured: only the socket is trusted
+        (1, "not-an-address", "10.1.1.1"),
+        (1, "", "10.1.1.1"),
+    ],
+)
+def test_client_address(settings, hops, forwarded, expected):
+    settings.RATC_TRUSTED_PROXIES = hops
+    request = RequestFactory().get("/", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert security.client_address(request) == expected
+
+
+def test_the_hand_written_throttle_is_gone():
+    assert not hasattr(security, "record_failure") and not hasattr(security, "is_locked")
+    assert settings.AUTHENTICATION_BACKENDS[0] == "apps.core.security.AxesBackend"
 
 
 def test_sessions_last_one_shift_and_end_with_the_browser():

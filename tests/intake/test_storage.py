@@ -217,3 +217,14 @@ def test_importers_earlier_declarations_are_counted_for_first_time_importer_rule
         for s in Subject.objects.filter(kind="consignment", facts__importer_id=importer)
     )
     assert counts == [0, 1, 2]
+
+
+def test_runs_from_the_command_name_files_without_the_servers_folders(tmp_path, sources):
+    """The run page, its problems and each message's provenance show a file's name, not where it lay."""
+    bad = tmp_path / "drop" / "2026" / "broken.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"not": "a known message"')
+    runs = ingest(bad, source=sources[SourceKind.API])
+    shown = " ".join(str(x) for run in runs for x in (run.files, run.problems))
+    assert "broken.json" in shown and str(tmp_path) not in shown and "drop/2026" not in shown
+    assert not Message.objects.filter(file_name__contains=str(tmp_path)).exists()

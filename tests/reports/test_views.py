@@ -47,7 +47,7 @@ def test_filters_slice_the_page(history, manager, client_for, world):
     assert page.status_code == 200
     assert "port: Heathrow" in page.content.decode()
     bad = client_for(manager).get(f"{reverse('reports:home')}?start=2026-03-10&end=2026-03-01")
-    assert bad.status_code == 200 and "must start on or before" in bad.content.decode()
+    assert bad.status_code == 400 and "must start on or before" in bad.content.decode()
 
 
 def test_every_table_exports_as_csv_and_xlsx_without_personal_data(history, manager, client_for):
@@ -142,7 +142,7 @@ def test_subscriptions_are_kept_per_agency(history, manager, client_for, outside
     other = client_for(outsider_manager)
     assert other.post(reverse("reports:subscriptions"), {"stop": subscription.pk}).status_code == 404
     assert (
-        other.post(reverse("reports:subscriptions"), {"user": manager.pk}).status_code == 200
+        other.post(reverse("reports:subscriptions"), {"user": manager.pk}).status_code == 400
     )  # not a choice
     assert ReportSubscription.objects.count() == 1
 
@@ -162,3 +162,76 @@ def test_rule_review_is_recorded_by_the_owner_risk_manager(history, risk_manager
     assert review.figures["versions"][0]["examinations"] == 2
     page = client_for(risk_manager).get(url).content.decode()
     assert "Precision halved" in page and "Annual review due" not in page
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("end=0001-01-01", "end"),
+        ("start=0001-01-01", "start"),
+        ("end=9999-12-31", "end"),
+        ("start=2026-13-45", "start"),
+        ("start=abc&end=2026-03-01", "start"),
+        ("port=abc", "port"),
+    ],
+)
+def test_a_bad_period_or_filter_answers_400_naming_the_field(history, manager, client_for, query, field):
+    client = client_for(manager)
+    for name in ("home", "effectiveness", "statistics"):
+        page = client.get(f"{reverse(f'reports:{name}')}?{query}")
+        assert page.status_code == 400, (name, query)
+        assert 'class="errorlist' in page.content.decode() or field in page.content.decode()
+    rule = client.get(f"{reverse('reports:rule', args=[history.rule.pk])}?{query}")
+    assert rule.status_code == 400
+    # Exports and the PDF refuse instead of delivering another period than the one asked for.
+    for url in (
+        f"{reverse('reports:export')}?table=summary&format=csv&{query}",
+        f"{reverse('reports:pdf')}?{query}",
+    ):
+        refused = client.get(url)
+        assert refused.status_code == 400 and f"{field}:" in refused.content.decode(), url
+        assert b'data-testid="error"' in refused.content
+    post = dict(part.split("=") for part in query.split("&"))
+    refused = client.post(reverse("reports:refresh"), post)
+    assert refused.status_code == 400 and f"{field}:" in refused.content.decode()
+
+
+def test_stopping_a_subscription_by_a_non_id_answers_400(history, manager, client_for):
+    client = client_for(manager)
+    for stop in ("abc", "²", "99999999999999999999999", "-1"):
+        response = client.post(reverse("reports:subscriptions"), {"stop": stop})
+        assert response.status_code == 400 and "stop:" in response.content.decode(), stop
+
+
+def test_rule_names_are_text_in_the_pdf_never_markup(history, manager, client_for):
+    """A rule name with reportlab markup made the PDF fail (``<b>``) or carry a live link (``<a href>``)."""
+    from apps.risk.models import Rule
+
+    Rule.objects.filter(pk=history.rule.pk).update(
+        name='<b>x <a href="http://127.0.0.1/">y</a> & a long tail to force a paragraph cell'
+    )
+    response = client_for(manager).get(f"{reverse('reports:pdf')}?{QUERY}")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert b"/URI" not in response.content and b"/Link" not in response.content
+    for name in ("<b>x", '<a href="http://127.0.0.1/">y</a>'):
+        Rule.objects.filter(pk=history.rule.pk).update(name=name)
+        response = client_for(manager).get(f"{reverse('reports:pdf')}?{QUERY}&rule={history.rule.pk}")
+        assert response.status_code == 200, name
+        assert b"/URI" not in response.content, name
+
+
+def test_csv_and_xlsx_exports_neutralise_formulas(history, manager, client_for):
+    from apps.risk.models import Rule
+
+    Rule.objects.filter(pk=history.rule.pk).update(name='=HYPERLINK("http://127.0.0.1/","x")')
+    client = client_for(manager)
+    body = client.get(f"{reverse('reports:export')}?table=ledger&format=csv&{QUERY}").content.decode(
+        "utf-8-sig"
+    )
+    assert "'=HYPERLINK" in body and ",=HYPERLINK" not in body and '"=HYPERLINK' not in body
+    book = load_workbook(
+        io.BytesIO(client.get(f"{reverse('reports:export')}?table=ledger&format=xlsx&{QUERY}").content)
+    )
+    values = [c.value for row in book.active.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(v.startswith("'=HYPERLINK") for v in values)
+    assert not any(v.startswith("=") for v in values)
