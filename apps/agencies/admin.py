@@ -1,22 +1,25 @@
 from django.contrib import admin
 
 from apps.agencies.models import Agency, CentreConfiguration, Membership, Port, PortCapacity
+from apps.core.admin import ScopedInlineMixin, ScopedModelAdmin
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(ScopedModelAdmin):
+    national_only = True  # reference data of the whole floor: the national centre keeps it
     list_display = ["code", "name", "kind", "country"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
 
 
-class PortCapacityInline(admin.TabularInline):
+class PortCapacityInline(ScopedInlineMixin, admin.TabularInline):
     model = PortCapacity
     extra = 0
 
 
 @admin.register(Port)
-class PortAdmin(admin.ModelAdmin):
+class PortAdmin(ScopedModelAdmin):
+    national_only = True
     list_display = ["locode", "name", "mode", "iata_code"]
     list_filter = ["mode"]
     search_fields = ["locode", "name"]
@@ -24,7 +27,7 @@ class PortAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ScopedModelAdmin):
     list_display = ["user", "agency", "role", "title"]
     list_filter = ["agency", "role"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
@@ -32,8 +35,9 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(CentreConfiguration)
-class CentreConfigurationAdmin(admin.ModelAdmin):
+class CentreConfigurationAdmin(ScopedModelAdmin):
     list_display = ["operating_model", "national_agency", "updated_at"]
+    national_only = True
 
     def has_add_permission(self, request) -> bool:
-        return not CentreConfiguration.objects.exists()
+        return super().has_add_permission(request) and not CentreConfiguration.objects.exists()

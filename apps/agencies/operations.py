@@ -34,6 +34,8 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "rule.backtest": frozenset({R.RISK_MANAGER, R.ANALYST}),
     "watchlist.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.RISK_MANAGER, R.AUDITOR}),
     "watchlist.manage": frozenset({R.RISK_MANAGER, R.LIAISON}),
+    # A person rules each watchlist hit (true match, false match, unsure) before it may lead to action.
+    "hit.rule": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.RISK_MANAGER}),
     "model.view": frozenset({R.RISK_MANAGER, R.MANAGER, R.ANALYST, R.AUDITOR}),
     "model.train": frozenset({R.RISK_MANAGER}),
     "model.activate": frozenset({R.RISK_MANAGER}),

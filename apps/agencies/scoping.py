@@ -79,7 +79,7 @@ def get_object_for(
         queryset = queryset._default_manager.all()
     try:
         obj = queryset.visible_to(user).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("Not found.") from None
     if operation is not None:
         check(user, operation, obj)

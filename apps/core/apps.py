@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "apps.core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        # The admin has imported every app's admin module by now (it is earlier in INSTALLED_APPS):
+        # whatever a library registered unscoped is put behind the agency-scoped admin.
+        from django.contrib import admin
+
+        from apps.core.admin import scope_every_admin
+
+        scope_every_admin(admin.site)

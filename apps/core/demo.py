@@ -129,8 +129,14 @@ def ensure_demo_world() -> dict[str, int]:
         if new:
             user.set_password(DEMO_PASSWORD)
             if spec.role == Role.ADMINISTRATOR:
-                user.is_staff = user.is_superuser = True
+                # An agency's administrator, not the installation's root: the admin shows him only what
+                # customs may see (apps.core.admin). Superusers are made with ``createsuperuser``.
+                user.is_staff = True
             user.save()
+            if spec.role == Role.ADMINISTRATOR:
+                from django.contrib.auth.models import Permission
+
+                user.user_permissions.set(Permission.objects.all())
             created["users"] += 1
         membership, _ = Membership.objects.get_or_create(
             user=user, defaults={"agency": agencies[spec.agency], "role": spec.role, "title": spec.title}

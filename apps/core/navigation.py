@@ -35,6 +35,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Rules", "risk:rules", "rule.view", "Risk", "rule"),
     NavItem("Rule lab", "risk:lab", "rule.backtest", "Risk", "lab"),
     NavItem("Watchlists", "watchlists:list", "watchlist.view", "Risk", "list"),
+    NavItem("Hits to rule", "watchlists:hits", "hit.rule", "Risk", "list"),
     NavItem("Risk model", "learning:models", "model.view", "Risk", "model"),
     NavItem("Reports", "reports:home", "report.view", "Reports", "chart"),
     NavItem("Access log", "compliance:log", "audit.view", "Oversight", "log"),

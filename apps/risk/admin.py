@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 
+from apps.core.admin import ScopedModelAdmin
 from apps.risk.models import RandomControlRate, RiskSettings
 
 
 @admin.register(RiskSettings)
-class RiskSettingsAdmin(admin.ModelAdmin):
+class RiskSettingsAdmin(ScopedModelAdmin):
+    national_only = True
     list_display = [
         "yellow_threshold",
         "red_threshold",
@@ -16,10 +18,11 @@ class RiskSettingsAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request) -> bool:
-        return not RiskSettings.objects.exists()
+        return super().has_add_permission(request) and not RiskSettings.objects.exists()
 
 
 @admin.register(RandomControlRate)
-class RandomControlRateAdmin(admin.ModelAdmin):
+class RandomControlRateAdmin(ScopedModelAdmin):
+    national_only = True
     list_display = ["port", "subject_kind", "share"]
     list_filter = ["subject_kind", "port"]

@@ -76,6 +76,7 @@ CLEAR_NOTES = {
 RANDOM_CONTROL_METHODS = ("physical", "documents", "scan", "interview")
 FULL_EXAMINATION = "{area} risk. Full examination: record everything you find, including nothing."
 SUBMIT_REASON = "Indicators confirmed against the subject's history; proposing an examination."
+TRUE_MATCH_REASON = "Name, date of birth and nationality agree with the list entry."
 STEPS = ("review", "submit", "decide", "lapse", "dispatch", "begin", "record", "close", "missed", "historic")
 ERRORS = (PermissionDenied, ValidationError, Http404)
 
@@ -246,19 +247,26 @@ class Staff:
 
     def submit(self, now: datetime) -> int:
         from apps.targeting.models import TargetState as S
-        from apps.targeting.services import submit_for_approval
 
         count = 0
         for target in self.candidates([S.IN_REVIEW]):
             if target.updated_at + self.delay(target.pk, "submit") > now or count >= PER_STEP:
                 continue
-            if self.step(
-                target,
-                "submit",
-                lambda t=target: submit_for_approval(actor=self.analyst, target=t, reason=SUBMIT_REASON),
-            ):
+            if self.step(target, "submit", lambda t=target: self._rule_and_submit(t)):
                 count += 1
         return count
+
+    def _rule_and_submit(self, target: Any) -> None:
+        """The analyst rules each watchlist hit behind the target (a person must, before it leads to
+        action), then submits it. The simulated analyst compared the details and found them agreeing."""
+        from apps.targeting.services import submit_for_approval
+        from apps.watchlists.models import MatchRuling
+        from apps.watchlists.rulings import hits_behind, rule_hit
+
+        for hit in hits_behind(target):
+            if hit.current is None:
+                rule_hit(actor=self.analyst, hit=hit, ruling=MatchRuling.TRUE_MATCH, reason=TRUE_MATCH_REASON)
+        submit_for_approval(actor=self.analyst, target=target, reason=SUBMIT_REASON)
 
     def decide(self, now: datetime) -> int:
         from apps.targeting.models import TargetState as S

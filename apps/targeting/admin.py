@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from apps.core.admin import ScopedModelAdmin
 from apps.targeting.models import JointOperation, Target, Transition
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
+class TargetAdmin(ScopedModelAdmin):
     list_display = ["id", "risk_area", "state", "owner_agency", "port", "priority", "arrival_at"]
     list_filter = ["state", "risk_area", "owner_agency"]
     readonly_fields = [f.name for f in Target._meta.fields]
@@ -16,7 +17,7 @@ class TargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Transition)
-class TransitionAdmin(admin.ModelAdmin):
+class TransitionAdmin(ScopedModelAdmin):
     list_display = ["target", "from_state", "to_state", "actor", "at"]
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -27,5 +28,5 @@ class TransitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(JointOperation)
-class JointOperationAdmin(admin.ModelAdmin):
+class JointOperationAdmin(ScopedModelAdmin):
     list_display = ["name", "owner_agency", "starts_at", "ends_at"]

@@ -209,8 +209,8 @@ def _move(
             raise StaleChange(_stale_message(target.pk))
         from_state = target.state
         _reload(target)
-        # Who to tell is read before the history row is appended: appending locks the chain's head
-        # until the commit, and every transition on the floor waits for that lock.
+        # Who to tell is read before the history row is appended (appending locks nothing shared; rows
+        # are linked into the chain after the commit: apps.compliance.chain).
         groups = _groups(target)
         _record(target, actor, from_state, to_state, reason)
         _publish(target, event, groups)
@@ -342,6 +342,14 @@ def nominate(
 # --------------------------------------------------------------------------- the workflow
 
 
+def _refuse_unruled_hits(target: Target) -> None:
+    """A watchlist hit leads to action only once a person has ruled it a true match (or unsure)."""
+    from apps.watchlists.services import hits_blocking_action
+
+    if blocking := hits_blocking_action(target):
+        raise TransitionRefused(f"{target.reference}: " + " ".join(blocking))
+
+
 def start_review(
     *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
@@ -370,7 +378,13 @@ def submit_for_approval(
 def approve_target(
     *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
-    """A supervisor of the deciding team approves the target for examination."""
+    """A supervisor of the deciding team approves the target for examination.
+
+    Four eyes (``routing``): never the person who nominated or submitted it. A watchlist hit behind it
+    must have been ruled a true match (or unsure) by a person first.
+    """
+    check(actor, "target.approve", target)
+    _refuse_unruled_hits(target)
     return _move(
         actor=actor, target=target, operation="target.approve", from_states={S.AWAITING_APPROVAL},
         to_state=S.APPROVED, expected_version=expected_version, reason=reason,
@@ -429,6 +443,7 @@ def dispatch_target(
         raise ValidationError({"port": "This target has no port to dispatch to."})
     if Hold.objects.filter(target=target, released_at__isnull=True).exists():
         raise TransitionRefused(f"{target.reference} is held by a partner agency and cannot be dispatched.")
+    _refuse_unruled_hits(target)
     with transaction.atomic():
         target = _move(
             actor=actor, target=target, operation="target.dispatch", from_states={S.APPROVED},

@@ -12,6 +12,7 @@ import json
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -19,9 +20,18 @@ from rest_framework.response import Response
 
 from apps.agencies.operations import can
 from apps.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
-from apps.watchlists import services
+from apps.core.errors import parse_id
+from apps.watchlists import rulings, services
 from apps.watchlists.matching import DEFAULT_THRESHOLD
-from apps.watchlists.models import EntryKind, ImportRun, Watchlist, WatchlistEntry
+from apps.watchlists.models import (
+    EntryKind,
+    HitRuling,
+    ImportRun,
+    MatchRuling,
+    Watchlist,
+    WatchlistEntry,
+    WatchlistHit,
+)
 from apps.watchlists.screening import screen_name_for
 
 
@@ -100,7 +110,7 @@ class EntryViewSet(
     def get_queryset(self):
         rows = super().get_queryset()
         if watchlist := self.request.query_params.get("watchlist"):
-            rows = rows.filter(watchlist_id=watchlist) if watchlist.isdigit() else rows.none()
+            rows = rows.filter(watchlist_id=parse_id(watchlist, field="watchlist"))
         if q := self.request.query_params.get("q"):
             rows = rows.filter(name__icontains=q)
         return rows
@@ -237,3 +247,69 @@ class ScreenViewSet(viewsets.ViewSet):
         )
         matches = [{k: val for k, val in h.as_dict().items() if k != "owner_agency_id"} for h in hits]
         return Response({"name": v["name"], "matches": ScreenMatchSerializer(matches, many=True).data})
+
+
+class HitRulingSerializer(serializers.ModelSerializer):
+    ruled_by = serializers.SlugRelatedField(read_only=True, slug_field="username")
+    agency = serializers.SlugRelatedField(read_only=True, slug_field="code")
+
+    class Meta:
+        model = HitRuling
+        fields = ["id", "hit", "ruling", "reason", "ruled_by", "agency", "ruled_at"]
+
+
+class WatchlistHitSerializer(serializers.ModelSerializer):
+    """A hit as ids and scores: the subject's and the entry's own data are read from their endpoints."""
+
+    subject_kind = serializers.CharField(source="subject.kind", read_only=True)
+    watchlist = serializers.IntegerField(source="entry.watchlist_id", read_only=True)
+    ruling = serializers.CharField(source="current", read_only=True, allow_null=True)
+    rulings = HitRulingSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WatchlistHit
+        fields = ["id", "subject", "subject_kind", "entry", "watchlist", "score", "subject_field",
+                  "first_seen_at", "last_seen_at", "ruling", "rulings"]  # fmt: skip
+
+
+class RuleHitSerializer(serializers.Serializer):
+    ruling = serializers.ChoiceField(choices=MatchRuling.choices)
+    reason = serializers.CharField(min_length=rulings.MIN_REASON, max_length=2000)
+
+
+@extend_schema(parameters=[OpenApiParameter("status", str, enum=["pending", "ruled", "all"])])
+class WatchlistHitViewSet(ScopedReadOnlyViewSet):
+    """Watchlist hits on subjects and lists you may see; ``?status=pending`` (default) lists those no
+    ruling stands for. ``POST /api/v1/watchlist-hits/<id>/rule/`` rules one: true_match, false_match or
+    unsure, with a reason."""
+
+    queryset = WatchlistHit.objects.select_related("subject", "entry").prefetch_related(
+        "rulings__ruled_by", "rulings__agency"
+    )
+    serializer_class = WatchlistHitSerializer
+    operations = {"*": "hit.rule"}
+
+    def get_queryset(self):
+        rows = rulings.with_standing(super().get_queryset()).order_by("-last_seen_at", "-pk")
+        if self.action != "list":
+            return rows
+        status_ = self.request.query_params.get("status", "pending")
+        if status_ == "pending":
+            return rows.filter(current__isnull=True)
+        if status_ == "ruled":
+            return rows.filter(current__isnull=False)
+        if status_ == "all":
+            return rows
+        raise ApiValidationError({"status": "one of: pending, ruled, all"})
+
+    @extend_schema(request=RuleHitSerializer, responses={201: HitRulingSerializer})
+    @action(detail=True, methods=["post"])
+    def rule(self, request, pk=None):
+        hit = self.get_object()
+        data = RuleHitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            ruling = services.rule_hit(actor=request.user, hit=hit, **data.validated_data)
+        except (ValidationError, PermissionDenied) as exc:
+            raise _api_errors(exc) from None
+        return Response(HitRulingSerializer(ruling).data, status=status.HTTP_201_CREATED)

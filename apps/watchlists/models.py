@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase
 
 from apps.agencies.scoping import AgencyOwned, ScopedManager, granted_pks
@@ -208,3 +209,96 @@ class ImportRun(models.Model):
         if not self.progress_total:
             return 0
         return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class MatchRuling(models.TextChoices):
+    """A person's ruling on a watchlist hit: only a true match (or a documented doubt) may lead to action."""
+
+    TRUE_MATCH = "true_match", "True match"
+    FALSE_MATCH = "false_match", "False match"
+    UNSURE = "unsure", "Unsure"
+
+
+def _subject_and_list_visibility(membership: Any, prefix: str) -> Q:
+    """A hit is visible where both its parents are: the subject (its source) and the list (its owner)."""
+    from apps.intake.models import Subject
+
+    return Q(**{f"{prefix}subject__in": Subject.objects.filter(Subject.visibility_q(membership))}) & Q(
+        **{f"{prefix}entry__watchlist__in": Watchlist.objects.filter(Watchlist.visibility_q(membership))}
+    )
+
+
+class WatchlistHit(models.Model):
+    """A list entry that matched a subject, kept across re-screenings: one row per (subject, entry).
+
+    Written by the risk engine (``rulings.record_screening``) when an assessment's watchlist screening
+    matches. The row carries no copy of the subject's personal data (it cascades with the subject);
+    ``last_assessment_id`` names the latest assessment in which the entry matched (a plain id: the risk
+    app sits beside this one, not below it). A person rules each hit (:class:`HitRuling`).
+    """
+
+    subject = models.ForeignKey("intake.Subject", on_delete=models.CASCADE, related_name="watchlist_hits")
+    entry = models.ForeignKey(WatchlistEntry, on_delete=models.CASCADE, related_name="hits")
+    score = models.FloatField(help_text="Match strength, 0-1, at the latest screening.")
+    subject_field = models.CharField(max_length=60, blank=True, help_text="What of the subject matched.")
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True)
+    last_assessment_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "entry"], name="hit_once_per_subject_entry")
+        ]
+
+    def __str__(self) -> str:
+        return f"Watchlist hit {self.pk}: entry {self.entry_id} on subject {self.subject_id}"
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        return _subject_and_list_visibility(membership, "")
+
+    @property
+    def latest_ruling(self) -> HitRuling | None:
+        """The ruling that counts: the latest one (prefetch ``rulings`` to read many hits at once)."""
+        rulings = list(self.rulings.all())
+        return max(rulings, key=lambda r: (r.ruled_at, r.pk)) if rulings else None
+
+
+class HitRuling(models.Model):
+    """One person's ruling on a hit, with a reason: append-only; the latest ruling of a hit counts.
+
+    ``entry_fingerprint`` is the entry's content hash when ruled: a false match is remembered (and the
+    entry no longer screened against that subject) only while the entry is unchanged.
+    """
+
+    hit = models.ForeignKey(WatchlistHit, on_delete=models.CASCADE, related_name="rulings")
+    ruling = models.CharField(max_length=12, choices=MatchRuling.choices)
+    reason = models.TextField()
+    ruled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    ruled_at = models.DateTimeField(default=timezone.now, db_index=True)
+    entry_fingerprint = models.CharField(max_length=40, blank=True, editable=False)
+
+    objects = ScopedManager()
+
+    class Meta:
+        ordering = ["-ruled_at", "-pk"]
+        indexes = [models.Index(fields=["hit", "-ruled_at"], name="ruling_hit_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.get_ruling_display()} on hit {self.hit_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionDenied("A ruling is kept as made; rule the hit again instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionDenied("A ruling is kept as made; rule the hit again instead.")
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        return _subject_and_list_visibility(membership, "hit__")

@@ -32,6 +32,7 @@ from apps.watchlists import importers
 from apps.watchlists.bulk import Query, screen_many, screen_one
 from apps.watchlists.matching import DEFAULT_THRESHOLD, Match, ScreeningIndex
 from apps.watchlists.models import HandlingCode, Watchlist, WatchlistEntry
+from apps.watchlists.rulings import false_match_pairs
 from apps.watchlists.services import to_dataclass
 
 if TYPE_CHECKING:
@@ -542,10 +543,14 @@ def provider(subjects: list[Subject]) -> dict[int, list[Component]]:
     bundle = bundle_for(None)
     if not bundle.size:
         return {}
-    return {
-        pk: [_component(h, bundle.lists[h.watchlist_id]) for h in hits]
-        for pk, hits in screen_subjects(subjects, bundle=bundle).items()
+    found = screen_subjects(subjects, bundle=bundle)
+    # A person ruled these a false match (on the entry as it still reads): not raised again.
+    ruled_false = false_match_pairs(found) if found else set()
+    components = {
+        pk: [_component(h, bundle.lists[h.watchlist_id]) for h in hits if (pk, h.entry_pk) not in ruled_false]
+        for pk, hits in found.items()
     }
+    return {pk: found_here for pk, found_here in components.items() if found_here}
 
 
 def visible_components(user: Any, components: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

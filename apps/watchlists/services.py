@@ -30,6 +30,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from apps.agencies.models import Agency
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
+from apps.core.errors import scrub_paths
 from apps.watchlists import importers
 from apps.watchlists.importers import (
     KINDS,
@@ -48,6 +49,7 @@ from apps.watchlists.models import (
     Watchlist,
     WatchlistEntry,
 )
+from apps.watchlists.rulings import get_hit_for, hits_blocking_action, pending_hits, rule_hit
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +61,15 @@ __all__ = [
     "entry_from_dict",
     "entry_row",
     "get_entry_for",
+    "get_hit_for",
     "get_watchlist_for",
+    "hits_blocking_action",
     "import_path",
     "list_summaries",
     "mark_changed",
+    "pending_hits",
     "read_entries",
+    "rule_hit",
     "run_import",
     "search_entries",
     "share_watchlist",
@@ -577,6 +583,22 @@ def start_import(
     )
 
 
+def shown_name(path: str | Path) -> str:
+    """The name the uploader gave a file: its last part, without the spool's random prefix."""
+    return Path(str(path)).name.split("__", 1)[-1]
+
+
+def import_error_text(exc: Exception) -> str:
+    """Why an import failed, as the page and the API show it: the uploaded file's name, never a path
+    on the server (the spool folder, MEDIA_ROOT) that an exception's own text would carry."""
+    if isinstance(exc, WatchlistImportError):
+        return f"{shown_name(exc.path)}, {exc.where}, field {exc.field_name!r}: {exc.problem}"
+    if isinstance(exc, OSError):
+        name = shown_name(exc.filename) if exc.filename else "the file"
+        return f"{name}: {exc.strerror or 'cannot be read'}"
+    return scrub_paths(str(exc))
+
+
 def run_import(run: ImportRun, path: str | Path, *, progress: Progress | None = None) -> ImportRun:
     """Read ``path`` with the run's format and upsert it into the run's list, recording progress.
 
@@ -599,13 +621,16 @@ def run_import(run: ImportRun, path: str | Path, *, progress: Progress | None = 
             total=len(entries),
         )
     except (WatchlistImportError, ValueError, OSError) as exc:
-        run.status, run.error, run.finished_at = ImportRun.Status.FAILED, str(exc), timezone.now()
+        run.status, run.error = ImportRun.Status.FAILED, import_error_text(exc)
+        run.finished_at = timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
         return run
-    except Exception as exc:
+    except Exception:
         log.exception("watchlist import %s failed", run.pk)
         ImportRun.objects.filter(pk=run.pk).update(
-            status=ImportRun.Status.FAILED, error=f"internal error: {exc}", finished_at=timezone.now()
+            status=ImportRun.Status.FAILED,
+            error="Internal error: the import stopped; the details are in the server's log.",
+            finished_at=timezone.now(),
         )
         raise
     run.counts = dict(counts)
@@ -627,8 +652,13 @@ def import_path(
     progress: Progress | None = None,
 ) -> ImportRun:
     """Import a file (or an OFAC folder) in this process: the command line and tests."""
+    # The run lists the file's name only: its page is read by people who have no business with paths.
     run = start_import(
-        actor=actor, watchlist=watchlist, fmt=fmt, files=[str(path)], deactivate_missing=deactivate_missing
+        actor=actor,
+        watchlist=watchlist,
+        fmt=fmt,
+        files=[Path(path).name],
+        deactivate_missing=deactivate_missing,
     )
     return run_import(run, path, progress=progress)
 
@@ -668,7 +698,7 @@ def submit_import(
             actor=actor,
             watchlist=watchlist,
             fmt=fmt,
-            files=[n for n, _ in files],
+            files=[Path(n).name for n, _ in files],
             deactivate_missing=deactivate_missing,
         )
         if fmt == "ofac":

@@ -8,13 +8,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
+from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
 from apps.watchlists import services
 from apps.watchlists.forms import EntryControlForm, ImportForm, ScreenForm, WatchlistForm
-from apps.watchlists.models import EntryKind, ImportRun
+from apps.watchlists.models import EntryKind, ImportRun, MatchRuling
 from apps.watchlists.screening import screen_name_for
 
 
@@ -38,7 +40,7 @@ def watchlists(request: HttpRequest) -> HttpResponse:
             created = services.create_watchlist(actor=request.user, **form.cleaned_data)
             return redirect("watchlists:detail", pk=created.pk)
     context = {"rows": services.list_summaries(request.user), "form": form}
-    return render(request, "watchlists/list.html", context)
+    return render(request, "watchlists/list.html", context, status=form_status(request, form))
 
 
 @login_required
@@ -82,7 +84,8 @@ def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("watchlists:entry", pk=entry.pk)
     elif request.method == "POST":
         raise PermissionDenied("Only the owner agency's risk managers and liaison officers change entries.")
-    return render(request, "watchlists/entry.html", {"entry": entry, "form": form, "manage": manage})
+    context = {"entry": entry, "form": form, "manage": manage}
+    return render(request, "watchlists/entry.html", context, status=form_status(request, form))
 
 
 @login_required
@@ -112,6 +115,7 @@ def import_form(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "watchlists/import.html",
         {"watchlist": watchlist, "form": form, "runs": runs, "manage": manage},
+        status=form_status(request, form),
     )
 
 
@@ -141,3 +145,71 @@ def screen(request: HttpRequest) -> HttpResponse:
     return render_page_or_fragment(
         request, "watchlists/screen.html", {"form": form, "hits": hits}, fragment="hits"
     )
+
+
+# --- hits ruled by a person --------------------------------------------------------------------------------
+
+#: Subject facts shown beside the list entry, by kind: what a person compares to rule a match.
+COMPARED_FACTS = {
+    "traveller": ("full_name", "surname", "given_names", "date_of_birth", "nationality", "document_number"),
+    "consignment": ("consignor_name", "consignee_name", "importer_name", "exporter_name", "declarant_name"),
+    "trader": ("name", "eori", "country"),
+    "conveyance": ("vessel_name", "vessel_imo", "flag"),
+}
+
+
+def _subject_side(request: HttpRequest, subject) -> dict:
+    """What of the subject is compared: masked when depersonalised, and every traveller's view logged."""
+    from apps.compliance.masking import masked_facts, masked_title, subject_is_masked
+    from apps.compliance.services import record_access
+
+    masked = subject_is_masked(request.user, subject)
+    facts = masked_facts(subject.facts or {}) if masked else (subject.facts or {})
+    if subject.kind == "traveller":
+        record_access(
+            request=request,
+            action="view",
+            object_type=f"subject:{subject.kind}",
+            object_id=subject.pk,
+            summary=f"watchlist hit to rule{' (depersonalised)' if masked else ''}",
+            obj=subject,
+        )
+    shown = [
+        (key.replace("_", " "), facts[key]) for key in COMPARED_FACTS.get(subject.kind, ()) if facts.get(key)
+    ]
+    return {"title": masked_title(subject) if masked else subject.title, "facts": shown, "masked": masked}
+
+
+@login_required
+def hits(request: HttpRequest) -> HttpResponse:
+    """The hits waiting for a person's ruling: the subject and the list entry side by side.
+
+    The gate in ``urls.py`` asks for the purpose and logs the list; each traveller shown is logged too,
+    so that the data owner's officer sees whose record was compared."""
+    check(request.user, "hit.rule")
+    page = Paginator(services.pending_hits(request.user), 20).get_page(request.GET.get("page"))
+    rows = [{"hit": hit, "subject": _subject_side(request, hit.subject)} for hit in page]
+    context = {"page": page, "rows": rows, "rulings": MatchRuling.choices}
+    return render(request, "watchlists/hits.html", context)
+
+
+@login_required
+@require_POST
+def rule_hit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rule one hit; htmx swaps the ruling form for the ruling (or for the form with its error)."""
+    hit = services.get_hit_for(request.user, pk)
+    ruling, reason = request.POST.get("ruling", ""), request.POST.get("reason", "")
+    context = {"hit": hit, "rulings": MatchRuling.choices, "reason": reason}
+    try:
+        context["ruled"] = services.rule_hit(actor=request.user, hit=hit, ruling=ruling, reason=reason)
+    except ValidationError as exc:
+        context["errors"] = [m for messages_ in exc.message_dict.values() for m in messages_]
+        if not getattr(request, "htmx", None):
+            for message in context["errors"]:
+                messages.error(request, message)
+            return redirect("watchlists:hits")
+        return render(request, "watchlists/hits.html#ruling", context)
+    if getattr(request, "htmx", None):
+        return render(request, "watchlists/hits.html#ruling", context)
+    messages.success(request, f"Hit #{hit.pk} ruled: {context['ruled'].get_ruling_display().lower()}.")
+    return redirect("watchlists:hits")

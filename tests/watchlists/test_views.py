@@ -123,7 +123,7 @@ def test_ofac_upload_needs_its_three_files(client_for, risk_manager, customs_lis
         reverse("watchlists:import", args=[customs_list.pk]), {"format": "ofac", "files": [upload]}
     )
     assert (
-        response.status_code == 200 and "OFAC needs sdn.csv, alt.csv and add.csv" in response.content.decode()
+        response.status_code == 400 and "OFAC needs sdn.csv, alt.csv and add.csv" in response.content.decode()
     )
 
 
@@ -152,3 +152,32 @@ def test_screen_tool_shows_matches_with_reasons_from_visible_lists_only(
     assert "nationality matches (RU)" in page and "Examine, then notify" in page
     hidden = client.get(reverse("watchlists:screen"), {"name": "Dmitri Karamazov"}).content.decode()
     assert "Karamazov" not in hidden.replace('value="Dmitri Karamazov"', "") and "No entry" in hidden
+
+
+def test_a_failed_import_names_the_uploaded_file_not_a_server_path(
+    client_for, risk_manager, customs_list, django_capture_on_commit_callbacks, settings
+):
+    """The run page and the API show why an import failed, by the name the uploader gave the file."""
+    client = client_for(risk_manager)
+    bad = SimpleUploadedFile("lookouts.csv", b"id,name\n1,\n", content_type="text/csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("watchlists:import", args=[customs_list.pk]), {"format": "csv", "files": [bad]}
+        )
+    run = ImportRun.objects.filter(watchlist=customs_list).get()
+    assert run.status == "failed" and run.error.startswith("lookouts.csv, line 2, field 'name'")
+    page = client.get(response.url).content.decode()
+    api = client.get(reverse("watchlistimport-detail", args=[run.pk])).content.decode()
+    for shown in (run.error, page, api):
+        assert str(settings.MEDIA_ROOT) not in shown and "watchlist-spool" not in shown
+    assert "lookouts.csv, line 2" in page
+
+
+def test_an_unreadable_import_names_the_file_without_its_path(risk_manager, customs_list, settings):
+    from apps.watchlists import services
+
+    run = services.start_import(actor=risk_manager, watchlist=customs_list, fmt="un", files=["un.xml"])
+    spooled = f"{settings.MEDIA_ROOT}/watchlist-spool/{run.pk}/0a1b2c3d__un.xml"
+    run = services.run_import(run, spooled)  # never written: the file is missing
+    assert run.status == "failed" and "un.xml" in run.error
+    assert "/" not in run.error and "0a1b2c3d" not in run.error
