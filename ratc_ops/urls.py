@@ -15,6 +15,12 @@ router.register("agencies", agencies_api.AgencyViewSet, basename="agency")
 router.register("ports", agencies_api.PortViewSet, basename="port")
 router.register("sources", intake_api.DataSourceViewSet, basename="source")
 
+# Our own error pages everywhere, and JSON instead of a page under /api/ (apps.core.errors).
+handler400 = "apps.core.errors.bad_request"
+handler403 = "apps.core.errors.permission_denied"
+handler404 = "apps.core.errors.page_not_found"
+handler500 = "apps.core.errors.server_error"
+
 admin.site.site_header = "RATC Ops administration"
 admin.site.site_title = "RATC Ops"
 
@@ -52,3 +58,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# The personal-data gate on routes whose URL confs mark none themselves (apps.compliance.gate).

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.agencies.operations import membership_of
@@ -59,6 +60,28 @@ def subject_is_masked(user: Any, subject: Any, now=None) -> bool:
     return is_depersonalised(subject, now) and not has_unmask_grant(user, subject, now)
 
 
+def masked_subjects_q(user: Any, now=None) -> Q:
+    """The subjects shown masked to ``user``: depersonalised travellers without an unmask grant.
+
+    Searches exclude them from text matches: finding a masked traveller by the name, document or date
+    of birth typed would re-identify him however masked the answer is. One ``Q`` per source (sources are
+    few), since each source has its own period.
+    """
+    from django.apps import apps  # the intake app sits above this one: no import of its models
+
+    from apps.compliance.models import UnmaskRequest
+
+    now = now or timezone.now()
+    periods = apps.get_model("intake", "DataSource").objects.filter(depersonalise_after_days__gt=0)
+    q = Q(pk__in=[])
+    for source_id, days in periods.values_list("pk", "depersonalise_after_days"):
+        q |= Q(source_id=source_id, received_at__lte=now - timedelta(days=days))
+    granted = UnmaskRequest.objects.filter(
+        requested_by=user, status=UnmaskRequest.Status.APPROVED, expires_at__gt=now
+    ).values("subject_id")
+    return Q(kind="traveller") & q & ~Q(pk__in=granted)
+
+
 def masked_facts(facts: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in facts.items():
@@ -74,3 +97,27 @@ def masked_facts(facts: dict[str, Any]) -> dict[str, Any]:
 def masked_title(subject: Any) -> str:
     flight = (subject.facts or {}).get("flight_number")
     return f"{subject.get_kind_display()} (depersonalised)" + (f" on {flight}" if flight else "")
+
+
+#: What a stored explanation copies of the person: the value screened against the lists, the facts a rule
+#: read. The list's own entry (its name, aliases) is the list owner's data and stays.
+EXPLANATION_PERSONAL_DETAILS = frozenset({"query"})
+
+
+def masked_explanation(explanation: dict[str, Any]) -> dict[str, Any]:
+    """An assessment's explanation as a depersonalised traveller's may be shown: what was screened and
+    matched of the person masked, the figures kept."""
+
+    def component(c: dict[str, Any]) -> dict[str, Any]:
+        details = dict(c.get("details") or {})
+        for key in EXPLANATION_PERSONAL_DETAILS & details.keys():
+            details[key] = MASK
+        if isinstance(details.get("matched"), dict):
+            details["matched"] = masked_facts(details["matched"])
+        return {**c, "details": details}
+
+    out = dict(explanation or {})
+    for key in ("components", "shadow"):
+        if isinstance(out.get(key), list):
+            out[key] = [component(c) for c in out[key]]
+    return out

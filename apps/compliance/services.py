@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.agencies.operations import check, membership_of
 from apps.compliance.chain import append
+from apps.compliance.erasure import erase_copies, purge_messages
 from apps.compliance.models import AccessLogEntry, Purpose, RetentionRun, UnmaskRequest
 
 SESSION_KEY = "ratc_purpose"
@@ -61,10 +62,40 @@ def require_purpose(request: Any) -> DeclaredPurpose:
     return purpose
 
 
+def data_owner_agency_id(obj: Any = None, object_type: str = "", object_id: Any = "") -> int | None:
+    """The agency owning the source of the data read: a subject's owner, a target's subject's owner.
+
+    ``obj`` is read duck-typed (a subject has ``source_id`` and ``owner_agency_id``; a target has a
+    ``subject``), so this lower app needs no import of the apps above it. Without an object, a
+    ``subject...`` object type and id are looked up by the model's label.
+    """
+    if obj is not None:
+        subject = getattr(obj, "subject", None) if not hasattr(obj, "source_id") else obj
+        return getattr(subject, "owner_agency_id", None)
+    if object_type.startswith("subject") and str(object_id).isdigit():
+        from django.apps import apps
+
+        subject_model = apps.get_model("intake", "Subject")
+        owners = subject_model.objects.filter(pk=int(object_id)).values_list("owner_agency_id", flat=True)
+        return owners.first()
+    return None
+
+
 def record_access(
-    *, request: Any, action: str, object_type: str, object_id: Any = "", summary: str, disclosed_to: str = ""
+    *,
+    request: Any,
+    action: str,
+    object_type: str,
+    object_id: Any = "",
+    summary: str,
+    disclosed_to: str = "",
+    obj: Any = None,
 ) -> AccessLogEntry:
-    """Append an access to personal data to the hash-chained log (refused without a purpose)."""
+    """Append an access to personal data to the hash-chained log (refused without a purpose).
+
+    The entry names the agency that owns the data read (:func:`data_owner_agency_id`, from ``obj`` or
+    the subject id), so that agency's data protection officer sees partners' reads of its data.
+    """
     purpose = require_purpose(request)
     membership = membership_of(request.user)
     if membership is None:
@@ -81,6 +112,7 @@ def record_access(
         object_id=str(object_id),
         summary=summary[:300],
         disclosed_to=disclosed_to[:100],
+        data_owner_agency_id=data_owner_agency_id(obj, object_type, object_id),
     )
 
 
@@ -100,7 +132,7 @@ def personal_data_gate(request: Any, subject: Any, *, surface: str):
     masked = subject_is_masked(request.user, subject)
     record_access(
         request=request, action="view", object_type=f"subject:{subject.kind}", object_id=subject.pk,
-        summary=f"{surface}{' (depersonalised)' if masked else ''}",
+        summary=f"{surface}{' (depersonalised)' if masked else ''}", obj=subject,
     )  # fmt: skip
     return None
 
@@ -163,6 +195,9 @@ def apply_retention(now=None) -> RetentionRun:
             ).update(masked_at=now)
             doomed = Subject.objects.filter(source=source, received_at__lte=delete_before)
             kept = Outcome.objects.filter(subject__in=doomed).update(subject=None)
+            # Every copy goes: the raw messages first (they are found through the subjects).
+            purge_messages(source=source, subject_ids=list(doomed.values_list("pk", flat=True)),
+                           before=delete_before)  # fmt: skip
             deleted = _delete_subjects(doomed)
         per_source[source.name] = {"masked": masked, "deleted": deleted, "outcomes_kept": kept}
         run.masked += masked
@@ -190,6 +225,7 @@ def _delete_subjects(queryset) -> int:
         referenced = set(Target.objects.filter(subject_id__in=ids).values_list("subject_id", flat=True))
     except ImportError:  # targeting is not installed
         pass
+    erase_copies(subject_ids=ids, kept_ids=referenced)
     SubjectKey.objects.filter(subject_id__in=ids).delete()
     SubjectLink.objects.filter(from_subject_id__in=ids).delete()
     SubjectLink.objects.filter(to_subject_id__in=ids).delete()

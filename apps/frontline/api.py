@@ -24,6 +24,7 @@ from apps.frontline import services
 from apps.frontline.forms import goods_line, parse_moment
 from apps.frontline.models import ExaminationOutcome, ExaminationPhoto, ExaminationResult, SeizedGoods
 from apps.targeting.disclosure import disclose
+from apps.targeting.queries import id_or_none
 
 
 class GoodsSerializer(serializers.ModelSerializer):
@@ -112,6 +113,8 @@ def _payload(request: Request) -> dict[str, Any]:
             except json.JSONDecodeError:
                 raise ApiValidationError({"goods": "goods must be a JSON list."}) from None
         return data
+    if not isinstance(request.data, dict):
+        raise ApiValidationError({"non_field_errors": ["Send a JSON object with the result's fields."]})
     return dict(request.data)
 
 
@@ -130,9 +133,8 @@ class ExaminationResultViewSet(
 
     def get_queryset(self):
         queryset = super().get_queryset().order_by("-recorded_at", "-pk")
-        target = self.request.query_params.get("target", "")
-        if target.isdigit():
-            queryset = queryset.filter(target_id=int(target))
+        if self.request.query_params.get("target", "") != "":
+            queryset = queryset.filter(target_id=id_or_none(self.request.query_params["target"]) or 0)
         return queryset
 
     @extend_schema(request=RecordSerializer, responses={200: ResultSerializer, 201: ResultSerializer})

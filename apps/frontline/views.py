@@ -20,11 +20,13 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.roles import Role
+from apps.compliance.services import purpose_of
 from apps.frontline import services
 from apps.frontline.forms import GOODS_ROWS, ResultForm, form_choices, new_key
 from apps.targeting.models import TargetState
@@ -44,8 +46,14 @@ def _messages_of(error: ValidationError) -> dict[str, str]:
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The officer's open instructions for this shift (or all shifts), by arrival, and today's results."""
+    """The officer's open instructions for this shift (or all shifts), by arrival, and today's results.
+
+    The purpose is asked here, at the start of the shift, so that the instructions the tablet keeps for
+    working offline are the instructions themselves, never the purpose form they would redirect to.
+    """
     check(request.user, "exam.view")
+    if purpose_of(request) is None:
+        return redirect(f"{reverse('compliance:purpose')}?{urlencode({'next': request.get_full_path()})}")
     ports = services.officer_ports(request.user)
     shift = services.current_shift(ports[0] if ports else None)
     show_all = request.GET.get("shift") == "all"

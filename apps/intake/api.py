@@ -11,8 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.agencies.scoping import get_object_for
-from apps.compliance.masking import masked_facts, masked_title, subject_is_masked
-from apps.compliance.services import PurposeRequired, record_access, require_purpose
+from apps.compliance.masking import masked_facts, masked_subjects_q, masked_title, subject_is_masked
 from apps.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
 from apps.intake.models import DataSource, IntakeRun, Subject
 from apps.intake.services import FORMATS, submit_files
@@ -103,40 +102,18 @@ class SubjectSerializer(serializers.ModelSerializer):
 
 @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("q", str)])
 class SubjectViewSet(ScopedReadOnlyViewSet):
+    """Subjects and their search. The personal-data gate (purpose header, access log) is applied to
+    these routes in ``api_urls.py``."""
+
     queryset = Subject.objects.select_related("source", "port").order_by("-received_at", "-id")
     serializer_class = SubjectSerializer
     operations = {"*": "subject.view"}
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        try:
-            require_purpose(request)
-        except PurposeRequired as exc:
-            raise ApiPermissionDenied(str(exc)) from None
-
-    def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        record_access(
-            request=request,
-            action="view",
-            object_type="subject",
-            object_id=kwargs["pk"],
-            summary="API retrieve",
-        )
-        return response
-
-    def list(self, request, *args, **kwargs):
-        response = super().list(request, *args, **kwargs)
-        record_access(
-            request=request, action="search", object_type="subject",
-            summary=f"API list {request.query_params.urlencode()[:200]}",
-        )  # fmt: skip
-        return response
 
     def get_queryset(self):
         rows = super().get_queryset()
         if kind := self.request.query_params.get("kind"):
             rows = rows.filter(kind=kind)
         if q := self.request.query_params.get("q"):
-            rows = rows.filter(title__icontains=q)
+            # Never found by the fields that were masked (see apps.compliance.masking).
+            rows = rows.filter(title__icontains=q).exclude(masked_subjects_q(self.request.user))
         return rows

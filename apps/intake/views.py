@@ -7,13 +7,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import urlencode
 
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
-from apps.compliance.masking import masked_facts, masked_title, subject_is_masked
-from apps.compliance.services import purpose_of, record_access
+from apps.compliance.gate import note_results
+from apps.compliance.masking import masked_facts, masked_subjects_q, masked_title, subject_is_masked
+from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.forms import UploadForm
 from apps.intake.models import DataSource, IntakeRun, Subject, SubjectKind, SubjectLink
@@ -58,7 +57,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         )
         return redirect("intake:run", pk=run.pk)
     runs = IntakeRun.objects.visible_to(request.user).select_related("source", "requested_by")[:15]
-    return render(request, "intake/upload.html", {"form": form, "runs": runs})
+    context = {"form": form, "runs": runs}
+    return render(request, "intake/upload.html", context, status=form_status(request, form))
 
 
 @login_required
@@ -68,18 +68,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page_or_fragment(request, "intake/run.html", {"run": run}, fragment="progress")
 
 
-def _needs_purpose(request: HttpRequest) -> HttpResponse | None:
-    """Personal data pages ask for the purpose of access once per session, first."""
-    if purpose_of(request) is None:
-        return redirect(f"{reverse('compliance:purpose')}?{urlencode({'next': request.get_full_path()})}")
-    return None
-
-
 @login_required
 def subjects(request: HttpRequest) -> HttpResponse:
+    """The subject search. Gated in ``urls.py`` (purpose, one access-log entry with the query and count);
+    a depersonalised traveller is listed masked and never found by the fields that were masked."""
     check(request.user, "subject.view")
-    if (answer := _needs_purpose(request)) is not None:
-        return answer
     query = request.GET.get("q", "").strip()
     kind = request.GET.get("kind", "")
     rows = (
@@ -90,20 +83,26 @@ def subjects(request: HttpRequest) -> HttpResponse:
     if kind in SubjectKind.values:
         rows = rows.filter(kind=kind)
     if query:
-        rows = rows.filter(Q(title__icontains=query) | Q(external_id__icontains=query))
+        # The title and the external id hold a traveller's name, booking and document: a masked one
+        # must not be found by them (the match itself would re-identify him).
+        rows = rows.filter(Q(title__icontains=query) | Q(external_id__icontains=query)).exclude(
+            masked_subjects_q(request.user)
+        )
     page = Paginator(rows.order_by("-received_at", "-id"), 50).get_page(request.GET.get("page"))
     for subject in page:
         if subject_is_masked(request.user, subject):
             subject.title = masked_title(subject)
-    if query:
-        record_access(
-            request=request,
-            action="search",
-            object_type="subject",
-            summary=f"searched {query!r} ({kind or 'all kinds'})",
-        )
+    note_results(request, len(page.object_list))
     context = {"page": page, "query": query, "kind": kind, "kinds": SubjectKind.choices}
     return render_page_or_fragment(request, "intake/subjects.html", context, fragment="results")
+
+
+def _shown(request: HttpRequest, subject: Subject) -> Subject:
+    """A linked record as this viewer may see it: a depersonalised traveller by its masked title."""
+    if subject_is_masked(request.user, subject):
+        subject.title = masked_title(subject)
+        subject.facts = masked_facts(subject.facts)
+    return subject
 
 
 @login_required
@@ -112,30 +111,22 @@ def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request.user, Subject.objects.select_related("source", "port", "owner_agency"), pk=pk
     )
     check(request.user, "subject.view", subject)
-    if (answer := _needs_purpose(request)) is not None:
-        return answer
+    # Purpose and the access log: the gate in ``urls.py``.
     masked = subject_is_masked(request.user, subject)
-    record_access(
-        request=request,
-        action="view",
-        object_type=f"subject:{subject.kind}",
-        object_id=subject.pk,
-        summary=f"{subject.get_kind_display()} page{' (depersonalised)' if masked else ''}",
-    )
     if masked:
         subject.facts = masked_facts(subject.facts)
         subject.title = masked_title(subject)
     visible = Subject.objects.visible_to(request.user)
     history = visible.filter(source=subject.source, external_id=subject.external_id).order_by("-version")
     links = [
-        (link.get_kind_display(), link.reason, link.to_subject)
+        (link.get_kind_display(), link.reason, _shown(request, link.to_subject))
         for link in SubjectLink.objects.filter(from_subject=subject, to_subject__in=visible).select_related(
-            "to_subject"
+            "to_subject__source"
         )
     ] + [
-        (link.get_kind_display(), link.reason, link.from_subject)
+        (link.get_kind_display(), link.reason, _shown(request, link.from_subject))
         for link in SubjectLink.objects.filter(to_subject=subject, from_subject__in=visible).select_related(
-            "from_subject"
+            "from_subject__source"
         )
     ]
     context = {

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from apps.agencies.scoping import get_object_for
 from apps.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
+from apps.core.errors import parse_id
 from apps.intake.models import SubjectKind
 from apps.risk import backtest as lab
 from apps.risk import services
@@ -174,8 +175,9 @@ class AssessmentViewSet(ScopedReadOnlyViewSet):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        subject = self.request.query_params.get("subject")
-        return queryset.filter(subject_id=subject) if subject and subject.isdigit() else queryset
+        if subject := self.request.query_params.get("subject"):
+            queryset = queryset.filter(subject_id=parse_id(subject, field="subject"))
+        return queryset
 
 
 class BacktestSerializer(serializers.ModelSerializer):

@@ -16,7 +16,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat
 
 from apps.agencies.models import Port
 from apps.agencies.operations import check, membership_of
@@ -29,6 +30,7 @@ from apps.risk.models import Assessment, Hit, RiskSettings, Rule, RuleState, Rul
 from apps.risk.providers import Component, load_providers
 from apps.risk.scoring import RANDOM_CONTROL_AREA, RateTable, by_area, channel_for, combine, random_draw
 from apps.targeting.models import Target
+from apps.watchlists.rulings import record_screening
 
 __all__ = [
     "activate_rule",
@@ -326,17 +328,30 @@ def _explain(
     return score, channel, area, selected, explanation
 
 
+#: Subjects assessed and nominated per transaction: a batch of ten thousand commits in short steps, so
+#: that it never holds a nominated subject's row lock (or a long transaction) for minutes.
+ASSESS_CHUNK = 500
+
+
 def assess_subjects(subject_ids: Iterable[int]) -> list[Assessment]:
     """Assess current subjects: ask every provider, score, choose a channel, record, nominate.
 
     One ``Assessment`` per subject (a re-assessment adds a new one; history is kept), a ``Hit`` per rule
     version that fired (shadow ones flagged), and a target through ``apps.targeting.services.
     nominate_target`` when the score reaches the nomination threshold or the subject is drawn for
-    random control. Shadow components never nominate.
+    random control. Shadow components never nominate. Large batches are assessed ``ASSESS_CHUNK``
+    subjects per transaction: what a chunk committed stays if a later one fails.
     """
+    ids = sorted({int(i) for i in subject_ids})
+    assessments: list[Assessment] = []
+    for start in range(0, len(ids), ASSESS_CHUNK):
+        assessments += _assess_chunk(ids[start : start + ASSESS_CHUNK])
+    return assessments
+
+
+def _assess_chunk(ids: list[int]) -> list[Assessment]:
     from apps.targeting.services import nominate_target
 
-    ids = sorted({int(i) for i in subject_ids})
     subjects = list(
         Subject.objects.filter(pk__in=ids, status=Subject.Status.CURRENT)
         .select_related("port")
@@ -379,6 +394,10 @@ def assess_subjects(subject_ids: Iterable[int]) -> list[Assessment]:
             if c.kind == "rule" and c.rule_version_id
         ]
         Hit.objects.bulk_create(hits, batch_size=5000)
+        # Watchlist matches become hits a person rules before they may lead to action.
+        record_screening(
+            (a.pk, a.subject_id, found) for a, found in zip(assessments, found_for, strict=True) if found
+        )
         # The report counts a target under its subject's latest channel: a re-assessment rewrites the
         # summary rows of the subject's existing targets (new nominations below rewrite their own).
         for target_id in Target.objects.filter(subject__in=subjects).values_list("pk", flat=True):
@@ -453,22 +472,39 @@ def get_assessment_for(actor: Any, pk: Any) -> Assessment:
 
 
 def recent_hits(rule: Rule, actor: Any, limit: int = 20) -> QuerySet[Hit]:
-    """The latest hits of a rule on subjects the actor may see."""
+    """The latest hits of a rule on subjects the actor may see.
+
+    ``subject_title`` names a consignment, conveyance or trader; a traveller is named by kind and
+    reference only (the rule page is no view of personal data: the assessment it links to is, gated).
+    """
     return (
         Hit.objects.visible_to(actor)
         .filter(rule=rule)
         .select_related("rule_version", "assessment__subject")
-        .annotate(subject_title=F("assessment__subject__title"))[:limit]
+        .annotate(
+            subject_title=Case(
+                When(
+                    assessment__subject__kind="traveller",
+                    then=Concat(Value("Traveller #"), Cast("assessment__subject_id", CharField())),
+                ),
+                default=F("assessment__subject__title"),
+                output_field=CharField(),
+            )
+        )[:limit]
     )
 
 
 def explanation_for(user: Any, assessment: Assessment) -> dict[str, Any]:
     """The assessment's explanation as ``user`` may see it: matches on watchlists the user's agency may
     not see are left out (every page and the API draw explanations through this)."""
+    from apps.compliance.masking import masked_explanation, subject_is_masked
     from apps.watchlists.screening import visible_components
 
     explanation = dict(assessment.explanation or {})
     for key in ("components", "shadow"):
         if key in explanation:
             explanation[key] = visible_components(user, explanation[key])
+    # A depersonalised traveller's explanation shows what was screened and matched of him masked.
+    if subject_is_masked(user, assessment.subject):
+        explanation = masked_explanation(explanation)
     return explanation

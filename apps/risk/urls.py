@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from apps.compliance.gate import personal_data
 from apps.risk import views
 
 app_name = "risk"
@@ -14,5 +15,10 @@ urlpatterns = [
     path("rules/<int:pk>/edit/", views.rule_edit, name="rule_edit"),
     path("lab/", views.rule_lab, name="lab"),
     path("lab/<int:pk>/", views.backtest_detail, name="backtest"),
-    path("assessments/<int:pk>/", views.assessment_detail, name="assessment"),
+    # An assessment names its subject and explains its watchlist matches (what was screened).
+    personal_data(
+        path("assessments/<int:pk>/", views.assessment_detail, name="assessment"),
+        object_type="assessment",
+        model="risk.Assessment",
+    ),
 ]

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.agencies.operations import can, check
 from apps.agencies.scoping import get_object_for
+from apps.compliance.masking import masked_title, subject_is_masked
+from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.models import SubjectKind
 from apps.risk import backtest as lab
@@ -91,7 +93,9 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Rule “{rule.name}” saved as a draft.")
             return redirect("risk:rule", pk=rule.pk)
-    return render(request, "risk/editor.html", _editor_context(request, form))
+    return render(
+        request, "risk/editor.html", _editor_context(request, form), status=form_status(request, form)
+    )
 
 
 @login_required
@@ -112,7 +116,9 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("risk:rule", pk=rule.pk)
     else:
         form = RuleForm(initial=RuleForm.initial_for(rule, latest))
-    return render(request, "risk/editor.html", _editor_context(request, form, rule))
+    return render(
+        request, "risk/editor.html", _editor_context(request, form, rule), status=form_status(request, form)
+    )
 
 
 @login_required
@@ -190,7 +196,8 @@ def rule_lab(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("risk:backtest", pk=backtest.pk)
     backtests = Backtest.objects.visible_to(request.user).select_related("rule", "version", "compare_version")
-    return render(request, "risk/lab.html", {"form": form, "backtests": backtests[:25]})
+    context = {"form": form, "backtests": backtests[:25]}
+    return render(request, "risk/lab.html", context, status=form_status(request, form))
 
 
 @login_required
@@ -225,9 +232,12 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         (kind, title, [c for c in components if c["kind"] == kind])
         for kind, title in (("rule", "Rules"), ("watchlist", "Watchlist entries"), ("model", "Model"))
     ]
+    subject = assessment.subject
+    if subject_is_masked(request.user, subject):  # shown as the law says: depersonalised, masked
+        subject.title = masked_title(subject)
     context = {
         "assessment": assessment,
-        "subject": assessment.subject,
+        "subject": subject,
         "explanation": explanation,
         "groups": groups,
         "others": [c for c in components if c["kind"] not in {"rule", "watchlist", "model"}],

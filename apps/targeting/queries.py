@@ -110,7 +110,7 @@ def urgent_page(queryset: Any, number: Any, *, now: datetime, per_page: int) -> 
     # The page's ids and the queue's length in one scan (a window count), not a second COUNT query.
     raw = str(number or "1")
     found = []
-    if raw.isdigit() and int(raw) > 0:
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 1_000_000:
         first = (int(raw) - 1) * per_page
         found = list(
             ranked.annotate(total=Window(Count("pk"))).values_list("pk", "total")[first : first + per_page]
@@ -172,10 +172,11 @@ def queue_summary(user: Any, now: datetime | None = None) -> dict[str, list[Queu
     return out
 
 
-def _id(value: Any) -> int | None:
-    """A database id from a query parameter, or None (not a number, or too large for any id)."""
-    text = str(value or "")
-    return int(text) if text.isdigit() and int(text) < 2**63 else None
+def id_or_none(value: Any) -> int | None:
+    """A database id from a query or form value, or None: not plain ASCII digits ("²" is a digit to
+    ``str.isdigit`` but not to ``int``), or too large for any id."""
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**63 else None
 
 
 def filter_targets(queryset: Any, params: Any, user: Any) -> Any:
@@ -188,14 +189,14 @@ def filter_targets(queryset: Any, params: Any, user: Any) -> Any:
         queryset = queryset.filter(port__locode=params["port"])
     if params.get("risk_area"):
         queryset = queryset.filter(risk_area=params["risk_area"])
-    if (agency := _id(params.get("agency"))) is not None:
+    if (agency := id_or_none(params.get("agency"))) is not None:
         queryset = queryset.filter(owner_agency_id=agency)
     if params.get("state") in S.values:
         queryset = queryset.filter(state=params["state"])
     if params.get("operation") not in (None, ""):
         from apps.targeting.models import JointOperation
 
-        operation = _id(params.get("operation"))
+        operation = id_or_none(params.get("operation"))
         if operation is None or not JointOperation.objects.visible_to(user).filter(pk=operation).exists():
             return queryset.none()
         queryset = queryset.filter(operation_id=operation)

@@ -6,7 +6,6 @@ CSRF; a stale change or an illegal move comes back as a message on the page, nev
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +26,7 @@ from apps.agencies.models import Agency, ExaminationMethod, Port, Shift
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.roles import Role
 from apps.agencies.scoping import get_object_for
+from apps.core import csvsafe
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.models import Subject
 from apps.targeting import services
@@ -51,13 +51,13 @@ from apps.targeting.queries import (
     REASON_REQUIRED,
     TargetAccess,
     filter_targets,
+    id_or_none,
     queue_summary,
     urgent_page,
 )
 from apps.targeting.routing import deciding_team_label, port_ids_of
 
 PAGE_SIZE = 50
-safe_csv_writer = csv.writer  # LEAD-TODO: replace with apps.core csv writer
 
 
 def _list_queryset(user: Any):
@@ -123,7 +123,7 @@ def _queue_title(params: Any) -> str:
         )
     if params.get("risk_area") in RiskArea.values:
         parts.append(RiskArea(params["risk_area"]).label)
-    if str(params.get("agency", "")).isdigit() and int(params["agency"]) < 2**63:
+    if id_or_none(params.get("agency")) is not None:
         parts.append(Agency.objects.filter(pk=params["agency"]).values_list("name", flat=True).first() or "")
     return " · ".join(p for p in parts if p) or "All open targets"
 
@@ -136,8 +136,8 @@ def target_list(request: HttpRequest) -> HttpResponse:
         "-created_at", "-id"
     )
     ref = request.GET.get("q", "").strip().upper().removeprefix("T-")
-    if ref.isdigit():
-        targets = targets.filter(pk=int(ref)) if int(ref) < 2**63 else targets.none()
+    if ref.isascii() and ref.isdigit():
+        targets = targets.filter(pk=id_or_none(ref) or 0)
     page = Paginator(targets, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -160,7 +160,7 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
         def write(self, value: str) -> str:
             return value
 
-    writer = safe_csv_writer(Echo())
+    writer = csvsafe.writer(Echo())
 
     def rows():
         yield writer.writerow(["reference", "state", "version", "risk_area", "priority", "owner_agency", "port",
@@ -181,7 +181,7 @@ def export_target(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_for(request.user, Target, pk=pk)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{target.reference}.csv"'
-    writer = safe_csv_writer(response)
+    writer = csvsafe.writer(response)
     writer.writerow(["reference", "at", "from", "to", "version", "agency", "reason", "reason_withheld"])
     for line in disclose(request.user, target).history():
         writer.writerow([target.reference, line.at.isoformat(), line.from_state, line.to_state, line.version,
@@ -271,7 +271,7 @@ def _post_on_target(request: HttpRequest, target: Target) -> str:
     """Dispatch one form post on the detail page to its service; returns what to tell the user."""
     user, data = request.user, request.POST
     name = data.get("do", "")
-    version = int(data["version"]) if data.get("version", "").isdigit() else None
+    version = id_or_none(data.get("version"))
     reason = data.get("reason", "").strip()
     if name in ACTIONS:
         target = services.run_action(
@@ -290,7 +290,7 @@ def _post_on_target(request: HttpRequest, target: Target) -> str:
         return f"{target.reference} is on hold under your agency's control."
     if name == "release_hold":
         hold_pk = data.get("hold", "")
-        hold = get_object_for(user, Hold, pk=int(hold_pk) if hold_pk.isdigit() else 0, target=target)
+        hold = get_object_for(user, Hold, pk=id_or_none(hold_pk) or 0, target=target)
         services.release_hold(actor=user, hold=hold, reason=reason)
         return "Hold released."
     if name == "comment":
@@ -299,7 +299,7 @@ def _post_on_target(request: HttpRequest, target: Target) -> str:
         return "Comment added."
     if name == "share":
         agency_pk = data.get("agency", "")
-        agency = Agency.objects.filter(pk=int(agency_pk)).first() if agency_pk.isdigit() else None
+        agency = Agency.objects.filter(pk=id_or_none(agency_pk) or 0).first()
         if agency is None:
             raise ValidationError("Choose an agency to share with (field “agency”).")
         services.share_target(
@@ -309,9 +309,9 @@ def _post_on_target(request: HttpRequest, target: Target) -> str:
     if name == "consent":
         share_pk = data.get("share", "")
         share = (
-            TargetShare.objects.filter(target=target, pk=int(share_pk)).select_related("agency").first()
-            if share_pk.isdigit()
-            else None
+            TargetShare.objects.filter(target=target, pk=id_or_none(share_pk) or 0)
+            .select_related("agency")
+            .first()
         )
         if share is None:
             raise Http404("Not found.")
@@ -371,7 +371,7 @@ def dispatch(request: HttpRequest) -> HttpResponse:
                 choices = {
                     int(key.removeprefix("method-")): value
                     for key, value in request.POST.items()
-                    if key.startswith("method-") and key.removeprefix("method-").isdigit() and value
+                    if key.startswith("method-") and id_or_none(key.removeprefix("method-")) and value
                 }
                 done, problems = services.accept_proposal(
                     actor=request.user, proposal=proposal, choices=choices
@@ -432,7 +432,7 @@ def operations(request: HttpRequest) -> HttpResponse:
             if not request.POST.get("name", "").strip():
                 raise ValidationError("Give the operation a name.")
             agencies = Agency.objects.filter(
-                pk__in=[int(v) for v in request.POST.getlist("agencies") if v.isdigit()]
+                pk__in=[n for v in request.POST.getlist("agencies") if (n := id_or_none(v))]
             )
             op = services.create_operation(actor=request.user, name=request.POST["name"], starts_at=starts,
                                            ends_at=ends, agencies=agencies,
@@ -467,9 +467,7 @@ def operation(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         ref = request.POST.get("target", "").strip().upper().removeprefix("T-")
         try:
-            target = get_object_for(
-                request.user, Target, pk=int(ref) if ref.isdigit() and int(ref) < 2**63 else 0
-            )
+            target = get_object_for(request.user, Target, pk=id_or_none(ref) or 0)
             services.add_to_operation(actor=request.user, operation=op, target=target)
             messages.success(request, f"{target.reference} added to {op.name}.")
         except Http404:

@@ -49,6 +49,10 @@ def test_an_approval_shows_on_another_floor_board_without_reload(daphne, new_pag
     supervisor = new_page()
     sign_in(supervisor, server.url, "supervisor", DEMO_PASSWORD)
     supervisor.goto(f"{server.url}/targets/{target}/")
+    # The target page is personal data's gate: the purpose of access is asked once per session.
+    supervisor.check("input[value=risk_analysis]")
+    supervisor.click("text=Continue")
+    supervisor.wait_for_selector('[data-action="approve"]')
     started = time.monotonic()
     supervisor.click('[data-action="approve"]')
     board.wait_for_selector(f'.lv-col-approved [data-target="{target}"]', timeout=15_000)

@@ -81,6 +81,15 @@ def _ready_offline(page) -> None:
     page.wait_for_function("Number(document.getElementById('fl-app').dataset.kept || 0) >= 3", timeout=30000)
 
 
+def declare_purpose(page, base: str) -> None:
+    """The instruction shows the traveller's name: the officer states his purpose once per session (before
+    the tablet caches the instructions for offline work, so that it caches them, not the question)."""
+    page.goto(f"{base}/oversight/purpose/?next=/port/")
+    page.check("input[value=examination]")
+    page.click("text=Continue")
+    page.wait_for_url(f"{base}/port/")
+
+
 def test_officer_records_online_and_offline_on_a_tablet(
     live_server, port_day, new_page, screenshot, tmp_path
 ):
@@ -90,6 +99,7 @@ def test_officer_records_online_and_offline_on_a_tablet(
     page = new_page(viewport=PORTRAIT, **TABLET)
     base = live_server.url
     sign_in(page, base, officer.username, PASSWORD)
+    declare_purpose(page, base)
     page.goto(f"{base}/port/")
     assert page.locator("[data-testid=instruction]").count() == 2
     _ready_offline(page)
@@ -155,6 +165,7 @@ def test_officer_records_online_and_offline_on_a_tablet(
     # Landscape, as the tablet is often held on a bench.
     wide = new_page(viewport=LANDSCAPE, **TABLET)
     sign_in(wide, base, officer.username, PASSWORD)
+    declare_purpose(wide, base)
     wide.goto(f"{base}/port/?shift=all")
     screenshot(wide, "frontline-home-landscape-done")
     wide.goto(f"{base}/port/instructions/{bananas.pk}/")
@@ -166,6 +177,7 @@ def test_the_form_in_landscape(live_server, port_day, new_page, screenshot):
     officer, (bananas, _) = port_day
     page = new_page(viewport=LANDSCAPE, **TABLET)
     sign_in(page, live_server.url, officer.username, PASSWORD)
+    declare_purpose(page, live_server.url)
     page.goto(f"{live_server.url}/port/")
     screenshot(page, "frontline-home-landscape")
     page.goto(f"{live_server.url}/port/instructions/{bananas.pk}/")

@@ -155,7 +155,10 @@ def test_risk_manager_writes_publishes_and_backtests_a_rule(demo, new_page, scre
     _off_the_browser_thread(lambda: services.assess_subjects([s.pk for s in subjects[:40]]))
     assessment = Assessment.objects.filter(score__gt=0).order_by("-score").first()
     page.goto(f"{demo}/risk/assessments/{assessment.pk}/")
-    assert page.locator("text=How the score was made").is_visible()
+    # An assessment names its subject: the purpose of access is asked first, once per session.
+    page.check("input[value=risk_analysis]")
+    page.click("text=Continue")
+    page.wait_for_selector("text=How the score was made")
     screenshot(page, "risk-assessment")
     page.goto(f"{demo}/risk/lab/")
     screenshot(page, "risk-lab")

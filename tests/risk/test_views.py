@@ -55,7 +55,7 @@ def test_a_risk_manager_writes_a_rule_in_the_browser(client_for, risk_manager):
 
 def test_a_bad_condition_is_refused_with_the_column(client_for, risk_manager):
     response = client_for(risk_manager).post(reverse("risk:rule_new"), form_data(text='hs_code prefx "0901"'))
-    assert response.status_code == 200 and not Rule.objects.exists()
+    assert response.status_code == 400 and not Rule.objects.exists()
     assert "column 9" in response.content.decode()
 
 
@@ -213,3 +213,18 @@ def test_backtest_detail_shows_comparison(client_for, risk_manager, world):
     )
     page = client_for(risk_manager).get(reverse("risk:backtest", args=[backtest.pk])).content.decode()
     assert "50 %" in page and "2.00\u00d7" in page and "GBFXT" in page
+
+
+def test_the_rule_page_names_no_traveller(client_for, world, risk_manager):
+    """A rule's recent hits name consignments; a traveller only by kind and number (finding 4)."""
+    from apps.risk.models import Assessment, Hit
+    from tests.targeting.factories import TravellerFactory
+
+    rule = write_rule(risk_manager, 'nationality == "XX"', state="active", subject_kind="traveller")
+    traveller = TravellerFactory(source__owner_agency=world.customs, title="OKONKWO, Adaeze")
+    assessment = Assessment.objects.create(subject=traveller, score=0.5, channel="yellow")
+    Hit.objects.create(
+        assessment=assessment, rule=rule, rule_version=rule.versions.last(), weight=10, risk_area="narcotics"
+    )
+    page = client_for(risk_manager).get(reverse("risk:rule", args=[rule.pk])).content.decode()
+    assert "OKONKWO" not in page and f"Traveller #{traveller.pk}" in page

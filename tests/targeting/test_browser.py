@@ -49,6 +49,9 @@ def test_nominate_approve_dispatch_and_the_port_sees_it(demo, consignment, new_p
     analyst = new_page()
     sign_in(analyst, demo, "analyst", DEMO_PASSWORD)
     analyst.goto(f"{demo}/targets/nominate/{consignment.pk}/")
+    # A subject may be a person: the purpose of access is asked first, once per session.
+    analyst.check("input[value=risk_analysis]")
+    analyst.click("text=Continue")
     analyst.select_option("#risk_area", "narcotics")
     analyst.fill("#priority", "75")
     analyst.fill(
@@ -71,6 +74,8 @@ def test_nominate_approve_dispatch_and_the_port_sees_it(demo, consignment, new_p
     supervisor.goto(f"{demo}/targets/queues/")
     screenshot(supervisor, "targeting-queues")
     supervisor.goto(f"{demo}/targets/{target.pk}/")
+    supervisor.check("input[value=risk_analysis]")
+    supervisor.click("text=Continue")
     supervisor.fill("#reason", "Agreed.")
     supervisor.click("[data-action=approve]")
     supervisor.wait_for_selector(".tg-state-approved")

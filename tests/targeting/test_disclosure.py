@@ -394,3 +394,20 @@ def test_an_officers_notes_are_read_by_the_owner_not_by_a_partner_that_may_see(
         "/api/v1/examination-results/", HTTP_X_ACCESS_PURPOSE="risk_analysis"
     )
     assert "KESTREL" in owner.content.decode()
+
+
+# --------------------------------------------------------------------------- finding 13 (history.csv)
+
+
+def test_history_csv_writes_a_formula_as_text(make_target, customs_analyst, client_for):
+    import csv
+    import io
+
+    target = make_target(state="nominated")
+    formula = '=HYPERLINK("http://127.0.0.1/x","click")'
+    services.withdraw_target(actor=customs_analyst, target=target, reason=formula)
+    body = (
+        client_for(customs_analyst).get(reverse("targeting:export_target", args=[target.pk])).content.decode()
+    )
+    reasons = [row["reason"] for row in csv.DictReader(io.StringIO(body))]
+    assert "'" + formula in reasons and formula not in reasons
