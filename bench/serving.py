@@ -43,6 +43,8 @@ def start_servers(
         "DB_POOL_SIZE": str(pool),
         "DB_CONN_MAX_AGE": "0",
         "DJANGO_DEBUG": "0",
+        # PostgreSQL without DEBUG needs a chain key: the servers share the bench process's key file.
+        "RATC_CHAIN_KEY_FILE": os.environ.get("RATC_CHAIN_KEY_FILE", str(ROOT / "var" / "chain.key")),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "RATC_SIMULATE": "0",
         **(extra_env or {}),

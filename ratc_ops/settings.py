@@ -7,6 +7,7 @@ Celery broker, ``DJANGO_ENV=production`` to hardened settings.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -20,7 +21,9 @@ SHARED_DATA_DIR = Path(env_str("RATC_SHARED_DATA", str(BASE_DIR.parent / "shared
 DJANGO_ENV = env_choice("DJANGO_ENV", "development", ("development", "test", "production"))
 PRODUCTION = DJANGO_ENV == "production"
 
-DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+# A demo is shown to people who did not write it: no tracebacks, our own error pages (DJANGO_DEBUG=1
+# still turns DEBUG on for whoever debugs it). WhiteNoise serves static files with or without DEBUG.
+DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION and not env_bool("RATC_DEMO", default=False))
 if PRODUCTION and DEBUG:
     from django.core.exceptions import ImproperlyConfigured
 
@@ -67,6 +70,7 @@ INSTALLED_APPS = [
     "apps.compliance",
     "apps.live",
     "apps.simulator",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.agencies.middleware.MembershipMiddleware",
+    # Last, as django-axes asks: it turns a flagged sign-in into our lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ratc_ops.urls"
@@ -134,6 +140,26 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Tamper evidence (apps/compliance/chain.py, anchors.py) ----------------------------------------
+# The HMAC key of the append-only records never lives in the database. Production (or PostgreSQL with
+# DEBUG off, where processes may run on several hosts) sets RATC_CHAIN_KEY, or names a key file that
+# every process shares (a mounted secret: "<id> <secret>"). The embedded, demo and test modes generate
+# one once into the key file. Rotation: move the old key to RATC_CHAIN_RETIRED_KEYS as "id:secret".
+_CHAIN_KEY_FILE = env_str("RATC_CHAIN_KEY_FILE")
+_CHAIN_KEY_REQUIRED = PRODUCTION or bool(DATABASE_URL and not DEBUG)
+RATC_CHAIN_KEY = env_secret("RATC_CHAIN_KEY", required=_CHAIN_KEY_REQUIRED and not _CHAIN_KEY_FILE)
+RATC_CHAIN_KEY_ID = env_str("RATC_CHAIN_KEY_ID", "1")
+RATC_CHAIN_RETIRED_KEYS = env_list("RATC_CHAIN_RETIRED_KEYS", [])
+RATC_CHAIN_KEY_FILE = _CHAIN_KEY_FILE or str(BASE_DIR / "var" / "chain.key")
+RATC_CHAIN_KEY_GENERATE = not PRODUCTION  # production never invents a key: it is given one
+# Where each chain's head is anchored (append-only, one file per database and chain): put it where the
+# database's users cannot write. The seal anchors at most this often; Celery beat every minute.
+RATC_CHAIN_ANCHOR_DIR = env_str("RATC_CHAIN_ANCHOR_DIR", str(BASE_DIR / "var" / "anchors"))
+RATC_CHAIN_ANCHOR_SECONDS = env_int("RATC_CHAIN_ANCHOR_SECONDS", 60, minimum=0)
+# On PostgreSQL rows are linked into the chain by a thread of each process after the commit, off the
+# request's path; SQLite serialises writers anyway and links them inline.
+RATC_CHAIN_SEAL_IN_BACKGROUND = env_bool("RATC_CHAIN_SEAL_IN_BACKGROUND", default=bool(DATABASE_URL))
+
 # --- Redis: channel layer and Celery ----------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
@@ -184,6 +210,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Without a broker (the embedded mode) no beat runs: the server process applies retention itself, this
+# often (apps.compliance.schedule); 0 turns that off.
+RETENTION_EVERY_MINUTES = env_int("RATC_RETENTION_EVERY_MINUTES", 60, minimum=0)
+
 # E-mail (the weekly report). The default prints to the console; production names its relay.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -200,6 +230,8 @@ CACHES = {
 
 # --- Authentication and permissions --------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out (account, address) pair before any password is checked.
+    "apps.core.security.AxesBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -214,6 +246,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+
+# Sign-in throttling (django-axes), for our sign-in page and /admin/login/ alike. Failures count per
+# (account, client address) pair, so a mistyped or invented name locks out only itself at that desk.
+# The client address is the socket's unless RATC_TRUSTED_PROXIES says how many proxies (the load
+# balancer: 1) append to X-Forwarded-For in front of us; without it that header is ignored.
+RATC_TRUSTED_PROXIES = env_int("RATC_TRUSTED_PROXIES", 0, minimum=0, maximum=5)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("RATC_SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("RATC_SIGNIN_LOCK_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "apps.core.security.username_key"
+AXES_CLIENT_IP_CALLABLE = "apps.core.security.client_address"
+AXES_LOCKOUT_CALLABLE = "apps.core.security.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Sign-ins are audited by our own access log; axes keeps only the failure counts it needs.
+AXES_DISABLE_ACCESS_LOG = True
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -321,5 +371,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # Task results (lists of ids) would flood the console of an intake; failures still show.
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
+    # django-axes logs every successful sign-in at INFO; failures and lockouts are WARNING and stay.
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }

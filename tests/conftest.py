@@ -35,6 +35,12 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _chain_anchors(settings, tmp_path):
+    """The chains' anchors outlive a test database: each test anchors in a folder of its own."""
+    settings.RATC_CHAIN_ANCHOR_DIR = str(tmp_path / "anchors")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = Path(settings.SHARED_DATA_DIR)

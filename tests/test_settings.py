@@ -66,6 +66,7 @@ def test_production_mode_passes_deploy_checks(tmp_path):
         DJANGO_ENV="production",
         DJANGO_SECRET_KEY="k9!" + "x7Lq2vZ0pR4sT8wY1bN6cM3dF5gH9jK2lA0qW4eR7tY1uI3oP6",
         DJANGO_ALLOWED_HOSTS="ratc.example.gov",
+        RATC_CHAIN_KEY="c4!" + "Zq8mW2xR7tY5uP1oL9kJ3hG6fD0sA4eQ8wE2rT6yU0iO5pL",
         SQLITE_PATH=str(tmp_path / "db.sqlite3"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -104,3 +105,19 @@ def test_db_pool_size_pools_postgresql_connections_per_process():
     refused = _settings_value(pool, DATABASE_URL=url, DB_POOL_SIZE="6", DB_CONN_MAX_AGE="60")
     assert refused.returncode != 0 and "DB_POOL_SIZE or DB_CONN_MAX_AGE" in refused.stderr
     assert "not a whole number" in _settings_value(pool, DATABASE_URL=url, DB_POOL_SIZE="many").stderr
+
+
+def test_the_demo_runs_without_debug():
+    """``make demo`` is shown to people: no tracebacks. DEBUG is off by default with RATC_DEMO."""
+    assert _settings_value("s.DEBUG", RATC_DEMO="1").stdout.strip() == "False"
+    assert _settings_value("s.DEBUG", RATC_DEMO="1", DJANGO_DEBUG="1").stdout.strip() == "True"
+    assert _settings_value("s.DEBUG").stdout.strip() == "True"  # a developer's laptop
+    makefile = (ROOT / "Makefile").read_text()
+    daphne = next(line for line in makefile.splitlines() if "daphne -b" in line)
+    assert "DJANGO_DEBUG=0" in daphne
+
+
+def test_trusted_proxies_is_a_typed_setting():
+    assert _settings_value("s.RATC_TRUSTED_PROXIES").stdout.strip() == "0"
+    assert _settings_value("s.RATC_TRUSTED_PROXIES", RATC_TRUSTED_PROXIES="1").stdout.strip() == "1"
+    assert "not a whole number" in _settings_value("1", RATC_TRUSTED_PROXIES="lb").stderr

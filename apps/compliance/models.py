@@ -43,6 +43,11 @@ class AccessLogEntry(HashChained):
     object_id = models.CharField(max_length=64, blank=True)
     summary = models.CharField(max_length=300, help_text="What was seen (never the data itself).")
     disclosed_to = models.CharField(max_length=100, blank=True)
+    # The agency that owns the source of the data read (a subject's source owner). Not in CHAINED: it is
+    # derived from the object, so the owner's data protection officer can find partners' reads of it.
+    data_owner_agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     objects = ScopedManager()
 
@@ -55,8 +60,9 @@ class AccessLogEntry(HashChained):
 
     @classmethod
     def visibility_q(cls, membership) -> Q:
-        # The log itself is personal data about officers: auditors of an agency see their agency's log.
-        return Q(agency_id=membership.agency_id)
+        # The log itself is personal data about officers: an agency sees its own officers' reads, and, as
+        # the data owner, every agency's reads of the data from its sources (its DPO must see them all).
+        return Q(agency_id=membership.agency_id) | Q(data_owner_agency_id=membership.agency_id)
 
 
 class UnmaskRequest(models.Model):

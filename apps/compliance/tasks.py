@@ -1,10 +1,55 @@
-"""Scheduled compliance work: retention runs nightly (Celery beat)."""
+"""Scheduled compliance work: retention nightly; the chains sealed and anchored every minute and
+verified in full every night (Celery beat).
+
+The chain entries are added to ``app.conf.beat_schedule`` when this module is imported (task
+autodiscovery does that before beat starts), as ``apps/learning/tasks.py`` does.
+"""
 
 from celery import shared_task
+from celery.schedules import crontab
 
 from apps.compliance.services import apply_retention
+from ratc_ops.celery import app
+
+BEAT_SCHEDULE = {
+    "compliance-chain-anchor": {"task": "compliance.anchor_chains", "schedule": 60.0},
+    "compliance-chain-verify-full": {
+        "task": "compliance.verify_chains",
+        "schedule": crontab(hour=3, minute=40),
+        "kwargs": {"full": True},
+    },
+}
+app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
 
 
 @shared_task
 def apply_retention_task() -> int:
     return apply_retention().pk
+
+
+@shared_task(name="compliance.anchor_chains")
+def anchor_chains_task() -> dict[str, int]:
+    """Link what has committed into each chain and anchor its head outside the database."""
+    from apps.compliance.chain import anchor_now
+    from apps.compliance.registry import chained_models
+
+    return {m._meta.label_lower: anchor_now(m) for m in chained_models()}
+
+
+@shared_task(name="compliance.verify_chains")
+def verify_chains_task(full: bool = False) -> dict[str, str]:
+    """Verify each chain (in full at night); a broken one is logged as an error and returned."""
+    import logging
+
+    from apps.compliance.chain import verify_chain
+    from apps.compliance.registry import chained_models
+
+    out = {}
+    for model in chained_models():
+        report = verify_chain(model, full=full)
+        out[model._meta.label_lower] = (
+            "intact" if report.ok else f"BROKEN at #{report.first_broken_seq}: {report.reason}"
+        )
+        if not report.ok:
+            logging.getLogger(__name__).error("Chain %s broken: %s", model._meta.label_lower, report.reason)
+    return out
