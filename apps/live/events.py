@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
@@ -62,17 +63,51 @@ def current_sequences(groups: list[str]) -> dict[str, int]:
     return {g: int(found.get(SEQ_PREFIX + g) or 0) for g in groups}
 
 
+_sender: tuple[int, asyncio.AbstractEventLoop] | None = None
+_sender_lock = threading.Lock()
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process, on a thread of its own, for sends from code that no server's event
+    loop drives (Celery workers, management commands, plain threads). ``async_to_sync`` would make a
+    loop, and a Redis connection, for every send: about ten times the cost, paid per event."""
+    global _sender
+    with _sender_lock:
+        # A forked child (a Celery worker) inherits the parent's loop but not its thread: make its own.
+        if _sender is None or _sender[0] != os.getpid() or _sender[1].is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="live-sender", daemon=True).start()
+            _sender = (os.getpid(), loop)
+        return _sender[1]
+
+
 def _group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
-    """``group_send`` from synchronous code, also when this thread runs an event loop (a service called
-    from async code, a test driving a browser): then the send runs on a short-lived thread of its own."""
+    """``group_send`` from synchronous code.
+
+    Under the ASGI server (a view run by ``sync_to_async``) ``async_to_sync`` sends on the server's own
+    loop; elsewhere a Redis layer is sent to through the process's sender loop. The in-memory layer's
+    queues belong to the loop that made them, so it keeps ``async_to_sync``. When this thread itself runs
+    an event loop (a service called from async code, a test driving a browser), the send runs on a
+    short-lived thread of its own.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        pass
+    else:
+        worker = threading.Thread(target=lambda: async_to_sync(layer.group_send)(group, message), daemon=True)
+        worker.start()
+        worker.join(timeout=5)
+        return
+    local = SyncToAsync.threadlocal
+    served = (
+        getattr(local, "main_event_loop", None) is not None
+        and getattr(local, "main_event_loop_pid", None) == os.getpid()
+    )
+    if served or isinstance(layer, InMemoryChannelLayer):
         async_to_sync(layer.group_send)(group, message)
         return
-    worker = threading.Thread(target=lambda: async_to_sync(layer.group_send)(group, message), daemon=True)
-    worker.start()
-    worker.join(timeout=5)
+    asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _sender_loop()).result(timeout=5)
 
 
 def send_now(group: str, event_type: str, **payload: Any) -> None:
