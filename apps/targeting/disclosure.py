@@ -17,7 +17,7 @@ The rules, in one place:
   revealed to him, so the examination is as thorough.
 - **History** free texts belong to the agency that wrote them: the actor's agency reads them, and so
   does the owner agency, except a hold's reason, which only the holding agency reads (a controlled
-  delivery is the holder's secret). The nomination's text is a "person" reason and follows that rule.
+  delivery is the holder's secret). A sharing line says no more than the sharing panel: everyone reads it. The nomination's text is a "person" reason and follows that rule.
   Others read the move and "reason held by <agency>". A frontline officer reads the moves from dispatch
   on, never a reason written on the floor.
 - **Joint operations** are named only to an agency that takes part (``JointOperation.visible_to``).
@@ -75,6 +75,8 @@ _PORT_MOVES = frozenset({"dispatched", "in_examination", "result_recorded", "clo
 
 HOLD_PREFIXES = ("Hold by ", "Hold added by ", "Hold released by ")
 OPERATION_PREFIX = "Added to operation "
+#: "Shared with IMM: May see" says no more than the sharing panel every viewer of the target reads.
+SHARE_PREFIX = "Shared with "
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,8 @@ class Disclosure:
             return self.personal and not self.briefing_only
         if kind == "hold":
             return actor_agency_id is not None and actor_agency_id == self.agency_id
+        if kind == "share":
+            return True
         if actor_agency_id is None:  # the system: engine, periodic tasks
             return True
         return actor_agency_id == self.agency_id or self.agency_id == self.target.owner_agency_id
@@ -294,6 +298,8 @@ def _kind_of(transition: Any) -> str:
         return "hold"
     if reason.startswith(OPERATION_PREFIX):
         return "operation"
+    if reason.startswith(SHARE_PREFIX):
+        return "share"
     return "decision"
 
 

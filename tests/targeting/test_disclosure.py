@@ -86,6 +86,7 @@ def test_history_withholds_the_nomination_reason_the_page_withholds(
     assert "ZEBRAFISH" not in seen_by_imm
     assert "OKAFOR" not in seen_by_imm  # IMM may not see the customs source's personal data
     assert "Details withheld" in seen_by_imm  # it is told that a reason exists
+    assert "Shared with IMM" in seen_by_imm  # what the sharing panel shows anyway
     assert "ZEBRAFISH" in _everything(client_for(customs_analyst), nominated)
 
 
