@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
+from django.db import connections
 
 from apps.agencies.operations import membership_of
 from apps.live import watch
@@ -36,6 +37,14 @@ def live_world(settings, tmp_path) -> World:
     yield build_world()
     channel_layers.backends.clear()
     watch.clear_shared_checks()
+
+
+@pytest.fixture(autouse=True)
+async def _give_back_connections():
+    """The consumers' database work runs on asgiref's worker thread, whose connection would outlive the
+    test and keep the test database from being dropped at the end of the run."""
+    yield
+    await db(connections.close_all)()
 
 
 def _refusals(world: World) -> list[tuple[str, str]]:
