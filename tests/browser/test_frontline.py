@@ -70,7 +70,15 @@ def _wait_until(check, timeout: float = 30.0) -> None:
 
 
 def _ready_offline(page) -> None:
-    """Wait until the service worker controls the page and has kept the open instructions."""
+    """Wait until the service worker controls the page and has kept the open instructions.
+
+    A worker that became active after this page loaded controls it once it claims its clients; should
+    the page miss that, the next load is controlled for certain, so reload once rather than wait."""
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        page.wait_for_timeout(1000)
+        if not page.evaluate("navigator.serviceWorker.controller !== null"):
+            page.reload()
     page.wait_for_function(
         "navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=30000
     )
