@@ -18,11 +18,10 @@ from typing import Any
 
 from django.apps import apps
 
+from apps.compliance.masking import PERSONAL_REASON_KINDS
+
 ERASED = "erased after retention"
 
-#: Target reasons that may quote a person (a watchlist entry matched, a person's profile): their text
-#: is replaced; rule, model and random reasons are about the rule, not the person, and stay.
-PERSONAL_REASON_KINDS = frozenset({"watchlist", "person"})
 
 #: What an explanation component keeps once its subject is erased: the figures reports and the
 #: visibility filter need, never what was screened or matched.

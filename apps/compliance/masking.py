@@ -18,6 +18,10 @@ from apps.agencies.operations import membership_of
 
 MASK = "•••"
 
+#: Reason kinds whose text may name a person (a watchlist entry matched, a person's free text): withheld
+#: where personal data is (``apps.targeting.disclosure``) and erased with it (``erasure``).
+PERSONAL_REASON_KINDS = frozenset({"watchlist", "person"})
+
 #: Facts that identify a person (PNR/API): names, dates of birth, documents, contacts, booking and
 #: payment data, frequent-flyer numbers, seats and free remarks.
 PERSONAL_FACTS = frozenset(

@@ -20,6 +20,7 @@ __all__ = [
     "BadInput",
     "bad_request",
     "form_status",
+    "id_or_none",
     "is_api",
     "page_not_found",
     "parse_id",
@@ -57,6 +58,14 @@ def parse_id(value: Any, *, field: str) -> int:
     if not 0 < number <= MAX_ID:
         raise BadInput(field, "is not an id.")
     return number
+
+
+def id_or_none(value: Any) -> int | None:
+    """``parse_id``'s number, or None where a bad id simply finds nothing (a filter, a form's choice)."""
+    try:
+        return parse_id(value, field="id")
+    except BadInput:
+        return None
 
 
 def form_status(request: HttpRequest, *forms: Any) -> int:

@@ -20,11 +20,11 @@ from rest_framework.response import Response
 
 from apps.agencies.models import ExaminationMethod
 from apps.core.api import ScopedViewSetMixin
+from apps.core.errors import id_or_none
 from apps.frontline import services
 from apps.frontline.forms import goods_line, parse_moment
 from apps.frontline.models import ExaminationOutcome, ExaminationPhoto, ExaminationResult, SeizedGoods
 from apps.targeting.disclosure import disclose
-from apps.targeting.queries import id_or_none
 
 
 class GoodsSerializer(serializers.ModelSerializer):

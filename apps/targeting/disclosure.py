@@ -33,6 +33,7 @@ from typing import Any
 
 from apps.agencies.operations import membership_of
 from apps.agencies.roles import Role
+from apps.compliance.masking import PERSONAL_REASON_KINDS
 from apps.targeting.masking import WITHHELD, SubjectView, may_see_personal, subject_view
 
 __all__ = [
@@ -67,8 +68,6 @@ BRIEFING_FACTS = {
     "seat": "Seat",
 }
 
-#: Reason kinds whose text may name people or documents.
-PERSONAL_REASON_KINDS = frozenset({"watchlist", "person"})
 
 #: The moves an officer at the port takes part in: dispatch and after.
 _PORT_MOVES = frozenset({"dispatched", "in_examination", "result_recorded", "closed", "missed"})

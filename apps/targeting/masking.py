@@ -17,8 +17,6 @@ from apps.compliance.masking import subject_is_masked
 from apps.intake.models import DataSource
 
 WITHHELD = "withheld"
-#: Reason kinds whose text may name people or documents (watchlist entries, a nominator's free text).
-PERSONAL_REASON_KINDS = {"watchlist", "person"}
 
 
 @dataclass

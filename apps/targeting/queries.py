@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.agencies.models import Agency, CentreConfiguration, Port
 from apps.agencies.operations import can, membership_of
+from apps.core.errors import id_or_none
 from apps.targeting.models import DECISION_LEAD, OPEN_STATES, UNDECIDED_STATES, RiskArea, Target, TargetState
 from apps.targeting.routing import check_target_operation
 
@@ -170,13 +171,6 @@ def queue_summary(user: Any, now: datetime | None = None) -> dict[str, list[Queu
         ]
         out[dimension] = sorted(lines, key=lambda line: (-line.breaches, -line.count, line.label))
     return out
-
-
-def id_or_none(value: Any) -> int | None:
-    """A database id from a query or form value, or None: not plain ASCII digits ("²" is a digit to
-    ``str.isdigit`` but not to ``int``), or too large for any id."""
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**63 else None
 
 
 def filter_targets(queryset: Any, params: Any, user: Any) -> Any:

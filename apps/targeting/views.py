@@ -27,6 +27,7 @@ from apps.agencies.operations import can, check, membership_of
 from apps.agencies.roles import Role
 from apps.agencies.scoping import get_object_for
 from apps.core import csvsafe
+from apps.core.errors import id_or_none
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.models import Subject
 from apps.targeting import services
@@ -51,7 +52,6 @@ from apps.targeting.queries import (
     REASON_REQUIRED,
     TargetAccess,
     filter_targets,
-    id_or_none,
     queue_summary,
     urgent_page,
 )
