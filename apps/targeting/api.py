@@ -104,6 +104,8 @@ class TargetSerializer(serializers.ModelSerializer):
         return obj.urgency_now()
 
     def get_shared_with(self, obj: Target) -> list[dict[str, str]]:
+        if disclose(self._user(), obj).briefing_only:  # the officer at the port has no part in sharing
+            return []
         return [{"agency": s.agency.code, "code": s.code} for s in obj.shares.all()]
 
 
@@ -221,9 +223,9 @@ class QueueViewSet(viewsets.ViewSet):
 class HoldSerializer(serializers.ModelSerializer):
     """A hold as ``disclose`` gives it: its reasons are read only by the holding agency."""
 
-    agency = serializers.CharField(source="agency.code", read_only=True)
-    placed_by = serializers.CharField(source="placed_by.username", read_only=True)
-    released_by = serializers.CharField(source="released_by.username", read_only=True, default=None)
+    agency = serializers.SerializerMethodField()
+    placed_by = serializers.SerializerMethodField()
+    released_by = serializers.SerializerMethodField()
     reason = serializers.SerializerMethodField()
     release_reason = serializers.SerializerMethodField()
     reason_withheld = serializers.SerializerMethodField()
@@ -236,6 +238,15 @@ class HoldSerializer(serializers.ModelSerializer):
 
     def _seen(self, obj: Hold) -> Any:
         return disclose(self.context["request"].user, obj.target).hold(obj)
+
+    def get_agency(self, obj: Hold) -> str:
+        return self._seen(obj).agency_code
+
+    def get_placed_by(self, obj: Hold) -> str:
+        return self._seen(obj).placed_by
+
+    def get_released_by(self, obj: Hold) -> str | None:
+        return self._seen(obj).released_by
 
     def get_reason(self, obj: Hold) -> str:
         return self._seen(obj).reason

@@ -93,6 +93,7 @@ class HistoryLine:
     agency: str | None
     reason: str
     withheld: bool
+    partner: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,9 @@ class Disclosure:
             shown = _public_part(reason, kind)
             withheld = True
         actor = transition.actor if transition.actor_id else None
+        partner = self.briefing_only and transition.actor_agency_id not in (None, self.agency_id)
+        if partner:  # as for holds: the officer is not told which partner agency acted, nor who
+            actor, agency = None, None
         return HistoryLine(
             at=transition.at,
             from_state=transition.from_state,
@@ -238,6 +242,7 @@ class Disclosure:
             agency=agency,
             reason=shown,
             withheld=withheld,
+            partner=partner,
         )
 
     def history(self, transitions: Any = None) -> list[HistoryLine]:
@@ -250,16 +255,18 @@ class Disclosure:
 
     def hold(self, hold: Any) -> HoldView:
         mine = self.agency_id is not None and hold.agency_id == self.agency_id
+        # The officer at the port is told to stand off, as on his tablet, not which partner asked.
+        named = mine or not self.briefing_only
         return HoldView(
             pk=hold.pk,
             agency_id=hold.agency_id,
-            agency_code=hold.agency.code,
-            agency_name=hold.agency.name,
-            placed_by=hold.placed_by.username if hold.placed_by_id else "",
+            agency_code=hold.agency.code if named else "",
+            agency_name=hold.agency.name if named else "a partner agency",
+            placed_by=hold.placed_by.username if hold.placed_by_id and named else "",
             placed_at=hold.placed_at,
             active=hold.released_at is None,
             released_at=hold.released_at,
-            released_by=hold.released_by.username if hold.released_by_id else None,
+            released_by=hold.released_by.username if hold.released_by_id and named else None,
             mine=mine,
             reason=hold.reason if mine else "",
             release_reason=hold.release_reason if mine else "",

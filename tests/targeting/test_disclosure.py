@@ -153,6 +153,25 @@ def test_the_officer_at_the_port_sees_a_held_instruction_as_held(at_port_b, worl
     assert "NIGHTJAR" not in page.content.decode()
 
 
+def test_the_officer_is_told_to_stand_off_not_which_partner_holds(at_port_b, world, client_for):
+    """Finding 6: the target page and the holds API tell the officer what his tablet does, no more."""
+    officer_b = member("olga", world.customs, Role.FRONTLINE, ports=[world.port_b])
+    client = client_for(officer_b, purpose="examination")
+    seen = "\n".join(
+        r.content.decode()
+        for r in (
+            client.get(reverse("targeting:detail", args=[at_port_b.pk])),
+            client.get(reverse("targeting:export_target", args=[at_port_b.pk])),
+            client.get("/api/v1/holds/", HTTP_X_ACCESS_PURPOSE="examination"),
+            client.get(f"/api/v1/targets/{at_port_b.pk}/transitions/", HTTP_X_ACCESS_PURPOSE="examination"),
+            client.get(f"/api/v1/targets/{at_port_b.pk}/", HTTP_X_ACCESS_PURPOSE="examination"),
+        )
+    )
+    assert "Do not examine" in seen and "a partner agency" in seen
+    assert "National Police" not in seen and "paula" not in seen
+    assert '"POL"' not in seen and ">POL<" not in seen and "Reason held by POL" not in seen
+
+
 # --------------------------------------------------------------------------- finding 3
 
 
