@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from apps.agencies.models import Port
+from apps.core.forms import IsoDateField
 from apps.intake.models import SubjectKind
 from apps.risk.models import Rule, RuleVersion, risk_area_choices
 
@@ -28,9 +29,16 @@ class RuleForm(forms.Form):
         queryset=Port.objects.all(), required=False, to_field_name="locode",
         help_text="None selected: national.", widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
-    valid_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    valid_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    valid_from = IsoDateField(required=False)
+    valid_to = IsoDateField(required=False)
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    officer_text = forms.CharField(
+        max_length=300,
+        required=False,
+        label="What the officer is told",
+        help_text="Plain words for the port when the rule fires — never the condition or a watched "
+        "identifier. Empty: “Matches the targeting profile <name>”.",
+    )
     note = forms.CharField(max_length=300, required=False, label="What changes in this version")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -41,6 +49,7 @@ class RuleForm(forms.Form):
     def initial_for(cls, rule: Rule, version: RuleVersion) -> dict[str, Any]:
         return {
             "name": rule.name,
+            "officer_text": rule.officer_text,
             "subject_kind": version.subject_kind,
             "risk_area": version.risk_area,
             "weight": version.weight,
@@ -61,8 +70,8 @@ class BacktestForm(forms.Form):
     """What to backtest: a rule's latest version over a period, against its running version or another."""
 
     rule = forms.ModelChoiceField(queryset=Rule.objects.none())
-    period_start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = IsoDateField()
+    period_end = IsoDateField()
     compare_rule = forms.ModelChoiceField(
         queryset=Rule.objects.none(), required=False, label="Compare with",
         empty_label="The version it replaces (if any)",

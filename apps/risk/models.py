@@ -52,6 +52,12 @@ class Rule(AgencyOwned):
     """
 
     name = models.CharField(max_length=200)
+    officer_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What a frontline officer (and anyone who may not read the rule) is told when it fires: "
+        "plain words, never the condition or an identifier it watches. Empty: the rule's name.",
+    )
     state = models.CharField(max_length=10, choices=RuleState.choices, default=RuleState.DRAFT, db_index=True)
     live_version = models.ForeignKey(
         "RuleVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -68,6 +74,12 @@ class Rule(AgencyOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    @staticmethod
+    def plain_line(name: str, officer_text: str = "") -> str:
+        """The line a target nominated by this rule carries for those who may not read the rule:
+        ``officer_text``, else one made of the rule's name (a risk manager names rules in words)."""
+        return officer_text.strip() or f"Matches the targeting profile “{name}”."
 
     @property
     def latest(self) -> RuleVersion | None:

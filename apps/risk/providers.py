@@ -52,7 +52,10 @@ class Component:
     (``rule:12@v3``, ``watchlist-entry:881``, ``model:4``). ``label``: a short title for a person.
     ``explanation``: one sentence saying why. ``details``: what the page shows under it (matched facts,
     the watchlist fields that matched, the model's top features with their contributions).
-    ``rule_version_id`` is set by the rules provider so the engine can store a ``Hit``.
+    ``rule_version_id`` is set by the rules provider so the engine can store a ``Hit``. ``plain``: the
+    line for those who may not read what fired (a frontline officer, a partner agency): plain words,
+    never a condition, a model feature or an identifier being watched; empty lets the targeting app
+    say it in general words (``apps.targeting.disclosure.plain_reason``).
     """
 
     kind: str
@@ -64,6 +67,7 @@ class Component:
     shadow: bool = False
     details: dict[str, Any] = field(default_factory=dict)
     rule_version_id: int | None = None
+    plain: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -72,10 +72,17 @@ class LiveRule:
     valid_from: float = -math.inf
     valid_until: float = math.inf  # exclusive: the start of the day after valid_to
     check_validity: bool = True
+    officer_text: str = ""  # the rule's plain line for officers (``Rule.officer_text``)
 
     @classmethod
     def of(
-        cls, version: RuleVersion, *, shadow: bool, name: str = "", check_validity: bool = True
+        cls,
+        version: RuleVersion,
+        *,
+        shadow: bool,
+        name: str = "",
+        check_validity: bool = True,
+        officer_text: str = "",
     ) -> LiveRule:
         return cls(
             version=version,
@@ -86,6 +93,7 @@ class LiveRule:
             valid_from=_epoch(version.valid_from),
             valid_until=_epoch(version.valid_to, end=True),
             check_validity=check_validity,
+            officer_text=officer_text,
         )
 
     @property
@@ -135,7 +143,12 @@ def live_rules(kinds: Iterable[str] | None = None) -> list[LiveRule]:
     if kinds is not None:
         rules = rules.filter(live_version__subject_kind__in=list(kinds))
     return [
-        LiveRule.of(rule.live_version, shadow=rule.state == RuleState.SHADOW, name=rule.name)
+        LiveRule.of(
+            rule.live_version,
+            shadow=rule.state == RuleState.SHADOW,
+            name=rule.name,
+            officer_text=rule.officer_text,
+        )
         for rule in rules.select_related("live_version").order_by("pk")
     ]
 
@@ -173,6 +186,8 @@ def _matched(rule: LiveRule, subject: Subject, typed: dict[str, Any], kind: str)
 
 
 def _component(rule: LiveRule, matched: dict[str, Any]) -> Component:
+    from apps.risk.models import Rule
+
     version = rule.version
     scope = "national" if not rule.ports else ", ".join(sorted(rule.ports))
     return Component(
@@ -182,6 +197,8 @@ def _component(rule: LiveRule, matched: dict[str, Any]) -> Component:
         risk_area=version.risk_area,
         label=f"{rule.name} (v{version.number})",
         explanation=f"Rule “{rule.name}” v{version.number} ({scope}) matched: {version.text}",
+        # The condition names what is watched (``importer_id in (...)``): officers read this instead.
+        plain=Rule.plain_line(rule.name, rule.officer_text),
         shadow=rule.shadow,
         details={
             "matched": matched,

@@ -71,7 +71,12 @@ class TargetSerializer(serializers.ModelSerializer):
     subject = serializers.SerializerMethodField()
     reasons = serializers.SerializerMethodField()
     sla = serializers.SerializerMethodField()
+    # The one priority every screen shows (``Target.display_priority``); ``urgency`` is the queues'
+    # ranking key (the priority raised as arrival nears), not a second priority.
+    priority = serializers.IntegerField(source="display_priority", read_only=True)
     urgency = serializers.SerializerMethodField()
+    score = serializers.SerializerMethodField()
+    random_control = serializers.SerializerMethodField()
     shared_with = serializers.SerializerMethodField()
     operation = serializers.SerializerMethodField()
 
@@ -102,6 +107,14 @@ class TargetSerializer(serializers.ModelSerializer):
 
     def get_urgency(self, obj: Target) -> int:
         return obj.urgency_now()
+
+    def get_score(self, obj: Target) -> float | None:
+        """The engine's score: model jargon to an officer at the port, who reads the briefing only."""
+        return None if disclose(self._user(), obj).briefing_only else obj.score
+
+    def get_random_control(self, obj: Target) -> bool | None:
+        """Not revealed to an officer at the port, so that the examination is as thorough (null to him)."""
+        return None if disclose(self._user(), obj).briefing_only else obj.random_control
 
     def get_shared_with(self, obj: Target) -> list[dict[str, str]]:
         if disclose(self._user(), obj).briefing_only:  # the officer at the port has no part in sharing

@@ -72,6 +72,15 @@ DECISION_LEAD = timedelta(hours=2)
 #: Within this, the timer is shown as "due soon".
 DECISION_WARNING = timedelta(hours=6)
 
+#: How much a queue raises a target's rank as its arrival nears: (arrives within, points added). Only for
+#: ordering queues (``with_urgency``, ``urgency_now``); no screen shows the sum as a priority.
+URGENCY_STEPS = (
+    (timedelta(hours=1), 40),
+    (timedelta(hours=4), 25),
+    (timedelta(hours=12), 10),
+    (timedelta(hours=24), 5),
+)
+
 
 class Scope(models.TextChoices):
     """Who decides on a target under the hybrid operating model (the other models ignore it)."""
@@ -104,14 +113,15 @@ class TargetQuerySet(ScopedQuerySet):
         return self.filter(Target.visibility_q(membership))
 
     def with_urgency(self, now: datetime | None = None) -> TargetQuerySet:
-        """Annotate ``urgency``: the priority raised as arrival nears (capped at 100), for ordering queues."""
+        """Annotate ``urgency``: the priority raised as arrival nears (capped at 100), to order queues.
+
+        A ranking key, not a priority: every screen shows ``Target.display_priority`` and the time left
+        as the SLA badge, so a target never shows two different numbers called "priority".
+        """
         now = now or timezone.now()
         boost = Case(
             When(arrival_at__isnull=True, then=Value(0)),
-            When(arrival_at__lte=now + timedelta(hours=1), then=Value(40)),
-            When(arrival_at__lte=now + timedelta(hours=4), then=Value(25)),
-            When(arrival_at__lte=now + timedelta(hours=12), then=Value(10)),
-            When(arrival_at__lte=now + timedelta(hours=24), then=Value(5)),
+            *(When(arrival_at__lte=now + within, then=Value(points)) for within, points in URGENCY_STEPS),
             default=Value(0),
             output_field=IntegerField(),
         )
@@ -238,16 +248,23 @@ class Target(models.Model):
             return "due"
         return "ok"
 
+    @property
+    def display_priority(self) -> int:
+        """The one priority every screen, export and API shows: the priority as set (0-100) — by the
+        analyst at nomination, or from the engine's score.
+
+        It does not change with the clock. How near arrival is shows beside it as the SLA badge and the
+        time left, and ranks queues (``with_urgency``); it is never added into the number shown as
+        "priority", so the list, the board, the queue, the target page, the API and the CSV agree.
+        """
+        return self.priority
+
     def urgency_now(self, now: datetime | None = None) -> int:
-        """The same rising priority as ``with_urgency`` for one loaded target."""
+        """The queue's ranking key (``with_urgency``) for one loaded target; not shown as a priority."""
         if self.arrival_at is None:
             return self.priority
         left = self.arrival_at - (now or timezone.now())
-        boost = 0
-        for limit, value in ((1, 40), (4, 25), (12, 10), (24, 5)):
-            if left <= timedelta(hours=limit):
-                boost = value
-                break
+        boost = next((points for within, points in URGENCY_STEPS if left <= within), 0)
         return min(100, self.priority + boost)
 
 

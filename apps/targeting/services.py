@@ -26,6 +26,8 @@ from apps.agencies.roles import Role
 from apps.intake.models import Subject
 from apps.live.events import publish_on_commit
 from apps.reports.stats import target_changed
+from apps.targeting.disclosure import ENGINE_REASON_KINDS, disclose, plain_reason
+from apps.targeting.masking import WITHHELD
 from apps.targeting.models import (
     FINAL_STATES,
     OPEN_STATES,
@@ -59,6 +61,7 @@ __all__ = [
     "claim_target",
     "close_target",
     "create_operation",
+    "default_instruction",
     "dispatch_target",
     "give_consent",
     "mark_missed",
@@ -217,8 +220,15 @@ def _move(
     return target
 
 
-def _reasons(reasons: Any, fallback_text: str) -> list[dict[str, str]]:
-    cleaned: list[dict[str, str]] = []
+def _reasons(reasons: Any, fallback_text: str, *, by_engine: bool = False) -> list[dict[str, Any]]:
+    """The nomination's reasons, checked, each ``{"kind", "text", "ref"}``.
+
+    A rule or model reason also carries ``plain``: the line for those who may not read what fired (a
+    frontline officer, a partner agency; ``disclosure.plain_reason``), as the engine wrote it, else made
+    here, so that no renderer ever has to fall back on the condition. A watchlist reason keeps ``list``
+    (which list matched), so that disclosure withholds it from agencies that may not see that list.
+    """
+    cleaned: list[dict[str, Any]] = []
     for i, item in enumerate(reasons or []):
         if isinstance(item, str):
             item = {"kind": "person", "text": item, "ref": ""}
@@ -233,9 +243,16 @@ def _reasons(reasons: Any, fallback_text: str) -> list[dict[str, str]]:
             raise ValidationError(
                 {"reasons": f"Reason {i + 1} needs a kind ({', '.join(sorted(REASON_KINDS))}) and a text."}
             )
-        cleaned.append(
-            {"kind": item["kind"], "text": str(item["text"]).strip(), "ref": str(item.get("ref", ""))}
-        )
+        row: dict[str, Any] = {
+            "kind": item["kind"],
+            "text": str(item["text"]).strip(),
+            "ref": str(item.get("ref", "")),
+        }
+        if row["kind"] in ENGINE_REASON_KINDS:
+            row["plain"] = plain_reason({**row, "plain": item.get("plain") or ""}, by_engine=by_engine)
+        if row["kind"] == "watchlist" and isinstance(item.get("list"), int):
+            row["list"] = item["list"]
+        cleaned.append(row)
     if not cleaned and fallback_text.strip():
         cleaned.append({"kind": "person", "text": fallback_text.strip(), "ref": ""})
     if not cleaned:
@@ -291,14 +308,17 @@ def nominate(
         membership = membership_of(actor)
         owner_agency_id = membership.agency_id
     if risk_area not in RiskArea.values:
-        raise ValidationError({"risk_area": f"Unknown risk area {risk_area!r}."})
+        # Name the field and the choices: an empty value is a forgotten choice, not an unknown area.
+        choices = ", ".join(str(label) for label in RiskArea.labels)
+        said = "Choose the risk area" if not risk_area else f"“{risk_area}” is not a risk area; choose one"
+        raise ValidationError({"risk_area": f"Risk area: {said} ({choices})."})
     try:
         priority = int(priority)
     except (TypeError, ValueError):
         raise ValidationError({"priority": "Priority is a whole number between 0 and 100."}) from None
     if not 0 <= priority <= 100:
         raise ValidationError({"priority": "Priority is between 0 and 100."})
-    cleaned = _reasons(reasons, reason)
+    cleaned = _reasons(reasons, reason, by_engine=by_engine)
     if scope is None:
         scope = Scope.PORT if membership is not None and port_ids_of(membership) else Scope.NATIONAL
     with transaction.atomic():
@@ -429,10 +449,12 @@ def dispatch_target(
 ) -> Instruction:
     """Send an approved, unheld target to its port as an examination instruction with ``method``.
 
-    ``instruction`` is the intelligence the frontline officer may see; nothing else of the target's
-    reasons reaches the tablet.
+    ``instruction`` is the intelligence the frontline officer may see (blank: ``default_instruction``,
+    the analyst's words); of the target's reasons, the tablet shows no more than ``disclose`` gives him.
     """
     check(actor, "target.dispatch", target)
+    if not instruction.strip():
+        instruction = default_instruction(target, actor)
     if method not in ExaminationMethod.values:
         raise ValidationError({"method": f"Unknown examination method {method!r}."})
     if shift and shift not in Shift.values:
@@ -844,8 +866,12 @@ def accept_proposal(
     proposal: DispatchProposal,
     choices: dict[int, str] | None = None,
     instruction: str = "",
+    instructions: dict[int, str] | None = None,
 ) -> tuple[list[Instruction], list[str]]:
     """Dispatch the proposal's targets (``choices`` maps target id → method, to edit it).
+
+    What each officer is told: ``instructions[target id]`` (the proposal page's box per target, which
+    it prefills with ``default_instruction``), else ``instruction`` for all, else ``default_instruction``.
 
     Each target is dispatched by ``dispatch_target`` with the version seen when the proposal was made,
     so one moved in the meantime is skipped with its reason; returns the instructions and the problems.
@@ -873,13 +899,17 @@ def accept_proposal(
     proposal.refresh_from_db()
     done: list[Instruction] = []
     problems: list[str] = []
-    targets = Target.objects.visible_to(actor).select_related("port").in_bulk(list(choices))
+    targets = Target.objects.visible_to(actor).select_related("port", "subject").in_bulk(list(choices))
     for target_id, method in choices.items():
         target = targets.get(target_id)
         if target is None:
             problems.append(f"Target {target_id} is not visible to you.")
             continue
-        text = instruction or _default_instruction(target)
+        text = (
+            (instructions or {}).get(target_id, "").strip()
+            or instruction
+            or default_instruction(target, actor)
+        )
         try:
             done.append(
                 dispatch_target(
@@ -897,11 +927,30 @@ def accept_proposal(
     return done, problems
 
 
-def _default_instruction(target: Target) -> str:
-    """What the officer is told by default: the risk area and the rule/model reasons, no personal data."""
-    reasons = [r["text"] for r in target.reasons if r.get("kind") in {"rule", "model", "random"}]
-    text = f"{target.get_risk_area_display()} risk."
-    return f"{text} {'; '.join(reasons)}" if reasons else text
+def default_instruction(target: Target, viewer: Any) -> str:
+    """What the officer is told unless the dispatcher writes otherwise: the risk area and the analyst's
+    words — what was written at nomination for the port — or, on a target nobody wrote for (the
+    engine's), the plain lines of its rule and model reasons.
+
+    The analyst's words are read through ``disclose(viewer, target)``: a dispatcher is never offered
+    words he may not read himself. Never a rule's condition, a model's features or probability, a
+    watched identifier, nor that the target was drawn for random control (the examination would be
+    less thorough).
+    """
+    words = [
+        r["text"]
+        for r in disclose(viewer, target).reasons
+        if r.get("kind") == "person" and r.get("ref") != WITHHELD and str(r.get("text", "")).strip()
+    ]
+    if not words:
+        words = list(
+            dict.fromkeys(
+                plain_reason(r, by_engine=target.by_engine)
+                for r in target.reasons or []
+                if r.get("kind") in ENGINE_REASON_KINDS
+            )
+        )
+    return "\n".join([f"{target.get_risk_area_display()} risk.", *(w.strip() for w in words if w.strip())])
 
 
 def run_action(

@@ -81,6 +81,22 @@ def test_editing_makes_a_new_version(client_for, risk_manager):
     assert rule.latest_number == 2 and rule.live_version.number == 1 and rule.has_unpublished_changes
 
 
+def test_the_risk_manager_words_what_the_officer_is_told(client_for, risk_manager):
+    """The plain line for the port is written in the editor, kept across versions and changeable alone."""
+    client = client_for(risk_manager)
+    said = "Narcotics: look inside the sacks of coffee."
+    client.post(reverse("risk:rule_new"), form_data(officer_text=said))
+    rule = Rule.objects.get()
+    assert rule.officer_text == said
+    page = client.get(reverse("risk:rule_edit", args=[rule.pk])).content.decode()
+    assert said in page
+    reworded = "Narcotics: open the first row of sacks."
+    response = client.post(reverse("risk:rule_edit", args=[rule.pk]), form_data(officer_text=reworded))
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert rule.officer_text == reworded and rule.latest_number == 2
+
+
 def test_readers_see_the_editor_disabled_and_cannot_post(client_for, risk_manager, customs_analyst):
     rule = write_rule(risk_manager, COFFEE)
     client = client_for(customs_analyst)

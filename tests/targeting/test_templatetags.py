@@ -19,7 +19,7 @@ def render(user, targets, *, show_claim=True, path="/targets/queues/work/?port=G
     return ROWS.render({"targets": targets, "now": timezone.now(), "show_claim": show_claim}, request)
 
 
-def test_rows_show_state_urgency_sla_and_escape_names(make_target, customs_analyst, customs_supervisor):
+def test_rows_show_state_priority_sla_and_escape_names(make_target, customs_analyst, customs_supervisor):
     customs_supervisor.first_name, customs_supervisor.last_name = "Sam <b>", "O'Neil"
     customs_supervisor.save()
     soon = make_target(priority=95, arrival_at=timezone.now() + timedelta(minutes=30), by_engine=True)
@@ -28,7 +28,8 @@ def test_rows_show_state_urgency_sla_and_escape_names(make_target, customs_analy
     html = render(customs_analyst, list(Target.objects.with_urgency(now).order_by("-urgency")))
     assert f'<a class="tg-ref" href="/targets/{soon.pk}/">{soon.reference}</a>' in html
     assert 'class="tg-row-breach"' in html and "⚠ SLA breached" in html and ">engine<" in html
-    assert '<span class="tg-prio" style="--p: 100">100</span>' in html  # 95 + 40, capped
+    # The priority as set, not the queue's ranking key (95 + 40, capped at 100): the SLA flag says "soon".
+    assert '<span class="tg-prio" style="--p: 95">95</span>' in html
     assert "Sam &lt;b&gt; O&#x27;Neil" in html and "<b>" not in html
     assert html.count('<span class="muted">—</span>') == 2  # no port, no arrival
 

@@ -33,7 +33,7 @@ def test_an_analyst_nominates_from_a_subject(client_for, customs_analyst, world)
     client = client_for(customs_analyst)
     url = reverse("targeting:nominate", args=[subject.pk])
     bad = client.post(url, {"risk_area": "", "reason": "x"})
-    assert bad.status_code == 200 and "Unknown risk area" in bad.content.decode()
+    assert bad.status_code == 200 and "Risk area: Choose the risk area (" in bad.content.decode()
     response = client.post(
         url, {"risk_area": "weapons", "priority": "70", "reason": "Rifle parts declared as tools"}
     )

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
+from apps.targeting.disclosure import reads_briefing_only
+
 register = template.Library()
 
 SLA_FLAGS = {
@@ -32,29 +34,34 @@ def person(user: Any, default: str = "System") -> str:
 
 @register.simple_tag(takes_context=True)
 def target_rows(context: template.Context, targets: Any) -> SafeString:
-    """The rows of a target table (``_target_table.html``): reference, state, risk area, urgency, port,
+    """The rows of a target table (``_target_table.html``): reference, state, risk area, priority, port,
     arrival with its SLA flag, owner, who works it and, with ``show_claim``, a claim or release button.
 
     Written in Python rather than as a template loop because the queue page shows fifty rows and the
     template engine spent more on them than the rest of the page together; the markup is the same.
     """
-    rows = [_target_row(context, t) for t in targets]
+    request = context.get("request")
+    # Random control is not revealed to an officer at the port (``disclosure``): the examination is as thorough.
+    hide_random = request is not None and reads_briefing_only(request.user)
+    rows = [_target_row(context, t, hide_random=hide_random) for t in targets]
     if not rows:
         return mark_safe('\n<tr><td colspan="9" class="muted tg-empty">Nothing here.</td></tr>\n')
     return mark_safe("".join(rows) + "\n")  # noqa: S308 (every value in the rows is escaped by ``e``)
 
 
-def _target_row(context: template.Context, t: Any) -> str:
+def _target_row(context: template.Context, t: Any, *, hide_random: bool = False) -> str:
     # Plain f-strings with every value escaped as the template's autoescape would (``html.escape``):
     # ``format_html`` per cell cost as much as the template did.
     now = context.get("now")
     request = context.get("request")
     detail_url = e(reverse("targeting:detail", args=[t.pk]))
     sla = t.sla_status()
-    urgency = e(getattr(t, "urgency", None) or t.priority)
+    # The priority as set (``Target.display_priority``), as every screen shows it; a queue's ranking
+    # by urgency decides only the order of the rows, and the SLA flag says how near arrival is.
+    priority = e(t.display_priority)
     pills = (
         ' <span class="pill" title="Nominated by the risk engine">engine</span>' if t.by_engine else ""
-    ) + (' <span class="pill">random</span>' if t.random_control else "")
+    ) + (' <span class="pill">random</span>' if t.random_control and not hide_random else "")
     if t.arrival_at:
         local = template_localtime(t.arrival_at, context.use_tz)
         relative = (
@@ -80,7 +87,7 @@ def _target_row(context: template.Context, t: Any) -> str:
         f'\n  <td><a class="tg-ref" href="{detail_url}">{e(t.reference)}</a>{pills}</td>'
         f'\n  <td><span class="tg-state tg-state-{e(t.state)}">{e(t.get_state_display())}</span></td>'
         f"\n  <td>{e(t.get_risk_area_display())}</td>"
-        f'\n  <td class="num"><span class="tg-prio" style="--p: {urgency}">{urgency}</span></td>'
+        f'\n  <td class="num"><span class="tg-prio" style="--p: {priority}">{priority}</span></td>'
         f"\n  <td>{port}</td>"
         f"\n  <td>{arrival}</td>"
         f'\n  <td><span class="badge badge-agency">{e(t.owner_agency.code.upper())}</span></td>'
