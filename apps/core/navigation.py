@@ -33,6 +33,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Intake", "intake:upload", "intake.upload", "Data", "upload"),
     NavItem("Data sources", "intake:sources", "source.view", "Data", "source"),
     NavItem("Rules", "risk:rules", "rule.view", "Risk", "rule"),
+    NavItem("Assessments", "risk:assessments", "rule.view", "Risk", "rule"),
     NavItem("Rule lab", "risk:lab", "rule.backtest", "Risk", "lab"),
     NavItem("Watchlists", "watchlists:list", "watchlist.view", "Risk", "list"),
     NavItem("Hits to rule", "watchlists:hits", "hit.rule", "Risk", "list"),

@@ -15,6 +15,8 @@ urlpatterns = [
     path("rules/<int:pk>/edit/", views.rule_edit, name="rule_edit"),
     path("lab/", views.rule_lab, name="lab"),
     path("lab/<int:pk>/", views.backtest_detail, name="backtest"),
+    # The list names each subject (a traveller by name): purpose declared, the list logged with its count.
+    personal_data(path("assessments/", views.assessments, name="assessments"), object_type="assessment"),
     # An assessment names its subject and explains its watchlist matches (what was screened).
     personal_data(
         path("assessments/<int:pk>/", views.assessment_detail, name="assessment"),

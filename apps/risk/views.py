@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,12 +13,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.agencies.models import Port
 from apps.agencies.operations import can, check
 from apps.agencies.scoping import get_object_for
+from apps.compliance.gate import note_results
 from apps.compliance.masking import masked_title, subject_is_masked
 from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.models import SubjectKind
+from apps.risk import assessments as listing
 from apps.risk import backtest as lab
 from apps.risk import services
 from apps.risk.conditions import ConditionError, parse
@@ -159,7 +163,10 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"The rule is now {rule.get_state_display().lower()}.")
         return redirect("risk:rule", pk=rule.pk)
+    from apps.targeting import flow  # the floor sits above the engine: its links are read, not imported
+
     counts = services.rule_hit_counts(rule)
+    hits = list(services.recent_hits(rule, request.user))
     versions = list(rule.versions.select_related("created_by"))
     for version in versions:
         version.counts = counts.get(version.pk, {"hits": 0, "shadow": 0})
@@ -169,7 +176,12 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "latest": versions[0] if versions else None,
         "versions": versions,
         "transitions": rule.transitions.select_related("actor", "version")[:50],
-        "hits": services.recent_hits(rule, request.user),
+        "hits": hits,
+        # The targets that came of the rule, and each hit's live target or a nominate button (one read).
+        "flow_open_targets": flow.open_targets_by_subject(
+            request.user, (h.assessment.subject_id for h in hits)
+        ),
+        "targets": flow.targets_of_rule(request.user, rule),
         "backtests": rule.backtests.select_related("version", "compare_version")[:10],
         "may_edit": owner and can(request.user, "rule.edit") and rule.state != RuleState.RETIRED,
         "may_publish": owner and can(request.user, "rule.publish"),
@@ -235,12 +247,66 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     subject = assessment.subject
     if subject_is_masked(request.user, subject):  # shown as the law says: depersonalised, masked
         subject.title = masked_title(subject)
+    from apps.targeting import flow  # the floor sits above the engine: its links are read, not imported
+    from apps.targeting.models import FINAL_STATES
+
+    targets = flow.subject_targets(request.user, [subject.pk]).get(subject.pk, [])
     context = {
         "assessment": assessment,
         "subject": subject,
+        # Forward: the targets nominated from this assessment that the viewer may see.
+        "targets": flow.came_of(assessment, targets),
+        # A live one of them is the subject's target: no second nomination offered beside it.
+        "live_target": any(t.state not in FINAL_STATES for t in flow.came_of(assessment, targets)),
+        "may_open_subject": can(request.user, "subject.view"),
         "explanation": explanation,
         "groups": groups,
         "others": [c for c in components if c["kind"] not in {"rule", "watchlist", "model"}],
         "hits": assessment.hits.select_related("rule", "rule_version"),
     }
     return render(request, "risk/assessment.html", context)
+
+
+@login_required
+def assessments(request: HttpRequest) -> HttpResponse:
+    """Every assessment the viewer may see, filtered by date, risk area, score band, rule, target and
+    port; each row links to the assessment, its subject and its targets. Gated in ``urls.py`` (a
+    traveller is listed by name): purpose declared, the list logged with its count."""
+    from apps.targeting import flow  # the floor sits above the engine: its links are read, not imported
+    from apps.targeting.models import FINAL_STATES
+
+    filters = listing.read_filters(request.user, request.GET)
+    page = listing.page_of(
+        listing.filter_assessments(request.user, filters), request.GET.get("page"), listing.PAGE_SIZE
+    )
+    by_subject = flow.subject_targets(request.user, (a.subject_id for a in page.rows))
+    rows = []
+    for a in page.rows:
+        subject = a.subject
+        theirs = by_subject.get(subject.pk, [])
+        came = flow.came_of(a, theirs)
+        rows.append(
+            {
+                "a": a,
+                "subject": subject,
+                "title": masked_title(subject) if subject_is_masked(request.user, subject) else subject.title,
+                # The targets that came of it first, then any other on the subject (what "targeted" means).
+                "targets": (came + [t for t in theirs if t not in came])[:3],
+                "live": any(t.state not in FINAL_STATES for t in theirs),
+            }
+        )
+    note_results(request, len(rows))
+    query = filters.as_query()
+    context = {
+        "rows": rows,
+        "page": page,
+        "filters": filters,
+        "query": urlencode(query),
+        "areas": risk_area_choices(),
+        "bands": listing.BANDS,
+        "rules": services.visible_rules(request.user).order_by("name", "pk"),
+        "ports": Port.objects.visible_to(request.user),
+        "may_open_subject": can(request.user, "subject.view"),
+        "flow_open_targets": flow.open_targets_by_subject(request.user, (a.subject_id for a in page.rows)),
+    }
+    return render_page_or_fragment(request, "risk/assessments.html", context, fragment="results")

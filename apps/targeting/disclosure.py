@@ -13,8 +13,11 @@ The rules, in one place:
   the person (``BRIEFING_FACTS``), never a date of birth or a document number.
 - **Reasons**: a watchlist match is withheld (not even its entry) from an agency that may not see the
   list; watchlist and free-text ("person") reasons are withheld where personal fields are; a frontline
-  officer reads rule and model reasons and is told how many others exist. Random control is never
-  revealed to him, so the examination is as thorough.
+  officer reads rule and model reasons, in their plain line only, and is told how many others exist.
+  Random control is never revealed to him, so the examination is as thorough. What fired — a rule's
+  condition, a model's features and probability — is read only by a role that may read rules or models
+  (``rule.view``, ``model.view``) in an agency that may see that rule or model; everyone else reads the
+  reason's plain line (``plain_reason``), which names no condition, feature or watched identifier.
 - **History** free texts belong to the agency that wrote them: the actor's agency reads them, and so
   does the owner agency, except a hold's reason, which only the holding agency reads (a controlled
   delivery is the holder's secret). A sharing line says no more than the sharing panel: everyone reads it. The nomination's text is a "person" reason and follows that rule.
@@ -22,16 +25,22 @@ The rules, in one place:
   on, never a reason written on the floor.
 - **Joint operations** are named only to an agency that takes part (``JointOperation.visible_to``).
 - **Holds**: every viewer of the target sees that it is held and by whom; only the holder reads why.
+- **Examination results** (``results``): for roles that read examinations; outcome, goods, values and
+  photos go to all of them, the officer's notes follow the history's rule, his name the history's too.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from apps.agencies.operations import membership_of
+from django.conf import settings
+
+from apps.agencies.operations import can, membership_of
 from apps.agencies.roles import Role
 from apps.compliance.masking import PERSONAL_REASON_KINDS
 from apps.targeting.masking import WITHHELD, SubjectView, may_see_personal, subject_view
@@ -39,16 +48,34 @@ from apps.targeting.masking import WITHHELD, SubjectView, may_see_personal, subj
 __all__ = [
     "BRIEFING_FACTS",
     "BRIEFING_REASON_KINDS",
+    "ENGINE_REASON_KINDS",
     "Disclosure",
+    "GoodsLine",
     "HistoryLine",
     "HoldView",
+    "PhotoRef",
+    "ResultView",
+    "centre_currency",
     "disclose",
+    "plain_reason",
     "reads_briefing_only",
 ]
 
 #: Reason kinds a frontline officer reads; watchlist and free-text reasons may name people, and a random
 #: selection is not revealed so that the examination is as thorough as any other.
 BRIEFING_REASON_KINDS = frozenset({"rule", "model"})
+
+#: Reason kinds that say what fired in the engine; each carries a plain line (``plain``) for those who
+#: may not read the rule or the model.
+ENGINE_REASON_KINDS = frozenset({"rule", "model"})
+
+#: General words for an engine reason that carries no plain line of its own (stored before they did).
+PLAIN_BY_KIND = {
+    "rule": "Matches a targeting profile for this risk.",
+    "model": "The risk model, trained on past examination results, rates it as likely to hold a finding.",
+}
+#: How the engine words a rule's reason: 'Rule “<name>” v3 (national) matched: <condition>'.
+_ENGINE_RULE_TEXT = re.compile(r"^Rule “(?P<name>[^”]+)” v\d+ ")
 
 #: Subject facts that help an officer find and examine the goods or the person; anything else stays
 #: on the floor.
@@ -115,6 +142,68 @@ class HoldView:
     withheld: bool
 
 
+@dataclass(frozen=True)
+class GoodsLine:
+    """One line of goods found: the kind in words, the quantity with its unit, the value if estimated."""
+
+    kind: str
+    kind_label: str
+    description: str
+    quantity: str
+    unit: str
+    unit_label: str
+    value: Decimal | None
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    """A photo of the examination; the page links it to the scoped photo URL (``frontline:photo``)."""
+
+    pk: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """An examination's result as the viewer may read it: the latest correction if there is one.
+
+    ``notes`` and ``correction_reason`` are "" when withheld (``notes_withheld`` says so); ``officer`` and
+    ``corrected_by`` are "" when the viewer is not told who (an officer is not told which partner acted).
+    """
+
+    pk: int
+    method: str
+    method_label: str
+    outcome: str
+    outcome_label: str
+    finding: bool
+    started_at: datetime
+    ended_at: datetime
+    duration_minutes: int
+    goods: tuple[GoodsLine, ...]
+    seized_value: Decimal | None
+    revenue_at_stake: Decimal | None
+    currency: str
+    notes: str
+    notes_withheld: bool
+    officer: str
+    officer_agency: str
+    recorded_at: datetime
+    entered_at: datetime | None
+    corrected: bool
+    corrections: int
+    corrected_by: str
+    corrected_at: datetime | None
+    correction_reason: str
+    photos: tuple[PhotoRef, ...]
+
+
+def centre_currency() -> str:
+    """The currency values are recorded in: the centre's (``RATC_CURRENCY``, as the tablet shows it)."""
+    return getattr(settings, "RATC_CURRENCY", "GBP")
+
+
 @dataclass
 class Disclosure:
     """What ``viewer`` may read of ``target`` (made by ``disclose``)."""
@@ -150,15 +239,19 @@ class Disclosure:
         shown: list[dict[str, str]] = []
         withheld = 0
         visible_lists: set[int] | None = None
+        by_engine = bool(getattr(self.target, "by_engine", False))
         for reason in self.target.reasons or []:
             kind = reason.get("kind")
             if self.briefing_only:
                 if kind in BRIEFING_REASON_KINDS and reason.get("text"):
-                    shown.append(
-                        {"kind": kind, "text": str(reason["text"]), "ref": str(reason.get("ref", ""))}
-                    )
+                    # The plain line only: the condition names what is watched, the model's features
+                    # and probability are jargon; the reference says which rule, and he has no use for it.
+                    shown.append({"kind": kind, "text": plain_reason(reason, by_engine=by_engine), "ref": ""})
                 elif kind != "random":
                     withheld += 1
+                continue
+            if kind in ENGINE_REASON_KINDS and not self._reads_what_fired(reason):
+                shown.append({"kind": kind, "text": plain_reason(reason, by_engine=by_engine), "ref": ""})
                 continue
             if kind == "watchlist" and reason.get("list") is not None:
                 if visible_lists is None:
@@ -187,6 +280,23 @@ class Disclosure:
                 continue
             shown.append({k: v for k, v in reason.items() if k != "list"})
         return shown, withheld
+
+    def _reads_what_fired(self, reason: dict[str, Any]) -> bool:
+        """Whether the viewer reads a rule's condition or a model's explanation, not only its plain line.
+
+        A role that reads rules (``rule.view``) in an agency that may see that rule (its owner, or by
+        grant); a role that reads models (``model.view``) in the agency that owns that model. A reason
+        with no engine reference (written by a person) is his own words: read by those roles in the
+        target's owner agency.
+        """
+        kind = reason.get("kind")
+        operation = "rule.view" if kind == "rule" else "model.view"
+        if not can(self.viewer, operation):
+            return False
+        found = _ENGINE_REF.match(str(reason.get("ref") or ""))
+        if found is None or found["kind"] != kind:
+            return self.agency_id is not None and self.agency_id == self.target.owner_agency_id
+        return int(found["pk"]) in _engine_ids_seen_by(self.viewer, kind, self.target.reasons or [])
 
     @property
     def reasons(self) -> list[dict[str, str]]:
@@ -283,6 +393,82 @@ class Disclosure:
             return {"notes": result.notes, "reason": result.reason}
         return {"notes": "", "reason": ""}
 
+    def _names_actor(self, agency_id: int | None) -> bool:
+        # As in the history: an officer at the port is not told which partner agency acted, nor who.
+        return not (self.briefing_only and agency_id not in (None, self.agency_id))
+
+    def results(self) -> list[ResultView]:
+        """The target's examination result(s) for the result card, each as its latest correction.
+
+        Only for a role that may read examinations (``exam.view``, as the results API): a liaison
+        officer reads the move "Result recorded" in the history, not the result. Outcome, method, goods,
+        values and photos go to every such viewer of the target; the officer's notes and a correction's
+        reason follow ``result_texts``; the names of who recorded and who corrected follow the history.
+        """
+        if not can(self.viewer, "exam.view"):
+            return []
+        rows = list(
+            self.target.examination_results.select_related("recorded_by", "recorded_by_agency")
+            .prefetch_related("goods", "photos")
+            .order_by("recorded_at", "pk")
+        )
+        by_root: dict[int, list[Any]] = {}
+        for row in rows:
+            by_root.setdefault(row.original_id or row.pk, []).append(row)
+        return [self._result_view(chain) for chain in by_root.values()]
+
+    def _result_view(self, chain: list[Any]) -> ResultView:
+        original, shown = chain[0], chain[-1]
+        texts = self.result_texts(shown)
+        goods = tuple(
+            GoodsLine(
+                kind=g.kind,
+                kind_label=g.get_kind_display(),
+                description=g.description,
+                quantity=g.quantity_text,
+                unit=g.unit,
+                unit_label=g.get_unit_display(),
+                value=g.estimated_value,
+            )
+            for g in shown.goods.all()
+        )
+        values = [g.value for g in goods if g.value is not None]
+        corrected = shown is not original
+        return ResultView(
+            pk=shown.pk,
+            method=shown.method,
+            method_label=shown.get_method_display(),
+            outcome=shown.outcome,
+            outcome_label=shown.get_outcome_display(),
+            finding=shown.is_finding,
+            started_at=shown.started_at,
+            ended_at=shown.ended_at,
+            duration_minutes=shown.duration_minutes,
+            goods=goods,
+            seized_value=sum(values, Decimal(0)) if values else None,
+            revenue_at_stake=shown.revenue_at_stake,
+            currency=centre_currency(),
+            notes=texts["notes"],
+            notes_withheld=bool(shown.notes) and not texts["notes"],
+            officer=_name(original.recorded_by) if self._names_actor(original.recorded_by_agency_id) else "",
+            officer_agency=original.recorded_by_agency.code
+            if self._names_actor(original.recorded_by_agency_id)
+            else "",
+            recorded_at=original.recorded_at,
+            entered_at=original.entered_at,
+            corrected=corrected,
+            corrections=len(chain) - 1,
+            corrected_by=_name(shown.recorded_by)
+            if corrected and self._names_actor(shown.recorded_by_agency_id)
+            else "",
+            corrected_at=shown.recorded_at if corrected else None,
+            correction_reason=texts["reason"] if corrected else "",
+            # Every photo of the examination, the original's too: a correction adds, never takes away.
+            photos=tuple(
+                PhotoRef(pk=p.pk, width=p.width, height=p.height) for row in chain for p in row.photos.all()
+            ),
+        )
+
     # ------------------------------------------------------------------ joint operation
 
     @cached_property
@@ -315,6 +501,64 @@ def _public_part(reason: str, kind: str) -> str:
         head = reason.split(":", 1)[0]
         return head if head.startswith(HOLD_PREFIXES) else ""
     return ""
+
+
+def _name(user: Any) -> str:
+    """A person's full name, else the username (as the pages' ``person`` filter writes it)."""
+    return user.get_full_name() or user.username
+
+
+#: An engine reference: ``rule:12@v3`` (rule 12, version 3) or ``model:4`` (model version 4).
+_ENGINE_REF = re.compile(r"^(?P<kind>rule|model):(?P<pk>\d{1,18})(?:@v\d+)?$")
+
+
+def _engine_ids_seen_by(viewer: Any, kind: str, reasons: list[dict[str, Any]]) -> set[int]:
+    """Ids of the rules (or model versions) cited in ``reasons`` that the viewer's agency may see.
+
+    Remembered on the viewer for the request: a list of fifty targets citing the same rules asks once
+    per new id, not once per target.
+    """
+    cache: dict[tuple[str, int], bool] | None = getattr(viewer, "_ratc_engine_refs", None)
+    if cache is None:
+        cache = {}
+        viewer._ratc_engine_refs = cache  # as ``membership_of`` caches the membership on the user
+    wanted = set()
+    for reason in reasons:
+        found = _ENGINE_REF.match(str(reason.get("ref") or "")) if reason.get("kind") == kind else None
+        if found is not None and found["kind"] == kind and (kind, int(found["pk"])) not in cache:
+            wanted.add(int(found["pk"]))
+    if wanted:
+        if kind == "rule":
+            from apps.risk.models import Rule as model
+        else:
+            from apps.learning.models import ModelVersion as model
+        seen = set(model.objects.visible_to(viewer).filter(pk__in=wanted).values_list("pk", flat=True))
+        cache.update({(kind, pk): pk in seen for pk in wanted})
+    return {pk for (k, pk), ok in cache.items() if k == kind and ok}
+
+
+def plain_reason(reason: dict[str, Any], *, by_engine: bool = False) -> str:
+    """A rule or model reason in plain words: never a condition, a model feature or a watched identifier.
+
+    The engine writes the line at nomination (``plain``: the rule's officer text or name; general words
+    for a model); a reason a person wrote is his own words. A reason stored before reasons carried a plain
+    line is recognised by the engine's wording (or, on an engine target, by its kind) and said in
+    general words.
+    """
+    plain = str(reason.get("plain") or "").strip()
+    if plain:
+        return plain
+    kind = reason.get("kind")
+    text = str(reason.get("text") or "").strip()
+    if kind == "rule" and (named := _ENGINE_RULE_TEXT.match(text)):
+        from apps.risk.models import Rule
+
+        return Rule.plain_line(named["name"])
+    if kind == "model" and text.startswith("Risk model v"):
+        return PLAIN_BY_KIND["model"]
+    if by_engine and kind in PLAIN_BY_KIND:
+        return PLAIN_BY_KIND[kind]
+    return text
 
 
 def reads_briefing_only(viewer: Any) -> bool:

@@ -30,7 +30,7 @@ from apps.core import csvsafe
 from apps.core.errors import id_or_none
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.models import Subject
-from apps.targeting import services
+from apps.targeting import flow, services
 from apps.targeting.disclosure import disclose
 from apps.targeting.masking import subject_view
 from apps.targeting.models import (
@@ -166,7 +166,7 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
         yield writer.writerow(["reference", "state", "version", "risk_area", "priority", "owner_agency", "port",
                                "arrival_at", "created_at"])  # fmt: skip
         for t in targets.iterator(chunk_size=1000):
-            yield writer.writerow([t.reference, t.state, t.version, t.risk_area, t.priority, t.owner_agency.code,
+            yield writer.writerow([t.reference, t.state, t.version, t.risk_area, t.display_priority, t.owner_agency.code,
                                    t.port.locode if t.port else "", t.arrival_at, t.created_at])  # fmt: skip
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
@@ -227,6 +227,8 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
         "comments": comments,
         "actions": [a for a in actions if a["name"] != "dispatch"],
         "can_dispatch": "dispatch" in {a["name"] for a in actions},
+        # The dispatch box starts with what the analyst wrote for the port (``services.default_instruction``).
+        "default_instruction": services.default_instruction(target, user) if "dispatch" in {a["name"] for a in actions} else "",
         "methods": ExaminationMethod.choices,
         "instructions": target.instructions.select_related("port", "dispatched_by"),
         "can_claim": access.may("target.claim") and target.state in OPEN_STATES,
@@ -239,6 +241,9 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
         "codes": HandlingCode.choices if owner else [(HandlingCode.SEE, "May see"), (HandlingCode.CONSENT, "Owner consent before action")],
         "team": deciding_team_label(target, access.config),
         "now": timezone.now(),
+        # What the target came from and what came of it, each only if the viewer may open it.
+        "links": flow.links_for_target(user, target, seen),
+        "results": seen.results(),
     }  # fmt: skip
 
 
@@ -323,35 +328,64 @@ def _post_on_target(request: HttpRequest, target: Target) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def nominate(request: HttpRequest, subject_pk: int) -> HttpResponse:
-    """Nominate a subject by hand: risk area, priority and why."""
+    """Nominate a subject by hand: risk area, priority and why; from an assessment (``?assessment=``),
+    the target also carries the assessment's reasons the nominator may see and links back to it."""
     check(request.user, "target.nominate")
     subject = get_object_for(request.user, Subject.objects.select_related("port"), pk=subject_pk)
+    assessment = _assessment_of(request, subject)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
+        text = request.POST.get("reason", "")
         try:
-            target = services.nominate_target(
+            target, created = services.nominate(
                 actor=request.user, subject=subject, risk_area=request.POST.get("risk_area", ""),
-                reasons=[], reason=request.POST.get("reason", ""),
-                priority=int(request.POST.get("priority") or 50),
+                reasons=flow.assessment_reasons(request.user, assessment, text) if assessment else [],
+                reason=text, priority=int(request.POST.get("priority") or 50),
             )  # fmt: skip
         except ValidationError as error:
             errors = error.message_dict
         except (PermissionDenied, ValueError) as error:
             errors = {"__all__": [str(error) or "Priority must be a number."]}
         else:
-            messages.success(request, f"{target.reference} nominated.")
+            if created:
+                messages.success(request, f"{target.reference} nominated.")
+            else:
+                messages.info(
+                    request, f"{target.reference} is already open on this subject in that risk area."
+                )
             return redirect("targeting:detail", target.pk)
     open_targets = Target.objects.visible_to(request.user).filter(subject=subject, state__in=OPEN_STATES)
+    initial: Any = request.POST
+    if request.method == "GET" and assessment is not None:
+        initial = {
+            "risk_area": assessment.risk_area if assessment.risk_area in RiskArea.values else "",
+            "priority": max(0, min(100, round(assessment.score))),
+        }
     context = {
         "subject": subject_view(request.user, subject),
         "areas": RiskArea.choices,
         "errors": errors,
         "form_error": " ".join(errors.get("__all__", [])),
-        "form": request.POST,
+        "form": initial,
         "open_targets": open_targets,
         "can_nominate": can(request.user, "target.nominate"),
+        "assessment": assessment,
+        "carried": [r for r in flow.assessment_reasons(request.user, assessment, "") if r["kind"] != "person"]
+        if assessment
+        else [],
     }
     return render_page_or_fragment(request, "targeting/nominate.html", context)
+
+
+def _assessment_of(request: HttpRequest, subject: Subject) -> Any:
+    """The assessment of ``subject`` named by ``?assessment=`` (or the form), if the nominator may read
+    it (``rule.view`` and its ``visible_to``); anything else is ignored: the nomination stands alone."""
+    from apps.risk.models import Assessment
+
+    pk = id_or_none(request.POST.get("assessment") or request.GET.get("assessment"))
+    if pk is None or not can(request.user, "rule.view"):
+        return None
+    return Assessment.objects.visible_to(request.user).filter(pk=pk, subject=subject).first()
 
 
 @login_required
@@ -373,8 +407,14 @@ def dispatch(request: HttpRequest) -> HttpResponse:
                     for key, value in request.POST.items()
                     if key.startswith("method-") and id_or_none(key.removeprefix("method-")) and value
                 }
+                # The instruction box per target: what the officer is told (prefilled with the analyst's words).
+                texts = {
+                    int(key.removeprefix("instruction-")): value
+                    for key, value in request.POST.items()
+                    if key.startswith("instruction-") and id_or_none(key.removeprefix("instruction-"))
+                }
                 done, problems = services.accept_proposal(
-                    actor=request.user, proposal=proposal, choices=choices
+                    actor=request.user, proposal=proposal, choices=choices, instructions=texts
                 )
                 messages.success(request, f"{len(done)} instruction(s) sent to {port.name}.")
                 for problem in problems:
@@ -392,7 +432,11 @@ def dispatch(request: HttpRequest) -> HttpResponse:
     if proposal is not None:
         ids = [r["target"] for r in proposal.selected] + [r["target"] for r in proposal.left_out]
         targets = _list_queryset(request.user).in_bulk(ids)
-        rows = [{**r, "t": targets.get(r["target"])} for r in proposal.selected if r["target"] in targets]
+        rows = [
+            {**r, "t": targets[r["target"]], "instruction": services.default_instruction(targets[r["target"]], request.user)}
+            for r in proposal.selected
+            if r["target"] in targets
+        ]  # fmt: skip
         left_out = [{**r, "t": targets.get(r["target"])} for r in proposal.left_out if r["target"] in targets]
     context = {
         "ports": Port.objects.visible_to(request.user),

@@ -431,3 +431,117 @@ def test_history_csv_writes_a_formula_as_text(make_target, customs_analyst, clie
     )
     reasons = [row["reason"] for row in csv.DictReader(io.StringIO(body))]
     assert "'" + formula in reasons and formula not in reasons
+
+
+# --------------------------------------------------------------------------- the result card (issue 17)
+
+OFFICER_NOTES = "Driver MORROW named his cousin KESTREL as the sender"
+
+
+@pytest.fixture
+def examined(make_target, world, customs_supervisor, port_officer, settings, tmp_path):
+    """A customs target shared "may see" with police, dispatched to port_a and examined there: a seizure
+    of 12.5 kg of cocaine and 2,000 sticks of cigarettes, with notes and a photo."""
+    import io
+    import uuid
+    from decimal import Decimal
+
+    from PIL import Image
+
+    from apps.frontline import services as frontline
+    from apps.frontline.services import GoodsLine, ResultInput
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    target = make_target(state="approved")
+    TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)
+    import time_machine
+    from django.utils import timezone
+
+    now = timezone.now()
+    with time_machine.travel(now - timezone.timedelta(hours=2)):  # sent before the examination began
+        instruction = services.dispatch_target(
+            actor=customs_supervisor, target=target, method="physical", instruction="Check the pallets"
+        )
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "orange").save(buffer, "JPEG")
+    photo = SimpleUploadedFile("IMG_1.jpg", buffer.getvalue(), content_type="image/jpeg")
+    frontline.record_examination(
+        actor=port_officer, instruction=instruction, photos=[photo],
+        data=ResultInput(
+            uuid.uuid4(), "physical", "seizure", started_at=now - timezone.timedelta(minutes=50),
+            ended_at=now - timezone.timedelta(minutes=10), notes=OFFICER_NOTES,
+            goods=[GoodsLine("cocaine", Decimal("12.5"), "kg", Decimal("400000")),
+                   GoodsLine("tobacco", Decimal("2000"), "sticks", Decimal("1234.5"))],
+        ),
+    )  # fmt: skip
+    return Target.objects.get(pk=target.pk)
+
+
+def _card(client, target) -> str:
+    body = client.get(reverse("targeting:detail", args=[target.pk])).content.decode()
+    assert 'data-testid="result-card"' in body
+    return body
+
+
+def test_the_result_card_shows_goods_value_currency_photos_notes_and_officer_to_the_owner(
+    examined, customs_analyst, client_for, settings
+):
+    from apps.frontline.models import ExaminationPhoto
+
+    settings.RATC_CURRENCY = "EUR"
+    body = _card(client_for(customs_analyst), examined)
+    assert "Seizure" in body and "Physical examination" in body
+    assert "Cocaine" in body and "12.5 kg" in body and "2,000 sticks (cigarettes)" in body
+    assert "EUR 400,000.00" in body and "EUR 1,234.50" in body and "EUR 401,234.50" in body  # the total
+    assert OFFICER_NOTES in body and "Test Oscar" in body and "(40 min)" in body
+    photo = ExaminationPhoto.objects.get()
+    assert f'href="{reverse("frontline:photo", args=[photo.pk])}"' in body
+    assert client_for(customs_analyst).get(reverse("frontline:photo", args=[photo.pk])).status_code == 200
+
+
+def test_a_partner_reads_the_result_but_not_the_officers_notes(examined, police_analyst, client_for):
+    body = _card(client_for(police_analyst), examined)
+    assert "Cocaine" in body and "12.5 kg" in body and "400,000.00" in body
+    assert "KESTREL" not in body and "MORROW" not in body
+    assert 'data-testid="result-notes-withheld"' in body
+    assert 'data-testid="result-photos"' in body
+
+
+def test_a_liaison_officer_reads_no_result_as_in_the_api(examined, police_liaison, client_for):
+    body = client_for(police_liaison).get(reverse("targeting:detail", args=[examined.pk])).content.decode()
+    assert 'data-testid="result-card"' not in body and "400,000" not in body
+
+
+def test_a_partners_officer_at_the_port_is_not_told_who_recorded_nor_the_notes(examined, world, client_for):
+    from apps.targeting.disclosure import disclose
+
+    officer = member("piotr", world.police, Role.FRONTLINE, ports=[world.port_a])
+    [card] = disclose(officer, examined).results()
+    assert card.officer == "" and card.officer_agency == "" and card.notes == "" and card.notes_withheld
+    assert [g.kind_label for g in card.goods] == ["Cocaine", "Tobacco and cigarettes"] and card.photos
+    body = _card(client_for(officer), examined)
+    assert "Oscar" not in body and "KESTREL" not in body and "An officer at the port" in body
+
+
+def test_a_correction_shows_as_the_latest_with_a_corrected_mark(
+    examined, customs_supervisor, customs_analyst, client_for
+):
+    import uuid
+
+    from apps.frontline import services as frontline
+    from apps.frontline.models import ExaminationResult
+    from apps.frontline.services import ResultInput
+    from apps.targeting.disclosure import disclose
+
+    original = ExaminationResult.objects.get()
+    frontline.correct_examination(
+        actor=customs_supervisor, result=original, reason="Weighed again at the lab",
+        data=ResultInput(uuid.uuid4(), "physical", "irregularity", started_at=original.started_at,
+                         ended_at=original.ended_at, notes="Only undeclared goods"),
+    )  # fmt: skip
+    [card] = disclose(customs_analyst, Target.objects.get(pk=examined.pk)).results()
+    assert card.corrected and card.outcome == "irregularity" and card.corrections == 1
+    assert card.correction_reason == "Weighed again at the lab" and card.officer == "Test Oscar"
+    assert len(card.photos) == 1  # the original's photo stays with the examination
+    body = _card(client_for(customs_analyst), Target.objects.get(pk=examined.pk))
+    assert 'data-testid="result-corrected"' in body and "Irregularity" in body and "Weighed again" in body
