@@ -169,6 +169,13 @@ def trader_draft(identifier: str, name: str, country: str, role: str) -> Subject
     )
 
 
+def container_keys(*groups: list[Any]) -> list[str]:
+    """Keyed hashes of container numbers: the header search finds a consignment by its container through
+    the indexed key table instead of reading every record's details."""
+    numbers = {fold(c.number).replace(" ", "") for group in groups for c in group if c.number}
+    return sorted(key_hash("container", n) for n in numbers if n)
+
+
 def declaration_drafts(d: Declaration) -> list[SubjectDraft]:
     """A declaration becomes a consignment subject, linked to its traders and its means of transport."""
     goods = d.goods or []
@@ -241,6 +248,7 @@ def declaration_drafts(d: Declaration) -> list[SubjectDraft]:
         or d.office_of_import
         or d.office_of_entry,
         label=(d.label.finding, d.label.severity) if d.label else None,
+        keys=container_keys(d.containers, *(g.containers for g in goods)),
     )
     for role, party in parties.items():
         if party.identifier:
@@ -292,6 +300,7 @@ def consignment_drafts(c: Consignment) -> list[SubjectDraft]:
         details=jsonable(c),
         arrival_at=_aware((flight.eta or flight.arrival_at) if flight else None),
         port_code=(flight.arrival_location if flight else "") or c.destination,
+        keys=container_keys(c.containers, *(g.containers for g in goods)),
     )
     for role, party in parties.items():
         ident = party.identifier or (fold(party.name) if party.name else "")
@@ -423,7 +432,12 @@ def traveller_drafts(report: PassengerReport) -> list[SubjectDraft]:
             + (f" on {facts['flight_number']}" if facts["flight_number"] else ""),
             facts=facts,
             details=jsonable(t)
-            | {"message_ref": report.message_ref, "record_locator": report.record_locator},
+            | {
+                "message_ref": report.message_ref,
+                "record_locator": report.record_locator,
+                # When the sender prepared the message: the person page shows it beside each fact.
+                "message_sent_at": _iso(report.prepared_at),
+            },
             arrival_at=_aware(arrival_leg.scheduled_arrival if arrival_leg else None),
             port_code=(legs[-1].destination if legs else "") or t.debarkation,
             keys=keys,

@@ -11,12 +11,12 @@ from django.shortcuts import redirect, render
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.compliance.gate import note_results
-from apps.compliance.masking import masked_facts, masked_subjects_q, masked_title, subject_is_masked
+from apps.compliance.masking import masked_subjects_q, masked_title, subject_is_masked
 from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.forms import UploadForm
-from apps.intake.models import DataSource, IntakeRun, Subject, SubjectKind, SubjectLink
-from apps.intake.presentation import subject_sections
+from apps.intake.identity import log_merged_reads, person_view
+from apps.intake.models import DataSource, IntakeRun, Subject, SubjectKind
 from apps.intake.services import shared_with, submit_files
 
 
@@ -97,46 +97,16 @@ def subjects(request: HttpRequest) -> HttpResponse:
     return render_page_or_fragment(request, "intake/subjects.html", context, fragment="results")
 
 
-def _shown(request: HttpRequest, subject: Subject) -> Subject:
-    """A linked record as this viewer may see it: a depersonalised traveller by its masked title."""
-    if subject_is_masked(request.user, subject):
-        subject.title = masked_title(subject)
-        subject.facts = masked_facts(subject.facts)
-    return subject
-
-
 @login_required
 def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The page of the person (or trader) this record belongs to: every record of it the viewer may see,
+    merged (``apps.intake.identity``). Each record's URL renders the same page, marking that record."""
     subject = get_object_for(
-        request.user, Subject.objects.select_related("source", "port", "owner_agency"), pk=pk
+        request.user, Subject.objects.select_related("source", "message", "port", "owner_agency"), pk=pk
     )
     check(request.user, "subject.view", subject)
-    # Purpose and the access log: the gate in ``urls.py``.
-    masked = subject_is_masked(request.user, subject)
-    if masked:
-        subject.facts = masked_facts(subject.facts)
-        subject.title = masked_title(subject)
-    visible = Subject.objects.visible_to(request.user)
-    history = visible.filter(source=subject.source, external_id=subject.external_id).order_by("-version")
-    links = [
-        (link.get_kind_display(), link.reason, _shown(request, link.to_subject))
-        for link in SubjectLink.objects.filter(from_subject=subject, to_subject__in=visible).select_related(
-            "to_subject__source"
-        )
-    ] + [
-        (link.get_kind_display(), link.reason, _shown(request, link.from_subject))
-        for link in SubjectLink.objects.filter(to_subject=subject, from_subject__in=visible).select_related(
-            "from_subject__source"
-        )
-    ]
-    context = {
-        "subject": subject,
-        "sections": subject_sections(subject),
-        "history": history,
-        "links": links,
-        "outcomes": subject.outcomes.all()[:20],
-        "masked": masked,
-        "pending_unmask": masked
-        and subject.unmask_requests.filter(requested_by=request.user, status="pending").exists(),
-    }
-    return render(request, "intake/subject_detail.html", context)
+    # Purpose and the access log of the opened record: the gate in ``urls.py``; the other records merged
+    # into the page are logged here.
+    person = person_view(request.user, subject)
+    log_merged_reads(request, person)
+    return render(request, "intake/subject_detail.html", {"person": person})
