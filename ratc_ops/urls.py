@@ -29,6 +29,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("login/", core_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("search/", include("apps.core.urls")),
     path("reference/", include("apps.agencies.urls")),
     path("data/", include("apps.intake.urls")),
     path("targets/", include("apps.targeting.urls")),

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -10,18 +11,34 @@ from django.views.decorators.http import require_GET
 
 from apps.agencies.models import CentreConfiguration
 from apps.agencies.operations import membership_of
+from apps.compliance.gate import note_results
 from apps.core.guidance import FIRST_STEPS
+from apps.core.home import panels_for
+from apps.core.search import run_search
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """What this person acts on now, by role (``apps.core.home``), and two lines of guidance."""
     membership = membership_of(request.user)
     context = {
         "membership": membership,
+        "panels": panels_for(request.user),
         "first_steps": FIRST_STEPS.get(membership.role, ()) if membership else (),
         "config": CentreConfiguration.current(),
     }
     return render(request, "core/home.html", context)
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """The header search (``apps.core.search``). Gated in ``apps.core.urls``: a purpose first, and the
+    query with the number of results in the access log."""
+    if membership_of(request.user) is None:
+        raise PermissionDenied("No membership.")
+    outcome = run_search(request.user, request.GET.get("q", ""))
+    note_results(request, outcome.total)
+    return render(request, "core/search.html", {"outcome": outcome, "query": outcome.query.text})
 
 
 @require_GET

@@ -187,6 +187,11 @@ def filter_targets(queryset: Any, params: Any, user: Any) -> Any:
         queryset = queryset.filter(owner_agency_id=agency)
     if params.get("state") in S.values:
         queryset = queryset.filter(state=params["state"])
+    if params.get("work"):  # a worklist of the home page: "my claims", "awaiting my approval"...
+        from apps.targeting.worklists import worklist_q
+
+        if (work := worklist_q(params["work"], user)) is not None:
+            queryset = queryset.filter(work)
     if params.get("operation") not in (None, ""):
         from apps.targeting.models import JointOperation
 
