@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -140,17 +140,25 @@ def officer_ports(user: Any) -> list[Port]:
     return list(Port.objects.filter(pk__in=port_ids_of(membership)).order_by("name"))
 
 
+def _open_at_ports(user: Any) -> QuerySet[Instruction]:
+    check(user, "exam.view")
+    found = Instruction.objects.visible_to(user).filter(target__state__in=OPEN_AT_PORT)
+    ports = port_ids_of(membership_of(user))
+    return found.filter(port_id__in=ports) if ports else found
+
+
+def other_shifts_count(user: Any, shift: str) -> int:
+    """How many open instructions at the user's ports are for another shift (a count, not a list)."""
+    return _open_at_ports(user).exclude(Q(shift=shift) | Q(shift="")).count()
+
+
 def open_instructions(user: Any, *, shift: str | None = None) -> list[Instruction]:
     """Instructions still to be worked at the user's ports, by arrival (earliest first, unknown last).
 
     ``shift`` narrows to instructions for that shift (and those sent for no particular shift).
     Non-frontline viewers see every open instruction their agency may see.
     """
-    check(user, "exam.view")
-    found = Instruction.objects.visible_to(user).filter(target__state__in=OPEN_AT_PORT)
-    ports = port_ids_of(membership_of(user))
-    if ports:
-        found = found.filter(port_id__in=ports)
+    found = _open_at_ports(user)
     if shift:
         found = found.filter(Q(shift=shift) | Q(shift=""))
     return list(
@@ -323,6 +331,23 @@ def _known(key: uuid.UUID, target: Target) -> ExaminationResult | None:
     return found
 
 
+def refuse_if_recorded(instruction: Instruction, key: Any) -> None:
+    """Raise ``Conflict`` when the examination already has a result sent under another key.
+
+    Called before the form is read, so that a second officer (or a second tablet) is told at once that
+    the result is in, rather than first being asked to correct a form that could never be recorded. The
+    same key is not refused: it is the same result, sent again, and ``record_examination`` returns it.
+    """
+    first = (
+        ExaminationResult.objects.filter(target_id=instruction.target_id, original__isnull=True)
+        .select_related("recorded_by")
+        .first()
+    )
+    if first is None or str(first.idempotency_key) == str(key or "").strip().lower():
+        return
+    raise _already_recorded(first)
+
+
 def begin_examination(*, actor: Any, instruction: Instruction) -> Target:
     """The officer starts examining (the target moves to "in examination"); a second tap changes nothing."""
     target = instruction.target
@@ -342,8 +367,8 @@ def record_examination(
         check(actor, "exam.view", target)
         return Recorded(existing, False)
     check(actor, "exam.record", target)
-    data = _check_input(data, not_before=instruction.dispatched_at)
-    checked = _check_photos(photos)
+    # A result recorded already (by a colleague, or by this tablet under another key) is said first:
+    # nothing the officer could change in this form would let a second one through.
     first = (
         ExaminationResult.objects.filter(target=target, original__isnull=True)
         .select_related("recorded_by")
@@ -351,6 +376,8 @@ def record_examination(
     )
     if first is not None:
         raise _already_recorded(first)
+    data = _check_input(data, not_before=instruction.dispatched_at)
+    checked = _check_photos(photos)
     if target.state not in OPEN_AT_PORT:
         raise Conflict(
             {"outcome": f"{target.reference} is “{target.get_state_display()}”: nothing to record."}
@@ -444,6 +471,7 @@ def correct_examination(
                 )
             _feedback_for(correction, target, root=root)
             _tell(target, correction, "examination.corrected")
+            _tell_followers(target, correction, root=root, actor=actor)
     except IntegrityError:
         _forget(written)
         again = ExaminationResult.objects.filter(idempotency_key=data.idempotency_key).first()
@@ -557,6 +585,7 @@ def _reason_refs(target: Target) -> list[tuple[str, str]]:
 
     for rule_id, number in (
         Hit.objects.filter(assessment__target_id=target.pk, shadow=True)
+        .order_by()  # without it the default ordering's columns join the DISTINCT
         .values_list("rule_version__rule_id", "rule_version__number")
         .distinct()
     ):
@@ -594,6 +623,32 @@ def _tell(target: Target, result: ExaminationResult, event: str) -> None:
         groups.append(f"port-{target.port.locode}")
     for group in groups:
         publish_on_commit(group, event, target=target.pk, result=result.pk, version=target.version)
+
+
+def followers_of(target: Target, root: ExaminationResult) -> set[int]:
+    """Who is told personally that a result was corrected: the analyst who nominated the target, whoever
+    works it, the officer who recorded the original, and the supervisors of the owner agency."""
+    from apps.agencies.models import Membership
+
+    people = {target.nominated_by_id, target.claimed_by_id, root.recorded_by_id}
+    people.update(
+        Membership.objects.filter(agency_id=target.owner_agency_id, role=Role.SUPERVISOR).values_list(
+            "user_id", flat=True
+        )
+    )
+    people.discard(None)
+    return people
+
+
+def _tell_followers(
+    target: Target, correction: ExaminationResult, *, root: ExaminationResult, actor: Any
+) -> None:
+    """Each follower's own group, after commit; the socket checks again that the person may see it."""
+    for user_id in sorted(followers_of(target, root) - {actor.pk}):
+        publish_on_commit(
+            f"user-{user_id}", "examination.corrected",
+            target=target.pk, result=correction.pk, version=target.version,
+        )  # fmt: skip
 
 
 def outcome_counts_for(kind: str, ref: str) -> dict[str, Any]:

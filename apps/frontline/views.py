@@ -64,11 +64,17 @@ def home(request: HttpRequest) -> HttpResponse:
         "shift_label": dict(services.Shift.choices)[shift],
         "show_all": show_all,
         "instructions": instructions,
-        "other_shifts": 0 if show_all else len(services.open_instructions(request.user)) - len(instructions),
+        "other_shifts": 0 if show_all else services.other_shifts_count(request.user, shift),
         "recent": services.recent_results(request.user),
         "is_officer": membership_of(request.user).role == Role.FRONTLINE,
         "now": timezone.now(),
     }
+    # The tablet's script re-fetches only the list (a new instruction, a result sent): a URL of its own,
+    # so the copy of the page the service worker keeps for offline work is never replaced by a fragment.
+    if request.GET.get("part") == "list":
+        response = render(request, "frontline/home.html#list", context)
+        response["Cache-Control"] = "no-store"
+        return response
     return render(request, "frontline/home.html", context)
 
 
@@ -162,6 +168,8 @@ def instruction(request: HttpRequest, pk: int) -> HttpResponse:
             services.begin_examination(actor=request.user, instruction=found)
             note, status, result = "Examination started.", 200, None
         else:
+            if action != "correct":
+                services.refuse_if_recorded(found, request.POST.get("idempotency_key"))
             form = ResultForm(request.POST, tz_name=found.port.timezone)
             data = form.to_input()
             photos = request.FILES.getlist("photos")

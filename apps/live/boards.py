@@ -42,8 +42,9 @@ COLUMN_STATES: tuple[str, ...] = (
 RESULTS_WINDOW = timedelta(hours=24)
 #: Arrivals shown by default; ``?hours=`` changes it (1 to 48).
 ARRIVALS_HOURS = 6
-#: Cards drawn per column; the count shows how many more there are.
-CARDS_PER_COLUMN = 30
+#: Cards drawn per column; the count shows how many more there are. A 1080-line wall display shows about a
+#: dozen per column; drawing more only costs render time on every redraw (bench.flow).
+CARDS_PER_COLUMN = 15
 #: The board's named sections: each is a partial of ``live/board.html`` re-fetched on events.
 SECTIONS: tuple[str, ...] = ("counts", "columns", "arrivals", "breaches", "findings")
 

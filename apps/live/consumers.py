@@ -18,6 +18,8 @@ target.removed      seq, target                                 you may no longe
 presence.changed    seq, target                                 someone opened or left it: re-fetch presence
 instruction.        seq, target, instruction                    a new examination instruction for your port
 dispatched
+examination.        seq, target                                 a result you follow was corrected (own group)
+corrected
 resync              seq, reason                                 something may be missing: re-fetch everything
 ==================  ==========================================  =============================================
 
@@ -56,6 +58,11 @@ CLOSE_NOT_FOUND = 4404
 LOST_AFTER_SECONDS = 5.0
 TARGET_EVENTS = frozenset({"target.created", "target.changed"})
 BOARD_EVENTS = TARGET_EVENTS | {"presence.changed", "instruction.dispatched"}
+#: A result recorded or corrected changes what the target's page shows (its result card).
+EXAMINATION_EVENTS = frozenset({"examination.recorded", "examination.corrected"})
+#: What a person's own group (``user-<id>``) carries for the notifications socket: a mention arrives as
+#: ``target.changed``, a correction of a result the person follows as ``examination.corrected``.
+PERSONAL_EVENTS = TARGET_EVENTS | {"examination.corrected"}
 
 
 class Refused(Exception):
@@ -449,7 +456,7 @@ class TargetPresenceConsumer(LiveConsumer):
         event = message.get("event")
         if event == "presence.changed":
             await self.emit("presence.changed", target=self.target_id)
-        elif event in TARGET_EVENTS or event == "instruction.dispatched":
+        elif event in TARGET_EVENTS or event in EXAMINATION_EVENTS or event == "instruction.dispatched":
             await self.emit("target.changed", target=self.target_id)
 
 
@@ -471,10 +478,14 @@ def presence_groups(target_id: int) -> list[str]:
 
 
 class NotificationsConsumer(LiveConsumer):
-    """Personal notifications (``ws/notifications/``): mentions, and new instructions for one's ports.
+    """Personal notifications (``ws/notifications/``): mentions, corrections, new instructions for one's ports.
 
-    Port staff and frontline officers also listen to their ports' groups, and are told at once of an
-    ``instruction.dispatched`` there, if the instruction is one they may see (checked per event).
+    The person's own group carries mentions (``target.changed``) and corrections of results the person
+    follows (``examination.corrected``); port staff and frontline officers also listen to their ports'
+    groups for ``instruction.dispatched``. Every event is checked again before it is forwarded: the
+    instruction (or target) must be visible to this person now, so a share withdrawn, a move to another
+    agency or another port (``live_recheck`` also moves the socket to its new port groups) stops them.
+    The browser then re-fetches its list over HTTP (``live:notifications``), where scoping applies again.
     """
 
     def subscribe(self) -> None:
@@ -507,7 +518,7 @@ class NotificationsConsumer(LiveConsumer):
             return await database_sync_to_async(
                 lambda: Instruction.objects.visible_to(user).filter(pk=instruction_id).exists()
             )()
-        if message.get("group") == group_name("user", self.user_id) and event in TARGET_EVENTS:
+        if message.get("group") == group_name("user", self.user_id) and event in PERSONAL_EVENTS:
             return await database_sync_to_async(
                 lambda: Target.objects.visible_to(user).filter(pk=target_id).exists()
             )()

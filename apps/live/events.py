@@ -36,6 +36,7 @@ EVENT_TYPES: dict[str, frozenset[str]] = {
     "target.changed": frozenset({"target", "state", "version"}),
     "instruction.dispatched": frozenset({"target", "instruction", "state", "version"}),
     "presence.changed": frozenset({"target"}),
+    "examination.corrected": frozenset({"target", "result", "version"}),
 }
 
 

@@ -8,6 +8,8 @@ app_name = "live"
 
 urlpatterns = [
     path("", views.floor, name="floor"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/seen/", views.notifications_seen, name="notifications_seen"),
     path("queue/", views.queue, name="queue"),
     path("ports/<str:locode>/", views.port, name="port"),
     path("operations/<int:pk>/", views.operation, name="operation"),

@@ -11,13 +11,16 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import membership_of
 from apps.agencies.roles import Role
 from apps.agencies.scoping import get_object_for
 from apps.core.htmx import render_page_or_fragment
+from apps.live import notifications as notices
 from apps.live.boards import SECTIONS, Board, board_or_error, build_sections
 from apps.live.presence import HEARTBEAT_SECONDS, present_on
 from apps.targeting.disclosure import reads_briefing_only
@@ -96,3 +99,25 @@ def presence(request: HttpRequest, pk: int) -> HttpResponse:
         {"target": target, "present": present_on(target.pk), "heartbeat": HEARTBEAT_SECONDS, "fetched": True},
         fragment="people",
     )
+
+
+@login_required
+@require_GET
+@never_cache
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's notifications (``live/_notifications.html``), re-fetched by
+    ``static/js/notifications.js`` when ``ws/notifications/`` says something changed."""
+    items = notices.feed(request.user)
+    return render(
+        request,
+        "live/_notifications.html",
+        {"items": items, "unread": sum(1 for i in items if i.unread)},
+    )
+
+
+@login_required
+@require_POST
+def notifications_seen(request: HttpRequest) -> HttpResponse:
+    """The person opened the list: nothing in it is unread any more."""
+    notices.mark_seen(request.user)
+    return HttpResponse(status=204)

@@ -27,10 +27,10 @@
     keepOpenInstructions();
   }
 
-  function keepOpenInstructions() {
+  function keepOpenInstructions(extra) {
     const listed = document.getElementById("fl-keep");
     if (!listed || !navigator.onLine || !("serviceWorker" in navigator)) return;
-    const urls = [location.pathname + location.search, app.dataset.scope].concat(JSON.parse(listed.textContent));
+    const urls = [location.pathname + location.search, app.dataset.scope].concat(JSON.parse(listed.textContent), extra || []);
     navigator.serviceWorker.ready.then((registration) => {
       if (registration.active) registration.active.postMessage({ type: "keep", urls: urls });
     });
@@ -72,6 +72,31 @@
     put: (entry) => withStore("readwrite", (store) => store.put(entry)),
     remove: (key) => withStore("readwrite", (store) => store.delete(key)),
   };
+
+  // Results this tablet sent, by instruction, for a day: a page kept from before the sync (or a list not
+  // yet re-fetched) still says "Result sent" instead of "Dispatched", and offers no second recording.
+  const SENT_KEY = `fl-sent-${USER}`;
+  const SENT_FOR_MS = 24 * 3600 * 1000;
+
+  function sentResults() {
+    let found = {};
+    try { found = JSON.parse(localStorage.getItem(SENT_KEY) || "{}") || {}; } catch (error) { found = {}; }
+    const now = Date.now();
+    Object.keys(found).forEach((id) => { if (!(now - Date.parse(found[id].at) < SENT_FOR_MS)) delete found[id]; });
+    return found;
+  }
+
+  function noteSent(entry) {
+    const action = (entry.fields.find(([name]) => name === "action") || [])[1] || "record";
+    if (action !== "record") return;
+    const found = sentResults();
+    found[entry.instruction] = { at: new Date().toISOString(), reference: entry.reference, outcome: entry.outcomeLabel };
+    try { localStorage.setItem(SENT_KEY, JSON.stringify(found)); } catch (error) { /* storage full: the list re-fetch says it */ }
+  }
+
+  function clock(iso) {
+    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  }
 
   function newKey() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -134,6 +159,7 @@
     if (response.status === 200 || response.status === 201) {
       await outbox.remove(entry.key);
       localStorage.removeItem(`fl-start-${entry.instruction}`);
+      noteSent(entry);
       return "sent";
     }
     if (response.status === 400 || response.status === 409) {
@@ -159,6 +185,7 @@
   async function sync() {
     if (syncing) return;
     syncing = true;
+    const sent = [];
     try {
       const entries = (await outbox.all()).filter((e) => e.user === USER && e.status !== "refused");
       entries.sort((a, b) => (a.enteredAt < b.enteredAt ? -1 : 1));
@@ -166,6 +193,7 @@
         const outcome = await send(entry);
         if (outcome === "offline") { setNetwork(false); break; }
         setNetwork(true);
+        if (outcome === "sent") sent.push(entry);
         if (outcome === "sent" && app.dataset.page === "instruction" && entry.instruction === app.dataset.instruction) {
           location.reload();
         }
@@ -174,7 +202,52 @@
       syncing = false;
       await render();
     }
+    if (sent.length) {
+      // The list now says what the server has: those instructions were worked, their results recorded.
+      await refreshList();
+      keepOpenInstructions(sent.map((entry) => new URL(entry.url, location.href).pathname));
+    }
   }
+
+  // ------------------------------------------------------------------ the list, live
+
+  async function refreshList(highlight) {
+    const holder = document.querySelector("[data-fl-list]");
+    if (!holder || app.dataset.page !== "home") return;
+    const query = new URLSearchParams(location.search);
+    query.set("part", "list");
+    let response;
+    try {
+      response = await fetch(`${location.pathname}?${query}`, {
+        credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" },
+      });
+    } catch (error) {
+      return; // offline: the socket's reconnection or the next sync fetches it again
+    }
+    if (!response.ok || response.redirected) return;
+    const box = document.createElement("div");
+    box.innerHTML = await response.text();
+    const fresh = box.querySelector("[data-fl-list]");
+    if (!fresh) return;
+    const before = new Set(Array.from(holder.querySelectorAll("[data-instruction]"), (card) => card.dataset.instruction));
+    holder.replaceWith(fresh);
+    if (highlight) {
+      fresh.querySelectorAll("[data-instruction]").forEach((card) => {
+        if (!before.has(card.dataset.instruction)) card.classList.add("is-new");
+      });
+    }
+    const count = document.querySelector("[data-testid=open-count]");
+    if (count) count.textContent = fresh.dataset.open;
+    await render();
+  }
+
+  // A new instruction for this officer's port (static/js/notifications.js relays the socket's message).
+  document.addEventListener("ratc:notification", (event) => {
+    const message = event.detail || {};
+    if (message.kind === "instruction.dispatched" && app.dataset.page === "home") {
+      refreshList(true).then(() => keepOpenInstructions());
+    }
+  });
 
   // ------------------------------------------------------------------ what the officer sees
 
@@ -233,13 +306,51 @@
       badge.textContent = `${mine.length} waiting`;
     }
     const pending = new Set(mine.map((e) => e.instruction));
-    document.querySelectorAll("[data-instruction]").forEach((card) => {
+    const sent = sentResults();
+    document.querySelectorAll(".fl-card[data-instruction]").forEach((card) => {
+      const id = card.dataset.instruction;
       const note = card.querySelector("[data-pending-note]");
-      if (note) note.hidden = !pending.has(card.dataset.instruction);
-      card.classList.toggle("is-pending", pending.has(card.dataset.instruction));
+      if (note) note.hidden = !pending.has(id);
+      card.classList.toggle("is-pending", pending.has(id));
+      card.classList.toggle("is-sent", !pending.has(id) && id in sent);
+      const pill = card.querySelector("[data-state-pill]");
+      if (!pill) return;
+      if (!pill.dataset.serverText) {
+        pill.dataset.serverText = pill.textContent;
+        pill.dataset.serverClass = pill.className;
+      }
+      if (pending.has(id)) {
+        pill.textContent = "Saved, not sent";
+        pill.className = "fl-state fl-state-pending";
+      } else if (id in sent) {
+        pill.textContent = `Result sent ${clock(sent[id].at)}`;
+        pill.className = "fl-state fl-state-sent";
+      } else {
+        pill.textContent = pill.dataset.serverText;
+        pill.className = pill.dataset.serverClass;
+      }
     });
     const form = document.querySelector('form[data-outbox-form="record"]');
     if (form && pending.has(form.dataset.instruction)) lockForm(form, "Saved on this tablet. It will be sent when the network returns.");
+    if (form && !pending.has(form.dataset.instruction) && form.dataset.instruction in sent) {
+      showSent(form, sent[form.dataset.instruction]);
+    }
+  }
+
+  // A page kept from before the result was sent: no second recording, say what happened instead.
+  function showSent(form, record) {
+    if (form.dataset.sentShown) return;
+    form.dataset.sentShown = "1";
+    form.hidden = true;
+    form.querySelectorAll("input, select, textarea, button").forEach((el) => { el.disabled = true; });
+    const start = document.querySelector("[data-start-form]");
+    if (start) start.hidden = true;
+    const note = document.createElement("p");
+    note.className = "fl-sent-note";
+    note.setAttribute("role", "status");
+    note.dataset.testid = "sent-note";
+    note.textContent = `Result sent from this tablet at ${clock(record.at)} (${record.outcome}). It is recorded; a supervisor can correct it.`;
+    form.after(note);
   }
 
   function lockForm(form, text) {
@@ -294,9 +405,17 @@
     }
 
     form.addEventListener("submit", async (event) => {
-      if (!window.indexedDB) return; // no storage: the plain form post still works
+      if (form.dataset.busy) { event.preventDefault(); return; } // a second tap while the first is handled
+      if (!window.indexedDB) {
+        // No storage: the plain form post still works; the button is disabled once it is on its way.
+        form.dataset.busy = "1";
+        setTimeout(() => form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; }), 0);
+        return;
+      }
       event.preventDefault();
       if (form.classList.contains("is-saved")) return;
+      form.dataset.busy = "1";
+      form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; });
       const keyField = form.querySelector("[data-key]");
       // One key per result entered: a double tap or a retry sends the same key.
       if (!form.dataset.key) form.dataset.key = newKey();
@@ -350,6 +469,7 @@
         form.classList.remove("is-saved");
         form.querySelectorAll("input, select, textarea, button").forEach((el) => { el.disabled = false; });
         delete form.dataset.key;
+        delete form.dataset.busy;
         const saved = form.querySelector("[data-saved]");
         saved.hidden = false;
         saved.textContent = `Not recorded: ${entry.error}`;

@@ -5,7 +5,9 @@
      is gone or too slow. A page answered by a redirect (the login page) is never kept.
    - The page asks (message "keep") for the open instructions to be kept, so they open offline even if
      the officer has not visited them yet.
-   - Results are never sent from here: the page keeps them in IndexedDB and sends them itself. */
+   - Results are never sent from here: the page keeps them in IndexedDB and sends them itself.
+   - A part of a page (?part=…, re-fetched live by the page) goes to the network only: it is never kept,
+     and never stands in for the page it belongs to. */
 "use strict";
 
 const VERSION = "__CACHE_VERSION__";
@@ -19,6 +21,8 @@ const SHELL_URLS = [
   "{% static 'frontline/tablet.css' %}",
   "{% static 'frontline/tablet.js' %}",
   "{% static 'js/theme.js' %}",
+  "{% static 'js/live.js' %}",
+  "{% static 'js/notifications.js' %}",
   "{% static 'vendor/htmx/htmx.min.js' %}",
   "{% static 'img/favicon.svg' %}",
   "{% url 'frontline:manifest' %}",
@@ -88,6 +92,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (url.searchParams.has("part")) return;
   if (url.pathname.startsWith(STATIC)) {
     event.respondWith(cacheFirst(request));
   } else if (url.pathname.startsWith(SCOPE) && url.pathname !== self.location.pathname) {

@@ -27,6 +27,7 @@ BROWSER_SCHEMAS: dict[str, set[str]] = {
     "target.removed": {"kind", "seq", "target"},
     "presence.changed": {"kind", "seq", "target"},
     "instruction.dispatched": {"kind", "seq", "target", "instruction"},
+    "examination.corrected": {"kind", "seq", "target"},
     "resync": {"kind", "seq", "reason"},
 }
 
