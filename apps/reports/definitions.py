@@ -41,8 +41,11 @@ MEASURES: dict[str, Measure] = {
             "released_share",
             "Released with no intervention",
             "percent",
-            "Share of arrivals of the period for which no examination instruction was ever sent to a "
-            "port (no target dispatched): the facilitation side of the balance.",
+            "Of the period's arrivals that have arrived and are settled, the share released with no "
+            "examination instruction ever sent to a port and no target still open: the facilitation "
+            "side of the balance. Arrivals still to come are not counted yet; an arrived subject whose "
+            "target is still undecided, approved or on hold counts once it is dispatched (an "
+            "intervention) or rejected, withdrawn or missed (released).",
             "up",
         ),
         Measure(
@@ -123,6 +126,22 @@ MEASURES: dict[str, Measure] = {
             "hours",
             "Mean hours from a target's nomination to its first approval, rejection or withdrawal, "
             "over targets nominated in the period that have been decided.",
+            "down",
+        ),
+        Measure(
+            "dispatch_hours",
+            "Approval to dispatch",
+            "hours",
+            "Mean hours from a target's first approval to its first examination instruction sent to a "
+            "port, over targets nominated in the period that have been dispatched.",
+            "down",
+        ),
+        Measure(
+            "result_hours",
+            "Dispatch to result",
+            "hours",
+            "Mean hours from a target's first dispatch to a port to the first examination result "
+            "recorded, over targets nominated in the period that have a result.",
             "down",
         ),
         Measure(

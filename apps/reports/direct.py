@@ -219,6 +219,36 @@ def decision_figures(user: Any, s: Slice) -> dict[str, Any]:
     }
 
 
+def step_figures(user: Any, s: Slice) -> dict[str, Any]:
+    """Mean hours from approval to dispatch and from dispatch to result, for targets nominated in the
+    period, from each target's first transition into each state."""
+
+    def first(state: str) -> Subquery:
+        return Subquery(
+            Transition.objects.filter(target_id=OuterRef("pk"), to_state=state)
+            .order_by("at")
+            .values("at")[:1]
+        )
+
+    rows = list(
+        targets(user, s)
+        .filter(created_at__gte=s.since, created_at__lt=s.until)
+        .annotate(
+            approved=first(S.APPROVED), dispatched=first(S.DISPATCHED), resulted=first(S.RESULT_RECORDED)
+        )
+        .values_list("approved", "dispatched", "resulted")
+    )
+
+    def mean(pairs: list[tuple[Any, Any]]) -> float | None:
+        hours = [max(0.0, (b - a).total_seconds() / 3600) for a, b in pairs if a and b]
+        return statistics.fmean(hours) if hours else None
+
+    return {
+        "dispatch_hours": mean([(a, d) for a, d, _ in rows]),
+        "result_hours": mean([(d, r) for _, d, r in rows]),
+    }
+
+
 def missed_targets(user: Any, s: Slice) -> int:
     """Targets moved to "missed" in the period."""
     moved = Transition.objects.visible_to(user).filter(to_state=S.MISSED, at__gte=s.since, at__lt=s.until)
@@ -350,6 +380,7 @@ def headline(user: Any, s: Slice, *, full: bool = True) -> dict[str, Any]:
     values.update(subject_figures(user, s))
     values.update(examination_figures(user, s))
     values.update(decision_figures(user, s))
+    values.update(step_figures(user, s))
     values["missed"] = missed_targets(user, s)
     values["breaches"] = queue_breaches(user, s)
     by_state = targets_by_state(user, s)

@@ -12,13 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 from apps.core import csvsafe
+from apps.reports.charts import currency
 from apps.reports.services import Column, Table
 from apps.reports.slicing import Slice
 
-UNIT_SUFFIX = {"percent": " (fraction)", "hours": " (hours)", "money": " (amount)"}
+UNIT_SUFFIX = {"percent": " (fraction)", "hours": " (hours)"}
 
 
 def _header(c: Column) -> str:
+    if c.unit == "money":
+        return f"{c.label} ({currency()})"
     return c.label + UNIT_SUFFIX.get(c.unit, "")
 
 

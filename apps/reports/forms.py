@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import membership_of
 from apps.agencies.roles import Role
+from apps.core.forms import IsoDateField
 from apps.reports.models import ReviewOutcome
 from apps.reports.slicing import Slice, optional_model
 from apps.targeting.models import RiskArea
@@ -30,8 +31,8 @@ FIRST_DAY = date(2000, 1, 1)
 class SliceForm(forms.Form):
     """Period and narrowing of a report. Invalid or missing values fall back to the last 30 days."""
 
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = IsoDateField(required=False)
+    end = IsoDateField(required=False)
     port = forms.ModelChoiceField(queryset=Port.objects.none(), required=False, empty_label="All ports")
     agency = forms.ModelChoiceField(
         queryset=Agency.objects.none(), required=False, empty_label="All agencies"
@@ -46,6 +47,9 @@ class SliceForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        # The fields show the period the page falls back to, so "Show" keeps it instead of emptying it.
+        default = Slice.last_days(30)
+        self.fields["start"].initial, self.fields["end"].initial = default.start, default.end
         membership = membership_of(user)
         self.fields["port"].queryset = Port.objects.visible_to(user)
         self.fields["agency"].queryset = Agency.objects.visible_to(user)
@@ -120,7 +124,7 @@ class SliceForm(forms.Form):
 class ReviewForm(forms.Form):
     """The annual review of a rule."""
 
-    reviewed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Date of review")
+    reviewed_on = IsoDateField(label="Date of review")
     outcome = forms.ChoiceField(choices=ReviewOutcome.choices, widget=forms.RadioSelect)
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),

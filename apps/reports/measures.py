@@ -18,6 +18,13 @@ Definitions that needed a choice:
   subject, the end of its examination; for an untargeted subject, its arrival when it was assessed
   before it arrived, else the moment of its first assessment (the green light cannot come earlier).
 - **Intervention**: an examination instruction was sent to a port for one of the subject's targets.
+- **Released with no intervention**: counted over the arrivals that have arrived (an arrival still to
+  come is neither released nor stopped) and are settled: released (no instruction, no target still
+  open) or intervened upon. An arrived subject whose target is still undecided, approved or on hold
+  is held, in neither count, until its target is dispatched, rejected, withdrawn or missed.
+- **Steps of a target**: nomination → decision (first approval, rejection or withdrawal), approval →
+  dispatch, dispatch → result, each from the first transition into each state, over the targets
+  nominated in the period that reached both steps.
 - **Decision**: the first move of a target to approved, rejected or withdrawn.
 - **Queue breach**: a target with an arrival time that was not decided ``DECISION_LEAD`` (2 h) before its
   arrival, counted on the arrival day (once that moment has passed).
@@ -123,19 +130,25 @@ def subject_figures(user: Any, s: Slice) -> dict[str, Any]:
         arrivals=Sum("arrivals"),
         assessed=Sum("assessed"),
         targeted=Sum("targeted"),
-        intervened=Sum("intervened"),
         random_control=Sum("random_control"),
+        arrived=Sum("arrived"),
+        released=Sum("released"),
+        held=Sum("held"),
         release_seconds=Sum("release_seconds"),
     )
     arrivals = sums["arrivals"] or 0
     untargeted = arrivals - (sums["targeted"] or 0)
     seconds = sums["release_seconds"] or 0.0
+    arrived, released, held = sums["arrived"] or 0, sums["released"] or 0, sums["held"] or 0
     return {
         "arrivals": arrivals,
         "assessed": sums["assessed"] or 0,
         "random_control_assessed": sums["random_control"] or 0,
-        "released_share": _ratio(arrivals - (sums["intervened"] or 0), arrivals),
-        "released": arrivals - (sums["intervened"] or 0),
+        "arrived": arrived,
+        "held": held,
+        "released": released,
+        # Of the arrived subjects that are released or were intervened upon (held ones are neither yet).
+        "released_share": _ratio(released, arrived - held),
         "release_hours_untargeted": _ratio(seconds / 3600, untargeted),
     }
 
@@ -147,7 +160,15 @@ def nomination_groups(user: Any, s: Slice, *, detail: bool = True) -> list[dict[
         nominated(user, s)
         .order_by()
         .values(*(("nominated_day",) if detail else ()), "state")
-        .annotate(n=Count("pk"), decided=Count("decision_hours"), hours=Sum("decision_hours"))
+        .annotate(
+            n=Count("pk"),
+            decided=Count("decision_hours"),
+            hours=Sum("decision_hours"),
+            dispatched=Count("dispatch_hours"),
+            dispatch=Sum("dispatch_hours"),
+            resulted=Count("result_hours"),
+            result=Sum("result_hours"),
+        )
     )
 
 
@@ -161,12 +182,15 @@ def nomination_figures(
         found[g["state"]] += g["n"]
     decided = sum(g["decided"] for g in groups)
     hours = sum(g["hours"] or 0.0 for g in groups)
+    dispatched, resulted = sum(g["dispatched"] for g in groups), sum(g["resulted"] for g in groups)
     by_state = {state: found.get(state, 0) for state in S.values}
     return {
         "targets": sum(by_state.values()),
         "targets_by_state": by_state,
         "decided": decided,
         "decision_hours": hours / decided if decided else None,
+        "dispatch_hours": _ratio(sum(g["dispatch"] or 0.0 for g in groups), dispatched),
+        "result_hours": _ratio(sum(g["result"] or 0.0 for g in groups), resulted),
         **({"decision_hours_median": _median(nominated(user, s), "decision_hours")} if medians else {}),
     }
 
@@ -180,6 +204,12 @@ def decision_figures(user: Any, s: Slice) -> dict[str, Any]:
     """Nomination to decision (mean and median hours, decided count) for targets nominated in the period."""
     f = nomination_figures(user, s)
     return {k: f[k] for k in ("decided", "decision_hours", "decision_hours_median")}
+
+
+def step_figures(user: Any, s: Slice) -> dict[str, Any]:
+    """Mean hours from approval to dispatch and from dispatch to result, for targets nominated in the period."""
+    f = nomination_figures(user, s, medians=False)
+    return {k: f[k] for k in ("dispatch_hours", "result_hours")}
 
 
 def exam_groups(user: Any, s: Slice, *, detail: bool = True) -> list[dict[str, Any]] | None:

@@ -50,6 +50,15 @@ class DailyStat(models.Model):
     random_control = models.PositiveIntegerField(default=0)
     targeted = models.PositiveIntegerField(default=0)
     intervened = models.PositiveIntegerField(default=0)
+    # Counted at the refresh (every minute for recent days): whether the arrival time had passed, and
+    # of those, released with no intervention, or still held by a target not yet decided or dispatched.
+    arrived = models.PositiveIntegerField(default=0)
+    released = models.PositiveIntegerField(
+        default=0, help_text="Arrived, no instruction ever sent to a port and no target still open."
+    )
+    held = models.PositiveIntegerField(
+        default=0, help_text="Arrived, no instruction sent, but a target still open (not decided or on hold)."
+    )
     release_seconds = models.FloatField(default=0)
     refreshed_at = models.DateTimeField(auto_now=True)
 
@@ -104,6 +113,12 @@ class TargetStat(models.Model):
     nominated_day = models.DateField()
     decision_hours = models.FloatField(
         null=True, blank=True, help_text="Nomination to first approval, rejection or withdrawal (≥ 0)."
+    )
+    dispatch_hours = models.FloatField(
+        null=True, blank=True, help_text="First approval to first dispatch to a port (≥ 0)."
+    )
+    result_hours = models.FloatField(
+        null=True, blank=True, help_text="First dispatch to the first result recorded (≥ 0)."
     )
     arrival_at = models.DateTimeField(null=True, blank=True)
     breached = models.BooleanField(

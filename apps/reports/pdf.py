@@ -32,7 +32,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import Table as PdfTable
 
-from apps.reports.charts import Chart, fmt, log_bounds, log_position, log_ticks, nice_max, tick
+from apps.reports.charts import Chart, fmt, log_bounds, log_position, log_ticks, money, nice_max, tick
 from apps.reports.measures import MEASURES
 from apps.reports.services import Report, Table, lift_chart
 
@@ -100,7 +100,7 @@ def _value(value: Any, unit: str) -> str:
     if value is None:
         return "–"
     if unit == "money":
-        return f"{float(value):,.0f}"
+        return money(value)
     if unit == "number":
         return f"{float(value):,.3g}" if float(value) < 1000 else f"{float(value):,.0f}"
     if unit in {"date", "month"}:

@@ -16,7 +16,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 
 from apps.reports import measures as m
-from apps.reports.charts import Chart, fmt
+from apps.reports.charts import Chart, currency, fmt
 from apps.reports.effectiveness import Ledger, ledger
 from apps.reports.slicing import Slice
 from apps.targeting.models import TargetState
@@ -316,6 +316,8 @@ KPI_KEYS = (
     "release_hours_targeted",
     "release_hours_untargeted",
     "decision_hours",
+    "dispatch_hours",
+    "result_hours",
     "missed",
     "breaches",
 )
@@ -477,16 +479,19 @@ def report_charts(
         ),
         Chart(
             "seizures",
-            "Value seized by kind of goods",
+            f"Value seized by kind of goods ({currency()})",
             "Estimated value of goods seized, by kind: "
-            + (", ".join(f"{r['kind_label']} {fmt(float(r['value']))}" for r in seizures.rows) or "none")
+            + (
+                ", ".join(f"{r['kind_label']} {fmt(float(r['value']), 'money')}" for r in seizures.rows)
+                or "none"
+            )
             + ".",
             "bar",
             [r["kind_label"] for r in seizures.rows],
-            {"Value": [float(r["value"]) for r in seizures.rows]},
+            {f"Value ({currency()})": [float(r["value"]) for r in seizures.rows]},
             headers=["Goods", "Quantity", "Value"],
             rows=[
-                [r["kind_label"], f"{fmt(float(r['quantity']))} {r['unit']}", fmt(float(r["value"]))]
+                [r["kind_label"], f"{fmt(float(r['quantity']))} {r['unit']}", fmt(float(r["value"]), "money")]
                 for r in seizures.rows
             ],
         ),

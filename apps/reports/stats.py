@@ -8,9 +8,10 @@
 Counting a million subjects (with their assessments, targets and instructions) for every page view
 would be slow; one grouped query per refresh writes a few thousand :class:`DailyStat` rows, and pages
 sum those. A refresh replaces the rows of its days in one transaction, so a reader sees the old or the
-new figures, never half of them. Celery refreshes the recent days every quarter of an hour and the
-last five weeks every night (late assessments and examinations change old days); a manager can
-refresh a period on demand from the report page.
+new figures, never half of them. The recent days are refreshed every minute (Celery beat, or
+:mod:`apps.reports.schedule` in the server process when there is no broker), so arrival and release
+figures follow the floor within a minute; the last five weeks every night (late assessments and
+examinations change old days); a manager can recount an older period on demand from the report page.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = 
     ``rows`` of the :class:`StatRefresh` counts both kinds of rows written.
     """
     began = time.monotonic()
+    now = timezone.now()
     since = datetime.combine(first_day, dtime.min, tzinfo=UTC)
     until = datetime.combine(last_day + timedelta(days=1), dtime.min, tzinfo=UTC)
     subjects = Subject.objects.filter(
@@ -78,10 +80,16 @@ def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = 
         )
     else:
         subjects = subjects.annotate(ch=Value(""), area=Value(""), first_at=Value(None), drawn=Value(False))
+    from apps.targeting.models import OPEN_STATES
+
     subjects = subjects.annotate(
         is_targeted=Exists(Target.objects.filter(subject_id=OuterRef("pk"))),
         is_intervened=Exists(Instruction.objects.filter(target__subject_id=OuterRef("pk"))),
+        is_open=Exists(Target.objects.filter(subject_id=OuterRef("pk"), state__in=sorted(OPEN_STATES))),
     )
+    # Release is counted once the subject has arrived: before that it is neither released nor stopped.
+    arrived = Q(arrival_at__lte=now)
+    not_intervened = Q(is_intervened=False)
     wait = Case(
         When(is_targeted=False, first_at__gt=F("arrival_at"), then=F("first_at") - F("arrival_at")),
         default=None,
@@ -96,6 +104,9 @@ def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = 
             random_control=Count("pk", filter=Q(drawn=True)),
             targeted=Count("pk", filter=Q(is_targeted=True)),
             intervened=Count("pk", filter=Q(is_intervened=True)),
+            arrived=Count("pk", filter=arrived),
+            released=Count("pk", filter=arrived & not_intervened & Q(is_open=False)),
+            held=Count("pk", filter=arrived & not_intervened & Q(is_open=True)),
             release=Sum(wait),
         )
     )
@@ -113,6 +124,9 @@ def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = 
             random_control=g["random_control"],
             targeted=g["targeted"],
             intervened=g["intervened"],
+            arrived=g["arrived"],
+            released=g["released"],
+            held=g["held"],
             release_seconds=_seconds(g["release"]),
         )
         for g in grouped
@@ -144,6 +158,11 @@ def _hours(later: datetime, earlier: datetime) -> float:
     return max(0.0, (later - earlier).total_seconds() / 3600)
 
 
+def _between(earlier: datetime | None, later: datetime | None) -> float | None:
+    """Hours from one step to the next, or None while either has not happened."""
+    return _hours(later, earlier) if earlier is not None and later is not None else None
+
+
 def refresh_target_stats(target_ids: Iterable[int]) -> int:
     """Rewrite the :class:`TargetStat` rows of ``target_ids`` from the operational tables.
 
@@ -168,11 +187,23 @@ def _refresh_chunk(ids: list[int]) -> int:
         )
     )  # fmt: skip
     decisions = (TargetState.APPROVED, TargetState.REJECTED, TargetState.WITHDRAWN)
-    moves = Transition.objects.filter(target_id__in=ids).order_by().values("target_id")
-    decided = dict(moves.filter(to_state__in=decisions).annotate(at=Min("at")).values_list("target_id", "at"))
-    missed = dict(
-        moves.filter(to_state=TargetState.MISSED).annotate(at=Min("at")).values_list("target_id", "at")
-    )
+    steps = (*decisions, TargetState.MISSED, TargetState.DISPATCHED, TargetState.RESULT_RECORDED)
+    # The first move of each target into each state that a measure times, in one grouped query.
+    first: dict[str, dict[int, datetime]] = {state: {} for state in steps}
+    for target_id, state, at in (
+        Transition.objects.filter(target_id__in=ids, to_state__in=steps)
+        .order_by()
+        .values("target_id", "to_state")
+        .annotate(at=Min("at"))
+        .values_list("target_id", "to_state", "at")
+    ):
+        first[state][target_id] = at
+    decided: dict[int, datetime] = {}
+    for state in decisions:
+        for target_id, at in first[state].items():
+            decided[target_id] = min(at, decided.get(target_id, at))
+    missed, approved = first[TargetState.MISSED], first[TargetState.APPROVED]
+    dispatched, resulted = first[TargetState.DISPATCHED], first[TargetState.RESULT_RECORDED]
     # The current result of an examination is its latest correction (one examination per target, and
     # a correction always points at the first result), and the officer is whoever made the first.
     current: dict[int, dict[str, Any]] = {}
@@ -220,6 +251,8 @@ def _refresh_chunk(ids: list[int]) -> int:
                 state=t["state"],
                 nominated_day=_day(t["created_at"]),
                 decision_hours=_hours(decided_at, t["created_at"]) if decided_at else None,
+                dispatch_hours=_between(approved.get(pk), dispatched.get(pk)),
+                result_hours=_between(dispatched.get(pk), resulted.get(pk)),
                 arrival_at=t["arrival_at"],
                 breached=t["arrival_at"] is not None
                 and (decided_at is None or decided_at > t["arrival_at"] - DECISION_LEAD),

@@ -24,6 +24,7 @@ from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.core.errors import BadInput, form_status, parse_id
 from apps.reports import exports
+from apps.reports.charts import currency
 from apps.reports.effectiveness import ledger, rule_ledger
 from apps.reports.forms import ReviewForm, SliceForm, SubscriptionForm
 from apps.reports.measures import MEASURES
@@ -66,6 +67,7 @@ def _context(request: HttpRequest, form: SliceForm, s: Slice, **extra: Any) -> d
         "tables": TABLES,
         "can_export": can(request.user, "report.export"),
         "refresh": last_refresh(),
+        "currency": currency(),
         **extra,
     }
 

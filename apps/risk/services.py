@@ -100,10 +100,19 @@ def _clean_version(data: dict[str, Any]) -> dict[str, Any]:
     """Validate what a version says and return it normalised; ``ValidationError`` names the field."""
     from apps.targeting.models import RiskArea
 
+    # Each message names its field, as the editor labels it: the same text reaches the form, the API
+    # and the lifecycle buttons' banner, where no field is beside it.
     errors: dict[str, str] = {}
     kind = data.get("subject_kind")
     if kind not in SubjectKind.values:
-        raise ValidationError({"subject_kind": f"Unknown subject kind {kind!r}."})
+        kinds = ", ".join(str(label).lower() for label in SubjectKind.labels)
+        raise ValidationError(
+            {
+                "subject_kind": f"Subjects: choose what the rule looks at ({kinds})."
+                if not kind
+                else f"Subjects: “{kind}” is not a kind of subject; choose one of: {kinds}."
+            }
+        )
     text, condition = (data.get("text") or "").strip(), data.get("condition")
     try:
         if text:
@@ -111,27 +120,40 @@ def _clean_version(data: dict[str, Any]) -> dict[str, Any]:
         elif condition is not None:
             condition = validate(condition, kind)
         else:
-            raise ConditionError("write a condition")
+            raise ConditionError('write the condition the rule tests, e.g. origin_country = "CO"')
         text = to_text(condition, kind)
     except ConditionError as exc:
-        raise ValidationError({"text": str(exc)}) from None
-    if data.get("risk_area") not in RiskArea.values:
-        errors["risk_area"] = f"Unknown risk area {data.get('risk_area')!r}."
+        raise ValidationError({"text": f"Condition: {exc}"}) from None
+    area = data.get("risk_area")
+    if area not in RiskArea.values:
+        areas = ", ".join(str(label) for label in RiskArea.labels)
+        errors["risk_area"] = (
+            f"Risk area: choose the risk the rule targets ({areas})."
+            if not area
+            else f"Risk area: “{area}” is not one of the floor's risk areas ({areas})."
+        )
     weight = data.get("weight")
     if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= 100:
-        errors["weight"] = "The weight is a whole number from 1 to 100."
+        errors["weight"] = "Weight: give a whole number of points from 1 to 100."
     ports = sorted({str(p).strip().upper() for p in data.get("ports") or [] if str(p).strip()})
     unknown = set(ports) - set(Port.objects.filter(locode__in=ports).values_list("locode", flat=True))
     if unknown:
-        errors["ports"] = f"Unknown ports: {', '.join(sorted(unknown))}."
+        errors["ports"] = (
+            f"Ports: no port has the code {', '.join(sorted(unknown))}; "
+            "choose ports by UN/LOCODE, or none for a national rule."
+        )
     valid_from, valid_to = data.get("valid_from"), data.get("valid_to")
-    for name, value in (("valid_from", valid_from), ("valid_to", valid_to)):
+    for name, label, value in (("valid_from", "Valid from", valid_from), ("valid_to", "Valid to", valid_to)):
         if value is not None and not isinstance(value, dt.date):
-            errors[name] = "A date (YYYY-MM-DD)."
+            errors[name] = f"{label}: {value!r} is not a date; write it YYYY-MM-DD."
     if isinstance(valid_from, dt.date) and isinstance(valid_to, dt.date) and valid_from > valid_to:
-        errors["valid_to"] = "The end of validity is before its start."
+        errors["valid_to"] = (
+            f"Valid to: the end of validity ({valid_to:%d %b %Y}) is before its start ({valid_from:%d %b %Y})."
+        )
     if not (data.get("rationale") or "").strip():
-        errors["rationale"] = "Say why the rule exists: the intelligence or the analysis behind it."
+        errors["rationale"] = (
+            "Rationale: say why the rule exists: the intelligence or the analysis behind it."
+        )
     if errors:
         raise ValidationError(errors)
     return {
@@ -153,15 +175,20 @@ def _publish_changed(rule: Rule) -> None:
     )
 
 
-def create_rule(*, actor: Any, name: str, note: str = "", **version: Any) -> Rule:
-    """A new draft rule owned by the actor's agency, with its first version."""
+def create_rule(*, actor: Any, name: str, note: str = "", officer_text: str = "", **version: Any) -> Rule:
+    """A new draft rule owned by the actor's agency, with its first version.
+
+    ``officer_text`` is what those who may not read the rule (the officer at the port) are told when it
+    fires; empty, they read a line made of the rule's name.
+    """
     check(actor, "rule.edit")
     if not name.strip():
-        raise ValidationError({"name": "Give the rule a name."})
+        raise ValidationError({"name": "Name: give the rule a name."})
     cleaned = _clean_version(version)
     with transaction.atomic():
         rule = Rule.objects.create(
             name=name.strip(),
+            officer_text=officer_text.strip(),
             owner_agency_id=membership_of(actor).agency_id,
             created_by=actor,
             latest_number=1,
@@ -182,7 +209,13 @@ def create_rule(*, actor: Any, name: str, note: str = "", **version: Any) -> Rul
 
 
 def update_rule(
-    *, actor: Any, rule: Rule, note: str = "", name: str | None = None, **changes: Any
+    *,
+    actor: Any,
+    rule: Rule,
+    note: str = "",
+    name: str | None = None,
+    officer_text: str | None = None,
+    **changes: Any,
 ) -> RuleVersion:
     """Record a new version with ``changes`` applied to the latest one; the running version stays.
 
@@ -195,7 +228,9 @@ def update_rule(
         raise ValidationError("A retired rule cannot be changed; copy it into a new rule.")
     unknown = set(changes) - set(VERSION_FIELDS)
     if unknown:
-        raise ValidationError(f"Unknown rule fields: {', '.join(sorted(unknown))}.")
+        raise ValidationError(
+            f"A rule has no field {', '.join(sorted(unknown))}; its fields are {', '.join(VERSION_FIELDS)}."
+        )
     with transaction.atomic():
         locked = Rule.objects.select_for_update().get(pk=rule.pk)
         latest = locked.versions.order_by("-number").first()
@@ -206,13 +241,16 @@ def update_rule(
         cleaned = _clean_version(data)
         if name is not None and name.strip():
             locked.name = name.strip()
+        if officer_text is not None:
+            locked.officer_text = officer_text.strip()
         if (
             all(cleaned[f] == getattr(latest, f) for f in VERSION_FIELDS if f != "text")
             and locked.name == rule.name
+            and locked.officer_text == rule.officer_text
         ):
             raise ValidationError("Nothing changed.")
         locked.latest_number = latest.number + 1
-        locked.save(update_fields=["name", "latest_number", "updated_at"])
+        locked.save(update_fields=["name", "officer_text", "latest_number", "updated_at"])
         version = RuleVersion.objects.create(
             rule=locked, number=locked.latest_number, created_by=actor, note=note, **cleaned
         )
@@ -412,6 +450,8 @@ def _assess_chunk(ids: list[int]) -> list[Assessment]:
                     "kind": c["kind"] if c["kind"] in {"rule", "watchlist", "model"} else "rule",
                     "text": c["explanation"],
                     "ref": c["ref"],
+                    # What an officer (or anyone who may not read the rule or model) is told instead.
+                    "plain": c.get("plain") or "",
                     # Which list matched, so that target pages can withhold it from agencies that may
                     # not see that list (apps.targeting.masking.reasons_view).
                     **(

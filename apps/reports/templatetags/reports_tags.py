@@ -8,20 +8,20 @@ from typing import Any
 
 from django import template
 
-from apps.reports.charts import fmt
+from apps.reports.charts import fmt, money
 
 register = template.Library()
 
 
 @register.filter
 def rp_value(value: Any, unit: str = "") -> str:
-    """A figure as people read it: 12,345 · 66.7 % · 2.5 h · 100,000 (money) · 05 Mar."""
+    """A figure as people read it: 12,345 · 66.7 % · 2.5 h · 12 min · 100,000 GBP · 05 Mar."""
     if value is None or value == "":
         return "–"
     if unit in {"date", "month"} and isinstance(value, date):
         return value.strftime("%b %Y" if unit == "month" else "%a %d %b")
     if unit == "money":
-        return f"{float(value):,.0f}"
+        return money(value)
     if unit == "number":
         return f"{float(value):,.3f}".rstrip("0").rstrip(".")
     if unit in {"count", "percent", "hours", "ratio"}:
