@@ -281,23 +281,18 @@ class Floor:
         return report
 
     def keep_reports_current(self) -> bool:
-        """Refresh the report's daily summary of the last two days when Celery beat's schedule says so.
+        """Recount the report's recent days when their minute is up (``apps.reports.schedule``).
 
-        On the real stack beat runs ``reports.refresh_daily_stats`` (``reports-refresh-recent``); the
-        embedded mode runs Celery tasks inline and has no beat, so a manager watching the demo saw no
-        arrivals at all on the report page. There the simulator keeps that schedule. Returns whether it
-        refreshed.
+        On the real stack beat runs ``reports.refresh_daily_stats`` every minute; the embedded mode has
+        no beat, and a simulator started as its own command may run beside a server that does not
+        refresh, so there it keeps the same schedule (the database says when the last refresh was, so
+        the server and the simulator together do not refresh more often). Returns whether it refreshed.
         """
         if not settings.CELERY_TASK_ALWAYS_EAGER:
             return False  # beat and the workers do it
-        from apps.reports.models import StatRefresh
-        from apps.reports.tasks import refresh_daily_stats_task
+        from apps.reports.schedule import tick
 
-        every = timedelta(seconds=float(settings.CELERY_BEAT_SCHEDULE["reports-refresh-recent"]["schedule"]))
-        if StatRefresh.objects.filter(finished_at__gt=timezone.now() - every).exists():
-            return False
-        refresh_daily_stats_task()  # inline, as beat's task would run on a worker
-        return True
+        return tick() is not None
 
     def run(
         self,

@@ -1,4 +1,5 @@
-"""First start of the demo floor: rules, a watchlist, history and a model, and officers for every port.
+"""First start of the demo floor: the simulated colleagues, rules, a watchlist, history and a model,
+officers for every port, and aged passenger data to mask.
 
 Each step goes through the owning app's services (as the demo risk manager, or as the system), is
 idempotent (it looks for what it made before) and is guarded: a capability that is not installed yet is
@@ -19,17 +20,20 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from apps.simulator import world
+from apps.simulator import colleagues, world
 
 log = logging.getLogger("apps.simulator")
 
-RULE_OWNER = "riskmanager"
+#: The demo rules are written by the simulated risk manager, not by the visitor's ``riskmanager``.
+RULE_OWNER = colleagues.RISK_MANAGER.username
 WATCHLIST_NAME = "UN Security Council consolidated list"
 HISTORY_FILE = "declarations/df_syn_train_eng.csv"
 HISTORY_SOURCE = "Import declarations"
 HISTORY_REASON = "Historic declaration loaded to train the risk model: not an arrival."
+AGED_REASON = "Passenger data of a past flight, kept for the demo's retention rules: not an arrival."
 
-#: Officers for the ports the demo world has none for, so every port's examinations are worked.
+#: Demo sign-ins for the ports the demo world has no officer for, so every port's tablet can be tried
+#: (the simulator's own officers are :data:`apps.simulator.colleagues.OFFICERS`).
 EXTRA_OFFICERS = [
     ("officer.manchester", "Amira", "Haddad", "Officer, Manchester airport", "GBMNC"),
     ("officer.coventry", "Owen", "Pritchard", "Officer, Coventry mail centre", "GBCOV"),
@@ -210,12 +214,17 @@ def ensure_history_and_model(rows: int) -> str:
     return f"model: {version} trained on {version.data_summary.get('rows')} declarations"
 
 
-def withdraw_historic_targets() -> int:
-    """Targets the engine nominated on history (arrived long ago) are withdrawn: they are not arrivals."""
+def withdraw_historic_targets(reason: str = HISTORY_REASON) -> int:
+    """Targets the engine nominated on history (arrived long ago) are withdrawn: they are not arrivals.
+
+    A simulated analyst withdraws them; with none yet (set-up not run), nothing is withdrawn.
+    """
     from apps.targeting.models import Target, TargetState
     from apps.targeting.services import StaleChange, withdraw_target
 
-    actor = _user("analyst")
+    actor = colleagues.account(colleagues.ANALYSTS[0])
+    if actor is None:
+        return 0
     cutoff = timezone.now() - timedelta(days=2)
     done = 0
     for target in Target.objects.filter(
@@ -223,7 +232,7 @@ def withdraw_historic_targets() -> int:
         arrival_at__lt=cutoff,
     ).select_related("port")[:500]:
         try:
-            withdraw_target(actor=actor, target=target, reason=HISTORY_REASON)
+            withdraw_target(actor=actor, target=target, reason=reason)
             done += 1
         except StaleChange:
             continue
@@ -232,11 +241,20 @@ def withdraw_historic_targets() -> int:
     return done
 
 
+def ensure_aged_passengers() -> str:
+    """Passenger data (API and PNR) of flights long past, old enough to be depersonalised."""
+    from apps.simulator.aged import ensure_aged_passengers as ensure
+
+    return ensure()
+
+
 STEPS: tuple[tuple[str, Callable[..., str]], ...] = (
+    ("colleagues", colleagues.ensure_colleagues),
     ("officers", ensure_officers),
     ("rules", ensure_rules),
     ("watchlist", ensure_watchlist),
     ("model", ensure_history_and_model),
+    ("aged", ensure_aged_passengers),
 )
 
 

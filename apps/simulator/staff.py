@@ -1,9 +1,12 @@
 """The simulated floor staff: analysts review, supervisors decide and dispatch, officers examine.
 
-Every step goes through the targeting and frontline services as a demo user, at a realistic pace in
-simulated minutes (scaled to real time by the floor's speed), and is recorded as a ``SimAction`` in the
-same transaction, so a step is taken once. What a person on the floor touched is left to them: the
-simulator compares each target's transitions made by people with the steps it took itself.
+Every step goes through the targeting and frontline services as one of the simulated colleagues
+(:mod:`apps.simulator.colleagues`: named accounts of their own, never the demo accounts a visitor signs
+in with), at a realistic pace in simulated minutes (scaled to real time by the floor's speed), and is
+recorded as a ``SimAction`` in the same transaction, so a step is taken once. What a person on the
+floor touched is left to them: the simulator compares each target's transitions made by people with
+the steps it took itself. The analysts share what partner agencies work on (police, immigration,
+biosecurity, coast guard) through the real sharing service, so each partner's board has work.
 
 So that a visitor always has work, the simulator keeps its hands off targets nominated in the last
 ``hands_off_minutes`` (simulated), and off a share of targets for good (``reserve_share``); those lapse
@@ -20,12 +23,12 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.http import Http404
 
+from apps.simulator import colleagues
 from apps.simulator.generators import rng_for, truth_key_for
 from apps.simulator.models import SimAction, SubjectTruth
 
@@ -34,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("apps.simulator")
 
-ANALYST, SUPERVISOR = "analyst", "supervisor"
 PER_STEP = 25
 #: Simulated minutes: (low, high) of how long each step takes once its target is ready for it.
 DELAYS: dict[str, tuple[float, float]] = {
@@ -77,7 +79,17 @@ RANDOM_CONTROL_METHODS = ("physical", "documents", "scan", "interview")
 FULL_EXAMINATION = "{area} risk. Full examination: record everything you find, including nothing."
 SUBMIT_REASON = "Indicators confirmed against the subject's history; proposing an examination."
 TRUE_MATCH_REASON = "Name, date of birth and nationality agree with the list entry."
-STEPS = ("review", "submit", "decide", "lapse", "dispatch", "begin", "record", "close", "missed", "historic")
+STEPS = (
+    "review", "share", "submit", "decide", "lapse", "dispatch", "begin", "record", "close", "missed", "historic",
+)  # fmt: skip
+#: Risk areas the police work on; a target in one of them is shared with the police ("may see").
+POLICE_AREAS = frozenset({"narcotics", "weapons", "security", "currency", "people_smuggling"})
+#: HS chapters of plants and plant products (live plants, vegetables, fruit, coffee, cereals, seeds):
+#: the biosecurity authority checks their plant health.
+PLANT_CHAPTERS = ("06", "07", "08", "09", "10", "12", "14")
+#: Targets shared per pass at most.
+SHARE_PER_STEP = 10
+SHARE_REASON = "Shared with {agency} for their input."
 ERRORS = (PermissionDenied, ValidationError, Http404)
 
 
@@ -87,12 +99,16 @@ class Staff:
     def __init__(self, floor: Floor) -> None:
         self.floor = floor
         self.seed = floor.options.seed
-        User = get_user_model()
-        self.analyst = User.objects.filter(username=ANALYST).first()
-        self.supervisor = User.objects.filter(username=SUPERVISOR).first()
+        self.analysts = [a for a in map(colleagues.account, colleagues.ANALYSTS) if a is not None]
+        self.supervisor = colleagues.account(colleagues.SUPERVISOR)
         self._officers: dict[int, Any] = {}
+        self._agencies: dict[str, Any] | None = None
 
     # --- helpers --------------------------------------------------------------------------------------
+
+    def analyst_for(self, target: Any) -> Any:
+        """The analyst who works this target, always the same one (the claim is theirs until submitted)."""
+        return self.analysts[target.pk % len(self.analysts)]
 
     def minutes(self, low: float, high: float, target_id: int, step: str) -> timedelta:
         return self.floor.scaled(rng_for(self.seed, "t", target_id, step).uniform(low, high))
@@ -168,7 +184,12 @@ class Staff:
             from apps.agencies.roles import Role
 
             membership = (
-                Membership.objects.filter(role=Role.FRONTLINE, ports__id=port_id, user__is_active=True)
+                Membership.objects.filter(
+                    role=Role.FRONTLINE,
+                    ports__id=port_id,
+                    user__is_active=True,
+                    user__username__in=[o.username for o in colleagues.OFFICERS],
+                )
                 .select_related("user")
                 .order_by("user__username")
                 .first()
@@ -181,11 +202,12 @@ class Staff:
     def act(self, now: datetime) -> dict[str, int]:
         """Take every step that is due at ``now``; returns how many of each were taken."""
         done = dict.fromkeys(STEPS, 0)
-        if self.analyst is None or self.supervisor is None:
+        if not self.analysts or self.supervisor is None:
             return done
         done["missed"] = self.mark_missed(now)
         done["historic"] = self.withdraw_historic(now)
         done["review"], done["lapse"] = self.review(now)
+        done["share"] = self.share(now)
         done["submit"] = self.submit(now)
         done["decide"] = self.decide(now)
         done["dispatch"] = self.dispatch(now)
@@ -240,10 +262,78 @@ class Staff:
             if target.created_at + hands_off + self.delay(target.pk, "review") > now:
                 continue
             if reviewed < PER_STEP and self.step(
-                target, "review", lambda t=target: start_review(actor=self.analyst, target=t, reason="Picked from the queue")
+                target, "review",
+                lambda t=target: start_review(actor=self.analyst_for(t), target=t, reason="Picked from the queue"),
             ):  # fmt: skip
                 reviewed += 1
         return reviewed, lapsed
+
+    # --- sharing with partner agencies -----------------------------------------------------------------
+
+    def agencies(self) -> dict[str, Any]:
+        if self._agencies is None:
+            from apps.agencies.models import Agency
+
+            self._agencies = {a.code: a for a in Agency.objects.all()}
+        return self._agencies
+
+    def partners_for(self, target: Any) -> list[Any]:
+        """The partner agencies a target concerns: the police its crimes, immigration its travellers,
+        biosecurity plant products, the coast guard what comes by sea. Only the owner agency shares
+        (a partner's target that customs sees is not customs' to pass on)."""
+        agencies = self.agencies()
+        own = agencies.get(colleagues.AGENCY)
+        if own is None or target.owner_agency_id != own.pk:
+            return []
+        subject = target.subject
+        facts = subject.facts or {}
+        codes = []
+        if target.risk_area in POLICE_AREAS:
+            codes.append("POL")
+        if subject.kind == "traveller":
+            codes.append("IMM")
+        hs = str(facts.get("hs_code") or "")
+        if subject.kind == "consignment" and (
+            target.risk_area in {"sps", "cites"} or hs.startswith(PLANT_CHAPTERS)
+        ):
+            codes.append("BIO")
+        if target.port is not None and target.port.mode == "sea" and target.risk_area in POLICE_AREAS:
+            codes.append("CG")
+        shared = {s.agency_id for s in target.shares.all()}
+        return [
+            agencies[c] for c in codes
+            if c in agencies and agencies[c].pk != target.owner_agency_id and agencies[c].pk not in shared
+        ]  # fmt: skip
+
+    def share(self, now: datetime) -> int:
+        """Targets the analysts have picked up are shared with the partners they concern, "may see"."""
+        from apps.targeting.models import HandlingCode
+        from apps.targeting.models import TargetState as S
+        from apps.targeting.services import share_target
+
+        found = self.candidates([S.IN_REVIEW, S.AWAITING_APPROVAL, S.APPROVED, S.DISPATCHED])
+        done = set(
+            SimAction.objects.filter(target_id__in=[t.pk for t in found], step="share").values_list(
+                "target_id", flat=True
+            )
+        )
+        count = 0
+        for target in found:
+            if target.pk in done or count >= SHARE_PER_STEP:
+                continue
+            partners = self.partners_for(target)
+            if not partners:
+                continue
+
+            def action(t: Any = target, partners: list[Any] = partners) -> None:
+                for agency in partners:
+                    share_target(actor=self.analyst_for(t), target=t, agency=agency, code=HandlingCode.SEE)
+
+            # One transition is recorded per agency shared with: the step says so, or the target would
+            # look touched by a person.
+            if self.step(target, "share", action, transitions=len(partners)):
+                count += 1
+        return count
 
     def submit(self, now: datetime) -> int:
         from apps.targeting.models import TargetState as S
@@ -263,10 +353,11 @@ class Staff:
         from apps.watchlists.models import MatchRuling
         from apps.watchlists.rulings import hits_behind, rule_hit
 
+        analyst = self.analyst_for(target)
         for hit in hits_behind(target):
             if hit.current is None:
-                rule_hit(actor=self.analyst, hit=hit, ruling=MatchRuling.TRUE_MATCH, reason=TRUE_MATCH_REASON)
-        submit_for_approval(actor=self.analyst, target=target, reason=SUBMIT_REASON)
+                rule_hit(actor=analyst, hit=hit, ruling=MatchRuling.TRUE_MATCH, reason=TRUE_MATCH_REASON)
+        submit_for_approval(actor=analyst, target=target, reason=SUBMIT_REASON)
 
     def decide(self, now: datetime) -> int:
         from apps.targeting.models import TargetState as S
@@ -416,7 +507,7 @@ class Staff:
                 target,
                 "close",
                 lambda t=target: close_target(
-                    actor=self.analyst, target=t, reason="Result reviewed; case closed"
+                    actor=self.analyst_for(t), target=t, reason="Result reviewed; case closed"
                 ),
             ):
                 count += 1

@@ -33,13 +33,14 @@ def _simulator_tables(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def demo(db, _simulator_tables, settings):
-    """The demo world, with the rules and officers of the simulator's first start (no watchlist, no model)."""
+    """The demo world, with the simulated colleagues, rules and officers of the simulator's first start
+    (no watchlist, no model, no aged passengers)."""
     from apps.core.demo import ensure_demo_world
     from apps.simulator.setup import ensure_setup
 
     settings.RATC_DEMO = True
     ensure_demo_world()
-    ensure_setup(steps=("officers", "rules"))
+    ensure_setup(steps=("colleagues", "officers", "rules"))
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_only_one_simulator_holds_the_floor(demo, clock):
 
 
 def test_setup_is_idempotent_and_leaves_rules_in_their_states(demo):
-    ensure_setup(steps=("officers", "rules"))
+    ensure_setup(steps=("colleagues", "officers", "rules"))
     assert Rule.objects.filter(name__in=[r.name for r in DEMO_RULES]).count() == len(DEMO_RULES)
     for spec in DEMO_RULES:
         assert Rule.objects.get(name=spec.name).state == spec.state
@@ -178,8 +178,8 @@ def test_the_listed_traveller_is_found_by_the_watchlist_under_the_variant_name(d
 
 
 def test_without_beat_the_simulator_keeps_the_reports_arrivals_current(floor, clock, tick, settings):
-    """The embedded mode has no Celery beat: a tick refreshes the report's daily summary on beat's
-    schedule, so a manager watching the demo sees the arrivals it announced. With beat, it leaves it."""
+    """The embedded mode has no Celery beat: a tick recounts the report's recent days once their minute
+    is up, so a manager watching the demo sees the arrivals it announced. With beat, it leaves it."""
     from django.db.models import Sum
 
     from apps.reports.models import DailyStat
@@ -187,10 +187,10 @@ def test_without_beat_the_simulator_keeps_the_reports_arrivals_current(floor, cl
     settings.CELERY_TASK_ALWAYS_EAGER = True
     assert tick().reports_refreshed
     assert DailyStat.objects.aggregate(n=Sum("arrivals"))["n"] > 0
-    clock.move(5)
-    assert not tick().reports_refreshed  # beat's 15 minutes have not passed
-    clock.move(11)
+    clock.move(0.5)
+    assert not tick().reports_refreshed  # the minute has not passed
+    clock.move(0.6)
     assert tick().reports_refreshed
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    clock.move(16)
+    clock.move(2)
     assert not tick().reports_refreshed
