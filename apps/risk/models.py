@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from guardian.models import GroupObjectPermissionBase
 
 from apps.agencies.scoping import AgencyOwned, ScopedManager, granted_pks
@@ -255,6 +255,13 @@ class Assessment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [
+            # Few assessments lead to a target: a partial index finds "the assessments behind target T"
+            # (results, rule pages, reports) without reading the million that led to none.
+            models.Index(
+                fields=["target_id"], name="assessment_target", condition=Q(target_id__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Assessment of {self.subject_id}: {self.score:.0f} {self.channel}"
@@ -282,7 +289,11 @@ class Hit(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["rule_version", "shadow"], name="hit_version_shadow")]
+        indexes = [
+            models.Index(fields=["rule_version", "shadow"], name="hit_version_shadow"),
+            # A rule page's "recent hits": the newest few of one rule, not a sort of all its hits.
+            models.Index(F("rule"), F("created_at").desc(), F("id").desc(), name="hit_rule_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule_version} on assessment {self.assessment_id}"

@@ -122,3 +122,49 @@ def seed_bench(users: int = 2000, targets: int = 400) -> dict[str, Any]:
         ]
     )  # fmt: skip
     return {"sessions": sessions, "targets": [t.pk for t in made]}
+
+
+def seed_flow() -> dict[str, Any]:
+    """The demo world, one active rule and one consignment it fired on, not yet nominated.
+
+    The rule weighs 40, below the nomination threshold, so the engine leaves the decision to the analyst:
+    the browser test nominates it by hand from the assessment the hit produced.
+    """
+    from django.contrib.auth import get_user_model
+
+    from apps.agencies.models import Agency, Port
+    from apps.core.demo import ensure_demo_world
+    from apps.intake.models import DataSource, Subject, SubjectKind
+    from apps.risk import services as risk
+    from apps.risk.models import RiskSettings
+
+    ensure_demo_world()
+    settings = RiskSettings.current()
+    settings.random_control_share = 0.0  # no chance selection: the analyst decides this one
+    settings.save()
+    manager = get_user_model().objects.get(username="riskmanager")
+    rule = risk.create_rule(
+        actor=manager,
+        name="Coffee from the Andes",
+        text='hs_code prefix "0901" and origin_country in ("CO", "PE")',
+        subject_kind="consignment",
+        risk_area="narcotics",
+        weight=40,
+        rationale="Cocaine concealed in coffee shipments from Colombia and Peru.",
+    )
+    risk.publish_rule_to_shadow(actor=manager, rule=rule)
+    risk.activate_rule(actor=manager, rule=rule, reason="Shadow hits looked right")
+    now = timezone.now()
+    subject = Subject.objects.create(
+        kind=SubjectKind.CONSIGNMENT,
+        source=DataSource.objects.get(name="Import declarations"),
+        owner_agency=Agency.objects.get(code="CUS"),
+        external_id="DEC-FLOW-0001",
+        title="Container MSKU 7712345 — green coffee beans",
+        port=Port.objects.get(locode="GBFXT"),
+        arrival_at=now + timedelta(hours=6),
+        received_at=now,
+        facts={"hs_code": "090111", "origin_country": "CO", "container": "MSKU7712345"},
+    )
+    (assessment,) = risk.assess_subjects([subject.pk])
+    return {"subject": subject.pk, "assessment": assessment.pk, "rule": rule.pk}
