@@ -35,5 +35,7 @@ def test_upload_follow_progress_and_open_subject(live_server, new_page, screensh
     page.wait_for_load_state("networkidle")
     page.locator("#results a").first.click()
     assert page.locator("h2", has_text="Links").is_visible()
-    assert page.locator("h2", has_text="Booking").is_visible()
+    # One person, one page: the records it merges, and the booking among the trip's facts.
+    assert page.locator("h2", has_text="Records of this").is_visible()
+    assert page.locator("h3", has_text="Booking").first.is_visible()
     screenshot(page, "subject-traveller")

@@ -26,7 +26,7 @@ def test_manager_reads_the_reports(
     page.wait_for_selector('h1:has-text("Performance")')
     page.goto(f"{live_server.url}/reports/?start={FIRST}&end={LAST}")
     assert page.locator("h1", has_text="Performance").is_visible()
-    assert page.locator(".rp-kpi").count() == 12
+    assert page.locator(".rp-kpi").count() == 14  # with the two step times: approval→dispatch→result
     assert page.locator("svg.rp-chart[role=img]").count() >= 6
     screenshot(page, "reports-overview")
     page.locator("#figure-trend summary").click()
