@@ -30,7 +30,7 @@ demo: install
 
 ## test: the whole suite (browser tests run when Chromium is installed; CI requires them)
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

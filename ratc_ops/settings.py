@@ -162,6 +162,10 @@ RATC_CHAIN_SEAL_IN_BACKGROUND = env_bool("RATC_CHAIN_SEAL_IN_BACKGROUND", defaul
 
 # --- Redis: channel layer and Celery ----------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Every key this installation keeps in Redis (channel layer, cache, Celery's queues) starts with this,
+# so that two installations on one Redis (a training floor beside the live one, parallel test workers)
+# never hear each other's events or run each other's tasks.
+REDIS_PREFIX = env_str("RATC_REDIS_PREFIX", "ratc").strip() or "ratc"
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -171,6 +175,7 @@ if REDIS_URL:
             # socket was reading (redis-py #4091). A finite one above 5 s hung cancellations in tests.
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_connect_timeout": 5}],
+                "prefix": f"{REDIS_PREFIX}:asgi",
                 "capacity": 1500,
                 "expiry": 30,
             },
@@ -181,6 +186,8 @@ else:
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory://")
+# Only the Redis transport reads this (RabbitMQ separates installations by virtual host instead).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:"}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -223,7 +230,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ratc-ops@localhost")
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -23,13 +23,43 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+PARALLEL = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+def is_browser_file(nodeid: str) -> bool:
+    """Browser tests live in ``tests/browser/`` or in an app's ``test_browser.py`` (the controller of
+    pytest-xdist sees only node ids, not marks)."""
+    path = nodeid.split("::", 1)[0]
+    return path.startswith("tests/browser/") or path.endswith("/test_browser.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs ``-n auto --dist loadfile``: work goes out file by file (module fixtures are
+    built once), and every browser file is one unit, so one worker drives Chromium and its Daphne
+    servers while the others run the rest, instead of browsers and servers fighting over two cores.
+    (xdist's own ``loadgroup`` marks do not reach its scheduler under pytest 9, which keeps node ids
+    elsewhere, so the grouping is done here, from the node id.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if is_browser_file(nodeid) else super()._split_scope(nodeid)
+
+    return BrowserTogether(config, log)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    # Browser tests run last (after pytest-django has ordered the rest): while Playwright's sync API is
-    # active an event loop runs in the main thread, and async tests cannot start their own.
-    items[:] = [i for i in items if "browser" not in i.keywords] + [
-        i for i in items if "browser" in i.keywords
-    ]
+    # Browser tests run last in one process (after pytest-django has ordered the rest): while Playwright's
+    # sync API is active an event loop runs in the main thread, and async tests cannot start their own.
+    # Under xdist they come first, so that their long group starts at once; the module-scoped browser
+    # is closed, and its loop with it, before that worker takes the next file.
+    browser = [i for i in items if "browser" in i.keywords]
+    rest = [i for i in items if "browser" not in i.keywords]
+    items[:] = browser + rest if PARALLEL else rest + browser
     have_browser = Path(CHROMIUM).exists() or shutil.which(CHROMIUM)
     if have_browser:
         return
