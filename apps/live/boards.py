@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -254,10 +255,19 @@ def build_sections(user: Any, board: Board, now: datetime | None = None) -> dict
         .annotate(n=Count("pk"))
         .values_list("state", "n")
     )
+    # The first cards of every column in one query (a row number per state), not one query per column.
+    ranked = cards.filter(state__in=COLUMN_STATES).annotate(
+        place=Window(
+            RowNumber(), partition_by=F("state"), order_by=[F("arrival_at").asc(), "-priority", "pk"]
+        )
+    )
+    by_state: dict[str, list[Target]] = {state: [] for state in COLUMN_STATES}
+    for target in ranked.filter(place__lte=CARDS_PER_COLUMN).order_by("state", "place"):
+        by_state[target.state].append(target)
     columns = []
     shown: list[Target] = []
     for state in COLUMN_STATES:
-        items = list(cards.filter(state=state).order_by("arrival_at", "-priority", "pk")[:CARDS_PER_COLUMN])
+        items = by_state[state]
         shown.extend(items)
         total = counts.get(state, 0)
         columns.append(
