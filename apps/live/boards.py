@@ -245,8 +245,8 @@ def build_sections(user: Any, board: Board, now: datetime | None = None) -> dict
     now = now or timezone.now()
     base = board_targets(user, board)
     cards = base.select_related("port", "owner_agency", "subject").only(
-        "pk", "state", "version", "risk_area", "priority", "arrival_at", "updated_at", "port__locode",
-        "port__name", "owner_agency__code", "subject__kind", "claimed_by_id", "random_control",
+        "pk", "state", "version", "risk_area", "priority", "arrival_at", "created_at", "updated_at", "port__locode",
+        "port__name", "port__mode", "owner_agency__code", "subject__kind", "claimed_by_id", "random_control",
     )  # fmt: skip
     counts = dict(
         base.filter(state__in=COLUMN_STATES)

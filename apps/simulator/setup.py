@@ -230,6 +230,7 @@ def withdraw_historic_targets(reason: str = HISTORY_REASON) -> int:
     for target in Target.objects.filter(
         state__in=[TargetState.NOMINATED, TargetState.IN_REVIEW, TargetState.AWAITING_APPROVAL],
         arrival_at__lt=cutoff,
+        random_control=False,  # a random draw is never withdrawn: the missed-marking task ends it
     ).select_related("port")[:500]:
         try:
             withdraw_target(actor=actor, target=target, reason=reason)

@@ -7,14 +7,21 @@ method and each method has ``slots`` at the port in the shift. Maximising the su
 problem with capacities, solved exactly as a 0/1 integer programme with ``scipy.optimize.milp``
 (its constraint matrix is totally unimodular, so the optimum is found quickly even for thousands of
 targets). The first-come-first-served plan is computed too, so the page shows what the optimum gains.
+
+Random-control targets are not in that optimisation: their worth is what they measure (the base rate
+the ledger's lift is read against), not their expected findings, and a score-driven plan would leave them
+out as "capacity full" and bias the sample. They are dispatched first, in order of nomination, within a
+reserved share of each method's slots (``random_reserve_share``); the optimisation fills the rest.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
@@ -23,6 +30,7 @@ from apps.agencies.operations import membership_of
 from apps.intake.models import SubjectKind
 from apps.targeting.models import DispatchProposal, Hold, Instruction, Target, TargetState
 from apps.targeting.routing import in_deciding_team, may_act_as_agency
+from ratc_ops.env import env_int
 
 M = ExaminationMethod
 
@@ -71,13 +79,55 @@ def finding_probability(target: Any) -> float:
     return max(0.0, min(1.0, target.priority / 200))
 
 
-def method_values(target: Any, kind: str, methods: set[str]) -> dict[str, float]:
-    p = finding_probability(target)
+def detection_rates(target: Any, kind: str, methods: set[str]) -> dict[str, float]:
+    """Each suitable method's detection rate for the target's risk area."""
     out = {}
     for method in methods & SUITABLE.get(kind, set(M.values)):
         rates = DETECTION[method]
-        out[method] = round(p * rates.get(target.risk_area, rates.get("_", DEFAULT_DETECTION)), 6)
+        out[method] = rates.get(target.risk_area, rates.get("_", DEFAULT_DETECTION))
     return out
+
+
+def method_values(target: Any, kind: str, methods: set[str]) -> dict[str, float]:
+    p = finding_probability(target)
+    return {m: round(p * rate, 6) for m, rate in detection_rates(target, kind, methods).items()}
+
+
+def random_reserve_share() -> float:
+    """The share of each method's slots kept for random-control targets (``RATC_RANDOM_RESERVE_PERCENT``,
+    10 % by default: random control draws about 1 % of subjects, so a tenth of the slots takes every one
+    of them on a normal shift and leaves the rest to risk)."""
+    percent = getattr(settings, "RATC_RANDOM_RESERVE_PERCENT", None)
+    if percent is None:
+        percent = env_int("RATC_RANDOM_RESERVE_PERCENT", 10, minimum=0, maximum=100)
+    return int(percent) / 100
+
+
+def reserved_slots(capacity: dict[str, int], share: float) -> dict[str, int]:
+    """Slots per method kept for random control: the share rounded up, so that any method with slots can
+    take a random-control target when the share is above 0."""
+    return {m: min(n, math.ceil(n * share)) for m, n in capacity.items() if n > 0 and share > 0}
+
+
+def random_control_plan(candidates: list[Candidate], reserve: dict[str, int]) -> tuple[Plan, dict[int, str]]:
+    """Random-control candidates first, in order of nomination, each by its most effective method for its
+    risk area that still has a reserved slot; ``(plan, reason left out by target)``."""
+    left = dict(reserve)
+    plan = Plan()
+    refused: dict[int, str] = {}
+    for c in sorted(candidates, key=lambda c: c.order):
+        options = [(v, m) for m, v in c.values.items() if left.get(m, 0) > 0]
+        if not options:
+            kept = ", ".join(f"{M(m).label.lower()} {n}" for m, n in sorted(reserve.items())) or "none"
+            refused[c.target_id] = (
+                f"Random-control slots full this shift (kept: {kept}); send it on the next shift."
+            )
+            continue
+        v, m = max(options)
+        left[m] -= 1
+        plan.chosen[c.target_id] = m
+        plan.total += v
+    return plan, refused
 
 
 def optimal_plan(candidates: list[Candidate], capacity: dict[str, int]) -> Plan:
@@ -156,6 +206,7 @@ def build_proposal(*, actor: Any, port: Port, shift: str) -> DispatchProposal:
         for h in Hold.objects.filter(target__in=targets, released_at__isnull=True).select_related("agency")
     }
     candidates: list[Candidate] = []
+    randoms: list[Candidate] = []
     left_out: list[dict[str, Any]] = []
     methods = {m for m, slots in capacity.items() if slots > 0}
     for order, t in enumerate(targets):
@@ -167,7 +218,11 @@ def build_proposal(*, actor: Any, port: Port, shift: str) -> DispatchProposal:
         if not (may_act_as_agency(membership, t) and in_deciding_team(membership, t)):
             left_out.append({"target": t.pk, "reason": "Another team dispatches this target."})
             continue
-        values = method_values(t, t.subject.kind, methods)
+        if t.random_control:
+            # Worth is measured by the method's detection rate alone: its score says nothing here.
+            values = {m: rate for m, rate in detection_rates(t, t.subject.kind, methods).items()}
+        else:
+            values = method_values(t, t.subject.kind, methods)
         if not values:
             left_out.append(
                 {
@@ -177,10 +232,24 @@ def build_proposal(*, actor: Any, port: Port, shift: str) -> DispatchProposal:
                 }
             )
             continue
-        candidates.append(Candidate(t.pk, t.version, finding_probability(t), values, order, t.reference))
-    plan = optimal_plan(candidates, capacity)
-    baseline = first_come_plan(candidates, capacity)
+        candidate = Candidate(t.pk, t.version, finding_probability(t), values, order, t.reference)
+        (randoms if t.random_control else candidates).append(candidate)
+    # Random control first, within its reserve; what it leaves of the reserve goes back to risk targets.
+    reserve = reserved_slots(capacity, random_reserve_share())
+    drawn, refused = random_control_plan(randoms, reserve)
+    rest = dict(capacity)
+    for m in drawn.chosen.values():
+        rest[m] -= 1
+    plan = optimal_plan(candidates, rest)
+    baseline = first_come_plan(candidates, rest)
     selected = []
+    for c in randoms:
+        if c.target_id in drawn.chosen:
+            m = drawn.chosen[c.target_id]
+            selected.append({"target": c.target_id, "version": c.version, "method": m, "p": c.p,
+                             "value": 0.0, "random": True})  # fmt: skip
+        else:
+            left_out.append({"target": c.target_id, "version": c.version, "reason": refused[c.target_id]})
     floor: dict[str, float] = {}
     for c in candidates:
         if c.target_id in plan.chosen:
@@ -197,7 +266,7 @@ def build_proposal(*, actor: Any, port: Port, shift: str) -> DispatchProposal:
                 f"below the {floor.get(best_m, 0):.2f} of the last target chosen for it."
             )
             left_out.append({"target": c.target_id, "version": c.version, "reason": reason, "value": best_v})
-    selected.sort(key=lambda r: -r["value"])
+    selected.sort(key=lambda r: (not r.get("random"), -r["value"]))
     return DispatchProposal.objects.create(
         port=port, shift=shift, agency=membership.agency, created_by=actor, capacity=capacity,
         selected=selected, left_out=left_out, expected_findings=round(plan.total, 4),

@@ -67,10 +67,72 @@ AT_PORT_STATES = frozenset({S.DISPATCHED, S.IN_EXAMINATION, S.RESULT_RECORDED, S
 #: No further transition.
 FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN, S.MISSED})
 
-#: A target still undecided this close to arrival breaches its service level.
+#: A target still undecided this close to arrival breaches its service level, whatever the table below.
 DECISION_LEAD = timedelta(hours=2)
-#: Within this, the timer is shown as "due soon".
+#: Within this of arrival, the timer is shown as "due soon".
 DECISION_WARNING = timedelta(hours=6)
+
+#: How long a nomination may stay undecided, by the port's transport mode and the risk area ("_": any
+#: other area). Air passengers are nominated from API/PNR a few hours before landing, so minutes count;
+#: sea containers are known days before berthing, so days are allowed. A target is breaching once this
+#: has passed since nomination, or once it is undecided ``DECISION_LEAD`` before arrival, whichever
+#: comes first (``Target.sla_deadline``).
+SERVICE_LEVELS: dict[str, dict[str, timedelta]] = {
+    "air": {"_": timedelta(minutes=45), "security": timedelta(minutes=20),
+            "immigration": timedelta(minutes=30), "people_smuggling": timedelta(minutes=30)},
+    "sea": {"_": timedelta(days=2), "security": timedelta(hours=12), "narcotics": timedelta(days=1)},
+    "land": {"_": timedelta(hours=2), "security": timedelta(minutes=45)},
+    "postal": {"_": timedelta(days=1)},
+}  # fmt: skip
+#: A target whose port (or its mode) is unknown.
+DEFAULT_SERVICE_LEVEL = timedelta(days=1)
+#: The last quarter of the allowed time is shown as "due soon".
+SERVICE_LEVEL_WARNING_SHARE = 0.25
+
+
+def service_level(mode: str, risk_area: str) -> timedelta:
+    """How long a nomination in ``risk_area`` at a port of transport ``mode`` may stay undecided."""
+    levels = SERVICE_LEVELS.get(mode or "", {})
+    return levels.get(risk_area, levels.get("_", DEFAULT_SERVICE_LEVEL))
+
+
+_PORT_MODES: dict[int, str] = {}
+_PORT_MODES_READ = [0.0]
+_PORT_MODES_TTL = 60.0
+
+
+def port_mode(port_id: int | None) -> str:
+    """The transport mode of a port, from a small in-process map (ports are reference data): a board
+    of fifty cards asks the database once, not once per card. Read again after a minute, or on a port
+    it does not know yet."""
+    import time
+
+    if port_id is None:
+        return ""
+    stale = time.monotonic() - _PORT_MODES_READ[0] > _PORT_MODES_TTL
+    if stale or port_id not in _PORT_MODES:
+        from apps.agencies.models import Port
+
+        _PORT_MODES.clear()
+        _PORT_MODES.update(Port.objects.values_list("pk", "mode"))
+        _PORT_MODES_READ[0] = time.monotonic()
+    return _PORT_MODES.get(port_id, "")
+
+
+def breach_q(now: datetime) -> Q:
+    """Undecided targets past their service level (``Target.sla_status`` == "breached"), as a filter."""
+    from apps.agencies.models import TransportMode
+
+    late_by_level = Q(port__isnull=True, created_at__lte=now - DEFAULT_SERVICE_LEVEL)
+    for mode in TransportMode.values:
+        levels = SERVICE_LEVELS.get(mode, {})
+        named = sorted(area for area in levels if area != "_")
+        in_mode = Q(created_at__lte=now - levels.get("_", DEFAULT_SERVICE_LEVEL)) & ~Q(risk_area__in=named)
+        for area in named:
+            in_mode |= Q(risk_area=area, created_at__lte=now - levels[area])
+        late_by_level |= Q(port__mode=mode) & in_mode
+    return Q(state__in=UNDECIDED_STATES) & (Q(arrival_at__lte=now + DECISION_LEAD) | late_by_level)
+
 
 #: How much a queue raises a target's rank as its arrival nears: (arrives within, points added). Only for
 #: ordering queues (``with_urgency``, ``urgency_now``); no screen shows the sum as a priority.
@@ -128,9 +190,8 @@ class TargetQuerySet(ScopedQuerySet):
         return self.annotate(urgency=Least(F("priority") + boost, Value(100)))
 
     def breaching(self, now: datetime | None = None) -> TargetQuerySet:
-        """Undecided targets whose conveyance arrives within ``DECISION_LEAD`` (or already has)."""
-        now = now or timezone.now()
-        return self.filter(state__in=UNDECIDED_STATES, arrival_at__lte=now + DECISION_LEAD)
+        """Undecided targets past their service level: ``breach_q``, as ``Target.sla_status`` says."""
+        return self.filter(breach_q(now or timezone.now()))
 
 
 class Target(models.Model):
@@ -237,15 +298,48 @@ class Target(models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    @property
+    def service_level(self) -> timedelta:
+        """How long this nomination may stay undecided (``SERVICE_LEVELS``, by port mode and risk area)."""
+        port = self._state.fields_cache.get("port")
+        if port is not None and "mode" not in port.get_deferred_fields():
+            mode = port.mode
+        else:
+            mode = port_mode(self.port_id)
+        return service_level(mode, self.risk_area)
+
+    def sla_deadline(self) -> datetime | None:
+        """When the decision is due: the service level after nomination, or ``DECISION_LEAD`` before
+        arrival, whichever comes first (None when neither is known)."""
+        times = []
+        # A card loaded without its nomination time (a board's ``only()``) keeps the arrival timer
+        # rather than reading the row again for each card.
+        if "created_at" not in self.get_deferred_fields() and self.created_at is not None:
+            times.append(self.created_at + self.service_level)
+        if self.arrival_at is not None:
+            times.append(self.arrival_at - DECISION_LEAD)
+        return min(times) if times else None
+
     def sla_status(self, now: datetime | None = None) -> str:
-        """``breached``, ``due`` or ``ok`` for an undecided target with an arrival time; else ``""``."""
-        if self.state not in UNDECIDED_STATES or self.arrival_at is None:
+        """``breached``, ``due`` or ``ok`` for an undecided target; else ``""``.
+
+        Breached once past ``sla_deadline``; due soon within ``DECISION_WARNING`` of arrival or in the
+        last quarter of the service level.
+        """
+        if self.state not in UNDECIDED_STATES:
+            return ""
+        deadline = self.sla_deadline()
+        if deadline is None:
             return ""
         now = now or timezone.now()
-        if self.arrival_at <= now + DECISION_LEAD:
+        if now >= deadline:
             return "breached"
-        if self.arrival_at <= now + DECISION_WARNING:
+        if self.arrival_at is not None and self.arrival_at <= now + DECISION_WARNING:
             return "due"
+        if "created_at" not in self.get_deferred_fields() and self.created_at is not None:
+            level = self.service_level
+            if now >= self.created_at + level * (1 - SERVICE_LEVEL_WARNING_SHARE):
+                return "due"
         return "ok"
 
     @property

@@ -9,13 +9,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Q, Window
+from django.db.models import Count, Min, Window
 from django.utils import timezone
 
 from apps.agencies.models import Agency, CentreConfiguration, Port
 from apps.agencies.operations import can, membership_of
 from apps.core.errors import id_or_none
-from apps.targeting.models import DECISION_LEAD, OPEN_STATES, UNDECIDED_STATES, RiskArea, Target, TargetState
+from apps.targeting.models import OPEN_STATES, UNDECIDED_STATES, RiskArea, Target, TargetState, breach_q
 from apps.targeting.routing import check_target_operation
 
 S = TargetState
@@ -35,6 +35,8 @@ ACTIONS: dict[str, tuple[str, str, frozenset[str], str, str]] = {
 }  # fmt: skip
 #: Actions whose reason is required.
 REASON_REQUIRED = {"reject", "withdraw"}
+#: Actions never offered on a random-control target: the random sample is not thinned by decisions.
+RANDOM_CONTROL_KEPT = frozenset({"reject", "withdraw"})
 
 
 class TargetAccess:
@@ -84,9 +86,22 @@ class TargetAccess:
         return True
 
     def actions(self) -> list[str]:
-        """The transitions this viewer may make on the target now."""
+        """The transitions this viewer may make on the target now.
+
+        A random-control target is never offered for rejection or withdrawal (the services refuse both);
+        a supervisor who may reject is offered "Mark missed" instead, which asks for a reason.
+        """
         state = self.target.state
-        return [name for name, (_, op, states, _, _) in ACTIONS.items() if state in states and self.may(op)]
+        names = []
+        for name, (_, op, states, _, _) in ACTIONS.items():
+            if self.target.random_control:
+                if name in RANDOM_CONTROL_KEPT:
+                    continue
+                if name == "mark_missed" and state in UNDECIDED_STATES:
+                    op, states = "target.reject", UNDECIDED_STATES
+            if state in states and self.may(op):
+                names.append(name)
+        return names
 
 
 def allowed_actions(user: Any, target: Target, *, access: TargetAccess | None = None) -> list[str]:
@@ -142,7 +157,7 @@ def queue_summary(user: Any, now: datetime | None = None) -> dict[str, list[Queu
     """Open targets the user may see, counted by port, risk area and owner agency (with oldest, breaches)."""
     now = now or timezone.now()
     base = Target.objects.visible_to(user).filter(state__in=OPEN_STATES)
-    breach = Count("pk", filter=Q(state__in=UNDECIDED_STATES, arrival_at__lte=now + DECISION_LEAD))
+    breach = Count("pk", filter=breach_q(now))
     ports = dict(Port.objects.values_list("pk", "name"))
     locodes = dict(Port.objects.values_list("pk", "locode"))
     agencies = dict(Agency.objects.values_list("pk", "name"))

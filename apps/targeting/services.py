@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -31,6 +32,7 @@ from apps.targeting.masking import WITHHELD
 from apps.targeting.models import (
     FINAL_STATES,
     OPEN_STATES,
+    UNDECIDED_STATES,
     Attachment,
     Comment,
     DispatchProposal,
@@ -63,8 +65,10 @@ __all__ = [
     "create_operation",
     "default_instruction",
     "dispatch_target",
+    "expire_claims",
     "give_consent",
     "mark_missed",
+    "missable_states",
     "nominate",
     "nominate_target",
     "place_hold",
@@ -190,8 +194,12 @@ def _move(
     extra: dict[str, Any] | None = None,
     event: str = "target.changed",
 ) -> Target:
-    """The one conditional state change every transition uses."""
-    check(actor, operation, target)
+    """The one conditional state change every transition uses.
+
+    ``actor=None`` is the system (a periodic task): no person's rights to check, the history says so.
+    """
+    if actor is not None:
+        check(actor, operation, target)
     from_states = set(from_states)
     if require_reason and not reason.strip():
         raise ValidationError({"reason": "Give a reason for this decision."})
@@ -412,10 +420,29 @@ def approve_target(
     )  # fmt: skip
 
 
+RANDOM_CONTROL_REFUSAL = (
+    "{ref} was drawn for random control: it cannot be {done}, or the centre's measure of what it misses "
+    "would be biased. If it cannot be examined, mark it missed and say why."
+)
+
+
+def _refuse_random_control(target: Target, done: str) -> None:
+    """A random-control target is examined or marked missed with a reason; never dropped by a decision."""
+    if target.random_control:
+        raise TransitionRefused(RANDOM_CONTROL_REFUSAL.format(ref=target.reference, done=done))
+
+
 def reject_target(
     *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
-    """A supervisor of the deciding team rejects the nomination (a reason is required)."""
+    """A supervisor of the deciding team rejects the nomination (a reason is required).
+
+    Never a random-control target (``_refuse_random_control``): the random sample is what the centre's
+    lift and base rates are measured against, so a person's judgement must not thin it.
+    """
+    if target.random_control:
+        check(actor, "target.reject", target)  # one without the right is told that, not why
+        _refuse_random_control(target, "rejected")
     return _move(
         actor=actor, target=target, operation="target.reject",
         from_states={S.NOMINATED, S.IN_REVIEW, S.AWAITING_APPROVAL}, to_state=S.REJECTED,
@@ -427,7 +454,13 @@ def reject_target(
 def withdraw_target(
     *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
-    """The owner agency withdraws its target before it is dispatched (a reason is required)."""
+    """The owner agency withdraws its target before it is dispatched (a reason is required).
+
+    Not a random-control target, for the reason it cannot be rejected.
+    """
+    if target.random_control:
+        check(actor, "target.withdraw", target)  # one without the right is told that, not why
+        _refuse_random_control(target, "withdrawn")
     return _move(
         actor=actor, target=target, operation="target.withdraw",
         from_states={S.NOMINATED, S.IN_REVIEW, S.AWAITING_APPROVAL, S.APPROVED}, to_state=S.WITHDRAWN,
@@ -514,6 +547,22 @@ def close_target(
     )  # fmt: skip
 
 
+#: Where a person may mark a target missed: sent (or about to be) and the conveyance gone.
+MISSABLE_STATES = frozenset({S.APPROVED, S.DISPATCHED})
+#: Where the system marks a target missed once its conveyance is released: every open state but a hold
+#: (a hold is a partner's decision not to examine, released by that partner).
+SYSTEM_MISSABLE_STATES = frozenset(UNDECIDED_STATES | MISSABLE_STATES)
+
+
+def missable_states(target: Target) -> frozenset[str]:
+    """The states from which a person may mark ``target`` missed.
+
+    A random-control target cannot be rejected or withdrawn, so "missed, with a reason" is also how a
+    supervisor ends one still undecided (the ledger counts it as a random-control target not examined).
+    """
+    return SYSTEM_MISSABLE_STATES if target.random_control else MISSABLE_STATES
+
+
 def mark_missed(
     *,
     actor: Any,
@@ -521,25 +570,50 @@ def mark_missed(
     expected_version: int | None = None,
     reason: str = "Released before examination",
 ) -> Target:
-    """The conveyance was released before the target could be examined. ``actor=None`` is the periodic task."""
-    from_states = {S.APPROVED, S.DISPATCHED}
-    if actor is not None:
-        return _move(
-            actor=actor, target=target, operation="target.dispatch", from_states=from_states,
-            to_state=S.MISSED, expected_version=expected_version, reason=reason,
-        )  # fmt: skip
-    version = target.version if expected_version is None else expected_version
-    with transaction.atomic():
-        updated = Target.objects.filter(pk=target.pk, version=version, state__in=from_states).update(
-            state=S.MISSED, version=F("version") + 1, updated_at=timezone.now(), claimed_by=None
-        )
-        if updated != 1:
-            raise StaleChange(_stale_message(target.pk))
-        from_state = target.state
-        _reload(target)
-        _record(target, None, from_state, S.MISSED, reason)
-        _publish(target)
-    return target
+    """The conveyance was released before the target could be examined. ``actor=None`` is the periodic task,
+    which ends every undecided, approved or dispatched target (``tasks.mark_missed_targets``).
+
+    A person needs ``target.dispatch`` for an approved or dispatched target, and ``target.reject`` (and a
+    reason) to end an undecided random-control target this way.
+    """
+    if actor is None:
+        from_states, operation, require_reason = SYSTEM_MISSABLE_STATES, "target.dispatch", False
+    else:
+        from_states = missable_states(target)
+        undecided = target.state in UNDECIDED_STATES
+        operation = "target.reject" if undecided else "target.dispatch"
+        require_reason = target.random_control
+    return _move(
+        actor=actor, target=target, operation=operation, from_states=from_states, to_state=S.MISSED,
+        expected_version=expected_version, reason=reason, require_reason=require_reason,
+        extra={"claimed_by": None, "claimed_at": None},
+    )  # fmt: skip
+
+
+def expire_claims(*, idle: timedelta, now: datetime | None = None) -> int:
+    """Give back to the queue every claim on which nothing happened for ``idle``; how many were given back.
+
+    Idle since the later of the claim and the target's last change; each release is conditional on the
+    same claim still being there, so a claim renewed (or a move made) meanwhile is kept.
+    """
+    now = now or timezone.now()
+    cutoff = now - idle
+    stale = (
+        Target.objects.filter(claimed_by__isnull=False, claimed_at__lt=cutoff, updated_at__lt=cutoff)
+        .select_related("port")
+        .only("pk", "state", "version", "owner_agency_id", "port__locode", "claimed_by_id", "claimed_at")
+    )
+    count = 0
+    for target in stale.iterator(chunk_size=500):
+        with transaction.atomic():
+            released = Target.objects.filter(
+                pk=target.pk, claimed_by_id=target.claimed_by_id, claimed_at=target.claimed_at,
+                updated_at__lt=cutoff,
+            ).update(claimed_by=None, claimed_at=None)  # fmt: skip
+            if released:
+                count += 1
+                _publish(target)
+    return count
 
 
 # --------------------------------------------------------------------------- claims
@@ -975,6 +1049,8 @@ def run_action(
         target.refresh_from_db()
         return target
     if action == "mark_missed":
+        # A random-control target is ended this way only with the person's own reason.
+        default = "" if target.random_control else "Released before examination"
         return func(actor=actor, target=target, expected_version=expected_version,
-                    reason=reason or "Released before examination")  # fmt: skip
+                    reason=reason or default)  # fmt: skip
     return func(actor=actor, target=target, expected_version=expected_version, reason=reason)

@@ -18,14 +18,13 @@ from django.utils import timezone
 from apps.agencies.models import CentreConfiguration
 from apps.agencies.operations import can, membership_of
 from apps.targeting.models import (
-    DECISION_LEAD,
     FINAL_STATES,
     OPEN_STATES,
-    UNDECIDED_STATES,
     Target,
     TargetShare,
     TargetState,
     Transition,
+    breach_q,
 )
 from apps.targeting.routing import in_deciding_team, may_act_as_agency
 
@@ -58,7 +57,7 @@ def _results(user: Any, now: datetime) -> Q:
 
 
 def _breaching(user: Any, now: datetime) -> Q:
-    return Q(state__in=UNDECIDED_STATES, arrival_at__lte=now + DECISION_LEAD)
+    return breach_q(now)
 
 
 def _held(user: Any, now: datetime) -> Q:

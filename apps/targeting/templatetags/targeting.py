@@ -16,8 +16,8 @@ from apps.targeting.disclosure import reads_briefing_only
 register = template.Library()
 
 SLA_FLAGS = {
-    "breached": '<span class="tg-sla tg-sla-breached" title="Undecided and arriving within 2 hours">⚠ SLA breached</span>',
-    "due": '<span class="tg-sla tg-sla-due" title="Undecided and arriving within 6 hours">Due soon</span>',
+    "breached": '<span class="tg-sla tg-sla-breached" title="Undecided past its service level, or arriving within 2 hours">⚠ SLA breached</span>',
+    "due": '<span class="tg-sla tg-sla-due" title="The decision is due soon">Due soon</span>',
 }
 DASH = '<span class="muted">—</span>'
 FREE = '<span class="muted">free</span>'

@@ -1,0 +1,176 @@
+"""Random control kept honest: never rejected or withdrawn, only marked missed with a reason, and
+dispatched first within a reserved share of capacity instead of being left out as "capacity full"."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from apps.targeting import services
+from apps.targeting.dispatch import reserved_slots
+from apps.targeting.models import Target, TargetState, Transition
+from apps.targeting.queries import allowed_actions
+from tests.factories import PortCapacityFactory
+from tests.targeting.factories import TravellerFactory
+
+RANDOM_REASONS = [{"kind": "random", "text": "Selected by chance for random control", "ref": "random:1"}]
+
+
+@pytest.fixture
+def random_target(make_target):
+    def make(state="awaiting_approval", **kwargs):
+        kwargs.setdefault("reasons", RANDOM_REASONS)
+        return make_target(state=state, random_control=True, by_engine=True, **kwargs)
+
+    return make
+
+
+def test_a_random_control_target_cannot_be_rejected_or_withdrawn(random_target, customs_supervisor):
+    target = random_target()
+    with pytest.raises(services.TransitionRefused, match="drawn for random control: it cannot be rejected"):
+        services.reject_target(actor=customs_supervisor, target=target, reason="Looks clean")
+    with pytest.raises(services.TransitionRefused, match="cannot be withdrawn"):
+        services.withdraw_target(actor=customs_supervisor, target=target, reason="Not worth it")
+    target.refresh_from_db()
+    assert target.state == TargetState.AWAITING_APPROVAL and target.version == 1
+    assert not Transition.objects.filter(target=target, to_state=TargetState.REJECTED).exists()
+
+
+def test_a_risk_target_is_still_rejected_as_before(make_target, customs_supervisor):
+    target = make_target(state="awaiting_approval")
+    services.reject_target(actor=customs_supervisor, target=target, reason="Known trader")
+    assert target.state == TargetState.REJECTED
+
+
+def test_a_random_control_target_is_only_marked_missed_and_with_a_reason(random_target, customs_supervisor):
+    target = random_target()
+    with pytest.raises(ValidationError):
+        services.run_action(actor=customs_supervisor, target=target, action="mark_missed", expected_version=1)
+    target.refresh_from_db()
+    assert target.state == TargetState.AWAITING_APPROVAL
+    services.run_action(
+        actor=customs_supervisor, target=target, action="mark_missed", expected_version=1,
+        reason="Container released by the terminal before we could call it",
+    )  # fmt: skip
+    assert target.state == TargetState.MISSED
+    last = Transition.objects.filter(target=target).order_by("-at", "-id").first()
+    assert (last.from_state, last.to_state) == (TargetState.AWAITING_APPROVAL, TargetState.MISSED)
+    assert last.reason.startswith("Container released") and last.actor == customs_supervisor
+
+
+def test_an_analyst_may_not_end_a_random_control_target(random_target, customs_analyst):
+    target = random_target(state="in_review")
+    with pytest.raises(services.PermissionDenied):
+        services.mark_missed(actor=customs_analyst, target=target, reason="Bored")
+    target.refresh_from_db()
+    assert target.state == TargetState.IN_REVIEW
+
+
+def test_the_reject_button_is_not_offered_on_random_control(
+    random_target, make_target, customs_supervisor, client_for
+):
+    target = random_target()
+    assert allowed_actions(customs_supervisor, target) == ["approve", "mark_missed"]
+    assert allowed_actions(customs_supervisor, make_target(state="awaiting_approval")) == [
+        "approve", "reject", "withdraw",
+    ]  # fmt: skip
+    page = client_for(customs_supervisor).get(reverse("targeting:detail", args=[target.pk])).content.decode()
+    assert 'data-action="approve"' in page and 'data-action="mark_missed"' in page
+    assert 'data-action="reject"' not in page and 'data-action="withdraw"' not in page
+
+
+def test_the_api_refuses_to_reject_random_control_and_says_why(random_target, customs_supervisor, client_for):
+    target = random_target()
+    client = client_for(customs_supervisor)
+    url = reverse("target-transitions", args=[target.pk])
+    assert client.get(url).json()["allowed"] == ["approve", "mark_missed"]
+    answer = client.post(
+        url, {"action": "reject", "expected_version": 1, "reason": "Clean"}, content_type="application/json"
+    )
+    assert answer.status_code == 409
+    assert "random control" in answer.json()["detail"] and "cannot be rejected" in answer.json()["detail"]
+    no_reason = client.post(
+        url, {"action": "mark_missed", "expected_version": 1}, content_type="application/json"
+    )
+    assert no_reason.status_code == 400 and "reason" in no_reason.content.decode().lower()
+    assert Target.objects.get(pk=target.pk).state == TargetState.AWAITING_APPROVAL
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+@pytest.fixture
+def two_physical_slots(world):
+    PortCapacityFactory(port=world.port_a, shift="early", method="physical", slots=2)
+
+
+def test_random_control_is_dispatched_first_within_its_reserve(
+    world, make_target, random_target, customs_supervisor, two_physical_slots, settings
+):
+    settings.RATC_RANDOM_RESERVE_PERCENT = 10
+    strong = make_target(state="approved", score=0.9)
+    middling = make_target(state="approved", score=0.6)
+    # No score and priority 0: worth nothing to a score-driven plan, which used to leave it out.
+    drawn = random_target(state="approved", priority=0, score=None)
+    second_draw = random_target(state="approved", priority=0, score=None)
+    proposal = services.propose_dispatch(actor=customs_supervisor, port=world.port_a, shift="early")
+    chosen = [row["target"] for row in proposal.selected]
+    assert chosen == [drawn.pk, strong.pk]
+    assert proposal.selected[0]["random"] is True and proposal.selected[0]["method"] == "physical"
+    reasons = {row["target"]: row["reason"] for row in proposal.left_out}
+    assert "Random-control slots full" in reasons[second_draw.pk]
+    assert "Capacity full" in reasons[middling.pk]
+    done, problems = services.accept_proposal(actor=customs_supervisor, proposal=proposal)
+    assert problems == [] and {i.target_id for i in done} == {drawn.pk, strong.pk}
+    assert Target.objects.get(pk=drawn.pk).state == TargetState.DISPATCHED
+
+
+def test_an_unused_reserve_goes_to_risk_targets(world, make_target, customs_supervisor, two_physical_slots):
+    first, second = make_target(state="approved", score=0.9), make_target(state="approved", score=0.5)
+    proposal = services.propose_dispatch(actor=customs_supervisor, port=world.port_a, shift="early")
+    assert {row["target"] for row in proposal.selected} == {first.pk, second.pk}
+
+
+def test_a_zero_reserve_still_sends_no_random_control_out_as_capacity_full(
+    world, random_target, customs_supervisor, two_physical_slots, settings
+):
+    settings.RATC_RANDOM_RESERVE_PERCENT = 0
+    drawn = random_target(state="approved", priority=0, score=None)
+    proposal = services.propose_dispatch(actor=customs_supervisor, port=world.port_a, shift="early")
+    assert proposal.selected == []
+    assert (
+        "Random-control slots full" in proposal.left_out[0]["reason"]
+        and proposal.left_out[0]["target"] == drawn.pk
+    )
+
+
+def test_the_reserve_is_a_share_rounded_up_within_each_method():
+    assert reserved_slots({"physical": 20, "scan": 3, "dog": 0}, 0.1) == {"physical": 2, "scan": 1}
+    assert reserved_slots({"physical": 20}, 0.0) == {}
+    assert reserved_slots({"physical": 1}, 1.0) == {"physical": 1}
+
+
+def test_the_reserve_setting_is_read_from_the_environment(monkeypatch, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from apps.targeting.dispatch import random_reserve_share
+
+    if hasattr(settings, "RATC_RANDOM_RESERVE_PERCENT"):
+        del settings.RATC_RANDOM_RESERVE_PERCENT
+    monkeypatch.setenv("RATC_RANDOM_RESERVE_PERCENT", "25")
+    assert random_reserve_share() == 0.25
+    monkeypatch.setenv("RATC_RANDOM_RESERVE_PERCENT", "250")
+    with pytest.raises(ImproperlyConfigured, match="RATC_RANDOM_RESERVE_PERCENT"):
+        random_reserve_share()
+
+
+def test_a_random_traveller_goes_to_the_method_that_finds_most_in_its_area(
+    world, random_target, customs_supervisor
+):
+    PortCapacityFactory(port=world.port_a, shift="early", method="documents", slots=5)
+    PortCapacityFactory(port=world.port_a, shift="early", method="interview", slots=5)
+    traveller = TravellerFactory(source__owner_agency=world.customs, port=world.port_a)
+    drawn = random_target(state="approved", subject=traveller, risk_area="immigration", score=None)
+    proposal = services.propose_dispatch(actor=customs_supervisor, port=world.port_a, shift="early")
+    assert proposal.selected == [{**proposal.selected[0], "target": drawn.pk, "method": "interview"}]
