@@ -22,7 +22,6 @@ from apps.agencies.operations import can
 from apps.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
 from apps.core.errors import parse_id
 from apps.watchlists import rulings, services
-from apps.watchlists.matching import DEFAULT_THRESHOLD
 from apps.watchlists.models import (
     EntryKind,
     HitRuling,
@@ -206,7 +205,14 @@ class ScreenRequestSerializer(serializers.Serializer):
     document = serializers.CharField(max_length=60, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=EntryKind.choices, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=50, default=5)
-    threshold = serializers.FloatField(min_value=0.5, max_value=1.0, default=DEFAULT_THRESHOLD)
+    threshold = serializers.FloatField(
+        min_value=0.5,
+        max_value=1.0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Lowest match score returned; without it, each list's own calibrated threshold.",
+    )
 
 
 class ScreenMatchSerializer(serializers.Serializer):
@@ -222,6 +228,8 @@ class ScreenMatchSerializer(serializers.Serializer):
     name_score = serializers.FloatField()
     handling_code = serializers.CharField()
     reasons = serializers.ListField(child=serializers.CharField())
+    parts = serializers.ListField(child=serializers.DictField(), help_text="The evidence: key, weight, text.")
+    threshold = serializers.FloatField(help_text="The threshold this match reached.")
 
 
 class ScreenViewSet(viewsets.ViewSet):
@@ -243,7 +251,7 @@ class ScreenViewSet(viewsets.ViewSet):
             document=v.get("document") or None,
             kind=v.get("kind"),
             limit=v["limit"],
-            threshold=v["threshold"],
+            threshold=v.get("threshold"),
         )
         matches = [{k: val for k, val in h.as_dict().items() if k != "owner_agency_id"} for h in hits]
         return Response({"name": v["name"], "matches": ScreenMatchSerializer(matches, many=True).data})

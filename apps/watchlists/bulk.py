@@ -35,21 +35,28 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from apps.watchlists.importers import BirthDate
 from apps.watchlists.matching import (
     _LEGAL,
-    DEFAULT_THRESHOLD,
-    DOB_EXACT_BONUS,
-    DOCUMENT_BONUS,
+    CANDIDATES,
     EXTRA_CANDIDATE_COST,
     EXTRA_QUERY_COST,
+    MIN_SKELETON,
     MIN_TOKEN_SIM,
+    REVIEW_THRESHOLD,
+    SHORT_SKELETON,
+    SHORT_SKELETON_SIM,
+    SINGLE_NAME_EXTRA_COST,
+    SPELLING_CANDIDATES,
     SUBSTITUTION_COST,
+    Evidence,
     Match,
     ScreeningIndex,
     Token,
+    _key,
+    merge_spellings,
     score_tokens,
     tokenize,
 )
@@ -57,7 +64,7 @@ from apps.watchlists.matching import (
 __all__ = ["Query", "screen_many"]
 
 #: Candidates per name, as in :meth:`ScreeningIndex.screen` (its ``candidates`` default).
-TOP_K = 100
+TOP_K = CANDIDATES
 #: Per-name postings above which the per-name path switches to a dense pass: done name by name here.
 DENSE = 50_000
 #: Unique names ranked together (bounds the size of the merged postings arrays).
@@ -77,7 +84,11 @@ class Query:
     document: str | None = None
     kind: str | None = None
     limit: int = 5
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float = REVIEW_THRESHOLD
+
+    @property
+    def evidence(self) -> Evidence:
+        return Evidence.of(self.date_of_birth, self.nationality, self.document)
 
 
 def screen_one(index: ScreeningIndex, q: Query) -> list[Match]:
@@ -163,41 +174,52 @@ def _pair_similarity(
     initial = q.initial[qi] | v.initial[vi]
     sim[rest & initial & (q.first[qi] == v.first[vi])] = 0.8
     rest &= ~initial
+    lq, lv = q.len_phon[qi], v.len_phon[vi]
+    tq, tv = q.len_text[qi], v.len_text[vi]
+    any_abjad = q.abjad[qi] | v.abjad[vi]
+    # ``phonetic_comparable``: phonetic forms count only between parts of comparable length.
+    phonetic = any_abjad | (np.abs(tq - tv) <= np.maximum(1, (np.maximum(tq, tv) - 2) // 2))
     qp = q.phon_id[qi]
-    same_phon = rest & (qp == v.phon_id[vi]) & (qp >= 0)
+    same_phon = rest & phonetic & (qp == v.phon_id[vi]) & (qp >= 0)
     sim[same_phon] = 0.95
     rest &= ~same_phon
-    abjad = rest & (q.abjad[qi] | v.abjad[vi])
-    lq, lv = q.len_phon[qi], v.len_phon[vi]
-    longest = np.maximum(np.maximum(lq, lv), 1)
-    budget = _budget(longest)
-    # An edit distance is at least the length difference: most pairs stop here.
-    edit = rest & ((np.abs(lq - lv) <= budget) | (np.abs(q.len_text[qi] - v.len_text[vi]) <= budget))
-    edit[edit] &= (
-        np.minimum(
-            _set_distance(q.set_phon[qi[edit]], v.set_phon[vi[edit]]),
-            _set_distance(q.set_text[qi[edit]], v.set_text[vi[edit]]),
-        )
-        <= budget[edit]
+    abjad = rest & any_abjad
+    long_phon = np.maximum(np.maximum(lq, lv), 1)
+    long_text = np.maximum(np.maximum(tq, tv), 1)
+    budget_phon, budget_text = _budget(long_phon), _budget(long_text)
+    # A three-letter name with two letters swapped is let through (``_edit_similarity``).
+    swap3 = (tq == 3) & (tv == 3)
+    budget_text = np.where(swap3, np.maximum(budget_text, 1), budget_text)
+    # An edit distance is at least the length difference (and the letter-set difference): most pairs
+    # stop here.
+    edit = rest & ((np.abs(lq - lv) <= budget_phon) | (np.abs(tq - tv) <= budget_text))
+    edit[edit] &= (_set_distance(q.set_phon[qi[edit]], v.set_phon[vi[edit]]) <= budget_phon[edit]) | (
+        _set_distance(q.set_text[qi[edit]], v.set_text[vi[edit]]) <= budget_text[edit]
     )
     idx = np.flatnonzero(edit)
     if len(idx):
         a, b = qi[idx], vi[idx]
-        d_phon = process.cpdist(
-            q.phon[a], v.phon[b], scorer=Levenshtein.distance, score_cutoff=3, dtype=np.int32
-        )
-        d_text = process.cpdist(
-            q.text[a], v.text[b], scorer=Levenshtein.distance, score_cutoff=3, dtype=np.int32
-        )
-        dist = np.minimum(d_phon, d_text)
-        ok = dist <= budget[idx]
-        sim[idx[ok]] = 1.0 - dist[ok] / longest[idx[ok]]
+        d_phon = process.cpdist(q.phon[a], v.phon[b], scorer=OSA.distance, score_cutoff=3, dtype=np.int32)
+        d_text = process.cpdist(q.text[a], v.text[b], scorer=OSA.distance, score_cutoff=3, dtype=np.int32)
+        ok_phon = (d_phon <= budget_phon[idx]) & phonetic[idx]
+        ok_text = d_text <= _budget(long_text[idx])
+        swapped = np.flatnonzero(swap3[idx] & (d_text == 1) & ~ok_text)
+        if len(swapped):  # a substitution is not a swap: the letters must be the same
+            ok_text[swapped] = [
+                sorted(x) == sorted(y) for x, y in zip(q.text[a[swapped]], v.text[b[swapped]], strict=True)
+            ]
+        sim_phon = np.where(ok_phon, 1.0 - d_phon / long_phon[idx], 0.0)
+        sim_text = np.where(ok_text, 1.0 - d_text / long_text[idx], 0.0)
+        sim[idx] = np.maximum(sim_phon, sim_text)
     idx = np.flatnonzero(abjad)
     if len(idx):  # abjad scripts: consonant skeletons (equal: 0.9, else 0.85 x their similarity)
         a, b = qi[idx], vi[idx]
         qs, vs = q.skel[a], v.skel[b]
-        both = (q.len_skel[a] > 0) & (v.len_skel[b] > 0)
-        skel = np.where(both & (qs == vs), 0.9, 0.0)
+        shortest = np.minimum(q.len_skel[a], v.len_skel[b])
+        both = shortest >= MIN_SKELETON
+        skel = np.where(
+            (shortest >= SHORT_SKELETON) & (qs == vs), np.where(both, 0.9, SHORT_SKELETON_SIM), 0.0
+        )
         near = np.flatnonzero(both & (skel == 0))
         if len(near):
             ratio = process.cpdist(
@@ -233,6 +255,10 @@ class _State:
         self.alias_weight = per_alias(w)
         self.alias_wmax = per_alias(w, np.maximum)
         self.alias_nonminor = per_alias((~v.minor[tok]).astype(np.int32))
+        # A person's single listed name makes the query's other parts cheap (``_align``'s single-name rule).
+        real = ~(v.minor | v.initial | v.number)
+        single = (per_alias(real[tok].astype(np.int32)) == 1) & ~index.alias_org.astype(np.bool_)
+        self.extra_query_cost = np.where(single, SINGLE_NAME_EXTRA_COST, EXTRA_QUERY_COST)
         # Joined phonetic strings (all tokens, and without legal forms), for score_tokens' joined rule.
         keep = ~v.legal[tok]
         self.joined_bag = np.zeros((len(self.alias_len), _ALPHABET), np.int32)
@@ -275,8 +301,11 @@ def _state(index: ScreeningIndex) -> _State:
     return state
 
 
-def _candidates(index: ScreeningIndex, state: _State, names: list[tuple[Token, ...]]) -> list[np.ndarray]:
-    """``ScreeningIndex._candidates(q, TOP_K)`` for every ``q`` in ``names``, merged into one numpy pass."""
+def _candidates(
+    index: ScreeningIndex, state: _State, names: list[tuple[Token, ...]], top_ks: list[int]
+) -> list[np.ndarray]:
+    """``ScreeningIndex._candidates(q, k)`` for every ``q``, ``k`` in ``names``, ``top_ks``, merged into one
+    numpy pass."""
     seg_lo: list[np.ndarray] = []
     seg_hi: list[np.ndarray] = []
     seg_gain: list[np.ndarray] = []
@@ -300,7 +329,7 @@ def _candidates(index: ScreeningIndex, state: _State, names: list[tuple[Token, .
     dense = np.flatnonzero(n_ids > DENSE)
     if len(dense):  # the per-name path takes another route for these: take it too
         for k in dense.tolist():
-            out[k] = index._candidates(names[k], TOP_K)
+            out[k] = index._candidates(names[k], top_ks[k])
         keep = ~np.isin(owner, dense)
         lo, lengths, gains, owner = lo[keep], lengths[keep], gains[keep], owner[keep]
     total = int(lengths.sum())
@@ -315,9 +344,9 @@ def _candidates(index: ScreeningIndex, state: _State, names: list[tuple[Token, .
     # One sort for the whole chunk; within a name, contributions keep their order, so bincount adds
     # the same float32 gains in the same sequence as the per-name path does.
     keys, inverse = np.unique(who * n_alias + ids, return_inverse=True)
-    totals = np.bincount(inverse.ravel(), weights=weights)
     key_name = keys // n_alias
     key_alias = (keys % n_alias).astype(np.int32)
+    totals = np.bincount(inverse.ravel(), weights=weights) - index.length_tie[key_alias]
     bounds = np.searchsorted(key_name, np.arange(len(names) + 1))
     group_max = np.zeros(len(names))
     nonempty = bounds[1:] > bounds[:-1]
@@ -327,11 +356,12 @@ def _candidates(index: ScreeningIndex, state: _State, names: list[tuple[Token, .
         if n_ids[k] > DENSE:
             continue
         s, e = bounds[k], bounds[k + 1]
-        if n_ids[k] <= TOP_K:
+        top_k = top_ks[k]
+        if n_ids[k] <= top_k:
             out[k] = key_alias[s:e]
-        elif e - s > TOP_K:
+        elif e - s > top_k:
             g_tot = totals[s:e]
-            top = np.argpartition(-g_tot, TOP_K)[:TOP_K]
+            top = np.argpartition(-g_tot, top_k)[:top_k]
             g_uniq, g_tot = key_alias[s:e][top], g_tot[top]
             out[k] = g_uniq[g_tot >= 0.3 * g_tot.max()]
         else:
@@ -352,19 +382,19 @@ MAX_PARTS = 6
 def _alignment_bound(
     m: np.ndarray, wq: np.ndarray, nonminor_q: np.ndarray, q_len: np.ndarray, a_len: np.ndarray,
     w_lo: np.ndarray, w_hi: np.ndarray, c_weight: np.ndarray, c_matchable_weight: np.ndarray,
-    c_nonminor: np.ndarray, c_nonminor_unmatchable: np.ndarray, parts: int,
+    c_nonminor: np.ndarray, c_nonminor_unmatchable: np.ndarray, parts: int, xq: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
     """Upper bound of ``_align``'s score, rows of ``parts`` query parts, best part similarities ``m``.
 
     For every set S of query parts that could be aligned (each has some listed part at or above
     MIN_TOKEN_SIM), the alignment scores at most
-    Σ_S hi·m / (Σ_S lo + 0.8·w(query parts outside S) + 0.3·w(listed parts left over)), minus the
+    Σ_S hi·m / (Σ_S lo + xq·w(query parts outside S) + 0.3·w(listed parts left over)), minus the
     substitution cost of the parts certainly left over on both sides; the bound is the best S.
     """
     n = len(m)
     best = np.full(n, -1.0)
     matchable = m > 0
-    fixed_q = EXTRA_QUERY_COST * np.where(matchable, 0.0, wq).sum(axis=1)
+    fixed_q = xq * np.where(matchable, 0.0, wq).sum(axis=1)
     nonminor_total = nonminor_q.sum(axis=1)
     for mask in range(1, 1 << parts):
         bits = [i for i in range(parts) if mask >> i & 1]
@@ -376,7 +406,7 @@ def _alignment_bound(
         num = (0.5 * (wq[:, bits] + w_hi[:, None]) * m[:, bits]).sum(axis=1)
         den = (0.5 * (wq[:, bits] + w_lo[:, None])).sum(axis=1) + fixed_q
         if others:
-            den += EXTRA_QUERY_COST * np.where(matchable[:, others], wq[:, others], 0.0).sum(axis=1)
+            den += xq * np.where(matchable[:, others], wq[:, others], 0.0).sum(axis=1)
         used_c = np.minimum(size * w_hi, c_matchable_weight)
         den += EXTRA_CANDIDATE_COST * np.maximum(c_weight - used_c, 0.0)
         ratio = np.divide(num, den, out=np.ones(n), where=den > 0)
@@ -389,9 +419,9 @@ def _alignment_bound(
 
 def _survivors(
     index: ScreeningIndex, state: _State, q_table: _TokenTable, q_tokens: list[Token], q_ids: np.ndarray,
-    q_ptr: np.ndarray, rows_q: np.ndarray, rows_a: np.ndarray, cutoff: float,
+    q_ptr: np.ndarray, rows_q: np.ndarray, rows_a: np.ndarray, cutoff: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
-    """Mask of (query variant, alias) rows whose name score *may* reach ``cutoff`` (upper bound).
+    """Mask of (query variant, alias) rows whose name score *may* reach ``cutoff`` (per row; upper bound).
 
     ``q_ids[q_ptr[v]:q_ptr[v + 1]]`` are the rows of ``q_table`` holding the parts of variant ``v``.
     """
@@ -448,6 +478,7 @@ def _survivors(
             best[rows, :length], wq[rows, :length], nonminor_q[rows, :length], q_len[rows], a_len[rows],
             w_lo[rows], w_hi[rows], state.alias_weight[rows_a[rows]], c_matchable_weight[rows],
             state.alias_nonminor[rows_a[rows]], c_nonminor_unmatchable[rows], length,
+            state.extra_query_cost[rows_a[rows]],
         )  # fmt: skip
     alive = major & (bound >= cutoff - EPS)
     alive |= q_len > MAX_PARTS
@@ -481,66 +512,80 @@ def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Ma
     if not queries or not len(index):
         return results
     state = _state(index)
-    # Distinct names, by normalised tokens (and person/organisation handling).
+    # Distinct names, by normalised tokens (and person/organisation handling). A name's other spellings
+    # (``ScreeningIndex.spellings``) are groups of their own, scored against people's aliases only.
     groups: dict[tuple, int] = {}
-    q_of: list[int] = []
-    keyed: list[tuple[tuple[Token, ...], str, bool]] = []
+    q_of: list[tuple[int, ...]] = []
+    keyed: list[tuple[tuple[Token, ...], str, bool, bool]] = []
     kinds_of: list[set[str | None]] = []
-    seen: dict[tuple[str, bool, bool], int] = {}
-    for query in queries:
-        org = query.kind is not None and query.kind != "person"
-        raw = (query.name, org, query.kind is None)
-        g = seen.get(raw)
-        if g is not None:  # the same spelling again: no need to normalise it twice
-            if g >= 0:
-                kinds_of[g].add(query.kind)
-            q_of.append(g)
-            continue
-        q = tokenize(query.name, organisation=org)
-        if not q:
-            seen[raw] = -1
-            q_of.append(-1)
-            continue
-        key: tuple = (org, tuple((t.text, t.abjad) for t in q))
-        if query.kind is None:  # both tokenisations are scored (people's and organisations' aliases)
-            other = tokenize(query.name, organisation=not org)
-            key += (tuple((t.text, t.abjad) for t in other),)
+    floor_of: list[float] = []
+    seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
+
+    def group(key: tuple, entry: tuple[tuple[Token, ...], str, bool, bool]) -> int:
         g = groups.get(key)
         if g is None:
             g = groups[key] = len(keyed)
-            keyed.append((q, query.name, org))
+            keyed.append(entry)
             kinds_of.append(set())
-        kinds_of[g].add(query.kind)
-        seen[raw] = g
-        q_of.append(g)
-    cutoff = min(q.threshold for q in queries) - DOCUMENT_BONUS - DOB_EXACT_BONUS
+            floor_of.append(np.inf)
+        return g
+
+    for query in queries:
+        org = query.kind is not None and query.kind != "person"
+        raw = (query.name, org, query.kind is None)
+        gs = seen.get(raw)
+        if gs is None:  # a new spelling: normalise it once
+            spelled = index.spellings(query.name, org)
+            if not spelled:
+                gs = ()
+            else:
+                key: tuple = (org, _key(spelled[0]))
+                if query.kind is None:  # both tokenisations are scored (people's and organisations' aliases)
+                    key += (_key(tokenize(query.name, organisation=not org)),)
+                key += tuple(_key(sp) for sp in spelled[1:])
+                gs = (group(key, (spelled[0], query.name, org, False)),)
+                gs += tuple(
+                    group(("spelling", _key(sp)), (sp, query.name, False, True)) for sp in spelled[1:]
+                )
+            seen[raw] = gs
+        q_of.append(gs)
+        floor = query.evidence.floor(query.threshold)
+        for g in gs:
+            kinds_of[g].add(query.kind)
+            floor_of[g] = min(floor_of[g], floor)
     scored: list[list[tuple[int, float]]] = [[] for _ in keyed]
     for start in range(0, len(keyed), CHUNK):
         chunk = range(start, min(start + CHUNK, len(keyed)))
-        cands = _candidates(index, state, [keyed[g][0] for g in chunk])
+        cands = _candidates(
+            index,
+            state,
+            [keyed[g][0] for g in chunk],
+            [SPELLING_CANDIDATES if keyed[g][3] else TOP_K for g in chunk],
+        )
         _score_chunk(
             index,
             state,
             [keyed[g] for g in chunk],
             [kinds_of[g] for g in chunk],
             cands,
-            cutoff,
+            np.asarray([floor_of[g] for g in chunk]),
             [scored[g] for g in chunk],
         )
     for i, query in enumerate(queries):
-        g = q_of[i]
-        if g >= 0 and scored[g]:
-            results[i] = _finish(index, query, scored[g])
+        gs = q_of[i]
+        if gs and any(scored[g] for g in gs):
+            results[i] = _finish(index, query, [scored[g] for g in gs], keyed[gs[0]][0])
     return results
 
 
 def _score_chunk(
-    index: ScreeningIndex, state: _State, keyed: list[tuple[tuple[Token, ...], str, bool]],
-    kinds: list[set[str | None]], cands: list[np.ndarray], cutoff: float, scored: list[list[tuple[int, float]]],
+    index: ScreeningIndex, state: _State, keyed: list[tuple[tuple[Token, ...], str, bool, bool]],
+    kinds: list[set[str | None]], cands: list[np.ndarray], cutoff: np.ndarray,
+    scored: list[list[tuple[int, float]]],
 ) -> None:  # fmt: skip
-    """Exact name scores of the candidates that may pass ``cutoff``, in candidate order, into ``scored``."""
+    """Exact name scores of the candidates that may pass their group's ``cutoff``, in candidate order."""
     # Query variants: the person and organisation tokenisations of each name (score_tokens uses the
-    # organisation one against organisations' aliases).
+    # organisation one against organisations' aliases); other spellings meet people's aliases only.
     lengths = [len(c) for c in cands]
     if not sum(lengths):
         return
@@ -551,6 +596,8 @@ def _score_chunk(
         groups = np.asarray([g for g, w in enumerate(kinds) if frozenset(w) == wanted], dtype=np.int64)
         mine = np.isin(rg, groups)
         keep[mine] = np.isin(state.alias_kind[ra[mine]], list(wanted))
+    person_only = np.asarray([k[3] for k in keyed], dtype=np.bool_)
+    keep &= ~(person_only[rg] & index.alias_org[ra])
     ra, rg = ra[keep], rg[keep]
     if not len(ra):
         return
@@ -559,7 +606,7 @@ def _score_chunk(
     rq = rq.ravel().astype(np.int64)
     variants: list[tuple[Token, ...]] = []
     for vkey in vkeys.tolist():
-        q, name, org = keyed[vkey // 2]
+        q, name, org, _person_only = keyed[vkey // 2]
         wants_org = bool(vkey % 2)
         variants.append(q if wants_org == org else tokenize(name, organisation=wants_org))
     distinct: dict[tuple[str, bool], int] = {}
@@ -575,12 +622,12 @@ def _score_chunk(
     q_ptr = np.concatenate(([0], np.cumsum([len(v) for v in variants]))).astype(np.int64)
     q_table = _TokenTable(q_tokens, state.text_ids, state.phon_ids)
     ids = np.asarray(q_ids, dtype=np.int64)
-    alive = _survivors(index, state, q_table, q_tokens, ids, q_ptr, rq, ra, cutoff)
+    alive = _survivors(index, state, q_table, q_tokens, ids, q_ptr, rq, ra, cutoff[rg])
     # Survivors get the exact scorer; keep each name's candidate order (it decides ties between aliases).
     exact: dict[tuple[int, int], float] = {}
     for vid, a, g in zip(rq[alive].tolist(), ra[alive].tolist(), rg[alive].tolist(), strict=True):
-        score = score_tokens(variants[vid], index.alias_tokens(a))
-        if score >= cutoff:
+        score = score_tokens(variants[vid], index.alias_tokens(a), not index.alias_org[a])
+        if score >= cutoff[g]:
             exact[(g, a)] = score
     if not exact:
         return
@@ -591,14 +638,10 @@ def _score_chunk(
         scored[g].extend((a, found[a]) for a in cands[g].tolist() if a in found)
 
 
-def _finish(index: ScreeningIndex, query: Query, scored: list[tuple[int, float]]) -> list[Match]:
-    """The tail of :meth:`ScreeningIndex.screen` for one query: secondary evidence, best per entry."""
-    return index.rank(
-        scored,
-        query.date_of_birth,
-        query.nationality,
-        query.document,
-        query.kind,
-        query.limit,
-        query.threshold,
-    )
+def _finish(
+    index: ScreeningIndex, query: Query, scored: list[list[tuple[int, float]]], tokens: tuple[Token, ...]
+) -> list[Match]:
+    """The tail of :meth:`ScreeningIndex.screen` for one query: spellings merged, evidence, best per entry."""
+    found = query.evidence
+    merged = merge_spellings(scored, found.floor(query.threshold))
+    return index.rank(merged, found, query.kind, query.limit, query.threshold, tokens)

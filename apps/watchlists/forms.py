@@ -9,9 +9,21 @@ from apps.watchlists.models import EntryKind, HandlingCode, Watchlist
 
 
 class WatchlistForm(forms.ModelForm):
+    false_hit_rate = forms.FloatField(
+        required=False,
+        initial=0.001,
+        min_value=0.00001,
+        max_value=0.1,
+        label="False-hit rate",
+        help_text="Share of ordinary travellers a match may flag (0.001 is 0.1 %); the threshold keeps to it.",
+    )
+
+    def clean_false_hit_rate(self) -> float:
+        return self.cleaned_data.get("false_hit_rate") or 0.001
+
     class Meta:
         model = Watchlist
-        fields = ["name", "description", "default_handling", "risk_area", "weight"]
+        fields = ["name", "description", "default_handling", "risk_area", "weight", "false_hit_rate"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 

@@ -385,7 +385,10 @@ def _un_entry(el: etree._Element, path: Path) -> WatchlistEntry:
             continue
         quality = _child(al, "QUALITY").casefold()
         alias_type = "fka" if quality == "f.k.a." else "aka"
-        aliases.append(Alias(alias_name, _UN_QUALITY.get(quality), alias_type))
+        # Some aliases hold several names in one field ("Sayed Akbar; Syed Akber"): one alias each.
+        for part in alias_name.split(";"):
+            if part.strip():
+                aliases.append(Alias(part.strip(), _UN_QUALITY.get(quality), alias_type))
     for d in el.findall("INDIVIDUAL_DATE_OF_BIRTH"):
         kind = _child(d, "TYPE_OF_DATE").upper()
         approx = kind == "APPROXIMATELY"

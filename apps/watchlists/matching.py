@@ -14,10 +14,14 @@ Three layers, each usable on its own:
    omits); a joined-string comparison catches split/merged words and an acronym rule catches
    "PLA" for "People's Liberation Army".
 3. **Screening** (:class:`ScreeningIndex`): an in-memory blocking index over every alias (inverted
-   lists on exact tokens, phonetic keys, skeletons, and character trigrams of the token vocabulary
-   for typos), held in numpy arrays; candidates are ranked by IDF-weighted overlap, the best few
-   hundred are scored in full, and secondary keys (date of birth, nationality, document number)
-   raise or lower the score. Every :class:`Match` explains itself in ``reasons``.
+   lists on exact tokens, phonetic keys, skeletons, letters swapped, and character trigrams of the
+   token vocabulary for typos), held in numpy arrays; candidates are ranked by IDF-weighted overlap,
+   the best sixty are scored in full. A name is screened under each of its spellings (as written,
+   other romanisations of Arabic, Persian and Chinese names, parts run together or split). The best
+   name score per entry then meets the other evidence - date of birth, nationality, document, the
+   alias's own quality - in one combined score (:mod:`apps.watchlists.evidence`), and a name given
+   with a date of birth is matched against persons only. Every :class:`Match` explains itself, part
+   by part, in ``parts`` (and as sentences in ``reasons``).
 """
 
 from __future__ import annotations
@@ -35,12 +39,15 @@ from typing import Any
 import numpy as np
 from anyascii import anyascii
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
+from apps.watchlists import evidence, scripts
+from apps.watchlists.evidence import MATCH_THRESHOLD, REVIEW_THRESHOLD, Part
 from apps.watchlists.importers import BirthDate, WatchlistEntry, country_code, parse_date_of_birth
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "MATCH_THRESHOLD",
     "Match",
     "ScreeningIndex",
     "Token",
@@ -49,8 +56,10 @@ __all__ = [
     "tokenize",
 ]
 
-#: Name score at or above which a pair is called a match. Fixed here (0.68-0.76 is a plateau on the
-#: labelled pairs); bench/screening.py also reports a 5-fold cross-validated threshold for honesty.
+#: *Name* score at or above which two names are called alike (:func:`name_similarity`). Fixed here
+#: (0.68-0.76 is a plateau on the labelled pairs); bench/screening.py also reports a 5-fold
+#: cross-validated threshold for honesty. Screening thresholds apply to the combined score instead
+#: (:mod:`apps.watchlists.evidence`: ``MATCH_THRESHOLD``, and each list's calibrated threshold).
 DEFAULT_THRESHOLD = 0.70
 
 # --------------------------------------------------------------------------------------------
@@ -65,7 +74,10 @@ def _words(text: str) -> list[str]:
 
 _HONORIFICS = frozenset(
     _words(
-        "mr mrs ms miss mx dr prof sir herr frau mme mlle monsieur madame president prasident praesident hon rev excellency his her"
+        "mr mrs ms miss mx dr prof sir herr frau mme mlle monsieur madame president prasident praesident hon rev excellency his her "
+        # titles and degrees travellers' records carry in many languages (Latin script)
+        "dra sr sra srta dott dottssa ing dipl mag mba msc bsc phd jr snr jnr pan pani bay bayan doc uzm drg ir ssos skom sh mh "
+        "ssi shri smt"
     )
 )
 _PARTICLES = frozenset(
@@ -186,13 +198,24 @@ def _phonetic(t: str) -> str:
     return re.sub(r"(.)\1+", r"\1", t)
 
 
-_SKEL_MAP = str.maketrans("bvfpckqgszxtdjlmnr", "bbbbkkkksssttylmnr", "aeiouyhw'`")
+_SKEL_DIGRAPHS = (("sh", "S"), ("ch", "S"), ("kh", "K"), ("gh", "G"), ("th", "T"), ("dh", "D"), ("ph", "F"),
+                  ("zh", "J"))  # fmt: skip
+_SKEL_MAP = str.maketrans("bvfpFckqgKGszxSJtdTDjlmnrh", "bbbbbkkkkkksssssttttylmnrh", "aeiouyw'`")
+#: Consonants a skeleton needs to count in full; two count for less, one ("l" of Ali) for nothing.
+MIN_SKELETON = 3
+SHORT_SKELETON = 2
+SHORT_SKELETON_SIM = 0.75
+#: Weight per listed part that breaks ties between candidates sharing the same parts with a name.
+LENGTH_TIE = 1e-3
 
 
 def _skeleton(t: str) -> str:
-    """Consonant skeleton: vowels and h/w/y dropped, similar consonants merged."""
+    """Consonant skeleton: vowels, w and y dropped, similar consonants merged, h kept (Arabic writes
+    h as a letter of its own: Hasan, Ahmad, Mohammed keep it in every spelling)."""
     if len(t) > 4 and t[:2] in ("al", "el"):
         t = t[2:]
+    for digraph, letter in _SKEL_DIGRAPHS:
+        t = t.replace(digraph, letter)
     s = t.translate(_SKEL_MAP)
     return re.sub(r"(.)\1+", r"\1", s)
 
@@ -214,12 +237,24 @@ def _make_token(text: str, abjad: bool) -> Token:
 
 
 def _to_latin(name: str) -> tuple[str, bool]:
-    """Transliterate to ASCII; split CJK/Hangul names into surname + given name."""
+    """Transliterate to ASCII; split CJK/Hangul names into surname + given name.
+
+    Titles written in the name's own script are dropped first; Arabic and Persian letters are folded
+    (:func:`apps.watchlists.scripts.fold_arabic`) so two Arabic-script spellings compare letter for letter.
+    """
+    name = scripts.strip_titles(name)
     abjad = bool(_ABJAD.search(name))
+    if scripts.has_arabic(name):
+        name = scripts.arabic_vowel_letters(scripts.fold_arabic(name))
     if _CJK.search(name):
+        # Written as one word, family name first: split it off. Written with spaces: as written.
+        single = len(name.split()) == 1
         words = []
         for word in name.split():
-            if _CJK.search(word) and 2 <= len(word) <= 4:
+            han = scripts.split_han(word) if single else None
+            if han is not None:
+                words.append(anyascii(han[0]) + " " + anyascii(han[1]))
+            elif single and _CJK.search(word) and 2 <= len(word) <= 4:
                 words.append(anyascii(word[0]) + " " + anyascii(word[1:]))
             else:
                 words.append(anyascii(word))
@@ -305,6 +340,9 @@ def tokenize(name: str, *, organisation: bool = False) -> tuple[Token, ...]:
 # --------------------------------------------------------------------------------------------
 
 EXTRA_QUERY_COST = 0.8  # weight of a query token that found no partner
+#: ... when the listed name is a single name that matched: a list that knows one name of a person says
+#: nothing of the others a traveller's document carries (the evidence rules ask for more instead).
+SINGLE_NAME_EXTRA_COST = 0.25
 EXTRA_CANDIDATE_COST = 0.3  # weight of a listed token that found no partner
 MIN_TOKEN_SIM = 0.6  # below this, two tokens are not aligned at all
 NUMBER_MISMATCH = 0.15  # subtracted when both names carry numbers and they differ
@@ -317,6 +355,29 @@ def _edit_budget(length: int) -> int:
     return 0 if length <= 3 else 1 if length <= 6 else 2 if length <= 10 else 3
 
 
+def _edit_similarity(x: str, y: str) -> float:
+    """1 - edits/length, halved beyond the edit budget; a swap of two letters in a three-letter name
+    ("Kim"/"Kmi") is let through as the one slip it is."""
+    dist = OSA.distance(x, y)
+    longest = max(len(x), len(y), 1)
+    sim = 1.0 - dist / longest
+    if dist > _edit_budget(longest) and not (dist == 1 and len(x) == len(y) == 3 and sorted(x) == sorted(y)):
+        sim *= 0.5
+    return sim
+
+
+def phonetic_comparable(len_a: int, len_b: int, abjad: bool) -> bool:
+    """Whether two Latin-script parts of these lengths may be compared by their phonetic forms.
+
+    The folding merges letters a transliteration alternates (j/y, y/i, doubled letters), which can fold
+    a longer part onto a much shorter one ("Yijun" and "Yun", "Jie" and "Yi" in Pinyin, where j, y and
+    zh are different sounds). Spellings of one name differ in length by a letter or two at most, more
+    only in long names ("Tschernow"/"Chernov"); beyond that only the written forms are compared. Parts
+    from an abjad script are exempt: their vowels are unwritten and their skeletons decide.
+    """
+    return abjad or abs(len_a - len_b) <= max(1, (max(len_a, len_b) - 2) // 2)
+
+
 @lru_cache(maxsize=1 << 18)
 def token_similarity(a: Token, b: Token) -> float:
     """Similarity of two name parts, 0-1: exact, phonetic variant, initial, skeleton or edit distance."""
@@ -326,25 +387,29 @@ def token_similarity(a: Token, b: Token) -> float:
         return 0.0
     if a.initial or b.initial:
         return 0.8 if a.text[0] == b.text[0] else 0.0
-    if a.phon == b.phon:
+    # ``phonetic_comparable``, inlined: this is the scorer's innermost call.
+    la, lb = len(a.text), len(b.text)
+    phonetic = a.abjad or b.abjad or abs(la - lb) <= max(1, (max(la, lb) - 2) // 2)
+    if phonetic and a.phon == b.phon:
         return 0.95
     # A budget of edits that grows with length: one letter in "Putin" may be a typo, one letter in
     # "Kim" is another name. Outside the budget the parts do not align at all.
-    dist = min(Levenshtein.distance(a.phon, b.phon), Levenshtein.distance(a.text, b.text))
-    longest = max(len(a.phon), len(b.phon), 1)
-    allowed = _edit_budget(longest)
-    sim = 1.0 - dist / longest
-    if dist > allowed:
-        sim *= 0.5
-    if a.abjad or b.abjad:
-        if a.skel and a.skel == b.skel:
-            sim = max(sim, 0.9)
-        elif a.skel and b.skel:
+    # Optimal string alignment: two neighbouring letters swapped ("Aliyev"/"Ailyev") are one slip, not
+    # two. Spelt and phonetic forms are each held to the budget of their own length.
+    sim = _edit_similarity(a.text, b.text)
+    if phonetic:
+        sim = max(sim, _edit_similarity(a.phon, b.phon))
+    if (a.abjad or b.abjad) and min(len(a.skel), len(b.skel)) >= SHORT_SKELETON:
+        if a.skel == b.skel:  # two consonants ("Aswad": s-d) say less than three or more
+            sim = max(sim, 0.9 if len(a.skel) >= MIN_SKELETON else SHORT_SKELETON_SIM)
+        elif min(len(a.skel), len(b.skel)) >= MIN_SKELETON:
             sim = max(sim, 0.85 * Levenshtein.normalized_similarity(a.skel, b.skel))
     return sim
 
 
-def _align(q: Sequence[Token], c: Sequence[Token]) -> tuple[float, list[tuple[int, int, float]]]:
+def _align(
+    q: Sequence[Token], c: Sequence[Token], person: bool = True
+) -> tuple[float, list[tuple[int, int, float]]]:
     """Greedy one-to-one alignment by best similarity; returns the weighted score and pairs."""
     pairs = []
     for i, a in enumerate(q):
@@ -370,7 +435,8 @@ def _align(q: Sequence[Token], c: Sequence[Token]) -> tuple[float, list[tuple[in
         major_matched |= not (q[i].minor or c[j].minor or q[i].initial or c[j].initial)
     if not major_matched:
         return 0.0, chosen
-    total += EXTRA_QUERY_COST * sum(t.weight for i, t in enumerate(q) if i not in used_q)
+    extra_cost = SINGLE_NAME_EXTRA_COST if person and single_name(c) else EXTRA_QUERY_COST
+    total += extra_cost * sum(t.weight for i, t in enumerate(q) if i not in used_q)
     total += EXTRA_CANDIDATE_COST * sum(t.weight for j, t in enumerate(c) if j not in used_c)
     score = matched / total if total else 0.0
     # A name part replaced by a different one (father, clan, given name) is a different person far
@@ -384,6 +450,17 @@ def _align(q: Sequence[Token], c: Sequence[Token]) -> tuple[float, list[tuple[in
     return score, chosen
 
 
+def single_name(tokens: Sequence[Token]) -> bool:
+    """One real name part (particles and initials aside): "WALIJAN", "al-Hakim"."""
+    return sum(1 for t in tokens if not (t.minor or t.initial or t.number)) == 1
+
+
+def short_name(tokens: Sequence[Token]) -> bool:
+    """Every real name part three letters or fewer ("Li Na", "Kim Il"): such names recur by chance."""
+    major = [t for t in tokens if not (t.minor or t.initial or t.number)]
+    return bool(major) and all(len(t.text) <= 3 for t in major)
+
+
 def _acronym(q: Sequence[Token], c: Sequence[Token]) -> bool:
     """'PLA' vs 'Peoples Liberation Army' (either way round)."""
     for short, long_ in ((q, c), (c, q)):
@@ -395,11 +472,11 @@ def _acronym(q: Sequence[Token], c: Sequence[Token]) -> bool:
     return False
 
 
-def score_tokens(q: Sequence[Token], c: Sequence[Token]) -> float:
-    """Name score 0-1 of query tokens ``q`` against listed tokens ``c``."""
+def score_tokens(q: Sequence[Token], c: Sequence[Token], person: bool = True) -> float:
+    """Name score 0-1 of query tokens ``q`` against listed tokens ``c`` (``person``: a person's name)."""
     if not q or not c:
         return 0.0
-    score, _pairs = _align(q, c)
+    score, _pairs = _align(q, c, person)
     for legal in (False, True):
         qj = "".join(t.phon for t in q if legal or t.text not in _LEGAL)
         cj = "".join(t.phon for t in c if legal or t.text not in _LEGAL)
@@ -407,7 +484,7 @@ def score_tokens(q: Sequence[Token], c: Sequence[Token]) -> float:
             joined = Levenshtein.normalized_similarity(qj, cj)
             if joined >= 0.9:
                 score = max(score, joined * 0.95)
-    if _acronym(q, c):
+    if not person and _acronym(q, c):  # "PLA" is an army; "Kim" is not Kamal Ibrahim Mustafa
         score = max(score, 0.85)
     qn = {t.text for t in q if t.number}
     cn = {t.text for t in c if t.number}
@@ -423,26 +500,25 @@ def name_similarity(a: str, b: str, kind: str | None = None) -> float:
     non-persons. Scores at or above :data:`DEFAULT_THRESHOLD` are meant to be treated as matches.
     """
     org = kind is not None and kind != "person"
-    return score_tokens(tokenize(a, organisation=org), tokenize(b, organisation=org))
+    return score_tokens(tokenize(a, organisation=org), tokenize(b, organisation=org), not org)
 
 
 # --------------------------------------------------------------------------------------------
 # Screening index
 # --------------------------------------------------------------------------------------------
 
-DOB_EXACT_BONUS = 0.08
-DOB_YEAR_BONUS = 0.04
-DOB_CONFLICT_PENALTY = 0.2
-DOB_DAY_CONFLICT_PENALTY = 0.06
-NATIONALITY_BONUS = 0.03
-NATIONALITY_PENALTY = 0.07
-DOCUMENT_BONUS = 0.2
-WEAK_ALIAS_FACTOR = 0.92
+
+#: Candidates the name as written scores in full: the best by shared, IDF-weighted parts.
+CANDIDATES = 60
 
 
 @dataclass(slots=True)
 class Match:
-    """One screening hit: which entry, on which alias, how strongly and why."""
+    """One screening hit: which entry, on which alias, how strongly and why.
+
+    ``score`` is the combined score (:mod:`apps.watchlists.evidence`); ``parts`` the evidence it was
+    made of, each with its weight; ``reasons`` the same parts as sentences, the name first.
+    """
 
     entry_id: str
     entry: WatchlistEntry
@@ -450,6 +526,34 @@ class Match:
     score: float
     name_score: float
     reasons: list[str] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a query brings besides its name, in the form the evidence rules compare."""
+
+    dob: BirthDate | None = None
+    nationality: str | None = None
+    document: str = ""
+
+    @classmethod
+    def of(
+        cls, date_of_birth: Any = None, nationality: str | None = None, document: str | None = None
+    ) -> Evidence:
+        nat = country_code(nationality) or (
+            nationality.strip().upper() if nationality and nationality.strip() else None
+        )
+        return cls(_as_birthdate(date_of_birth), nat, _doc_key(document) if document else "")
+
+    def floor(self, threshold: float) -> float:
+        """The lowest name score that may still reach ``threshold`` with this evidence."""
+        return evidence.name_floor(
+            threshold,
+            dob=self.dob is not None,
+            nationality=bool(self.nationality),
+            document=bool(self.document),
+        )
 
 
 def _as_birthdate(value: str | date | BirthDate | None) -> BirthDate | None:
@@ -467,25 +571,17 @@ def _doc_key(number: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", number.upper())
 
 
-def _dob_adjustment(query: BirthDate, listed: Sequence[BirthDate]) -> tuple[float, str]:
-    """Bonus or penalty for a query date of birth against the listed ones, with the reason."""
-    if not listed:
-        return 0.0, ""
-    for d in listed:
-        if query.is_full and d.is_full and (d.year, d.month, d.day) == (query.year, query.month, query.day):
-            return DOB_EXACT_BONUS, "date of birth matches"
-    q_years = set(query.years())
-    year_hit = [
-        d
-        for d in listed
-        if q_years & set(range(d.year - d.approximate, (d.year_to or d.year) + 1 + d.approximate))
-    ]
-    if year_hit:
-        if query.is_full and all(d.is_full for d in year_hit):
-            return -DOB_DAY_CONFLICT_PENALTY, f"same year of birth but different date (listed {year_hit[0]})"
-        return DOB_YEAR_BONUS, f"year of birth matches ({year_hit[0]})"
-    shown = ", ".join(str(d) for d in listed[:3])
-    return -DOB_CONFLICT_PENALTY, f"date of birth differs (listed {shown})"
+def merge_spellings(lists: Sequence[Iterable[tuple[int, float]]], floor: float) -> list[tuple[int, float]]:
+    """(alias, name score) pairs of several spellings of one name: the best score per alias at or above
+    ``floor``, in order of first appearance (shared by the per-name and the bulk paths, so both agree)."""
+    if len(lists) == 1:
+        return [(a, s) for a, s in lists[0] if s >= floor]
+    best: dict[int, float] = {}
+    for scored in lists:
+        for a, s in scored:
+            if s >= floor and s > best.get(a, -1.0):
+                best[a] = s
+    return list(best.items())
 
 
 class ScreeningIndex:
@@ -494,8 +590,8 @@ class ScreeningIndex:
     Build once (``ScreeningIndex.build(entries)``), screen many names. Candidate generation uses
     inverted lists held as numpy arrays (CSR layout: one offsets array, one ids array) on exact
     tokens, phonetic keys and consonant skeletons, plus a character-trigram index over the token
-    *vocabulary* for typos; candidates are ranked by IDF-weighted overlap and only the top few
-    hundred are scored in full.
+    *vocabulary* for typos; candidates are ranked by IDF-weighted overlap and only the top
+    ``CANDIDATES`` (sixty) are scored in full.
     """
 
     def __init__(self) -> None:
@@ -513,6 +609,14 @@ class ScreeningIndex:
         self.idf = np.zeros(0, dtype=np.float32)
         self.by_phon: dict[str, list[int]] = {}
         self.by_skel: dict[str, list[int]] = {}
+        self.by_sorted: dict[str, list[int]] = {}
+        self.by_skel_abjad: dict[str, list[int]] = {}
+        self.length_tie = np.zeros(0)
+        self._postings: dict[tuple[str, bool], tuple[list[int], list[int], list[float]]] = {}
+        self._hits: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]] = {}
+        self._hits_size = 0
+        self._nearest: dict[tuple[str, bool], float] = {}
+        self.max_tie = 0.0
         self.tri_ptr = np.zeros(1, dtype=np.int64)
         self.tri_ids = np.zeros(0, dtype=np.int32)
         self.trigram: dict[str, int] = {}
@@ -569,18 +673,30 @@ class ScreeningIndex:
         counts = np.bincount(self.alias_tok, minlength=len(self.tokens))
         self.post_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         self.idf = np.log1p(n_alias / np.maximum(counts, 1)).astype(np.float32)
+        # Among aliases that share the same parts with a name, the shorter ones rank first ("Muhammad
+        # Ali" before "Muhammad Ali Hasan Yusuf"): a tie-break far smaller than any part's weight.
+        self.length_tie = np.diff(self.alias_ptr) * LENGTH_TIE
+        self.max_tie = float(self.length_tie.max()) if len(self.length_tie) else 0.0
+        by_sorted: dict[str, list[int]] = defaultdict(list)
         by_phon: dict[str, list[int]] = defaultdict(list)
         by_skel: dict[str, list[int]] = defaultdict(list)
+        by_skel_abjad: dict[str, list[int]] = defaultdict(list)
         tri_pairs: dict[str, list[int]] = defaultdict(list)
         for tid, t in enumerate(self.tokens):
             by_phon[t.phon].append(tid)
             if t.skel:
                 by_skel[t.skel].append(tid)
+                if t.abjad:
+                    by_skel_abjad[t.skel].append(tid)
+            if len(t.text) >= 3 and not t.minor:
+                by_sorted["".join(sorted(t.text))].append(tid)
             if len(t.phon) >= 4 and not t.minor:
                 for g in _trigrams(t.phon):
                     tri_pairs[g].append(tid)
         self.by_phon = dict(by_phon)
         self.by_skel = dict(by_skel)
+        self.by_skel_abjad = dict(by_skel_abjad)
+        self.by_sorted = dict(by_sorted)
         self.vocab_phon = [t.phon for t in self.tokens]
         self.vocab_phon_arr = np.asarray(self.vocab_phon, dtype=object)
         self.vocab_len = np.fromiter(
@@ -607,24 +723,31 @@ class ScreeningIndex:
                 found[tid] = 1.0
         for tid in self.by_phon.get(q.phon, ()):
             found.setdefault(tid, 0.95)
-        if q.skel and len(q.skel) >= 2:
-            for tid in self.by_skel.get(q.skel, ()):
-                if q.abjad or self.tokens[tid].abjad:
-                    found.setdefault(tid, 0.85)
+        if len(q.skel) >= SHORT_SKELETON:  # skeletons compare a script without vowels to any other
+            for tid in (self.by_skel if q.abjad else self.by_skel_abjad).get(q.skel, ()):
+                found.setdefault(tid, 0.85)
+        if len(q.text) >= 3 and not q.minor:  # letters swapped: the trigrams miss these, the letters do not
+            for tid in self.by_sorted.get("".join(sorted(q.text)), ()):
+                if tid not in found and (sim := token_similarity(q, self.tokens[tid])) >= MIN_TOKEN_SIM:
+                    found[tid] = sim
         if len(q.phon) >= 4 and not q.minor:
             grams = _trigrams(q.phon)
             rows = [self.trigram[g] for g in grams if g in self.trigram]
             if rows:
                 ids = np.concatenate([self.tri_ids[self.tri_ptr[g] : self.tri_ptr[g + 1]] for g in rows])
-                uniq, cnt = np.unique(ids, return_counts=True)
                 # q-gram lemma: k edits destroy at most 3k trigrams.
                 k = _edit_budget(len(q.phon) + 1)
-                cand = uniq[cnt >= max(1, len(grams) - 3 * k)]
+                need = max(1, len(grams) - 3 * k)
+                if len(ids) * 16 > len(self.tokens):  # common trigrams: counting beats sorting
+                    cand = np.flatnonzero(np.bincount(ids, minlength=len(self.tokens)) >= need)
+                else:
+                    uniq, cnt = np.unique(ids, return_counts=True)
+                    cand = uniq[cnt >= need]
                 cand = cand[np.abs(self.vocab_len[cand] - len(q.phon)) <= k]
                 if len(cand):
                     choices = self.vocab_phon_arr[cand].tolist()
                     for _c, _d, pos in process.extract(
-                        q.phon, choices, scorer=Levenshtein.distance, score_cutoff=k, limit=None
+                        q.phon, choices, scorer=OSA.distance, score_cutoff=k, limit=None
                     ):
                         tid = int(cand[pos])
                         if tid not in found:
@@ -635,39 +758,92 @@ class ScreeningIndex:
 
     def postings(self, t: Token) -> tuple[list[int], list[int], list[float]]:
         """Where the aliases holding ``t`` or a neighbour of it lie in the postings (start, end), and what
-        each range adds to an alias's candidate score; shared with the bulk path, which caches it."""
+        each range adds to an alias's candidate score; shared with the bulk path.
+
+        Kept per index (it never changes once built): names repeat their parts, and the common parts
+        ("Muhammad", "Ali") are the costly ones to expand.
+        """
+        key = (t.text, t.abjad)
+        cached = self._postings.get(key)
+        if cached is None:
+            if len(self._postings) >= POSTINGS_CACHE:
+                self._postings.clear()
+                self._nearest.clear()
+            cached = self._postings[key] = self._postings_of(t)
+        return cached
+
+    def nearest(self, t: Token) -> float:
+        """How alike ``t`` is to the nearest listed word of its own script family (0 when none is near).
+
+        Skeleton neighbours (Latin against Arabic script) are left out: they say a consonant frame is
+        shared, not that the word is listed nearly as written.
+        """
+        self.postings(t)
+        return self._nearest.get((t.text, t.abjad), 0.0)
+
+    def _postings_of(self, t: Token) -> tuple[list[int], list[int], list[float]]:
         starts: list[int] = []
         ends: list[int] = []
         gains: list[float] = []
-        for tid, sim in self._expand(t).items():
+        found = self._expand(t)
+        self._nearest[(t.text, t.abjad)] = max(
+            (sim for tid, sim in found.items() if self.tokens[tid].abjad == t.abjad), default=0.0
+        )
+        # A rare spelling of a common name ("Muhammmad") is no rarer a name: no neighbour weighs more
+        # than the name as written (or, when the list never writes it so, its most common neighbour).
+        exact = [tid for tid, sim in found.items() if sim >= 1.0]
+        pool = exact or list(found)
+        ceiling = float(min(self.idf[tid] for tid in pool)) if pool else 0.0
+        for tid, sim in found.items():
             lo, hi = int(self.post_ptr[tid]), int(self.post_ptr[tid + 1])
             if hi > lo:
                 starts.append(lo)
                 ends.append(hi)
-                gains.append(float(self.idf[tid]) * sim * (0.3 if t.minor else 1.0))
+                gains.append(min(float(self.idf[tid]), ceiling) * sim * (0.3 if t.minor else 1.0))
         return starts, ends, gains
 
+    def _token_hits(self, t: Token) -> tuple[np.ndarray, np.ndarray]:
+        """The aliases holding ``t`` or a neighbour (``postings``), one per occurrence, with their gains."""
+        key = (t.text, t.abjad)
+        cached = self._hits.get(key)
+        if cached is None:
+            starts, ends, gains = self.postings(t)
+            if starts:
+                ids = np.concatenate([self.post_ids[lo:hi] for lo, hi in zip(starts, ends, strict=True)])
+                weights = np.repeat(np.asarray(gains, dtype=np.float32), np.subtract(ends, starts))
+            else:
+                ids, weights = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+            cached = (ids, weights)
+            if len(ids) >= HITS_CACHE_MIN:  # only common parts are worth keeping (and costly to rebuild)
+                self._hits_size += len(ids)
+                if self._hits_size > HITS_CACHE_SIZE:
+                    self._hits.clear()
+                    self._hits_size = len(ids)
+                self._hits[key] = cached
+        return cached
+
     def _candidates(self, q: Sequence[Token], top_k: int) -> np.ndarray:
-        starts: list[int] = []
-        ends: list[int] = []
-        gains: list[float] = []
-        for t in q:
-            more = self.postings(t)
-            starts += more[0]
-            ends += more[1]
-            gains += more[2]
-        if not starts:
+        parts = [self._token_hits(t) for t in q]
+        parts = [p for p in parts if len(p[0])]
+        if not parts:
             return np.zeros(0, dtype=np.int32)
-        ids = np.concatenate([self.post_ids[lo:hi] for lo, hi in zip(starts, ends, strict=True)])
-        weights = np.repeat(np.asarray(gains, dtype=np.float32), np.subtract(ends, starts))
+        ids = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        weights = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
         if len(ids) <= top_k:
             return np.unique(ids)
         if len(ids) > 50_000:  # dense: one pass over all aliases beats sorting the postings
             totals = np.bincount(ids, weights=weights, minlength=len(self.alias_entry))
-            top = np.argpartition(-totals, top_k)[:top_k]
-            return top[totals[top] >= 0.3 * totals[top].max()].astype(np.int32)
+            # Only aliases within reach of the best can be kept: the length tie-break and the partition
+            # are applied to those, not to the whole index.
+            near = np.flatnonzero(totals >= 0.3 * totals.max() - self.max_tie)
+            scores = totals[near] - self.length_tie[near]
+            keep = scores >= 0.3 * scores.max()
+            near, scores = near[keep], scores[keep]
+            if len(near) > top_k:
+                near = near[np.argpartition(-scores, top_k)[:top_k]]
+            return near.astype(np.int32)
         uniq, inverse = np.unique(ids, return_inverse=True)
-        totals = np.bincount(inverse, weights=weights)
+        totals = np.bincount(inverse, weights=weights) - self.length_tie[uniq]
         if len(uniq) > top_k:
             top = np.argpartition(-totals, top_k)[:top_k]
             uniq, totals = uniq[top], totals[top]
@@ -678,6 +854,75 @@ class ScreeningIndex:
         lo, hi = self.alias_ptr[alias_idx], self.alias_ptr[alias_idx + 1]
         return [self.tokens[t] for t in self.alias_tok[lo:hi].tolist()]
 
+    def spellings(self, name: str, organisation: bool = False) -> list[tuple[Token, ...]]:
+        """The token sequences a name is screened as: as written first, then other spellings of it.
+
+        Other spellings (people only): the further romanisations of an Arabic, Persian or Chinese
+        name (:func:`apps.watchlists.scripts.romanisations`), and the name with two parts run
+        together or one part split where the list's vocabulary writes it so ("Abdulrahman" /
+        "Abdul Rahman", "Xiaoming" / "Xiao Ming").
+        """
+        base = tokenize(name, organisation=organisation)
+        if not base or organisation:
+            return [base] if base else []
+        out = [base]
+        seen = {_key(base)}
+
+        def add(tokens: tuple[Token, ...]) -> None:
+            if tokens and _key(tokens) not in seen and len(out) < MAX_SPELLINGS:
+                seen.add(_key(tokens))
+                out.append(tokens)
+
+        for alt in scripts.romanisations(name):
+            add(tokenize(alt))
+        for tokens in list(out):
+            for other in self._rejoined(tokens):
+                add(other)
+        return out
+
+    def _rejoined(self, tokens: tuple[Token, ...]) -> list[tuple[Token, ...]]:
+        """``tokens`` with two neighbours joined, or one split, where the list has the other form."""
+        out = []
+        real = [not (t.minor or t.initial or t.number) for t in tokens]
+        for i in range(len(tokens) - 1):
+            if real[i] and real[i + 1]:
+                joined = tokens[i].text + tokens[i + 1].text
+                if joined in self.vocab:
+                    out.append((*tokens[:i], _make_token(joined, False), *tokens[i + 2 :]))
+        for i, t in enumerate(tokens):
+            if not real[i] or t.abjad or len(t.text) < 6 or t.text in self.vocab:
+                continue  # a part the list writes as it is needs no splitting
+            # Both halves listed words; or one half a listed word and the other left for the scorer to
+            # compare (it may carry a typo): in a long run-together name (ten letters or more, both
+            # halves of five or more), or in one of seven or more that is near no listed word at all
+            # (halves of three or more: "Naimqasmi" is "naim" + "qasmi", to meet "Naim Qasim"). A part
+            # the list writes nearly so ("Elisabeth", a letter or two apart: NEAR_SIM) is cut only where
+            # both halves are listed words: each further spelling is screened in full, and most such
+            # cuts find nothing.
+            cuts = [
+                c for c in range(3, len(t.text) - 2) if t.text[:c] in self.vocab and t.text[c:] in self.vocab
+            ]
+            if not cuts and len(t.text) >= 10:
+                cuts = [
+                    c
+                    for c in range(5, len(t.text) - 4)
+                    if t.text[:c] in self.vocab or t.text[c:] in self.vocab
+                ]
+            if not cuts and len(t.text) >= 7 and self.nearest(t) < NEAR_SIM:
+                cuts = [
+                    c
+                    for c in range(3, len(t.text) - 2)
+                    if t.text[:c] in self.vocab or t.text[c:] in self.vocab
+                ]
+
+            def known(c: int, text: str = t.text) -> int:  # the longer listed half first
+                return max(len(h) if h in self.vocab else 0 for h in (text[:c], text[c:]))
+
+            for cut in sorted(cuts, key=lambda c: -known(c))[:2]:
+                parts = (_make_token(t.text[:cut], False), _make_token(t.text[cut:], False))
+                out.append((*tokens[:i], *parts, *tokens[i + 1 :]))
+        return out
+
     def screen(
         self,
         name: str,
@@ -687,47 +932,53 @@ class ScreeningIndex:
         document: str | None = None,
         kind: str | None = None,
         limit: int = 5,
-        threshold: float = DEFAULT_THRESHOLD,
-        candidates: int = 100,
+        threshold: float = REVIEW_THRESHOLD,
+        candidates: int = CANDIDATES,
     ) -> list[Match]:
-        """Best matches for one name, at most ``limit``, each with score >= ``threshold``.
+        """Best matches for one name, at most ``limit``, each with a combined score >= ``threshold``.
 
-        The name score decides candidacy; secondary keys then adjust it: a matching date of birth
-        or document raises it, a conflicting date of birth or nationality lowers it. ``kind``
+        Every spelling of the name (:meth:`spellings`) finds and scores its candidates; the best name
+        score per alias then meets the other evidence (date of birth, nationality, document, the
+        alias's own quality) in one combined score (:mod:`apps.watchlists.evidence`). ``kind``
         restricts hits to entries of that kind ("person", "organisation", "vessel"...).
         """
         org = kind is not None and kind != "person"
-        q = tokenize(name, organisation=org)
-        if not q:
+        spelled = self.spellings(name, org)
+        if not spelled:
             return []
+        q = spelled[0]
         q_person = tokenize(name) if org else q
         q_org = q if org else tokenize(name, organisation=True)
+        found = Evidence.of(date_of_birth, nationality, document)
+        floor = found.floor(threshold)
 
-        def scored() -> Iterator[tuple[int, float]]:
-            for a_idx in self._candidates(q, candidates).tolist():
+        def scored(k: int, spelling: tuple[Token, ...]) -> Iterator[tuple[int, float]]:
+            for a_idx in self._candidates(spelling, SPELLING_CANDIDATES if k else candidates).tolist():
                 if kind is not None and self.entries[int(self.alias_entry[a_idx])].kind != kind:
                     continue  # before scoring: the scorer is the expensive part
-                qt = q_org if self.alias_org[a_idx] else q_person
-                yield a_idx, score_tokens(qt, self.alias_tokens(a_idx))
+                is_org = bool(self.alias_org[a_idx])
+                if is_org and k:
+                    continue  # other spellings are spellings of a person's name
+                qt = q_org if is_org else (spelling if k else q_person)
+                yield a_idx, score_tokens(qt, self.alias_tokens(a_idx), not is_org)
 
-        return self.rank(scored(), date_of_birth, nationality, document, kind, limit, threshold)
+        merged = merge_spellings([list(scored(k, sp)) for k, sp in enumerate(spelled)], floor)
+        return self.rank(merged, found, kind, limit, threshold, q)
 
     def rank(
         self,
         scored: Iterable[tuple[int, float]],
-        date_of_birth: Any,
-        nationality: str | None,
-        document: str | None,
+        found: Evidence,
         kind: str | None,
         limit: int,
         threshold: float,
+        query: Sequence[Token] = (),
     ) -> list[Match]:
-        """The best match per entry among ``(alias index, name score)`` pairs, after the secondary
-        evidence (date of birth, nationality, document) moved each score; shared by the bulk path."""
-        q_dob = _as_birthdate(date_of_birth)
-        q_nat = country_code(nationality) or (nationality.strip().upper() if nationality else None)
-        q_doc = _doc_key(document) if document else ""
-        floor = threshold - DOCUMENT_BONUS - DOB_EXACT_BONUS
+        """The best match per entry among ``(alias index, name score)`` pairs, after the other evidence
+        (date of birth, nationality, document, quality) made each a combined score; shared by the bulk path."""
+        floor = found.floor(threshold)
+        query_single = single_name(query) if query else False
+        query_short = short_name(query) if query else False
         best: dict[int, Match] = {}
         for a_idx, name_score in scored:
             e_idx = int(self.alias_entry[a_idx])
@@ -735,47 +986,66 @@ class ScreeningIndex:
             if (kind is not None and entry.kind != kind) or name_score < floor:
                 continue
             weak = bool(self.alias_weak[a_idx])
+            person = not self.alias_org[a_idx]
             alias = self.alias_names[a_idx]
-            score = name_score * (WEAK_ALIAS_FACTOR if weak else 1.0)
-            reasons = [f"name {name_score:.2f} on {'weak ' if weak else ''}alias {alias!r}"]
-            score = self._secondary(entry, score, reasons, q_dob, q_nat, q_doc)
-            score = max(0.0, min(1.0, score))
+            alias_tokens = self.alias_tokens(a_idx)
+            parts = [evidence.name_part(name_score, alias, weak=weak)]
+            parts += evidence.quality_parts(
+                weak=weak,
+                single=person and (query_single or single_name(alias_tokens)),
+                short=person and (query_short or short_name(alias_tokens)),
+            )
+            parts += self._secondary(entry, found)
+            score = evidence.combine(parts)
             current = best.get(e_idx)
             if current is None or score > current.score:
-                best[e_idx] = Match(entry.external_id, entry, alias, round(score, 4), name_score, reasons)
+                best[e_idx] = Match(
+                    entry.external_id,
+                    entry,
+                    alias,
+                    round(score, 4),
+                    name_score,
+                    [p.text for p in parts],
+                    parts,
+                )
         hits = [m for m in best.values() if m.score >= threshold]
         hits.sort(key=lambda m: (-m.score, m.entry_id))
         return hits[:limit]
 
     @staticmethod
-    def _secondary(
-        entry: WatchlistEntry,
-        score: float,
-        reasons: list[str],
-        q_dob: BirthDate | None,
-        q_nat: str | None,
-        q_doc: str,
-    ) -> float:
-        """Apply date of birth, nationality and document evidence to a name score."""
-        if q_dob is not None:
-            delta, why = _dob_adjustment(q_dob, entry.dates_of_birth)
-            if why:
-                score += delta
-                reasons.append(why)
-        if q_nat and entry.nationalities:
-            if q_nat in entry.nationalities:
-                score += NATIONALITY_BONUS
-                reasons.append(f"nationality matches ({q_nat})")
-            else:
-                score -= NATIONALITY_PENALTY
-                reasons.append(f"nationality differs (listed {', '.join(entry.nationalities[:3])})")
-        if q_doc:
-            for doc in entry.documents:
-                if _doc_key(doc.number) == q_doc:
-                    score += DOCUMENT_BONUS
-                    reasons.append(f"{doc.doc_type} number {doc.number} matches")
-                    break
-        return score
+    def _secondary(entry: WatchlistEntry, found: Evidence) -> list[Part]:
+        """Date of birth, nationality and document evidence of one entry against the query's."""
+        parts = []
+        if (dob := evidence.dob_part(found.dob, entry.dates_of_birth)) is not None:
+            parts.append(dob)
+        if (nat := evidence.nationality_part(found.nationality, entry.nationalities)) is not None:
+            parts.append(nat)
+        if found.document:
+            doc = next(
+                ((d.doc_type, d.number) for d in entry.documents if _doc_key(d.number) == found.document),
+                None,
+            )
+            if (part := evidence.document_part(doc)) is not None:
+                parts.append(part)
+        return parts
+
+
+#: Similarity to a listed word above which a part counts as listed nearly as written (a letter or two
+#: off), and is not cut in two on a guess.
+NEAR_SIM = 0.8
+#: Spellings of one name screened at most (as written, romanisations, joined or split parts), and the
+#: candidates each further spelling scores (the name as written scores ``CANDIDATES``).
+MAX_SPELLINGS = 8
+SPELLING_CANDIDATES = 20
+#: Name parts whose expansion an index keeps (then it starts afresh); the aliases of the common ones
+#: (HITS_CACHE_MIN or more), up to HITS_CACHE_SIZE in all (about 8 bytes each).
+POSTINGS_CACHE = 100_000
+HITS_CACHE_MIN = 2_000
+HITS_CACHE_SIZE = 10_000_000
+
+
+def _key(tokens: Sequence[Token]) -> tuple[tuple[str, bool], ...]:
+    return tuple((t.text, t.abjad) for t in tokens)
 
 
 def _trigrams(text: str) -> list[str]:

@@ -68,6 +68,19 @@ class Watchlist(AgencyOwned):
         help_text="Points out of 100 a perfect match adds to a risk score (scaled by match strength).",
     )
     version = models.PositiveIntegerField(default=0, help_text="Bumped on every change to its entries.")
+    false_hit_rate = models.FloatField(
+        default=0.001,
+        validators=[MinValueValidator(0.00001), MaxValueValidator(0.1)],
+        help_text="Share of ordinary travellers a match on this list may flag; its threshold keeps to it.",
+    )
+    match_threshold = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.999)],
+        help_text="Match score at or above which a subject raises a hit; set by calibration.",
+    )
+    calibration = models.JSONField(
+        default=dict, blank=True, help_text="How the threshold was chosen: sample, rate measured, when."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -76,6 +89,11 @@ class Watchlist(AgencyOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def false_hit_percent(self) -> str:
+        """The stated false-hit rate as people read it: "0.1 %"."""
+        return f"{self.false_hit_rate * 100:g} %"
 
     def check_operation(self, membership: Any, operation: str) -> None:
         """Only the owner agency manages a list; a grant lets others see and screen, never edit."""

@@ -11,7 +11,9 @@ may see both the subject and the list answers it. So:
   hit behind the target that is not ruled "true match" or "unsure" stops the action, with a sentence
   that says why and names neither the list nor the entry (the approver may not see the list);
 - a "false match" is remembered: while the entry is unchanged, the screening provider leaves that entry
-  out for that subject (:func:`false_match_pairs`), so re-screening does not raise it again.
+  out for that subject (:func:`false_match_pairs`), so re-screening does not raise it again;
+- rulings measure each list: of its ruled hits, the share ruled a true match (:func:`precision_by_list`),
+  which tells whether the list's threshold (``calibration``) holds in practice.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from apps.agencies.operations import check, membership_of
@@ -34,6 +36,7 @@ __all__ = [
     "get_hit_for",
     "hits_blocking_action",
     "pending_hits",
+    "precision_by_list",
     "record_screening",
     "rule_hit",
     "ruled_hits",
@@ -146,6 +149,36 @@ def false_match_pairs(subject_ids: Iterable[int]) -> set[tuple[int, int]]:
         rows = with_standing(WatchlistHit.objects.filter(subject_id__in=ids[start : start + 5000]))
         pairs.update(rows.filter(current=MatchRuling.FALSE_MATCH).values_list("subject_id", "entry_id"))
     return pairs
+
+
+def precision_by_list(actor: Any, list_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+    """Per list: its hits the actor may see, by their latest ruling, and the precision they measure.
+
+    ``{list id: {"true_match": n, "false_match": n, "unsure": n, "ruled": n, "precision": p or None}}``;
+    precision is true / (true + false) ("unsure" is no verdict). Counted over the hits the actor may see
+    (their subject and their list), so a count never tells of subjects hidden from them.
+    """
+    check(actor, "watchlist.view")
+    rows = (
+        WatchlistHit.objects.visible_to(actor)
+        .annotate(_ruling=_latest("ruling"))
+        .filter(_ruling__isnull=False)
+    )
+    if list_ids is not None:
+        rows = rows.filter(entry__watchlist_id__in=list(list_ids))
+    out: dict[int, dict[str, Any]] = {}
+    for list_id, ruling, n in (
+        rows.values("entry__watchlist_id", "_ruling")
+        .annotate(n=Count("pk"))
+        .values_list("entry__watchlist_id", "_ruling", "n")
+    ):
+        counts = out.setdefault(list_id, {value: 0 for value in MatchRuling.values})
+        counts[ruling] = n
+    for counts in out.values():
+        verdicts = counts[MatchRuling.TRUE_MATCH] + counts[MatchRuling.FALSE_MATCH]
+        counts["ruled"] = verdicts + counts[MatchRuling.UNSURE]
+        counts["precision"] = round(counts[MatchRuling.TRUE_MATCH] / verdicts, 4) if verdicts else None
+    return out
 
 
 # --- what people do ---------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ from django.utils import timezone
 from apps.agencies.operations import check
 from apps.watchlists import importers
 from apps.watchlists.bulk import Query, screen_many, screen_one
-from apps.watchlists.matching import DEFAULT_THRESHOLD, Match, ScreeningIndex
+from apps.watchlists.evidence import MATCH_THRESHOLD
+from apps.watchlists.matching import Match, ScreeningIndex
 from apps.watchlists.models import HandlingCode, Watchlist, WatchlistEntry
 from apps.watchlists.rulings import false_match_pairs
 from apps.watchlists.services import to_dataclass
@@ -77,6 +78,7 @@ class ListInfo:
     owner_agency_code: str
     weight: int
     risk_area: str
+    threshold: float = MATCH_THRESHOLD  # the list's own, calibrated on its stated false-hit rate
 
 
 @dataclass(slots=True)
@@ -92,6 +94,11 @@ class Bundle:
     @property
     def size(self) -> int:
         return len(self.index.entries)
+
+    @property
+    def lowest_threshold(self) -> float:
+        """The index is asked down to the lowest list threshold; each hit then meets its own list's."""
+        return min((info.threshold for info in self.lists.values()), default=MATCH_THRESHOLD)
 
 
 @dataclass(slots=True)
@@ -113,6 +120,8 @@ class Hit:
     reasons: list[str] = field(default_factory=list)
     subject_field: str = "name"
     query: str = ""
+    parts: list[dict[str, Any]] = field(default_factory=list)  # the evidence, weight by weight
+    threshold: float = 0.0  # the threshold the hit met (its list's, or the one asked for)
 
     @property
     def handling_label(self) -> str:
@@ -135,6 +144,8 @@ class Hit:
             "reasons": list(self.reasons),
             "field": self.subject_field,
             "query": self.query,
+            "parts": list(self.parts),
+            "threshold": round(self.threshold, 4),
         }
 
 
@@ -187,7 +198,9 @@ def _build(key: tuple[Any, ...], list_ids: list[int], today: dt.date) -> Bundle:
 
     started = time.perf_counter()
     lists = {
-        w.pk: ListInfo(w.pk, w.name, w.owner_agency_id, w.owner_agency.code, w.weight, w.risk_area)
+        w.pk: ListInfo(
+            w.pk, w.name, w.owner_agency_id, w.owner_agency.code, w.weight, w.risk_area, w.match_threshold
+        )
         for w in Watchlist.objects.filter(pk__in=list_ids).select_related("owner_agency")
     }
     defaults = dict(Watchlist.objects.filter(pk__in=list_ids).values_list("pk", "default_handling"))
@@ -269,16 +282,21 @@ def _query(
     kind: str | None = None,
     kinds: tuple[str, ...] | None = None,
     limit: int = 5,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float = MATCH_THRESHOLD,
 ) -> Query:
-    """What to ask the index for one name (more hits when ``kinds`` will filter some out)."""
+    """What to ask the index for one name (more hits when ``kinds`` or list thresholds filter some out).
+
+    Kinds are kept apart: a name given with a date of birth is a person's, screened against persons.
+    """
+    if kind is None and not kinds and date_of_birth:
+        kind = "person"
     return Query(
         name,
         date_of_birth=date_of_birth or None,
         nationality=nationality or None,
         document=document or None,
         kind=kind,
-        limit=limit * 3 if kinds else limit,
+        limit=limit * 3,
         threshold=threshold,
     )
 
@@ -291,11 +309,16 @@ def _hits(
     kinds: tuple[str, ...] | None = None,
     limit: int = 5,
     field_name: str = "name",
+    threshold: float | None = None,
 ) -> list[Hit]:
+    """Matches as hits, each kept only at or above ``threshold`` (None: its own list's threshold)."""
     hits = []
     for m in matches:
         entry: StoredEntry = m.entry  # type: ignore[assignment]
         if kinds and entry.kind not in kinds:
+            continue
+        needed = bundle.lists[entry.watchlist_id].threshold if threshold is None else threshold
+        if m.score < needed:
             continue
         hits.append(
             _hit(
@@ -307,6 +330,8 @@ def _hits(
                 reasons=list(m.reasons),
                 subject_field=field_name,
                 query=name,
+                parts=[p.as_dict() for p in m.parts],
+                threshold=needed,
             )
         )
     return hits[:limit]
@@ -319,14 +344,17 @@ def _screen(
     kinds: tuple[str, ...] | None = None,
     limit: int = 5,
     field_name: str = "name",
+    threshold: float | None = None,
     **kwargs: Any,
 ) -> list[Hit]:
-    """One name through the per-name path (:meth:`ScreeningIndex.screen`)."""
+    """One name through the per-name path (:meth:`ScreeningIndex.screen`); ``threshold`` None: each
+    list's own."""
     if not name or not name.strip() or not bundle.size:
         return []
-    q = _query(name, kinds=kinds, limit=limit, **kwargs)
+    asked = bundle.lowest_threshold if threshold is None else threshold
+    q = _query(name, kinds=kinds, limit=limit, threshold=asked, **kwargs)
     matches = screen_one(bundle.index, q)
-    return _hits(bundle, name, matches, kinds=kinds, limit=limit, field_name=field_name)
+    return _hits(bundle, name, matches, kinds=kinds, limit=limit, field_name=field_name, threshold=threshold)
 
 
 def screen_name(
@@ -338,11 +366,12 @@ def screen_name(
     kind: str | None = None,
     list_ids: Iterable[int] | None = None,
     limit: int = 5,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
 ) -> list[Hit]:
     """Best matches of one name against the live entries of ``list_ids`` (all lists when None).
 
-    No visibility check: the engine and commands call this; people go through :func:`screen_name_for`.
+    Each hit has reached its list's calibrated threshold, or ``threshold`` when one is given. No
+    visibility check: the engine and commands call this; people go through :func:`screen_name_for`.
     """
     bundle = bundle_for(list_ids)
     return _screen(
@@ -411,7 +440,8 @@ def _asks(bundle: Bundle, subject: Subject) -> tuple[list[_Ask], list[Hit]]:
     def ask(name: Any, field_name: str, *, kinds: tuple[str, ...] | None = None, **kwargs: Any) -> None:
         name = str(name or "")
         if name.strip():
-            asks.append(_Ask(_query(name, kinds=kinds, **kwargs), field_name, kinds))
+            query = _query(name, kinds=kinds, threshold=bundle.lowest_threshold, **kwargs)
+            asks.append(_Ask(query, field_name, kinds))
 
     if subject.kind == "traveller":
         name = facts.get("full_name") or " ".join(
@@ -442,6 +472,7 @@ def _asks(bundle: Bundle, subject: Subject) -> tuple[list[_Ask], list[Hit]]:
                         score=1.0,
                         name_score=0.0,
                         reasons=[f"IMO number {imo} matches"],
+                        parts=[{"key": "document", "weight": 30.0, "text": f"IMO number {imo} matches"}],
                         subject_field="vessel IMO",
                         query=imo,
                     )

@@ -49,7 +49,13 @@ from apps.watchlists.models import (
     Watchlist,
     WatchlistEntry,
 )
-from apps.watchlists.rulings import get_hit_for, hits_blocking_action, pending_hits, rule_hit
+from apps.watchlists.rulings import (
+    get_hit_for,
+    hits_blocking_action,
+    pending_hits,
+    precision_by_list,
+    rule_hit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,7 @@ __all__ = [
     "list_summaries",
     "mark_changed",
     "pending_hits",
+    "precision_by_list",
     "read_entries",
     "rule_hit",
     "run_import",
@@ -187,8 +194,12 @@ def create_watchlist(
     risk_area: str = "security",
     weight: int = 90,
     owner_agency: Agency | None = None,
+    false_hit_rate: float = 0.001,
 ) -> Watchlist:
-    """A new list owned by the actor's agency (``owner_agency`` only for system set-up, actor None)."""
+    """A new list owned by the actor's agency (``owner_agency`` only for system set-up, actor None).
+
+    ``false_hit_rate``: the share of ordinary travellers its matches may flag; its threshold is set to
+    keep it when entries arrive (``calibration``)."""
     if actor is not None:
         check(actor, "watchlist.manage")
         owner_agency = membership_of(actor).agency
@@ -202,6 +213,7 @@ def create_watchlist(
         default_handling=default_handling,
         risk_area=risk_area,
         weight=weight,
+        false_hit_rate=false_hit_rate,
     )
     watchlist.full_clean()
     watchlist.save()
@@ -639,7 +651,25 @@ def run_import(run: ImportRun, path: str | Path, *, progress: Progress | None = 
     run.save(update_fields=["counts", "status", "finished_at", "progress_done", "progress_total"])
     if watchlist.source_kind == SourceFormat.MANUAL and run.format in {"un", "ofac", "csv"}:
         Watchlist.objects.filter(pk=watchlist.pk).update(source_kind=run.format)
+    changed = any(counts.get(k) for k in ("added", "updated", "deactivated", "reactivated"))
+    if changed or not watchlist.calibration:
+        recalibrate(watchlist)
     return run
+
+
+def recalibrate(watchlist: Watchlist) -> None:
+    """Set the list's threshold anew on its stated false-hit rate, in the background once the change is
+    committed (``tasks.calibrate_task``); a failure leaves the previous threshold in force and is logged,
+    never failing the import that asked."""
+    from apps.watchlists.tasks import calibrate_task
+
+    def start() -> None:
+        try:
+            calibrate_task.delay(watchlist.pk)
+        except Exception:
+            log.exception("watchlist %s: threshold not recalibrated", watchlist.pk)
+
+    transaction.on_commit(start)
 
 
 def import_path(

@@ -1,4 +1,5 @@
-"""Background imports: uploads and API pushes run here, with progress written to their ImportRun."""
+"""Background work: imports (uploads and API pushes, progress written to their ImportRun) and the
+calibration of a list's threshold that follows a changed list."""
 
 from __future__ import annotations
 
@@ -23,3 +24,16 @@ def run_import_task(run_id: int, stored_path: str) -> int:
         if Path(stored_path).resolve().is_relative_to(spool.resolve()):
             shutil.rmtree(spool, ignore_errors=True)
     return run_id
+
+
+@shared_task(acks_late=True)
+def calibrate_task(watchlist_id: int) -> float | None:
+    """Set the list's threshold anew on its stated false-hit rate (``calibration.calibrate``)."""
+    from apps.watchlists.calibration import calibrate
+    from apps.watchlists.models import Watchlist
+
+    watchlist = Watchlist.objects.filter(pk=watchlist_id).first()
+    if watchlist is None:
+        return None
+    calibrate(watchlist)
+    return watchlist.match_threshold

@@ -62,6 +62,7 @@ def watchlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "manage": manage,
         "shared_with": services.shared_with(watchlist) if manage else None,
         "runs": watchlist.imports.select_related("requested_by")[:5],
+        "precision": services.precision_by_list(request.user, [watchlist.pk]).get(watchlist.pk),
     }
     return render_page_or_fragment(request, "watchlists/detail.html", context, fragment="results")
 

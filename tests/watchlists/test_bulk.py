@@ -89,7 +89,7 @@ def test_screen_subjects_matches_screen_subject_for_every_kind(world, customs_li
     subjects = [
         subject("traveller", {"full_name": "VIKTOR BOUTOV", "date_of_birth": "1967-01-13", "nationality": "RUS",
                               "document_number": "21N0588029"}),
-        subject("traveller", {"given_names": "Viktor", "surname": "Bout", "date_of_birth": "1970-01-01"}),
+        subject("traveller", {"given_names": "Viktor", "surname": "Bout", "date_of_birth": "1967-03-02"}),
         subject("traveller", {"full_name": "John Smith"}),
         subject("traveller", {}),
         subject("consignment", {"consignor_name": "Acme Trading", "consignee_name": "Maria Gonzales Ruiz"}),

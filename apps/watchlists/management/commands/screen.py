@@ -1,7 +1,8 @@
 """``manage.py screen IN.csv --output OUT.csv [--list NAME ...]``: batch-screen a CSV of persons.
 
-Input columns ``id, name`` and optionally ``date_of_birth, nationality``; output per input row
-``id, score, entry_id, alias`` (empty score when nothing reaches the threshold). Screens against the
+Input columns ``id, name`` and optionally ``date_of_birth, nationality, document, kind, imo``; output per
+input row ``id, score, entry_id, alias`` (empty score when nothing reaches the threshold). A row with a
+date of birth is screened against persons only, one with an IMO number against vessels. Screens against the
 live entries of every list, or of the named ones. The logic is ``apps.watchlists.screen_csv``.
 """
 
@@ -12,8 +13,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.watchlists.evidence import REVIEW_THRESHOLD
 from apps.watchlists.importers import WatchlistImportError
-from apps.watchlists.matching import DEFAULT_THRESHOLD
 from apps.watchlists.models import Watchlist
 from apps.watchlists.screen_csv import screen_csv
 from apps.watchlists.screening import bundle_for
@@ -26,7 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("input", help="CSV with a header row")
         parser.add_argument("--output", required=True, help="CSV to write: id,score,entry_id,alias")
         parser.add_argument("--list", action="append", dest="lists", help="a list name (repeatable)")
-        parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+        parser.add_argument(
+            "--threshold",
+            type=float,
+            default=REVIEW_THRESHOLD,
+            help=f"lowest score written (default {REVIEW_THRESHOLD}: even odds, for review)",
+        )
 
     def handle(self, *args, **options) -> None:
         source = Path(options["input"])
