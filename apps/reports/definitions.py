@@ -1,7 +1,10 @@
+# ruff: noqa: RUF001 - typographic dashes, minus and times signs are meant for readers
 """The performance measures, defined once: key, label, unit, and what exactly each counts.
 
 The report page's help, the exports and the PDF print these definitions; :mod:`apps.reports.measures`
-computes them (its docstring says which choices the definitions needed).
+computes them (its docstring says which choices the definitions needed). The effectiveness ledger's
+terms (:data:`LEDGER_TERMS`) and the size of random sample it needs to measure a lift are defined here
+too; :mod:`apps.reports.effectiveness` computes them.
 """
 
 from __future__ import annotations
@@ -87,8 +90,9 @@ MEASURES: dict[str, Measure] = {
             "hit_rate_random",
             "Hit rate, random control",
             "percent",
-            "Findings ÷ examinations for targets drawn by random control: the true violation rate "
-            "that lift is measured against.",
+            "Findings ÷ examinations for targets drawn by random control: the true violation rate. "
+            "Pooled here over every subject kind, port and risk area; the effectiveness ledger measures "
+            "lift only against the rate of the same subject kind, port and risk area.",
         ),
         Measure(
             "seized_value",
@@ -168,3 +172,81 @@ MEASURES: dict[str, Measure] = {
         ),
     )
 }
+
+
+#: A stratum's random sample supports a lift only with this many random-control examinations ...
+MIN_RANDOM_EXAMS = 30
+#: ... and this many findings among them (a rate of 0 has no ratio).
+MIN_RANDOM_FINDINGS = 1
+#: Random draws not examined above this share of a stratum's draws are flagged as biasing its baseline.
+MISSED_SHARE_WARN = 0.10
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One term of the effectiveness ledger and how it is computed (the page's "How it is computed")."""
+
+    label: str
+    definition: str
+
+
+LEDGER_TERMS: tuple[Term, ...] = (
+    Term(
+        "Hits",
+        "For a rule version, the times it fired in an assessment of the period (shadow versions on their "
+        "own line); for a watchlist or model version, the targets nominated in the period that cite it.",
+    ),
+    Term(
+        "Examinations, findings, precision",
+        "Examinations of the targets it caused that ended in the period; findings are irregularities, "
+        "seizures and refusals after any correction; precision = findings ÷ examinations.",
+    ),
+    Term(
+        "Stratum",
+        "The subject kind, port and risk area of the examined target. Violation rates differ between "
+        "them, and a selector does not examine them in the proportions random control draws them, so "
+        "every lift compares like with like: a selector against the random control of the same stratum.",
+    ),
+    Term(
+        "Random-control rate of a stratum",
+        "Findings ÷ examinations of targets drawn by random control in the stratum: the true violation "
+        "rate there. Its 95 % interval is Wilson's: (p + z²/2n ± z·√(p(1 − p)/n + z²/4n²)) ÷ (1 + z²/n), "
+        "z = 1.96.",
+    ),
+    Term(
+        "Too few random-control examinations",
+        f"A stratum supports a lift only with at least {MIN_RANDOM_EXAMS} random-control examinations "
+        f"and at least {MIN_RANDOM_FINDINGS} finding among them. Below that the ledger says "
+        "“too few random-control examinations (n) to measure lift here”, and the selector's "
+        "examinations in that stratum stay out of its overall lift.",
+    ),
+    Term(
+        "Lift in a stratum",
+        "The selector's precision ÷ the random-control rate of the stratum, with the log-normal (Katz) "
+        "interval exp(ln lift ± 1.96 × √(1/a − 1/n₁ + 1/c − 1/n₀)), a of n₁ the selector's findings and "
+        "examinations, c of n₀ the random control's.",
+    ),
+    Term(
+        "Overall lift and its 95 % interval",
+        "The Mantel–Haenszel ratio over the strata that support a lift: Σ a·n₀/N ÷ Σ c·n₁/N with "
+        "N = n₁ + n₀ in each stratum, a mean of the stratum lifts weighted by c·n₁/N (mostly by where "
+        "the selector examines). Interval exp(ln lift ± 1.96 × √V), V = Σ (n₁·n₀·(a + c)/N² − a·c/N) ÷ "
+        "(Σ a·n₀/N × Σ c·n₁/N) (Greenland–Robins); with one stratum this is the Katz interval. An "
+        "interval that stays above 1× means better than chance with 95 % confidence. * marks an interval "
+        "computed with 0.5 added to each cell because a count is zero.",
+    ),
+    Term(
+        "Random draws not examined",
+        "Random-control targets that ended as missed in the period, with the reason recorded on the "
+        "move to missed. A random-control target cannot be rejected or withdrawn; one not examined is "
+        "missing from the random sample, so when they are more than "
+        f"{MISSED_SHARE_WARN:.0%} of a stratum's draws its baseline may be biased and the ledger says so.",
+    ),
+    Term(
+        "Flags",
+        "No finding in 180 days: the live version of an active rule found nothing in 180 days. "
+        "Precision falling: lower than in the previous period by a one-sided two-proportion z-test at "
+        "5 % (at least 5 examinations in each). Annual review due: no review recorded for an active or "
+        "shadow rule in the last 365 days.",
+    ),
+)

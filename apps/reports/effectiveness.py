@@ -1,4 +1,4 @@
-# ruff: noqa: RUF002 - typographic dashes, minus and times signs are meant for readers
+# ruff: noqa: RUF001, RUF002 - typographic dashes, minus and times signs are meant for readers
 """The effectiveness ledger: how well each rule version, watchlist and model version selects.
 
 For each selector, over the slice's period:
@@ -9,13 +9,30 @@ For each selector, over the slice's period:
   feedback rows (``frontline.ExaminationFeedback``, one per examination and cause, kept in step with
   corrections), counted on the day the examination ended.
 - **precision** = findings ÷ examinations.
-- **lift** = precision ÷ the random-control hit rate of the same slice (findings ÷ examinations of
-  targets drawn by random control): how many times better than chance the selector finds.
-- **95 % confidence interval of lift**: the ratio of two proportions with the log-normal (Katz)
-  interval, ``exp(ln(lift) ± 1.96 · √(1/a − 1/n₁ + 1/c − 1/n₀))`` where ``a`` of ``n₁`` are the
-  selector's findings and ``c`` of ``n₀`` the random control's. When ``a`` or ``c`` is 0 the interval is
-  computed with 0.5 added to every cell (Haldane–Anscombe) and marked as such; with no random-control
-  examinations there is no lift.
+- **precision** is never compared with a pooled random-control rate: what a selector fires on is not
+  spread over subject kinds, ports and risk areas the way random draws are, and violation rates differ
+  between them. Every figure of lift is taken within a **stratum** = (subject kind, port, risk area) of
+  the examined target.
+- **random-control rate of a stratum** (the true violation rate there) = findings ÷ examinations of
+  targets drawn by random control (feedback ``kind = "random"``) in that stratum, with the **Wilson**
+  95 % interval ``(p̂ + z²/2n ± z·√(p̂(1−p̂)/n + z²/4n²)) ÷ (1 + z²/n)``.
+- A stratum **supports** a lift only with at least ``MIN_RANDOM_EXAMS`` random-control examinations
+  and ``MIN_RANDOM_FINDINGS`` finding (both in :mod:`apps.reports.definitions`); otherwise the ledger says "too few random-control examinations
+  (n) to measure lift here" and that stratum's examinations stay out of the selector's overall lift
+  (counted as "examinations without a baseline").
+- **lift in a stratum** k = (a_k/n₁ₖ) ÷ (c_k/n₀ₖ), where ``a_k`` of ``n₁ₖ`` are the selector's findings
+  and examinations there and ``c_k`` of ``n₀ₖ`` the random control's, with the log-normal (Katz)
+  interval ``exp(ln(lift) ± 1.96 · √(1/a − 1/n₁ + 1/c − 1/n₀))``.
+- **overall lift** of a selector = the Mantel–Haenszel ratio over the strata that support a lift,
+  ``Σ a_k·n₀ₖ/N_k ÷ Σ c_k·n₁ₖ/N_k`` with ``N_k = n₁ₖ + n₀ₖ`` (a weighted mean of the stratum lifts, each
+  weighted by ``c_k·n₁ₖ/N_k``: mostly by where the selector examines), with the 95 % interval
+  ``exp(ln(lift) ± 1.96·√V)``, ``V = Σ (n₁ₖ·n₀ₖ·(a_k+c_k)/N_k² − a_k·c_k/N_k) ÷ (Σ a_k·n₀ₖ/N_k ·
+  Σ c_k·n₁ₖ/N_k)`` (Greenland–Robins). With one stratum both are exactly the Katz ratio and interval.
+- When the selector has no finding (or, in one stratum, a count is 0) the interval is computed with 0.5
+  added to every cell (Haldane–Anscombe) and marked as such.
+- **random draws not examined**: random-control targets that ended as missed in the period (a
+  supervisor's reason, or the conveyance released first), per stratum and reason. They are left out
+  of the random sample, so if they are frequent the baseline is biased; the share is shown by stratum.
 
 Flags for review (rules): **silent** when an active rule has had no finding in ``SILENT_DAYS`` (or
 none ever, once it has been live that long); **falling** when its precision in the period is below the
@@ -34,6 +51,7 @@ from typing import Any
 
 from django.db.models import Count, F, Max, Q, QuerySet
 
+from apps.reports.definitions import MIN_RANDOM_EXAMS, MIN_RANDOM_FINDINGS, MISSED_SHARE_WARN
 from apps.reports.direct import targets
 from apps.reports.models import RuleReview
 from apps.reports.slicing import Slice, optional_model
@@ -71,6 +89,123 @@ def katz_lift(findings: int, exams: int, base_findings: int, base_exams: int, z:
     return Lift(value, low, high, corrected)
 
 
+def mh_lift(cells: list[tuple[int, int, int, int]], z: float = Z95) -> Lift:
+    """Mantel–Haenszel ratio of proportions over strata with the Greenland–Robins interval (see module).
+
+    ``cells`` holds ``(a, n1, c, n0)`` per stratum: the selector's findings and examinations, the random
+    control's. One stratum is exactly :func:`katz_lift` (the Greenland–Robins variance reduces to Katz's).
+    """
+    cells = [(a, n1, c, n0) for a, n1, c, n0 in cells if n1 > 0 and n0 > 0]
+    if not cells:
+        return Lift(None, None, None)
+    if len(cells) == 1:
+        return katz_lift(*cells[0], z=z)
+
+    def sums(rows: list[tuple[float, float, float, float]]) -> tuple[float, float, float]:
+        r = sum(a * n0 / (n1 + n0) for a, n1, c, n0 in rows)
+        s = sum(c * n1 / (n1 + n0) for a, n1, c, n0 in rows)
+        p = sum(n1 * n0 * (a + c) / (n1 + n0) ** 2 - a * c / (n1 + n0) for a, n1, c, n0 in rows)
+        return r, s, p
+
+    r, s, _ = sums(cells)
+    if s <= 0:
+        return Lift(None, None, None)
+    value = r / s
+    corrected = r == 0
+    used = [(a + 0.5, n1 + 1, c + 0.5, n0 + 1) for a, n1, c, n0 in cells] if corrected else cells
+    r, s, p = sums(used)
+    ratio = r / s
+    se = math.sqrt(max(0.0, p / (r * s)))
+    return Lift(value, ratio * math.exp(-z * se), ratio * math.exp(z * se), corrected)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A proportion ``findings / exams`` with its Wilson 95 % interval (``None`` without examinations)."""
+
+    findings: int
+    exams: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+def wilson(findings: int, exams: int, z: float = Z95) -> Rate:
+    """The Wilson score interval of one proportion (see module): sound near 0 % and with few draws."""
+    if exams <= 0:
+        return Rate(findings, exams, None, None, None)
+    p, n = findings / exams, exams
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    scale = 1 + z * z / n
+    return Rate(findings, exams, p, max(0.0, (centre - half) / scale), min(1.0, (centre + half) / scale))
+
+
+def supports_lift(base_exams: int, base_findings: int) -> bool:
+    """Whether a stratum's random sample is large enough to measure lift against."""
+    return base_exams >= MIN_RANDOM_EXAMS and base_findings >= MIN_RANDOM_FINDINGS
+
+
+def too_few(base_exams: int) -> str:
+    """What the ledger says where the random sample cannot support a figure."""
+    return f"too few random-control examinations ({base_exams}) to measure lift here"
+
+
+#: A stratum: (subject kind, port id or None, risk area) of the examined target.
+Stratum = tuple[str, int | None, str]
+RANDOM = ("random", "random")
+
+
+@dataclass
+class StratumLift:
+    """One selector's examinations in one stratum, the random baseline there, and the lift."""
+
+    stratum: Stratum
+    examinations: int
+    findings: int
+    base: Rate
+    lift: Lift
+    note: str = ""
+
+    @property
+    def precision(self) -> float | None:
+        return self.findings / self.examinations if self.examinations else None
+
+
+@dataclass
+class Baseline:
+    """The random control of one stratum: its rate, and the random draws that ended missed."""
+
+    stratum: Stratum
+    rate: Rate
+    missed: int = 0
+
+    @property
+    def supported(self) -> bool:
+        return supports_lift(self.rate.exams, self.rate.findings)
+
+    @property
+    def missed_share(self) -> float | None:
+        drawn = self.rate.exams + self.missed
+        return self.missed / drawn if drawn else None
+
+    @property
+    def note(self) -> str:
+        notes = [] if self.supported else [too_few(self.rate.exams)]
+        if (self.missed_share or 0) > MISSED_SHARE_WARN:
+            notes.append(f"{self.missed} random draws not examined: the baseline may be biased")
+        return "; ".join(notes)
+
+
+@dataclass(frozen=True, slots=True)
+class MissedDraws:
+    """Random-control targets of one stratum that ended missed for one reason."""
+
+    stratum: Stratum
+    reason: str
+    count: int
+
+
 def precision_falling(f_now: int, n_now: int, f_before: int, n_before: int) -> bool:
     """One-sided two-proportion z-test at 5 %: is precision now lower than before?"""
     if n_now < MIN_EXAMS or n_before < MIN_EXAMS:
@@ -98,10 +233,18 @@ class LedgerRow:
     lift: Lift = field(default_factory=lambda: Lift(None, None, None))
     flags: list[str] = field(default_factory=list)
     rule_id: int | None = None
+    strata: list[StratumLift] = field(default_factory=list)
+    lift_note: str = ""
+    refs: list[str] = field(default_factory=list)  # a watchlist's entry references in the feedback
 
     @property
     def precision(self) -> float | None:
         return self.findings / self.examinations if self.examinations else None
+
+    @property
+    def measured_exams(self) -> int:
+        """Examinations in strata whose random sample supports a lift (what the overall lift rests on)."""
+        return sum(x.examinations for x in self.strata if supports_lift(x.base.exams, x.base.findings))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +259,8 @@ class LedgerRow:
             "lift": self.lift.value,
             "lift_low": self.lift.low,
             "lift_high": self.lift.high,
+            "measured_exams": self.measured_exams,
+            "lift_note": self.lift_note,
             "flags": "; ".join(self.flags),
         }
 
@@ -123,8 +268,18 @@ class LedgerRow:
 @dataclass
 class Ledger:
     rows: list[LedgerRow]
-    base_exams: int
+    base_exams: int  # pooled over strata: shown for information, never divided into a lift
     base_findings: int
+    baselines: list[Baseline] = field(default_factory=list)
+    missed: list[MissedDraws] = field(default_factory=list)
+    labels: dict[Stratum, str] = field(default_factory=dict)
+
+    @property
+    def missed_total(self) -> int:
+        return sum(m.count for m in self.missed)
+
+    def label(self, stratum: Stratum) -> str:
+        return self.labels.get(stratum) or " · ".join(str(p) for p in stratum)
 
     @property
     def base_rate(self) -> float | None:
@@ -148,14 +303,35 @@ def feedback(user: Any, s: Slice) -> QuerySet | None:
     return qs
 
 
-def _counts(user: Any, s: Slice) -> dict[tuple[str, str], tuple[int, int]]:
+Counts = dict[tuple[str, str], tuple[int, int]]
+StrataCounts = dict[tuple[str, str], dict[Stratum, tuple[int, int]]]
+
+
+def _strata_counts(user: Any, s: Slice) -> StrataCounts:
+    """Examinations and findings per (feedback kind, reference) and stratum of the examined target."""
     rows = feedback(user, s)
     if rows is None:
         return {}
     grouped = (
-        rows.order_by().values("kind", "ref").annotate(n=Count("pk"), f=Count("pk", filter=Q(finding=True)))
+        rows.order_by()
+        .values("kind", "ref", "target__subject__kind", "target__port_id", "target__risk_area")
+        .annotate(n=Count("pk"), f=Count("pk", filter=Q(finding=True)))
     )
-    return {(r["kind"], r["ref"]): (r["n"], r["f"]) for r in grouped}
+    out: StrataCounts = defaultdict(dict)
+    for r in grouped:
+        stratum = (r["target__subject__kind"], r["target__port_id"], r["target__risk_area"])
+        out[(r["kind"], r["ref"])][stratum] = (r["n"], r["f"])
+    return dict(out)
+
+
+def _totals(strata: StrataCounts) -> Counts:
+    return {
+        key: (sum(n for n, _ in by.values()), sum(f for _, f in by.values())) for key, by in strata.items()
+    }
+
+
+def _counts(user: Any, s: Slice) -> Counts:
+    return _totals(_strata_counts(user, s))
 
 
 def _cited(user: Any, s: Slice) -> dict[tuple[str, str], int]:
@@ -175,17 +351,145 @@ def _cited(user: Any, s: Slice) -> dict[tuple[str, str], int]:
 
 def ledger(user: Any, s: Slice, *, flags: bool = True) -> Ledger:
     """The ledger of every selector visible to the user that was live, fired or was examined in the slice."""
-    counts = _counts(user, s)
-    base_n, base_f = counts.get(("random", "random"), (0, 0))
+    strata = _strata_counts(user, s)
+    counts = _totals(strata)
+    base_n, base_f = counts.get(RANDOM, (0, 0))
+    base = {k: wilson(f, n) for k, (n, f) in strata.get(RANDOM, {}).items()}
     rows: list[LedgerRow] = []
     rows += _rule_rows(user, s, counts)
     rows += _watchlist_rows(user, s, counts)
     rows += _model_rows(user, s, counts)
     for row in rows:
-        row.lift = katz_lift(row.findings, row.examinations, base_f, base_n)
+        _stratified_lift(row, _row_strata(row, strata), base)
+    missed = random_not_examined(user, s)
+    missed_by: dict[Stratum, int] = defaultdict(int)
+    for m in missed:
+        missed_by[m.stratum] += m.count
+    baselines = [
+        Baseline(k, base.get(k, wilson(0, 0)), missed_by.get(k, 0))
+        for k in sorted(set(base) | set(missed_by), key=_order)
+    ]
+    wanted = {x.stratum for r in rows for x in r.strata} | {b.stratum for b in baselines}
     if flags:
         _flag_rules(user, s, [r for r in rows if r.kind == "rule"])
-    return Ledger(rows=rows, base_exams=base_n, base_findings=base_f)
+    return Ledger(
+        rows=rows,
+        base_exams=base_n,
+        base_findings=base_f,
+        baselines=baselines,
+        missed=missed,
+        labels=_labels(wanted),
+    )
+
+
+def _order(stratum: Stratum) -> tuple[str, int, str]:
+    return (stratum[0] or "", stratum[1] or 0, stratum[2] or "")
+
+
+def _row_strata(row: LedgerRow, strata: StrataCounts) -> dict[Stratum, tuple[int, int]]:
+    """The row's examinations and findings per stratum (a watchlist sums its entries)."""
+    if row.kind == "watchlist":
+        out: dict[Stratum, list[int]] = defaultdict(lambda: [0, 0])
+        for key in row.refs:
+            for k, (n, f) in strata.get(("watchlist", key), {}).items():
+                out[k][0] += n
+                out[k][1] += f
+        return {k: (n, f) for k, (n, f) in out.items()}
+    return strata.get((row.kind, row.key), {})
+
+
+def _stratified_lift(
+    row: LedgerRow, counts: dict[Stratum, tuple[int, int]], base: dict[Stratum, Rate]
+) -> None:
+    """Each stratum's lift against its own random baseline, and the Mantel–Haenszel overall lift."""
+    cells = []
+    thin = 0
+    for k in sorted(counts, key=_order):
+        n, f = counts[k]
+        if not n:
+            continue
+        rate = base.get(k, wilson(0, 0))
+        if supports_lift(rate.exams, rate.findings):
+            lift, note = katz_lift(f, n, rate.findings, rate.exams), ""
+            cells.append((f, n, rate.findings, rate.exams))
+        else:
+            lift, note = Lift(None, None, None), too_few(rate.exams)
+            thin += rate.exams
+        row.strata.append(StratumLift(k, n, f, rate, lift, note))
+    row.lift = mh_lift(cells)
+    if row.examinations and not cells:
+        row.lift_note = too_few(thin)
+    elif row.examinations and row.measured_exams < row.examinations:
+        row.lift_note = (
+            f"lift rests on {row.measured_exams} of {row.examinations} examinations; the other "
+            f"{row.examinations - row.measured_exams} are in strata with too few random-control "
+            f"examinations ({thin}) to measure lift"
+        )
+
+
+def random_not_examined(user: Any, s: Slice) -> list[MissedDraws]:
+    """Random-control targets that moved to "missed" in the period, per stratum and the reason given."""
+    transition = optional_model("targeting", "Transition")
+    if transition is None:
+        return []
+    draws = targets(user, s).filter(random_control=True, state="missed")
+    moves = (
+        transition.objects.filter(
+            target__in=draws.values("pk"), to_state="missed", at__gte=s.since, at__lt=s.until
+        )
+        .order_by("target_id", "-at", "-pk")
+        .values_list(
+            "target_id",
+            "target__subject__kind",
+            "target__port_id",
+            "target__risk_area",
+            "reason",
+            "target__subject__title",
+            "target__subject__external_id",
+        )
+    )
+    counted: dict[tuple[Stratum, str], int] = defaultdict(int)
+    seen: set[int] = set()
+    for target_id, kind, port_id, area, reason, title, external_id in moves.iterator(chunk_size=2000):
+        if target_id in seen:  # the latest move to missed of each target
+            continue
+        seen.add(target_id)
+        counted[((kind, port_id, area), _scrub(reason, title, external_id))] += 1
+    out = [MissedDraws(k, reason, n) for (k, reason), n in counted.items()]
+    return sorted(out, key=lambda m: (_order(m.stratum), -m.count, m.reason))
+
+
+def _scrub(reason: str, *names: str) -> str:
+    """The reason as written, with the subject's title and identifier blanked: the ledger and its exports
+    carry figures and staff's words, never who or what the subject was."""
+    text = (reason or "").strip()
+    for name in names:
+        if name and len(name) >= 3:
+            text = re.sub(re.escape(name), "[subject]", text, flags=re.IGNORECASE)
+    return text or "No reason recorded"
+
+
+def _labels(strata: set[Stratum]) -> dict[Stratum, str]:
+    """Stratum names for people: "Consignment · Felixstowe · Narcotics"."""
+    from apps.intake.models import SubjectKind
+    from apps.targeting.models import RiskArea
+
+    port_model = optional_model("agencies", "Port")
+    ports = {}
+    if port_model is not None:
+        ids = {k[1] for k in strata if k[1]}
+        ports = dict(port_model.objects.filter(pk__in=ids).values_list("pk", "name"))
+    kinds, areas = dict(SubjectKind.choices), dict(RiskArea.choices)
+    return {
+        k: " · ".join(
+            (
+                str(kinds.get(k[0], k[0] or "–")),
+                str(ports.get(k[1], "No port")),
+                str(areas.get(k[2], k[2] or "–")),
+            )
+        )
+        for k in strata
+    }
 
 
 def _rule_rows(user: Any, s: Slice, counts: dict[tuple[str, str], tuple[int, int]]) -> list[LedgerRow]:
@@ -281,6 +585,7 @@ def _watchlist_rows(user: Any, s: Slice, counts: dict[tuple[str, str], tuple[int
             hits=totals[w.pk][2],
             examinations=totals[w.pk][0],
             findings=totals[w.pk][1],
+            refs=[f"watchlist-entry:{e}" for e, wid in list_of.items() if wid == w.pk],
         )
         for w in sorted(lists, key=lambda w: w.name.lower())
     ]

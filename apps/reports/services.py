@@ -50,6 +50,8 @@ TABLES: dict[str, str] = {
     "ports": "Port workload against capacity",
     "officers": "Officer workload",
     "ledger": "Effectiveness ledger",
+    "ledger_strata": "Lift and random-control rate by subject kind, port and risk area",
+    "random_missed": "Random draws not examined",
     "pnr": "Passenger data statistics (PNR)",
 }
 
@@ -215,11 +217,97 @@ def ledger_table(user: Any, s: Slice, book: Ledger | None = None) -> Table:
             Column("lift", "Lift", "ratio"),
             Column("lift_low", "95 % CI low", "ratio"),
             Column("lift_high", "95 % CI high", "ratio"),
+            Column("measured_exams", "Examinations with a baseline", "count"),
+            Column("lift_note", "Lift note"),
             Column("flags", "Flags"),
         ],
         rows,
-        note=f"Random-control base rate: {book.base_findings} findings in {book.base_exams} examinations "
-        f"({fmt(book.base_rate, 'percent')}).",
+        note=f"Lift is measured per subject kind, port and risk area against the random control of the "
+        f"same stratum (Mantel–Haenszel overall). Random control, all strata pooled (for information "
+        f"only): {book.base_findings} findings in {book.base_exams} examinations "
+        f"({fmt(book.base_rate, 'percent')}); {book.missed_total} random draws not examined.",
+    )
+
+
+def ledger_strata_table(user: Any, s: Slice, book: Ledger | None = None) -> Table:
+    """The random baseline of every stratum, then each selector's lift in each stratum it examined."""
+    book = book or ledger(user, s, flags=False)
+    rows: list[dict[str, Any]] = []
+    for b in book.baselines:
+        rows.append(
+            {
+                "selector": "Random control",
+                "stratum": book.label(b.stratum),
+                "examinations": b.rate.exams,
+                "findings": b.rate.findings,
+                "rate": b.rate.value,
+                "rate_low": b.rate.low,
+                "rate_high": b.rate.high,
+                "base_rate": None,
+                "lift": None,
+                "lift_low": None,
+                "lift_high": None,
+                "not_examined": b.missed,
+                "note": b.note,
+            }
+        )
+    for r in book.rows:
+        for x in r.strata:
+            rows.append(
+                {
+                    "selector": f"{r.name} {r.version}",
+                    "stratum": book.label(x.stratum),
+                    "examinations": x.examinations,
+                    "findings": x.findings,
+                    "rate": x.precision,
+                    "rate_low": None,
+                    "rate_high": None,
+                    "base_rate": x.base.value,
+                    "lift": x.lift.value,
+                    "lift_low": x.lift.low,
+                    "lift_high": x.lift.high,
+                    "not_examined": None,
+                    "note": x.note,
+                }
+            )
+    return Table(
+        "ledger_strata",
+        TABLES["ledger_strata"],
+        [
+            Column("selector", "Selector"),
+            Column("stratum", "Subject kind · port · risk area"),
+            Column("examinations", "Examinations", "count"),
+            Column("findings", "Findings", "count"),
+            Column("rate", "Hit rate", "percent"),
+            Column("rate_low", "95 % CI low", "percent"),
+            Column("rate_high", "95 % CI high", "percent"),
+            Column("base_rate", "Random-control rate", "percent"),
+            Column("lift", "Lift", "ratio"),
+            Column("lift_low", "Lift 95 % CI low", "ratio"),
+            Column("lift_high", "Lift 95 % CI high", "ratio"),
+            Column("not_examined", "Random draws not examined", "count"),
+            Column("note", "Note"),
+        ],
+        rows,
+        note="Random control: the true violation rate of the stratum with its Wilson interval. A selector's "
+        "lift in a stratum is against that stratum's random-control rate (Katz interval).",
+    )
+
+
+def random_missed_table(user: Any, s: Slice, book: Ledger | None = None) -> Table:
+    """Random-control targets that ended missed in the period, per stratum and reason."""
+    book = book or ledger(user, s, flags=False)
+    return Table(
+        "random_missed",
+        TABLES["random_missed"],
+        [
+            Column("stratum", "Subject kind · port · risk area"),
+            Column("reason", "Reason given"),
+            Column("count", "Random draws", "count"),
+        ],
+        [{"stratum": book.label(m.stratum), "reason": m.reason, "count": m.count} for m in book.missed],
+        note="Random-control targets cannot be rejected or withdrawn; these ended as missed, so they are "
+        "missing from the random sample and bias its rate if frequent.",
     )
 
 
@@ -288,6 +376,8 @@ def table(user: Any, s: Slice, name: str) -> Table:
         "ports": ports_table,
         "officers": officers_table,
         "ledger": ledger_table,
+        "ledger_strata": ledger_strata_table,
+        "random_missed": random_missed_table,
         "pnr": pnr_table,
     }
     return makers[name](user, s)
@@ -525,7 +615,8 @@ def lift_chart(book_table: Table) -> Chart:
     return Chart(
         "lift",
         "Lift over random control, with 95 % confidence interval",
-        "Each selector's precision divided by the random-control hit rate; 1× is chance. "
+        "Each selector's precision against the random-control hit rate of the same subject kind, port "
+        "and risk area (Mantel–Haenszel over the strata with enough random draws); 1× is chance. "
         + "; ".join(
             f"{lbl}: {fmt(r['lift'], 'ratio')} ({fmt(r['lift_low'], 'ratio')}–{fmt(r['lift_high'], 'ratio')})"
             for lbl, r in zip(labels, rows, strict=True)

@@ -25,6 +25,7 @@ from apps.agencies.scoping import get_object_for
 from apps.core.errors import BadInput, form_status, parse_id
 from apps.reports import exports
 from apps.reports.charts import currency
+from apps.reports.definitions import LEDGER_TERMS
 from apps.reports.effectiveness import ledger, rule_ledger
 from apps.reports.forms import ReviewForm, SliceForm, SubscriptionForm
 from apps.reports.measures import MEASURES
@@ -35,9 +36,11 @@ from apps.reports.services import (
     build_report,
     cached_report,
     forget_reports,
+    ledger_strata_table,
     ledger_table,
     lift_chart,
     pnr_table,
+    random_missed_table,
     table,
 )
 from apps.reports.slicing import Slice, optional_model
@@ -110,7 +113,17 @@ def effectiveness(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/effectiveness.html",
-        _context(request, form, s, book=book, book_table=book_table, chart=lift_chart(book_table)),
+        _context(
+            request,
+            form,
+            s,
+            book=book,
+            book_table=book_table,
+            strata_table=ledger_strata_table(request.user, s, book),
+            missed_table=random_missed_table(request.user, s, book),
+            terms=LEDGER_TERMS,
+            chart=lift_chart(book_table),
+        ),
         status=form_status(request, form),
     )
 
