@@ -435,14 +435,27 @@ def _align(
         major_matched |= not (q[i].minor or c[j].minor or q[i].initial or c[j].initial)
     if not major_matched:
         return 0.0, chosen
-    extra_cost = SINGLE_NAME_EXTRA_COST if person and single_name(c) else EXTRA_QUERY_COST
-    total += extra_cost * sum(t.weight for i, t in enumerate(q) if i not in used_q)
-    total += EXTRA_CANDIDATE_COST * sum(t.weight for j, t in enumerate(c) if j not in used_c)
+    # What is left over on each side, in one pass per side (this runs for every candidate).
+    left_q = 0.0
+    extra_q = 0
+    for i, t in enumerate(q):
+        if i not in used_q:
+            left_q += t.weight
+            extra_q += not t.minor
+    left_c = 0.0
+    extra_c = real_c = 0
+    for j, t in enumerate(c):
+        real_c += not (t.minor or t.initial or t.number)
+        if j not in used_c:
+            left_c += t.weight
+            extra_c += not t.minor
+    # ``single_name(c)``: a person listed under one real name part makes the query's others cheap.
+    extra_cost = SINGLE_NAME_EXTRA_COST if person and real_c == 1 else EXTRA_QUERY_COST
+    total += extra_cost * left_q
+    total += EXTRA_CANDIDATE_COST * left_c
     score = matched / total if total else 0.0
     # A name part replaced by a different one (father, clan, given name) is a different person far
     # more often than a typo: each such substitution costs extra.
-    extra_q = sum(1 for i, t in enumerate(q) if i not in used_q and not t.minor)
-    extra_c = sum(1 for j, t in enumerate(c) if j not in used_c and not t.minor)
     score -= SUBSTITUTION_COST * min(extra_q, extra_c)
     order = [j for _i, j, _s in sorted(chosen)]
     if any(x > y for x, y in itertools.pairwise(order)):
@@ -472,18 +485,47 @@ def _acronym(q: Sequence[Token], c: Sequence[Token]) -> bool:
     return False
 
 
-def score_tokens(q: Sequence[Token], c: Sequence[Token], person: bool = True) -> float:
-    """Name score 0-1 of query tokens ``q`` against listed tokens ``c`` (``person``: a person's name)."""
+#: What the joined rule of ``score_tokens`` can give at most.
+JOINED_CEILING = 0.95
+
+
+def joined_forms(tokens: Sequence[Token]) -> tuple[str, str]:
+    """The phonetic forms of a name run together, without and with legal forms ("ltd", "co")."""
+    everything = "".join(t.phon for t in tokens)
+    if not any(t.text in _LEGAL for t in tokens):
+        return everything, everything
+    return "".join(t.phon for t in tokens if t.text not in _LEGAL), everything
+
+
+def score_tokens(
+    q: Sequence[Token],
+    c: Sequence[Token],
+    person: bool = True,
+    q_joined: tuple[str, str] | None = None,
+    c_joined: tuple[str, str] | None = None,
+) -> float:
+    """Name score 0-1 of query tokens ``q`` against listed tokens ``c`` (``person``: a person's name).
+
+    ``q_joined``/``c_joined``: ``joined_forms`` of each side, when the caller keeps them (a query is
+    compared with many aliases, an alias with many queries).
+    """
     if not q or not c:
         return 0.0
     score, _pairs = _align(q, c, person)
-    for legal in (False, True):
-        qj = "".join(t.phon for t in q if legal or t.text not in _LEGAL)
-        cj = "".join(t.phon for t in c if legal or t.text not in _LEGAL)
-        if min(len(qj), len(cj)) >= 6:
-            joined = Levenshtein.normalized_similarity(qj, cj)
-            if joined >= 0.9:
-                score = max(score, joined * 0.95)
+    # The joined rule ("Abdulrahman" / "Abdul Rahman") gives at most 0.95, and only between strings whose
+    # lengths are within 10 % of each other (a normalised similarity of 0.9 allows no more).
+    if score < JOINED_CEILING:
+        qf = q_joined or joined_forms(q)
+        cf = c_joined or joined_forms(c)
+        for k in (0, 1):
+            qj, cj = qf[k], cf[k]
+            if k and qj == qf[0] and cj == cf[0]:
+                break  # no legal form on either side: the same comparison again
+            short, long_ = sorted((len(qj), len(cj)))
+            if short >= 6 and short >= 0.9 * long_:
+                joined = Levenshtein.normalized_similarity(qj, cj)
+                if joined >= 0.9:
+                    score = max(score, joined * JOINED_CEILING)
     if not person and _acronym(q, c):  # "PLA" is an army; "Kim" is not Kamal Ibrahim Mustafa
         score = max(score, 0.85)
     qn = {t.text for t in q if t.number}
@@ -613,6 +655,7 @@ class ScreeningIndex:
         self.by_skel_abjad: dict[str, list[int]] = {}
         self.length_tie = np.zeros(0)
         self._postings: dict[tuple[str, bool], tuple[list[int], list[int], list[float]]] = {}
+        self._joined: dict[int, tuple[str, str]] = {}
         self._hits: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]] = {}
         self._hits_size = 0
         self._nearest: dict[tuple[str, bool], float] = {}
@@ -849,6 +892,15 @@ class ScreeningIndex:
             uniq, totals = uniq[top], totals[top]
         return uniq[totals >= 0.3 * totals.max()]
 
+    def alias_joined(self, alias_idx: int) -> tuple[str, str]:
+        """``joined_forms`` of one alias, kept: the same aliases come back for names that share a part."""
+        found = self._joined.get(alias_idx)
+        if found is None:
+            if len(self._joined) >= JOINED_CACHE:
+                self._joined.clear()
+            found = self._joined[alias_idx] = joined_forms(self.alias_tokens(alias_idx))
+        return found
+
     def alias_tokens(self, alias_idx: int) -> list[Token]:
         """The normalised tokens of one indexed alias."""
         lo, hi = self.alias_ptr[alias_idx], self.alias_ptr[alias_idx + 1]
@@ -952,6 +1004,8 @@ class ScreeningIndex:
         found = Evidence.of(date_of_birth, nationality, document)
         floor = found.floor(threshold)
 
+        joined: dict[int, tuple[str, str]] = {}  # per query form (alive for the whole call)
+
         def scored(k: int, spelling: tuple[Token, ...]) -> Iterator[tuple[int, float]]:
             for a_idx in self._candidates(spelling, SPELLING_CANDIDATES if k else candidates).tolist():
                 if kind is not None and self.entries[int(self.alias_entry[a_idx])].kind != kind:
@@ -960,7 +1014,13 @@ class ScreeningIndex:
                 if is_org and k:
                     continue  # other spellings are spellings of a person's name
                 qt = q_org if is_org else (spelling if k else q_person)
-                yield a_idx, score_tokens(qt, self.alias_tokens(a_idx), not is_org)
+                qj = joined.get(id(qt))
+                if qj is None:
+                    qj = joined[id(qt)] = joined_forms(qt)
+                yield (
+                    a_idx,
+                    score_tokens(qt, self.alias_tokens(a_idx), not is_org, qj, self.alias_joined(a_idx)),
+                )
 
         merged = merge_spellings([list(scored(k, sp)) for k, sp in enumerate(spelled)], floor)
         return self.rank(merged, found, kind, limit, threshold, q)
@@ -1040,6 +1100,8 @@ SPELLING_CANDIDATES = 20
 #: Name parts whose expansion an index keeps (then it starts afresh); the aliases of the common ones
 #: (HITS_CACHE_MIN or more), up to HITS_CACHE_SIZE in all (about 8 bytes each).
 POSTINGS_CACHE = 100_000
+#: Aliases whose joined forms are kept (``ScreeningIndex.alias_joined``): about 100 bytes each.
+JOINED_CACHE = 200_000
 HITS_CACHE_MIN = 2_000
 HITS_CACHE_SIZE = 10_000_000
 
