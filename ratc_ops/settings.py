@@ -328,7 +328,8 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed, named, expiring tokens of system accounts (apps/agencies/tokens.py), not DRF's clear ones.
+        "apps.agencies.drf.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.agencies.drf.IsMember"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",

@@ -1,7 +1,23 @@
-from django.contrib import admin
+from typing import Any
 
-from apps.agencies.models import Agency, CentreConfiguration, Membership, Port, PortCapacity
-from apps.core.admin import ScopedInlineMixin, ScopedModelAdmin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from apps.agencies import tokens
+from apps.agencies.models import (
+    Agency,
+    ApiToken,
+    CentreConfiguration,
+    Membership,
+    Port,
+    PortCapacity,
+)
+from apps.agencies.roles import Role
+from apps.core.admin import ScopedInlineMixin, ScopedModelAdmin, visible_rows
 
 
 @admin.register(Agency)
@@ -31,7 +47,7 @@ class MembershipAdmin(ScopedModelAdmin):
     list_display = ["user", "agency", "role", "title"]
     list_filter = ["agency", "role"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
-    filter_horizontal = ["ports"]
+    filter_horizontal = ["ports", "sources"]
 
 
 @admin.register(CentreConfiguration)
@@ -41,3 +57,102 @@ class CentreConfigurationAdmin(ScopedModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return super().has_add_permission(request) and not CentreConfiguration.objects.exists()
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    """A new token: the account (a system account of the agency), a name and an expiry."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name", "expires_at"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors:
+            try:
+                tokens.validate_new(data["user"], data["name"].strip(), data["expires_at"])
+            except forms.ValidationError as error:
+                self.add_error(None, error)
+        return data
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ScopedModelAdmin):
+    """API tokens of the agency's system accounts: made here (the secret shown once), listed with their
+    last use, and revoked at once. Never edited, never deleted (the list is the record of who had access),
+    and never shown: the table holds only a hash."""
+
+    list_display = ["name", "user", "prefix_shown", "status", "created_at", "expires_at", "last_used_at",
+                    "last_used_ip", "use_count"]  # fmt: skip
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "user__username", "prefix"]
+    actions = ["revoke"]
+    readonly_fields = ["user", "name", "prefix_shown", "status", "created_at", "created_by", "expires_at",
+                       "revoked_at", "revoked_by", "last_used_at", "last_used_ip", "use_count"]  # fmt: skip
+
+    @admin.display(description="Token")
+    def prefix_shown(self, obj: ApiToken) -> str:
+        return f"{obj.prefix}…"
+
+    @admin.display(description="Status")
+    def status(self, obj: ApiToken) -> str:
+        return obj.status
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["user", "name", "expires_at"] if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else self.readonly_fields
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"expires_at": timezone.now() + tokens.DEFAULT_LIFETIME}
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user":
+            people = get_user_model().objects.filter(membership__role=Role.SYSTEM, is_active=True)
+            kwargs["queryset"] = visible_rows(request, people)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing of a token is edited; revoking is the list's action
+        issued = tokens.issue(
+            user=obj.user, name=obj.name, expires_at=obj.expires_at, created_by=request.user
+        )
+        obj.pk = issued.token.pk
+        obj.refresh_from_db()
+        request._ratc_new_token_secret = issued.secret  # shown by ``response_add``, then gone
+        self._recheck(request, obj)
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: Any = None
+    ) -> HttpResponse:
+        """The one page that shows the secret: not a message (those are stored in the session)."""
+        secret = getattr(request, "_ratc_new_token_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Copy the new API token",
+            "token": obj,
+            "secret": secret,
+            "opts": self.model._meta,
+        }
+        # The admin's views are ``never_cache``: the page with the secret is not kept by a browser cache.
+        return TemplateResponse(request, "admin/agencies/apitoken/issued.html", context)
+
+    @admin.action(description="Revoke the selected tokens now")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            tokens.revoke(token, by=request.user)
+            count += 1
+        self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)

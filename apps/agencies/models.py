@@ -7,9 +7,10 @@ from django.contrib.auth.models import Group
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.agencies.roles import Role
-from apps.agencies.scoping import ScopedManager
+from apps.agencies.scoping import ScopedManager, ScopedQuerySet
 
 
 class ReferenceData(models.Model):
@@ -130,6 +131,14 @@ class Membership(models.Model):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
     ports = models.ManyToManyField(Port, blank=True, related_name="members")
+    # A system account pushes intake only into the sources listed here (none listed: every source its
+    # agency may upload into), as a person's ports narrow the targets he sees.
+    sources = models.ManyToManyField(
+        "intake.DataSource",
+        blank=True,
+        related_name="+",
+        help_text="For system accounts: the data sources it may push intake into (empty: all of its agency's).",
+    )
     title = models.CharField(max_length=100, blank=True)
 
     objects = ScopedManager()
@@ -200,3 +209,61 @@ class CentreConfiguration(models.Model):
         if config is None:
             config = cls.objects.create(operating_model=settings.RATC_OPERATING_MODEL_DEFAULT)
         return config
+
+
+class ApiTokenQuerySet(ScopedQuerySet):
+    def usable(self, now=None) -> ApiTokenQuerySet:
+        """Tokens that authenticate now: not revoked and not expired."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
+
+class ApiToken(models.Model):
+    """A named, expiring API token of an account (a system account, typically), stored as a hash.
+
+    The secret is shown once, when the token is made (``apps.agencies.tokens.issue``); the table keeps
+    only its SHA-256 and its first characters, so that a copy of the database authenticates nobody. An
+    account may hold several tokens at once, so that a new one can be deployed before the old one is
+    revoked or expires (rotation with overlap). Every request reads the row afresh: a revoked or expired
+    token is refused on the very next request.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'PCS production 2026'.")
+    prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters.")
+    digest = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the token.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    use_count = models.PositiveBigIntegerField(default=0)
+
+    objects = models.Manager.from_queryset(ApiTokenQuerySet)()
+
+    class Meta:
+        ordering = ["user__username", "-created_at"]
+        verbose_name = "API token"
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="one_token_name_per_account")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.user}"
+
+    @classmethod
+    def visibility_q(cls, membership) -> Q:
+        """Tokens of the accounts of the member's agency (the admin lists them; nobody reads a secret)."""
+        return Q(user__membership__agency_id=membership.agency_id, user__is_superuser=False)
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"

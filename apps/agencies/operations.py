@@ -25,6 +25,7 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "source.view": frozenset(R.values) - {R.FRONTLINE},
     "source.manage": frozenset({R.ADMINISTRATOR, R.RISK_MANAGER}),
     "source.share": frozenset({R.ADMINISTRATOR}),
+    # A system account pushes into the sources its membership lists (``Membership.sources``, see ``check``).
     "intake.upload": frozenset({R.ANALYST, R.RISK_MANAGER, R.ADMINISTRATOR, R.SYSTEM}),
     "subject.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.RISK_MANAGER, R.AUDITOR}),
     # Risk engine
@@ -41,7 +42,13 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "model.activate": frozenset({R.RISK_MANAGER}),
     # Targeting workflow
     "target.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.FRONTLINE, R.MANAGER, R.AUDITOR}),
-    "target.nominate": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.SYSTEM}),
+    # Reading targets, queues and instructions through the API: whoever views targets, and the port
+    # systems, which have no pages. ``Target.visibility_q`` narrows the port-bound roles
+    # (``roles.PORT_BOUND_ROLES``) to what is sent to their ports, and they read it as the briefing.
+    "target.pull": frozenset(
+        {R.ANALYST, R.SUPERVISOR, R.LIAISON, R.FRONTLINE, R.MANAGER, R.AUDITOR, R.SYSTEM}
+    ),
+    "target.nominate": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON}),
     "target.claim": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON}),
     "target.review": frozenset({R.ANALYST, R.SUPERVISOR}),
     "target.approve": frozenset({R.SUPERVISOR}),
@@ -53,7 +60,7 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "target.share": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON}),
     "board.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.MANAGER, R.FRONTLINE}),
     # Frontline
-    "exam.view": frozenset({R.FRONTLINE, R.SUPERVISOR, R.ANALYST, R.MANAGER, R.AUDITOR}),
+    "exam.view": frozenset({R.FRONTLINE, R.SUPERVISOR, R.ANALYST, R.MANAGER, R.AUDITOR, R.SYSTEM}),
     "exam.record": frozenset({R.FRONTLINE, R.SYSTEM}),  # port systems record through the API
     "exam.correct": frozenset({R.SUPERVISOR}),
     # Reporting
@@ -101,5 +108,22 @@ def check(actor: Any, operation: str, obj: Any = None) -> None:
             raise Http404("Not found.")
     if not can(actor, operation):
         raise PermissionDenied(f"Your role may not perform {operation}.")
+    membership = membership_of(actor)
+    if obj is not None and operation in SOURCE_BOUND_OPERATIONS:
+        _check_source_bound(membership, obj)
     if obj is not None and hasattr(obj, "check_operation"):
-        obj.check_operation(membership_of(actor), operation)
+        obj.check_operation(membership, operation)
+
+
+#: Operations on a data source that a membership listing ``sources`` may do on those sources only.
+SOURCE_BOUND_OPERATIONS = frozenset({"intake.upload"})
+
+
+def _check_source_bound(membership: Any, source: Any) -> None:
+    """A membership that lists data sources (a port system's) may push only into those."""
+    allowed = getattr(membership, "_ratc_source_ids", None)
+    if allowed is None:
+        allowed = set(membership.sources.values_list("pk", flat=True))
+        membership._ratc_source_ids = allowed
+    if allowed and source.pk not in allowed:
+        raise PermissionDenied("This account may not push data into this source.")

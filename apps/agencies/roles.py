@@ -13,3 +13,8 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor / data protection officer"
     ADMINISTRATOR = "administrator", "Administrator"
     SYSTEM = "system", "System integrator"
+
+
+#: Roles bound to their ports (``Membership.ports``): they see a target only once it is sent to one of
+#: their ports, and read it as the port's briefing. A port system is scoped as the port's officer is.
+PORT_BOUND_ROLES = frozenset({Role.FRONTLINE, Role.SYSTEM})

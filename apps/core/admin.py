@@ -15,13 +15,12 @@ Every model admin of the project derives from :class:`ScopedModelAdmin` (inlines
 
 Superusers see everything: they run the installation, not an agency.
 
-This module also registers the auth and API-token admins through the same base, so that a customs
-administrator lists only his agency's people and never reads an API token (only its fingerprint).
+This module also registers the auth admins through the same base, so that a customs administrator lists
+only his agency's people; API tokens (hashed, never readable) have their admin in apps/agencies/admin.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +34,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest
-from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from apps.agencies.operations import membership_of
@@ -44,7 +42,6 @@ __all__ = [
     "ScopedInlineMixin",
     "ScopedModelAdmin",
     "scope_every_admin",
-    "token_fingerprint",
     "visible_rows",
 ]
 
@@ -268,27 +265,6 @@ class GroupAdmin(ScopedModelAdmin, DjangoGroupAdmin):
 # --- API tokens -------------------------------------------------------------------------------------------
 
 
-def token_fingerprint(key: str) -> str:
-    """What the admin shows of a token: its first characters and a short hash, never the token."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    return f"{key[:4]}… sha256:{digest}"
-
-
-@admin.register(TokenProxy)
-class TokenAdmin(ScopedModelAdmin, DrfTokenAdmin):
-    """API tokens of the agency's system accounts, shown by fingerprint only.
-
-    A token is read once, by whoever creates it (``manage.py drf_create_token <user>``); the admin
-    lists and revokes tokens but never displays one.
-    """
-
-    scope_q = staticmethod(
-        lambda membership: Q(user__membership__agency_id=membership.agency_id, user__is_superuser=False)
-    )
-    list_display = ("fingerprint", "user", "created")
-    fields = ("user", "fingerprint", "created")
-    readonly_fields = ("fingerprint", "created")
-
-    @admin.display(description="Token")
-    def fingerprint(self, obj: Any) -> str:
-        return token_fingerprint(obj.key) if obj and obj.key else "—"
+# API tokens are ``apps.agencies.models.ApiToken`` (hashed, named, expiring; admin in apps/agencies/admin.py).
+# DRF's clear-text tokens no longer authenticate, so their admin (registered by ``rest_framework.authtoken``)
+# is taken off above, and no one makes one there.

@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from apps.agencies.models import (
     Agency,
@@ -27,6 +27,8 @@ from apps.agencies.roles import Role
 from apps.intake.models import DataSource, SourceKind
 
 DEMO_PASSWORD = "floor-demo-2026"  # noqa: S105 (documented demo credential, demo mode only)
+#: The integrator's API token in the demo, documented like the password; stored hashed like any token.
+DEMO_API_TOKEN = "ratc_demo-integrator-floor-2026"  # noqa: S105 (documented demo credential, demo mode only)
 
 AGENCIES = [
     ("CUS", "Customs Administration", AgencyKind.CUSTOMS),
@@ -72,7 +74,7 @@ DEMO_USERS = [
     DemoUser("police.liaison", "Rachel", "Adeyemi", "POL", Role.LIAISON, "Police liaison officer"),
     DemoUser("immigration.liaison", "Marek", "Nowak", "IMM", Role.LIAISON, "Immigration liaison officer"),
     DemoUser("biosecurity.liaison", "Ines", "Duarte", "BIO", Role.LIAISON, "Biosecurity liaison officer"),
-    DemoUser("integrator", "Port", "System", "CUS", Role.SYSTEM, "Port community system (API)"),
+    DemoUser("integrator", "Port", "System", "CUS", Role.SYSTEM, "Port community system (API)", ("GBFXT",)),
 ]
 
 SOURCES = [
@@ -144,7 +146,7 @@ def ensure_demo_world() -> dict[str, int]:
         if spec.ports:
             membership.ports.set([ports[p] for p in spec.ports])
         if spec.role == Role.SYSTEM:
-            Token.objects.get_or_create(user=user)
+            ensure_demo_token(user)
 
     from guardian.shortcuts import assign_perm
 
@@ -165,6 +167,19 @@ def ensure_demo_world() -> dict[str, int]:
             for code in shared:
                 assign_perm("intake.view_datasource", agencies[code].group, source)
     return created
+
+
+def ensure_demo_token(user) -> None:
+    """The integrator's documented token (``DEMO_API_TOKEN``), made once; a revoked one stays revoked."""
+    from apps.agencies import tokens
+    from apps.agencies.models import ApiToken
+
+    if ApiToken.objects.filter(digest=tokens.digest_of(DEMO_API_TOKEN)).exists():
+        return
+    name = "demo" if not ApiToken.objects.filter(user=user, name="demo").exists() else "demo (again)"
+    tokens.issue(
+        user=user, name=name, lifetime=tokens.MAX_LIFETIME - timedelta(days=1), secret=DEMO_API_TOKEN
+    )
 
 
 def demo_user_rows() -> list[dict[str, str]]:

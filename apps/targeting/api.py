@@ -145,7 +145,7 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
         "owner_agency", "port", "claimed_by", "subject", "subject__port", "subject__source"
     )
     serializer_class = TargetSerializer
-    operations = {"*": "target.view", "create": "target.nominate", "claim": "target.view"}
+    operations = {"*": "target.pull", "create": "target.nominate", "claim": "target.view"}
 
     def get_queryset(self):
         queryset = (
@@ -223,8 +223,8 @@ class QueueViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         from apps.agencies.operations import can
 
-        if not can(request.user, "target.view"):
-            raise ApiPermissionDenied("Your role may not perform target.view.")
+        if not can(request.user, "target.pull"):
+            raise ApiPermissionDenied("Your role may not perform target.pull.")
         summary = queue_summary(request.user)
         return Response({
             dimension: [{"key": line.param, "label": line.label, "count": line.count, "oldest": line.oldest,
@@ -341,4 +341,4 @@ class InstructionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     queryset = Instruction.objects.select_related("port", "target")
     serializer_class = InstructionSerializer
-    operations = {"*": "target.view"}
+    operations = {"*": "target.pull"}  # a port system pulls its port's instructions too

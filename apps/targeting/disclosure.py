@@ -41,7 +41,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.agencies.operations import can, membership_of
-from apps.agencies.roles import Role
+from apps.agencies.roles import PORT_BOUND_ROLES
 from apps.compliance.masking import PERSONAL_REASON_KINDS
 from apps.targeting.masking import WITHHELD, SubjectView, may_see_personal, subject_view
 
@@ -565,7 +565,7 @@ def reads_briefing_only(viewer: Any) -> bool:
     """Whether the viewer reads targets only as the tablet briefs them (a frontline officer): lists and
     boards that show no single target's disclosure still hide random control and reasons from him."""
     membership = membership_of(viewer)
-    return membership is not None and membership.role == Role.FRONTLINE
+    return membership is not None and membership.role in PORT_BOUND_ROLES
 
 
 def disclose(viewer: Any, target: Any, *, briefing: bool = False) -> Disclosure:

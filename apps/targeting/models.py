@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from apps.agencies.models import ExaminationMethod, Shift
 from apps.agencies.operations import membership_of
-from apps.agencies.roles import Role
+from apps.agencies.roles import PORT_BOUND_ROLES
 from apps.agencies.scoping import ScopedManager, ScopedQuerySet
 from apps.compliance.chain import HashChained
 
@@ -281,7 +281,7 @@ class Target(models.Model):
     @staticmethod
     def role_narrows(membership: Any) -> bool:
         """Whether the member's role sees fewer targets than the agency does (``visibility_q``)."""
-        return membership.role == Role.FRONTLINE
+        return membership.role in PORT_BOUND_ROLES
 
     @classmethod
     def visible_pks(cls, membership: Any) -> models.QuerySet:

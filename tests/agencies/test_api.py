@@ -1,7 +1,7 @@
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apps.agencies import tokens
 from apps.agencies.roles import Role
 from tests.factories import member
 
@@ -21,10 +21,10 @@ def test_ports_api_lists_reference_data(client_for, outsider, world):
 
 def test_token_authentication_for_systems(world):
     system = member("port-system", world.customs, Role.SYSTEM)
-    token = Token.objects.create(user=system)
+    secret = tokens.issue(user=system, name="port system").secret
     api = APIClient()
     assert api.get(reverse("api-me")).status_code in {401, 403}
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     assert api.get(reverse("api-me")).json()["role"] == "system"
 
 

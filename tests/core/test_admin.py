@@ -16,11 +16,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from apps.agencies import tokens
 from apps.agencies.models import AgencyKind, CentreConfiguration, Membership, ReferenceData
 from apps.agencies.roles import Role
-from apps.core.admin import ScopedModelAdmin, token_fingerprint
+from apps.core.admin import ScopedModelAdmin
 from apps.intake.models import DataSource
 from apps.targeting.models import JointOperation
 from tests.factories import AgencyFactory, DataSourceFactory, member
@@ -56,7 +56,7 @@ def other_agencies_rows(world, police_liaison, outsider):
         ends_at=timezone.now() + timedelta(days=7),
     )
     operation.agencies.set([world.police, immigration])
-    Token.objects.create(user=police_liaison)
+    tokens.issue(user=member("pol-system", world.police, Role.SYSTEM), name="police feed")
     return {"source": police_source, "target": target, "operation": operation}
 
 
@@ -171,13 +171,13 @@ def test_installation_settings_are_for_the_national_centre(client, world, staff_
 
 def test_api_tokens_are_never_shown_in_clear(client, staff_admin, world):
     integrator = member("integrator", world.customs, Role.SYSTEM)
-    token = Token.objects.create(user=integrator)
+    issued = tokens.issue(user=integrator, name="port system")
     client.force_login(staff_admin)
-    listing = client.get(reverse("admin:authtoken_tokenproxy_changelist")).content.decode()
-    assert token.key not in listing and token_fingerprint(token.key) in listing
-    detail = client.get(reverse("admin:authtoken_tokenproxy_change", args=[integrator.pk])).content.decode()
-    assert token.key not in detail
-    assert token.key[:12] not in listing + detail
+    listing = client.get(reverse("admin:agencies_apitoken_changelist")).content.decode()
+    assert issued.secret not in listing and f"{issued.token.prefix}…" in listing
+    detail = client.get(reverse("admin:agencies_apitoken_change", args=[issued.token.pk])).content.decode()
+    assert issued.secret not in detail and "port system" in detail
+    assert issued.secret[:12] not in listing + detail
 
 
 def test_superusers_see_every_agency(client, other_agencies_rows):
