@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -45,3 +46,25 @@ class IsoDateField(forms.DateField):
     """A date field drawn as :class:`IsoDateInput` (it still reads the locale's formats, and ISO)."""
 
     widget = IsoDateInput
+
+
+class SignInForm(AuthenticationForm):
+    """The sign-in page's form: people only. A system account (a port community system, a feed) calls
+    the API with a named token; a password it may have never opens the pages."""
+
+    @property
+    def refused_as_system(self) -> bool:
+        """The password was right, but the account is a system's (the page says so, not "no match")."""
+        return self.has_error(forms.forms.NON_FIELD_ERRORS, "system_account")
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        from apps.agencies.operations import membership_of
+        from apps.agencies.roles import Role
+
+        membership = membership_of(user)
+        if membership is not None and membership.role == Role.SYSTEM:
+            raise forms.ValidationError(
+                "This is a system account: it uses the API with a token, not these pages.",
+                code="system_account",
+            )

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from apps.agencies.models import CentreConfiguration
 from apps.agencies.operations import membership_of
 from apps.compliance.gate import note_results
+from apps.core.forms import SignInForm
 from apps.core.guidance import FIRST_STEPS
 from apps.core.home import panels_for
 from apps.core.search import run_search
@@ -57,6 +58,7 @@ class LoginView(auth_views.LoginView):
     """
 
     redirect_authenticated_user = True
+    authentication_form = SignInForm
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -170,3 +170,14 @@ def test_a_port_system_pushes_intake_into_the_sources_its_membership_lists(api, 
     with pytest.raises(PermissionDenied):
         check(fresh, "intake.upload", declarations)
     check(fresh, "intake.upload", manifests)
+
+
+def test_a_system_account_cannot_sign_in_to_the_pages_a_person_can(system, customs_analyst, client):
+    from tests.factories import PASSWORD
+
+    refused = client.post(reverse("login"), {"username": system.username, "password": PASSWORD})
+    assert refused.status_code == 200
+    assert "system account" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+    signed_in = client.post(reverse("login"), {"username": customs_analyst.username, "password": PASSWORD})
+    assert signed_in.status_code == 302
