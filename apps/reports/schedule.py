@@ -12,7 +12,6 @@ simulator asking too do not make it run more often.
 
 from __future__ import annotations
 
-import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -20,9 +19,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from apps.core import periodic
 from apps.reports.models import StatRefresh
-
-log = logging.getLogger("apps.reports.schedule")
 
 #: The first refresh waits this long after start, so that serving comes first.
 FIRST_DELAY_SECONDS = 10.0
@@ -56,40 +54,23 @@ def tick(now: datetime | None = None) -> int | None:
 
 
 def embedded() -> bool:
-    """No broker, so no beat: the mode in which the server must keep the figures current itself."""
-    return bool(settings.CELERY_TASK_ALWAYS_EAGER)
+    return periodic.embedded()
 
 
 def run_periodically(stop: threading.Event, *, first_delay: float = FIRST_DELAY_SECONDS) -> int:
     """Call :func:`tick` every period until ``stop`` is set; returns how many ticks were made."""
-    ticks = 0
-    if stop.wait(first_delay):
-        return ticks
-    while not stop.is_set():
-        try:
-            tick()
-        except Exception:  # retried next period; the server keeps serving
-            log.exception("In-process report refresh failed")
-        finally:
-            close_old_connections()  # the thread lives as long as the server
-        ticks += 1
-        stop.wait(period().total_seconds())
-    return ticks
+    return periodic.run_every(
+        stop, lambda: tick(), period, first_delay=first_delay, what="report refresh",
+        after=lambda: close_old_connections(),
+    )  # fmt: skip
 
 
 def start_in_server() -> bool:
     """Start the in-process refresh in an embedded server process; False when it does not apply."""
-    from apps.compliance.schedule import _server_process  # one definition of "the serving process"
-
-    if _started.is_set():
-        return True
-    if not (embedded() and _server_process()):
-        return False
-    _started.set()
-    thread = threading.Thread(target=run_periodically, args=(_stop,), name="ratc-report-figures", daemon=True)
-    thread.start()
-    log.info("Report figures are recounted in this server process every %s", period())
-    return True
+    return periodic.start_thread(
+        _started, lambda: run_periodically(_stop), name="ratc-report-figures",
+        message=f"Report figures are recounted in this server process every {period()}",
+    )  # fmt: skip
 
 
 def stop_in_server() -> None:

@@ -9,14 +9,13 @@ conditional update, so a second server only finds nothing left to do.
 
 from __future__ import annotations
 
-import logging
 import threading
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
 
-log = logging.getLogger("apps.targeting.schedule")
+from apps.core import periodic
 
 #: The first run waits this long after start, so that serving comes first.
 FIRST_DELAY_SECONDS = 20.0
@@ -40,40 +39,23 @@ def tick() -> int:
 
 
 def embedded() -> bool:
-    """No broker, so no beat: the mode in which the server must run the periodic work itself."""
-    return bool(settings.CELERY_TASK_ALWAYS_EAGER)
+    return periodic.embedded()
 
 
 def run_periodically(stop: threading.Event, *, first_delay: float = FIRST_DELAY_SECONDS) -> int:
     """Call :func:`tick` every period until ``stop`` is set; returns how many ticks were made."""
-    ticks = 0
-    if stop.wait(first_delay):
-        return ticks
-    while not stop.is_set():
-        try:
-            tick()
-        except Exception:  # retried next period; the server keeps serving
-            log.exception("In-process missed-target marking failed")
-        finally:
-            close_old_connections()  # the thread lives as long as the server
-        ticks += 1
-        stop.wait(period().total_seconds())
-    return ticks
+    return periodic.run_every(
+        stop, lambda: tick(), period, first_delay=first_delay, what="missed-target marking",
+        after=lambda: close_old_connections(),
+    )  # fmt: skip
 
 
 def start_in_server() -> bool:
     """Start the in-process schedule in an embedded server process; False when it does not apply."""
-    from apps.compliance.schedule import _server_process  # one definition of "the serving process"
-
-    if _started.is_set():
-        return True
-    if not (embedded() and _server_process()):
-        return False
-    _started.set()
-    thread = threading.Thread(target=run_periodically, args=(_stop,), name="ratc-missed-targets", daemon=True)
-    thread.start()
-    log.info("Missed targets and idle claims are handled in this server process every %s", period())
-    return True
+    return periodic.start_thread(
+        _started, lambda: run_periodically(_stop), name="ratc-missed-targets",
+        message=f"Missed targets and idle claims are handled in this server process every {period()}",
+    )  # fmt: skip
 
 
 def stop_in_server() -> None:
