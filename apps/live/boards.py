@@ -26,19 +26,12 @@ from apps.intake.models import Outcome
 from apps.live.events import group_name
 from apps.targeting.models import RiskArea, Target, TargetState
 from apps.targeting.routing import port_ids_of
+from apps.targeting.transitions import FLOW_STATES
 
 S = TargetState
 
-#: The board's columns, in the order work flows across the floor.
-COLUMN_STATES: tuple[str, ...] = (
-    S.NOMINATED,
-    S.IN_REVIEW,
-    S.AWAITING_APPROVAL,
-    S.APPROVED,
-    S.ON_HOLD,
-    S.DISPATCHED,
-    S.IN_EXAMINATION,
-)
+#: The board's columns, in the order work flows across the floor (the state machine's, ``transitions``).
+COLUMN_STATES: tuple[str, ...] = FLOW_STATES
 #: Results stay on the board (as recent findings) for this long.
 RESULTS_WINDOW = timedelta(hours=24)
 #: Arrivals shown by default; ``?hours=`` changes it (1 to 48).

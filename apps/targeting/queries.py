@@ -15,28 +15,11 @@ from django.utils import timezone
 from apps.agencies.models import Agency, CentreConfiguration, Port
 from apps.agencies.operations import can, membership_of
 from apps.core.errors import id_or_none
-from apps.targeting.models import OPEN_STATES, UNDECIDED_STATES, RiskArea, Target, TargetState, breach_q
+from apps.targeting import transitions
+from apps.targeting.models import OPEN_STATES, RiskArea, Target, TargetState, breach_q
 from apps.targeting.routing import check_target_operation
 
 S = TargetState
-
-#: action name → (service function name, operation, legal from-states, label, style)
-ACTIONS: dict[str, tuple[str, str, frozenset[str], str, str]] = {
-    "start_review": ("start_review", "target.review", frozenset({S.NOMINATED}), "Start review", "primary"),
-    "submit": ("submit_for_approval", "target.review", frozenset({S.IN_REVIEW}), "Submit for approval", "primary"),
-    "approve": ("approve_target", "target.approve", frozenset({S.AWAITING_APPROVAL}), "Approve", "primary"),
-    "reject": ("reject_target", "target.reject", frozenset(UNDECIDED_STATES), "Reject", "danger"),
-    "withdraw": ("withdraw_target", "target.withdraw", frozenset(UNDECIDED_STATES | {S.APPROVED}), "Withdraw", ""),
-    "dispatch": ("dispatch_target", "target.dispatch", frozenset({S.APPROVED}), "Dispatch", "primary"),
-    "start_examination": ("start_examination", "exam.record", frozenset({S.DISPATCHED}), "Start examination", "primary"),
-    "record_result": ("record_result", "exam.record", frozenset({S.DISPATCHED, S.IN_EXAMINATION}), "Record result", "primary"),
-    "close": ("close_target", "target.review", frozenset({S.RESULT_RECORDED}), "Close", "primary"),
-    "mark_missed": ("mark_missed", "target.dispatch", frozenset({S.APPROVED, S.DISPATCHED}), "Mark missed", ""),
-}  # fmt: skip
-#: Actions whose reason is required.
-REASON_REQUIRED = {"reject", "withdraw"}
-#: Actions never offered on a random-control target: the random sample is not thinned by decisions.
-RANDOM_CONTROL_KEPT = frozenset({"reject", "withdraw"})
 
 
 class TargetAccess:
@@ -85,23 +68,25 @@ class TargetAccess:
             return False
         return True
 
-    def actions(self) -> list[str]:
-        """The transitions this viewer may make on the target now.
+    def moves(self) -> list[transitions.Move]:
+        """The moves this viewer may make on the target now, one per button, as the table says.
 
-        A random-control target is never offered for rejection or withdrawal (the services refuse both);
-        a supervisor who may reject is offered "Mark missed" instead, which asks for a reason.
+        The row for the target's state decides the right asked for: a random-control target has no
+        reject or withdraw row, and its "Mark missed" while undecided asks for ``target.reject`` and a
+        reason (the services refuse anything else the same way).
         """
-        state = self.target.state
-        names = []
-        for name, (_, op, states, _, _) in ACTIONS.items():
-            if self.target.random_control:
-                if name in RANDOM_CONTROL_KEPT:
-                    continue
-                if name == "mark_missed" and state in UNDECIDED_STATES:
-                    op, states = "target.reject", UNDECIDED_STATES
-            if state in states and self.may(op):
-                names.append(name)
-        return names
+        state, found = self.target.state, []
+        for action in transitions.buttons():
+            move = transitions.move_for(
+                action, state, random_control=self.target.random_control, system=False
+            )
+            if move is not None and self.may(move.operation):
+                found.append(move)
+        return found
+
+    def actions(self) -> list[str]:
+        """The names of the transitions this viewer may make on the target now."""
+        return [move.action for move in self.moves()]
 
 
 def allowed_actions(user: Any, target: Target, *, access: TargetAccess | None = None) -> list[str]:

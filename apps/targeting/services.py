@@ -27,12 +27,12 @@ from apps.agencies.roles import Role
 from apps.intake.models import Subject
 from apps.live.events import publish_on_commit
 from apps.reports.stats import target_changed
+from apps.targeting import transitions
 from apps.targeting.disclosure import ENGINE_REASON_KINDS, disclose, plain_reason
 from apps.targeting.masking import WITHHELD
 from apps.targeting.models import (
     FINAL_STATES,
     OPEN_STATES,
-    UNDECIDED_STATES,
     Attachment,
     Comment,
     DispatchProposal,
@@ -86,7 +86,7 @@ __all__ = [
 ]
 
 REASON_KINDS = {"rule", "watchlist", "model", "person", "random"}
-HOLDABLE_STATES = frozenset({S.NOMINATED, S.IN_REVIEW, S.AWAITING_APPROVAL, S.APPROVED, S.DISPATCHED})
+HOLDABLE_STATES = transitions.HOLDABLE_STATES
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = {
     "application/pdf": b"%PDF-",
@@ -185,36 +185,53 @@ def _move(
     *,
     actor: Any,
     target: Target,
-    operation: str,
-    from_states: Iterable[str],
-    to_state: str,
+    action: str,
     expected_version: int | None,
     reason: str,
-    require_reason: bool = False,
     extra: dict[str, Any] | None = None,
     event: str = "target.changed",
 ) -> Target:
-    """The one conditional state change every transition uses.
+    """The one conditional state change every transition uses, as the table (``transitions``) says.
 
-    ``actor=None`` is the system (a periodic task): no person's rights to check, the history says so.
+    The row of ``action`` that fits the target (random control or not), the actor (a person, or
+    ``actor=None``: the system, whose history line says so) and the target's state gives the operation to
+    check, whether a reason is required, the state to go to and whether the claim ends.
     """
-    if actor is not None:
-        check(actor, operation, target)
-    from_states = set(from_states)
-    if require_reason and not reason.strip():
+    system = actor is None
+    rows = transitions.moves_for(action, random_control=target.random_control, system=system)
+    if not rows:
+        if not system and target.random_control and any(transitions.rows(action)):
+            check(actor, next(transitions.rows(action)).operation, target)  # no right: told that, not why
+            raise TransitionRefused(
+                RANDOM_CONTROL_REFUSAL.format(
+                    ref=target.reference, done=RANDOM_CONTROL_DONE.get(action, action)
+                )
+            )
+        raise TransitionRefused(f"{target.reference}: “{action}” is not a move this target can make.")
+    row = next((m for m in rows if target.state in m.from_states), None)
+    if not system:
+        check(actor, (row or rows[0]).operation, target)
+    if (row or rows[0]).reason_required and not reason.strip():
         raise ValidationError({"reason": "Give a reason for this decision."})
     version = target.version if expected_version is None else expected_version
     if target.version != version:
         raise StaleChange(_stale_message(target.pk))
-    if target.state not in from_states:
+    if row is None:
+        to_state = rows[0].to_state
+        going = S(to_state).label if to_state in S.values else "where it was before the hold"
         raise TransitionRefused(
-            f"{target.reference} is “{target.get_state_display()}”: it cannot go to "
-            f"“{S(to_state).label}” from there."
+            f"{target.reference} is “{target.get_state_display()}”: it cannot go to “{going}” from there."
         )
+    to_state = row.to_state
+    changes = dict(extra or {})
+    if to_state == transitions.RESUME:
+        to_state, changes["resume_state"] = target.resume_state or S.APPROVED, ""
+    if row.clears_claim:
+        changes.update(claimed_by=None, claimed_at=None)
     now = timezone.now()
     with transaction.atomic():
-        updated = Target.objects.filter(pk=target.pk, version=version, state__in=from_states).update(
-            state=to_state, version=F("version") + 1, updated_at=now, **(extra or {})
+        updated = Target.objects.filter(pk=target.pk, version=version, state__in=row.from_states).update(
+            state=to_state, version=F("version") + 1, updated_at=now, **changes
         )
         if updated != 1:
             raise StaleChange(_stale_message(target.pk))
@@ -386,8 +403,8 @@ def start_review(
         raise StaleChange(f"{target.reference} is claimed by {target.claimed_by}; ask them or a supervisor.")
     now = timezone.now()
     return _move(
-        actor=actor, target=target, operation="target.review", from_states={S.NOMINATED}, to_state=S.IN_REVIEW,
-        expected_version=expected_version, reason=reason, extra={"claimed_by": actor, "claimed_at": now},
+        actor=actor, target=target, action="start_review", expected_version=expected_version, reason=reason,
+        extra={"claimed_by": actor, "claimed_at": now},
     )  # fmt: skip
 
 
@@ -398,8 +415,7 @@ def submit_for_approval(
     if target.claimed_by_id and target.claimed_by_id != actor.pk:
         raise StaleChange(f"{target.reference} is claimed by {target.claimed_by}; ask them or a supervisor.")
     return _move(
-        actor=actor, target=target, operation="target.review", from_states={S.IN_REVIEW},
-        to_state=S.AWAITING_APPROVAL, expected_version=expected_version, reason=reason,
+        actor=actor, target=target, action="submit", expected_version=expected_version, reason=reason,
     )  # fmt: skip
 
 
@@ -414,9 +430,7 @@ def approve_target(
     check(actor, "target.approve", target)
     _refuse_unruled_hits(target)
     return _move(
-        actor=actor, target=target, operation="target.approve", from_states={S.AWAITING_APPROVAL},
-        to_state=S.APPROVED, expected_version=expected_version, reason=reason,
-        extra={"claimed_by": None, "claimed_at": None},
+        actor=actor, target=target, action="approve", expected_version=expected_version, reason=reason,
     )  # fmt: skip
 
 
@@ -424,12 +438,8 @@ RANDOM_CONTROL_REFUSAL = (
     "{ref} was drawn for random control: it cannot be {done}, or the centre's measure of what it misses "
     "would be biased. If it cannot be examined, mark it missed and say why."
 )
-
-
-def _refuse_random_control(target: Target, done: str) -> None:
-    """A random-control target is examined or marked missed with a reason; never dropped by a decision."""
-    if target.random_control:
-        raise TransitionRefused(RANDOM_CONTROL_REFUSAL.format(ref=target.reference, done=done))
+#: How the refusal names each move the table does not allow on a random-control target.
+RANDOM_CONTROL_DONE = {"reject": "rejected", "withdraw": "withdrawn"}
 
 
 def reject_target(
@@ -437,17 +447,11 @@ def reject_target(
 ) -> Target:
     """A supervisor of the deciding team rejects the nomination (a reason is required).
 
-    Never a random-control target (``_refuse_random_control``): the random sample is what the centre's
+    Never a random-control target (the table has no such row): the random sample is what the centre's
     lift and base rates are measured against, so a person's judgement must not thin it.
     """
-    if target.random_control:
-        check(actor, "target.reject", target)  # one without the right is told that, not why
-        _refuse_random_control(target, "rejected")
     return _move(
-        actor=actor, target=target, operation="target.reject",
-        from_states={S.NOMINATED, S.IN_REVIEW, S.AWAITING_APPROVAL}, to_state=S.REJECTED,
-        expected_version=expected_version, reason=reason, require_reason=True,
-        extra={"claimed_by": None, "claimed_at": None},
+        actor=actor, target=target, action="reject", expected_version=expected_version, reason=reason
     )  # fmt: skip
 
 
@@ -458,14 +462,8 @@ def withdraw_target(
 
     Not a random-control target, for the reason it cannot be rejected.
     """
-    if target.random_control:
-        check(actor, "target.withdraw", target)  # one without the right is told that, not why
-        _refuse_random_control(target, "withdrawn")
     return _move(
-        actor=actor, target=target, operation="target.withdraw",
-        from_states={S.NOMINATED, S.IN_REVIEW, S.AWAITING_APPROVAL, S.APPROVED}, to_state=S.WITHDRAWN,
-        expected_version=expected_version, reason=reason, require_reason=True,
-        extra={"claimed_by": None, "claimed_at": None},
+        actor=actor, target=target, action="withdraw", expected_version=expected_version, reason=reason
     )  # fmt: skip
 
 
@@ -501,8 +499,7 @@ def dispatch_target(
     _refuse_unruled_hits(target)
     with transaction.atomic():
         target = _move(
-            actor=actor, target=target, operation="target.dispatch", from_states={S.APPROVED},
-            to_state=S.DISPATCHED, expected_version=expected_version,
+            actor=actor, target=target, action="dispatch", expected_version=expected_version,
             reason=reason or f"{ExaminationMethod(method).label} at {target.port_id and target.port.locode}",
         )  # fmt: skip
         record = Instruction.objects.create(
@@ -522,8 +519,8 @@ def start_examination(
 ) -> Target:
     """A frontline officer at the target's port starts the examination."""
     return _move(
-        actor=actor, target=target, operation="exam.record", from_states={S.DISPATCHED},
-        to_state=S.IN_EXAMINATION, expected_version=expected_version, reason=reason,
+        actor=actor, target=target, action="start_examination", expected_version=expected_version,
+        reason=reason,
     )  # fmt: skip
 
 
@@ -532,8 +529,8 @@ def record_result(
 ) -> Target:
     """The examination's result is recorded (the frontline app stores the result itself and calls this)."""
     return _move(
-        actor=actor, target=target, operation="exam.record", from_states={S.DISPATCHED, S.IN_EXAMINATION},
-        to_state=S.RESULT_RECORDED, expected_version=expected_version, reason=reason,
+        actor=actor, target=target, action="record_result", expected_version=expected_version,
+        reason=reason,
     )  # fmt: skip
 
 
@@ -542,25 +539,17 @@ def close_target(
 ) -> Target:
     """The deciding team closes a target once its result is recorded."""
     return _move(
-        actor=actor, target=target, operation="target.review", from_states={S.RESULT_RECORDED},
-        to_state=S.CLOSED, expected_version=expected_version, reason=reason,
+        actor=actor, target=target, action="close", expected_version=expected_version, reason=reason,
     )  # fmt: skip
 
 
-#: Where a person may mark a target missed: sent (or about to be) and the conveyance gone.
-MISSABLE_STATES = frozenset({S.APPROVED, S.DISPATCHED})
-#: Where the system marks a target missed once its conveyance is released: every open state but a hold
-#: (a hold is a partner's decision not to examine, released by that partner).
-SYSTEM_MISSABLE_STATES = frozenset(UNDECIDED_STATES | MISSABLE_STATES)
-
-
 def missable_states(target: Target) -> frozenset[str]:
-    """The states from which a person may mark ``target`` missed.
+    """The states from which a person may mark ``target`` missed (the table's ``mark_missed`` rows).
 
     A random-control target cannot be rejected or withdrawn, so "missed, with a reason" is also how a
     supervisor ends one still undecided (the ledger counts it as a random-control target not examined).
     """
-    return SYSTEM_MISSABLE_STATES if target.random_control else MISSABLE_STATES
+    return transitions.from_states("mark_missed", random_control=target.random_control, system=False)
 
 
 def mark_missed(
@@ -573,20 +562,11 @@ def mark_missed(
     """The conveyance was released before the target could be examined. ``actor=None`` is the periodic task,
     which ends every undecided, approved or dispatched target (``tasks.mark_missed_targets``).
 
-    A person needs ``target.dispatch`` for an approved or dispatched target, and ``target.reject`` (and a
-    reason) to end an undecided random-control target this way.
+    Which right a person needs, and whether a reason, is the table's: ``target.dispatch`` for an approved
+    or dispatched target; ``target.reject`` and a reason to end an undecided random-control target.
     """
-    if actor is None:
-        from_states, operation, require_reason = SYSTEM_MISSABLE_STATES, "target.dispatch", False
-    else:
-        from_states = missable_states(target)
-        undecided = target.state in UNDECIDED_STATES
-        operation = "target.reject" if undecided else "target.dispatch"
-        require_reason = target.random_control
     return _move(
-        actor=actor, target=target, operation=operation, from_states=from_states, to_state=S.MISSED,
-        expected_version=expected_version, reason=reason, require_reason=require_reason,
-        extra={"claimed_by": None, "claimed_at": None},
+        actor=actor, target=target, action="mark_missed", expected_version=expected_version, reason=reason
     )  # fmt: skip
 
 
@@ -688,8 +668,7 @@ def place_hold(*, actor: Any, target: Target, reason: str, expected_version: int
                     f"{target.reference} is {target.get_state_display().lower()}: too late to hold."
                 )
             target = _move(
-                actor=actor, target=target, operation="target.hold", from_states=HOLDABLE_STATES,
-                to_state=S.ON_HOLD, expected_version=expected_version,
+                actor=actor, target=target, action="hold", expected_version=expected_version,
                 reason=f"Hold by {agency.code}: {reason}", extra={"resume_state": target.state},
             )  # fmt: skip
         try:
@@ -718,22 +697,14 @@ def release_hold(*, actor: Any, hold: Hold, reason: str = "") -> Hold:
         hold.refresh_from_db()
         target.refresh_from_db()
         if not Hold.objects.filter(target=target, released_at__isnull=True).exists():
-            resume = target.resume_state or S.APPROVED
-            updated = Target.objects.filter(pk=target.pk, state=S.ON_HOLD, version=target.version).update(
-                state=resume, resume_state="", version=F("version") + 1, updated_at=timezone.now()
-            )
-            if updated != 1:
-                raise StaleChange(_stale_message(target.pk))
-            target.refresh_from_db()
-            _record(
-                target, actor, S.ON_HOLD, resume, f"Hold released by {hold.agency.code}: {reason}".strip(": ")
-            )
-        else:
-            Target.objects.filter(pk=target.pk).update(version=F("version") + 1)
-            target.refresh_from_db()
-            _record(
-                target, actor, S.ON_HOLD, S.ON_HOLD, f"Hold by {hold.agency.code} released; others remain"
-            )
+            target = _move(
+                actor=actor, target=target, action="release_hold", expected_version=target.version,
+                reason=f"Hold released by {hold.agency.code}: {reason}".strip(": "),
+            )  # fmt: skip
+            return hold  # the move recorded and published it
+        Target.objects.filter(pk=target.pk).update(version=F("version") + 1)
+        target.refresh_from_db()
+        _record(target, actor, S.ON_HOLD, S.ON_HOLD, f"Hold by {hold.agency.code} released; others remain")
         _publish(target)
     return hold
 
@@ -924,14 +895,15 @@ def add_to_operation(*, actor: Any, operation: JointOperation, target: Target) -
 # --------------------------------------------------------------------------- dispatch proposals
 
 
-def propose_dispatch(*, actor: Any, port: Port, shift: str) -> DispatchProposal:
-    """Propose which approved targets at ``port`` to examine in ``shift``, maximising expected findings."""
+def propose_dispatch(*, actor: Any, port: Port, shift: str, date: Any = None) -> DispatchProposal:
+    """Propose which approved targets at ``port`` to examine in ``shift`` of ``date`` (today by default),
+    maximising expected findings within that day's capacity."""
     from apps.targeting.dispatch import build_proposal
 
     check(actor, "target.dispatch")
     if shift not in Shift.values:
         raise ValidationError({"shift": f"Unknown shift {shift!r}."})
-    return build_proposal(actor=actor, port=port, shift=shift)
+    return build_proposal(actor=actor, port=port, shift=shift, date=date)
 
 
 def accept_proposal(
@@ -1038,11 +1010,9 @@ def run_action(
     instruction: str = "",
 ) -> Target:
     """Run the named transition (as pages and the API name them) through its service function."""
-    from apps.targeting.queries import ACTIONS
-
-    if action not in ACTIONS:
+    if action not in transitions.buttons():
         raise ValidationError({"action": f"Unknown action {action!r}."})
-    func = globals()[ACTIONS[action][0]]
+    func = globals()[next(transitions.rows(action)).service]
     if action == "dispatch":
         func(actor=actor, target=target, method=method, instruction=instruction, expected_version=expected_version,
              reason=reason)  # fmt: skip

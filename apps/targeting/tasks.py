@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.targeting.models import UNDECIDED_STATES, Target
+from apps.targeting.transitions import SYSTEM_MISSABLE_STATES
 from ratc_ops.env import env_int
 
 log = logging.getLogger("apps.targeting.tasks")
@@ -51,7 +52,6 @@ def mark_missed_targets() -> int:
     the holding agency. Then claims idle for ``claim_idle()`` are given back (``services.expire_claims``).
     """
     from apps.targeting.services import (
-        SYSTEM_MISSABLE_STATES,
         StaleChange,
         TransitionRefused,
         expire_claims,
@@ -63,7 +63,7 @@ def mark_missed_targets() -> int:
     late = (
         Target.objects.filter(state__in=SYSTEM_MISSABLE_STATES, arrival_at__lt=cutoff)
         .select_related("port")
-        .only("pk", "state", "version", "owner_agency_id", "port__locode", "arrival_at")
+        .only("pk", "state", "version", "owner_agency_id", "port__locode", "arrival_at", "random_control")
     )
     count = 0
     for target in late.iterator(chunk_size=500):

@@ -30,7 +30,7 @@ from apps.core import csvsafe
 from apps.core.errors import id_or_none
 from apps.core.htmx import render_page_or_fragment
 from apps.intake.models import Subject
-from apps.targeting import flow, services
+from apps.targeting import flow, services, transitions
 from apps.targeting.disclosure import disclose
 from apps.targeting.masking import subject_view
 from apps.targeting.models import (
@@ -48,8 +48,6 @@ from apps.targeting.models import (
     TargetState,
 )
 from apps.targeting.queries import (
-    ACTIONS,
-    REASON_REQUIRED,
     TargetAccess,
     filter_targets,
     queue_summary,
@@ -204,13 +202,8 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
     # One visibility query and one read of the configuration for every button of the page.
     access = TargetAccess(user, target, visible=True)  # the view loaded it through visible_to
     actions = [
-        {
-            "name": name,
-            "label": ACTIONS[name][3],
-            "style": ACTIONS[name][4],
-            "reason_required": name in REASON_REQUIRED,
-        }
-        for name in access.actions()
+        {"name": m.action, "label": m.label, "style": m.style, "reason_required": m.reason_required}
+        for m in access.moves()
     ]
     owner = membership.agency_id == target.owner_agency_id
     return {
@@ -278,7 +271,7 @@ def _post_on_target(request: HttpRequest, target: Target) -> str:
     name = data.get("do", "")
     version = id_or_none(data.get("version"))
     reason = data.get("reason", "").strip()
-    if name in ACTIONS:
+    if name in transitions.buttons():
         target = services.run_action(
             actor=user, target=target, action=name, expected_version=version, reason=reason,
             method=data.get("method", ""), instruction=data.get("instruction", ""),

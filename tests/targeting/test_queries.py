@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from apps.agencies.operations import check
 from apps.targeting.models import OPEN_STATES, Target
-from apps.targeting.queries import ACTIONS, TargetAccess, urgent_page
+from apps.targeting.queries import TargetAccess, urgent_page
+from apps.targeting.transitions import TABLE
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_target_access_answers_as_check_does(
 ):
     operating_model(model)
     operations = sorted(
-        {op for _, op, _, _, _ in ACTIONS.values()} | {"target.claim", "target.hold", "target.share"}
+        {m.operation for m in TABLE if not m.system} | {"target.claim", "target.share"}
     )
     seen = set()
     for state in ("nominated", "awaiting_approval", "approved"):
