@@ -11,6 +11,7 @@ from apps.agencies import tokens
 from apps.agencies.models import (
     Agency,
     ApiToken,
+    CapacityDay,
     CentreConfiguration,
     Membership,
     Port,
@@ -40,6 +41,17 @@ class PortAdmin(ScopedModelAdmin):
     list_filter = ["mode"]
     search_fields = ["locode", "name"]
     inlines = [PortCapacityInline]
+
+
+@admin.register(CapacityDay)
+class CapacityDayAdmin(ScopedModelAdmin):
+    """The capacity calendar: a day's slots per port, shift and method, over the weekly default."""
+
+    national_only = True  # like ports and their weekly capacity: the national centre keeps the floor's plan
+    list_display = ["date", "port", "shift", "method", "slots", "note"]
+    list_filter = ["port", "shift", "method"]
+    date_hierarchy = "date"
+    search_fields = ["port__locode", "port__name", "note"]
 
 
 @admin.register(Membership)

@@ -124,6 +124,32 @@ class PortCapacity(ReferenceData):
         return f"{self.port.locode} {self.get_shift_display()} {self.get_method_display()}: {self.slots}"
 
 
+class CapacityDay(ReferenceData):
+    """A day's capacity of one method at a port in one shift (the calendar): a public holiday, a scanner
+    down for maintenance, a dog team lent to another port. It replaces the weekly default
+    (``PortCapacity``) of that method on that date and shift; methods without a day row keep theirs."""
+
+    port = models.ForeignKey(Port, on_delete=models.CASCADE, related_name="capacity_days")
+    date = models.DateField()
+    shift = models.CharField(max_length=10, choices=Shift.choices)
+    method = models.CharField(max_length=12, choices=ExaminationMethod.choices)
+    slots = models.PositiveIntegerField(validators=[MinValueValidator(0)])
+    note = models.CharField(max_length=200, blank=True, help_text="Why the day differs, shown on dispatch.")
+
+    class Meta:
+        ordering = ["-date", "port", "shift", "method"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["port", "date", "shift", "method"], name="one_capacity_per_day_shift_method"
+            )
+        ]
+        verbose_name = "capacity of a day"
+        verbose_name_plural = "capacity calendar"
+
+    def __str__(self) -> str:
+        return f"{self.port.locode} {self.date} {self.get_shift_display()} {self.get_method_display()}: {self.slots}"
+
+
 class Membership(models.Model):
     """A person's place on the floor: one agency, one role and, for port staff, the ports they serve."""
 

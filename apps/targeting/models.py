@@ -579,10 +579,14 @@ class DispatchProposal(models.Model):
 
     port = models.ForeignKey("agencies.Port", on_delete=models.PROTECT, related_name="+")
     shift = models.CharField(max_length=10, choices=Shift.choices)
+    date = models.DateField(null=True, blank=True, help_text="The day of the shift (the day it starts).")
     agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     capacity = models.JSONField(default=dict)
+    capacity_source = models.JSONField(
+        default=dict, blank=True, help_text="Per method: the weekly default or the calendar's day (and why)."
+    )
     selected = models.JSONField(default=list)
     left_out = models.JSONField(default=list)
     expected_findings = models.FloatField(default=0)

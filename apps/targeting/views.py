@@ -18,7 +18,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
@@ -390,8 +390,13 @@ def dispatch(request: HttpRequest) -> HttpResponse:
     shift = request.GET.get("shift") or request.POST.get("shift") or Shift.EARLY
     if shift not in Shift.values:
         shift = Shift.EARLY
+    # The day of the shift: capacity comes from that day's calendar (a bad or missing date is today).
+    try:
+        day = parse_date(request.GET.get("date") or request.POST.get("date") or "") or timezone.localdate()
+    except ValueError:
+        day = timezone.localdate()
     if request.method == "POST" and port is not None:
-        here = f"{reverse('targeting:dispatch')}?port={port.locode}&shift={shift}"
+        here = f"{reverse('targeting:dispatch')}?port={port.locode}&shift={shift}&date={day.isoformat()}"
         try:
             if request.POST.get("do") == "accept":
                 proposal = get_object_for(request.user, DispatchProposal, pk=request.POST.get("proposal"))
@@ -413,7 +418,7 @@ def dispatch(request: HttpRequest) -> HttpResponse:
                 for problem in problems:
                     messages.warning(request, problem)
             else:
-                services.propose_dispatch(actor=request.user, port=port, shift=shift)
+                services.propose_dispatch(actor=request.user, port=port, shift=shift, date=day)
         except (services.StaleChange, PermissionDenied, ValidationError) as error:
             messages.error(request, _error_text(error))
         return redirect(here)
@@ -421,7 +426,9 @@ def dispatch(request: HttpRequest) -> HttpResponse:
     rows: list[dict[str, Any]] = []
     left_out: list[dict[str, Any]] = []
     if port is not None:
-        proposal = DispatchProposal.objects.visible_to(request.user).filter(port=port, shift=shift).first()
+        proposal = (
+            DispatchProposal.objects.visible_to(request.user).filter(port=port, shift=shift, date=day).first()
+        )
     if proposal is not None:
         ids = [r["target"] for r in proposal.selected] + [r["target"] for r in proposal.left_out]
         targets = _list_queryset(request.user).in_bulk(ids)
@@ -436,7 +443,14 @@ def dispatch(request: HttpRequest) -> HttpResponse:
         "port": port,
         "shift": shift,
         "shifts": Shift.choices,
+        "date": day,
         "proposal": proposal,
+        "capacity": [
+            {"method": m, "slots": n, "source": proposal.capacity_source.get(m, "weekly default")}
+            for m, n in proposal.capacity.items()
+        ]
+        if proposal
+        else [],
         "rows": rows,
         "left_out": left_out,
         "methods": ExaminationMethod.choices,
