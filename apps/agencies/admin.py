@@ -70,6 +70,25 @@ class CentreConfigurationAdmin(ScopedModelAdmin):
     def has_add_permission(self, request) -> bool:
         return super().has_add_permission(request) and not CentreConfiguration.objects.exists()
 
+    def save_model(self, request, obj, form, change) -> None:
+        """A switch of the operating model goes through the service that re-routes open work."""
+        if change and "operating_model" in form.changed_data:
+            from apps.targeting.operating_model import change_operating_model
+
+            rerouted = change_operating_model(
+                actor=request.user, operating_model=obj.operating_model, config=obj
+            )
+            request._ratc_rerouted = rerouted.summary()
+            messages.info(request, rerouted.summary())
+            return
+        super().save_model(request, obj, form, change)
+
+    def log_change(self, request, obj, message):
+        """The admin's history of the configuration says what the switch re-routed."""
+        if summary := getattr(request, "_ratc_rerouted", None):
+            message = summary
+        return super().log_change(request, obj, message)
+
 
 class ApiTokenAddForm(forms.ModelForm):
     """A new token: the account (a system account of the agency), a name and an expiry."""

@@ -52,7 +52,7 @@ class Component:
     (``rule:12@v3``, ``watchlist-entry:881``, ``model:4``). ``label``: a short title for a person.
     ``explanation``: one sentence saying why. ``details``: what the page shows under it (matched facts,
     the watchlist fields that matched, the model's top features with their contributions).
-    ``rule_version_id`` is set by the rules provider so the engine can store a ``Hit``. ``plain``: the
+    ``rule_version_id`` is set by the rules provider so the engine can store a ``Hit``; ``scope`` too. ``plain``: the
     line for those who may not read what fired (a frontline officer, a partner agency): plain words,
     never a condition, a model feature or an identifier being watched; empty lets the targeting app
     say it in general words (``apps.targeting.disclosure.plain_reason``).
@@ -68,6 +68,9 @@ class Component:
     details: dict[str, Any] = field(default_factory=dict)
     rule_version_id: int | None = None
     plain: str = ""
+    #: ``national`` or ``port``: a port rule's hit alone routes the target to the port's own queue under
+    #: the hybrid model (``apps.targeting.routing.engine_scope``).
+    scope: str = "national"
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

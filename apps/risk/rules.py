@@ -196,6 +196,7 @@ def _component(rule: LiveRule, matched: dict[str, Any]) -> Component:
         score=float(version.weight),
         risk_area=version.risk_area,
         label=f"{rule.name} (v{version.number})",
+        scope="port" if rule.ports else "national",
         explanation=f"Rule “{rule.name}” v{version.number} ({scope}) matched: {version.text}",
         # The condition names what is watched (``importer_id in (...)``): officers read this instead.
         plain=Rule.plain_line(rule.name, rule.officer_text),

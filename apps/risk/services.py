@@ -29,7 +29,8 @@ from apps.risk.conditions import ConditionError, parse, to_text, validate
 from apps.risk.models import Assessment, Hit, RiskSettings, Rule, RuleState, RuleTransition, RuleVersion
 from apps.risk.providers import Component, load_providers
 from apps.risk.scoring import RANDOM_CONTROL_AREA, RateTable, by_area, channel_for, combine, random_draw
-from apps.targeting.models import Target
+from apps.targeting.models import Scope, Target
+from apps.targeting.routing import engine_scope, rule_ports_for
 from apps.watchlists.rulings import record_screening
 
 __all__ = [
@@ -94,6 +95,18 @@ def _check_owner(actor: Any, rule: Rule) -> None:
     """Only the owner agency changes a rule; a granted agency may at most see and backtest it."""
     if membership_of(actor).agency_id != rule.owner_agency_id:
         raise PermissionDenied("Only the owner agency may change this rule.")
+
+
+def _check_team(actor: Any, ports: list[str]) -> None:
+    """A port team changes only its own ports' rules, and none under the centralised model (``routing``).
+
+    A national rule (no ports) is the national centre's: a port team cannot change it into its own."""
+    membership = membership_of(actor)
+    if membership is None or not membership.ports.exists():
+        return
+    if not ports:
+        raise PermissionDenied("A national rule is the national centre's to change.")
+    rule_ports_for(membership, list(ports))
 
 
 def _clean_version(data: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +198,7 @@ def create_rule(*, actor: Any, name: str, note: str = "", officer_text: str = ""
     if not name.strip():
         raise ValidationError({"name": "Name: give the rule a name."})
     cleaned = _clean_version(version)
+    cleaned["ports"] = rule_ports_for(membership_of(actor), cleaned["ports"])
     with transaction.atomic():
         rule = Rule.objects.create(
             name=name.strip(),
@@ -237,8 +251,10 @@ def update_rule(
         data = {f: getattr(latest, f) for f in VERSION_FIELDS}
         if "condition" in changes and "text" not in changes:
             data["text"] = ""
+        _check_team(actor, latest.ports)
         data.update(changes)
         cleaned = _clean_version(data)
+        _check_team(actor, cleaned["ports"])
         if name is not None and name.strip():
             locked.name = name.strip()
         if officer_text is not None:
@@ -274,6 +290,7 @@ def _move(actor: Any, rule: Rule, to_state: str, reason: str) -> Rule:
     if current.state not in _MOVES[to_state]:
         raise ValidationError(f"A {current.state} rule cannot become {to_state}.")
     latest = current.versions.order_by("-number").first()
+    _check_team(actor, latest.ports)
     live = None if to_state == RuleState.RETIRED else latest
     if to_state == current.state and (current.live_version_id == latest.pk):
         raise ValidationError(f"The rule is already {to_state} with its latest version.")
@@ -483,6 +500,7 @@ def _assess_chunk(ids: list[int]) -> list[Assessment]:
                         score=assessment.score,
                         by_engine=True,
                         random_control=assessment.random_control,
+                        scope=engine_scope(explanation["components"]) if above else Scope.NATIONAL,
                         reason="Risk engine assessment" if above else "Random control",
                     )
                 except (ValidationError, PermissionDenied) as exc:

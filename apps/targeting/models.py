@@ -134,6 +134,44 @@ def breach_q(now: datetime) -> Q:
     return Q(state__in=UNDECIDED_STATES) & (Q(arrival_at__lte=now + DECISION_LEAD) | late_by_level)
 
 
+def decision_due(
+    mode: str, risk_area: str, created_at: datetime | None, arrival_at: datetime | None
+) -> datetime | None:
+    """When a target's decision is due: its service level after nomination, or ``DECISION_LEAD`` before
+    arrival, whichever comes first (None when neither is known). ``Target.sla_deadline`` and the reports'
+    queue breaches both read this."""
+    times = []
+    if created_at is not None:
+        times.append(created_at + service_level(mode, risk_area))
+    if arrival_at is not None:
+        times.append(arrival_at - DECISION_LEAD)
+    return min(times) if times else None
+
+
+def decision_due_expression() -> Any:
+    """``decision_due`` as a database expression on targets (for reports that count in SQL)."""
+    from django.db.models import DateTimeField, DurationField, ExpressionWrapper
+    from django.db.models.functions import Coalesce
+
+    from apps.agencies.models import TransportMode
+
+    def after(level: timedelta) -> Any:
+        return ExpressionWrapper(F("created_at") + Value(level, DurationField()), output_field=DateTimeField())
+
+    whens = []
+    for mode in TransportMode.values:
+        levels = SERVICE_LEVELS.get(mode, {})
+        for area in sorted(a for a in levels if a != "_"):
+            whens.append(When(port__mode=mode, risk_area=area, then=after(levels[area])))
+        whens.append(When(port__mode=mode, then=after(levels.get("_", DEFAULT_SERVICE_LEVEL))))
+    by_level = Case(*whens, default=after(DEFAULT_SERVICE_LEVEL), output_field=DateTimeField())
+    before_arrival = ExpressionWrapper(
+        F("arrival_at") - Value(DECISION_LEAD, DurationField()), output_field=DateTimeField()
+    )
+    # SQLite's two-argument MIN is NULL when either is: an unknown arrival leaves the service level.
+    return Least(by_level, Coalesce(before_arrival, by_level), output_field=DateTimeField())
+
+
 #: How much a queue raises a target's rank as its arrival nears: (arrives within, points added). Only for
 #: ordering queues (``with_urgency``, ``urgency_now``); no screen shows the sum as a priority.
 URGENCY_STEPS = (
@@ -265,23 +303,35 @@ class Target(models.Model):
 
         A frontline officer sees only targets sent to one of his ports, from dispatch on (and a
         dispatched target held since, so that the tablet can say "do not examine"): he has nothing to
-        do with a nomination still argued on the floor. Every child (holds, comments, attachments,
+        do with a nomination still argued on the floor. A port team sees its ports' targets as the
+        operating model gives them to it (``routing.port_team_q``). Every child (holds, comments, attachments,
         transitions, instructions, results, photos, feedback) filters through this ``Q``, so the
         narrowing reaches them all.
         """
+        from apps.targeting.routing import is_port_team, port_ids_of, port_team_q
+
         shared = TargetShare.objects.filter(agency_id=membership.agency_id).values("target_id")
         q = Q(owner_agency_id=membership.agency_id) | Q(pk__in=shared)
         if cls.role_narrows(membership):
-            from apps.targeting.routing import port_ids_of
-
             at_port = Q(state__in=AT_PORT_STATES) | Q(state=S.ON_HOLD, resume_state=S.DISPATCHED)
             q &= Q(port_id__in=sorted(port_ids_of(membership))) & at_port
+        elif is_port_team(membership):
+            q &= port_team_q(membership)
         return q
 
     @staticmethod
     def role_narrows(membership: Any) -> bool:
         """Whether the member's role sees fewer targets than the agency does (``visibility_q``)."""
         return membership.role in PORT_BOUND_ROLES
+
+    @classmethod
+    def narrows(cls, membership: Any) -> bool:
+        """Whether the member sees fewer targets than the agency does: by role, or as a port team
+        (``routing.port_team_q``). Summaries keyed like targets (``TargetStat``) go through the targets
+        themselves then."""
+        from apps.targeting.routing import is_port_team
+
+        return cls.role_narrows(membership) or is_port_team(membership)
 
     @classmethod
     def visible_pks(cls, membership: Any) -> models.QuerySet:
@@ -301,24 +351,23 @@ class Target(models.Model):
     @property
     def service_level(self) -> timedelta:
         """How long this nomination may stay undecided (``SERVICE_LEVELS``, by port mode and risk area)."""
+        return service_level(self._port_mode(), self.risk_area)
+
+    def _port_mode(self) -> str:
+        """The port's transport mode: from the loaded port, else the in-process map (``port_mode``)."""
         port = self._state.fields_cache.get("port")
         if port is not None and "mode" not in port.get_deferred_fields():
-            mode = port.mode
-        else:
-            mode = port_mode(self.port_id)
-        return service_level(mode, self.risk_area)
+            return port.mode
+        return port_mode(self.port_id)
 
     def sla_deadline(self) -> datetime | None:
         """When the decision is due: the service level after nomination, or ``DECISION_LEAD`` before
         arrival, whichever comes first (None when neither is known)."""
-        times = []
         # A card loaded without its nomination time (a board's ``only()``) keeps the arrival timer
         # rather than reading the row again for each card.
-        if "created_at" not in self.get_deferred_fields() and self.created_at is not None:
-            times.append(self.created_at + self.service_level)
-        if self.arrival_at is not None:
-            times.append(self.arrival_at - DECISION_LEAD)
-        return min(times) if times else None
+        if "created_at" in self.get_deferred_fields() or self.created_at is None:
+            return decision_due("", self.risk_area, None, self.arrival_at)
+        return decision_due(self._port_mode(), self.risk_area, self.created_at, self.arrival_at)
 
     def sla_status(self, now: datetime | None = None) -> str:
         """``breached``, ``due`` or ``ok`` for an undecided target; else ``""``.

@@ -8,16 +8,34 @@ configuration in the admin changes who reviews and approves at once, with no cod
 - decentralised: the port's own team (members whose ``Membership.ports`` include the target's port)
   does; a target with no port falls back to the national team;
 - hybrid: national targets (``scope="national"``) go to the national team, port targets to the port.
+
+The model changes more than who approves (BRIEF capability 10):
+
+- **what a port team sees** (``port_team_q``; members of an agency with ports who are not frontline):
+  centralised, its ports' targets once approved (it executes); decentralised, every target at its ports
+  (it targets for itself); hybrid, its ports' port targets from nomination and national ones once
+  approved. National staff (no ports) see all; a person always sees what he nominated;
+- **who writes rules for where** (``rule_ports_for``): centralised, the national centre only;
+  decentralised and hybrid, a port team writes rules for its own ports;
+- **where the engine's hits land** (``engine_scope``): a hit of a port rule alone makes a port target,
+  a national rule's or a watchlist's hit a national one.
+
+``apps.targeting.services.change_operating_model`` switches the model and writes on each open target
+whose deciding team changed a history line saying so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 
 from apps.agencies.models import CentreConfiguration, OperatingModel
-from apps.agencies.roles import Role
+from apps.agencies.roles import PORT_BOUND_ROLES, Role
+from apps.targeting.models import Scope, TargetState
+
+S = TargetState
 
 #: Operations decided by the team the operating model routes the target to.
 ROUTED_OPERATIONS = frozenset({"target.review", "target.approve", "target.reject", "target.dispatch"})
@@ -28,8 +46,12 @@ ROUTED_OPERATIONS = frozenset({"target.review", "target.approve", "target.reject
 #: viewer, and only that agency releases it.
 ACTING_OPERATIONS = ROUTED_OPERATIONS | {"target.withdraw", "exam.record", "target.claim"}
 
-NATIONAL = "national"
-PORT = "port"
+NATIONAL = Scope.NATIONAL
+PORT = Scope.PORT
+#: States in which a target is being executed at its port: what a port team that does not decide on it sees.
+EXECUTION_STATES = frozenset(
+    {S.APPROVED, S.DISPATCHED, S.IN_EXAMINATION, S.RESULT_RECORDED, S.CLOSED, S.MISSED}
+)
 
 
 def decision_level(target: Any, config: CentreConfiguration | None = None) -> str:
@@ -119,3 +141,64 @@ def proposers_of(target: Any) -> set[int]:
 
 def is_national_staff(membership: Any) -> bool:
     return membership is not None and membership.role != Role.FRONTLINE and not port_ids_of(membership)
+
+
+def is_port_team(membership: Any) -> bool:
+    """A member of a port's own team: has ports and is not a frontline officer or a system."""
+    return membership.role not in PORT_BOUND_ROLES and bool(port_ids_of(membership))
+
+
+def port_team_q(membership: Any, config: CentreConfiguration | None = None) -> Q:
+    """What a port team member sees of the targets his agency may see, under the operating model."""
+    config = config or CentreConfiguration.current()
+    at_ports = Q(port_id__in=sorted(port_ids_of(membership)))
+    executing = Q(state__in=sorted(EXECUTION_STATES)) | Q(
+        state=S.ON_HOLD, resume_state__in=sorted(EXECUTION_STATES)
+    )
+    if config.operating_model == OperatingModel.DECENTRALISED:
+        local = at_ports
+    elif config.operating_model == OperatingModel.HYBRID:
+        local = at_ports & (Q(scope=PORT) | executing)
+    else:
+        local = at_ports & executing
+    return local | Q(nominated_by_id=membership.user_id)
+
+
+def rule_ports_for(membership: Any, ports: list[str], config: CentreConfiguration | None = None) -> list[str]:
+    """The ports a rule written by ``membership`` applies at, or an error naming why it may not.
+
+    National staff write national rules (no ports) or rules for any ports. A port team writes only under
+    the decentralised and hybrid models, and only for its own ports (none given: all of its ports).
+    """
+    if not port_ids_of(membership):
+        return ports
+    config = config or CentreConfiguration.current()
+    if config.operating_model == OperatingModel.CENTRALISED:
+        raise PermissionDenied(
+            "Under the centralised operating model the national centre writes the rules; port teams execute."
+        )
+    own = sorted(p.locode for p in membership.ports.all())
+    if not ports:
+        return own
+    if outside := sorted(set(ports) - set(own)):
+        raise ValidationError(
+            {
+                "ports": f"Ports: your team writes rules for its own ports ({', '.join(own)}), not {', '.join(outside)}."
+            }
+        )
+    return ports
+
+
+def engine_scope(components: list[dict[str, Any]]) -> str:
+    """Whose queue the engine's nomination goes to under the hybrid model, from what fired.
+
+    National policy first: a national rule or a watchlist match makes a national target. A port rule's
+    hit alone (with or without a model score) makes a port target. A model score or a random draw alone
+    is the national centre's.
+    """
+    fired = [c for c in components if not c.get("shadow") and c.get("kind") in {"rule", "watchlist"}]
+    if not fired:
+        return NATIONAL
+    if any(c["kind"] == "watchlist" or c.get("scope", NATIONAL) == NATIONAL for c in fired):
+        return NATIONAL
+    return PORT

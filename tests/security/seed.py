@@ -46,7 +46,11 @@ CUS_DESK = frozenset({"analyst", "supervisor", "riskmanager", "manager", "audito
 OFFICER_A = "officer.felixstowe"  # GBFXT, port A
 OFFICER_B = "officer.heathrow"  # GBLHR, port B
 OFFICERS = frozenset({OFFICER_A, OFFICER_B, "officer.dover"})
-CUS_ALL = CUS_DESK | OFFICERS
+#: Felixstowe's own duty manager: a desk for his agency's subjects and rules, and for targets only his
+#: port's, as the operating model gives them (centralised here: once approved).
+PORT_TEAM_A = "supervisor.felixstowe"
+CUS_STAFF = CUS_DESK | {PORT_TEAM_A}
+CUS_ALL = CUS_STAFF | OFFICERS
 POL = frozenset({"police.liaison", "police.auditor"})
 IMM = frozenset({"immigration.liaison"})
 BIO = frozenset({"biosecurity.liaison", "bio.analyst"})
@@ -70,18 +74,19 @@ SENTINELS: dict[str, frozenset[str]] = {
     "SNTL-ATTACHBODY-3c6": CUS_DESK | IMM,
     # T2: customs target shared "act" with POL and held by POL: customs sees that it is held, not why.
     "SNTL-POLHOLD-4d6": POL,
-    "SNTL-CUSREASON2-4d7": CUS_DESK | POL,
+    "SNTL-CUSREASON2-4d7": CUS_DESK | POL | {PORT_TEAM_A},  # approved at port A
     # T3: a police target in a POL+IMM joint operation, shared "see" with customs.
     "SNTL-OPNAME-5e7": POL | IMM,
     "SNTL-OPDESC-5e8": POL | IMM,
     "SNTL-POLREASON-6f8": POL | CUS_DESK,
     # T4: a customs traveller from a customs source shared with nobody; the target is shared "see" with
-    # POL and IMM, who may not see the personal fields.
-    "SNTLNAMEKOVAC": CUS_DESK,
-    "SNTLGIVENMIRA": CUS_DESK,
-    "SNTLDOC7741": CUS_DESK,
-    "SNTLPNRX9Q": CUS_DESK,
-    **{form: CUS_DESK for form in DOB_FORMS},
+    # POL and IMM, who may not see the personal fields. Subjects are the agency's desks' (a port team's
+    # too, behind the personal-data gate); only targets are narrowed to a port team's ports.
+    "SNTLNAMEKOVAC": CUS_STAFF,
+    "SNTLGIVENMIRA": CUS_STAFF,
+    "SNTLDOC7741": CUS_STAFF,
+    "SNTLPNRX9Q": CUS_STAFF,
+    **{form: CUS_STAFF for form in DOB_FORMS},
     "SNTL-CUSPAXSRC-8a1": CUS_ALL,
     # Port B (GBLHR): a dispatched target with everything that hangs off it, and a held one.
     # The tablet shows rule and model reasons to the officer of the port; free text (kind "person")
@@ -95,10 +100,10 @@ SENTINELS: dict[str, frozenset[str]] = {
     "SNTL-TRANSB-9b6": CUS_DESK | {OFFICER_B},
     "SNTL-HOLDB-9b7": CUS_DESK | {OFFICER_B},
     # Port A (GBFXT): the officer sees the instruction and the result, not the reasons behind them.
-    "SNTL-PORTAREASON-0a1": CUS_DESK | {OFFICER_A},
-    "SNTL-PORTAPERSON-0a4": CUS_DESK,
-    "SNTL-INSTRA-0a2": CUS_DESK | {OFFICER_A},
-    "SNTL-RESULTA-0a3": CUS_DESK | {OFFICER_A},
+    "SNTL-PORTAREASON-0a1": CUS_DESK | {OFFICER_A, PORT_TEAM_A},
+    "SNTL-PORTAPERSON-0a4": CUS_DESK | {PORT_TEAM_A},
+    "SNTL-INSTRA-0a2": CUS_DESK | {OFFICER_A, PORT_TEAM_A},
+    "SNTL-RESULTA-0a3": CUS_DESK | {OFFICER_A, PORT_TEAM_A},
     # Side exits: reasons stay with the owner agency.
     "SNTL-REJECTREASON-1b1": CUS_DESK,
     "SNTL-WITHDRAWREASON-1b2": CUS_DESK,
