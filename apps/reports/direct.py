@@ -42,7 +42,7 @@ from apps.reports.measures import (
     workload_rows,
 )
 from apps.reports.slicing import Slice, optional_model
-from apps.targeting.models import DECISION_LEAD, Target, Transition
+from apps.targeting.models import Target, Transition, decision_due_expression
 
 
 def targets(user: Any, s: Slice) -> QuerySet:
@@ -256,7 +256,7 @@ def missed_targets(user: Any, s: Slice) -> int:
 
 
 def queue_breaches(user: Any, s: Slice, now: datetime | None = None) -> int:
-    """Targets arriving in the period not decided ``DECISION_LEAD`` before arrival (once that has passed)."""
+    """Targets whose decision fell due in the period (and has passed) and was not made by then."""
     now = now or timezone.now()
     first_decision = (
         Transition.objects.filter(target_id=OuterRef("pk"), to_state__in=DECISION_STATES)
@@ -265,9 +265,9 @@ def queue_breaches(user: Any, s: Slice, now: datetime | None = None) -> int:
     )
     return (
         targets(user, s)
-        .filter(arrival_at__gte=s.since, arrival_at__lt=s.until, arrival_at__lte=now + DECISION_LEAD)
-        .annotate(decided_at=Subquery(first_decision))
-        .filter(Q(decided_at__isnull=True) | Q(decided_at__gt=F("arrival_at") - DECISION_LEAD))
+        .annotate(due=decision_due_expression(), decided_at=Subquery(first_decision))
+        .filter(due__gte=s.since, due__lt=s.until, due__lte=now)
+        .filter(Q(decided_at__isnull=True) | Q(decided_at__gt=F("due")))
         .count()
     )
 

@@ -26,8 +26,10 @@ Definitions that needed a choice:
   dispatch, dispatch → result, each from the first transition into each state, over the targets
   nominated in the period that reached both steps.
 - **Decision**: the first move of a target to approved, rejected or withdrawn.
-- **Queue breach**: a target with an arrival time that was not decided ``DECISION_LEAD`` (2 h) before its
-  arrival, counted on the arrival day (once that moment has passed).
+- **Queue breach**: a target not decided by its decision time (``targeting.models.decision_due``: its
+  service level after nomination, by the port's mode and the risk area, or ``DECISION_LEAD`` before
+  arrival, whichever comes first), counted on the day that time fell (once it has passed). The queue's
+  timers and breach badges read the same rule.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from apps.agencies.models import Port, PortCapacity
 from apps.reports.definitions import MEASURES
 from apps.reports.models import DailyStat, TargetStat
 from apps.reports.slicing import Slice, optional_model
-from apps.targeting.models import DECISION_LEAD, TargetState
+from apps.targeting.models import TargetState
 
 S = TargetState
 DECISION_STATES = (S.APPROVED, S.REJECTED, S.WITHDRAWN)
@@ -341,9 +343,7 @@ def target_events(user: Any, s: Slice, now: datetime | None = None) -> dict[str,
     """Missed targets and queue breaches of the period, in one query."""
     now = now or timezone.now()
     missed = Q(missed_day__gte=s.start, missed_day__lte=s.end)
-    breached = Q(
-        arrival_at__gte=s.since, arrival_at__lt=s.until, arrival_at__lte=now + DECISION_LEAD, breached=True
-    )
+    breached = Q(decision_due__gte=s.since, decision_due__lt=s.until, decision_due__lte=now, breached=True)
     return (
         target_stats(user, s)
         .filter(missed | breached)
@@ -357,7 +357,7 @@ def missed_targets(user: Any, s: Slice) -> int:
 
 
 def queue_breaches(user: Any, s: Slice, now: datetime | None = None) -> int:
-    """Targets arriving in the period not decided ``DECISION_LEAD`` before arrival (once that has passed)."""
+    """Targets whose decision fell due in the period (and has passed) and was not made by then."""
     return target_events(user, s, now)["breaches"]
 
 

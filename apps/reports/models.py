@@ -121,9 +121,10 @@ class TargetStat(models.Model):
         null=True, blank=True, help_text="First dispatch to the first result recorded (≥ 0)."
     )
     arrival_at = models.DateTimeField(null=True, blank=True)
-    breached = models.BooleanField(
-        default=False, help_text="Has an arrival time and was not decided DECISION_LEAD before it."
+    decision_due = models.DateTimeField(
+        null=True, blank=True, help_text="When the decision was due (targeting.models.decision_due)."
     )
+    breached = models.BooleanField(default=False, help_text="Not decided by ``decision_due``.")
     missed_day = models.DateField(null=True, blank=True)
     # The examination, as its latest correction says (all blank while the target is not examined).
     # A plain key, not a foreign key: the report works without frontline examinations installed.
@@ -162,7 +163,7 @@ class TargetStat(models.Model):
         (by target columns this summary does not carry) goes through the targets themselves."""
         from apps.targeting.models import Target
 
-        if Target.role_narrows(membership):
+        if Target.narrows(membership):
             return Q(target_id__in=Target.visible_pks(membership))
         return Target.visibility_q(membership)
 

@@ -178,7 +178,7 @@ def refresh_target_stats(target_ids: Iterable[int]) -> int:
 
 def _refresh_chunk(ids: list[int]) -> int:
     from apps.reports.measures import FINDING_OUTCOMES
-    from apps.targeting.models import DECISION_LEAD, TargetState, Transition
+    from apps.targeting.models import TargetState, Transition, decision_due, port_mode
 
     targets = list(
         Target.objects.filter(pk__in=ids).values(
@@ -254,8 +254,12 @@ def _refresh_chunk(ids: list[int]) -> int:
                 dispatch_hours=_between(approved.get(pk), dispatched.get(pk)),
                 result_hours=_between(dispatched.get(pk), resulted.get(pk)),
                 arrival_at=t["arrival_at"],
-                breached=t["arrival_at"] is not None
-                and (decided_at is None or decided_at > t["arrival_at"] - DECISION_LEAD),
+                decision_due=(
+                    due := decision_due(
+                        port_mode(t["port_id"]), t["risk_area"], t["created_at"], t["arrival_at"]
+                    )
+                ),
+                breached=due is not None and (decided_at is None or decided_at > due),
                 missed_day=_day(missed.get(pk)),
                 result_id=exam["pk"] if exam else None,
                 exam_day=_day(exam["ended_at"]) if exam else None,
