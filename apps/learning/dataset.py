@@ -13,16 +13,20 @@ imported history. When a subject has several outcomes, the most recent one count
 ``finding`` (0/1), ``critical_fraud`` the severity.
 
 **Weighting against selection bias.** Targeted examinations are not a sample of the traffic: they
-are what the rules and the model already chose, so a model that learns only from them learns what was
-already targeted. Random-control examinations (``Outcome.random_control``) are drawn by chance,
-independently of risk, so they are the only unbiased picture of the whole traffic. Each one is weighted
-up so that, together, they count as much as all targeted examinations::
+are what the rules and the model already chose, so a model that learns only from them learns the
+centre's own bias. Each examined outcome is weighted by one over its *propensity*, the probability that
+it would be examined given what the centre knew when it selected (see :mod:`apps.learning.selection`)::
 
-    w_random = clip(n_targeted / n_random, 1, RANDOM_CONTROL_MAX_WEIGHT)      w_targeted = 1
+    p = r + (1 - r) * s      w = min(1 / p, cap), self-normalised to average 1
 
-The cap keeps a handful of random checks from dominating a model. Imported history has no random
-flag: we cannot tell how it was selected, so it is treated as unweighted (weight 1), and it is counted
-with neither group in the ratio above.
+read from the subject's assessment made before the outcome: ``r`` is 1 when its score reached the
+nomination threshold of the time (the engine nominates deterministically), else 0; ``s`` is the
+random-control share it was drawn at (both are kept in the assessment's explanation). So a random-
+control draw below the threshold at a 1 % share stands for a hundred unexamined subjects, and an
+outcome above the threshold weighs 1 (the cap is lowered when the random checks are so few against the
+targeted ones that the weights would be worth less than half their number; see the selection module).
+Outcomes whose selection cannot be reconstructed (imported history, a target raised by hand below the
+threshold, no assessment) keep ``p = 1``: no correction is claimed that cannot be justified.
 
 **Legal basis.** Only sources whose ``allows_self_learning`` is true give training rows or history;
 the scoring provider does not score subjects of other sources at all.
@@ -40,6 +44,7 @@ from django.db.models import Count, Max, QuerySet
 
 from apps.intake.models import DataSource, Outcome, Subject, SubjectKind
 from apps.learning import features as F
+from apps.learning import selection as S
 from apps.learning.training import WEIGHT
 
 #: Core column -> the subject fact(s) it is read from, first non-empty wins.
@@ -66,8 +71,11 @@ FACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "item_price": ("declared_value",),
 }
 
-#: Most a single random-control result may weigh against a targeted one.
-RANDOM_CONTROL_MAX_WEIGHT = 20.0
+#: Most a single examined outcome may weigh (1 / propensity is capped here before normalising);
+#: ``settings.LEARNING_MAX_WEIGHT`` overrides it (lower: less variance, more of the centre's bias), and
+#: ``settings.LEARNING_MIN_EFFECTIVE_SHARE`` the variance budget (:data:`~apps.learning.selection.
+#: MIN_EFFECTIVE_SHARE`; None switches it off).
+MAX_WEIGHT = S.DEFAULT_MAX_WEIGHT
 #: Extra column: the subject's primary key, carried through frames (never a model input).
 SUBJECT_ID = "subject_id"
 
@@ -153,36 +161,111 @@ def frame_for(queryset: QuerySet[Subject]) -> pd.DataFrame:
 
 
 def latest_outcomes(subjects: QuerySet[Subject]) -> pd.DataFrame:
-    """The most recent outcome per subject: ``subject_id, finding, severity, random_control, origin``."""
+    """The most recent outcome per subject.
+
+    Columns: ``subject_id, finding, severity, random_control, origin, recorded_at``.
+    """
     rows = (
         Outcome.objects.filter(subject__in=subjects.values("pk"))
         .order_by("subject_id", "recorded_at", "pk")
-        .values_list("subject_id", "finding", "severity", "random_control", "origin")
+        .values_list("subject_id", "finding", "severity", "random_control", "origin", "recorded_at")
     )
     frame = pd.DataFrame.from_records(
-        list(rows), columns=[SUBJECT_ID, "finding", "severity", "random_control", "origin"]
+        list(rows), columns=[SUBJECT_ID, "finding", "severity", "random_control", "origin", "recorded_at"]
     )
     return frame.drop_duplicates(SUBJECT_ID, keep="last").reset_index(drop=True)
 
 
-def selection_weights(random_control: np.ndarray, origin: np.ndarray) -> np.ndarray:
-    """Per-row training weights (see the module docstring): random-control results weighted up."""
+def selection_at(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """For each outcome, what the engine knew when it selected: ``above_threshold`` and ``random_share``.
+
+    Read from the subject's latest assessment made at or before the outcome (its score against the
+    nomination threshold of the time, and the random-control share it was drawn at, both kept in the
+    explanation). ``known`` is false where there is no such assessment.
+    """
+    from apps.risk.models import Assessment, RiskSettings
+
+    out = outcomes[[SUBJECT_ID, "recorded_at"]].copy()
+    out["above_threshold"], out["random_share"], out["known"] = False, 0.0, False
+    if out.empty:
+        return out
+    default = RiskSettings.current()
+    rows = (
+        Assessment.objects.filter(subject_id__in=out[SUBJECT_ID].tolist())
+        .order_by("created_at", "pk")
+        .values_list(
+            "subject_id",
+            "created_at",
+            "score",
+            "explanation__thresholds__nomination",
+            "explanation__random_control__share",
+        )
+    )
+    assessed = pd.DataFrame.from_records(
+        list(rows), columns=[SUBJECT_ID, "assessed_at", "score", "threshold", "share"]
+    )
+    if assessed.empty:
+        return out
+    threshold = pd.to_numeric(assessed["threshold"], errors="coerce").fillna(default.nomination_threshold)
+    assessed["above"] = assessed["score"].astype(float) >= threshold
+    share = pd.to_numeric(assessed["share"], errors="coerce").fillna(default.random_control_share)
+    assessed["share"] = share.astype(float)
+    order = out.reset_index().sort_values("recorded_at", kind="stable")
+    matched = (
+        pd.merge_asof(
+            order,
+            assessed.sort_values("assessed_at", kind="stable"),
+            left_on="recorded_at",
+            right_on="assessed_at",
+            by=SUBJECT_ID,
+            direction="backward",
+        )
+        .set_index("index")
+        .reindex(out.index)
+    )
+    found = matched["assessed_at"].notna()
+    out["known"] = found.to_numpy()
+    out["above_threshold"] = matched["above"].where(found, False).astype(bool).to_numpy()
+    out["random_share"] = matched["share"].where(found, 0.0).astype(float).to_numpy()
+    return out
+
+
+def selection_propensity(
+    random_control: np.ndarray,
+    origin: np.ndarray,
+    above_threshold: np.ndarray,
+    random_share: np.ndarray,
+    known: np.ndarray,
+) -> np.ndarray:
+    """P(examined) per outcome (module docstring): 1 wherever the selection cannot be reconstructed.
+
+    A random-control examination below the threshold: the share it was drawn at; at or above: 1. A
+    targeted examination above the threshold: 1; below it (raised by hand) its propensity is unknown: 1.
+    """
     random_control = np.asarray(random_control, dtype=bool)
     examined = np.asarray(origin) == Outcome.Origin.EXAMINATION
-    n_random = int((random_control & examined).sum())
-    n_targeted = int((~random_control & examined).sum())
-    weights = np.ones(len(random_control), dtype=float)
-    if n_random:
-        w = float(np.clip(n_targeted / n_random, 1.0, RANDOM_CONTROL_MAX_WEIGHT))
-        weights[random_control & examined] = w
-    return weights
+    above = np.asarray(above_threshold, dtype=bool)
+    share = np.asarray(random_share, dtype=float)
+    reconstructable = examined & np.asarray(known, dtype=bool) & random_control & (share > 0)
+    p = S.propensity(above, share)
+    return np.where(reconstructable, p, 1.0)
+
+
+def selection_weights(propensities: np.ndarray) -> np.ndarray:
+    """Training weights: :func:`apps.learning.selection.ipw_weights` (capped, self-normalised)."""
+    from django.conf import settings
+
+    cap = float(getattr(settings, "LEARNING_MAX_WEIGHT", MAX_WEIGHT))
+    floor = getattr(settings, "LEARNING_MIN_EFFECTIVE_SHARE", S.MIN_EFFECTIVE_SHARE)
+    return S.ipw_weights(propensities, max_weight=cap, min_effective_share=floor)
 
 
 def training_frame(sources: Iterable[DataSource | int], *, until: date | None = None) -> pd.DataFrame:
     """Labelled declarations of ``sources`` for :func:`apps.learning.training.train`.
 
-    Columns: the core's columns, ``fraud``, ``critical_fraud``, :data:`~apps.learning.training.WEIGHT`
-    and ``subject_id``; ``until`` keeps records dated on or before that day.
+    Columns: the core's columns, ``fraud``, ``critical_fraud``, ``propensity``,
+    :data:`~apps.learning.training.WEIGHT` (from it) and ``subject_id``; ``until`` keeps records dated
+    on or before that day.
     """
     subjects = consignments(sources).filter(outcomes__isnull=False).distinct()
     frame = frame_for(subjects)
@@ -193,8 +276,16 @@ def training_frame(sources: Iterable[DataSource | int], *, until: date | None = 
     frame = frame.reset_index(drop=True)
     frame[F.LABEL] = frame["finding"].astype(int)
     frame["critical_fraud"] = frame["severity"].astype(int)
-    frame[WEIGHT] = selection_weights(frame["random_control"].to_numpy(), frame["origin"].to_numpy())
-    return frame.drop(columns=["finding", "severity"])
+    chosen = selection_at(frame)
+    frame["propensity"] = selection_propensity(
+        frame["random_control"].to_numpy(),
+        frame["origin"].to_numpy(),
+        chosen["above_threshold"].to_numpy(),
+        chosen["random_share"].to_numpy(),
+        chosen["known"].to_numpy(),
+    )
+    frame[WEIGHT] = selection_weights(frame["propensity"].to_numpy())
+    return frame.drop(columns=["finding", "severity", "recorded_at"])
 
 
 _DECLARATIONS_CACHE: dict[tuple[int, ...], tuple[tuple[Any, ...], pd.DataFrame]] = {}

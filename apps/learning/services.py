@@ -32,6 +32,7 @@ from apps.intake.models import DataSource, SourceKind
 from apps.learning import dataset as D
 from apps.learning import drift as drift_core
 from apps.learning import features as F
+from apps.learning import selection as S
 from apps.learning.models import DriftCheck, ModelStatus, ModelVersion, TrainingRun
 from apps.learning.training import TrainedModel, train
 
@@ -213,6 +214,8 @@ def run_training(run_id: int, *, progress: ProgressCallback | None = None) -> Tr
         model = train(frame, params=run.parameters, progress=lambda f, m: report(0.05 + 0.8 * f, m))
         report(0.87, "Measuring the training-time distributions (for drift)", force=True)
         model.info["drift_reference"] = drift_reference(model, frame)
+        report(0.9, "Measuring how much of the score rests on few examples", force=True)
+        model.info["support"] = score_support(model, frame)
         report(0.95, "Saving the model version", force=True)
         version = _save_version(run, model, frame, sources)
         if run.activate:
@@ -261,13 +264,9 @@ def feature_importance(model: TrainedModel, top: int = 25) -> list[dict[str, Any
     ]
 
 
-def drift_reference(model: TrainedModel, frame: pd.DataFrame, holdout: float = 0.2) -> dict[str, Any]:
-    """Scores and top inputs of the latest part of the training window, featurised as in production.
-
-    The last ``holdout`` share of the window (by date) is scored with its labels hidden and the earlier
-    part as history, exactly as new declarations are; a sample of at most :data:`REFERENCE_ROWS` rows
-    is kept. In-sample scores would be more extreme than production ones and show drift that is not.
-    """
+def _late_part(frame: pd.DataFrame, holdout: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training window split by date: the earlier part, and a sample of at most
+    :data:`REFERENCE_ROWS` of the last ``holdout`` share with its labels removed."""
     data = frame.sort_values("date", kind="stable").reset_index(drop=True)
     cut = data["date"].iloc[min(len(data) - 1, int(len(data) * (1 - holdout)))]
     early, late = data[data["date"] < cut], data[data["date"] >= cut]
@@ -276,6 +275,17 @@ def drift_reference(model: TrainedModel, frame: pd.DataFrame, holdout: float = 0
     late = late.drop(columns=list(F.LABEL_COLUMNS), errors="ignore")
     if len(late) > REFERENCE_ROWS:
         late = late.sample(REFERENCE_ROWS, random_state=7).sort_index()
+    return early, late
+
+
+def drift_reference(model: TrainedModel, frame: pd.DataFrame, holdout: float = 0.2) -> dict[str, Any]:
+    """Scores and top inputs of the latest part of the training window, featurised as in production.
+
+    The last ``holdout`` share of the window (by date) is scored with its labels hidden and the earlier
+    part as history, exactly as new declarations are; a sample of at most :data:`REFERENCE_ROWS` rows
+    is kept. In-sample scores would be more extreme than production ones and show drift that is not.
+    """
+    early, late = _late_part(frame, holdout)
     x = model.features(late, early)
     scores = model.calibrate(model._raw(x))
     names = [f["name"] for f in feature_importance(model, top=DRIFT_FEATURES)]
@@ -287,6 +297,49 @@ def drift_reference(model: TrainedModel, frame: pd.DataFrame, holdout: float = 0
     }
 
 
+#: Score bands (calibrated probability) of the support table on the model page.
+SUPPORT_BANDS = (0.2, 0.5, 0.8)
+
+
+def score_support(model: TrainedModel, frame: pd.DataFrame) -> dict[str, Any]:
+    """How much of the scores rests on tree leaves learnt from few examined outcomes.
+
+    Every leaf of the model gets the effective number of examined outcomes behind it (Kish's
+    ``(sum w)^2 / sum w^2`` of the training weights of the rows that fall in it: a leaf where one
+    random-control result weighted 100 sits among a few others counts as about one example). The
+    latest part of the training window is scored as new declarations are (labels hidden, the earlier
+    part as history), and for each of those the share of its score (absolute leaf values summed over
+    trees) that comes from leaves with fewer than :data:`apps.learning.selection.THIN_LEAF_EXAMPLES`.
+    """
+    weights = (
+        pd.to_numeric(frame["weight"], errors="coerce").fillna(1.0).to_numpy(float)
+        if "weight" in frame.columns
+        else np.ones(len(frame))
+    )
+    x_train = model.features(frame, use_frame_labels=True)
+    train_leaves = np.asarray(model.booster.predict(x_train, pred_leaf=True), dtype=int)
+    early, late = _late_part(frame)
+    x_late = model.features(late, early)
+    scored_leaves = np.asarray(model.booster.predict(x_late, pred_leaf=True), dtype=int)
+    n_trees = model.booster.num_trees()
+    train_leaves = train_leaves.reshape(len(x_train), n_trees)
+    scored_leaves = scored_leaves.reshape(len(x_late), n_trees)
+    values = []
+    for t in range(n_trees):
+        size = int(max(train_leaves[:, t].max(initial=0), scored_leaves[:, t].max(initial=0))) + 1
+        values.append(np.array([model.booster.get_leaf_output(t, leaf) for leaf in range(size)]))
+    if values:
+        # LightGBM folds the average log-odds of all the training data into the first tree's leaves:
+        # that part rests on every example, so only the first tree's departures from it count.
+        values[0] = values[0] - np.average(values[0][train_leaves[:, 0]], weights=weights)
+    support = S.leaf_support(train_leaves, weights, scored_leaves, values)
+    scores = model.calibrate(model._raw(x_late))
+    summary = support.summary(scores, SUPPORT_BANDS)
+    summary["effective_outcomes"] = round(S.effective_size(weights), 1)
+    summary["outcomes"] = len(weights)
+    return summary
+
+
 def _save_version(
     run: TrainingRun, model: TrainedModel, frame: pd.DataFrame, sources: list[DataSource]
 ) -> ModelVersion:
@@ -294,14 +347,22 @@ def _save_version(
     digest = hashlib.sha256(blob).hexdigest()
     weights = frame["weight"].to_numpy(float) if "weight" in frame.columns else np.ones(len(frame))
     random_rows = int(frame["random_control"].sum()) if "random_control" in frame.columns else 0
+    # How much the heaviest random-control outcome weighs against an outcome examined for sure (p = 1).
+    propensities = (
+        frame["propensity"].to_numpy(float) if "propensity" in frame.columns else np.ones(len(frame))
+    )
+    random_mask = frame["random_control"].to_numpy(bool) if random_rows else np.zeros(len(frame), bool)
+    sure = weights[propensities >= 1]
+    unit = float(sure.min()) if len(sure) else 1.0
     summary = {
         "rows": len(frame),
         "findings": int(frame[F.LABEL].sum()),
         "random_control_rows": random_rows,
-        "random_control_weight": float(weights[frame["random_control"].to_numpy(bool)].max())
-        if random_rows
-        else 1.0,
+        "random_control_weight": round(float(weights[random_mask].max()) / unit, 2) if random_rows else 1.0,
         "imported_rows": int((frame["origin"] == "imported").sum()) if "origin" in frame.columns else 0,
+        "weighted_rows": int((frame["propensity"] < 1).sum()) if "propensity" in frame.columns else 0,
+        "effective_rows": round(S.effective_size(weights), 1),
+        "support": model.info.get("support"),
         "trees": int(model.info.get("rounds", 0)),
         "holdout_test_window": model.info.get("holdout_test_window"),
     }

@@ -81,10 +81,17 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _fit_platt(margin: np.ndarray, y: np.ndarray, iterations: int = 200) -> tuple[float, float]:
-    """Fit ``p = sigmoid(a * margin + b)`` by Newton's method on the log loss (with Platt's targets)."""
-    n_pos = float((y > 0).sum())
-    n_neg = float(len(y) - n_pos)
+def _fit_platt(
+    margin: np.ndarray, y: np.ndarray, iterations: int = 200, weight: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Fit ``p = sigmoid(a * margin + b)`` by Newton's method on the (weighted) log loss, Platt's targets.
+
+    ``weight``: per-row weights (the selection-bias weights), so that probabilities are calibrated to
+    the traffic the weights stand for rather than to the examined sample.
+    """
+    sw = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
+    n_pos = float(sw[y > 0].sum())
+    n_neg = float(sw[y <= 0].sum())
     if n_pos == 0 or n_neg == 0:
         return 1.0, 0.0
     # Platt's smoothed targets avoid infinite slopes on separable data.
@@ -92,8 +99,8 @@ def _fit_platt(margin: np.ndarray, y: np.ndarray, iterations: int = 200) -> tupl
     a, b = 1.0, 0.0
     for _ in range(iterations):
         p = _sigmoid(a * margin + b)
-        w = np.maximum(p * (1 - p), 1e-12)
-        g = np.array([np.sum((p - target) * margin), np.sum(p - target)])
+        w = sw * np.maximum(p * (1 - p), 1e-12)
+        g = np.array([np.sum(sw * (p - target) * margin), np.sum(sw * (p - target))])
         h = np.array(
             [[np.sum(w * margin * margin), np.sum(w * margin)], [np.sum(w * margin), np.sum(w)]]
         ) + 1e-9 * np.eye(2)
@@ -282,8 +289,8 @@ def train(
     later half of the time-ordered holdout (see the module docstring).
 
     An optional :data:`WEIGHT` column gives each row's weight in the fit (e.g. random-control results
-    weighted up against selection bias, see :mod:`apps.learning.dataset`); it is never an input, and
-    the reported metrics stay unweighted.
+    weighted by inverse propensity against selection bias, see :mod:`apps.learning.selection`); it is
+    never an input; the Platt calibration is weighted too, the reported metrics stay unweighted.
     """
     report = progress or _noop
     started = time.perf_counter()
@@ -343,7 +350,7 @@ def train(
 
     report(0.7, "Calibrating and measuring on the holdout")
     raw_cal = np.asarray(booster.predict(x_cal, num_iteration=best_rounds, raw_score=True))
-    platt = _fit_platt(raw_cal, y_cal)
+    platt = _fit_platt(raw_cal, y_cal, weight=None if w_all is None else w_all[n_fit : n_fit + n_cal])
     raw_test = np.asarray(booster.predict(x_test, num_iteration=best_rounds, raw_score=True))
     p_test = _sigmoid(platt[0] * raw_test + platt[1])
     metrics = ranking_report(y_test, p_test)

@@ -19,6 +19,7 @@ from apps.learning import features as F
 from apps.learning import services
 from apps.learning.models import DriftCheck, ModelStatus, ModelVersion, TrainingRun
 from apps.learning.scoring import explanation_for, model_component_for, provider, score_source
+from apps.learning.selection import effective_size
 from tests.factories import DataSourceFactory
 from tests.learning import declarations
 from tests.learning.helpers import (
@@ -79,33 +80,77 @@ def test_mapping_gives_the_core_the_same_declarations_as_the_csv(source, tmp_pat
     assert (from_db["weight"] == 1.0).all()  # imported history: unweighted
 
 
-def test_random_control_results_are_weighted_up_and_imported_history_is_not():
-    random = np.array([True, False, False, False, False, True, False])
-    origin = np.array(["examination"] * 5 + ["imported"] * 2)
-    w = D.selection_weights(random, origin)
-    # 1 random vs 4 targeted examinations: the random one weighs 4; imported rows weigh 1 whatever the flag
-    assert w.tolist() == [4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
-    many = np.array([True] + [False] * 1000)
-    assert D.selection_weights(many, np.array(["examination"] * 1001))[0] == D.RANDOM_CONTROL_MAX_WEIGHT
-    assert D.selection_weights(np.array([True, True]), np.array(["examination"] * 2)).tolist() == [1.0, 1.0]
+def test_propensity_of_outcomes_follows_what_the_engine_knew():
+    random = np.array([True, True, False, False, True, True])
+    origin = np.array(["examination"] * 4 + ["imported", "examination"])
+    above = np.array([False, True, True, False, False, False])
+    share = np.array([0.01, 0.01, 0.01, 0.01, 0.01, 0.02])
+    known = np.array([True, True, True, True, True, False])
+    p = D.selection_propensity(random, origin, above, share, known)
+    # Random draw below the threshold: its share. Above it: selected anyway. Targeted by hand below the
+    # threshold, imported history, or no assessment to read: nothing to correct, p = 1.
+    assert p.tolist() == [0.01, 1.0, 1.0, 1.0, 1.0, 1.0]
 
 
-def test_training_frame_weights_random_control_outcomes(source, tmp_path):
+def _assess(subject, *, score, share=0.01, threshold=60.0, random_control=False):
+    from apps.risk.models import Assessment
+
+    return Assessment.objects.create(
+        subject=subject,
+        score=score,
+        channel="red" if random_control or score >= threshold else "green",
+        random_control=random_control,
+        explanation={
+            "thresholds": {"nomination": threshold},
+            "random_control": {"selected": random_control, "share": share},
+        },
+    )
+
+
+def test_training_frame_weights_examined_outcomes_by_inverse_propensity(source, tmp_path, settings):
     path = tmp_path / "few.csv"
     extract("df_syn_train_eng.csv", path, since="2020-12-29")
     from apps.intake.services import ingest_paths
 
     ingest_paths(actor=None, source=source, paths=[path])
     subjects = list(Subject.objects.filter(source=source, kind="consignment").order_by("pk")[:30])
-    now = pd.Timestamp.now(tz="UTC")
-    for i, subject in enumerate(subjects):  # later examinations: 10 by random control, 20 targeted
+    later = pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=1)
+    for i, subject in enumerate(subjects[:10]):  # random control drawn below the threshold at 1 % / 2 %
+        _assess(subject, score=10, share=0.01 if i < 5 else 0.02, random_control=True)
+    for subject in subjects[10:15]:  # drawn, but above the threshold: would have been examined anyway
+        _assess(subject, score=80, random_control=True)
+    for subject in subjects[15:25]:  # nominated by risk
+        _assess(subject, score=80)
+    # Drawn, but its only assessment is dated after the examination: not what the centre knew then.
+    late = _assess(subjects[25], score=10, random_control=True)
+    from apps.risk.models import Assessment
+
+    Assessment.objects.filter(pk=late.pk).update(created_at=later + pd.Timedelta(days=1))
+    for i, subject in enumerate(subjects[:26]):
         Outcome.objects.create(
-            subject=subject, origin="examination", finding=False, random_control=i < 10, recorded_at=now
+            subject=subject,
+            origin="examination",
+            finding=False,
+            random_control=i < 15 or i == 25,
+            recorded_at=later,
         )
+    settings.LEARNING_MIN_EFFECTIVE_SHARE = None  # pure 1 / p first
     frame = D.training_frame([source]).set_index("subject_id")
-    assert frame.loc[subjects[0].pk, "weight"] == 2.0
+    p = frame["propensity"]
+    assert p.loc[subjects[0].pk] == 0.01 and p.loc[subjects[7].pk] == 0.02
+    assert (p.loc[[s.pk for s in subjects[10:26]]] == 1.0).all()
+    w = frame["weight"]
+    assert w.loc[subjects[0].pk] / w.loc[subjects[15].pk] == pytest.approx(100.0)
+    assert w.loc[subjects[7].pk] / w.loc[subjects[15].pk] == pytest.approx(50.0)
+    imported = frame.index.difference([s.pk for s in subjects[:26]])
+    assert (w.loc[imported] == w.loc[subjects[15].pk]).all()  # imported history: no correction
+    assert w.mean() == pytest.approx(1.0)  # self-normalised
     assert frame.loc[subjects[0].pk, "fraud"] == 0
-    assert frame.loc[subjects[20].pk, "weight"] == 1.0
+    # With the default variance budget the heavy draws are capped so the outcomes keep half their worth.
+    del settings.LEARNING_MIN_EFFECTIVE_SHARE
+    budgeted = D.training_frame([source]).set_index("subject_id")["weight"]
+    assert effective_size(budgeted.to_numpy()) >= 0.5 * len(budgeted) - 1e-6
+    assert 1 < budgeted.loc[subjects[0].pk] / budgeted.loc[subjects[15].pk] < 100
 
 
 # --- Versions, activation, permissions -----------------------------------------------------------------
@@ -238,6 +283,11 @@ def test_risk_manager_trains_from_the_page_and_follows_progress(
     detail = client.get(reverse("learning:model", args=[run.model_version.pk]))
     assert b"Precision" in detail.content and b'value="retire"' in detail.content
     assert b"What the model looks at" in detail.content
+    support = run.model_version.data_summary["support"]
+    assert 0 <= support["mean_thin_share"] <= 1 and support["subjects"] > 100
+    assert b"How much of the score rests on few examples" in detail.content
+    shown = re.search(rb'data-testid="support-share">([0-9.]+) %<', detail.content)
+    assert shown and float(shown.group(1)) == pytest.approx(100 * support["mean_thin_share"], abs=0.05)
 
 
 def test_running_training_page_polls(world, client_for, customs_analyst):
