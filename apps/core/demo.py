@@ -68,7 +68,9 @@ DEMO_USERS = [
     DemoUser("manager", "Helen", "Achterberg", "CUS", Role.MANAGER, "Head of targeting"),
     DemoUser("auditor", "Jonas", "Lind", "CUS", Role.AUDITOR, "Data protection officer"),
     DemoUser("admin", "Alex", "Morgan", "CUS", Role.ADMINISTRATOR, "System administrator"),
-    DemoUser("supervisor.felixstowe", "Ruth", "Adebayo", "CUS", Role.SUPERVISOR, "Port duty manager, Felixstowe", ("GBFXT",)),
+    DemoUser(
+        "supervisor.felixstowe", "Ruth", "Adebayo", "CUS", Role.SUPERVISOR, "Port duty manager", ("GBFXT",)
+    ),
     DemoUser("officer.felixstowe", "Dan", "Hughes", "CUS", Role.FRONTLINE, "Officer, Felixstowe", ("GBFXT",)),
     DemoUser("officer.heathrow", "Maya", "Chen", "CUS", Role.FRONTLINE, "Officer, Heathrow", ("GBLHR",)),
     DemoUser("officer.dover", "Luke", "Fraser", "CUS", Role.FRONTLINE, "Officer, Dover", ("GBDVR",)),

@@ -156,7 +156,9 @@ def decision_due_expression() -> Any:
     from apps.agencies.models import TransportMode
 
     def after(level: timedelta) -> Any:
-        return ExpressionWrapper(F("created_at") + Value(level, DurationField()), output_field=DateTimeField())
+        return ExpressionWrapper(
+            F("created_at") + Value(level, DurationField()), output_field=DateTimeField()
+        )
 
     whens = []
     for mode in TransportMode.values:

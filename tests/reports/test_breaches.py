@@ -24,7 +24,9 @@ pytestmark = pytest.mark.django_db
 
 def _nominated(world, port, minutes_ago: int) -> Target:
     now = timezone.now()
-    subject = SubjectFactory(source__owner_agency=world.customs, port=port, arrival_at=now + timedelta(hours=10))
+    subject = SubjectFactory(
+        source__owner_agency=world.customs, port=port, arrival_at=now + timedelta(hours=10)
+    )
     target = TargetFactory(subject=subject, risk_area="security", state="nominated")
     Target.objects.filter(pk=target.pk).update(created_at=now - timedelta(minutes=minutes_ago))
     target.refresh_from_db()

@@ -67,9 +67,7 @@ def test_target_access_answers_as_check_does(
     make_target, operating_model, customs_analyst, customs_supervisor, port_supervisor, police_liaison, model
 ):
     operating_model(model)
-    operations = sorted(
-        {m.operation for m in TABLE if not m.system} | {"target.claim", "target.share"}
-    )
+    operations = sorted({m.operation for m in TABLE if not m.system} | {"target.claim", "target.share"})
     seen = set()
     for state in ("nominated", "awaiting_approval", "approved"):
         for scope in ("national", "port"):
