@@ -12,12 +12,9 @@ a second server or beat itself does not make it run more often; retention is ide
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -25,6 +22,7 @@ from django.utils import timezone
 
 from apps.compliance.models import RetentionRun
 from apps.compliance.services import apply_retention
+from apps.core import periodic
 
 log = logging.getLogger("apps.compliance.schedule")
 
@@ -56,58 +54,32 @@ def tick(now=None) -> RetentionRun | None:
 def run_periodically(
     stop: threading.Event,
     *,
-    every_seconds: float,
+    every_seconds: float | None = None,
     first_delay: float = FIRST_DELAY_SECONDS,
-    after_tick: Callable[[], None] = lambda: None,
+    after_tick: Callable[[], object] = lambda: None,
 ) -> int:
-    """Call :func:`tick` until ``stop`` is set; returns how many ticks were made."""
-    ticks = 0
-    if stop.wait(first_delay):
-        return ticks
-    while not stop.is_set():
-        try:
-            tick()
-        except Exception:  # a failed run is retried next period; the server keeps serving
-            log.exception("In-process retention failed")
-        finally:
-            after_tick()
-        ticks += 1
-        stop.wait(every_seconds)
-    return ticks
+    """Call :func:`tick` every ``every_seconds`` (default: :func:`period`) until ``stop`` is set; returns how
+    many ticks were made. The server's thread passes ``close_old_connections`` as ``after_tick``: it lives
+    as long as the server, and each tick must give its database connection back."""
+    every = period if every_seconds is None else (lambda: timedelta(seconds=every_seconds))
+    return periodic.run_every(
+        stop, lambda: tick(), every, first_delay=first_delay, what="retention", after=after_tick
+    )  # fmt: skip
 
 
 def embedded() -> bool:
     """No broker, so no beat: the mode in which the server must schedule retention itself."""
-    return bool(settings.CELERY_TASK_ALWAYS_EAGER) and settings.RETENTION_EVERY_MINUTES > 0
-
-
-def _server_process() -> bool:
-    """Daphne (``make demo``) or the serving child of ``runserver``; never a command, a worker or tests."""
-    # By the command line, not by what is imported: test runs import Daphne too (channels' testing).
-    program = Path(sys.argv[0]).name if sys.argv else ""
-    if program == "daphne" or sys.argv[0].endswith(os.path.join("daphne", "__main__.py")):
-        return True
-    return "runserver" in sys.argv and os.environ.get("RUN_MAIN") == "true"
+    return periodic.embedded() and settings.RETENTION_EVERY_MINUTES > 0
 
 
 def start_in_server() -> bool:
     """Start the in-process scheduler in an embedded server process; False when it does not apply."""
-    if _started.is_set():
-        return True
-    if not (embedded() and _server_process()):
-        return False
-    _started.set()
-    # Each tick closes its database connection: the thread lives as long as the server.
-    thread = threading.Thread(
-        target=run_periodically,
-        args=(_stop,),
-        kwargs={"every_seconds": period().total_seconds(), "after_tick": close_old_connections},
-        name="ratc-retention",
-        daemon=True,
-    )
-    thread.start()
-    log.info("Retention runs in this server process every %s minutes", settings.RETENTION_EVERY_MINUTES)
-    return True
+    if settings.RETENTION_EVERY_MINUTES <= 0:
+        return _started.is_set()
+    return periodic.start_thread(
+        _started, lambda: run_periodically(_stop, after_tick=close_old_connections), name="ratc-retention",
+        message=f"Retention runs in this server process every {settings.RETENTION_EVERY_MINUTES} minutes",
+    )  # fmt: skip
 
 
 def stop_in_server() -> None:

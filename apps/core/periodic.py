@@ -1,16 +1,20 @@
 """Periodic work inside the server process, for the embedded mode (``make demo``: no broker, no beat).
 
 Where there is a broker, Celery beat runs each periodic task. Without one, the server process runs the
-same task on the same period in a daemon thread. The apps' ``schedule`` modules (reports' recount,
-targeting's missed-marking) each name their tick and period; the loop and the start are here, once.
+same task on the same period in a daemon thread. The apps' ``schedule`` modules (compliance's retention,
+reports' recount, targeting's missed-marking) each name their tick and period; the loop and the start
+are here, once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 
@@ -48,13 +52,22 @@ def run_every(
     return ticks
 
 
+def server_process() -> bool:
+    """Daphne (``make demo``) or the serving child of ``runserver``; never a command, a worker or tests."""
+    # By the command line, not by what is imported: test runs import Daphne too (channels' testing).
+    program = Path(sys.argv[0]).name if sys.argv else ""
+    if program == "daphne" or (
+        bool(sys.argv) and sys.argv[0].endswith(os.path.join("daphne", "__main__.py"))
+    ):
+        return True
+    return "runserver" in sys.argv and os.environ.get("RUN_MAIN") == "true"
+
+
 def start_thread(started: threading.Event, run: Callable[[], object], *, name: str, message: str) -> bool:
     """Start ``run`` in a daemon thread once, in an embedded server process; False when it does not apply."""
-    from apps.compliance.schedule import _server_process  # one definition of "the serving process"
-
     if started.is_set():
         return True
-    if not (embedded() and _server_process()):
+    if not (embedded() and server_process()):
         return False
     started.set()
     threading.Thread(target=run, name=name, daemon=True).start()

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.compliance import schedule
 from apps.compliance.models import RetentionRun
+from apps.core import periodic
 from apps.intake.models import Subject
 from tests.compliance.test_compliance import NOW, make_traveller
 from tests.factories import DataSourceFactory
@@ -59,7 +60,7 @@ def test_the_server_process_starts_it_in_the_embedded_mode_only(settings, monkey
         def start(self):
             started.append(self.kwargs)
 
-    monkeypatch.setattr(schedule.threading, "Thread", FakeThread)
+    monkeypatch.setattr(periodic.threading, "Thread", FakeThread)
     monkeypatch.setattr(schedule, "_started", threading.Event())
     assert schedule.start_in_server() is False  # a test run is no server
     monkeypatch.setattr(
@@ -71,5 +72,5 @@ def test_the_server_process_starts_it_in_the_embedded_mode_only(settings, monkey
     settings.RETENTION_EVERY_MINUTES = 15
     assert schedule.start_in_server() is True
     [thread] = started
-    assert thread["target"] is schedule.run_periodically and thread["daemon"] is True
-    assert thread["kwargs"]["every_seconds"] == 15 * 60
+    assert thread["name"] == "ratc-retention" and thread["daemon"] is True
+    assert schedule.period().total_seconds() == 15 * 60
