@@ -202,3 +202,28 @@ def engine_scope(components: list[dict[str, Any]]) -> str:
     if any(c["kind"] == "watchlist" or c.get("scope", NATIONAL) == NATIONAL for c in fired):
         return NATIONAL
     return PORT
+
+
+def what_you_see(membership: Any, config: CentreConfiguration | None = None) -> str:
+    """One sentence for the top of a target list: which targets this viewer sees, and why."""
+    if membership is None:
+        return ""
+    if membership.role in PORT_BOUND_ROLES:
+        return "The targets sent to your ports for examination."
+    if not is_port_team(membership):
+        return "Every target owned by or shared with your agency."
+    config = config or CentreConfiguration.current()
+    ports = ", ".join(sorted(p.locode for p in membership.ports.all()))
+    if config.operating_model == OperatingModel.DECENTRALISED:
+        said = f"Every target at your ports ({ports}): under the decentralised model your team targets and approves for them"
+    elif config.operating_model == OperatingModel.HYBRID:
+        said = (
+            f"Your ports' own targets ({ports}) from nomination, and national ones once approved: under the hybrid "
+            "model each hit goes to the team of the rule that fired"
+        )
+    else:
+        said = (
+            f"Your ports' targets ({ports}) once the national centre has approved them: under the centralised "
+            "model it decides and your team executes"
+        )
+    return f"{said}; and any target you nominated."

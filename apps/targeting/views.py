@@ -53,7 +53,7 @@ from apps.targeting.queries import (
     queue_summary,
     urgent_page,
 )
-from apps.targeting.routing import deciding_team_label, port_ids_of
+from apps.targeting.routing import deciding_team_label, port_ids_of, what_you_see
 
 PAGE_SIZE = 50
 
@@ -144,6 +144,7 @@ def target_list(request: HttpRequest) -> HttpResponse:
         "ports": Port.objects.visible_to(request.user),
         "filters": request.GET,
         "now": timezone.now(),
+        "what_you_see": what_you_see(membership_of(request.user)),
     }
     return render_page_or_fragment(request, "targeting/list.html", context, fragment="rows")
 

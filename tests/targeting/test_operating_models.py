@@ -8,6 +8,8 @@ Members: the national supervisor ``bob`` (no ports) and Felixstowe's own supervi
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
@@ -201,3 +203,24 @@ def test_switching_the_model_in_the_admin_reroutes_open_work_with_a_record(
     # The port team now works it.
     assert _sees(port_analyst, open_target)
     services.start_review(actor=port_analyst, target=make_target(state=S.NOMINATED))
+
+
+@pytest.mark.parametrize(
+    ("model", "said"),
+    [
+        ("centralised", "Your ports' targets (GBFXT) once the national centre has approved them"),
+        ("decentralised", "Every target at your ports (GBFXT)"),
+        ("hybrid", "Your ports' own targets (GBFXT) from nomination, and national ones once approved"),
+    ],
+)
+def test_the_target_list_tells_a_port_team_what_it_sees_and_why(
+    client, operating_model, port_analyst, customs_analyst, model, said
+):
+    operating_model(model)
+    client.force_login(port_analyst)
+    assert said in html.unescape(client.get(reverse("targeting:list")).content.decode())
+    client.force_login(customs_analyst)
+    assert (
+        "Every target owned by or shared with your agency."
+        in client.get(reverse("targeting:list")).content.decode()
+    )
