@@ -24,8 +24,13 @@ Loops compared, in the same run:
   :func:`apps.learning.selection.propensity` (1 for the top 5 % and for January, the random share 1 %
   for a random draw below the cut) - exactly the weights the product gives examined outcomes;
 * (b) ``uncorrected``: the same loop, every revealed outcome weight 1;
-* (c) ``oracle``: retrained on the same dates on *every* label up to then, scoring with every earlier
-  label as history (the model the centre would have if it examined everything).
+* (c) ``every_label``: retrained on the same dates on *every* label up to then (the model the centre
+  would have if it had examined everything), scoring each week with what the centre knows at scoring
+  time: the earlier outcomes it examined (those the corrected loop revealed). This is the goal's "model
+  trained on every label": it differs from (a) in its training labels only.
+* (d) ``oracle``: the same model scoring with every earlier label as history too, which no centre has
+  (its history features see outcomes nobody examined). Printed for information: its gap to (a) is the
+  training gap plus the history gap.
 
 The figure is precision at 5 % on each replayed week (the true label of the week's top 5 % by each
 loop's score), i.e. what each loop's selection actually found. Goals (issue 23): (a) within 0.05 of (c)
@@ -73,7 +78,7 @@ QUICK_PARAMS: dict[str, Any] = {
     "num_threads": 2,
 }
 QUICK_END = "2020-04-01"
-LOOPS = ("corrected", "uncorrected", "oracle")
+LOOPS = ("corrected", "uncorrected", "every_label", "oracle")
 
 
 def _load(quick: bool) -> pd.DataFrame:
@@ -173,12 +178,15 @@ def run(
             "random_control": int(drawn.sum()),
         }
         for name in LOOPS:
-            history = _history(frame, lo, None if name == "oracle" else revealed[name])
+            # What each scores with: its own revealed outcomes; the model trained on every label scores
+            # with what the centre examined (the corrected loop's); the oracle with every earlier label.
+            seen = {"oracle": None, "every_label": revealed["corrected"]}.get(name, revealed.get(name))
+            history = _history(frame, lo, seen)
             tick = time.perf_counter()
-            scores = models[name].score(week, history)
+            scores = models["oracle" if name == "every_label" else name].score(week, history)
             clock["score"] += time.perf_counter() - tick
             row[name] = round(precision_at(y[lo:hi], scores, SELECTED_SHARE), 4)
-            if name == "oracle":
+            if name in {"oracle", "every_label"}:
                 continue
             top = np.zeros(len(week), bool)
             top[np.argsort(-scores, kind="stable")[:k]] = True
@@ -197,14 +205,15 @@ def run(
             "mean_precision_at_5": round(float(values.mean()), 4) if len(values) else None,
             "worst_week_precision_at_5": round(float(values.min()), 4) if len(values) else None,
         }
-    gaps = np.array([w["oracle"] - w["corrected"] for w in following])
-    gaps_b = np.array([w["oracle"] - w["uncorrected"] for w in following])
+    gaps = np.array([w["every_label"] - w["corrected"] for w in following])
+    gaps_b = np.array([w["every_label"] - w["uncorrected"] for w in following])
+    gaps_oracle = np.array([w["oracle"] - w["corrected"] for w in following])
     within = gaps <= GAP_GOAL
     mean_a = figures["corrected"]["mean_precision_at_5"]
     mean_b = figures["uncorrected"]["mean_precision_at_5"]
     goals = {
-        "corrected within 0.05 of oracle on each following week": {
-            "goal": f"oracle - corrected <= {GAP_GOAL} every week",
+        "corrected within 0.05 of the model trained on every label on each following week": {
+            "goal": f"every_label - corrected <= {GAP_GOAL} every week",
             "weeks": len(following),
             "weeks_within": int(within.sum()),
             "mean_gap": round(float(gaps.mean()), 4),
@@ -212,6 +221,9 @@ def run(
             "uncorrected_mean_gap": round(float(gaps_b.mean()), 4),
             "uncorrected_worst_gap": round(float(gaps_b.max()), 4),
             "mean_gap_within": bool(gaps.mean() <= GAP_GOAL),
+            "oracle_mean_gap": round(float(gaps_oracle.mean()), 4),
+            "oracle_worst_gap": round(float(gaps_oracle.max()), 4),
+            "oracle_weeks_within": int((gaps_oracle <= GAP_GOAL).sum()),
             "met": bool(within.all()),
         },
         "corrected above uncorrected (mean over following weeks)": {
