@@ -398,18 +398,21 @@ def _raw_probability_expression() -> Any:
     return Least(Greatest(score, Value(0.0)), Value(1.0), output_field=FloatField())
 
 
-def recorded_counts(since: Any = None) -> list[ExamCount]:
+def recorded_counts(since: Any = None, viewer: Any = None) -> list[ExamCount]:
     """Recorded examinations since ``since`` (default ``CALIBRATION_DAYS`` ago) grouped by method, risk
     area, port and score band, in one query. Each examination counts once with its latest correction.
 
-    Not scoped to the viewer: only counts leave it (a port's and the nation's, per method and risk area),
-    and the national rate must rest on every port's examinations to be the national rate."""
+    ``viewer``: only the examinations that person may see are counted (the proposal page shows the counts
+    behind each choice, so they are the viewer's, as every count is); None counts all (the benchmark)."""
     from apps.frontline.models import FINDING_OUTCOMES, ExaminationResult
 
     since = since or timezone.now() - timedelta(days=CALIBRATION_DAYS)
     latest = ExaminationResult.objects.filter(original=OuterRef("pk")).order_by("-recorded_at", "-pk")
+    results = (
+        ExaminationResult.objects.visible_to(viewer) if viewer is not None else ExaminationResult.objects
+    )
     rows = (
-        ExaminationResult.objects.filter(original__isnull=True, ended_at__gte=since)
+        results.filter(original__isnull=True, ended_at__gte=since)
         .annotate(
             shown_outcome=Coalesce(Subquery(latest.values("outcome")[:1]), F("outcome")),
             shown_method=Coalesce(Subquery(latest.values("method")[:1]), F("method")),
@@ -567,7 +570,7 @@ def build_proposal(*, actor: Any, port: Port, shift: str, date: Date | None = No
     date = date or timezone.localdate()
     default, source = capacity_for(port, shift, date)
     capacity = _minus_waiting(default, port, shift, date)
-    calibration = Calibration.fit(recorded_counts())
+    calibration = Calibration.fit(recorded_counts(viewer=actor))
     targets = list(
         Target.objects.visible_to(actor)
         .filter(port=port, state__in=[TargetState.APPROVED, TargetState.ON_HOLD])
