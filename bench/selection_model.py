@@ -93,11 +93,16 @@ def _load(quick: bool) -> pd.DataFrame:
     return frame
 
 
-def _train(rows: pd.DataFrame, weights: np.ndarray | None, params: dict[str, Any]) -> TrainedModel:
+def _train(
+    rows: pd.DataFrame,
+    weights: np.ndarray | None,
+    params: dict[str, Any],
+    context: pd.DataFrame | None = None,
+) -> TrainedModel:
     data = rows.drop(columns=["critical_fraud"], errors="ignore")
     if weights is not None:
         data = data.assign(**{WEIGHT: weights})
-    return train(data, params=params)
+    return train(data, context=context, params=params)
 
 
 def _history(frame: pd.DataFrame, before: int, revealed: np.ndarray | None) -> pd.DataFrame:
@@ -160,7 +165,10 @@ def run(
                     if name == "corrected"
                     else None
                 )
-                models[name] = _train(rows, weights, params)
+                # The declarations nobody examined count as declarations in the history features, as
+                # the product gives them (``train(context=...)``), never as fitted rows.
+                context = frame.iloc[:lo][~mask].drop(columns=list(F.LABEL_COLUMNS))
+                models[name] = _train(rows, weights, params, context)
                 if weights is not None:
                     caps.append(round(float(weights.max() / weights.min()), 1))
             models["oracle"] = _train(frame.iloc[:lo], None, params)

@@ -316,6 +316,19 @@ def declarations_frame(sources: Iterable[DataSource | int]) -> pd.DataFrame:
     return frame
 
 
+def unexamined_frame(sources: Iterable[DataSource | int], *, until: date | None = None) -> pd.DataFrame:
+    """Declarations of ``sources`` that were never examined: the ``context`` of a training run.
+
+    They are never fitted (no label exists), but the history features count them as earlier
+    declarations of an importer, a declarant, a route, exactly as scoring does.
+    """
+    frame = declarations_frame(sources)
+    keep = frame[F.LABEL].isna()
+    if until is not None:
+        keep &= frame["date"] <= pd.Timestamp(until)
+    return frame[keep].drop(columns=[F.LABEL]).reset_index(drop=True)
+
+
 def clear_cache() -> None:
     """Forget cached declarations (tests; a process that knows the data changed under it)."""
     _DECLARATIONS_CACHE.clear()

@@ -211,7 +211,10 @@ def run_training(run_id: int, *, progress: ProgressCallback | None = None) -> Tr
                 f"(needs {MIN_TRAINING_ROWS} and {MIN_FINDINGS} findings, and some without)."
             )
         report(0.05, f"{len(frame)} labelled declarations read", force=True)
-        model = train(frame, params=run.parameters, progress=lambda f, m: report(0.05 + 0.8 * f, m))
+        context = D.unexamined_frame(sources)
+        model = train(
+            frame, context=context, params=run.parameters, progress=lambda f, m: report(0.05 + 0.8 * f, m)
+        )
         report(0.87, "Measuring the training-time distributions (for drift)", force=True)
         model.info["drift_reference"] = drift_reference(model, frame)
         report(0.9, "Measuring how much of the score rests on few examples", force=True)

@@ -249,6 +249,34 @@ class TrainedModel:
         )
 
 
+def _context_rows(context: pd.DataFrame | None, data: pd.DataFrame) -> pd.DataFrame:
+    """Unexamined declarations dated within the labelled window, label hidden, in date order."""
+    if context is None or not len(context):
+        return data.iloc[:0].drop(columns=[WEIGHT], errors="ignore")
+    ctx = F.normalise_columns(context).drop(columns=[WEIGHT, *F.LABEL_COLUMNS], errors="ignore")
+    ctx = ctx.assign(date=pd.to_datetime(ctx["date"]).dt.normalize())
+    ctx = ctx[ctx["date"] <= pd.to_datetime(data["date"]).max().normalize()]
+    if "declaration_id" in ctx.columns and "declaration_id" in data.columns:
+        ctx = ctx[~ctx["declaration_id"].isin(set(data["declaration_id"]))]  # a labelled row is not context
+    return ctx.sort_values("date", kind="stable").reset_index(drop=True).assign(**{F.LABEL: np.nan})
+
+
+def _with_context(
+    rows: pd.DataFrame,
+    context: pd.DataFrame,
+    *,
+    history: pd.DataFrame | None = None,
+    use_frame_labels: bool = False,
+) -> pd.DataFrame:
+    """Features of ``rows`` (in their order) with the unlabelled ``context`` counted as declarations."""
+    if not len(context):
+        return F.build_features(rows, history, use_frame_labels=use_frame_labels)
+    both = pd.concat([rows.reset_index(drop=True), context], ignore_index=True)
+    out = F.build_features(both, history, use_frame_labels=use_frame_labels).iloc[: len(rows)]
+    out.index = rows.index
+    return out
+
+
 def _split_by_time(frame: pd.DataFrame, fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split a date-sorted frame at a date boundary so that about ``fraction`` of rows are later."""
     dates = pd.to_datetime(frame["date"]).dt.normalize()
@@ -278,6 +306,7 @@ def _dataset(
 def train(
     frame: pd.DataFrame,
     *,
+    context: pd.DataFrame | None = None,
     params: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
 ) -> TrainedModel:
@@ -291,6 +320,11 @@ def train(
     An optional :data:`WEIGHT` column gives each row's weight in the fit (e.g. random-control results
     weighted by inverse propensity against selection bias, see :mod:`apps.learning.selection`); it is
     never an input; the Platt calibration is weighted too, the reported metrics stay unweighted.
+
+    ``context``: the declarations of the same window that were never examined (no label). They are never
+    fitted, but they count as earlier declarations in the history features, exactly as they do when the
+    model scores: without them a model trained on examined declarations alone learns "declarations of
+    this importer before" from the examined ones only, and meets the full count at scoring time.
     """
     report = progress or _noop
     started = time.perf_counter()
@@ -314,14 +348,22 @@ def train(
         else None
     )
 
+    ctx = _context_rows(context, data)
+
     fit_part, holdout = _split_by_time(data, options["holdout_fraction"])
     calib, test = _split_by_time(holdout.reset_index(drop=True), 0.5)
     n_fit, n_cal = len(fit_part), len(calib)
+    ctx_early = ctx[ctx["date"] < pd.to_datetime(holdout["date"]).min().normalize()]
+    ctx_late = ctx.drop(index=ctx_early.index)
 
     report(0.1, "Building features for the training part")
-    x_fit_raw = F.build_features(fit_part, use_frame_labels=True)
+    x_fit_raw = _with_context(fit_part, ctx_early, use_frame_labels=True)
     report(0.2, "Building features for the holdout (labels hidden)")
-    x_hold_raw = F.build_features(holdout.drop(columns=list(F.LABEL_COLUMNS), errors="ignore"), fit_part)
+    x_hold_raw = _with_context(
+        holdout.drop(columns=list(F.LABEL_COLUMNS), errors="ignore"),
+        ctx_late,
+        history=pd.concat([fit_part, ctx_early], ignore_index=True),
+    )
     maps = F.fit_category_maps(x_fit_raw)
     x_fit = F.encode_categories(x_fit_raw, maps)
     x_hold = F.encode_categories(x_hold_raw, maps)
@@ -361,7 +403,7 @@ def train(
 
     if options["refit"]:
         report(0.8, "Refitting on the whole training window")
-        x_all_raw = F.build_features(data, use_frame_labels=True)
+        x_all_raw = _with_context(data, ctx, use_frame_labels=True)
         maps = F.fit_category_maps(x_all_raw)
         x_all = F.encode_categories(x_all_raw, maps)
         rounds = max(1, round(best_rounds * len(data) / n_fit))
@@ -372,6 +414,7 @@ def train(
     dates = pd.to_datetime(data["date"])
     info = {
         "trained_rows": len(data),
+        "context_rows": len(ctx),
         "window": [str(dates.min().date()), str(dates.max().date())],
         "holdout_test_window": [str(pd.to_datetime(test["date"]).min().date()), str(dates.max().date())],
         "rounds": booster.current_iteration(),

@@ -51,3 +51,31 @@ def test_frame_labels_count_only_for_later_rows(december):
     first_day = (pd.to_datetime(rows["date"]) == pd.to_datetime(rows["date"]).min()).to_numpy()
     # Rows of the first day cannot see any label of the frame: identical inputs.
     pd.testing.assert_frame_equal(without[first_day], with_labels[first_day])
+
+
+def test_unexamined_declarations_count_in_training_history_as_at_scoring(december):
+    """A model trained on examined declarations sees the same history features as when it scores.
+
+    The declarations nobody examined are passed as ``context``: each examined row's "declarations of this
+    importer before" counts them, as scoring does, and they are never fitted.
+    """
+    from apps.learning.training import _with_context
+
+    history, _ = december
+    examined = (np.arange(len(history)) % 10) == 0
+    rows = history[examined].reset_index(drop=True)
+    context = history[~examined].drop(columns=list(F.LABEL_COLUMNS)).reset_index(drop=True)
+
+    # What scoring would see: every declaration, labelled only where examined.
+    full = history.assign(**{F.LABEL: np.where(examined, history[F.LABEL], np.nan)})
+    served = F.build_features(full, use_frame_labels=True)[examined].reset_index(drop=True)
+    trained_on = _with_context(
+        rows, context.assign(date=pd.to_datetime(context["date"])), use_frame_labels=True
+    )
+    pd.testing.assert_frame_equal(trained_on.reset_index(drop=True), served, check_dtype=False)
+    alone = F.build_features(rows, use_frame_labels=True)
+    assert (alone["importer_n_before"] < served["importer_n_before"]).any()
+
+    model = train(rows, context=context, params=QUICK)
+    assert model.info["trained_rows"] == len(rows)
+    assert model.info["context_rows"] == len(context)
