@@ -85,3 +85,17 @@ def env_secret(
     if required and (len(value) < 50 or len(set(value)) < 5 or value.startswith("django-insecure")):
         raise ImproperlyConfigured(f"{name} is too weak for production: use at least 50 random characters")
     return value
+
+
+_RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+
+
+def env_rate(name: str, default: str, *, environ: Mapping[str, str] | None = None) -> str:
+    """A request rate as DRF's throttles read it: ``<count>/<period>`` (``600/min``, ``10/s``, ``5000/day``)."""
+    value = env_str(name, default, environ=environ).strip()
+    count, _, period = value.partition("/")
+    if not (count.isdecimal() and int(count) > 0 and period in _RATE_PERIODS):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate such as 600/min (periods: s, min, hour, day)"
+        )
+    return value

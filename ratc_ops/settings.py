@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
-from ratc_ops.env import env_bool, env_choice, env_int, env_list, env_secret, env_str
+from ratc_ops.env import env_bool, env_choice, env_int, env_list, env_rate, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SHARED_DATA_DIR = Path(env_str("RATC_SHARED_DATA", str(BASE_DIR.parent / "shared" / "data")))
@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -212,6 +213,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
         "kwargs": {"days": 35},
     },
+    "purge-idempotency-keys": {"task": "core.purge_idempotency_keys", "schedule": crontab(minute=40)},
     "reports-weekly": {
         "task": "reports.send_weekly_report",
         "schedule": crontab(day_of_week="mon", hour=6, minute=0),
@@ -332,11 +334,25 @@ REST_FRAMEWORK = {
         "apps.agencies.drf.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.agencies.drf.IsMember"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # The API's conventions (apps.core.api, apps.core.rest): cursor pages, filters that only narrow the
+    # scope, rate limits per token and per signed-in person, errors as RFC 9457 problem details.
+    "DEFAULT_PAGINATION_CLASS": "apps.core.rest.ApiCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"login": "10/min"},
+    "DEFAULT_FILTER_BACKENDS": [
+        "apps.core.rest.ScopedFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.rest.TokenRateThrottle", "apps.core.rest.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "login": "10/min",
+        "token": env_rate("RATC_API_RATE_TOKEN", "600/min"),
+        "user": env_rate("RATC_API_RATE_USER", "1200/min"),
+    },
+    "EXCEPTION_HANDLER": "apps.core.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.ApiAutoSchema",
 }
+#: How long an ``Idempotency-Key`` and its stored answer are kept (apps.core.idempotency).
+IDEMPOTENCY_KEY_HOURS = env_int("RATC_IDEMPOTENCY_KEY_HOURS", 24, minimum=1, maximum=24 * 30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "RATC Ops API",
     "DESCRIPTION": "Intake, risk, targeting, examination and reporting for customs targeting centres.",

@@ -51,6 +51,8 @@ class AgencyViewSet(ScopedReadOnlyViewSet):
     queryset = Agency.objects.all()
     serializer_class = AgencySerializer
     operations = {"*": "reference.view"}
+    filterset_fields = {"kind": ["exact"], "country": ["exact"]}
+    ordering_fields = ("code", "name", "id")
 
 
 class PortViewSet(ScopedReadOnlyViewSet):
@@ -58,6 +60,8 @@ class PortViewSet(ScopedReadOnlyViewSet):
     serializer_class = PortSerializer
     lookup_field = "locode"
     operations = {"*": "reference.view"}
+    filterset_fields = {"mode": ["exact"]}
+    ordering_fields = ("locode", "name", "id")
 
 
 @extend_schema(responses=MembershipSerializer)

@@ -25,7 +25,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, reverse
 from django.utils.html import escape
@@ -125,14 +125,15 @@ def _gated(view: Callable[..., HttpResponse], spec: PersonalRoute) -> Callable[.
 
 def _refuse(request: HttpRequest, is_api: bool) -> HttpResponse:
     if is_api:
-        return JsonResponse(
-            {
-                "detail": "This answer holds personal data: state the purpose of access in the "
-                f"X-Access-Purpose header (one of: {', '.join(Purpose.values)}; an investigation also "
-                "needs X-Access-Purpose-Text with its case reference).",
-                "code": "purpose_required",
-            },
-            status=403,
+        from apps.core.problems import problem_response
+
+        return problem_response(
+            request,
+            403,
+            "This answer holds personal data: state the purpose of access in the X-Access-Purpose header "
+            f"(one of: {', '.join(Purpose.values)}; an investigation also needs X-Access-Purpose-Text with "
+            "its case reference).",
+            code="purpose_required",
         )
     if request.headers.get("HX-Request") == "true":
         # Back to the page the person is on (not this fragment's URL) once a purpose is declared.

@@ -1,8 +1,9 @@
-"""Bad input answers 400 naming the field; errors answer our own page, or JSON under ``/api/``.
+"""Bad input answers 400 naming the field; errors answer our own page, or a problem detail under ``/api/``.
 
 A view or service that reads a value by hand (``int()``, a date) raises :class:`BadInput` instead of
 letting a ``ValueError`` become a 500. Django turns it into a 400 through ``handler400``
-(:func:`bad_request`), which renders ``templates/400.html`` or, for the API, DRF-shaped JSON.
+(:func:`bad_request`), which renders ``templates/400.html`` or, for the API, an RFC 9457 problem detail
+(``apps.core.problems``) naming the field.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import re
 from typing import Any
 
 from django.core.exceptions import BadRequest
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.views import defaults
+
+from apps.core.problems import problem_response
 
 __all__ = [
     "MAX_ID",
@@ -99,34 +102,35 @@ def is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def _json(status: int, detail: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"detail": detail, **extra}, status=status)
-
-
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """``handler400``: the field and the problem, never more (no value echoed, no traceback)."""
     fields = exception.as_dict() if isinstance(exception, BadInput) else {}
     text = str(exception) if isinstance(exception, BadInput) else "The request could not be understood."
     if is_api(request):
-        return JsonResponse(fields or {"detail": text}, status=400)
+        if isinstance(exception, BadInput):
+            errors = [{"field": exception.field, "parameter": exception.field, "detail": exception.message,
+                       "code": "invalid"}]  # fmt: skip
+            return problem_response(request, 400, text, code="invalid_parameter", errors=errors)
+        return problem_response(request, 400, text)
     body = loader.render_to_string("400.html", {"exception": text, "fields": fields}, request)
     return HttpResponse(body, status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
-        return _json(403, str(exception) or "You do not have permission to perform this action.")
+        detail = str(exception) or "You do not have permission to perform this action."
+        return problem_response(request, 403, detail, code="permission_denied")
     return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
-        return _json(404, "Not found.")
+        return problem_response(request, 404, "Not found.", code="not_found")
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: JSON for the API (clients parse it), our page elsewhere; both say nothing more."""
     if is_api(request):
-        return _json(500, "Server error. The error has been logged.")
+        return problem_response(request, 500, "Server error. The error has been logged.", code="server_error")
     return defaults.server_error(request)

@@ -129,6 +129,10 @@ class ExaminationResultViewSet(
     ).prefetch_related("goods", "photos")
     serializer_class = ResultSerializer
     operations = {"*": "exam.view", "create": "exam.record"}
+    # ``target``: the hand filter in get_queryset
+    filterset_fields = {"instruction": ["exact"], "outcome": ["exact"], "method": ["exact"],
+                        "recorded_at": ["gte", "lt"]}  # fmt: skip
+    ordering_fields = ("recorded_at", "id")
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):

@@ -32,6 +32,8 @@ class DataSourceViewSet(ScopedReadOnlyViewSet):
     queryset = DataSource.objects.select_related("owner_agency")
     serializer_class = DataSourceSerializer
     operations = {"*": "source.view"}
+    filterset_fields = {"kind": ["exact"]}
+    ordering_fields = ("name", "id")
 
 
 class IntakeRunSerializer(serializers.ModelSerializer):
@@ -58,6 +60,9 @@ class IntakeRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
     serializer_class = IntakeRunSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     operations = {"create": "intake.upload", "*": "source.view"}
+    filterset_fields = {"source": ["exact"], "status": ["exact"], "format": ["exact"],
+                        "created_at": ["gte", "lt"]}  # fmt: skip
+    ordering_fields = ("created_at", "id")
 
     @extend_schema(request=IntakeSubmitSerializer, responses={202: IntakeRunSerializer})
     def create(self, request, *args, **kwargs):
@@ -108,6 +113,10 @@ class SubjectViewSet(ScopedReadOnlyViewSet):
     queryset = Subject.objects.select_related("source", "port").order_by("-received_at", "-id")
     serializer_class = SubjectSerializer
     operations = {"*": "subject.view"}
+    # ``kind``, ``q``: get_queryset (``q`` never matches a masked field); no filter on what masking hides.
+    filterset_fields = {"status": ["exact"], "source": ["exact"], "port": ["exact"],
+                        "received_at": ["gte", "lt"]}  # fmt: skip
+    ordering_fields = ("received_at", "id")
 
     def get_queryset(self):
         rows = super().get_queryset()

@@ -53,6 +53,8 @@ class ModelVersionViewSet(
     queryset = ModelVersion.objects.select_related("owner_agency")
     serializer_class = ModelVersionSerializer
     operations = {"partial_update": "model.activate", "*": "model.view"}
+    filterset_fields = {"status": ["exact"], "risk_area": ["exact"]}
+    ordering_fields = ("number", "created_at", "id")
     http_method_names = ["get", "patch", "head", "options"]
 
     @extend_schema(request=ModelStatusSerializer, responses=ModelVersionSerializer)
@@ -97,6 +99,8 @@ class TrainingRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, mixins.Ret
     queryset = TrainingRun.objects.prefetch_related("sources")
     serializer_class = TrainingRunSerializer
     operations = {"create": "model.train", "*": "model.view"}
+    filterset_fields = {"status": ["exact"], "model_version": ["exact"]}
+    ordering_fields = ("created_at", "id")
 
     @extend_schema(request=TrainingRequestSerializer, responses={202: TrainingRunSerializer})
     def create(self, request, *args, **kwargs):

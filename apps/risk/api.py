@@ -98,6 +98,8 @@ class RuleViewSet(
     serializer_class = RuleSerializer
     operations = {"create": "rule.edit", "update": "rule.edit", "partial_update": "rule.edit",
                   "*": "rule.view"}  # fmt: skip
+    filterset_fields = {"state": ["exact"]}
+    ordering_fields = ("name", "updated_at", "created_at", "id")
 
     @extend_schema(request=RuleWriteSerializer, responses={201: RuleSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -172,6 +174,9 @@ class AssessmentViewSet(ScopedReadOnlyViewSet):
     queryset = Assessment.objects.prefetch_related("hits__rule_version").order_by("-created_at", "-pk")
     serializer_class = AssessmentSerializer
     operations = {"*": "rule.view"}
+    filterset_fields = {"channel": ["exact"], "risk_area": ["exact"], "nominated": ["exact"],
+                        "created_at": ["gte", "lt"]}  # fmt: skip
+    ordering_fields = ("created_at", "score", "id")
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -207,6 +212,8 @@ class BacktestViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Read
     queryset = Backtest.objects.select_related("version", "compare_version").order_by("-created_at", "-pk")
     serializer_class = BacktestSerializer
     operations = {"create": "rule.backtest", "*": "rule.view"}
+    filterset_fields = {"rule": ["exact"], "status": ["exact"]}
+    ordering_fields = ("created_at", "id")
 
     @extend_schema(request=BacktestRequestSerializer, responses={202: BacktestSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api import ScopedViewSetMixin
+from apps.core.rest import StaleVersion
 from apps.intake.models import Subject
 from apps.targeting import services
 from apps.targeting.disclosure import disclose
@@ -38,7 +39,9 @@ def call_service(func, **kwargs: Any) -> Any:
     """Call a service and translate its exceptions into API answers."""
     try:
         return func(**kwargs)
-    except (services.StaleChange, services.TransitionRefused) as error:
+    except services.StaleChange as error:
+        raise StaleVersion(str(error)) from None  # 412 instead under If-Match (apps.core.problems)
+    except services.TransitionRefused as error:
         raise Conflict(str(error)) from None
     except DjangoValidationError as error:
         raise ValidationError(
@@ -132,7 +135,10 @@ class NominateSerializer(serializers.Serializer):
 
 class ActionSerializer(serializers.Serializer):
     action = serializers.CharField()
-    expected_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    expected_version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False,
+        help_text='The version the move is made against; or send it as If-Match: "<version>".',
+    )  # fmt: skip
     reason = serializers.CharField(required=False, default="", allow_blank=True)
     method = serializers.CharField(required=False, default="", allow_blank=True)
     instruction = serializers.CharField(required=False, default="", allow_blank=True)
@@ -146,6 +152,11 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
     )
     serializer_class = TargetSerializer
     operations = {"*": "target.pull", "create": "target.nominate", "claim": "target.view"}
+    version_field = "version"
+    # port, risk_area, agency, state, work and operation: filter_targets below (the pages' own filters)
+    filterset_fields = {"by_engine": ["exact"], "created_at": ["gte", "lt"], "arrival_at": ["gte", "lt"],
+                        "claimed_by": ["exact"]}  # fmt: skip
+    ordering_fields = ("created_at", "id")
 
     def get_queryset(self):
         queryset = (
@@ -184,7 +195,11 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
                              "allowed": allowed_actions(request.user, target), "history": history.data})  # fmt: skip
         data = ActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        target = call_service(services.run_action, actor=request.user, target=target, **data.validated_data)
+        fields = dict(data.validated_data)
+        fields["expected_version"] = self.expected_version(fields.get("expected_version"))
+        if fields["expected_version"] is None:
+            raise ValidationError({"expected_version": 'Send expected_version, or If-Match: "<version>".'})
+        target = call_service(services.run_action, actor=request.user, target=target, **fields)
         return Response(self.get_serializer(target).data)
 
     @action(detail=True, methods=["get", "post", "delete"])
@@ -295,6 +310,9 @@ class HoldViewSet(
         "update": "target.hold",
     }
     http_method_names = ["get", "post", "patch", "head", "options"]
+    version_field = "target.version"
+    filterset_fields = {"target": ["exact"], "agency": ["exact"], "released_at": ["isnull"]}
+    ordering_fields = ("placed_at", "id")
 
     @extend_schema(request=PlaceHoldSerializer, responses=HoldSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -342,3 +360,6 @@ class InstructionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Instruction.objects.select_related("port", "target")
     serializer_class = InstructionSerializer
     operations = {"*": "target.pull"}  # a port system pulls its port's instructions too
+    filterset_fields = {"target": ["exact"], "port": ["exact"], "port__locode": ["exact"], "method": ["exact"],
+                        "shift": ["exact"], "dispatched_at": ["gte", "lt"]}  # fmt: skip
+    ordering_fields = ("dispatched_at", "id")

@@ -55,6 +55,8 @@ class WatchlistViewSet(ScopedReadOnlyViewSet):
     queryset = Watchlist.objects.select_related("owner_agency")
     serializer_class = WatchlistSerializer
     operations = {"*": "watchlist.view"}
+    filterset_fields = {"source_kind": ["exact"], "risk_area": ["exact"]}
+    ordering_fields = ("name", "updated_at", "id")
 
     def get_queryset(self):
         from django.db.models import Count, Q
@@ -105,6 +107,9 @@ class EntryViewSet(
     serializer_class = EntrySerializer
     operations = {"create": "watchlist.manage", "update": "watchlist.manage",
                   "partial_update": "watchlist.manage", "*": "watchlist.view"}  # fmt: skip
+    # ``watchlist`` and ``q``: get_queryset
+    filterset_fields = {"kind": ["exact"], "active": ["exact"], "handling_code": ["exact"]}
+    ordering_fields = ("name", "updated_at", "id")
 
     def get_queryset(self):
         rows = super().get_queryset()
@@ -171,6 +176,8 @@ class ImportRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
     serializer_class = ImportRunSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     operations = {"create": "watchlist.manage", "*": "watchlist.view"}
+    filterset_fields = {"watchlist": ["exact"], "status": ["exact"]}
+    ordering_fields = ("created_at", "id")
 
     @extend_schema(request=ImportSubmitSerializer, responses={202: ImportRunSerializer})
     def create(self, request, *args, **kwargs):
@@ -296,6 +303,9 @@ class WatchlistHitViewSet(ScopedReadOnlyViewSet):
     )
     serializer_class = WatchlistHitSerializer
     operations = {"*": "hit.rule"}
+    # ``status`` (pending/confirmed/false): get_queryset
+    filterset_fields = {"entry": ["exact"], "subject": ["exact"]}
+    ordering_fields = ("last_seen_at", "score", "id")
 
     def get_queryset(self):
         rows = rulings.with_standing(super().get_queryset()).order_by("-last_seen_at", "-pk")

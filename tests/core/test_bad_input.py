@@ -102,8 +102,8 @@ def test_stopping_a_subscription_names_stop(api, manager, stop):
 def test_api_filters_answer_400_json_naming_the_parameter(api, risk_manager, route, param, value):
     response = api(risk_manager).get(reverse(route), {param: value})
     assert response.status_code == 400, response.content
-    assert response["Content-Type"].startswith("application/json")
-    assert param in response.json()
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert param in [error["parameter"] for error in response.json()["errors"]]
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_api_bodies_answer_4xx_json(api, risk_manager, world, payload):
         reverse("risk-backtest-list"), json.dumps(payload), content_type="application/json"
     )
     assert 400 <= response.status_code < 500, (payload, response.status_code)
-    assert response["Content-Type"].startswith("application/json")
+    assert response["Content-Type"].startswith("application/problem+json")
     _no_trace(response)
 
 
@@ -150,7 +150,10 @@ def test_html_forms_answer_400_with_the_field_errors(api, risk_manager, data):
 
 def test_an_unknown_api_route_answers_json_404(api, risk_manager):
     response = api(risk_manager).get("/api/v1/no-such-thing/")
-    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert response.status_code == 404 and response.json() == {
+        "type": "urn:ratc:problem:not-found", "title": "Not found.", "status": 404, "detail": "Not found.",
+        "instance": "/api/v1/no-such-thing/",
+    }  # fmt: skip
 
 
 def test_an_unhandled_error_is_our_page_or_json_without_a_trace(api, risk_manager, monkeypatch):
@@ -164,7 +167,7 @@ def test_an_unhandled_error_is_our_page_or_json_without_a_trace(api, risk_manage
     monkeypatch.setattr(core_views, "membership_of", broken)
     client = api(risk_manager)
     response = client.get(reverse("risk-assessment-list"))
-    assert response.status_code == 500 and response["Content-Type"].startswith("application/json")
+    assert response.status_code == 500 and response["Content-Type"].startswith("application/problem+json")
     assert "secret" not in response.content.decode()
     page = client.get(reverse("home"))
     assert page.status_code == 500 and b"Something went wrong" in page.content
