@@ -137,6 +137,36 @@ def personal_data_gate(request: Any, subject: Any, *, surface: str):
     return None
 
 
+# --- The access log ---------------------------------------------------------------------------------
+
+#: "ours": our officers' reads; "partners": other agencies' reads of data from our sources.
+LOG_SCOPES = ("ours", "partners")
+
+
+def access_log_for(actor: Any, *, user: str = "", obj: str = "", action: str = "", scope: str = "") -> Any:
+    """The access-log entries an auditor may review, narrowed as the page's search form narrows them.
+
+    ``user`` is part of a username, ``obj`` a record id (digits) or text of the summary, ``action`` one
+    of :class:`AccessLogEntry.Action` (ignored otherwise), ``scope`` one of :data:`LOG_SCOPES` (the data
+    owner's DPO must be able to review partners' reads of its data). Needs ``audit.view``.
+    """
+    check(actor, "audit.view")
+    rows = AccessLogEntry.objects.visible_to(actor).select_related("user", "agency", "data_owner_agency")
+    own_agency_id = membership_of(actor).agency_id
+    if scope == "ours":
+        rows = rows.filter(agency_id=own_agency_id)
+    elif scope == "partners":
+        rows = rows.filter(data_owner_agency_id=own_agency_id).exclude(agency_id=own_agency_id)
+    user, obj = user.strip(), obj.strip()
+    if user:
+        rows = rows.filter(user__username__icontains=user)
+    if obj:
+        rows = rows.filter(object_id=obj) if obj.isdigit() else rows.filter(summary__icontains=obj)
+    if action in AccessLogEntry.Action.values:
+        rows = rows.filter(action=action)
+    return rows
+
+
 # --- Break-glass ------------------------------------------------------------------------------------
 
 

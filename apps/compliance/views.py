@@ -11,12 +11,19 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from apps.agencies.operations import check, membership_of
+from apps.agencies.operations import check
 from apps.agencies.scoping import get_object_for
 from apps.compliance.chain import verify_chain
 from apps.compliance.models import AccessLogEntry, Purpose, RetentionRun, UnmaskRequest
 from apps.compliance.registry import chained_models
-from apps.compliance.services import decide_unmask, purpose_of, request_unmask, set_purpose
+from apps.compliance.services import (
+    LOG_SCOPES,
+    access_log_for,
+    decide_unmask,
+    purpose_of,
+    request_unmask,
+    set_purpose,
+)
 from apps.intake.models import DataSource, Subject
 
 
@@ -48,26 +55,11 @@ def purpose(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def access_log(request: HttpRequest) -> HttpResponse:
-    check(request.user, "audit.view")
-    rows = AccessLogEntry.objects.visible_to(request.user).select_related(
-        "user", "agency", "data_owner_agency"
-    )
     user = request.GET.get("user", "").strip()
     obj = request.GET.get("object", "").strip()
     action = request.GET.get("action", "")
-    # "partners": other agencies' reads of our data, which the data owner's DPO must be able to review.
     scope = request.GET.get("scope", "")
-    own_agency_id = membership_of(request.user).agency_id
-    if scope == "ours":
-        rows = rows.filter(agency_id=own_agency_id)
-    elif scope == "partners":
-        rows = rows.filter(data_owner_agency_id=own_agency_id).exclude(agency_id=own_agency_id)
-    if user:
-        rows = rows.filter(user__username__icontains=user)
-    if obj:
-        rows = rows.filter(object_id=obj) if obj.isdigit() else rows.filter(summary__icontains=obj)
-    if action in AccessLogEntry.Action.values:
-        rows = rows.filter(action=action)
+    rows = access_log_for(request.user, user=user, obj=obj, action=action, scope=scope)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -75,7 +67,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
         "object_q": obj,
         "action": action,
         "actions": AccessLogEntry.Action.choices,
-        "scope": scope if scope in {"ours", "partners"} else "",
+        "scope": scope if scope in LOG_SCOPES else "",
     }
     return render(request, "compliance/access_log.html", context)
 

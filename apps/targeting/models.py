@@ -479,6 +479,8 @@ class TargetShare(models.Model):
     )
     consent_given_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ScopedManager()
+
     class Meta:
         ordering = ["shared_at"]
         constraints = [models.UniqueConstraint(fields=["target", "agency"], name="target_share_once")]
@@ -486,6 +488,14 @@ class TargetShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target_id} → {self.agency_id} ({self.code})"
+
+    @classmethod
+    def visibility_q(cls, membership: Any) -> Q:
+        """The shares of the targets the member may see; none to a port-bound role, whom the target
+        page (``disclose(...).briefing_only``) shows no sharing at all."""
+        if Target.role_narrows(membership):
+            return Q(pk__in=[])
+        return Q(target__in=Target.visible_pks(membership))
 
     @property
     def may_act(self) -> bool:
@@ -657,6 +667,11 @@ class DispatchProposal(models.Model):
 
     @classmethod
     def visibility_q(cls, membership: Any) -> Q:
+        """The agency's proposals, to the people who plan the examinations. An officer at the port (or a
+        port system) works from instructions: a proposal would tell him which target was drawn for random
+        control and what each is expected to find, which nothing else shows him."""
+        if Target.role_narrows(membership):
+            return Q(pk__in=[])
         return Q(agency_id=membership.agency_id)
 
 

@@ -24,4 +24,6 @@ def _unmask(world):
 SCOPED_ROUTES = {
     "compliance:ask_unmask": lambda w: {"subject_pk": _subject(w).pk},
     "compliance:decide": lambda w: {"pk": _unmask(w).pk},
+    "unmaskrequest-approve": lambda w: {"pk": _unmask(w).pk},
+    "unmaskrequest-refuse": lambda w: {"pk": _unmask(w).pk},
 }

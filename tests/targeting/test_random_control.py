@@ -126,6 +126,36 @@ def test_random_control_is_dispatched_first_within_its_reserve(
     assert Target.objects.get(pk=drawn.pk).state == TargetState.DISPATCHED
 
 
+def test_an_officer_at_the_port_is_never_told_which_target_was_drawn_by_chance(
+    world,
+    make_target,
+    random_target,
+    customs_supervisor,
+    port_officer,
+    two_physical_slots,
+    client_for,
+    settings,
+):
+    """The proposal names the random draws and what each target should find; the officer who examines
+    them works from his instructions, which never say so (on the page or through the API)."""
+    settings.RATC_RANDOM_RESERVE_PERCENT = 10
+    make_target(state="approved", score=0.9)
+    drawn = random_target(state="approved", priority=0, score=None)
+    proposal = services.propose_dispatch(actor=customs_supervisor, port=world.port_a, shift="early")
+    services.accept_proposal(actor=customs_supervisor, proposal=proposal)
+    page = f"{reverse('targeting:dispatch')}?port={world.port_a.locode}&shift=early"
+    assert "random control" in client_for(customs_supervisor).get(page).content.decode()
+
+    officer = client_for(port_officer, purpose="examination")
+    assert Target.objects.visible_to(port_officer).filter(pk=drawn.pk).exists()  # he examines it
+    body = officer.get(page).content.decode()
+    assert "random control" not in body.lower() and drawn.reference not in body
+    listed = officer.get("/api/v1/dispatch-proposals/")
+    assert listed.status_code in (200, 403)
+    assert listed.status_code == 403 or listed.json()["results"] == []
+    assert officer.get(f"/api/v1/dispatch-proposals/{proposal.pk}/").status_code in (403, 404)
+
+
 def test_an_unused_reserve_goes_to_risk_targets(world, make_target, customs_supervisor, two_physical_slots):
     first, second = make_target(state="approved", score=0.9), make_target(state="approved", score=0.5)
     proposal = services.propose_dispatch(actor=customs_supervisor, port=world.port_a, shift="early")
