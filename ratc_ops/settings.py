@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.compliance",
     "apps.live",
+    "apps.integrations",
     "apps.simulator",
     "axes",
 ]
@@ -218,7 +219,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.send_weekly_report",
         "schedule": crontab(day_of_week="mon", hour=6, minute=0),
     },
+    # Webhook deliveries whose retry is due and whose queued task was lost (apps.integrations.tasks).
+    "integrations-retry-due-webhooks": {"task": "integrations.retry_due_webhooks", "schedule": 60.0},
 }
+
+# Webhooks to port systems (apps.integrations): the hosts an endpoint's URL may name, as Django's
+# ALLOWED_HOSTS spells them ("*" any, ".example.org" a domain and its subdomains); the POST's timeout;
+# how many attempts before a delivery is marked failed; and the back-off, which doubles from BACKOFF up
+# to BACKOFF_MAX seconds, each wait drawn between half and all of it (jitter).
+RATC_WEBHOOK_ALLOWED_HOSTS = env_list("RATC_WEBHOOK_ALLOWED_HOSTS", ["*"])
+RATC_WEBHOOK_TIMEOUT_SECONDS = env_int("RATC_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1, maximum=30)
+RATC_WEBHOOK_MAX_ATTEMPTS = env_int("RATC_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=20)
+RATC_WEBHOOK_BACKOFF_SECONDS = env_int("RATC_WEBHOOK_BACKOFF_SECONDS", 30, minimum=0)
+RATC_WEBHOOK_BACKOFF_MAX_SECONDS = env_int("RATC_WEBHOOK_BACKOFF_MAX_SECONDS", 3600, minimum=0)
 
 # Without a broker (the embedded mode) no beat runs: the server process applies retention itself, this
 # often (apps.compliance.schedule); 0 turns that off.

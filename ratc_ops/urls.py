@@ -54,6 +54,7 @@ urlpatterns = [
             "frontline",
             "reports",
             "compliance",
+            "integrations",
         )
     ],
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

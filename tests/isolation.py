@@ -17,14 +17,19 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver
 
 Maker = Callable[[Any], dict[str, Any]]
+#: For routes only system accounts use (``ACCOUNT_ROUTES``): the route's kwargs, the account that owns the
+#: object, and a system account of another agency.
+AccountMaker = Callable[[Any], tuple[dict[str, Any], Any, Any]]
 
 SCOPED_ROUTES: dict[str, Maker] = {}
 REFERENCE_ROUTES: set[str] = set()
+ACCOUNT_ROUTES: dict[str, AccountMaker] = {}
 
 for _module_file in sorted(Path(__file__).parent.glob("*/isolation.py")):
     _module = importlib.import_module(f"tests.{_module_file.parent.name}.isolation")
     SCOPED_ROUTES.update(getattr(_module, "SCOPED_ROUTES", {}))
     REFERENCE_ROUTES.update(getattr(_module, "REFERENCE_ROUTES", set()))
+    ACCOUNT_ROUTES.update(getattr(_module, "ACCOUNT_ROUTES", {}))
 
 IGNORED_NAMESPACES = {"admin"}
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.compliance.services import SESSION_KEY
-from tests.isolation import REFERENCE_ROUTES, SCOPED_ROUTES, parameterised_route_names
+from tests.isolation import ACCOUNT_ROUTES, REFERENCE_ROUTES, SCOPED_ROUTES, parameterised_route_names
 
 
 def declare_purpose(client) -> None:
@@ -19,7 +19,9 @@ def declare_purpose(client) -> None:
 
 def test_every_parameterised_route_is_covered():
     uncovered = [
-        n for n in parameterised_route_names() if n not in SCOPED_ROUTES and n not in REFERENCE_ROUTES
+        n
+        for n in parameterised_route_names()
+        if n not in SCOPED_ROUTES and n not in REFERENCE_ROUTES and n not in ACCOUNT_ROUTES
     ]
     assert not uncovered, f"Add these routes to tests/isolation.py with an isolation maker: {uncovered}"
 
@@ -40,6 +42,25 @@ def test_outsider_gets_404_and_owner_gets_200(route, world, customs_analyst, out
     client.force_login(customs_analyst)
     declare_purpose(client)
     assert client.get(url).status_code == 200, f"{url} should be visible to its owner agency"
+
+
+@pytest.mark.parametrize("route", sorted(ACCOUNT_ROUTES))
+def test_another_agencys_system_gets_404_and_the_owning_account_does_not(route, world):
+    """Routes only system accounts use (webhooks): each account reaches its own objects only."""
+    from rest_framework.test import APIClient
+
+    kwargs, owner, other = ACCOUNT_ROUTES[route](world)
+    url = reverse(route, kwargs=kwargs)
+    for user, found in ((other, False), (owner, True)):
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.get(url)
+        if response.status_code == 405:  # an action (POST only)
+            response = client.post(url, {})
+        if found:
+            assert response.status_code != 404 and response.status_code < 500, (url, response.status_code)
+        else:
+            assert response.status_code == 404, f"{url} answered {response.status_code} to another agency"
 
 
 def test_anonymous_is_sent_to_login_or_refused(world, client):

@@ -63,6 +63,8 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "exam.view": frozenset({R.FRONTLINE, R.SUPERVISOR, R.ANALYST, R.MANAGER, R.AUDITOR, R.SYSTEM}),
     "exam.record": frozenset({R.FRONTLINE, R.SYSTEM}),  # port systems record through the API
     "exam.correct": frozenset({R.SUPERVISOR}),
+    # A port system registers the webhooks that tell it of its port's instructions (apps.integrations).
+    "webhook.manage": frozenset({R.SYSTEM}),
     # Reporting
     "report.view": frozenset({R.MANAGER, R.SUPERVISOR, R.RISK_MANAGER, R.AUDITOR}),
     "report.export": frozenset({R.MANAGER, R.SUPERVISOR, R.RISK_MANAGER}),

@@ -29,6 +29,7 @@ from apps.live.events import publish_on_commit
 from apps.reports.stats import target_changed
 from apps.targeting import transitions
 from apps.targeting.disclosure import ENGINE_REASON_KINDS, disclose, plain_reason
+from apps.targeting.events import instruction_event_on_commit, instruction_moved
 from apps.targeting.masking import WITHHELD
 from apps.targeting.models import (
     FINAL_STATES,
@@ -242,6 +243,7 @@ def _move(
         groups = _groups(target)
         _record(target, actor, from_state, to_state, reason)
         _publish(target, event, groups)
+        instruction_moved(target.pk, from_state, to_state)  # port systems' webhooks, after the commit
     return target
 
 
@@ -511,6 +513,7 @@ def dispatch_target(
             f"port-{locode}", "instruction.dispatched",
             target=target.pk, instruction=record.pk, state=target.state, version=target.version,
         )  # fmt: skip
+        instruction_event_on_commit(record.pk, "instruction.issued")  # port systems' webhooks
     return record
 
 

@@ -22,7 +22,8 @@ from apps.targeting.models import Instruction
 from tests.factories import DataSourceFactory, member
 from tests.targeting.factories import SubjectFactory, TargetFactory
 
-#: Everything a port system does: pull what is sent to its ports, push data, post results.
+#: Everything a port system does: pull what is sent to its ports (or be told by webhook), push data, post
+#: results.
 SYSTEM_OPERATIONS = {
     "reference.view",
     "source.view",
@@ -30,6 +31,7 @@ SYSTEM_OPERATIONS = {
     "target.pull",
     "exam.view",
     "exam.record",
+    "webhook.manage",
 }
 
 
@@ -143,8 +145,8 @@ def test_a_system_without_ports_sees_no_target(world, floor):
         HTTP_AUTHORIZATION=f"Token {tokens.issue(user=portless, name='x').secret}",
         HTTP_X_ACCESS_PURPOSE="examination",
     )
-    assert client.get("/api/v1/targets/").json()["count"] == 0
-    assert client.get("/api/v1/instructions/").json()["count"] == 0
+    assert client.get("/api/v1/targets/").json()["results"] == []
+    assert client.get("/api/v1/instructions/").json()["results"] == []
 
 
 def test_a_port_system_pushes_intake_into_the_sources_its_membership_lists(api, system, world, shared_data):

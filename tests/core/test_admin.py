@@ -22,6 +22,7 @@ from apps.agencies.models import AgencyKind, CentreConfiguration, Membership, Re
 from apps.agencies.roles import Role
 from apps.core.admin import ScopedModelAdmin
 from apps.intake.models import DataSource
+from apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from apps.targeting.models import JointOperation
 from tests.factories import AgencyFactory, DataSourceFactory, member
 from tests.targeting.factories import SubjectFactory, TargetFactory
@@ -56,7 +57,14 @@ def other_agencies_rows(world, police_liaison, outsider):
         ends_at=timezone.now() + timedelta(days=7),
     )
     operation.agencies.set([world.police, immigration])
-    tokens.issue(user=member("pol-system", world.police, Role.SYSTEM), name="police feed")
+    police_system = member("pol-system", world.police, Role.SYSTEM)
+    tokens.issue(user=police_system, name="police feed")
+    endpoint = WebhookEndpoint.objects.create(
+        owner=police_system, url="https://pcs.police.example/hooks", events=["instruction.issued"], secret="x"
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event_id="msg_1", event_type="instruction.issued", body="{}"
+    )
     return {"source": police_source, "target": target, "operation": operation}
 
 
