@@ -24,7 +24,6 @@ from apps.core.errors import id_or_none
 from apps.targeting import services
 from apps.targeting.api import InstructionSerializer, call_service
 from apps.targeting.api_work import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, person_name, visible_target
-from apps.targeting.disclosure import reads_briefing_only
 from apps.targeting.models import DispatchProposal, JointOperation, Target
 
 # --------------------------------------------------------------------------- joint operations
@@ -248,7 +247,6 @@ class DispatchProposalSerializer(serializers.ModelSerializer):
     def get_selected(self, obj: DispatchProposal) -> list[dict[str, Any]]:
         user = self._user()
         targets = self._targets(obj)
-        briefing = reads_briefing_only(user)
         offer = obj.accepted_at is None and can(user, "target.dispatch")
         rows = []
         for r in obj.selected:
@@ -258,10 +256,10 @@ class DispatchProposalSerializer(serializers.ModelSerializer):
             rows.append({
                 "target": t.pk, "reference": t.reference, "risk_area": t.risk_area, "state": t.state,
                 "version": r.get("version"), "method": r["method"],
-                "random": None if briefing else bool(r.get("random")),
-                "p": None if briefing or r.get("random") else r.get("p"),
-                "value": None if briefing or r.get("random") else r.get("value"),
-                "basis": None if briefing else r.get("basis"),
+                "random": bool(r.get("random")),
+                "p": None if r.get("random") else r.get("p"),
+                "value": None if r.get("random") else r.get("value"),
+                "basis": r.get("basis"),
                 "instruction": services.default_instruction(t, user) if offer else None,
             })  # fmt: skip
         return rows
@@ -269,10 +267,9 @@ class DispatchProposalSerializer(serializers.ModelSerializer):
     @extend_schema_field(LeftOutRowSerializer(many=True))
     def get_left_out(self, obj: DispatchProposal) -> list[dict[str, Any]]:
         targets = self._targets(obj)
-        briefing = reads_briefing_only(self._user())
         return [
             {"target": t.pk, "reference": t.reference, "risk_area": t.risk_area, "reason": r["reason"],
-             "basis": None if briefing else r.get("basis")}
+             "basis": r.get("basis")}
             for r in obj.left_out
             if (t := targets.get(r["target"])) is not None
         ]  # fmt: skip
@@ -344,7 +341,9 @@ class DispatchProposalViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, views
 
     queryset = DispatchProposal.objects.select_related("port", "agency", "created_by", "accepted_by")
     serializer_class = DispatchProposalSerializer
-    operations = {"*": "target.view", "create": "target.dispatch", "accept": "target.dispatch"}
+    # ``accept``: the object first (another agency's proposal is 404, as on the page), then the service
+    # checks ``target.dispatch``.
+    operations = {"*": "target.view", "create": "target.dispatch"}
     filterset_fields = {"port": ["exact"], "port__locode": ["exact"], "shift": ["exact"], "date": ["exact"],
                         "accepted_at": ["isnull"]}  # fmt: skip
     ordering_fields = ("created_at", "id")

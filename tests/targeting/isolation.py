@@ -7,7 +7,15 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from apps.targeting.models import Attachment, Comment, Hold, Instruction, JointOperation
+from apps.targeting.models import (
+    Attachment,
+    Comment,
+    DispatchProposal,
+    Hold,
+    Instruction,
+    JointOperation,
+    TargetShare,
+)
 from tests.factories import member
 from tests.targeting.factories import SubjectFactory, TargetFactory
 
@@ -63,6 +71,30 @@ def _instruction(world: Any) -> dict[str, int]:
                                              dispatched_by=_author(world)).pk}  # fmt: skip
 
 
+def _comment(world: Any) -> dict[str, int]:
+    comment = Comment.objects.create(
+        target=_target(world), author=_author(world), owner_agency=world.customs, body="x"
+    )
+    return {"pk": comment.pk}
+
+
+def _share(world: Any) -> dict[str, int]:
+    """A customs target shared with the police (consent needed): not with the outsider's agency."""
+    share = TargetShare.objects.create(
+        target=_target(world), agency=world.police, code="consent", shared_by=_author(world)
+    )
+    return {"pk": share.pk}
+
+
+def _proposal(world: Any) -> dict[str, int]:
+    proposal = DispatchProposal.objects.create(
+        port=world.port_a, shift="early", agency=world.customs, created_by=_author(world),
+        selected=[{"target": _target(world, state="approved").pk, "version": 1, "method": "scan", "p": 0.5,
+                   "value": 0.5}],
+    )  # fmt: skip
+    return {"pk": proposal.pk}
+
+
 SCOPED_ROUTES = {
     "targeting:detail": _target_pk,
     "targeting:export_target": _target_pk,
@@ -74,4 +106,13 @@ SCOPED_ROUTES = {
     "target-claim": _target_pk,
     "target-hold-detail": _hold,
     "target-instruction-detail": _instruction,
+    "target-comment-detail": _comment,
+    "target-attachment-detail": _attachment,
+    "target-attachment-download": _attachment,
+    "target-share-detail": _share,
+    "target-share-consent": _share,
+    "joint-operation-detail": _operation,
+    "joint-operation-targets": _operation,
+    "dispatch-proposal-detail": _proposal,
+    "dispatch-proposal-accept": _proposal,
 }
