@@ -342,9 +342,10 @@ STORAGES = {
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         # Hashed, named, expiring tokens of system accounts (apps/agencies/tokens.py), not DRF's clear ones.
+        # First, so that a refused or missing credential is 401 with ``WWW-Authenticate: Token``.
         "apps.agencies.drf.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.agencies.drf.IsMember"],
     # The API's conventions (apps.core.api, apps.core.rest): cursor pages, filters that only narrow the
@@ -383,6 +384,7 @@ SPECTACULAR_SETTINGS = {
         "SubjectStatusEnum": "apps.intake.models.Subject.Status",
         "SubjectLinkKindEnum": "apps.intake.models.SubjectLink.Kind",
         "IntakeRunStatusEnum": "apps.intake.models.IntakeRun.Status",
+        "IntakeFormatEnum": "apps.intake.services.FORMATS",
         "JobStatusEnum": "apps.watchlists.models.ImportRun.Status",
         "ModelStatusEnum": "apps.learning.models.ModelStatus",
         "RuleStateEnum": "apps.risk.models.RuleState",
