@@ -50,6 +50,11 @@ class KeyInFlight(exceptions.APIException):
     default_code = "idempotency_key_in_flight"
 
 
+#: A claim still without an answer after this long belongs to a request that died: a retry may take it.
+#: Longer than any request may run (the proxies' and Daphne's timeouts are well under it).
+IN_FLIGHT_LIMIT = timedelta(minutes=10)
+
+
 def _lifetime() -> timedelta:
     return timedelta(hours=getattr(settings, "IDEMPOTENCY_KEY_HOURS", 24))
 
@@ -114,6 +119,11 @@ def claim(*, user: Any, key: str, method: str, path: str, body_hash: str) -> Cla
                 continue  # released (a 5xx) or purged in between: claim it afresh
             if existing.expires_at <= now:
                 IdempotencyKey.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
+                continue
+            if existing.status is None and existing.created_at <= now - IN_FLIGHT_LIMIT:
+                # The request that claimed it died (a worker killed, a crash): nothing of it was
+                # committed, the services working in one transaction, so the retry takes the key.
+                IdempotencyKey.objects.filter(pk=existing.pk, status__isnull=True).delete()
                 continue
             if (existing.method, existing.path, existing.request_hash) != (method, path, body_hash):
                 raise KeyReused() from None
