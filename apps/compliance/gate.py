@@ -110,10 +110,8 @@ def _gated(view: Callable[..., HttpResponse], spec: PersonalRoute) -> Callable[.
     def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         from apps.compliance.services import purpose_of
 
-        if not request.user.is_authenticated and not (is_api and "HTTP_AUTHORIZATION" in request.META):
-            # The anonymous (no session, no credential) go on to the view, which sends them to sign in
-            # or answers 401: what they lack first is a credential, not a purpose.
-            return view(request, *args, **kwargs)
+        if not is_api and not request.user.is_authenticated:
+            return view(request, *args, **kwargs)  # the view sends the anonymous to sign in
         if purpose_of(request) is None:
             return _refuse(request, is_api)
         response = view(request, *args, **kwargs)
