@@ -6,18 +6,28 @@ Nothing here imports a model at import time: DRF imports these classes while set
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
 from rest_framework import exceptions, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.throttling import SimpleRateThrottle
 
 from apps.core.problems import QueryParameterError
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "MAX_UTC_OFFSET",
     "ApiCursorPagination",
+    "NumberInFilter",
     "PreconditionFailed",
     "ScopedFilterBackend",
     "ScopedFilterSet",
@@ -25,7 +35,29 @@ __all__ = [
     "TokenRateThrottle",
     "UserRateThrottle",
     "default_ordering",
+    "to_utc",
 ]
+
+#: The signed 64-bit range of a ``bigint`` (PostgreSQL) or an SQLite integer: a number beyond it is not an
+#: id or a count of ours, and binding it raises (``OverflowError`` on SQLite) instead of matching nothing.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+#: PostgreSQL refuses a UTC offset of 16 hours or more ("time zone displacement out of range"), although
+#: ISO 8601 and Python allow up to 24; no real zone is beyond ±14:00.
+MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59)
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """An aware date-time in UTC; ``ValueError`` for an offset beyond ±15:59 or a time UTC cannot hold."""
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError("The UTC offset must be between -15:59 and +15:59.")
+    if offset is None:
+        return value
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise ValueError("The date-time is out of range in UTC.") from exc
 
 
 class StaleVersion(exceptions.APIException):
@@ -82,8 +114,73 @@ class ApiCursorPagination(CursorPagination):
         self.ordering = default_ordering(view, queryset)
         return super().get_ordering(request, queryset, view)
 
+    def decode_cursor(self, request: Any) -> Any:
+        # DRF answers a cursor it cannot read with 404, as if the list did not exist: it is the client's
+        # parameter that is wrong, so 400 naming it, like any other invalid query parameter.
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise _bad_cursor() from None
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        cursor = self.decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            # A forged cursor carries any position; the database must not be the one to refuse it (a
+            # 500, or an aborted transaction on PostgreSQL).
+            ordering = self.get_ordering(request, queryset, view)
+            _check_position(queryset.model, ordering[0].lstrip("-"), cursor.position)
+        return super().paginate_queryset(queryset, request, view)
+
+
+def _bad_cursor() -> QueryParameterError:
+    return QueryParameterError({"cursor": ["Invalid cursor: use the next or previous link of a page."]})
+
+
+def _check_position(model: Any, field_name: str, position: str) -> None:
+    """The cursor's position must be a value of the ordering field that the database can compare."""
+    try:
+        field = model._meta.pk if field_name == "pk" else model._meta.get_field(field_name)
+    except FieldDoesNotExist:
+        return
+    try:
+        value = field.to_python(position)
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(value)
+        if isinstance(value, dt.datetime):
+            to_utc(value)
+    except (DjangoValidationError, ValueError, TypeError, OverflowError):
+        raise _bad_cursor() from None
+
 
 # --- Filters --------------------------------------------------------------------------------------
+
+
+class NumberInFilter(filters.BaseInFilter, filters.NumberFilter):
+    """``?field__in=1,2,3``: each item a number (bounded like every number filter)."""
+
+
+class _UtcDateTimeField:
+    """Mixed into a filter's date-time form field: a valid ISO 8601 date-time the database can take.
+
+    Converted to UTC, so the database never sees the client's offset; an offset beyond ±15:59 (valid ISO
+    8601, but PostgreSQL refuses it) is an invalid value, not a server error.
+    """
+
+    def to_python(self, value: Any) -> Any:
+        parsed = super().to_python(value)  # type: ignore[misc]
+        if isinstance(parsed, dt.datetime):
+            try:
+                return to_utc(parsed)
+            except ValueError as exc:
+                raise DjangoValidationError(str(exc), code="invalid") from None
+        return parsed
+
+
+def _bounded_field_class(field_class: type) -> type:
+    """``field_class`` with the checks every filter value needs before it reaches the database."""
+    if issubclass(field_class, forms.DateTimeField) and not issubclass(field_class, _UtcDateTimeField):
+        return type(f"Utc{field_class.__name__}", (_UtcDateTimeField, field_class), {})
+    return field_class
 
 
 class ScopedFilterSet(filters.FilterSet):
@@ -92,14 +189,28 @@ class ScopedFilterSet(filters.FilterSet):
     A relation is filtered by its id as a plain number, not a model choice: a choice field would check
     the id against every row of the related table and answer "not a valid choice" for a missing id but
     an empty list for another agency's, telling one from the other.
+
+    Every value is checked before it reaches the database, whichever filters a viewset declares: a number
+    within the signed 64-bit range, a date-time with a UTC offset PostgreSQL accepts (then in UTC).
+    Otherwise the database refuses it (a 500) where the client deserves a 400 naming the parameter.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for filter_ in self.filters.values():  # deep copies of the class's filters: safe to adjust
+            if isinstance(filter_, filters.NumberFilter):
+                filter_.extra.setdefault("min_value", Decimal(INT64_MIN))
+                filter_.extra.setdefault("max_value", Decimal(INT64_MAX))
+            filter_.field_class = _bounded_field_class(filter_.field_class)
+            filter_.__dict__.pop("_field", None)  # a form field built before (the schema) is built anew
 
     @classmethod
     def filter_for_lookup(cls, field: Any, lookup_type: str) -> tuple[type, dict[str, Any]]:
         if field.is_relation and (field.many_to_one or field.one_to_one) and lookup_type == "exact":
             return filters.NumberFilter, {}
         if field.is_relation and (field.many_to_one or field.one_to_one) and lookup_type == "in":
-            return filters.BaseInFilter, {}
+            numeric = field.target_field.get_internal_type().endswith(("IntegerField", "AutoField"))
+            return (NumberInFilter if numeric else filters.BaseInFilter), {}
         return super().filter_for_lookup(field, lookup_type)
 
 

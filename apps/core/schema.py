@@ -2,11 +2,14 @@
 
 drf-spectacular already documents the cursor pagination (``cursor``, ``page_size``, the ``next``/``previous``
 envelope) and the django-filter and ordering parameters. This schema class adds what it cannot see: the
-conditional-request and idempotency headers, 304/412/422/429, and every error as a problem detail.
+conditional-request and idempotency headers, 304/412/422/429, every error as a problem detail (winning
+over an error a view documented another way), and the ``X-Access-Purpose`` header on exactly the routes the
+personal-data gate marks (``apps.compliance.gate``: the URL map, not each view, says which those are).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import uritemplate
@@ -59,6 +62,35 @@ _ERRORS = {
     422: "The Idempotency-Key was used before for a different request.",
     429: "Rate limit reached: wait for Retry-After seconds.",
 }
+#: What any operation can answer: a bad parameter or body (400), a filter or body naming an object the
+#: caller may not see (404, on lists too), besides the answers of authentication and throttling.
+_ALWAYS = (400, 401, 403, 404, 429)
+#: What a change can answer besides: a conflict or stale version, If-Match, a reused Idempotency-Key.
+_ON_WRITES = (409, 412, 422)
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+PURPOSE_HEADER = "X-Access-Purpose"
+
+
+@functools.lru_cache(maxsize=4)
+def _personal_endpoints(resolver: Any) -> frozenset[tuple[str, str]]:
+    """``(path_regex, method)`` of every API route the personal-data gate marks, for ``resolver``'s URL map.
+
+    The gate marks the URL pattern's callback (``personal_data``, read duck-typed: core sits below
+    compliance), which the schema class never sees; the same enumerator as the generator's finds it.
+    """
+    from drf_spectacular.generators import EndpointEnumerator
+
+    return frozenset(
+        (path_regex, method)
+        for _path, path_regex, method, callback in EndpointEnumerator().get_api_endpoints()
+        if getattr(callback, "personal_data", None) is not None
+    )
+
+
+def is_personal(path_regex: str, method: str) -> bool:
+    from django.urls import get_resolver
+
+    return (path_regex, method.upper()) in _personal_endpoints(get_resolver())
 
 
 def _header(name: str, description: str) -> dict[str, Any]:
@@ -86,11 +118,19 @@ class ApiAutoSchema(AutoSchema):
         detail = bool(set(uritemplate.variables(path)) - {"format"})
         responses: dict[str, Any] = operation["responses"]
         parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
-        codes = [401, 403, 429]
-        if self.method != "GET" or self._is_list_view():
-            codes.append(400)
-        if detail:
-            codes.append(404)
+        codes = list(_ALWAYS)
+        if self.method in WRITE_METHODS:
+            codes += _ON_WRITES
+        if is_personal(path_regex, self.method):
+            parameters.append({
+                **_header(
+                    PURPOSE_HEADER,
+                    "The purpose of this access to personal data, a purpose code (the 403 without it lists them);"
+                    " an investigation also sends X-Access-Purpose-Text with its case reference. A session may"
+                    " have declared it once instead.",
+                ),
+                "required": True,
+            })  # fmt: skip
         if conventions and self.method == "GET":
             parameters.append(
                 _header("If-None-Match", "The ETag of a copy you hold: 304 if it is still current.")
@@ -110,14 +150,12 @@ class ApiAutoSchema(AutoSchema):
                 'Change only if it is unchanged: the ETag of its read, or "<version>" where it has a version '
                 "(the body's expected_version otherwise). 412 if it has changed.",
             ))  # fmt: skip
-            codes += [409, 412]
         if conventions and self.method == "POST":
             parameters.append(_header(
                 "Idempotency-Key",
                 "A unique key (a UUID) per operation: a retry with the same key and body gets the first "
                 "success again (Idempotent-Replayed: true), without doing it twice; kept 24 hours.",
             ))  # fmt: skip
-            codes += [409, 422]
             for code, response in responses.items():
                 if code.startswith("2"):
                     response.setdefault("headers", {})["Idempotent-Replayed"] = {
@@ -125,10 +163,12 @@ class ApiAutoSchema(AutoSchema):
                         "description": "Present when this is the stored answer to an earlier request with the key.",
                     }
         for code in sorted(set(codes)):
-            entry = responses.setdefault(
-                str(code), {"description": _ERRORS[code], "content": {CONTENT_TYPE: {"schema": problem.ref}}}
-            )
-            if code == 429:
+            responses.setdefault(str(code), {"description": _ERRORS[code]})
+        for code, entry in responses.items():
+            if code[0] in "45":
+                # Every error is a problem detail, whatever a view's own ``responses=`` said of its body.
+                entry["content"] = {CONTENT_TYPE: {"schema": problem.ref}}
+            if code == "429":
                 entry.setdefault("headers", {})["Retry-After"] = {
                     "schema": {"type": "integer"},
                     "description": "Seconds to wait before the next request.",

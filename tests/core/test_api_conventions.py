@@ -3,6 +3,7 @@ widen the scope, ETag/If-None-Match, If-Match, Idempotency-Key, rate limits per 
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import timedelta
@@ -114,6 +115,49 @@ def test_a_filter_narrows_and_a_bad_filter_value_names_the_parameter(world, cust
     bad = analyst.get("/api/v1/holds/?target=abc", **PURPOSE)
     assert bad.status_code == 400 and bad["Content-Type"] == PROBLEM
     assert [e["parameter"] for e in bad.json()["errors"]] == ["target"]
+
+
+def _parameters_of(response) -> list[str]:
+    assert response.status_code == 400 and response["Content-Type"] == PROBLEM, response.content
+    return [e["parameter"] for e in response.json()["errors"]]
+
+
+def test_a_cursor_that_is_not_ours_is_a_400_naming_the_cursor(world, customs_analyst):
+    for _ in range(3):
+        customs_target(world)
+    analyst = as_user(customs_analyst)
+    assert _parameters_of(analyst.get("/api/v1/targets/?cursor=not-a-cursor", **PURPOSE)) == ["cursor"]
+    # Well formed, but its position is no id: refused before the database compares it.
+    forged = base64.b64encode(b"p=abc").decode()
+    assert _parameters_of(analyst.get(f"/api/v1/targets/?cursor={forged}", **PURPOSE)) == ["cursor"]
+    # The cursor of a real page still walks on.
+    following = analyst.get("/api/v1/targets/?page_size=2", **PURPOSE).json()["next"]
+    assert analyst.get(following, **PURPOSE).status_code == 200
+
+
+def test_a_date_time_filter_takes_any_real_offset_and_refuses_one_beyond_15_59(world, customs_analyst):
+    target = customs_target(world)
+    analyst = as_user(customs_analyst)
+    # The same instant written with a far offset matches as in UTC.
+    at = target.created_at.astimezone(timezone.get_fixed_timezone(14 * 60)).isoformat()
+    listed = analyst.get("/api/v1/targets/", {"created_at__gte": at}, **PURPOSE)
+    assert [row["id"] for row in listed.json()["results"]] == [target.pk]
+    # ISO 8601 allows +23:59, PostgreSQL refuses 16:00 and beyond: a 400 naming it, not a 500.
+    for offset in ("+16:00", "-23:59"):
+        refused = analyst.get(
+            "/api/v1/targets/", {"created_at__lt": f"2026-01-01T00:00:00{offset}"}, **PURPOSE
+        )
+        assert _parameters_of(refused) == ["created_at__lt"]
+
+
+def test_a_number_beyond_64_bits_in_a_filter_is_a_400_naming_it(world, customs_analyst):
+    analyst = as_user(customs_analyst)
+    huge = str(2**63)
+    assert _parameters_of(analyst.get(f"/api/v1/holds/?target={huge}", **PURPOSE)) == ["target"]
+    assert _parameters_of(analyst.get(f"/api/v1/holds/?target=-{huge}1", **PURPOSE)) == ["target"]
+    # The largest id the database holds is still a plain filter that finds nothing.
+    fits = analyst.get(f"/api/v1/holds/?target={2**63 - 1}", **PURPOSE)
+    assert fits.status_code == 200 and fits.json()["results"] == []
 
 
 # --- ETag / If-None-Match -------------------------------------------------------------------------
@@ -373,6 +417,17 @@ def test_the_schema_documents_the_conventions(world, customs_analyst):
     names = {p["name"] for p in listed["parameters"]}
     assert {"cursor", "page_size", "ordering", "by_engine", "If-None-Match"} <= names
     assert "304" in listed["responses"] and "ETag" in listed["responses"]["200"]["headers"]
+    # A list can answer 404 too (a filter naming another agency's object), and every error is a problem.
+    assert {"400", "401", "403", "404", "429"} <= set(listed["responses"])
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for code, response in operation["responses"].items():
+                if code >= "400":
+                    assert list(response["content"]) == ["application/problem+json"], (path, code)
+    # The purpose header is required exactly where the personal-data gate stands.
+    assert {p["name"]: p.get("required") for p in listed["parameters"]}["X-Access-Purpose"] is True
+    agencies = schema["paths"]["/api/v1/agencies/"]["get"]
+    assert "X-Access-Purpose" not in {p["name"] for p in agencies["parameters"]}
     assert set(schema["components"]["schemas"]["Problem"]["required"]) >= {
         "type",
         "title",
