@@ -83,10 +83,10 @@ class GoodsInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
 
-class RecordSerializer(serializers.Serializer):
-    """What a port system sends: the instruction, a UUID it made, and the result (goods as a list).
+class RecordJsonSerializer(serializers.Serializer):
+    """What a port system sends as JSON: the instruction, a UUID it made, and the result (goods as a list).
 
-    In a multipart request (with ``photos`` files), ``goods`` is a JSON-encoded list.
+    Photos need a multipart request (``RecordSerializer``, the same fields and ``photos``).
     """
 
     instruction = serializers.IntegerField()
@@ -100,6 +100,14 @@ class RecordSerializer(serializers.Serializer):
     )
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     goods = GoodsInputSerializer(many=True, required=False)
+
+
+class RecordSerializer(RecordJsonSerializer):
+    """The same result sent in multipart, with ``photos`` files; there ``goods`` is a JSON-encoded list.
+
+    It validates both requests (``photos`` is optional and read from the request's files).
+    """
+
     photos = serializers.ListField(child=serializers.ImageField(), required=False, write_only=True)
 
 
@@ -141,7 +149,11 @@ class ExaminationResultViewSet(
             queryset = queryset.filter(target_id=id_or_none(self.request.query_params["target"]) or 0)
         return queryset
 
-    @extend_schema(request=RecordSerializer, responses={200: ResultSerializer, 201: ResultSerializer})
+    # JSON, or multipart when photos are sent (form-urlencoded cannot carry the goods list or photos).
+    @extend_schema(
+        request={"application/json": RecordJsonSerializer, "multipart/form-data": RecordSerializer},
+        responses={200: ResultSerializer, 201: ResultSerializer},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Record a result; the same ``idempotency_key`` again returns the stored result with 200."""
         incoming = RecordSerializer(data=_payload(request))

@@ -46,11 +46,35 @@ class IntakeRunSerializer(serializers.ModelSerializer):
                   "counts", "problems", "created_at", "finished_at"]  # fmt: skip
 
 
+# The push comes in two shapes, each documented as its own request body so that a generated client can
+# send either: files in multipart (``IntakeSubmitSerializer``) or declarations in JSON
+# (``IntakePayloadSerializer``). One lenient serializer (``IntakeInputSerializer``) validates both, and the
+# view answers a push with neither files nor payload with a 400 naming what to send.
+
+
 class IntakeSubmitSerializer(serializers.Serializer):
+    """A multipart push: one or more files in a format the intake reads."""
+
     source = serializers.IntegerField(help_text="Id of a data source your agency owns.")
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
-    files = serializers.ListField(child=serializers.FileField(), required=False, help_text="multipart upload")
-    payload = serializers.JSONField(required=False, help_text="JSON declarations (format 'json')")
+    files = serializers.ListField(child=serializers.FileField(), help_text="The files to take in.")
+
+
+class IntakePayloadSerializer(serializers.Serializer):
+    """A JSON push: the declarations themselves (format 'json')."""
+
+    source = serializers.IntegerField(help_text="Id of a data source your agency owns.")
+    format = serializers.ChoiceField(choices=FORMATS, default="auto")
+    payload = serializers.JSONField(help_text="JSON declarations (format 'json').")
+
+
+class IntakeInputSerializer(serializers.Serializer):
+    """Validates either push (files and payload both optional here; the view asks for one of them)."""
+
+    source = serializers.IntegerField()
+    format = serializers.ChoiceField(choices=FORMATS, default="auto")
+    files = serializers.ListField(child=serializers.FileField(), required=False)
+    payload = serializers.JSONField(required=False)
 
 
 class IntakeRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -64,9 +88,13 @@ class IntakeRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
                         "created_at": ["gte", "lt"]}  # fmt: skip
     ordering_fields = ("created_at", "id")
 
-    @extend_schema(request=IntakeSubmitSerializer, responses={202: IntakeRunSerializer})
+    # A JSON payload, or files in multipart (form-urlencoded cannot carry files).
+    @extend_schema(
+        request={"application/json": IntakePayloadSerializer, "multipart/form-data": IntakeSubmitSerializer},
+        responses={202: IntakeRunSerializer},
+    )
     def create(self, request, *args, **kwargs):
-        data = IntakeSubmitSerializer(data=request.data)
+        data = IntakeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         source = get_object_for(request.user, DataSource, pk=data.validated_data["source"])
         files = [(f.name, f.chunks()) for f in request.FILES.getlist("files")]
@@ -88,7 +116,7 @@ class IntakeRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
 
 class SubjectSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(read_only=True, slug_field="name")
-    port = serializers.SlugRelatedField(read_only=True, slug_field="locode")
+    port = serializers.SlugRelatedField(read_only=True, slug_field="locode", allow_null=True)
 
     class Meta:
         model = Subject

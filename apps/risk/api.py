@@ -34,7 +34,7 @@ class RuleVersionSerializer(serializers.ModelSerializer):
 
 class RuleSerializer(serializers.ModelSerializer):
     owner_agency = serializers.SlugRelatedField(read_only=True, slug_field="code")
-    live_version = RuleVersionSerializer(read_only=True)
+    live_version = RuleVersionSerializer(read_only=True, allow_null=True)
     latest_version = serializers.SerializerMethodField()
 
     class Meta:
@@ -76,8 +76,8 @@ class RuleWriteSerializer(serializers.Serializer):
 
 
 class RuleTransitionSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
-    version = serializers.IntegerField(source="version.number", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
+    version = serializers.IntegerField(source="version.number", default=None, allow_null=True)
 
     class Meta:
         model = RuleTransition
@@ -187,7 +187,9 @@ class AssessmentViewSet(ScopedReadOnlyViewSet):
 
 class BacktestSerializer(serializers.ModelSerializer):
     version = serializers.CharField(source="version.ref", read_only=True)
-    compare_version = serializers.CharField(source="compare_version.ref", read_only=True, default=None)
+    compare_version = serializers.CharField(
+        source="compare_version.ref", read_only=True, default=None, allow_null=True
+    )
     percent = serializers.IntegerField(read_only=True)
 
     class Meta:

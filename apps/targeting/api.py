@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -69,8 +69,8 @@ class HistoryLineSerializer(serializers.Serializer):
 class TargetSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     owner_agency = serializers.CharField(source="owner_agency.code")
-    port = serializers.CharField(source="port.locode", default=None)
-    claimed_by = serializers.CharField(source="claimed_by.username", default=None)
+    port = serializers.CharField(source="port.locode", default=None, allow_null=True)
+    claimed_by = serializers.CharField(source="claimed_by.username", default=None, allow_null=True)
     subject = serializers.SerializerMethodField()
     reasons = serializers.SerializerMethodField()
     sla = serializers.SerializerMethodField()
@@ -223,6 +223,9 @@ class QueueLineSerializer(serializers.Serializer):
     breaches = serializers.IntegerField()
 
 
+# One object of three dimensions, not a list: ``many=False`` keeps drf-spectacular from wrapping the
+# ``list`` action's answer in an array.
+@extend_schema_serializer(many=False)
 class QueueSummarySerializer(serializers.Serializer):
     port = QueueLineSerializer(many=True)
     risk_area = QueueLineSerializer(many=True)

@@ -84,7 +84,7 @@ class OperationTargetSerializer(serializers.ModelSerializer):
 
     reference = serializers.CharField(read_only=True)
     owner_agency = serializers.CharField(source="owner_agency.code", read_only=True)
-    port = serializers.CharField(source="port.locode", default=None, read_only=True)
+    port = serializers.CharField(source="port.locode", default=None, read_only=True, allow_null=True)
     priority = serializers.IntegerField(source="display_priority", read_only=True)
     sla = serializers.SerializerMethodField()
 
@@ -140,7 +140,10 @@ class JointOperationViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewset
         )
 
     @extend_schema(responses={200: OperationTargetSerializer(many=True), **READ_ERRORS})
-    @action(detail=True, methods=["get"])
+    # No filter backends: the operations' filters and ordering (``owner_agency``, ``starts_at``...) are not
+    # the target list's, and must neither be documented here nor narrow the lookup of the one operation
+    # (nor hand the cursor an operation field to order targets by).
+    @action(detail=True, methods=["get"], filter_backends=[])
     def targets(self, request: Request, pk: str | None = None) -> Response:
         """The operation's targets the caller may see, most urgent first."""
         targets = self._targets(self.get_object())

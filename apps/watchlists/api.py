@@ -239,11 +239,18 @@ class ScreenMatchSerializer(serializers.Serializer):
     threshold = serializers.FloatField(help_text="The threshold this match reached.")
 
 
+class ScreenResultSerializer(serializers.Serializer):
+    """What ``POST /api/v1/screen/`` answers: the name screened and its matches, best first."""
+
+    name = serializers.CharField()
+    matches = ScreenMatchSerializer(many=True)
+
+
 class ScreenViewSet(viewsets.ViewSet):
     """``POST /api/v1/screen/``: screen a name (with date of birth, nationality, document) against the
     lists you may see; each match comes with its reasons."""
 
-    @extend_schema(request=ScreenRequestSerializer, responses={200: ScreenMatchSerializer(many=True)})
+    @extend_schema(request=ScreenRequestSerializer, responses={200: ScreenResultSerializer})
     def create(self, request):
         if not can(request.user, "watchlist.view"):
             raise ApiPermissionDenied("Your role may not perform watchlist.view.")

@@ -302,6 +302,9 @@ def test_adding_a_target_to_an_operation(
     # The police take part and see the target in the operation, but only the owner agency adds one.
     liaison = client_for(police_liaison)
     assert ids(liaison.get(url)) == [ours.pk]
+    # The operations' own filters and ordering are not the target list's: they neither hide the operation
+    # nor order its targets (a target has no ``starts_at``).
+    assert ids(liaison.get(url, {"owner_agency": world.police.pk, "ordering": "starts_at"})) == [ours.pk]
     assert liaison.post(url, {"target": ours.pk}, content_type=JSON).status_code == 403
     assert liaison.post(url, {"target": unshared.pk}, content_type=JSON).status_code == 404
     assert (
