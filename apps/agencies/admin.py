@@ -3,8 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.agencies import tokens
@@ -18,7 +17,7 @@ from apps.agencies.models import (
     PortCapacity,
 )
 from apps.agencies.roles import Role
-from apps.core.admin import ScopedInlineMixin, ScopedModelAdmin, visible_rows
+from apps.core.admin import ScopedInlineMixin, ScopedModelAdmin, ShowsSecretOnce, visible_rows
 
 
 @admin.register(Agency)
@@ -108,7 +107,7 @@ class ApiTokenAddForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ScopedModelAdmin):
+class ApiTokenAdmin(ShowsSecretOnce, ScopedModelAdmin):
     """API tokens of the agency's system accounts: made here (the secret shown once), listed with their
     last use, and revoked at once. Never edited, never deleted (the list is the record of who had access),
     and never shown: the table holds only a hash."""
@@ -118,6 +117,9 @@ class ApiTokenAdmin(ScopedModelAdmin):
     list_filter = ["revoked_at"]
     search_fields = ["name", "user__username", "prefix"]
     actions = ["revoke"]
+    once_template = "admin/agencies/apitoken/issued.html"
+    once_title = "Copy the new API token"
+    once_object_name = "token"
     readonly_fields = ["user", "name", "prefix_shown", "status", "created_at", "created_by", "expires_at",
                        "revoked_at", "revoked_by", "last_used_at", "last_used_ip", "use_count"]  # fmt: skip
 
@@ -160,25 +162,8 @@ class ApiTokenAdmin(ScopedModelAdmin):
         )
         obj.pk = issued.token.pk
         obj.refresh_from_db()
-        request._ratc_new_token_secret = issued.secret  # shown by ``response_add``, then gone
+        self.show_secret_once(request, issued.secret)
         self._recheck(request, obj)
-
-    def response_add(
-        self, request: HttpRequest, obj: ApiToken, post_url_continue: Any = None
-    ) -> HttpResponse:
-        """The one page that shows the secret: not a message (those are stored in the session)."""
-        secret = getattr(request, "_ratc_new_token_secret", None)
-        if secret is None:
-            return super().response_add(request, obj, post_url_continue)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Copy the new API token",
-            "token": obj,
-            "secret": secret,
-            "opts": self.model._meta,
-        }
-        # The admin's views are ``never_cache``: the page with the secret is not kept by a browser cache.
-        return TemplateResponse(request, "admin/agencies/apitoken/issued.html", context)
 
     @admin.action(description="Revoke the selected tokens now")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:

@@ -34,6 +34,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from rest_framework.authtoken.models import TokenProxy
 
 from apps.agencies.operations import membership_of
@@ -101,6 +102,36 @@ class ScopedInlineMixin:
             membership = membership_of(request.user)
             rows = rows.filter(pk=membership.agency_id if membership else None)
         return rows
+
+
+class ShowsSecretOnce:
+    """An admin whose "add" makes a secret (an API token, a webhook's signing key) that is shown on one page
+    right after, and never again: not as a message, since messages are stored in the session.
+
+    ``save_model`` calls :meth:`show_secret_once`; ``once_template`` renders it with the new object under
+    ``once_object_name`` and the secret as ``secret``. The admin's views are ``never_cache``, so no browser
+    cache keeps that page either.
+    """
+
+    once_template: str = ""
+    once_title: str = ""
+    once_object_name: str = "object"
+
+    def show_secret_once(self, request: HttpRequest, secret: str) -> None:
+        request._ratc_secret_once = secret  # type: ignore[attr-defined]  # read by response_add, then gone
+
+    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> Any:
+        secret = getattr(request, "_ratc_secret_once", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)  # type: ignore[misc]
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "title": self.once_title,
+            self.once_object_name: obj,
+            "secret": secret,
+            "opts": self.model._meta,  # type: ignore[attr-defined]
+        }
+        return TemplateResponse(request, self.once_template, context)
 
 
 class ScopedModelAdmin(ScopedInlineMixin, admin.ModelAdmin):

@@ -9,11 +9,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 
 from apps.agencies.roles import Role
-from apps.core.admin import ScopedInlineMixin, ScopedModelAdmin, visible_rows
+from apps.core.admin import ScopedInlineMixin, ScopedModelAdmin, ShowsSecretOnce, visible_rows
 from apps.integrations import services
 from apps.integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -37,11 +36,14 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(ScopedModelAdmin):
+class WebhookEndpointAdmin(ShowsSecretOnce, ScopedModelAdmin):
     form = WebhookEndpointForm
     list_display = ["url", "owner", "events", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "description", "owner__username"]
+    once_template = "admin/integrations/webhookendpoint/created.html"
+    once_title = "Copy the webhook's signing secret"
+    once_object_name = "endpoint"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [] if obj is None else ["owner"]  # an endpoint stays with the account it signs for
@@ -69,26 +71,10 @@ class WebhookEndpointAdmin(ScopedModelAdmin):
                     services.update_endpoint(actor=request.user, endpoint=endpoint, is_active=False)
                 obj.pk = endpoint.pk
                 obj.refresh_from_db()
-                request._ratc_webhook_secret = secret  # shown by ``response_add``, then gone
+                self.show_secret_once(request, secret)
         except ValidationError as error:  # the form checked the URL and events; the account is checked here
             raise forms.ValidationError(error.messages) from None
         self._recheck(request, obj)
-
-    def response_add(
-        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: Any = None
-    ) -> HttpResponse:
-        """The one page that shows the secret (not a message: those are stored in the session)."""
-        secret = getattr(request, "_ratc_webhook_secret", None)
-        if secret is None:
-            return super().response_add(request, obj, post_url_continue)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Copy the webhook's signing secret",
-            "endpoint": obj,
-            "secret": secret,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/integrations/webhookendpoint/created.html", context)
 
 
 class WebhookAttemptInline(ScopedInlineMixin, admin.TabularInline):
