@@ -2,7 +2,8 @@
 
 The same services and checks as the operations pages and the dispatch page: every queryset through
 ``visible_to``; every change through the page's service (``call_service``); a proposal shows only the rows
-of targets the caller may see, and to an officer at the port neither random control nor scores.
+of targets the caller may see. Officers at the port (and port systems) read no proposal at all
+(``DispatchProposal.visibility_q``): it names the random-control draws.
 """
 
 from __future__ import annotations
@@ -178,9 +179,9 @@ class CapacityLineSerializer(serializers.Serializer):
 
 
 class ProposalRowSerializer(serializers.Serializer):
-    """A target the proposal sends. ``random``, ``p``, ``value`` and ``basis`` are null to an officer at
-    the port (as the target's score and random control are); ``instruction`` is what the officer would
-    be told, offered only to someone who may still accept the proposal."""
+    """A target the proposal sends. ``p`` and ``value`` are null for a random-control draw (sent whatever
+    its score); ``instruction`` is what the officer would be told, offered only to someone who may still
+    accept the proposal."""
 
     target = serializers.IntegerField()
     reference = serializers.CharField()
@@ -188,7 +189,7 @@ class ProposalRowSerializer(serializers.Serializer):
     state = serializers.CharField()
     version = serializers.IntegerField(allow_null=True)
     method = serializers.CharField()
-    random = serializers.BooleanField(allow_null=True)
+    random = serializers.BooleanField()
     p = serializers.FloatField(allow_null=True)
     value = serializers.FloatField(allow_null=True)
     basis = serializers.CharField(allow_null=True)
