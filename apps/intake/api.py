@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from apps.agencies.scoping import get_object_for
 from apps.compliance.masking import masked_facts, masked_subjects_q, masked_title, subject_is_masked
 from apps.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
-from apps.intake.models import DataSource, IntakeRun, Subject
+from apps.intake.models import DataSource, IntakeRun, SourceKind, Subject
 from apps.intake.services import FORMATS, submit_files
 
 
@@ -65,7 +65,10 @@ class IntakePayloadSerializer(serializers.Serializer):
 
     source = serializers.IntegerField(help_text="Id of a data source your agency owns.")
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
-    payload = serializers.JSONField(help_text="JSON declarations (format 'json').")
+    payload = serializers.JSONField(
+        help_text="JSON declarations (format 'json'), or a trader register (format 'traders-json', the "
+        "default for a trader-register source)."
+    )
 
 
 class IntakeInputSerializer(serializers.Serializer):
@@ -103,7 +106,8 @@ class IntakeRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
             import json
 
             files.append(("api.json", [json.dumps(data.validated_data["payload"]).encode()]))
-            fmt = "json" if fmt == "auto" else fmt
+            if fmt == "auto":
+                fmt = "traders-json" if source.kind == SourceKind.TRADER_REGISTER else "json"
         if not files:
             raise ValidationError({"files": "send files (multipart) or a JSON payload"})
         try:

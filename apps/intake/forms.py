@@ -12,7 +12,7 @@ class UploadForm(forms.Form):
         choices=[(f, "Detect from the file" if f == "auto" else f) for f in FORMATS], initial="auto"
     )
     files = MultipleFileField(
-        help_text="PAXLST, PNRGOV, WCO DEC XML, Cargo-XML, CSV or JSON; several at once."
+        help_text="PAXLST, PNRGOV, WCO DEC XML, Cargo-XML, CSV or JSON declarations, trader registers (CSV, JSON); several at once."
     )
 
     def __init__(self, *args, user=None, **kwargs):

@@ -21,8 +21,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from apps.intake.keys import BadKey, container_key, imo_key, phone_key
+from apps.intake.keys import email_key as _email_key
 from apps.intake.records.cargo import Consignment, Conveyance, Declaration
 from apps.intake.records.passenger import Flight, PassengerReport, Traveller
+from apps.intake.records.trader import TraderRecord
 
 CASH_WORDS = {"cash", "ca"}
 
@@ -136,7 +139,7 @@ def conveyance_draft(c: Conveyance) -> SubjectDraft | None:
         return None
     facts = {
         "transport_mode": c.mode,
-        "vessel_imo": c.vessel_imo,
+        "vessel_imo": vessel_imo(c.vessel_imo),
         "vessel_name": c.vessel_name,
         "carrier": c.carrier,
         "flight_number": f"{c.carrier}{c.flight_number}" if c.flight_number else "",
@@ -169,11 +172,34 @@ def trader_draft(identifier: str, name: str, country: str, role: str) -> Subject
     )
 
 
+def container_numbers(*groups: list[Any]) -> list[str]:
+    """The container numbers of a consignment in one spelling (ISO 6346 when the number is one), for
+    screening against container entries; a number failing its check digit is kept as written (it can
+    still be the one a partner reported)."""
+    numbers: set[str] = set()
+    for group in groups:
+        for c in group:
+            if not c.number:
+                continue
+            try:
+                numbers.add(container_key(c.number))
+            except BadKey:
+                numbers.add(fold(c.number).replace(" ", ""))
+    return sorted(n for n in numbers if n)
+
+
 def container_keys(*groups: list[Any]) -> list[str]:
     """Keyed hashes of container numbers: the header search finds a consignment by its container through
     the indexed key table instead of reading every record's details."""
-    numbers = {fold(c.number).replace(" ", "") for group in groups for c in group if c.number}
-    return sorted(key_hash("container", n) for n in numbers if n)
+    return [key_hash("container", n) for n in container_numbers(*groups)]
+
+
+def vessel_imo(value: str) -> str:
+    """An IMO number with a good check digit, else the digits as sent (screening compares the former)."""
+    try:
+        return imo_key(value) if value else ""
+    except BadKey:
+        return "".join(c for c in value if c.isdigit())
 
 
 def declaration_drafts(d: Declaration) -> list[SubjectDraft]:
@@ -228,6 +254,8 @@ def declaration_drafts(d: Declaration) -> list[SubjectDraft]:
         "consignee_name": parties["consignee"].name if "consignee" in parties else "",
         "incoterms": d.delivery_terms,
         "container_count": len(d.containers) or sum(len(g.containers) for g in goods),
+        "container_numbers": container_numbers(d.containers, *(g.containers for g in goods)),
+        "vessel_imo": vessel_imo(conveyance.vessel_imo) if conveyance else "",
     }
     for key in ("process_type", "import_type", "import_use", "payment_type", "origin_indicator", "mode_code"):
         if key in d.extra:
@@ -248,7 +276,7 @@ def declaration_drafts(d: Declaration) -> list[SubjectDraft]:
         or d.office_of_import
         or d.office_of_entry,
         label=(d.label.finding, d.label.severity) if d.label else None,
-        keys=container_keys(d.containers, *(g.containers for g in goods)),
+        keys=[key_hash("container", n) for n in facts["container_numbers"]],
     )
     for role, party in parties.items():
         if party.identifier:
@@ -291,6 +319,7 @@ def consignment_drafts(c: Consignment) -> list[SubjectDraft]:
         "consignor_country": parties["consignor"].country if "consignor" in parties else "",
         "transport_mode": "air",
         "container_count": len(c.containers),
+        "container_numbers": container_numbers(c.containers, *(g.containers for g in goods)),
     }
     draft = SubjectDraft(
         kind="consignment",
@@ -300,7 +329,7 @@ def consignment_drafts(c: Consignment) -> list[SubjectDraft]:
         details=jsonable(c),
         arrival_at=_aware((flight.eta or flight.arrival_at) if flight else None),
         port_code=(flight.arrival_location if flight else "") or c.destination,
-        keys=container_keys(c.containers, *(g.containers for g in goods)),
+        keys=[key_hash("container", n) for n in facts["container_numbers"]],
     )
     for role, party in parties.items():
         ident = party.identifier or (fold(party.name) if party.name else "")
@@ -362,6 +391,41 @@ def _traveller_identity(report: PassengerReport, t: Traveller, index: int, inbou
     return f"api:{flight}:{when.date().isoformat() if when else ''}:{person}"
 
 
+def traveller_phones(t: Traveller) -> list[str]:
+    """A traveller's phone numbers in E.164; a national number is read in the country of residence (else
+    of nationality). What cannot be read as a phone number is left out (it stays in the details)."""
+    region = next((c for c in (t.country_of_residence, t.nationality) if c and len(c) == 2), None)
+    out: list[str] = []
+    for raw in t.phones:
+        try:
+            number = phone_key(raw, region, strict=False)
+        except BadKey:
+            continue
+        if number not in out:
+            out.append(number)
+    return out
+
+
+def traveller_emails(t: Traveller) -> list[str]:
+    out: list[str] = []
+    for raw in t.emails:
+        try:
+            address = _email_key(raw)
+        except BadKey:
+            continue
+        if address not in out:
+            out.append(address)
+    return out
+
+
+def _traveller_details(t: Traveller) -> dict[str, Any]:
+    """The record for the subject page, without the card hashes (a card number's unkeyed SHA-256 can be
+    found again by trying numbers; the keyed ``payment_card_keys`` cannot)."""
+    details = jsonable(t)
+    details.pop("payment_card_hashes", None)
+    return details
+
+
 def traveller_drafts(report: PassengerReport) -> list[SubjectDraft]:
     """Each traveller of an API list or PNR becomes a traveller subject, linked to the flight they arrive on
     and to the others on the same booking."""
@@ -413,6 +477,12 @@ def traveller_drafts(report: PassengerReport) -> list[SubjectDraft]:
             "frequent_flyer": t.frequent_flyer,
             "email_count": len(t.emails),
             "phone_count": len(t.phones),
+            # The values themselves, for screening and linking: personal facts, masked with the
+            # traveller (apps.compliance.masking.PERSONAL_FACTS names "phone" and "email").
+            "phone": traveller_phones(t),
+            "email": traveller_emails(t),
+            # Keyed hashes of each card's SHA-256: they reveal nothing, masked or not.
+            "payment_card_keys": [key_hash("card", h) for h in t.payment_card_hashes],
             "co_traveller_count": len(t.co_travellers),
             "message_type": report.source,
         }
@@ -423,6 +493,9 @@ def traveller_drafts(report: PassengerReport) -> list[SubjectDraft]:
             keys.append(
                 key_hash("namedob", f"{fold(t.surname)}|{fold(t.given_names)}|{t.date_of_birth.isoformat()}")
             )
+        keys += [key_hash("phone", p) for p in facts["phone"]]
+        keys += [key_hash("email", e) for e in facts["email"]]
+        keys += facts["payment_card_keys"]
         identity = _traveller_identity(report, t, index, inbound)
         draft = SubjectDraft(
             kind="traveller",
@@ -431,7 +504,7 @@ def traveller_drafts(report: PassengerReport) -> list[SubjectDraft]:
             + (f" ({t.nationality})" if t.nationality else "")
             + (f" on {facts['flight_number']}" if facts["flight_number"] else ""),
             facts=facts,
-            details=jsonable(t)
+            details=_traveller_details(t)
             | {
                 "message_ref": report.message_ref,
                 "record_locator": report.record_locator,
@@ -454,6 +527,51 @@ def traveller_drafts(report: PassengerReport) -> list[SubjectDraft]:
     return drafts
 
 
+# --- Trader register ---------------------------------------------------------------------------------
+
+
+def register_facts(r: TraderRecord, on: date | None = None) -> dict[str, Any]:
+    """The facts a register entry gives its trader; ``aeo`` is whether the certificate is live ``on``
+    that day (today when not given; the risk engine asks again for each subject's own day)."""
+    day = on or timezone.now().date()
+    return {
+        "trader_id": r.operator_id,
+        "trader_name": r.name,
+        "trader_country": r.country,
+        "registered_on": _iso(r.registered_on),
+        "aeo": r.aeo_on(day),
+        "aeo_status": r.aeo_status,
+        "aeo_type": r.aeo_type,
+        "aeo_valid_from": _iso(r.aeo_valid_from),
+        "aeo_valid_to": _iso(r.aeo_valid_to),
+        "findings_count": r.findings_count,
+        "penalties_count": r.penalties_count,
+        "revocations_count": r.revocations_count,
+        "examinations_count": r.examinations_count,
+        "phone": list(r.phones),
+        "email": list(r.emails),
+    }
+
+
+def register_drafts(r: TraderRecord) -> list[SubjectDraft]:
+    """A register entry becomes the trader subject of its source, ``trader:<operator id>`` as intake names
+    the traders of declarations, so the same operator has the same identity everywhere."""
+    keys = [key_hash("trader", r.operator_id)]
+    keys += [key_hash("phone", p) for p in r.phones] + [key_hash("email", e) for e in r.emails]
+    details = jsonable(r)
+    details.pop("source_line", None)
+    return [
+        SubjectDraft(
+            kind="trader",
+            external_id=f"trader:{r.operator_id}",
+            title=f"{r.name} ({r.operator_id})",
+            facts=register_facts(r),
+            details=details | {"register": True},
+            keys=keys,
+        )
+    ]
+
+
 def drafts_for(record: Any) -> list[SubjectDraft]:
     """Subject drafts for any parsed record."""
     if isinstance(record, Declaration):
@@ -462,4 +580,6 @@ def drafts_for(record: Any) -> list[SubjectDraft]:
         return consignment_drafts(record)
     if isinstance(record, PassengerReport):
         return traveller_drafts(record)
+    if isinstance(record, TraderRecord):
+        return register_drafts(record)
     raise TypeError(f"no normaliser for {type(record).__name__}")

@@ -35,6 +35,10 @@ LABELS: dict[str, str] = {
     "arrival_location": "To", "eta": "Expected arrival", "trader_id": "Trader id", "trader_name": "Name",
     "trader_country": "Country", "email_count": "E-mail addresses", "phone_count": "Phone numbers",
     "embarkation": "Boarded at", "debarkation": "Leaves the flight at",
+    "phone": "Phone", "email": "E-mail", "container_numbers": "Container numbers",
+    "aeo": "AEO", "aeo_status": "AEO status", "aeo_type": "AEO certificate", "aeo_valid_from": "AEO valid from",
+    "aeo_valid_to": "AEO valid to", "registered_on": "Registered on", "findings_count": "Findings",
+    "penalties_count": "Penalties", "revocations_count": "Revocations", "examinations_count": "Examinations",
 }  # fmt: skip
 
 GROUPS: dict[str, list[tuple[str, list[str]]]] = {
@@ -43,22 +47,28 @@ GROUPS: dict[str, list[tuple[str, list[str]]]] = {
         ("Travel document", ["document_type", "document_number", "document_country", "document_expiry"]),
         ("Journey", ["flight_number", "origin_airport", "destination_airport", "route_airports", "departure_at", "seat"]),
         ("Booking", ["booking_ref", "booking_date", "booking_to_departure_hours", "payment_form", "paid_cash", "one_way", "bags_count", "bags_weight_kg", "frequent_flyer", "co_traveller_count"]),
+        ("Contact", ["phone", "email"]),
     ],
     "consignment": [
         ("Declaration", ["declaration_id", "waybill", "master_waybill", "mrn", "declaration_type", "declaration_date", "procedure", "office"]),
         ("Parties", ["importer_id", "declarant_id", "seller_id", "consignor_id", "courier_id", "importer_country", "importer_previous_declarations", "consignor_name", "consignor_country", "consignee_name"]),
-        ("Goods", ["hs_code", "hs_codes", "goods_description", "origin_country", "item_count", "package_count", "pieces", "container_count", "net_mass_kg", "gross_mass_kg", "declared_value", "currency", "value_per_kg", "tax_rate", "tax_type", "incoterms"]),
+        ("Goods", ["hs_code", "hs_codes", "goods_description", "origin_country", "item_count", "package_count", "pieces", "container_count", "container_numbers", "net_mass_kg", "gross_mass_kg", "declared_value", "currency", "value_per_kg", "tax_rate", "tax_type", "incoterms"]),
         ("Route", ["dispatch_country", "destination_country", "route_countries", "transport_mode"]),
     ],
     "conveyance": [("Conveyance", ["transport_mode", "flag", "vessel_imo", "vessel_name", "carrier", "flight_number", "registration", "departure_location", "arrival_location", "eta"])],
-    "trader": [("Trader", ["trader_id", "trader_name", "trader_country"])],
+    "trader": [
+        ("Trader", ["trader_id", "trader_name", "trader_country", "registered_on", "phone", "email"]),
+        ("Authorised economic operator", ["aeo", "aeo_status", "aeo_type", "aeo_valid_from", "aeo_valid_to"]),
+        ("Compliance history", ["findings_count", "penalties_count", "revocations_count", "examinations_count"]),
+    ],
 }  # fmt: skip
 
 
 #: Facts holding a date or a date and time as ISO text, shown as "07 Sep 1972" / "03 Dec 2026 14:05".
 DATE_FACTS = frozenset(
-    {"date_of_birth", "document_expiry", "booking_date", "declaration_date", "departure_at", "eta"}
-)
+    {"date_of_birth", "document_expiry", "booking_date", "declaration_date", "departure_at", "eta",
+     "aeo_valid_from", "aeo_valid_to", "registered_on"}
+)  # fmt: skip
 
 
 def _display(value: Any, name: str = "") -> str:

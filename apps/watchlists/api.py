@@ -89,7 +89,19 @@ class EntryWriteSerializer(serializers.Serializer):
     documents = serializers.ListField(child=serializers.DictField(), required=False)
     addresses = serializers.ListField(child=serializers.JSONField(), required=False)
     programmes = serializers.ListField(child=serializers.CharField(), required=False)
-    imo = serializers.ListField(child=serializers.CharField(), required=False)
+    imo = serializers.ListField(child=serializers.CharField(), required=False, help_text="IMO numbers")
+    containers = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="ISO 6346 container numbers"
+    )
+    phones = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="+country code, or national in the nationality",
+    )
+    emails = serializers.ListField(child=serializers.CharField(), required=False)
+    payment_cards = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="card numbers or their SHA-256 hex"
+    )
     remarks = serializers.CharField(required=False, allow_blank=True)
     listed_on = serializers.CharField(required=False)
     handling_code = serializers.CharField(required=False, allow_blank=True)

@@ -30,15 +30,21 @@ from typing import Literal
 
 from lxml import etree
 
+from apps.intake.keys import BadKey, normal_key
+
 __all__ = [
+    "EXTRA_KEY_FIELDS",
     "GENERIC_COLUMNS",
+    "KEY_ENTRY_KINDS",
     "Address",
     "Alias",
+    "BadEntryKey",
     "BirthDate",
     "Document",
     "EntryKind",
     "WatchlistEntry",
     "WatchlistImportError",
+    "apply_keys",
     "country_code",
     "load_generic_csv",
     "load_ofac_sdn",
@@ -46,10 +52,18 @@ __all__ = [
     "parse_date_of_birth",
 ]
 
-EntryKind = Literal["person", "organisation", "vessel", "aircraft", "vehicle", "container", "phone", "email"]
+EntryKind = Literal[
+    "person", "organisation", "vessel", "aircraft", "vehicle", "container", "phone", "email", "payment_card"
+]
 KINDS: frozenset[str] = frozenset(
-    ("person", "organisation", "vessel", "aircraft", "vehicle", "container", "phone", "email")
+    ("person", "organisation", "vessel", "aircraft", "vehicle", "container", "phone", "email", "payment_card")
 )
+#: Entry kinds that are a key themselves: the entry's name is the container number, phone number...
+KEY_ENTRY_KINDS = ("container", "phone", "email", "payment_card")
+#: Keys any entry may carry besides its name (a person's phones, a vessel's IMO number...), as the
+#: generic CSV's columns and the API's lists name them.
+EXTRA_KEY_FIELDS = {"imo": "imo", "containers": "container", "phones": "phone", "emails": "email",
+                    "payment_cards": "payment_card"}  # fmt: skip
 AliasQuality = Literal["strong", "weak"]
 
 
@@ -144,6 +158,9 @@ class WatchlistEntry:
     listed_on: date | None = None
     gender: str | None = None
     reference: str | None = None  # the list's human reference, e.g. UN "QDi.001"
+    #: Extra exact keys in normal form, by kind (``imo``, ``container``, ``phone``, ``email``,
+    #: ``payment_card``); see :func:`apply_keys`.
+    identifiers: dict[str, list[str]] = field(default_factory=dict)
 
     def all_names(self) -> list[str]:
         """Primary name first, then distinct aliases, for indexing."""
@@ -686,7 +703,10 @@ def load_ofac_sdn(directory: str | Path) -> Iterator[WatchlistEntry]:
 
 GENERIC_COLUMNS: dict[str, str] = {
     "id": "required; stable id of the entry in the source list (becomes '<source>-<id>')",
-    "kind": "person | organisation | vessel | aircraft | vehicle | container | phone | email (default person)",
+    "kind": "person | organisation | vessel | aircraft | vehicle | container | phone | email | payment_card "
+    "(default person); for the last four the name is the key itself: an ISO 6346 container number, a phone "
+    "number (+country code, or national in the first nationality), an e-mail address, a card number or the "
+    "SHA-256 hex of one",
     "name": "required; primary name",
     "aliases": "';'-separated; append ' (weak)' or ' (strong)' to grade an alias",
     "date_of_birth": "';'-separated; YYYY-MM-DD, YYYY-MM, YYYY, '12 Jan 1960', 'circa 1960', 'YYYY..YYYY'",
@@ -699,11 +719,70 @@ GENERIC_COLUMNS: dict[str, str] = {
     "programme": "';'-separated programme or list names",
     "remarks": "free text",
     "listed_on": "YYYY-MM-DD",
+    "imo": "';'-separated IMO numbers (check digit verified)",
+    "containers": "';'-separated ISO 6346 container numbers (check digit verified)",
+    "phones": "';'-separated phone numbers",
+    "emails": "';'-separated e-mail addresses",
+    "payment_cards": "';'-separated card numbers or their SHA-256 hex",
 }
 
 
 def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(";") if v.strip()]
+
+
+class BadEntryKey(ValueError):
+    """A key of an entry that is not valid for its kind; ``field`` names where it was given."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        self.field_name = field_name
+        self.problem = problem
+        super().__init__(f"{field_name}: {problem}")
+
+
+def apply_keys(
+    entry: WatchlistEntry, extra: dict[str, list[str]], *, document_field: str = "documents"
+) -> None:
+    """Check and normalise an entry's exact keys in place, refusing a bad one (:class:`BadEntryKey`).
+
+    A key entry (container, phone, e-mail, payment card) is stored under its normal form: its name
+    becomes the E.164 number, the folded address, the checked container number; a card becomes the
+    SHA-256 of its number, and the number is never kept (the name says only its last four digits).
+    ``extra`` holds further keys by field (``phones``, ``containers``...); IMO documents are checked too.
+    A phone number without a country code is read in the entry's first nationality.
+    """
+    region = next((n for n in entry.nationalities if n and len(n) == 2), None)
+
+    def norm(kind: str, value: str, field_name: str) -> str:
+        try:
+            return normal_key(kind, value, region=region)
+        except BadKey as exc:
+            raise BadEntryKey(field_name, str(exc)) from None
+
+    found: dict[str, list[str]] = {}
+
+    def add(kind: str, value: str) -> None:
+        if value not in found.setdefault(kind, []):
+            found[kind].append(value)
+
+    if entry.kind in KEY_ENTRY_KINDS:
+        value = norm(entry.kind, entry.name, "name")
+        if entry.kind == "payment_card":
+            digits = "".join(c for c in entry.name if c.isdigit())
+            entry.name = (
+                f"Payment card ending {digits[-4:]}" if len(digits) >= 12 else f"Payment card {value[:12]}…"
+            )
+        else:
+            entry.name = value
+        add(entry.kind, value)
+    for field_name, values in extra.items():
+        kind = EXTRA_KEY_FIELDS[field_name]
+        for raw in values:
+            add(kind, norm(kind, raw, field_name))
+    for doc in entry.documents:
+        if doc.doc_type.strip().upper().startswith("IMO"):
+            add("imo", norm("imo", doc.number, document_field))
+    entry.identifiers = found
 
 
 def load_generic_csv(path: str | Path, *, source: str) -> Iterator[WatchlistEntry]:
@@ -726,6 +805,9 @@ def load_generic_csv(path: str | Path, *, source: str) -> Iterator[WatchlistEntr
         for missing in ("id", "name"):
             if missing not in header:
                 raise WatchlistImportError(path, "line 1", missing, "required column missing")
+        if len(set(header)) != len(header):
+            twice = next(h for h in header if header.count(h) > 1)
+            raise WatchlistImportError(path, "line 1", twice, "column given twice")
         reader.fieldnames = header
         seen: set[str] = set()
         try:
@@ -773,7 +855,7 @@ def _generic_entry(
             ) from None
     doc_country = _country_or_raw(get.get("document_country"))
     doc_type = get.get("document_type") or "document"
-    return WatchlistEntry(
+    entry = WatchlistEntry(
         source=source,
         external_id=f"{source}-{ext}",
         kind=kind,  # type: ignore[arg-type]
@@ -788,6 +870,15 @@ def _generic_entry(
         remarks=get.get("remarks", ""),
         listed_on=listed_on,
     )
+    try:
+        apply_keys(
+            entry,
+            {name: _split(get.get(name, "")) for name in EXTRA_KEY_FIELDS if get.get(name)},
+            document_field="document_number",
+        )
+    except BadEntryKey as exc:
+        raise WatchlistImportError(path, where, exc.field_name, exc.problem) from None
+    return entry
 
 
 def load_all(entries: Iterable[Iterable[WatchlistEntry]]) -> list[WatchlistEntry]:

@@ -40,6 +40,7 @@ class EntryKind(models.TextChoices):
     CONTAINER = "container", "Container"
     PHONE = "phone", "Phone number"
     EMAIL = "email", "E-mail address"
+    PAYMENT_CARD = "payment_card", "Payment card (hash)"
 
 
 class HandlingCode(models.TextChoices):
@@ -135,7 +136,10 @@ class WatchlistEntry(models.Model):
     documents = models.JSONField(default=list, blank=True, help_text="[{doc_type, number, country, note}]")
     addresses = models.JSONField(default=list, blank=True, help_text="[{text, country}]")
     identifiers = models.JSONField(
-        default=dict, blank=True, help_text="{imo: [...], container: [...], phone: [...], email: [...]}"
+        default=dict,
+        blank=True,
+        help_text="Exact keys in normal form (apps.intake.keys): {imo, container, phone, email, document, "
+        "payment_card: [...]}",
     )
     programmes = models.JSONField(default=list, blank=True)
     gender = models.CharField(max_length=20, blank=True)

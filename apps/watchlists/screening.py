@@ -28,6 +28,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.agencies.operations import check
+from apps.intake.keys import BadKey, card_key, normal_key
+from apps.intake.normalise import key_hash
 from apps.watchlists import importers
 from apps.watchlists.bulk import Query, screen_many, screen_one
 from apps.watchlists.evidence import MATCH_THRESHOLD
@@ -243,18 +245,104 @@ def _build(key: tuple[Any, ...], list_ids: list[int], today: dt.date) -> Bundle:
         entries.append(entry)
         for name, values in (row["identifiers"] or {}).items():
             for value in values:
-                identifiers[(name, _ident(name, value))].append(entry)
+                if ident := _ident(name, value):
+                    identifiers[(name, ident)].append(entry)
     return Bundle(key, ScreeningIndex.build(entries), dict(identifiers), lists, time.perf_counter() - started)
 
 
 def _ident(kind: str, value: str) -> str:
-    """Canonical form of an exact identifier (digits of an IMO or phone, lower-case e-mail...)."""
+    """The form an exact identifier is looked up by: its normal form (``apps.intake.keys``) where it has
+    one, else a plain canonical spelling (entries stored before keys were normalised, a published list's
+    IMO number whose check digit fails). A payment card is looked up by the keyed hash subjects carry.
+    """
     value = str(value).strip()
+    if kind == "payment_card":
+        try:
+            return key_hash("card", card_key(value))
+        except BadKey:
+            return ""
+    try:
+        return normal_key(kind, value, strict=False)
+    except (BadKey, ValueError):
+        pass
     if kind in {"imo", "phone"}:
-        return "".join(c for c in value if c.isdigit())
+        digits = "".join(c for c in value if c.isdigit())
+        return f"+{digits}" if kind == "phone" and value.startswith("+") else digits
     if kind == "email":
         return value.casefold()
     return "".join(c for c in value.upper() if c.isalnum())
+
+
+#: Subject facts screened exactly, by subject kind: (fact, key kind, label of the field).
+EXACT_KEYS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "traveller": (
+        ("document_number", "document", "travel document"),
+        ("phone", "phone", "phone number"),
+        ("email", "email", "e-mail address"),
+        ("payment_card_keys", "payment_card", "payment card"),
+    ),
+    "consignment": (("container_numbers", "container", "container"), ("vessel_imo", "imo", "vessel IMO")),
+    "trader": (
+        ("trader_id", "document", "operator id"),
+        ("phone", "phone", "phone number"),
+        ("email", "email", "e-mail address"),
+    ),
+    "conveyance": (("vessel_imo", "imo", "vessel IMO"),),
+}
+_KEY_WORDS = {
+    "document": "document number",
+    "phone": "phone number",
+    "email": "e-mail address",
+    "payment_card": "payment card",
+    "container": "container number",
+    "imo": "IMO number",
+}
+
+
+def _same_country(a: str | None, b: str | None) -> bool:
+    """Document countries agree unless both are given in the same code form and differ (ISO alpha-2 and
+    alpha-3 are both sent; a mismatch of forms is no evidence)."""
+    a, b = (a or "").strip().upper(), (b or "").strip().upper()
+    return not a or not b or len(a) != len(b) or a == b
+
+
+def _exact_hits(bundle: Bundle, subject: Subject) -> list[Hit]:
+    """Hits on the subject's exact keys: container, IMO, phone, e-mail, document, payment card."""
+    facts = subject.facts or {}
+    hits: list[Hit] = []
+    for fact, kind, label in EXACT_KEYS.get(subject.kind, ()):
+        raw = facts.get(fact)
+        values = raw if isinstance(raw, list) else [raw] if raw else []
+        for value in values:
+            # A card comes as the keyed hash intake stored; anything else in its normal form.
+            ident = str(value) if kind == "payment_card" else _ident(kind, str(value))
+            if not ident:
+                continue
+            for entry in bundle.identifiers.get((kind, ident), []):
+                if kind == "document" and subject.kind == "traveller":
+                    country = facts.get("document_country")
+                    if not any(
+                        _ident("document", d.number) == ident and _same_country(d.country, country)
+                        for d in entry.documents
+                    ):
+                        continue
+                # The card is named by its kind only: neither its hash nor a part of it is shown.
+                shown = "" if kind == "payment_card" else ident
+                text = f"{_KEY_WORDS[kind]} {shown} matches".replace("  ", " ")
+                hits.append(
+                    _hit(
+                        bundle,
+                        entry,
+                        alias=f"{_KEY_WORDS[kind]} {shown}".strip(),
+                        score=1.0,
+                        name_score=0.0,
+                        reasons=[text],
+                        parts=[{"key": kind, "weight": 30.0, "text": text}],
+                        subject_field=label,
+                        query=shown or "payment card",
+                    )
+                )
+    return hits
 
 
 def _hit(bundle: Bundle, entry: StoredEntry, **kw: Any) -> Hit:
@@ -432,10 +520,10 @@ class _Ask:
 
 
 def _asks(bundle: Bundle, subject: Subject) -> tuple[list[_Ask], list[Hit]]:
-    """The names a subject is screened on, and its exact identifier hits (a vessel's IMO number)."""
+    """The names a subject is screened on, and its exact identifier hits (:func:`_exact_hits`)."""
     facts = subject.facts or {}
     asks: list[_Ask] = []
-    exact: list[Hit] = []
+    exact: list[Hit] = _exact_hits(bundle, subject) if bundle.identifiers else []
 
     def ask(name: Any, field_name: str, *, kinds: tuple[str, ...] | None = None, **kwargs: Any) -> None:
         name = str(name or "")
@@ -459,33 +547,34 @@ def _asks(bundle: Bundle, subject: Subject) -> tuple[list[_Ask], list[Hit]]:
         for label, name in _party_names(subject):
             ask(name, label.replace("_", " "), kinds=PARTY_KINDS)
     elif subject.kind == "trader":
-        ask(facts.get("name"), "trader name", kinds=PARTY_KINDS)
+        # Intake writes ``trader_name`` (declarations, manifests, the register); ``name`` is kept for
+        # subjects stored before it did.
+        ask(facts.get("trader_name") or facts.get("name"), "trader name", kinds=PARTY_KINDS)
     elif subject.kind == "conveyance":
-        imo = _ident("imo", str(facts.get("vessel_imo") or ""))
-        if imo:
-            for entry in bundle.identifiers.get(("imo", imo), []):
-                exact.append(
-                    _hit(
-                        bundle,
-                        entry,
-                        alias=f"IMO {imo}",
-                        score=1.0,
-                        name_score=0.0,
-                        reasons=[f"IMO number {imo} matches"],
-                        parts=[{"key": "document", "weight": 30.0, "text": f"IMO number {imo} matches"}],
-                        subject_field="vessel IMO",
-                        query=imo,
-                    )
-                )
         ask(facts.get("vessel_name"), "vessel name", kind="vessel")
     return asks, exact
 
 
 def _best_per_entry(hits: list[Hit]) -> list[Hit]:
+    """One hit per entry: its best. An entry found both by name and by an exact key (a listed person's
+    passport number) keeps the name match, with its evidence, and the key's reasons and strength added."""
     best: dict[int, Hit] = {}
+    keyed: dict[int, list[Hit]] = {}
     for hit in hits:
+        if hit.name_score == 0.0 and hit.score == 1.0 and hit.parts and hit.parts[0].get("key") in _KEY_WORDS:
+            keyed.setdefault(hit.entry_pk, []).append(hit)
+            continue
         if hit.entry_pk not in best or hit.score > best[hit.entry_pk].score:
             best[hit.entry_pk] = hit
+    for entry_pk, found in keyed.items():
+        named = best.get(entry_pk)
+        if named is None:
+            best[entry_pk] = found[0]
+            named, found = found[0], found[1:]
+        for key_hit in found:
+            named.score = max(named.score, key_hit.score)
+            named.reasons = [*named.reasons, *(r for r in key_hit.reasons if r not in named.reasons)]
+            named.parts = [*named.parts, *key_hit.parts]
     return sorted(best.values(), key=lambda h: (-h.score, h.entry_pk))
 
 
@@ -494,9 +583,11 @@ def screen_subject(
 ) -> list[Hit]:
     """Screen one subject against every active list (or ``list_ids``), with the reasons of each match.
 
-    Travellers: name with date of birth, nationality and document number. Consignments: the names of
-    their parties (consignor, consignee, declared parties). Traders: their name. Conveyances: the vessel
-    name, and the IMO number exactly. Results are *not* filtered for any agency: callers that show
+    Travellers: name with date of birth, nationality and document number, and exactly their document
+    number, phones, e-mails and payment cards. Consignments: the names of their parties (consignor,
+    consignee, declared parties, against persons and organisations), and exactly their containers and
+    vessel IMO. Traders: their name, and exactly their operator id, phones and e-mails. Conveyances: the
+    vessel name (against vessels), and the IMO number exactly. Results are *not* filtered for any agency: callers that show
     them to a person use :func:`visible_hits`. Many subjects at once: :func:`screen_subjects`.
     """
     bundle = bundle or bundle_for(list_ids)

@@ -31,6 +31,7 @@ from apps.agencies.models import Agency
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.core.errors import scrub_paths
+from apps.intake.keys import BadKey, document_key
 from apps.watchlists import importers
 from apps.watchlists.importers import (
     KINDS,
@@ -254,7 +255,13 @@ def mark_changed(watchlist_id: int) -> None:
 
 
 def _identifiers(entry: importers.WatchlistEntry) -> dict[str, list[str]]:
-    """Exact-match keys: vessel IMO numbers, container numbers, phone numbers, e-mail addresses."""
+    """Exact-match keys in normal form (``apps.intake.keys``): vessel IMO numbers, container numbers,
+    phone numbers, e-mail addresses, payment-card hashes, and identity-document numbers.
+
+    Entries typed in or pushed were checked (and refused when bad) by ``importers.apply_keys``; the
+    published lists' own IMO numbers are kept as their digits even when a check digit fails (the list is
+    what it is), and their documents too short to be a key are left to the name matcher.
+    """
     found: dict[str, list[str]] = {}
 
     def add(key: str, value: str) -> None:
@@ -262,10 +269,18 @@ def _identifiers(entry: importers.WatchlistEntry) -> dict[str, list[str]]:
         if value and value not in found.setdefault(key, []):
             found[key].append(value)
 
+    for kind, values in (entry.identifiers or {}).items():
+        for value in values:
+            add(kind, value)
     for doc in entry.documents:
         if doc.doc_type.strip().upper().startswith("IMO"):
             add("imo", "".join(c for c in doc.number if c.isdigit()))
-    if entry.kind in {"container", "phone", "email"}:
+            continue
+        try:
+            add("document", document_key(doc.number))
+        except BadKey:
+            continue
+    if entry.kind in importers.KEY_ENTRY_KINDS and entry.kind not in found:
         add(entry.kind, entry.name)
     return found
 
@@ -392,8 +407,19 @@ def entry_from_dict(data: dict[str, Any], *, source: str, where: str = "entry") 
         gender=data.get("gender") or None,
         reference=data.get("reference") or None,
     )
+    extra: dict[str, list[str]] = {}
+    for name in importers.EXTRA_KEY_FIELDS:
+        values = data.get(name) or []
+        if isinstance(values, str) or not isinstance(values, list):
+            raise fail(name, "a list of values")
+        if name != "imo" and values:
+            extra[name] = [str(v) for v in values]
     for imo in data.get("imo") or []:
         entry.documents.append(Document("IMO", str(imo)))
+    try:
+        importers.apply_keys(entry, extra, document_field="documents" if not data.get("imo") else "imo")
+    except importers.BadEntryKey as exc:
+        raise fail(exc.field_name, exc.problem) from None
     return entry
 
 

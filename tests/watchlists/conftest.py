@@ -98,7 +98,7 @@ def customs_list(world):
         documents=[{"type": "passport", "number": "21N0588029", "country": "RU"}],
     )
     make_entry(wl, "Maria Gonzalez Ruiz", id="C-2", dates_of_birth=["1980"], nationalities=["ES"])
-    make_entry(wl, "Ocean Voyager", id="C-3", kind="vessel", imo=["9123456"])
+    make_entry(wl, "Ocean Voyager", id="C-3", kind="vessel", imo=["9123453"])
     return wl
 
 

@@ -26,7 +26,7 @@ def site(live_server, world, data_dir):
     make_entry(lookouts, "Viktor Anatolyevich BOUTOV", id="C-1", aliases=["Viktor Bout"],
                dates_of_birth=["1967-01-13"], nationalities=["RU"],
                documents=[{"type": "passport", "number": "21N0588029", "country": "RU"}])  # fmt: skip
-    make_entry(lookouts, "Ocean Voyager", id="C-3", kind="vessel", imo=["9123456"])
+    make_entry(lookouts, "Ocean Voyager", id="C-3", kind="vessel", imo=["9123453"])
     return live_server.url, un, lookouts
 
 

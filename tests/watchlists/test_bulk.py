@@ -94,7 +94,7 @@ def test_screen_subjects_matches_screen_subject_for_every_kind(world, customs_li
         subject("traveller", {}),
         subject("consignment", {"consignor_name": "Acme Trading", "consignee_name": "Maria Gonzales Ruiz"}),
         subject("consignment", {}, {"parties": [{"role": "importer", "name": "Viktor Bout"}]}),
-        subject("conveyance", {"vessel_imo": "IMO 9123456", "vessel_name": "Ocean Voyagr"}),
+        subject("conveyance", {"vessel_imo": "IMO 9123453", "vessel_name": "Ocean Voyagr"}),
         subject("trader", {"name": "Nobody Special Ltd"}),
     ]  # fmt: skip
     bulk = screen_subjects(subjects)

@@ -55,5 +55,5 @@ def test_entries_keep_structured_facts(customs_list):
         {"year": 1967, "month": 1, "day": 13, "year_to": None, "approximate": False}
     ]
     assert entry.documents[0]["number"] == "21N0588029" and entry.nationalities == ["RU"]
-    assert customs_list.entries.get(external_id="C-3").identifiers == {"imo": ["9123456"]}
+    assert customs_list.entries.get(external_id="C-3").identifiers == {"imo": ["9123453"]}
     assert len(entry.fingerprint) == 40

@@ -189,10 +189,10 @@ def test_screen_subject_covers_travellers_consignments_traders_and_vessels(world
     )
     assert screen_subject(declared)[0].subject_field == "importer name"
     vessel = _subject(
-        world.customs, "conveyance", {"vessel_imo": "IMO 9123456", "vessel_name": "MV Sea Breeze"}
+        world.customs, "conveyance", {"vessel_imo": "IMO 9123453", "vessel_name": "MV Sea Breeze"}
     )
     [imo] = screen_subject(vessel)
-    assert imo.external_id == "C-3" and imo.reasons == ["IMO number 9123456 matches"] and imo.score == 1.0
+    assert imo.external_id == "C-3" and imo.reasons == ["IMO number 9123453 matches"] and imo.score == 1.0
     trader = _subject(world.customs, "trader", {"name": "Nobody Special Ltd"})
     assert screen_subject(trader) == []
 

@@ -8,6 +8,8 @@ Looks at the first few kilobytes only, so detection stays cheap on large files:
   wrapper that declares the WCO DEC-DMS namespace) → ``wco-dec``; IATA Cargo-XML ``Waybill`` /
   ``WaybillMessage`` → ``xfwb``, ``HouseWaybill`` / ``HouseWaybillMessage`` → ``xfzb``.
 * CSV: the header of the customs import declarations dataset → ``declarations-csv``.
+* A trader register: a CSV header naming an operator id, a name and an AEO column → ``traders-csv``;
+  JSON whose first key is ``traders`` → ``traders-json``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 from lxml import etree
 
 from .edifact import decode
+from .traders import looks_like_register
 
 __all__ = ["EDIFACT_MESSAGE_FORMATS", "detect_format"]
 
@@ -46,6 +49,8 @@ def detect_format(data: bytes, filename: str = "") -> str | None:
         return _edifact_format(text)
     if _XML_START.match(head.lstrip(b"\xef\xbb\xbf")):
         return _xml_format(data)
+    if looks_like_register(text):  # a trader register (apps/intake/parsers/traders.py)
+        return "traders-json" if text.startswith("{") else "traders-csv"
     if _JSON_START.match(text):
         return "json"  # the integrators' JSON declarations (apps/intake/parsers/json_intake.py)
     return _csv_format(text, filename)

@@ -21,6 +21,7 @@ import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from apps.intake.keys import BadKey, card_key
 from apps.intake.records.passenger import (
     Address,
     Bags,
@@ -264,6 +265,16 @@ def _flight(segment: Segment, reference: date, sequence: int) -> Flight | None:
     )
 
 
+def _card_hash(number: str) -> str:
+    """The SHA-256 of a full card number (FOP 9906's number component); '' for a masked or bad one."""
+    if not number or not number.strip().isdigit():
+        return ""  # masked by the carrier (XXXXXXXX1186): it names no card
+    try:
+        return card_key(number)
+    except BadKey:
+        return ""
+
+
 def _email(text: str) -> str:
     """IATA OSI e-mail encoding: // is @, .. is _, ./ is -."""
     return text.strip().replace("//", "@").replace("..", "_").replace("./", "-")
@@ -310,6 +321,7 @@ class _PnrReader:
         self.by_name: dict[str, Traveller] = {}
         self.pending_ssr: list[tuple[Segment, Traveller | None, Flight | None]] = []
         self.pnr_payment = ""
+        self.pnr_cards: list[str] = []
         self.pnr_phones: list[str] = []
         self.pnr_emails: list[str] = []
         self.pnr_addresses: list[Address] = []
@@ -420,10 +432,15 @@ class _PnrReader:
     def _fop(self, segment: Segment) -> None:
         code = segment.get(0).strip().upper()
         form = PAYMENT_FORMS.get(code, code.lower())
+        card = _card_hash(segment.get(0, 4)) if form == "card" else ""
         if self.traveller is not None and self.leg is None:
             self.traveller.payment_form = self.traveller.payment_form or form
+            if card and card not in self.traveller.payment_card_hashes:
+                self.traveller.payment_card_hashes.append(card)
         else:
             self.pnr_payment = self.pnr_payment or form
+            if card and card not in self.pnr_cards:
+                self.pnr_cards.append(card)
 
     def _ift(self, segment: Segment) -> None:
         # Only contact remarks survive the sensitive-data filter.
@@ -629,6 +646,7 @@ class _PnrReader:
             traveller.booking_date = report.booking_date
             traveller.itinerary = list(report.flights)
             traveller.payment_form = traveller.payment_form or self.pnr_payment
+            traveller.payment_card_hashes = traveller.payment_card_hashes or list(self.pnr_cards)
             traveller.phones = _unique(traveller.phones + self.pnr_phones)
             traveller.emails = _unique(traveller.emails + self.pnr_emails)
             if not traveller.addresses:

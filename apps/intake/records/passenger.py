@@ -123,6 +123,9 @@ class Traveller:
     booking_reference: str = ""  # record locator ("carrier:locator" in PNR, as sent in API)
     booking_date: date | None = None
     payment_form: str = ""  # "cash", "card", "cheque", "invoice", "other" or the code as sent
+    # SHA-256 of each full card number the booking was paid with (apps.intake.keys.card_key); the number
+    # itself is never kept, and a masked one (XXXX1186) gives none.
+    payment_card_hashes: list[str] = field(default_factory=list)
     frequent_flyer: str = ""  # carrier code + number
     ticket_number: str = ""
     traveller_ref: str = ""  # the sender's reference for this traveller in the message
