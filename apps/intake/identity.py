@@ -25,6 +25,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.apps import apps
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.agencies.operations import can
@@ -33,7 +34,7 @@ from apps.compliance.models import UnmaskRequest
 from apps.intake.models import Outcome, Subject, SubjectKey, SubjectLink
 from apps.intake.presentation import GROUPS, Provenance, Section, merge_facts, readable_date
 
-__all__ = ["Journey", "PersonView", "PersonWork", "Record", "log_merged_reads", "person_view"]
+__all__ = ["Journey", "PersonView", "PersonWork", "Record", "link_batch", "log_merged_reads", "person_view"]
 
 #: Which keys make two records of a kind "the same", and how the page says why.
 MERGE_KEYS: dict[str, dict[str, str]] = {
@@ -297,8 +298,10 @@ def _cluster(visible: Any, subject: Subject) -> tuple[list[Subject], dict[int, s
     known: set[str] = set().union(*keys_of.values())
     frontier = set(known)
     capped = False
+    split = _split_from(subject)
+    newest: list[int] = []
     for _ in range(MAX_ROUNDS):
-        if not frontier or capped:
+        if (not frontier and not newest and len(found) > 1) or capped:
             break
         room = MAX_RECORDS - len(found)
         # The holders of the keys, scoped in the same query: the records the viewer may not see are never
@@ -306,10 +309,12 @@ def _cluster(visible: Any, subject: Subject) -> tuple[list[Subject], dict[int, s
         # Sorted here, not in SQL: an ORDER BY with a LIMIT invites the planner to walk the whole
         # received-at index looking for a handful of rows.
         holders = SubjectKey.objects.filter(key__in=sorted(frontier)).values("subject_id")
+        linked = _resolved(set(newest or found))
         fetched = (
-            visible.filter(kind=subject.kind, pk__in=holders)
+            visible.filter(kind=subject.kind)
+            .filter(Q(pk__in=holders) | Q(pk__in=linked))
             .exclude(status=Subject.Status.SUPERSEDED)
-            .exclude(pk__in=list(found))
+            .exclude(pk__in=list(found) + split)
             .order_by()[:MAX_FETCH]
         )
         new = sorted(fetched, key=lambda s: (s.received_at, s.pk), reverse=True)
@@ -326,7 +331,52 @@ def _cluster(visible: Any, subject: Subject) -> tuple[list[Subject], dict[int, s
             keys_of[subject_id] |= _merge_keys(subject, [key])
         frontier = set().union(*(keys_of[r.pk] for r in new)) - known
         known |= frontier
+        newest = [r.pk for r in new]
     return list(found.values()), keys_of, capped
+
+
+def _resolved(ids: set[int]) -> Any:
+    """Records the entity linker found (or an analyst confirmed) to be the same person or trader as one
+    of ``ids``: fuzzy links, beyond the exact keys (``apps.entities``)."""
+    same = [SubjectLink.Kind.SAME_PERSON, SubjectLink.Kind.SAME_TRADER]
+    return (
+        SubjectLink.objects.filter(kind__in=same, from_subject_id__in=ids)
+        .values("to_subject_id")
+        .union(SubjectLink.objects.filter(kind__in=same, to_subject_id__in=ids).values("from_subject_id"))
+    )
+
+
+def _split_from(subject: Subject) -> list[int]:
+    """Records an analyst split from ``subject`` (by business identity, so that it holds across versions):
+    never merged into its page, even when they share a key. The decisions live in the entities app,
+    above this one: looked up by name, never imported."""
+    try:
+        decisions = apps.get_model("entities", "LinkDecision")
+    except LookupError:
+        return []
+    rows = decisions.objects.filter(decision="split").filter(
+        Q(a_source_id=subject.source_id, a_external_id=subject.external_id)
+        | Q(b_source_id=subject.source_id, b_external_id=subject.external_id)
+    )
+    others = Q(pk__in=[])
+    for a_source, a_ext, b_source, b_ext in rows.values_list(
+        "a_source_id", "a_external_id", "b_source_id", "b_external_id"
+    )[:MAX_FETCH]:
+        mine = (a_source, a_ext) == (subject.source_id, subject.external_id)
+        source, ext = (b_source, b_ext) if mine else (a_source, a_ext)
+        others |= Q(source_id=source, external_id=ext)
+    return list(Subject.objects.filter(others).values_list("pk", flat=True)[:MAX_FETCH])
+
+
+def link_batch(subject_ids: list[int]) -> None:
+    """Link a batch just stored against everything stored (entity resolution, ``apps.entities``): called
+    by intake's store path inside its transaction. The entities app sits above intake: looked up, not
+    imported at module level, and skipped in an installation without it."""
+    if not apps.is_installed("apps.entities"):
+        return
+    from apps.entities.services import link_subjects
+
+    link_subjects(subject_ids)
 
 
 def _records(
@@ -350,8 +400,16 @@ def _records(
                 for prefix, why in reasons.items()
                 if any(k.startswith(prefix) for k in shared & opened_keys)
             ]
-            through = [why for prefix, why in reasons.items() if any(k.startswith(prefix) for k in shared)]
-            reason = " and ".join(direct) if direct else f"through another record ({' and '.join(through)})"
+            # Its keys that another record of the page holds too: a record reached only by a link the
+            # entity linker made shares none.
+            held = {k for k in shared if any(k in keys for pk, keys in keys_of.items() if pk != subject.pk)}
+            through = [why for prefix, why in reasons.items() if any(k.startswith(prefix) for k in held)]
+            if direct:
+                reason = " and ".join(direct)
+            elif through:
+                reason = f"through another record ({' and '.join(through)})"
+            else:  # no shared key: a link the entity linker found (alike name, birth date, flight...)
+                reason = "linked as the same by entity resolution"
         provenance = Provenance(
             number=number,
             record_id=subject.pk,

@@ -20,6 +20,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import check, membership_of
 from apps.intake.bulk import bulk_insert_rows, keep_statistics_current
+from apps.intake.identity import link_batch
 from apps.intake.models import (
     DataSource,
     IntakeRun,
@@ -48,8 +49,14 @@ FORMAT_SOURCE_KIND = {
     "json": SourceKind.DECLARATION,
     "xfwb": SourceKind.CARGO_MANIFEST,
     "xfzb": SourceKind.CARGO_MANIFEST,
+    "traders-csv": SourceKind.TRADER_REGISTER,
+    "traders-json": SourceKind.TRADER_REGISTER,
 }
-FORMATS = ("auto", "paxlst", "pnrgov", "wco-dec", "xfwb", "xfzb", "declarations-csv", "json")
+FORMATS = (
+    "auto", "paxlst", "pnrgov", "wco-dec", "xfwb", "xfzb", "declarations-csv", "json", "traders-csv",
+    "traders-json",
+)  # fmt: skip
+REGISTER_FORMATS = ("traders-csv", "traders-json")
 
 
 # --- Sources ----------------------------------------------------------------------------------------
@@ -125,6 +132,10 @@ def parse_payload(data: bytes, *, name: str, fmt: str = "auto") -> ParseResult:
         from apps.intake.parsers.declarations_csv import parse_declarations_csv as parse
     elif fmt == "json":
         from apps.intake.parsers.json_intake import parse_json as parse
+    elif fmt in REGISTER_FORMATS:
+        from apps.intake.parsers.traders import parse_traders
+
+        return parse_traders(data, file=name, fmt=fmt)
     else:
         return ParseResult(file=name, format=fmt, problems=[Problem(name, "file", f"unknown format {fmt!r}")])
     return parse(data, file=name)
@@ -355,10 +366,19 @@ def store_messages(
         link_rows.extend(_same_person_links(person_keys))
         bulk_insert_rows(SubjectLink, link_rows)
         counts.links = len(link_rows)
+        link_batch(subject_ids)  # entity resolution: this batch against everything stored
         counts.subject_ids = [
             pk_of[id(d)] for i, (d, _, _) in enumerate(primary) if rows[i]["status"] == Subject.Status.CURRENT
         ]
+        # Traders and conveyances first seen in this batch are subjects too: assessed and screened
+        # like the records that named them (those already known were assessed when first stored).
+        counts.subject_ids += subject_ids[len(primary) :]
         ids = list(counts.subject_ids)
+        if source.kind == SourceKind.TRADER_REGISTER and primary:
+            from apps.intake.register import affected_subjects
+
+            # The register changed what these traders' declarations and manifests are: assess them again.
+            ids += affected_subjects([d.facts["trader_id"] for d, _, _ in primary], exclude=set(ids))
         transaction.on_commit(lambda: request_assessment(ids))
     keep_statistics_current(Subject, SubjectKey, SubjectLink, Message)
     return counts
@@ -506,6 +526,8 @@ def run_intake(
     """
     run.status = IntakeRun.Status.RUNNING
     run.save(update_fields=["status"])
+    # A register source reads register files whatever they look like: its CSV is no declaration.
+    register = run.source.kind == SourceKind.TRADER_REGISTER and run.format == "auto"
     totals = StoreCounts()
     counts = {
         "files": 0,
@@ -522,7 +544,12 @@ def run_intake(
     problems: list[dict[str, str]] = list(run.problems)
     try:
         for name, data in payloads:
-            result = parse_payload(data, name=name, fmt=run.format)
+            if register:
+                from apps.intake.parsers.traders import parse_traders
+
+                result = parse_traders(data, file=name)
+            else:
+                result = parse_payload(data, name=name, fmt=run.format)
             counts["files"] += 1
             if result.problems:
                 counts["problems"] += len(result.problems)

@@ -1,0 +1,304 @@
+"""Entity resolution in the product: each stored batch linked against everything stored, and the
+analysts' confirm and split.
+
+``link_subjects(subject_ids)`` runs inside intake's store transaction, right after a batch's subjects are
+written. It is incremental: the batch's blocking keys (keyed hashes, ``BlockKey``) are stored, the
+records of earlier batches sharing one are read by an indexed lookup, and only those are scored with the
+batch (``apps.entities.resolution``). Decisions are read first: a pair an analyst split is never linked
+again, a pair an analyst confirmed is linked whatever the score, both by the records' business
+identities, so they hold for the next version of a record after a re-import.
+
+Links land in two tables: ``EntityLink`` (score, weight, reasons, status) and the ``SubjectLink``
+(``same_person`` / ``same_trader``) that the subject page and the network follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+
+from apps.agencies.operations import check, membership_of
+from apps.entities import resolution
+from apps.entities.models import BlockKey, EntityLink, LinkDecision
+from apps.intake.bulk import bulk_insert_rows
+from apps.intake.models import Subject, SubjectLink
+from apps.intake.normalise import key_hash
+
+__all__ = ["LinkCounts", "decide_link", "link_subjects", "record_fields"]
+
+#: Subject kind → the resolution engine's kind and the SubjectLink kind its links get.
+KINDS = {
+    "traveller": ("person", SubjectLink.Kind.SAME_PERSON),
+    "trader": ("trader", SubjectLink.Kind.SAME_TRADER),
+}
+#: Records of earlier batches read for one batch at most (a guard, far above any real block's reach).
+MAX_CANDIDATES = 200_000
+
+
+@dataclass
+class LinkCounts:
+    candidates: int = 0
+    links: int = 0
+    confirmed: int = 0
+    split_kept_apart: int = 0
+
+
+def record_fields(subject: Any, facts: dict[str, Any] | None = None, details: dict[str, Any] | None = None):
+    """The fields the engine links a record on, from a subject's facts (and details, for an address)."""
+    facts = facts if facts is not None else subject.facts or {}
+    details = details if details is not None else subject.details or {}
+    kind = subject if isinstance(subject, str) else subject.kind
+    if kind == "traveller":
+        flight = str(facts.get("flight_number") or "")
+        day = str(facts.get("departure_at") or "")[:10]
+        return {
+            "surname": facts.get("surname") or "",
+            "given": facts.get("given_names") or "",
+            "dob": str(facts.get("date_of_birth") or "")[:10],
+            "doc": facts.get("document_number") or "",
+            "nationality": facts.get("nationality") or "",
+            "trip": f"{flight}|{day}" if flight and day else "",
+        }
+    address = facts.get("trader_address") or facts.get("address") or details.get("address") or ""
+    if not address and details.get("addresses"):
+        first = details["addresses"][0] or {}
+        address = " ".join(str(first.get(k) or "") for k in ("street", "postcode", "city"))
+    # A waybill names a trader without an id by its name: an operator id has digits.
+    tid = str(facts.get("trader_id") or "")
+    tid = tid if any(c.isdigit() for c in tid) else ""
+    return {
+        "tid": tid,
+        "name": facts.get("trader_name") or "",
+        "address": address if isinstance(address, str) else "",
+        "country": facts.get("trader_country") or "",
+    }
+
+
+def _frame(rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]], subject_kind: str) -> pd.DataFrame:
+    records = [{"rid": pk} | record_fields(subject_kind, facts, details) for pk, _, facts, details in rows]
+    columns = [
+        "rid",
+        *(resolution.PERSON_FIELDS if subject_kind == "traveller" else resolution.TRADER_FIELDS),
+    ]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _hashed(keys: pd.DataFrame) -> pd.DataFrame:
+    """The engine's keys as stored: keyed hashes (the plain key holds a name and a birth date)."""
+    unique = keys["key"].unique()
+    hashed = dict(zip(unique, (key_hash("blk", k) for k in unique), strict=True))
+    return pd.DataFrame({"key": keys["key"].map(hashed), "rid": keys["rid"]})
+
+
+def link_subjects(subject_ids: list[int]) -> LinkCounts:
+    """Link a stored batch (travellers and traders among ``subject_ids``) against everything stored.
+
+    Called by intake in its store transaction; also by ``manage.py``-style backfills with any ids.
+    """
+    counts = LinkCounts()
+    if not subject_ids:
+        return counts
+    columns = ("pk", "kind", "facts", "details")
+    batch = list(
+        Subject.objects.filter(pk__in=subject_ids, kind__in=list(KINDS))
+        .exclude(status=Subject.Status.SUPERSEDED)
+        .order_by()
+        .values_list(*columns)
+    )
+    for subject_kind, (engine_kind, link_kind) in KINDS.items():
+        rows = [r for r in batch if r[1] == subject_kind]
+        if rows:
+            _link_kind(rows, subject_kind, engine_kind, link_kind, counts)
+    return counts
+
+
+def _link_kind(rows, subject_kind: str, engine_kind: str, link_kind: str, counts: LinkCounts) -> None:
+    new = _frame(rows, subject_kind)
+    prepared = resolution.prepare(new, engine_kind)
+    keys = _hashed(resolution.block_keys(prepared, engine_kind))
+    new_ids = set(new["rid"].tolist())
+    bulk_insert_rows(BlockKey, [{"subject_id": int(r), "key": k} for k, r in keys.itertuples(index=False)])
+    stored_pairs = list(
+        BlockKey.objects.filter(key__in=keys["key"].unique().tolist())
+        .exclude(subject_id__in=new_ids)
+        .order_by()
+        .values_list("key", "subject_id")[:MAX_CANDIDATES]
+    )
+    stored_keys = pd.DataFrame(stored_pairs, columns=["key", "rid"]) if stored_pairs else None
+    stored = None
+    if stored_keys is not None:
+        holders = sorted(set(stored_keys["rid"].tolist()))
+        others = list(
+            Subject.objects.filter(pk__in=holders, kind=subject_kind)
+            .exclude(status=Subject.Status.SUPERSEDED)
+            .order_by()
+            .values_list("pk", "kind", "facts", "details")
+        )
+        live = {r[0] for r in others}
+        stored_keys = stored_keys[stored_keys["rid"].isin(live)]
+        stored = resolution.prepare(_frame(others, subject_kind), engine_kind) if others else None
+        counts.candidates += len(others)
+    pairs = resolution.candidate_pairs(keys, stored_keys if stored is not None else None)
+    every = prepared if stored is None else pd.concat([stored, prepared])
+    links = resolution.score(every, pairs, engine_kind)
+
+    found = {
+        (int(a), int(b)): (float(s), float(w))
+        for a, b, s, w, ok in zip(links.a, links.b, links.score, links.weight, links.linked, strict=True)
+        if ok
+    }
+    confirmed, split = _decisions(new_ids, subject_kind)
+    for pair in split:
+        if found.pop(pair, None) is not None:
+            counts.split_kept_apart += 1
+    reasons = dict(links.reasons)
+    for pair in confirmed:
+        found[pair] = (1.0, float(found.get(pair, (0, 0))[1]))
+        reasons[pair] = [*reasons.get(pair, []), "confirmed by an analyst"]
+    counts.links += len(found)
+    counts.confirmed += len(confirmed)
+    if not found:
+        return
+    existing = set(
+        EntityLink.objects.filter(
+            from_subject_id__in=[a for a, _ in found], to_subject_id__in=[b for _, b in found]
+        ).values_list("from_subject_id", "to_subject_id")
+    )
+    fresh = [(pair, value) for pair, value in found.items() if pair not in existing]
+    bulk_insert_rows(
+        EntityLink,
+        [
+            {
+                "from_subject_id": a,
+                "to_subject_id": b,
+                "kind": link_kind,
+                "score": round(score, 4),
+                "weight": round(weight, 2),
+                "reasons": reasons.get((a, b), []),
+                "status": EntityLink.Status.CONFIRMED if (a, b) in confirmed else EntityLink.Status.FOUND,
+            }
+            for (a, b), (score, weight) in fresh
+        ],
+    )
+    # Intake's exact-key links (same document, same name and birth date) run from the new record to the
+    # older one; a pair linked either way already is not linked twice.
+    ids = {x for pair, _ in fresh for x in pair}
+    known = {
+        (min(f, t), max(f, t))
+        for f, t in SubjectLink.objects.filter(
+            from_subject_id__in=ids, to_subject_id__in=ids, kind=link_kind
+        ).values_list("from_subject_id", "to_subject_id")
+    }
+    bulk_insert_rows(
+        SubjectLink,
+        [
+            {
+                "from_subject_id": a,
+                "to_subject_id": b,
+                "kind": link_kind,
+                "reason": f"{score:.0%}: " + "; ".join(reasons.get((a, b), []))[:190],
+            }
+            for (a, b), (score, _) in fresh
+            if (a, b) not in known
+        ],
+    )
+
+
+def _identity_of(subject_ids: set[int]) -> dict[int, tuple[int, str]]:
+    return {
+        pk: (source, ext)
+        for pk, source, ext in Subject.objects.filter(pk__in=subject_ids)
+        .order_by()
+        .values_list("pk", "source_id", "external_id")
+    }
+
+
+def _decisions(new_ids: set[int], subject_kind: str) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """Pairs (a < b) of the batch with a stored record, or within it, that analysts confirmed or split.
+
+    Decisions name business identities; each is mapped to the current record of each identity.
+    """
+    identities = _identity_of(new_ids)
+    if not identities:
+        return set(), set()
+    ext_ids = {ext for _, ext in identities.values()}
+    decisions = list(
+        LinkDecision.objects.filter(a_external_id__in=ext_ids).values_list(
+            "a_source_id", "a_external_id", "b_source_id", "b_external_id", "decision"
+        )
+    ) + list(
+        LinkDecision.objects.filter(b_external_id__in=ext_ids).values_list(
+            "a_source_id", "a_external_id", "b_source_id", "b_external_id", "decision"
+        )
+    )
+    if not decisions:
+        return set(), set()
+    wanted = {(s, e) for a_s, a_e, b_s, b_e, _ in decisions for s, e in ((a_s, a_e), (b_s, b_e))}
+    current: dict[tuple[int, str], int] = {}
+    for pk, source, ext in (
+        Subject.objects.filter(external_id__in={e for _, e in wanted}, kind=subject_kind)
+        .exclude(status=Subject.Status.SUPERSEDED)
+        .order_by()
+        .values_list("pk", "source_id", "external_id")
+    ):
+        if (source, ext) in wanted:
+            current[(source, ext)] = pk
+    confirmed: set[tuple[int, int]] = set()
+    split: set[tuple[int, int]] = set()
+    for a_s, a_e, b_s, b_e, decision in decisions:
+        a, b = current.get((a_s, a_e)), current.get((b_s, b_e))
+        if a is None or b is None or a == b or not ({a, b} & new_ids):
+            continue
+        pair = (min(a, b), max(a, b))
+        (confirmed if decision == LinkDecision.Decision.CONFIRM else split).add(pair)
+    return confirmed - split, split
+
+
+def decide_link(*, actor: Any, link: EntityLink, decision: str, reason: str) -> LinkDecision:
+    """Confirm or split a link found by the linker; the decision holds on every later import.
+
+    The actor must see both records (else 404, as for any object outside his scope) and his agency must
+    own one of them: a partner who only has a grant to read a source does not decide who is who in it.
+    """
+    check(actor, "entity.decide")
+    if not EntityLink.objects.visible_to(actor).filter(pk=link.pk).exists():
+        from django.http import Http404
+
+        raise Http404("Not found.")
+    if decision not in LinkDecision.Decision.values:
+        raise ValueError(f"unknown decision {decision!r}")
+    if not reason.strip():
+        raise ValueError("Say why: a decision without a reason cannot be reviewed.")
+    membership = membership_of(actor)
+    a, b = link.from_subject, link.to_subject
+    if membership.agency_id not in {a.owner_agency_id, b.owner_agency_id}:
+        raise PermissionDenied("Only an agency that owns one of the two records may decide on their link.")
+    (first, second) = sorted([a, b], key=lambda s: (s.source_id, s.external_id))
+    with transaction.atomic():
+        row, _ = LinkDecision.objects.update_or_create(
+            a_source_id=first.source_id,
+            a_external_id=first.external_id,
+            b_source_id=second.source_id,
+            b_external_id=second.external_id,
+            defaults={
+                "kind": link.kind,
+                "decision": decision,
+                "reason": reason.strip(),
+                "decided_by": actor,
+                "agency_id": membership.agency_id,
+            },
+        )
+        if decision == LinkDecision.Decision.SPLIT:
+            either_way = Q(from_subject_id=a.pk, to_subject_id=b.pk) | Q(
+                from_subject_id=b.pk, to_subject_id=a.pk
+            )
+            SubjectLink.objects.filter(either_way, kind=link.kind).delete()
+            EntityLink.objects.filter(pk=link.pk).delete()
+        else:
+            EntityLink.objects.filter(pk=link.pk).update(status=EntityLink.Status.CONFIRMED)
+    return row
