@@ -239,6 +239,12 @@ def _integrity(user: Any, now: datetime) -> Panel | None:
                  status="ok" if not broken else "broken", status_text=status_text)  # fmt: skip
 
 
+def _handover(user: Any, now: datetime) -> Panel | None:
+    from apps.handover.home import panel
+
+    return panel(user, now)
+
+
 # --- per role ---------------------------------------------------------------------------------------------
 
 _claimed = _worklist_panel("claimed", empty="You hold no claim. Claim a target from a queue.")
@@ -255,10 +261,10 @@ _shared = _worklist_panel("shared", empty="Nothing is shared with your agency ye
 
 PANELS_BY_ROLE: dict[str, tuple[Callable[[Any, datetime], Panel | None], ...]] = {
     Role.ANALYST: (_claimed, _drafts, _results, _hits_to_rule),
-    Role.SUPERVISOR: (_approve, _breaching, _held, _proposals, _dispatch),
+    Role.SUPERVISOR: (_handover, _approve, _breaching, _held, _proposals, _dispatch),
     Role.FRONTLINE: (_instructions,),
     Role.AUDITOR: (_unmasking, _integrity),
-    Role.LIAISON: (_shared, _held, _hits_to_rule),
+    Role.LIAISON: (_handover, _shared, _held, _hits_to_rule),
     Role.RISK_MANAGER: (_hits_to_rule,),
     Role.MANAGER: (_breaching, _held),
 }
