@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.simulator.engine import Floor, Options
+from apps.simulator.guard import ensure_exercise_database
 from apps.simulator.setup import ensure_setup
 
 
@@ -31,6 +32,8 @@ def run_command(
 ) -> int:
     """Run the simulator until Ctrl-C / SIGTERM, ``--duration`` or ``--once``; returns the ticks made."""
     options = options_from(raw)
+    # Before anything is written, set-up included: a live centre's database is refused.
+    ensure_exercise_database(what="The floor simulator")
     if raw.get("setup_only"):
         for step, message in ensure_setup(history_rows=options.history_rows).items():
             echo(f"set-up {step}: {message}")

@@ -308,6 +308,11 @@ class Floor:
         """
         stop = stop or threading.Event()
         say = echo or log.info
+        # Made-up arrivals never go into a live centre's database (raises LiveCentreRefused, which the
+        # command shows as its error and the in-server runner logs as the reason it stopped).
+        from apps.simulator.guard import ensure_exercise_database
+
+        ensure_exercise_database(what="The floor simulator")
         if self.options.setup:
             from apps.simulator.setup import ensure_setup
 

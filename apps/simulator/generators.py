@@ -695,3 +695,36 @@ def truth_key_for(kind: str, facts: dict[str, Any]) -> str:
 
 def decimal(value: float) -> Decimal:
     return Decimal(str(round(value, 2)))
+
+
+# --- Building blocks for scripted arrivals (the training floor's scenarios) -----------------------------
+
+
+def declaration(
+    rng: random.Random,
+    reference: str,
+    arrival_at: datetime,
+    importer: tuple[str, str],
+    country: str,
+    goods: world.Goods,
+    mass: float,
+    value: float,
+    *,
+    conveyance: dict[str, Any],
+    containers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One import declaration in the documented JSON layout, as the simulated traffic writes them."""
+    return _declaration(
+        rng, reference, arrival_at, importer, country, goods, mass, value,
+        conveyance=conveyance, containers=containers,
+    )  # fmt: skip
+
+
+def person(rng: random.Random, nationality: str, today: date, truth: Truth | None = None) -> Person:
+    """An ordinary traveller of ``nationality`` (a common name, a passport, an age of 19 to 72)."""
+    return _person(rng, nationality, today, truth)
+
+
+def background_truth(rng: random.Random, kind: str, value: float = 0.0) -> Truth:
+    """What an examination of an ordinary subject finds: almost always nothing."""
+    return _background(rng, kind, value)

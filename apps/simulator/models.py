@@ -98,3 +98,29 @@ class SimAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target_id} {self.step}"
+
+
+class ExerciseDatabase(models.Model):
+    """One row: this database was made for exercises (the demo or a training floor), never a live centre.
+
+    The simulator writes invented arrivals; in a live centre's database they would mix with real
+    declarations, travellers and targets. So it writes only into a database that carries this mark, and
+    it marks a database itself only when that database holds no subjects yet (``apps.simulator.guard``).
+    ``kind`` keeps the demo and a training floor apart too: the demo's random traffic must not pour into
+    an exercise that is being scored.
+    """
+
+    class Kind(models.TextChoices):
+        DEMO = "demo", "Demo"
+        TRAINING = "training", "Training floor"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    marked_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        app_label = "simulator"
+        verbose_name = verbose_name_plural = "exercise database mark"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} database (marked {self.marked_at:%Y-%m-%d})"

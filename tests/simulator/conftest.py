@@ -36,9 +36,11 @@ def demo(db, _simulator_tables, settings):
     """The demo world, with the simulated colleagues, rules and officers of the simulator's first start
     (no watchlist, no model, no aged passengers)."""
     from apps.core.demo import ensure_demo_world
+    from apps.simulator.guard import ensure_exercise_database
     from apps.simulator.setup import ensure_setup
 
     settings.RATC_DEMO = True
+    ensure_exercise_database(what="the simulator tests")  # an empty database: marked as the demo's
     ensure_demo_world()
     ensure_setup(steps=("colleagues", "officers", "rules"))
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.simulator.command import run_command
+from apps.simulator.guard import LiveCentreRefused
 
 
 class Command(BaseCommand):
@@ -29,5 +30,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             run_command(options, echo=self.stdout.write)
-        except ValueError as exc:
+        except (ValueError, LiveCentreRefused) as exc:
             raise CommandError(str(exc)) from None

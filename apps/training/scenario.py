@@ -1,0 +1,658 @@
+"""Scenarios: the YAML files a trainer picks, read and checked, and turned into arrivals and answers.
+
+A scenario (format in ``docs/training.md``) scripts an exercise: the rules on the floor, the model and
+its blind spot, partner alerts (lookouts of a partner agency), ordinary background traffic, and the
+scripted arrivals whose consignments and travellers carry the answers. Reading is strict: every problem
+is reported with the file, the line and the key (``cocaine_transshipment.yaml, line 41:
+arrivals[0].consignments[1].value: must be a number above 0``), all of them at once, and nothing is
+created from a scenario with a problem.
+
+The arrivals are made with the floor simulator's generators (``apps.simulator.generators``): the same
+PAXLST, PNRGOV and declaration JSON the demo sends, through the same intake. Identities are made unique
+to the exercise (the last three characters of a document number or a trader's EORI become the
+exercise's number) so that a second run of a scenario never links to the travellers and traders, and
+their history, of the first.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from apps.simulator import generators as gen
+from apps.simulator import world
+
+__all__ = [
+    "SCENARIO_DIR",
+    "Scenario",
+    "ScenarioError",
+    "available",
+    "build_arrival",
+    "load",
+    "parse",
+]
+
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+RISK_AREAS = (
+    "narcotics", "weapons", "security", "revenue", "ipr", "cites", "sps", "strategic", "currency",
+    "people_smuggling", "immigration",
+)  # fmt: skip
+EXPECTS = ("target", "release", "leave")
+SCRIPTED_PORTS = {"GBFXT": "sea", "GBDVR": "road", "GBLHR": "air", "GBMNC": "air"}
+BACKGROUND_PORTS = ("GBFXT", "GBDVR", "GBLHR", "GBMNC", "GBCOV")
+PARTNER_AGENCIES = ("POL", "IMM", "BIO")
+
+
+class ScenarioError(ValueError):
+    """A scenario with problems; ``problems`` lists each as ``<file>, line <n>: <key>: <what>``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+# --- Reading YAML with the line of every key ----------------------------------------------------------
+
+
+def _plain(node: yaml.Node, path: str, lines: dict[str, int]) -> Any:
+    """The node as Python values; ``lines`` gets the (1-based) line of every key path and list item."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{path}.{key}" if path else key
+            lines[child] = key_node.start_mark.line + 1
+            out[key] = _plain(value_node, child, lines)
+            lines[child] = key_node.start_mark.line + 1  # the key's line, not its value's
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, f"{path}[{i}]", lines) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))  # a scalar, resolved as safe_load would (int, date, …)
+
+
+class _Checker:
+    """Collects problems, each naming the file, the line and the key."""
+
+    def __init__(self, name: str, lines: dict[str, int]) -> None:
+        self.name, self.lines, self.problems = name, lines, []
+
+    def fail(self, path: str, problem: str) -> None:
+        line, parent = self.lines.get(path), path
+        while line is None and parent:  # a missing key: the line of the mapping that should hold it
+            parent = parent.rsplit(".", 1)[0] if "." in parent else ""
+            line = self.lines.get(parent)
+        self.problems.append(f"{self.name}, line {line or 1}: {path or '(top)'}: {problem}")
+
+    def get(
+        self, data: dict[str, Any], path: str, key: str, kind: type | tuple[type, ...], *,
+        required: bool = True, default: Any = None, choices: tuple[Any, ...] | None = None,
+        minimum: float | None = None, maximum: float | None = None,
+    ) -> Any:  # fmt: skip
+        where = f"{path}.{key}" if path else key
+        if key not in data or data[key] is None:
+            if required:
+                self.fail(where, "is required")
+            return default
+        value = data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+            words = {"str": "text", "float": "a number", "int": "a whole number", "bool": "true or false",
+                     "list": "a list", "dict": "a mapping", "date": "a date (YYYY-MM-DD)"}  # fmt: skip
+            self.fail(where, f"must be {words.get(names, names)}, not {value!r}")
+            return default
+        if choices is not None and value not in choices:
+            self.fail(where, f"{value!r} is not one of {', '.join(map(str, choices))}")
+            return default
+        if minimum is not None and value < minimum:
+            self.fail(where, f"must be at least {minimum:g}, not {value!r}")
+            return default
+        if maximum is not None and value > maximum:
+            self.fail(where, f"must be at most {maximum:g}, not {value!r}")
+            return default
+        return value
+
+    def unknown(self, data: dict[str, Any], path: str, known: set[str]) -> None:
+        for key in data:
+            if key not in known:
+                self.fail(
+                    f"{path}.{key}" if path else key, f"unknown key (known: {', '.join(sorted(known))})"
+                )
+
+
+# --- The scenario, as read -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    expect: str
+    risk_area: str
+    finding: str
+    blind_spot: bool
+    hold: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Consignment:
+    id: str
+    hs_code: str
+    description: str
+    origin: str
+    net_mass_kg: float
+    value: float
+    importer: tuple[str, str]
+    answer: Answer | None
+    consignor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Traveller:
+    id: str
+    surname: str
+    given: str
+    sex: str
+    born: date
+    nationality: str
+    document: str
+    booked_days_before: int
+    payment: str
+    bags: int
+    answer: Answer | None
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    id: str
+    at: float
+    port: str
+    arrives_after: float
+    vessel: str = ""
+    truck: dict[str, str] = field(default_factory=dict)
+    flight: dict[str, str] = field(default_factory=dict)
+    consignments: tuple[Consignment, ...] = ()
+    travellers: tuple[Traveller, ...] = ()
+    passengers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    key: str
+    title: str
+    briefing: str
+    seed: int
+    speed: float
+    duration: float
+    rules: tuple[dict[str, Any], ...]
+    model: dict[str, Any]
+    alerts: tuple[dict[str, Any], ...]
+    background: dict[str, int]
+    arrivals: tuple[Arrival, ...]
+    text: str
+
+    def planted(self) -> list[tuple[Arrival, Consignment | Traveller]]:
+        """Every consignment and traveller that carries an answer, with its arrival."""
+        return [
+            (a, item)
+            for a in self.arrivals
+            for item in (*a.consignments, *a.travellers)
+            if item.answer is not None
+        ]
+
+
+def _folders() -> list[Path]:
+    from django.conf import settings
+
+    extra = getattr(settings, "RATC_TRAINING_SCENARIOS", "")
+    return [SCENARIO_DIR, *([Path(extra)] if extra else [])]
+
+
+def available() -> list[Path]:
+    """The scenario files on offer: those that ship, then the centre's own (``RATC_TRAINING_SCENARIOS``)."""
+    found: dict[str, Path] = {}
+    for folder in _folders():
+        for path in sorted(folder.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return list(found.values())
+
+
+def load(key: str) -> Scenario:
+    """The scenario ``key`` (its file name without ``.yaml``); ScenarioError if absent or wrong."""
+    valid = bool(key) and all(c in string.ascii_lowercase + string.digits + "_-" for c in key)
+    path = next((p for p in available() if p.stem == key), None) if valid else None
+    if path is None:
+        raise ScenarioError(
+            [f"{key}.yaml: no such scenario (there are: {', '.join(p.stem for p in available())})"]
+        )
+    return parse(path.read_text(encoding="utf-8"), name=path.name)
+
+
+def parse(text: str, *, name: str = "scenario.yaml") -> Scenario:
+    """Read and check a scenario; raises :class:`ScenarioError` listing every problem with its line."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ScenarioError(
+            [f"{name}, line {line}: not valid YAML: {getattr(exc, 'problem', exc)}"]
+        ) from None
+    lines: dict[str, int] = {}
+    data = _plain(node, "", lines) if node is not None else None
+    check = _Checker(name, lines)
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{name}, line 1: (top): a scenario is a mapping of keys (title, briefing, …)"])
+    check.unknown(
+        data, "", {"title", "briefing", "seed", "speed", "duration_minutes", "rules", "model", "alerts",
+                   "background", "arrivals"},
+    )  # fmt: skip
+    title = check.get(data, "", "title", str, default="")
+    briefing = check.get(data, "", "briefing", str, default="")
+    seed = check.get(data, "", "seed", int, required=False, default=2026)
+    speed = check.get(data, "", "speed", float, required=False, default=60.0, minimum=1, maximum=3600)
+    duration = check.get(data, "", "duration_minutes", float, required=False, default=240.0, minimum=1)
+    rules = tuple(_rules(check, data))
+    model = _model(check, data)
+    alerts = tuple(_alerts(check, data))
+    background = _background(check, data)
+    arrivals = tuple(_arrivals(check, data))
+    ids = [item.id for a in arrivals for item in (*a.consignments, *a.travellers)] + [a.id for a in arrivals]
+    for index, arrival in enumerate(arrivals):
+        for i, item in enumerate((*arrival.consignments, *arrival.travellers)):
+            if ids.count(item.id) > 1:
+                kind = "consignments" if isinstance(item, Consignment) else "travellers"
+                j = i if kind == "consignments" else i - len(arrival.consignments)
+                check.fail(f"arrivals[{index}].{kind}[{j}].id", f"{item.id!r} is used more than once")
+    if arrivals and not any(
+        item.answer and item.answer.expect == "target"
+        for a in arrivals
+        for item in (*a.consignments, *a.travellers)
+    ):
+        check.fail("arrivals", "no planted violation: at least one answer must expect 'target'")
+    if check.problems:
+        raise ScenarioError(check.problems)
+    return Scenario(
+        key=Path(name).stem, title=title, briefing=briefing, seed=seed, speed=speed, duration=duration,
+        rules=rules, model=model, alerts=alerts, background=background, arrivals=arrivals, text=text,
+    )  # fmt: skip
+
+
+def _items(
+    check: _Checker, data: dict[str, Any], key: str, path: str = ""
+) -> list[tuple[str, dict[str, Any]]]:
+    where = f"{path}.{key}" if path else key
+    raw = data.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        check.fail(where, "must be a list")
+        return []
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            check.fail(f"{where}[{i}]", "must be a mapping of keys")
+            continue
+        out.append((f"{where}[{i}]", item))
+    return out
+
+
+def _rules(check: _Checker, data: dict[str, Any]) -> list[dict[str, Any]]:
+    rules = []
+    for path, raw in _items(check, data, "rules"):
+        check.unknown(
+            raw, path, {"name", "kind", "text", "risk_area", "weight", "ports", "rationale", "state"}
+        )
+        ports = check.get(raw, path, "ports", list, required=False, default=[])
+        for i, port in enumerate(ports or []):
+            if port not in BACKGROUND_PORTS:
+                check.fail(
+                    f"{path}.ports[{i}]",
+                    f"{port!r} is not a port of the floor ({', '.join(BACKGROUND_PORTS)})",
+                )
+        rules.append({
+            "name": check.get(raw, path, "name", str, default=""),
+            "kind": check.get(raw, path, "kind", str, choices=("consignment", "traveller"), default="consignment"),
+            "text": check.get(raw, path, "text", str, default=""),
+            "risk_area": check.get(raw, path, "risk_area", str, choices=RISK_AREAS, default="narcotics"),
+            "weight": check.get(raw, path, "weight", int, minimum=1, maximum=100, default=50),
+            "ports": list(ports or []),
+            "rationale": check.get(raw, path, "rationale", str, default=""),
+            "state": check.get(raw, path, "state", str, required=False, choices=("active", "shadow"), default="active"),
+        })  # fmt: skip
+    return rules
+
+
+def _model(check: _Checker, data: dict[str, Any]) -> dict[str, Any]:
+    raw = data.get("model")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        check.fail("model", "must be a mapping (history_rows, blind_spot)")
+        return {}
+    check.unknown(raw, "model", {"history_rows", "blind_spot"})
+    model = {
+        "history_rows": check.get(raw, "model", "history_rows", int, minimum=0, maximum=50000, default=0),
+        "blind_spot": check.get(raw, "model", "blind_spot", str, default=""),
+    }
+    return model
+
+
+def _alerts(check: _Checker, data: dict[str, Any]) -> list[dict[str, Any]]:
+    alerts = []
+    for path, raw in _items(check, data, "alerts"):
+        check.unknown(raw, path, {"id", "agency", "kind", "name", "date_of_birth", "documents", "remarks"})
+        documents = check.get(raw, path, "documents", list, required=False, default=[])
+        alerts.append({
+            "id": check.get(raw, path, "id", str, default=""),
+            "agency": check.get(raw, path, "agency", str, choices=PARTNER_AGENCIES, default="POL"),
+            "kind": check.get(raw, path, "kind", str, choices=("person", "organisation"), default="person"),
+            "name": check.get(raw, path, "name", str, default=""),
+            "date_of_birth": check.get(raw, path, "date_of_birth", date, required=False, default=None),
+            "documents": [str(d) for d in documents or []],
+            "remarks": check.get(raw, path, "remarks", str, default=""),
+        })  # fmt: skip
+    return alerts
+
+
+def _background(check: _Checker, data: dict[str, Any]) -> dict[str, int]:
+    raw = data.get("background")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        check.fail("background", "must be a mapping of port to a number of arrivals")
+        return {}
+    out = {}
+    for port in raw:
+        if port not in BACKGROUND_PORTS:
+            check.fail(
+                f"background.{port}", f"{port!r} is not a port of the floor ({', '.join(BACKGROUND_PORTS)})"
+            )
+            continue
+        out[port] = check.get(raw, "background", port, int, minimum=0, maximum=20, default=0)
+    return out
+
+
+def _answer(check: _Checker, raw: dict[str, Any], path: str) -> Answer | None:
+    answer = check.get(raw, path, "answer", dict, required=False, default=None)
+    if answer is None:
+        return None
+    where = f"{path}.answer"
+    check.unknown(answer, where, {"expect", "risk_area", "finding", "blind_spot", "hold"})
+    expect = check.get(answer, where, "expect", str, choices=EXPECTS, default="target")
+    hold = check.get(answer, where, "hold", dict, required=False, default={}) or {}
+    if hold:
+        check.unknown(hold, f"{where}.hold", {"agency", "reason"})
+        hold = {
+            "agency": check.get(
+                hold, f"{where}.hold", "agency", str, choices=PARTNER_AGENCIES, default="POL"
+            ),
+            "reason": check.get(hold, f"{where}.hold", "reason", str, default=""),
+        }
+    if (expect == "leave") != bool(hold):
+        check.fail(f"{where}.expect", "'leave' goes with a hold, and a hold with 'leave'")
+    return Answer(
+        expect=expect,
+        risk_area=check.get(answer, where, "risk_area", str, required=expect != "release", choices=RISK_AREAS, default=""),
+        finding=check.get(answer, where, "finding", str, required=expect != "release", default=""),
+        blind_spot=check.get(answer, where, "blind_spot", bool, required=False, default=False),
+        hold=hold,
+    )  # fmt: skip
+
+
+def _consignment(check: _Checker, raw: dict[str, Any], path: str) -> Consignment:
+    check.unknown(
+        raw,
+        path,
+        {"id", "hs_code", "description", "origin", "net_mass_kg", "value", "importer", "consignor", "answer"},
+    )
+    importer = check.get(raw, path, "importer", dict, default={}) or {}
+    eori = check.get(importer, f"{path}.importer", "id", str, default="GB000000000000") if importer else ""
+    if eori and not (eori[:2].isalpha() and eori[2:].isdigit() and len(eori) >= 8):
+        check.fail(f"{path}.importer.id", f"{eori!r} is not an EORI (two letters, then digits)")
+    hs = check.get(raw, path, "hs_code", (str, int), default="0000000000")
+    hs = str(hs)
+    if not (hs.isdigit() and len(hs) in (6, 8, 10)):
+        check.fail(f"{path}.hs_code", f"{hs!r} is not an HS code (6, 8 or 10 digits, quoted)")
+    origin = check.get(raw, path, "origin", str, default="XX")
+    if not (len(origin) == 2 and origin.isalpha() and origin.isupper()):
+        check.fail(f"{path}.origin", f"{origin!r} is not a two-letter country code")
+    return Consignment(
+        id=check.get(raw, path, "id", str, default=""),
+        hs_code=hs,
+        description=check.get(raw, path, "description", str, default=""),
+        origin=origin,
+        net_mass_kg=check.get(raw, path, "net_mass_kg", float, minimum=0.1, default=1.0),
+        value=check.get(raw, path, "value", float, minimum=0.01, default=1.0),
+        importer=(eori, check.get(importer, f"{path}.importer", "name", str, default="") if importer else ""),
+        answer=_answer(check, raw, path),
+        consignor=check.get(raw, path, "consignor", str, required=False, default=""),
+    )
+
+
+def _traveller(check: _Checker, raw: dict[str, Any], path: str) -> Traveller:
+    check.unknown(raw, path, {"id", "surname", "given", "sex", "born", "nationality", "document",
+                              "booked_days_before", "payment", "bags", "answer"})  # fmt: skip
+    nationality = check.get(raw, path, "nationality", str, default="GBR")
+    if not (len(nationality) == 3 and nationality.isalpha() and nationality.isupper()):
+        check.fail(f"{path}.nationality", f"{nationality!r} is not a three-letter country code (ISO alpha-3)")
+    document = str(check.get(raw, path, "document", (str, int), default="X0000000"))
+    if not (document.isalnum() and len(document) >= 6):
+        check.fail(
+            f"{path}.document", f"{document!r} is not a document number (6 or more letters and digits)"
+        )
+    return Traveller(
+        id=check.get(raw, path, "id", str, default=""),
+        surname=check.get(raw, path, "surname", str, default="").upper(),
+        given=check.get(raw, path, "given", str, default="").upper(),
+        sex=check.get(raw, path, "sex", str, choices=("M", "F"), default="M"),
+        born=check.get(raw, path, "born", date, default=date(1990, 1, 1)),
+        nationality=nationality,
+        document=document,
+        booked_days_before=check.get(
+            raw, path, "booked_days_before", int, minimum=0, maximum=365, default=30
+        ),
+        payment=check.get(raw, path, "payment", str, choices=("cash", "card"), default="card"),
+        bags=check.get(raw, path, "bags", int, required=False, minimum=0, maximum=9, default=1),
+        answer=_answer(check, raw, path),
+    )
+
+
+def _arrivals(check: _Checker, data: dict[str, Any]) -> list[Arrival]:
+    arrivals = []
+    if "arrivals" not in data:
+        check.fail("arrivals", "is required (the scripted arrivals with the planted subjects)")
+    for path, raw in _items(check, data, "arrivals"):
+        check.unknown(raw, path, {"id", "at", "port", "arrives_after", "vessel", "truck", "flight",
+                                  "consignments", "travellers", "passengers"})  # fmt: skip
+        port = check.get(raw, path, "port", str, choices=tuple(SCRIPTED_PORTS), default="GBFXT")
+        mode = SCRIPTED_PORTS.get(port, "sea")
+        vessel, truck, flight = "", {}, {}
+        if mode == "sea":
+            vessel = str(check.get(raw, path, "vessel", (str, int), default=world.VESSELS[0][0]))
+            if vessel not in {v[0] for v in world.VESSELS}:
+                known = ", ".join(f"{v[0]} ({v[1]})" for v in world.VESSELS)
+                check.fail(f"{path}.vessel", f"{vessel!r} is not a vessel of the simulated world: {known}")
+        elif mode == "road":
+            truck = check.get(raw, path, "truck", dict, default={}) or {}
+            country = truck.get("country")
+            if truck and country not in world.HAULIER_COUNTRIES:
+                check.fail(
+                    f"{path}.truck.country", f"{country!r} is not one of {', '.join(world.HAULIER_COUNTRIES)}"
+                )
+        else:
+            flight = check.get(raw, path, "flight", dict, default={}) or {}
+            if flight:
+                check.unknown(flight, f"{path}.flight", {"carrier", "number", "origin"})
+                for key in ("carrier", "number", "origin"):
+                    check.get(flight, f"{path}.flight", key, (str, int))
+                flight = {k: str(v) for k, v in flight.items()}
+                if flight.get("origin") and flight["origin"] not in world.AIRPORTS:
+                    check.fail(
+                        f"{path}.flight.origin",
+                        f"{flight['origin']!r} is not one of {', '.join(world.AIRPORTS)}",
+                    )
+        consignments = [_consignment(check, c, p) for p, c in _items(check, raw, "consignments", path)]
+        travellers = [_traveller(check, t, p) for p, t in _items(check, raw, "travellers", path)]
+        if mode == "air" and consignments:
+            check.fail(
+                f"{path}.consignments", "a flight carries travellers here; script cargo by sea or road"
+            )
+        if mode != "air" and travellers:
+            check.fail(f"{path}.travellers", "travellers arrive by air in a scenario (GBLHR or GBMNC)")
+        if not consignments and not travellers:
+            check.fail(path, "an arrival needs consignments (sea, road) or travellers (air)")
+        arrivals.append(Arrival(
+            id=check.get(raw, path, "id", str, default=""),
+            at=check.get(raw, path, "at", float, minimum=0, default=0.0),
+            port=port,
+            arrives_after=check.get(raw, path, "arrives_after", float, required=False, minimum=10,
+                                    default=240.0 if mode == "sea" else 120.0),
+            vessel=vessel, truck=truck, flight=flight,
+            consignments=tuple(consignments), travellers=tuple(travellers),
+            passengers=check.get(raw, path, "passengers", int, required=False, minimum=0, maximum=40, default=0),
+        ))  # fmt: skip
+    return arrivals
+
+
+# --- Turning a scripted arrival into messages -----------------------------------------------------------
+
+
+def unique(identifier: str, exercise_number: int) -> str:
+    """``identifier`` with its last three characters replaced by the exercise's number (see module doc)."""
+    return f"{identifier[:-3]}{exercise_number % 1000:03d}"
+
+
+def declaration_id(exercise_number: int, arrival_number: int, index: int) -> str:
+    return f"TRN{exercise_number % 1000:03d}{arrival_number:02d}{index:02d}"
+
+
+def _truth(answer: Answer | None, background: gen.Truth) -> gen.Truth:
+    if answer is None:
+        return background
+    if answer.expect == "release":
+        return gen.Truth("training", False)
+    return gen.Truth("training", True, "seizure", note=answer.finding[:300])
+
+
+def build_arrival(
+    scenario: Scenario, arrival: Arrival, number: int, *, exercise_number: int, arrival_at: datetime
+) -> tuple[gen.ArrivalPlan, dict[str, str]]:
+    """The arrival's messages (as the simulator's generators write them) and ``{scenario id: truth key}``."""
+    rng = gen.rng_for(scenario.seed, "training", exercise_number, number)
+    keys: dict[str, str] = {}
+    if SCRIPTED_PORTS[arrival.port] == "air":
+        return _flight(scenario, arrival, number, exercise_number, arrival_at, rng, keys), keys
+    return _cargo(arrival, number, exercise_number, arrival_at, rng, keys), keys
+
+
+def _cargo(
+    arrival: Arrival, number: int, exercise_number: int, arrival_at: datetime, rng: Any, keys: dict[str, str]
+) -> gen.ArrivalPlan:
+    if arrival.port == "GBFXT":
+        imo, name, carrier, flag, loading, route = next(v for v in world.VESSELS if v[0] == arrival.vessel)
+        title = f"Vessel {name} from {loading}"
+        conveyance = {"mode": "sea", "vessel_imo": imo, "vessel_name": name, "carrier": carrier,
+                      "nationality": flag, "departure_location": loading, "arrival_location": "GBFXT",
+                      "eta": arrival_at.isoformat(), "route_countries": [*route, "GB"]}  # fmt: skip
+    else:
+        country = arrival.truck.get("country") or "ES"
+        registration = arrival.truck.get("registration") or f"{country}{rng.randint(1000, 9999)}TRN"
+        carrier = ""
+        title = f"Truck {registration}"
+        conveyance = {"mode": "road", "registration": registration, "nationality": country,
+                      "departure_location": world.FERRY_FROM.get(country, "FRCQF"), "arrival_location": "GBDVR",
+                      "eta": arrival_at.isoformat(), "route_countries": [country, "FR", "GB"]}  # fmt: skip
+    plan = gen.ArrivalPlan(port=arrival.port, mode=conveyance["mode"], title=title, arrival_at=arrival_at,
+                           lead_minutes=arrival.arrives_after)  # fmt: skip
+    declarations = []
+    for index, item in enumerate(arrival.consignments):
+        reference = declaration_id(exercise_number, number, index)
+        goods = world.Goods(item.hs_code, item.description, item.value / item.net_mass_kg, "PK", 20)
+        importer = (unique(item.importer[0], exercise_number), item.importer[1])
+        containers = None
+        if conveyance["mode"] == "sea":
+            reefer = item.hs_code[:2] in ("06", "07", "08")
+            containers = [{"number": f"{carrier[:3]}U{rng.randint(1_000_000, 9_999_999)}",
+                           "type": "45R1" if reefer else "45G1", "seals": [f"S{rng.randint(100000, 999999)}"]}]  # fmt: skip
+        declarations.append(
+            gen.declaration(
+                rng,
+                reference,
+                arrival_at,
+                importer,
+                item.origin,
+                goods,
+                item.net_mass_kg,
+                item.value,
+                conveyance=conveyance,
+                containers=containers,
+            )
+        )
+        if item.consignor:  # the scenario names the sender (a partner's lookout may be on it)
+            for party in declarations[-1]["parties"]:
+                if party["role"] == "consignor":
+                    party["name"] = item.consignor
+        key = f"decl:{reference}"
+        keys[item.id] = key
+        plan.truths[key] = _truth(item.answer, gen.background_truth(rng, "consignment", item.value))
+    stamp = f"trn{exercise_number}-{number}"
+    plan.payloads.append(
+        gen.Payload(f"training-{stamp}.json", "json", gen.declarations_json(declarations), "declaration")
+    )
+    return plan
+
+
+def _flight(
+    scenario: Scenario, arrival: Arrival, number: int, exercise_number: int, arrival_at: datetime, rng: Any,
+    keys: dict[str, str],
+) -> gen.ArrivalPlan:  # fmt: skip
+    origin = arrival.flight.get("origin") or "JFK"
+    carrier = arrival.flight.get("carrier") or "BA"
+    flight_number = arrival.flight.get("number") or "1"
+    country, _, hours = world.AIRPORTS[origin]
+    iata = "LHR" if arrival.port == "GBLHR" else "MAN"
+    landing = arrival_at.replace(second=0, microsecond=0, tzinfo=None)
+    flight = gen.FlightPlan(carrier, flight_number, origin, iata, landing - timedelta(hours=hours), landing)
+    today = landing.date()
+    bookings: list[gen.Booking] = []
+    for item in arrival.travellers:
+        document = unique(item.document, exercise_number)
+        person = gen.Person(
+            surname=item.surname, given=item.given, sex=item.sex, born=item.born, nationality=item.nationality,
+            document=document, document_expiry=today + timedelta(days=rng.randint(200, 3000)),
+            truth=_truth(item.answer, gen.background_truth(rng, "traveller")),
+        )  # fmt: skip
+        locator = "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6))
+        created = flight.departure.date() - timedelta(days=item.booked_days_before)
+        payment = "CA" if item.payment == "cash" else "CC"
+        bookings.append(gen.Booking(locator, created, payment, [person], [item.bags]))
+        keys[item.id] = f"doc:{document}"
+    nationalities = world.NATIONALITIES_FROM.get(country, ["GBR"])
+    for _ in range(arrival.passengers):  # ordinary travellers, as the simulator makes them
+        person = gen.person(rng, rng.choice(nationalities), today, gen.background_truth(rng, "traveller"))
+        person.document = unique(person.document, exercise_number)
+        locator = "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6))
+        created = flight.departure.date() - timedelta(days=rng.randint(5, 90))
+        bookings.append(gen.Booking(locator, created, "CC", [person], [rng.choice([0, 1, 2])]))
+    rng.shuffle(bookings)
+    people = [p for b in bookings for p in b.people]
+    ref = f"T{exercise_number % 1000:03d}{number:03d}"
+    stamp = f"trn{exercise_number}-{number}"
+    plan = gen.ArrivalPlan(
+        port=arrival.port, mode="air", title=f"Flight {carrier}{flight_number} {origin}→{iata}",
+        arrival_at=arrival_at, lead_minutes=arrival.arrives_after,
+        payloads=[
+            gen.Payload(f"training-api-{stamp}.edi", "paxlst",
+                        gen.paxlst(flight, people, sent=flight.departure, ref=ref).encode(), "api"),
+            gen.Payload(f"training-pnr-{stamp}.edi", "pnrgov",
+                        gen.pnrgov(flight, bookings, sent=flight.departure, ref=ref).encode(), "pnr"),
+        ],
+    )  # fmt: skip
+    plan.truths = {f"doc:{p.document}": p.truth for p in people if p.truth is not None}
+    return plan
