@@ -99,3 +99,19 @@ def env_rate(name: str, default: str, *, environ: Mapping[str, str] | None = Non
             f"{name}={value!r} is not a rate such as 600/min (periods: s, min, hour, day)"
         )
     return value
+
+
+def env_json_object(name: str, *, environ: Mapping[str, str] | None = None) -> dict:
+    """A JSON object (``{}`` when unset), e.g. a mapping of the identity provider's groups to roles."""
+    import json
+
+    raw = env_str(name, "", environ=environ).strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, not {type(value).__name__}")
+    return value

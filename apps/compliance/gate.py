@@ -112,6 +112,11 @@ def _gated(view: Callable[..., HttpResponse], spec: PersonalRoute) -> Callable[.
 
         if not is_api and not request.user.is_authenticated:
             return view(request, *args, **kwargs)  # the view sends the anonymous to sign in
+        from apps.accounts.second_factor import refuse_unverified_session
+
+        # A session on a password alone sees no personal data (docs/sign-in.md); tokens are not sessions.
+        if (refused := refuse_unverified_session(request, is_api)) is not None:
+            return refused
         if purpose_of(request) is None:
             return _refuse(request, is_api)
         response = view(request, *args, **kwargs)

@@ -1,0 +1,47 @@
+"""A password alone does not open the floor to roles that see personal data.
+
+After a password sign-in (or an SSO sign-in whose provider asserted no MFA) the session of such a role
+is sent to verify a code, or to enrol an authenticator if it has none, before any page answers. The API
+is left to the personal-data gate (a session there gets a 403 problem; tokens are not sessions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from apps.accounts.second_factor import has_authenticator, requires_second_factor
+
+#: Paths an unverified session may still reach: signing in and out, this step itself, static files.
+OPEN_PREFIXES = ("/accounts/", "/login/", "/logout/", "/static/", "/healthz", "/api/")
+
+
+class SecondFactorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.RATC_REQUIRE_SECOND_FACTOR
+            and not request.path.startswith(OPEN_PREFIXES)
+            and request.user.is_authenticated
+            and not request.user.is_verified()
+            and requires_second_factor(request.user)
+        ):
+            return self._send_to_verify(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _send_to_verify(request: HttpRequest) -> HttpResponse:
+        step = "accounts:verify" if has_authenticator(request.user) else "accounts:enrol"
+        url = f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}"
+        if request.headers.get("HX-Request") == "true":
+            response = HttpResponse("Verify your second factor first.", status=403)
+            response["HX-Redirect"] = url
+            return response
+        return redirect(url)
