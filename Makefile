@@ -9,7 +9,7 @@ PORT   ?= 8000
 SIMULATE ?= 1
 SPEED  ?= 60
 
-.PHONY: install demo serve test test-fast lint format lock bench clean
+.PHONY: install demo training serve test test-fast lint format lock bench clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,14 @@ demo: install
 	RATC_DEMO=1 $(BIN)/python manage.py demo_world
 	RATC_DEMO=1 $(BIN)/python manage.py simulate_floor --setup-only
 	RATC_DEMO=1 DJANGO_DEBUG=0 RATC_SIMULATE=$(SIMULATE) RATC_SIMULATE_SPEED=$(SPEED) $(BIN)/daphne -b $(HOST) -p $(PORT) ratc_ops.asgi:application
+
+## training: a training floor beside the live one — its own SQLite file (var/training.sqlite3), or
+## RATC_TRAINING_DATABASE_URL on PostgreSQL — set up, then served on http://127.0.0.1:8001 (docs/training.md)
+TRAINING_PORT ?= 8001
+training: install
+	RATC_TRAINING=1 $(BIN)/python manage.py migrate --noinput
+	RATC_TRAINING=1 $(BIN)/python manage.py training_floor setup
+	RATC_TRAINING=1 DJANGO_DEBUG=0 $(BIN)/daphne -b $(HOST) -p $(TRAINING_PORT) ratc_ops.asgi:application
 
 ## test: the whole suite (browser tests run when Chromium is installed; CI requires them)
 test: install

@@ -13,7 +13,16 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
-from ratc_ops.env import env_bool, env_choice, env_int, env_list, env_rate, env_secret, env_str
+from ratc_ops.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_json_object,
+    env_list,
+    env_rate,
+    env_secret,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SHARED_DATA_DIR = Path(env_str("RATC_SHARED_DATA", str(BASE_DIR.parent / "shared" / "data")))
@@ -62,6 +71,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.agencies",
     "apps.intake",
+    "apps.entities",
     "apps.watchlists",
     "apps.risk",
     "apps.learning",
@@ -71,7 +81,17 @@ INSTALLED_APPS = [
     "apps.compliance",
     "apps.live",
     "apps.integrations",
+    "apps.alerts",
     "apps.simulator",
+    "apps.training",
+    "apps.handover",
+    "apps.quality",
+    # Sign-in (apps.accounts, docs/sign-in.md): single sign-on and the second factor.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "mozilla_django_oidc",
+    "apps.accounts",
     "axes",
 ]
 
@@ -82,10 +102,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.agencies.middleware.MembershipMiddleware",
+    # A password alone does not open the floor to roles that see personal data (apps.accounts).
+    "apps.accounts.middleware.SecondFactorMiddleware",
     # Last, as django-axes asks: it turns a flagged sign-in into our lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -142,6 +166,39 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Training floor (apps.training, docs/training.md) ----------------------------------------------
+# RATC_TRAINING=1 makes this installation a training floor: a banner on every page, scenarios and a
+# scoreboard, and its own database, never the live centre's. With PostgreSQL that is
+# RATC_TRAINING_DATABASE_URL (required beside a DATABASE_URL, and refused when it names the same
+# database); embedded, a SQLite file of its own. The simulator also checks the database's own mark.
+RATC_TRAINING = env_bool("RATC_TRAINING", default=False)
+# A folder of the centre's own scenario files, offered beside those that ship in apps/training/scenarios.
+RATC_TRAINING_SCENARIOS = env_str("RATC_TRAINING_SCENARIOS", "")
+if RATC_TRAINING:
+    _TRAINING_DATABASE_URL = env_str("RATC_TRAINING_DATABASE_URL")
+    if DATABASE_URL and not _TRAINING_DATABASE_URL:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "RATC_TRAINING=1 with DATABASE_URL set: a training floor never uses the live centre's database; "
+            "set RATC_TRAINING_DATABASE_URL to a database of its own"
+        )
+    if _TRAINING_DATABASE_URL:
+        _training_db = dj_database_url.parse(_TRAINING_DATABASE_URL)
+        _live_db = dj_database_url.parse(DATABASE_URL) if DATABASE_URL else {}
+        if _live_db and all(
+            _training_db.get(k) == _live_db.get(k) for k in ("ENGINE", "HOST", "PORT", "NAME")
+        ):
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(
+                "RATC_TRAINING_DATABASE_URL names the live centre's database (DATABASE_URL): give the "
+                "training floor a database of its own"
+            )
+        DATABASES = {"default": _training_db}
+    elif not env_str("SQLITE_PATH"):
+        DATABASES["default"]["NAME"] = str(BASE_DIR / "var" / "training.sqlite3")
+
 # --- Tamper evidence (apps/compliance/chain.py, anchors.py) ----------------------------------------
 # The HMAC key of the append-only records never lives in the database. Production (or PostgreSQL with
 # DEBUG off, where processes may run on several hosts) sets RATC_CHAIN_KEY, or names a key file that
@@ -168,6 +225,8 @@ REDIS_URL = env_str("REDIS_URL")
 # so that two installations on one Redis (a training floor beside the live one, parallel test workers)
 # never hear each other's events or run each other's tasks.
 REDIS_PREFIX = env_str("RATC_REDIS_PREFIX", "ratc").strip() or "ratc"
+if RATC_TRAINING and not env_str("RATC_REDIS_PREFIX"):
+    REDIS_PREFIX = "ratc-training"  # a training floor beside the live one on the same Redis stays apart
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -221,6 +280,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Webhook deliveries whose retry is due and whose queued task was lost (apps.integrations.tasks).
     "integrations-retry-due-webhooks": {"task": "integrations.retry_due_webhooks", "schedule": 60.0},
+    # Push to and poll each partner administration whose back-off has passed (apps.alerts.tasks).
+    "alerts-exchange": {"task": "alerts.exchange", "schedule": 120.0},
 }
 
 # Webhooks to port systems (apps.integrations): the hosts an endpoint's URL may name, as Django's
@@ -232,6 +293,13 @@ RATC_WEBHOOK_TIMEOUT_SECONDS = env_int("RATC_WEBHOOK_TIMEOUT_SECONDS", 5, minimu
 RATC_WEBHOOK_MAX_ATTEMPTS = env_int("RATC_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=20)
 RATC_WEBHOOK_BACKOFF_SECONDS = env_int("RATC_WEBHOOK_BACKOFF_SECONDS", 30, minimum=0)
 RATC_WEBHOOK_BACKOFF_MAX_SECONDS = env_int("RATC_WEBHOOK_BACKOFF_MAX_SECONDS", 3600, minimum=0)
+
+# Alerts with partner administrations (apps.alerts, docs/alerts.md): this centre's name as its STIX
+# identity (the identity's id is derived from it, so keep it stable), the timeout of a TAXII request to a
+# partner, and the first wait after a failed exchange (doubling up to an hour).
+RATC_ALERTS_IDENTITY = env_str("RATC_ALERTS_IDENTITY", "RATC Ops targeting centre")
+RATC_ALERTS_TIMEOUT_SECONDS = env_int("RATC_ALERTS_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+RATC_ALERTS_RETRY_SECONDS = env_int("RATC_ALERTS_RETRY_SECONDS", 60, minimum=1)
 
 # Without a broker (the embedded mode) no beat runs: the server process applies retention itself, this
 # often (apps.compliance.schedule); 0 turns that off.
@@ -261,6 +329,8 @@ AUTHENTICATION_BACKENDS = [
     "apps.core.security.AxesBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
+    # Single sign-on (OpenID Connect); answers only the SSO callback, and only when configured.
+    "apps.accounts.oidc.SsoBackend",
 ]
 # Guardian is used only for grants to agency groups; no anonymous user object is needed.
 ANONYMOUS_USER_NAME = None
@@ -293,6 +363,61 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_DISABLE_ACCESS_LOG = True
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Single sign-on and the second factor (apps.accounts, docs/sign-in.md) ---------------------------
+# A second factor (TOTP, or the identity provider's own MFA) before any personal data: on in production,
+# off elsewhere unless asked for (the demo and the test suite sign in with a password alone).
+RATC_REQUIRE_SECOND_FACTOR = env_bool("RATC_REQUIRE_SECOND_FACTOR", default=PRODUCTION)
+# The issuer named beside the code in authenticator apps.
+RATC_OTP_ISSUER = env_str("RATC_OTP_ISSUER", "RATC Ops")
+OTP_TOTP_ISSUER = RATC_OTP_ISSUER
+OTP_TOTP_THROTTLE_FACTOR = 1  # a wrong code doubles the wait before the next try (1 s, 2 s, 4 s, ...)
+OTP_STATIC_THROTTLE_FACTOR = 1
+
+# OpenID Connect: on when RATC_OIDC_CLIENT_ID is set; then every endpoint must be.
+RATC_OIDC_CLIENT_ID = env_str("RATC_OIDC_CLIENT_ID")
+RATC_OIDC_ENABLED = bool(RATC_OIDC_CLIENT_ID)
+RATC_OIDC_PROVIDER_NAME = env_str("RATC_OIDC_PROVIDER_NAME", "single sign-on")
+RATC_OIDC_ISSUER = env_str("RATC_OIDC_ISSUER")  # checked against the ID token's "iss" when set
+# The claim that lists the person's groups, and which group gives which role profile (first listed wins):
+# {"targeting-analysts": {"agency": "CUS", "role": "analyst", "ports": []}, ...}. Checked at start-up
+# against the roles (apps.accounts.checks); agencies and ports must exist when someone signs in.
+RATC_OIDC_GROUPS_CLAIM = env_str("RATC_OIDC_GROUPS_CLAIM", "groups")
+RATC_OIDC_GROUP_ROLES = env_json_object("RATC_OIDC_GROUP_ROLES")
+# The provider asserted a second factor when the ID token's "amr" holds one of these, or its "acr" is
+# one of RATC_OIDC_MFA_ACR; otherwise the person also verifies a code of this installation.
+RATC_OIDC_MFA_AMR = env_list("RATC_OIDC_MFA_AMR", ["mfa", "otp", "hwk"])
+RATC_OIDC_MFA_ACR = env_list("RATC_OIDC_MFA_ACR", [])
+if RATC_OIDC_ENABLED:
+    _missing = [
+        name
+        for name in (
+            "RATC_OIDC_CLIENT_SECRET",
+            "RATC_OIDC_AUTHORIZATION_ENDPOINT",
+            "RATC_OIDC_TOKEN_ENDPOINT",
+            "RATC_OIDC_USERINFO_ENDPOINT",
+            "RATC_OIDC_JWKS_ENDPOINT",
+        )
+        if not env_str(name)
+    ]
+    if _missing:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"RATC_OIDC_CLIENT_ID is set: also set {', '.join(_missing)}")
+# mozilla-django-oidc reads these names; they stay defined (empty) when single sign-on is off.
+OIDC_RP_CLIENT_ID = RATC_OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = env_str("RATC_OIDC_CLIENT_SECRET")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("RATC_OIDC_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("RATC_OIDC_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("RATC_OIDC_USERINFO_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("RATC_OIDC_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env_choice("RATC_OIDC_SIGN_ALGO", "RS256", ("rs256", "es256", "rs512")).upper()
+OIDC_RP_SCOPES = env_str("RATC_OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_int("RATC_OIDC_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+OIDC_CALLBACK_CLASS = "apps.accounts.oidc.SsoCallbackView"
+OIDC_AUTHENTICATE_CLASS = "apps.accounts.oidc.SsoStartView"
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso-callback"
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)  # one shift
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -28,6 +28,7 @@ OPERATIONS: dict[str, frozenset[str]] = {
     # A system account pushes into the sources its membership lists (``Membership.sources``, see ``check``).
     "intake.upload": frozenset({R.ANALYST, R.RISK_MANAGER, R.ADMINISTRATOR, R.SYSTEM}),
     "subject.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.RISK_MANAGER, R.AUDITOR}),
+    "entity.decide": frozenset({R.ANALYST, R.SUPERVISOR}),  # confirm or split a same-person/trader link
     # Risk engine
     "rule.view": frozenset({R.ANALYST, R.SUPERVISOR, R.RISK_MANAGER, R.MANAGER, R.AUDITOR}),
     "rule.edit": frozenset({R.RISK_MANAGER}),
@@ -72,6 +73,15 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "audit.view": frozenset({R.AUDITOR}),
     "unmask.request": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON}),
     "unmask.approve": frozenset({R.SUPERVISOR, R.AUDITOR}),
+    # Shift handover (apps.handover): the outgoing supervisor (or a partner desk's liaison) writes it,
+    # the incoming one acknowledges it; the floor reads it.
+    "handover.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.MANAGER, R.AUDITOR}),
+    "handover.write": frozenset({R.SUPERVISOR, R.LIAISON}),
+    "handover.acknowledge": frozenset({R.SUPERVISOR, R.LIAISON}),
+    # Data quality by carrier (apps.quality): figures for the sources the agency may see; a request
+    # for missing data goes to a carrier only from the source's owner agency.
+    "quality.view": frozenset({R.ANALYST, R.SUPERVISOR, R.LIAISON, R.RISK_MANAGER, R.MANAGER, R.AUDITOR}),
+    "quality.request": frozenset({R.SUPERVISOR, R.RISK_MANAGER}),
 }
 
 

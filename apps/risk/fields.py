@@ -35,6 +35,7 @@ __all__ = [
     "CATALOGUE",
     "COMMON",
     "DERIVED",
+    "FEED_QUALITY",
     "FIELD_TYPES",
     "Field",
     "coerce",
@@ -100,6 +101,11 @@ CONSIGNMENT: tuple[Field, ...] = (
     _f("importer_aeo", "bool", "Importer is an authorised economic operator", "true"),
     _f("importer_previous_declarations", "number", "Earlier declarations by the importer", "0"),
     _f("importer_previous_findings", "number", "Earlier examinations of the importer with a finding", "2"),
+    # From the trader register, joined when assessed (apps.intake.register).
+    _f("importer_in_register", "bool", "The importer is in a trader register", "true"),
+    _f("importer_aeo_type", "code", "AEO certificate of the importer: AEOC, AEOS or AEOF", '"AEOF"'),
+    _f("importer_penalties", "number", "Penalties the register records against the importer", "1"),
+    _f("importer_revocations", "number", "Authorisations of the importer revoked", "0"),
     _f("declarant_id", "code", "Declarant or representative identification", '"GB123"'),
     _f("consignor_name", "text", "Consignor (shipper) name", '"acme trading"'),
     _f("consignor_country", "code", "Consignor's country", '"CO"'),
@@ -169,6 +175,10 @@ TRADER: tuple[Field, ...] = (
     _f("trader_name", "text", "Registered name", '"acme ltd"'),
     _f("trader_country", "code", "Country of establishment", '"GB"'),
     _f("aeo", "bool", "Authorised economic operator", "true"),
+    _f("aeo_type", "code", "AEO certificate: AEOC, AEOS or AEOF", '"AEOS"'),
+    _f("aeo_status", "code", "AEO certificate status: none, active, suspended, revoked", '"SUSPENDED"'),
+    _f("penalties_count", "number", "Penalties recorded in the register", "2"),
+    _f("revocations_count", "number", "Authorisations revoked", "1"),
     _f("registered_on", "date", "Date of registration", "2024-11-02"),
     _f("declarations_count", "number", "Declarations lodged to date", "0"),
     _f("examinations_count", "number", "Examinations to date", "4"),
@@ -176,10 +186,27 @@ TRADER: tuple[Field, ...] = (
     _f("finding_rate", "number", "findings_count / examinations_count", "0.25", derived=True),
 )
 
+#: The quality of the feed a record came by (``apps.quality``): a late or incomplete message is itself a
+#: risk indicator. Not stored in ``facts``: the quality provider (``apps.quality.indicators``, first in
+#: ``apps.risk.providers.PROVIDERS``) adds them to each subject of a batch before the rules run, so a
+#: backtest over stored facts finds them missing.
+FEED_QUALITY: tuple[Field, ...] = (
+    _f("feed_missing_fields", "number", "Fields the law or the rules need that this record lacks", "2"),
+    _f("feed_late", "bool", "The data reached the centre after its feed's deadline", "true"),
+    _f("feed_late_hours", "number", "Hours past the feed's deadline (0 when on time)", "6"),
+    _f(
+        "carrier_completeness",
+        "number",
+        "Percent of the carrier's records on this feed complete (4 weeks)",
+        "80",
+    ),
+    _f("carrier_on_time", "number", "Percent of the carrier's records on this feed on time (4 weeks)", "95"),
+)
+
 #: Kind → ordered fields (common first).
 CATALOGUE: dict[str, tuple[Field, ...]] = {
-    "consignment": COMMON + CONSIGNMENT,
-    "traveller": COMMON + TRAVELLER,
+    "consignment": COMMON + CONSIGNMENT + FEED_QUALITY,
+    "traveller": COMMON + TRAVELLER + FEED_QUALITY,
     "conveyance": COMMON + CONVEYANCE,
     "trader": COMMON + TRADER,
 }

@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 #: Dotted paths of the providers the engine asks, in order.
 PROVIDERS: list[str] = [
+    # First: it adds the feed-quality facts (``feed_*``, ``carrier_*``) that rules may read; it scores nothing.
+    "apps.quality.indicators.provider",
+    # Before the rules: it joins the trader register (AEO status, compliance history); it scores nothing.
+    "apps.intake.register.provider",
     "apps.risk.rules.provider",
     "apps.watchlists.screening.provider",
     "apps.learning.scoring.provider",

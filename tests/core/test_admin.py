@@ -65,6 +65,24 @@ def other_agencies_rows(world, police_liaison, outsider):
     WebhookDelivery.objects.create(
         endpoint=endpoint, event_id="msg_1", event_type="instruction.issued", body="{}"
     )
+    from apps.quality.models import CarrierContact
+
+    CarrierContact.objects.create(source=police_source, carrier="PL", name="Police Air", email="d@pl.example")
+    from apps.alerts.models import IncomingAlert, OutboundObject, Partner
+
+    abroad = AgencyFactory(code="NLPOL", name="Netherlands Police", kind=AgencyKind.FOREIGN_PARTNER)
+    partner = Partner.objects.create(
+        name="Netherlands Police", agency=abroad, owner_agency=world.police,
+        account=member("taxii.nlpol", abroad, Role.SYSTEM),
+    )  # fmt: skip
+    IncomingAlert.objects.create(
+        partner=partner, stix_id="grouping--6f0e2b1a-3c4d-4e5f-8a9b-0c1d2e3f4a5b", modified=timezone.now(),
+        name="Narcotics alert", subject_kind="consignment", risk_area="narcotics", tlp="amber+strict", raw={},
+    )  # fmt: skip
+    OutboundObject.objects.create(
+        partner=partner, kind=OutboundObject.Kind.ALERT, stix_id="grouping--1", modified="2026-12-01T00:00:00Z",
+        bundle={}, summary="Police alert",
+    )  # fmt: skip
     return {"source": police_source, "target": target, "operation": operation}
 
 
