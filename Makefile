@@ -50,7 +50,7 @@ format: install
 
 ## lock: re-resolve requirements/lock.txt from pyproject.toml (needs uv: pip install uv)
 lock:
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements/lock.txt
+	uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements/lock.txt
 
 clean:
 	rm -rf $(VENV) var artifacts

@@ -93,9 +93,14 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
     "apps.accounts",
     "axes",
+    "django_celery_beat",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines carry the request's id (apps.core.observability).
+    "apps.core.observability.RequestIdMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -110,8 +115,10 @@ MIDDLEWARE = [
     "apps.agencies.middleware.MembershipMiddleware",
     # A password alone does not open the floor to roles that see personal data (apps.accounts).
     "apps.accounts.middleware.SecondFactorMiddleware",
-    # Last, as django-axes asks: it turns a flagged sign-in into our lockout page.
+    # Last but for the metrics, as django-axes asks: it turns a flagged sign-in into our lockout page.
     "axes.middleware.AxesMiddleware",
+    # Outermost on the way back: it only observes (django-prometheus asks for it last).
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "ratc_ops.urls"
@@ -257,6 +264,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Beat reads its schedule from the database (django-celery-beat), so an administrator changes when a job
+# runs in the admin; the entries below are written there when beat starts. Run exactly one beat.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Workers log through LOGGING below (JSON lines with the request id), not Celery's own set-up.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Periodic work (Celery beat): missed targets, retention, report summaries and the weekly report.
 # (Model drift checks and retraining are added by apps/learning/tasks.py.)
@@ -541,11 +553,27 @@ if PRODUCTION and RATC_DEMO:
 
     raise ImproperlyConfigured("RATC_DEMO must be off in production")
 
+# Logs: one line per event with the request's id (apps.core.observability). LOG_FORMAT=json writes one
+# JSON object a line for a log shipper (the production default); plain suits a person at a console.
+# Prometheus (apps.core.metrics): /metrics answers these networks only (the monitoring host), 404 others.
+RATC_METRICS_ALLOWED_IPS = env_list("RATC_METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
+
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "apps.core.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # Task results (lists of ids) would flood the console of an intake; failures still show.
     # django-axes logs every successful sign-in at INFO; failures and lockouts are WARNING and stay.

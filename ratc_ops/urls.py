@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.agencies import api as agencies_api
 from apps.core import views as core_views
+from apps.core.metrics import metrics_view
 from apps.intake import api as intake_api
 
 router = DefaultRouter()
@@ -27,6 +28,8 @@ admin.site.site_title = "RATC Ops"
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("login/", core_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("apps.accounts.urls")),

@@ -13,3 +13,7 @@ class CoreConfig(AppConfig):
         from apps.core.admin import scope_every_admin
 
         scope_every_admin(admin.site)
+
+        from apps.core import metrics
+
+        metrics.connect()

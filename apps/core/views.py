@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -14,6 +13,7 @@ from apps.agencies.operations import membership_of
 from apps.compliance.gate import note_results
 from apps.core.forms import SignInForm
 from apps.core.guidance import FIRST_STEPS
+from apps.core.health import readiness
 from apps.core.home import panels_for
 from apps.core.search import run_search
 
@@ -44,10 +44,17 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database check for load balancers; reveals nothing about the data."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Liveness: the process answers. Touches nothing else (``apps.core.health``)."""
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database, Redis and the broker answer; 503 naming the part that does not."""
+    ready, parts = readiness()
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": parts}, status=200 if ready else 503
+    )
 
 
 class LoginView(auth_views.LoginView):

@@ -1,0 +1,536 @@
+"""A centre set up from one configuration file (``manage.py setup_centre centre.yaml``).
+
+The file says what the installation is: its agencies and partner administrations, its ports with their
+capacity per shift and method, its data sources with their legal basis, retention, masking and sharing,
+the operating model, the role profiles people are given, and the local accounts. Applying it creates what
+is missing and brings what exists in line; applying it twice changes nothing the second time.
+
+Two layers check a file before anything is written, so a mistake is named with its line:
+
+* the shape (unknown keys, missing keys, wrong types, values outside a choice) by pydantic models, whose
+  error locations are mapped back to the YAML line they came from;
+* the meaning (a port's UN/LOCODE, an owner agency that is neither in the file nor in the database, a
+  user whose role profile does not exist) by Django's own model validation and look-ups.
+
+A dry run applies the file inside a transaction and rolls it back, so what it lists is exactly what a real
+run would do, not a second implementation of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Literal
+
+import yaml
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as ShapeError
+
+from apps.agencies.models import (
+    Agency,
+    AgencyKind,
+    CentreConfiguration,
+    ExaminationMethod,
+    Membership,
+    OperatingModel,
+    Port,
+    PortCapacity,
+    Shift,
+    TransportMode,
+)
+from apps.agencies.roles import Role
+from apps.intake.models import DataSource, SourceKind
+
+#: The permission that shares a data source with another agency's group (``DataSource``'s docstring).
+SHARE_PERMISSION = "intake.view_datasource"
+
+#: Who acts when a file is applied: the installation itself, as ``createsuperuser`` does. History lines
+#: it writes (a target re-routed by a change of operating model) carry no person.
+INSTALLATION = SimpleNamespace(is_superuser=True, pk=None, username="setup_centre")
+
+
+def _choice(choices: type) -> Any:
+    return Literal[tuple(choices.values)]  # type: ignore[valid-type]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CentreSpec(_Strict):
+    operating_model: _choice(OperatingModel)  # type: ignore[valid-type]
+    national_agency: str
+    four_eyes: dict[_choice(OperatingModel), bool] = Field(default_factory=dict)  # type: ignore[valid-type]
+
+
+class AgencySpec(_Strict):
+    code: str = Field(min_length=1, max_length=20)
+    name: str = Field(min_length=1, max_length=200)
+    kind: _choice(AgencyKind)  # type: ignore[valid-type]
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+
+
+class PartnerSpec(_Strict):
+    """A partner administration abroad: an agency of kind ``foreign_partner``."""
+
+    code: str = Field(min_length=1, max_length=20)
+    name: str = Field(min_length=1, max_length=200)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+
+
+class PortSpec(_Strict):
+    locode: str
+    name: str = Field(min_length=1, max_length=200)
+    mode: _choice(TransportMode)  # type: ignore[valid-type]
+    iata: str = Field(default="", pattern=r"^([A-Z]{3})?$")
+    timezone: str = "UTC"
+    capacity: dict[_choice(Shift), dict[_choice(ExaminationMethod), int]] | None = None  # type: ignore[valid-type]
+
+
+class SourceSpec(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    kind: _choice(SourceKind)  # type: ignore[valid-type]
+    owner: str
+    legal_basis: str = Field(min_length=1)
+    retention_days: int = Field(ge=1)
+    mask_after_days: int = Field(ge=1)
+    self_learning: bool
+    shared_with: list[str] = Field(default_factory=list)
+    description: str = ""
+
+
+class RoleSpec(_Strict):
+    """A role profile: what everyone given it holds (agency, role, ports; sources for system accounts)."""
+
+    name: str = Field(min_length=1)
+    agency: str
+    role: _choice(Role)  # type: ignore[valid-type]
+    title: str = Field(default="", max_length=100)
+    ports: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+
+
+class UserSpec(_Strict):
+    username: str = Field(min_length=1, max_length=150)
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    role: str
+    title: str | None = Field(default=None, max_length=100)
+    staff: bool = False
+
+
+class CentreFile(_Strict):
+    centre: CentreSpec
+    agencies: list[AgencySpec] = Field(default_factory=list)
+    partners: list[PartnerSpec] = Field(default_factory=list)
+    ports: list[PortSpec] = Field(default_factory=list)
+    sources: list[SourceSpec] = Field(default_factory=list)
+    roles: list[RoleSpec] = Field(default_factory=list)
+    users: list[UserSpec] = Field(default_factory=list)
+
+
+class CentreFileError(ValueError):
+    """Everything wrong with a file, each problem as ``file:line: key: message``."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class Located:
+    """A parsed file: its data, and the line each key path came from (for messages)."""
+
+    path: str
+    data: Any
+    lines: dict[tuple, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Iterable) -> int:
+        """The line of the deepest part of ``loc`` the file has (a missing key: its parent's line)."""
+        loc = tuple(loc)
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines.get(loc, 1)
+
+    def problem(self, loc: Iterable, message: str) -> str:
+        loc = tuple(loc)
+        return f"{self.path}:{self.line_of(loc)}: {_key(loc)}: {message}"
+
+
+def _key(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(file)"
+
+
+def _plain(node: yaml.Node, loc: tuple, located: Located, loader: yaml.SafeLoader) -> Any:
+    """The node as plain Python data, noting the line of every key path on the way."""
+    located.lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            line = key_node.start_mark.line + 1
+            if key is None:
+                raise CentreFileError([f"{located.path}:{line}: {_key(loc)}: a key must be a plain word"])
+            if key in out:
+                raise CentreFileError([f"{located.path}:{line}: {_key((*loc, key))}: given twice"])
+            out[key] = _plain(value_node, (*loc, key), located, loader)
+            located.lines[(*loc, key)] = line  # the key's line, where a block value starts below it
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, (*loc, i), located, loader) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def read_centre_file(path: str | Path, text: str | None = None) -> tuple[CentreFile, Located]:
+    """Parse and check the shape of a centre file; raises :class:`CentreFileError` naming each line."""
+    where = str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CentreFileError([f"{where}: cannot be read: {exc}"]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise CentreFileError([f"{where}{line}: not YAML: {getattr(exc, 'problem', exc)}"]) from None
+    if node is None:
+        raise CentreFileError([f"{where}: the file is empty"])
+    located = Located(where, None)
+    located.data = _plain(node, (), located, yaml.SafeLoader(""))
+    if not isinstance(located.data, dict):
+        raise CentreFileError([f"{where}:1: the file must be a mapping with a 'centre' key"])
+    try:
+        spec = CentreFile.model_validate(located.data)
+    except ShapeError as exc:
+        raise CentreFileError([located.problem(e["loc"], _shape_message(e)) for e in exc.errors()]) from None
+    return spec, located
+
+
+def _shape_message(error: dict) -> str:
+    if error["type"] == "extra_forbidden":
+        return "not a key this file knows (a typing mistake?)"
+    if error["type"] == "missing":
+        return "required"
+    if error["type"] == "literal_error":
+        return f"{error['input']!r} is not one of {error['ctx']['expected']}"
+    if error["type"] == "string_pattern_mismatch":
+        return f"{error['input']!r} does not have the expected form ({error['ctx']['pattern']})"
+    return error["msg"]
+
+
+@dataclass
+class Change:
+    """One thing a run created, changed, granted, revoked or removed."""
+
+    action: Literal["create", "update", "grant", "revoke", "remove"]
+    what: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.action:<7} {self.what}" + (f": {self.detail}" if self.detail else "")
+
+
+@dataclass
+class Outcome:
+    changes: list[Change]
+    dry_run: bool
+
+    def count(self, prefix: str) -> int:
+        return sum(1 for c in self.changes if c.action == "create" and c.what.startswith(prefix))
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction of a dry run, so that everything it did is rolled back."""
+
+
+def setup_centre(
+    path: str | Path, *, dry_run: bool = False, missing_only: bool = False, text: str | None = None
+) -> Outcome:
+    """Apply a centre file. ``missing_only`` creates what is missing and leaves what exists as it is
+    (the demo's ``make demo`` run again over a floor people have changed)."""
+    spec, located = read_centre_file(path, text)
+    applier = _Applier(spec, located, missing_only=missing_only)
+    try:
+        with transaction.atomic():
+            applier.apply()
+            if applier.problems:
+                raise CentreFileError(applier.problems)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return Outcome(applier.changes, dry_run)
+
+
+class _Applier:
+    def __init__(self, spec: CentreFile, located: Located, *, missing_only: bool):
+        self.spec, self.located, self.missing_only = spec, located, missing_only
+        self.changes: list[Change] = []
+        self.problems: list[str] = []
+        self.agencies: dict[str, Agency] = {}
+        self.ports: dict[str, Port] = {}
+        self.sources: dict[str, DataSource] = {}
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _sync(self, model: type, lookup: dict, values: dict, what: str, loc: tuple) -> Any:
+        """Create ``model`` with ``lookup`` + ``values``, or bring an existing one in line; validated."""
+        obj = model.objects.filter(**lookup).first()
+        if obj is None:
+            obj = model(**lookup, **values)
+            if self._valid(obj, loc):
+                obj.save()
+                self.changes.append(Change("create", what))
+            return obj
+        differs = {k: v for k, v in values.items() if getattr(obj, k) != v}
+        if differs and not self.missing_only:
+            detail = ", ".join(f"{k} {getattr(obj, k)!r} → {v!r}" for k, v in differs.items())
+            for k, v in differs.items():
+                setattr(obj, k, v)
+            if self._valid(obj, loc):
+                obj.save(update_fields=list(differs))
+                self.changes.append(Change("update", what, detail))
+        return obj
+
+    def _valid(self, obj: Any, loc: tuple) -> bool:
+        exclude = ["group"] if isinstance(obj, Agency) else []
+        try:
+            obj.full_clean(exclude=exclude, validate_unique=False)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                key = loc + ((_FILE_KEYS.get(name, name),) if name != "__all__" else ())
+                self.problems += [self.located.problem(key, m) for m in messages]
+            return False
+        return True
+
+    def _agency(self, code: str, loc: tuple) -> Agency | None:
+        agency = self.agencies.get(code) or Agency.objects.filter(code=code).first()
+        if agency is None:
+            self.problems.append(self.located.problem(loc, f"no agency {code!r} in the file or the database"))
+        return agency
+
+    def _port(self, locode: str, loc: tuple) -> Port | None:
+        port = self.ports.get(locode) or Port.objects.filter(locode=locode).first()
+        if port is None:
+            self.problems.append(self.located.problem(loc, f"no port {locode!r} in the file or the database"))
+        return port
+
+    def _source(self, name: str, loc: tuple) -> DataSource | None:
+        source = self.sources.get(name) or DataSource.objects.filter(name=name).first()
+        if source is None:
+            self.problems.append(
+                self.located.problem(loc, f"no data source {name!r} in the file or the database")
+            )
+        return source
+
+    # -- sections ----------------------------------------------------------------------------------
+    def apply(self) -> None:
+        self._duplicates()
+        if self.problems:
+            return
+        for i, a in enumerate(self.spec.agencies):
+            values = {"name": a.name, "kind": a.kind, "country": a.country}
+            self.agencies[a.code] = self._sync(
+                Agency, {"code": a.code}, values, f"agency {a.code}", ("agencies", i)
+            )
+        for i, p in enumerate(self.spec.partners):
+            values = {"name": p.name, "kind": AgencyKind.FOREIGN_PARTNER, "country": p.country}
+            self.agencies[p.code] = self._sync(
+                Agency, {"code": p.code}, values, f"partner {p.code}", ("partners", i)
+            )
+        for i, port in enumerate(self.spec.ports):
+            self._apply_port(i, port)
+        self._apply_centre()
+        for i, source in enumerate(self.spec.sources):
+            self._apply_source(i, source)
+        for i, user in enumerate(self.spec.users):
+            self._apply_user(i, user)
+
+    def _duplicates(self) -> None:
+        codes: dict[str, tuple] = {}
+        sections = {
+            "agencies": "code", "partners": "code", "ports": "locode", "sources": "name", "roles": "name",
+            "users": "username",
+        }  # fmt: skip
+        for section, key in sections.items():
+            seen: dict[str, int] = {}
+            for i, item in enumerate(getattr(self.spec, section)):
+                value = getattr(item, key)
+                if section in ("agencies", "partners"):
+                    if value in codes:
+                        first = self.located.line_of(codes[value])
+                        self.problems.append(self.located.problem((section, i, key), f"{value!r} is given twice (first on line {first})"))  # fmt: skip
+                    codes.setdefault(value, (section, seen.get(value, i), key))
+                elif value in seen:
+                    first = self.located.line_of((section, seen[value], key))
+                    self.problems.append(self.located.problem((section, i, key), f"{value!r} is given twice (first on line {first})"))  # fmt: skip
+                seen.setdefault(value, i)
+        roles = {r.name for r in self.spec.roles}
+        for i, user in enumerate(self.spec.users):
+            if user.role not in roles:
+                known = ", ".join(sorted(roles)) or "none"
+                self.problems.append(self.located.problem(("users", i, "role"), f"no role profile {user.role!r} (known: {known})"))  # fmt: skip
+
+    def _apply_port(self, i: int, spec: PortSpec) -> None:
+        loc = ("ports", i)
+        values = {"name": spec.name, "mode": spec.mode, "iata_code": spec.iata, "timezone": spec.timezone}
+        port = self._sync(Port, {"locode": spec.locode}, values, f"port {spec.locode}", loc)
+        self.ports[spec.locode] = port
+        if port.pk is None or spec.capacity is None:
+            return
+        wanted = {
+            (shift, method): slots for shift, row in spec.capacity.items() for method, slots in row.items()
+        }
+        for (shift, method), slots in wanted.items():
+            if slots < 0:
+                self.problems.append(
+                    self.located.problem((*loc, "capacity", shift, method), "slots cannot be negative")
+                )
+                continue
+            self._sync(
+                PortCapacity, {"port": port, "shift": shift, "method": method}, {"slots": slots},
+                f"capacity {spec.locode} {shift} {method}", (*loc, "capacity", shift, method),
+            )  # fmt: skip
+        if self.missing_only:
+            return
+        for row in PortCapacity.objects.filter(port=port):
+            if (row.shift, row.method) not in wanted:
+                row.delete()
+                self.changes.append(Change("remove", f"capacity {spec.locode} {row.shift} {row.method}", "not in the file"))  # fmt: skip
+
+    def _apply_centre(self) -> None:
+        spec, loc = self.spec.centre, ("centre",)
+        national = self._agency(spec.national_agency, (*loc, "national_agency"))
+        if national is None:
+            return
+        config = CentreConfiguration.current()
+        if self.missing_only and config.national_agency_id is not None:
+            return
+        switches = {f"four_eyes_{model}": on for model, on in spec.four_eyes.items()}
+        differs = {k: v for k, v in switches.items() if getattr(config, k) != v}
+        if config.national_agency_id != national.pk:
+            differs["national_agency"] = national
+        for name, value in differs.items():
+            setattr(config, name, value)
+        if differs:
+            config.save()
+            self.changes.append(Change("update", "centre configuration", ", ".join(sorted(differs))))
+        if config.operating_model != spec.operating_model:
+            from apps.targeting.operating_model import change_operating_model
+
+            before = config.operating_model
+            rerouted = change_operating_model(
+                actor=INSTALLATION, operating_model=spec.operating_model, config=config
+            )
+            self.changes.append(Change("update", "operating model", f"{before} → {spec.operating_model}; {rerouted.summary()}"))  # fmt: skip
+
+    def _apply_source(self, i: int, spec: SourceSpec) -> None:
+        from guardian.shortcuts import assign_perm, get_groups_with_perms, remove_perm
+
+        loc = ("sources", i)
+        owner = self._agency(spec.owner, (*loc, "owner"))
+        shared = [self._agency(code, (*loc, "shared_with", j)) for j, code in enumerate(spec.shared_with)]
+        if owner is None or None in shared:
+            return
+        values = {
+            "kind": spec.kind, "owner_agency": owner, "legal_basis": spec.legal_basis,
+            "retention_days": spec.retention_days, "depersonalise_after_days": spec.mask_after_days,
+            "allows_self_learning": spec.self_learning, "description": spec.description,
+        }  # fmt: skip
+        existed = DataSource.objects.filter(name=spec.name).exists()
+        source = self._sync(DataSource, {"name": spec.name}, values, f"source {spec.name!r}", loc)
+        if source.pk is None:
+            return
+        self.sources[spec.name] = source
+        if self.missing_only and existed:
+            return
+        codename = SHARE_PERMISSION.split(".")[1]
+        holders = {
+            g.pk for g, perms in get_groups_with_perms(source, attach_perms=True).items() if codename in perms
+        }
+        wanted = {a.group_id: a for a in shared if a is not None and a.pk != owner.pk}
+        for group_id, agency in wanted.items():
+            if group_id not in holders:
+                assign_perm(SHARE_PERMISSION, agency.group, source)
+                self.changes.append(Change("grant", f"source {spec.name!r}", f"shared with {agency.code}"))
+        for agency in Agency.objects.filter(group_id__in=holders - set(wanted)):
+            remove_perm(SHARE_PERMISSION, agency.group, source)
+            self.changes.append(
+                Change("revoke", f"source {spec.name!r}", f"no longer shared with {agency.code}")
+            )
+
+    def _apply_user(self, i: int, spec: UserSpec) -> None:
+        loc = ("users", i)
+        j, profile = next((j, r) for j, r in enumerate(self.spec.roles) if r.name == spec.role)
+        agency = self._agency(profile.agency, ("roles", j, "agency"))
+        ports = [self._port(code, ("roles", j, "ports", k)) for k, code in enumerate(profile.ports)]
+        sources = [self._source(name, ("roles", j, "sources", k)) for k, name in enumerate(profile.sources)]
+        if agency is None or None in ports or None in sources:
+            return
+        User = get_user_model()
+        values = {"first_name": spec.first_name, "last_name": spec.last_name, "email": spec.email}
+        # An administrator works in the admin (which shows him his own agency's objects only,
+        # apps.core.admin); everyone else is staff only where the file says so.
+        administrator = profile.role == Role.ADMINISTRATOR
+        if spec.staff or administrator:
+            values["is_staff"] = True
+        user = User.objects.filter(username=spec.username).first()
+        if user is None:
+            user = User(username=spec.username, **values)
+            user.set_unusable_password()  # signs in through SSO, or after an administrator sets a password
+            if not self._valid(user, loc):
+                return
+            user.save()
+            if administrator:
+                from django.contrib.auth.models import Permission
+
+                user.user_permissions.set(Permission.objects.all())
+            self.changes.append(Change("create", f"user {spec.username}", f"role profile {profile.name}"))
+        else:
+            self._sync(User, {"username": spec.username}, values, f"user {spec.username}", loc)
+        title = profile.title if spec.title is None else spec.title
+        membership = Membership.objects.filter(user=user).first()
+        wanted = {"agency": agency, "role": profile.role, "title": title}
+        if membership is None:
+            membership = Membership.objects.create(user=user, **wanted)
+            self.changes.append(
+                Change("create", f"membership {spec.username}", f"{profile.role}, {agency.code}")
+            )
+        elif not self.missing_only:
+            differs = {k: v for k, v in wanted.items() if getattr(membership, k) != v}
+            if differs:
+                detail = ", ".join(f"{k} → {v}" for k, v in differs.items())
+                for k, v in differs.items():
+                    setattr(membership, k, v)
+                membership.save(update_fields=list(differs))
+                self.changes.append(Change("update", f"membership {spec.username}", detail))
+        else:
+            return  # the demo run again: a membership people may have changed stays as it is
+        for name, wanted_objects in (("ports", ports), ("sources", sources)):
+            manager = getattr(membership, name)
+            have = set(manager.values_list("pk", flat=True))
+            want = {o.pk for o in wanted_objects if o is not None}
+            if have != want:
+                manager.set(want)
+                self.changes.append(
+                    Change("update", f"membership {spec.username}", f"{name} set to {len(want)}")
+                )
+
+
+#: Model field → the file's key, where they differ (for messages naming the line of the key).
+_FILE_KEYS = {
+    "iata_code": "iata",
+    "depersonalise_after_days": "mask_after_days",
+    "allows_self_learning": "self_learning",
+    "owner_agency": "owner",
+}
