@@ -58,7 +58,7 @@ def test_json_expands_one_record_and_logs_every_record_read(net, client_for, cus
     assert response.status_code == 200
     body = response.json()
     assert {n["id"] for n in body["nodes"]} == {net["ana"].pk, net["ben"].pk, net["cat"].pk}
-    logged = AccessLogEntry.objects.order_by("seq")[before:]
+    logged = AccessLogEntry.objects.order_by("pk")[before:]
     assert sorted(int(e.object_id) for e in logged) == sorted(n["id"] for n in body["nodes"])
     page = client.get(reverse("entities:network", args=[net["ana"].pk]), {"hops": 3})
     assert page.status_code == 200 and b"graph-data" in page.content and b"POL, Test" not in page.content
