@@ -119,8 +119,14 @@ def connect() -> None:
 
 
 def _allowed(request: HttpRequest) -> bool:
+    """The monitoring host scrapes each process directly. A request that came through a proxy we were not
+    told about (a load balancer on this host makes every user 127.0.0.1) is refused."""
+    from apps.core.security import client_address
+
+    if request.META.get("HTTP_X_FORWARDED_FOR") and not settings.RATC_TRUSTED_PROXIES:
+        return False
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
     return any(

@@ -72,6 +72,8 @@ def test_metrics_answer_the_monitoring_network_only_and_count_intake(db, client,
     before = client.get("/metrics").content.decode()
     assert "ratc_targets_open" in before and "django_http_requests_total" in before
     assert client.get("/metrics", REMOTE_ADDR="10.20.30.40").status_code == 404
+    # Through a load balancer on the same host every user is 127.0.0.1: a proxied request is refused.
+    assert client.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 404
 
     def stored(text: str) -> float:
         lines = [
