@@ -88,11 +88,16 @@ def connect_celery(app) -> None:
 
     @task_prerun.connect(weak=False)
     def _enter(task=None, **_):
-        value = getattr(task.request, "ratc_request_id", None) if task else None
+        if task is None:
+            return
+        # Celery puts a message's own headers on the request, or under ``headers`` (by protocol version).
+        value = getattr(task.request, "ratc_request_id", None) or (
+            getattr(task.request, "headers", None) or {}
+        ).get("ratc_request_id")
         task.request._ratc_token = request_id.set(incoming_id(value) if value else request_id.get())
 
     @task_postrun.connect(weak=False)
     def _leave(task=None, **_):
-        token = getattr(task.request, "_ratc_token", None) if task else None
+        token = getattr(task.request, "_ratc_token", None) if task is not None else None
         if token is not None:
             request_id.reset(token)
