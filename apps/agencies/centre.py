@@ -24,7 +24,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
-import yaml
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -44,6 +43,7 @@ from apps.agencies.models import (
     TransportMode,
 )
 from apps.agencies.roles import Role
+from apps.core.yamlfile import YamlSyntaxError, key_path, load_with_lines
 from apps.intake.models import DataSource, SourceKind
 
 #: The permission that shares a data source with another agency's group (``DataSource``'s docstring).
@@ -160,34 +160,7 @@ class Located:
 
     def problem(self, loc: Iterable, message: str) -> str:
         loc = tuple(loc)
-        return f"{self.path}:{self.line_of(loc)}: {_key(loc)}: {message}"
-
-
-def _key(loc: tuple) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(file)"
-
-
-def _plain(node: yaml.Node, loc: tuple, located: Located, loader: yaml.SafeLoader) -> Any:
-    """The node as plain Python data, noting the line of every key path on the way."""
-    located.lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            line = key_node.start_mark.line + 1
-            if key is None:
-                raise CentreFileError([f"{located.path}:{line}: {_key(loc)}: a key must be a plain word"])
-            if key in out:
-                raise CentreFileError([f"{located.path}:{line}: {_key((*loc, key))}: given twice"])
-            out[key] = _plain(value_node, (*loc, key), located, loader)
-            located.lines[(*loc, key)] = line  # the key's line, where a block value starts below it
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*loc, i), located, loader) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+        return f"{self.path}:{self.line_of(loc)}: {key_path(loc) or '(file)'}: {message}"
 
 
 def read_centre_file(path: str | Path, text: str | None = None) -> tuple[CentreFile, Located]:
@@ -199,15 +172,14 @@ def read_centre_file(path: str | Path, text: str | None = None) -> tuple[CentreF
         except (OSError, UnicodeDecodeError) as exc:
             raise CentreFileError([f"{where}: cannot be read: {exc}"]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise CentreFileError([f"{where}{line}: not YAML: {getattr(exc, 'problem', exc)}"]) from None
-    if node is None:
+        data, lines = load_with_lines(text)
+    except YamlSyntaxError as exc:
+        raise CentreFileError(
+            [f"{where}:{exc.line}: {'not YAML: ' if exc.syntax else ''}{exc.problem}"]
+        ) from None
+    if data is None:
         raise CentreFileError([f"{where}: the file is empty"])
-    located = Located(where, None)
-    located.data = _plain(node, (), located, yaml.SafeLoader(""))
+    located = Located(where, data, lines)
     if not isinstance(located.data, dict):
         raise CentreFileError([f"{where}:1: the file must be a mapping with a 'centre' key"])
     try:

@@ -22,8 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from apps.core.yamlfile import YamlSyntaxError, key_path, load_with_lines
 from apps.simulator import generators as gen
 from apps.simulator import world
 
@@ -54,26 +53,6 @@ class ScenarioError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
-
-
-# --- Reading YAML with the line of every key ----------------------------------------------------------
-
-
-def _plain(node: yaml.Node, path: str, lines: dict[str, int]) -> Any:
-    """The node as Python values; ``lines`` gets the (1-based) line of every key path and list item."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = f"{path}.{key}" if path else key
-            lines[child] = key_node.start_mark.line + 1
-            out[key] = _plain(value_node, child, lines)
-            lines[child] = key_node.start_mark.line + 1  # the key's line, not its value's
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, f"{path}[{i}]", lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))  # a scalar, resolved as safe_load would (int, date, …)
 
 
 class _Checker:
@@ -236,15 +215,12 @@ def load(key: str) -> Scenario:
 def parse(text: str, *, name: str = "scenario.yaml") -> Scenario:
     """Read and check a scenario; raises :class:`ScenarioError` listing every problem with its line."""
     try:
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
+        data, located = load_with_lines(text)
+    except YamlSyntaxError as exc:
         raise ScenarioError(
-            [f"{name}, line {line}: not valid YAML: {getattr(exc, 'problem', exc)}"]
+            [f"{name}, line {exc.line}: {'not valid YAML: ' if exc.syntax else ''}{exc.problem}"]
         ) from None
-    lines: dict[str, int] = {}
-    data = _plain(node, "", lines) if node is not None else None
+    lines = {key_path(loc): line for loc, line in located.items()}
     check = _Checker(name, lines)
     if not isinstance(data, dict):
         raise ScenarioError([f"{name}, line 1: (top): a scenario is a mapping of keys (title, briefing, …)"])
