@@ -41,6 +41,16 @@ def _chain_anchors(settings, tmp_path):
     settings.RATC_CHAIN_ANCHOR_DIR = str(tmp_path / "anchors")
 
 
+@pytest.fixture(autouse=True)
+def _seal_in_the_committing_thread_before_a_flush(request, settings):
+    """A transactional or browser test ends by TRUNCATE-ing every table. A background sealer still
+    linking a chain holds a row lock that TRUNCATE waits on while TRUNCATE holds locks the sealer needs:
+    PostgreSQL broke that deadlock once in CI by failing the flush. These tests seal in the thread that
+    commits, so no thread of ours is left working when the database is emptied."""
+    if "browser" in request.keywords or {"transactional_db", "live_server"} & set(request.fixturenames):
+        settings.RATC_CHAIN_SEAL_IN_BACKGROUND = False
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = Path(settings.SHARED_DATA_DIR)
