@@ -64,6 +64,7 @@ urlpatterns = [
             "reports",
             "compliance",
             "integrations",
+            "alerts",
         )
     ],
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

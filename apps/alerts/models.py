@@ -50,7 +50,10 @@ class Partner(models.Model):
     taxii_collection = models.CharField(max_length=100, blank=True, help_text="The collection id there.")
     auth = models.CharField(max_length=10, choices=Auth.choices, default=Auth.BASIC)
     username = models.CharField(max_length=100, blank=True)
-    secret = models.CharField(max_length=200, blank=True, help_text="Password or token at the partner.")
+    # Encrypted at rest (``apps.alerts.crypto``): read and set through ``secret``, never shown back.
+    secret_encrypted = models.TextField(
+        blank=True, editable=False, help_text="Password or token at the partner, encrypted (Fernet)."
+    )
     active = models.BooleanField(default=True)
     # The visible status of the exchange.
     last_push_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +86,23 @@ class Partner(models.Model):
             raise ValidationError({"account": "The account is a system account of the partner's agency."})
 
     @property
+    def secret(self) -> str:
+        """The password or token at the partner, in clear: only for the request to its server."""
+        from apps.alerts.crypto import open_secret
+
+        return open_secret(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, clear: str) -> None:
+        from apps.alerts.crypto import seal_secret
+
+        self.secret_encrypted = seal_secret(clear or "")
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_encrypted)
+
+    @property
     def status(self) -> str:
         if not self.active:
             return "paused"
@@ -102,6 +122,7 @@ class OutboundObject(models.Model):
 
     class Kind(models.TextChoices):
         ALERT = "alert", "Alert"
+        LOOKOUT = "lookout", "Lookout (watchlist entry)"
         SIGHTING = "sighting", "Sighting"
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="outbound")
@@ -115,6 +136,10 @@ class OutboundObject(models.Model):
     incoming = models.ForeignKey(
         "IncomingAlert", on_delete=models.PROTECT, null=True, blank=True, related_name="sightings_sent"
     )
+    watchlist_entry = models.ForeignKey(
+        "watchlists.WatchlistEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The watchlist entry sent as an intelligence item (a lookout), if that is what was sent.",
+    )  # fmt: skip
     summary = models.CharField(max_length=300)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -208,7 +233,13 @@ class IncomingAlert(models.Model):
 
     @property
     def has_personal_data(self) -> bool:
-        return bool(self.properties.get("traveller"))
+        lookout = self.properties.get("lookout") or {}
+        return bool(self.properties.get("traveller")) or lookout.get("kind") in {"person", "phone", "email"}
+
+    @property
+    def lookout(self) -> dict[str, Any]:
+        """A partner's watchlist entry, when the alert is one (extension 1.1.0 ``lookout``)."""
+        return self.properties.get("lookout") or {}
 
 
 #: The outcomes a sighting reports (the extension's vocabulary), as people read them.

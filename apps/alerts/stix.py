@@ -60,6 +60,13 @@ TLP: dict[str, str] = {
     "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
 }
 TLP_BY_ID = {v: k for k, v in TLP.items()}
+#: TLP 1.0 as STIX 2.1 predefines it (older tools still write it): read, never written. WHITE is CLEAR.
+TLP_1_BY_ID = {
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "clear",
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "green",
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "amber",
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "red",
+}
 
 #: Our two handling statements: information only, and the sender's consent before any action.
 NO_ACTION = "marking-definition--7c1d9e52-0b5e-4b8a-9d1f-3e6a2c4b8f90"
@@ -93,6 +100,11 @@ ALERT_PROPERTIES: dict[str, str] = {
     "reference": "the sender's own reference (target T-000123)",
     "traveller": "{name, date_of_birth, document_number, nationality}: only where the source's legal "
     "basis allows the disclosure",
+    "lookout": "a watchlist entry sent as an intelligence item (extension 1.1.0): {kind (person, "
+    "organisation, vessel, aircraft, vehicle, container, phone, email), name, aliases [{name, quality, "
+    "alias_type}], dates_of_birth [YYYY, YYYY-MM or YYYY-MM-DD], places_of_birth, nationalities, documents "
+    "[{type, number, country}], addresses [{text, country}], imo, containers, phones, emails, programmes, "
+    "gender, listed_on, expires_on, handling}",
 }
 SIGHTING_PROPERTIES: dict[str, str] = {
     "outcome": "no_finding | irregularity | seizure | refusal",
@@ -104,6 +116,15 @@ SIGHTING_PROPERTIES: dict[str, str] = {
 #: Properties a bundle may carry in the extension; anything else is refused by name.
 KNOWN_PROPERTIES = {"extension_type", *ALERT_PROPERTIES, *SIGHTING_PROPERTIES}
 SUBJECT_KINDS = {"consignment", "traveller", "conveyance", "trader"}
+#: What a ``lookout`` may hold (anything else is refused by name) and the kinds it may be.
+LOOKOUT_KEYS = {"kind", "name", "aliases", "dates_of_birth", "places_of_birth", "nationalities", "documents",
+                "addresses", "imo", "containers", "phones", "emails", "programmes", "gender", "listed_on",
+                "expires_on", "handling"}  # fmt: skip
+LOOKOUT_KINDS = {"person", "organisation", "vessel", "aircraft", "vehicle", "container", "phone", "email"}
+#: The extension's version and when it was last changed (1.1.0 added ``lookout``): a partner's tool that
+#: keeps objects by id and ``modified`` sees the new version of the definition.
+EXTENSION_VERSION = "1.1.0"
+EXTENSION_MODIFIED = "2026-12-04T00:00:00.000Z"
 REQUESTED_ACTIONS = {"examine", "notify", "information"}
 
 
@@ -146,7 +167,8 @@ def handling_markings(code: str) -> list[str]:
 
 
 def handling_of(marking_refs: list[str]) -> Handling:
-    tlp = next((TLP_BY_ID[m] for m in marking_refs if m in TLP_BY_ID), "amber+strict")
+    levels = {**TLP_1_BY_ID, **TLP_BY_ID}
+    tlp = next((levels[m] for m in marking_refs if m in levels), "amber+strict")
     # TLP:RED is for the eyes of the named recipients only: nothing may be done with it outside them.
     may_act = NO_ACTION not in marking_refs and tlp != "red"
     return Handling(tlp=tlp, may_act=may_act, consent=CONSENT in marking_refs)
@@ -181,7 +203,7 @@ def published_objects() -> list[Any]:
         id=EXTENSION_ID,
         created_by_ref=PUBLISHER_ID,
         created=PUBLISHED,
-        modified=PUBLISHED,
+        modified=EXTENSION_MODIFIED,
         name="RATC customs alert",
         description="Customs fields of an alert between administrations, and the outcome of its examination.",
         schema="Property extension on grouping (alert) and sighting (outcome). Alert properties: "
@@ -189,7 +211,7 @@ def published_objects() -> list[Any]:
         + ". Sighting properties: "
         + "; ".join(f"{k}: {v}" for k, v in SIGHTING_PROPERTIES.items())
         + ".",
-        version="1.0.0",
+        version=EXTENSION_VERSION,
         extension_types=["property-extension"],
     )
     markings: list[Any] = [
@@ -324,6 +346,20 @@ def _refuse_unknown_extensions(obj: dict[str, Any]) -> None:
             )
 
 
+def _check_lookout(object_id: str, lookout: Any) -> None:
+    """A lookout names its kind and a name, and holds only the keys the extension defines."""
+    where = f"extensions.{EXTENSION_ID}.lookout"
+    if not isinstance(lookout, dict):
+        raise BundleRefused(object_id, where, "an object {kind, name, ...}")
+    unknown = sorted(set(lookout) - LOOKOUT_KEYS)
+    if unknown:
+        raise BundleRefused(object_id, f"{where}.{unknown[0]}", "not a property of a lookout")
+    if lookout.get("kind") not in LOOKOUT_KINDS:
+        raise BundleRefused(object_id, f"{where}.kind", f"one of {', '.join(sorted(LOOKOUT_KINDS))}")
+    if not str(lookout.get("name") or "").strip():
+        raise BundleRefused(object_id, f"{where}.name", "a lookout names whom or what to look out for")
+
+
 def parse_bundle(data: bytes | str | dict[str, Any]) -> ParsedBundle:
     """Read a bundle (or a TAXII envelope's objects) strictly: ``BundleRefused`` names what is wrong.
 
@@ -386,6 +422,15 @@ def parse_bundle(data: bytes | str | dict[str, Any]) -> ParsedBundle:
             if ext.get("requested_action", "examine") not in REQUESTED_ACTIONS:
                 raise BundleRefused(obj["id"], f"extensions.{EXTENSION_ID}.requested_action",
                                     f"one of {', '.join(sorted(REQUESTED_ACTIONS))}")  # fmt: skip
+            if "lookout" in ext:
+                _check_lookout(obj["id"], ext["lookout"])
+            # A marking we cannot read may forbid what we would do: refused, never guessed permissive.
+            readable = {*TLP_BY_ID, *TLP_1_BY_ID, NO_ACTION, CONSENT}
+            for ref in obj.get("object_marking_refs") or []:
+                if ref not in readable:
+                    raise BundleRefused(obj["id"], "object_marking_refs", f"{ref} is not a marking this centre "
+                                        "reads (TLP 1.0 or 2.0, or the RATC handling statements): it may "
+                                        "restrict what may be done with the alert")  # fmt: skip
             if "created_by_ref" not in obj:
                 raise BundleRefused(
                     obj["id"], "created_by_ref", "an alert names the administration sending it"

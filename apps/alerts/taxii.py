@@ -4,7 +4,8 @@
 Each partner authenticates with its system account's API token (``Authorization: Token …``, the hashed
 tokens of ``apps.agencies.tokens``) and sees one collection: its own. Another partner's collection, or a
 status of another partner's POST, answers 404 as if it did not exist. A GET returns what was put in the
-partner's collection (``OutboundObject``: alerts we sent it, sightings of its alerts); a POST imports a
+partner's collection (``OutboundObject``: alerts and lookouts we sent it, sightings of its alerts, with the
+published objects each bundle carries), one object by id too; a POST imports a
 bundle as incoming alerts (``services.import_bundle``), all or nothing.
 """
 
@@ -194,6 +195,29 @@ class Objects(TaxiiView):
         del result
         status = TaxiiStatus.objects.create(partner=partner, successes=successes)
         return taxii(_status_body(status, len(objects)), status=202)
+
+
+class ObjectDetail(TaxiiView):
+    """One object of the partner's collection (TAXII 2.1 "Get an Object"): its latest version, or every
+    version with ``match[version]=all`` (the published objects too: the extension definition is read here,
+    since medallion cannot hold it)."""
+
+    def get(self, request: Any, collection_id: Any, object_id: str) -> HttpResponse:
+        partner = self.collection(collection_id)
+        versions: dict[str, dict[str, Any]] = {}
+        rows = OutboundObject.objects.filter(partner=partner).order_by("pk")
+        for row in rows.iterator():
+            for obj in row.bundle.get("objects", []):
+                if obj.get("id") == object_id:
+                    versions.setdefault(obj.get("modified", obj.get("created", "")), obj)
+        if not versions:
+            raise Http404("Not found.")
+        ordered = [versions[v] for v in sorted(versions)]
+        wanted = request.query_params.get("match[version]", "last")
+        chosen = {"all": ordered, "first": ordered[:1], "last": ordered[-1:]}.get(
+            wanted, [o for o in ordered if o.get("modified", o.get("created")) in wanted.split(",")]
+        )
+        return taxii({"more": False, "objects": chosen})
 
 
 def _status_body(status: TaxiiStatus, total: int | None = None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("alerts/sent/", views.outbound, name="outbound"),
     path("alerts/partners/", views.partners, name="partners"),
     path("alerts/partners/<int:pk>/sync/", views.sync, name="sync"),
+    path("alerts/lookouts/<int:pk>/send/", views.send_entry, name="send-entry"),
     path("taxii2/", taxii.Discovery.as_view(), name="taxii-discovery"),
     path("taxii2/api/", taxii.ApiRoot.as_view(), name="taxii-root"),
     path("taxii2/api/collections/", taxii.Collections.as_view(), name="taxii-collections"),
@@ -29,6 +30,11 @@ urlpatterns = [
     ),
     path(
         "taxii2/api/collections/<uuid:collection_id>/objects/", taxii.Objects.as_view(), name="taxii-objects"
+    ),
+    path(
+        "taxii2/api/collections/<uuid:collection_id>/objects/<str:object_id>/",
+        taxii.ObjectDetail.as_view(),
+        name="taxii-object",
     ),
     path(
         "taxii2/api/collections/<uuid:collection_id>/manifest/",

@@ -141,6 +141,34 @@ def outbound(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def send_entry(request: HttpRequest, pk: int) -> HttpResponse:
+    """A supervisor sends a watchlist entry to a partner as a lookout (from the entry's page)."""
+    from apps.watchlists.models import WatchlistEntry
+
+    entry = WatchlistEntry.objects.visible_to(request.user).filter(pk=pk).first()
+    if entry is None:
+        raise Http404("Not found.")
+    partner_id = request.POST.get("partner", "")
+    try:
+        partner = services.get_partner_for(request.user, partner_id if partner_id.isdigit() else 0)
+        purpose = purpose_of(request)
+        row = services.export_entry(
+            actor=request.user, entry=entry, partner=partner, reason=request.POST.get("reason", ""),
+            **({"purpose": purpose.code} if purpose else {}),
+        )  # fmt: skip
+    except (ValidationError, PermissionDenied) as exc:
+        for message in _errors(exc):
+            messages.error(request, message)
+        return redirect("watchlists:entry", pk=entry.pk)
+    except Http404:
+        messages.error(request, "No such partner.")
+        return redirect("watchlists:entry", pk=entry.pk)
+    messages.success(request, f"Lookout {entry.external_id} sent to {partner.name} as {row.stix_id}.")
+    return redirect("alerts:outbound")
+
+
+@login_required
 def partners(request: HttpRequest) -> HttpResponse:
     """Each partner's exchange status: last push, last poll, last success, the error and the back-off."""
     services.check_alert(request.user, "alert.view")
@@ -177,4 +205,4 @@ def target_sightings(user: Any, target: Any) -> list[PartnerSighting]:
     return list(PartnerSighting.objects.visible_to(user).filter(target=target).select_related("partner"))
 
 
-__all__ = ["incoming", "outbound", "partners", "queue", "sync", "target_sightings"]
+__all__ = ["incoming", "outbound", "partners", "queue", "send_entry", "sync", "target_sightings"]

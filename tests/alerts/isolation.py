@@ -39,16 +39,40 @@ def _collection(world: Any) -> tuple[dict[str, Any], Any, Any]:
     return {"collection_id": mine.collection_id}, mine.account, other.account
 
 
+def _object(world: Any) -> tuple[dict[str, Any], Any, Any]:
+    from apps.alerts import stix
+    from apps.alerts.models import OutboundObject
+
+    mine, other = _partner(world), _partner(world)
+    OutboundObject.objects.create(
+        partner=mine, kind="alert", stix_id="grouping--6f0e2b1a-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+        modified="2026-12-01T00:00:00.000000Z", bundle=stix.bundle_of([]), summary="x",
+    )  # fmt: skip
+    return {"collection_id": mine.collection_id, "object_id": stix.EXTENSION_ID}, mine.account, other.account
+
+
 def _status(world: Any) -> tuple[dict[str, Any], Any, Any]:
     mine, other = _partner(world), _partner(world)
     status = TaxiiStatus.objects.create(partner=mine, successes=[])
     return {"status_id": status.pk}, mine.account, other.account
 
 
-SCOPED_ROUTES = {"alerts:incoming": _incoming, "alerts:sync": _sync}
+def _entry(world: Any) -> dict[str, Any]:
+    from apps.watchlists.models import Watchlist
+    from apps.watchlists.services import create_entry
+
+    watchlist = Watchlist.objects.create(name="Customs lookouts", owner_agency=world.customs)
+    entry = create_entry(
+        actor=None, watchlist=watchlist, data={"id": "L-1", "kind": "vessel", "name": "MSC X"}
+    )
+    return {"pk": entry.pk}
+
+
+SCOPED_ROUTES = {"alerts:incoming": _incoming, "alerts:sync": _sync, "alerts:send-entry": _entry}
 ACCOUNT_ROUTES = {
     "alerts:taxii-collection": _collection,
     "alerts:taxii-objects": _collection,
     "alerts:taxii-manifest": _collection,
+    "alerts:taxii-object": _object,
     "alerts:taxii-status": _status,
 }

@@ -144,6 +144,8 @@ def test_import_is_idempotent_and_a_newer_version_updates(site):
         (lambda b: _grouping(b)["extensions"][EXT].update(color="red"), f"extensions.{EXT}.color"),
         (lambda b: _grouping(b)["extensions"][EXT].update(risk_area="piracy"), f"extensions.{EXT}.risk_area"),
         (lambda b: b["objects"].append({"type": "malware", "id": "malware--0b6b9d2f-1c64-4c5a-9a52-5d36e8e5f1a2"}), "type"),
+        # A handling marking of the partner's own, unknown here: it may forbid action, so nothing is stored.
+        (lambda b: _grouping(b)["object_marking_refs"].append("marking-definition--0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"), "object_marking_refs"),
     ],
 )  # fmt: skip
 def test_a_bad_bundle_is_refused_naming_object_and_property_and_nothing_is_stored(site, spoil, named):
@@ -168,6 +170,12 @@ def test_handling_decides_the_analysts_actions(site):
         services.turn_into_target(actor=site.analyst, alert=alert, subject_id=site.subject.pk)
     services.attach_to_subject(actor=site.analyst, alert=alert, subject_id=site.subject.pk)
     assert IncomingAlert.objects.get().status == "attached"
+
+    # TLP:RED (2.0, or 1.0 as older tools write it): for the named recipients only, so information only.
+    red = _partner_bundle()
+    _grouping(red)["object_marking_refs"] = ["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"]
+    services.import_bundle(partner=site.partner, data=red)
+    assert not IncomingAlert.objects.get(stix_id=_grouping(red)["id"]).may_act
 
     consent = _partner_bundle()
     _grouping(consent)["object_marking_refs"] = [stix.TLP["amber"], stix.CONSENT]

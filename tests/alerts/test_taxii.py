@@ -18,6 +18,7 @@ import requests
 from taxii2client.v21 import ApiRoot, Collection
 
 from apps.alerts import client, services, stix
+from apps.alerts.crypto import seal_secret
 from apps.alerts.models import IncomingAlert, Partner
 from tests.alerts.conftest import assert_valid_stix
 from tests.alerts.test_exchange import _grouping, _partner_bundle
@@ -25,6 +26,8 @@ from tests.alerts.world import seed_site
 
 MEDALLION_USER, MEDALLION_PASSWORD = "ratc", "medallion-test-password"
 COLLECTION = "4f6a8b2c-1d3e-4a5b-9c7d-8e9f0a1b2c3d"
+#: A second collection at the partner, for the published objects' test (its writes must not touch the first).
+PUBLISHED_COLLECTION = "7d1e2f3a-4b5c-4d6e-8f70-a1b2c3d4e5f6"
 
 
 def _free_port() -> int:
@@ -45,8 +48,9 @@ def medallion(tmp_path_factory: Any) -> Any:
             "information": {"title": "Partner alerts", "versions": ["application/taxii+json;version=2.1"],
                             "max_content_length": 10485760},
             "status": [],
-            "collections": [{"id": COLLECTION, "title": "Alerts with RATC", "can_read": True, "can_write": True,
-                             "media_types": ["application/stix+json;version=2.1"], "objects": [], "manifest": []}],
+            "collections": [{"id": c, "title": "Alerts with RATC", "can_read": True, "can_write": True,
+                             "media_types": ["application/stix+json;version=2.1"], "objects": [], "manifest": []}
+                            for c in (COLLECTION, PUBLISHED_COLLECTION)],
         },
     }  # fmt: skip
     (folder / "data.json").write_text(json.dumps(data))
@@ -78,15 +82,37 @@ def medallion(tmp_path_factory: Any) -> Any:
     log.close()
 
 
-def _their_collection(root: str) -> Collection:
-    return Collection(f"{root}collections/{COLLECTION}/", user=MEDALLION_USER, password=MEDALLION_PASSWORD)
+def _their_collection(root: str, collection: str = COLLECTION) -> Collection:
+    return Collection(f"{root}collections/{collection}/", user=MEDALLION_USER, password=MEDALLION_PASSWORD)
+
+
+def test_medallion_serves_our_identity_but_fails_on_any_extension_definition(medallion):
+    """Why the extension definition is not pushed (docs/alerts.md): medallion 3.0's ``find_att`` reads an
+    object's ``version`` property before ``modified``, as if every object were a manifest record, and an
+    extension definition's ``version`` is its semantic version ("1.1.0"), not a timestamp. It takes the
+    POST, then answers 500 to every read that reaches the object. When this test fails, medallion was
+    fixed: push the definition (``client._unique_objects``) and drop this test."""
+    published = [json.loads(o.serialize()) for o in stix.published_objects()]
+    there = _their_collection(medallion, PUBLISHED_COLLECTION)
+    ours = [o for o in published if o["type"] != "extension-definition"]
+    there.add_objects({"objects": ours}, wait_for_completion=False)
+    read = {o["id"] for o in there.get_objects()["objects"]}
+    assert stix.PUBLISHER_ID in read and stix.NO_ACTION in read and stix.CONSENT in read
+    definition = [o for o in published if o["type"] == "extension-definition"]
+    assert there.add_objects({"objects": definition}, wait_for_completion=False).success_count == 1
+    with pytest.raises(requests.HTTPError, match="500"):
+        there.get_objects()
+    with pytest.raises(requests.HTTPError, match="500"):
+        there.get_object(stix.EXTENSION_ID)
+    # Reads filtered to other types still work (the filter runs before the version is read).
+    assert [o["id"] for o in there.get_objects(type="identity")["objects"]] == [stix.PUBLISHER_ID]
 
 
 def test_the_product_pushes_to_and_polls_medallion(medallion, db, django_capture_on_commit_callbacks):
     site = seed_site(code="CUS", partner_code="BEC", partner_name="Belgian Customs")
     Partner.objects.filter(pk=site.partner.pk).update(
         taxii_api_root=medallion, taxii_collection=COLLECTION, auth=Partner.Auth.BASIC,
-        username=MEDALLION_USER, secret=MEDALLION_PASSWORD,
+        username=MEDALLION_USER, secret_encrypted=seal_secret(MEDALLION_PASSWORD),
     )  # fmt: skip
     site.partner.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
@@ -117,7 +143,7 @@ def test_a_refusing_partner_server_shows_on_its_status_and_backs_off(medallion, 
     site = seed_site(code="CUS", partner_code="BEC", partner_name="Belgian Customs")
     Partner.objects.filter(pk=site.partner.pk).update(
         taxii_api_root=medallion, taxii_collection=COLLECTION, auth=Partner.Auth.BASIC,
-        username=MEDALLION_USER, secret="wrong",
+        username=MEDALLION_USER, secret_encrypted=seal_secret("wrong"),
     )  # fmt: skip
     sent = services.export_target(
         actor=site.supervisor, target=site.target, partner=Partner.objects.get(pk=site.partner.pk), reason="x"
@@ -158,12 +184,19 @@ def test_partners_read_and_write_their_own_collection_on_the_products_taxii_serv
     assert [c.id for c in mine.collections] == [str(site.partner.collection_id)]
     objects = mine.collections[0].get_objects()["objects"]
     assert any(o["type"] == "grouping" and o["extensions"][stix.EXTENSION_ID]["containers"] for o in objects)
+    # The published objects are read from our server by a standard client: the extension definition (what
+    # medallion cannot hold) and the publisher's identity, by type and by id.
+    published = mine.collections[0].get_objects(type=["extension-definition", "identity"])["objects"]
+    definition = next(o for o in published if o["type"] == "extension-definition")
+    assert definition["id"] == stix.EXTENSION_ID and definition["version"] == stix.EXTENSION_VERSION
+    assert stix.PUBLISHER_ID in {o["id"] for o in published}
+    assert mine.collections[0].get_object(stix.EXTENSION_ID)["objects"][0]["schema"].startswith("Property")
     # The French partner sees its own (empty) collection, and the Belgian one answers 404 to it.
     theirs = ApiRoot(site.root, auth=client.TokenAuth(site.other_token))
     assert [c.id for c in theirs.collections] == [str(site.other.collection_id)]
     assert theirs.collections[0].get_objects()["objects"] == []
     url = f"{site.root}collections/{site.partner.collection_id}/"
-    for path in ("", "objects/", "manifest/"):
+    for path in ("", "objects/", "manifest/", f"objects/{stix.EXTENSION_ID}/"):
         answer = requests.get(url + path, headers={"Authorization": f"Token {site.other_token}"}, timeout=5)
         assert answer.status_code == 404, path
         assert "Belgian" not in answer.text and "grouping" not in answer.text

@@ -27,3 +27,30 @@ def partner_sightings(context: Any, target: Any) -> dict[str, Any]:
         send_to = list(Partner.objects.visible_to(user).filter(active=True, agency_id__in=shared))
     url = f"{reverse('alerts:outbound')}?target={target.reference}"
     return {"sightings": target_sightings(user, target), "send_to": send_to, "send_url": url}
+
+
+@register.inclusion_tag("alerts/_send_entry.html", takes_context=True)
+def send_entry_to_partner(context: Any, entry: Any) -> dict[str, Any]:
+    """On a watchlist entry's page, for a supervisor of the list's owner agency: the partners the list is
+    shared with (the entry is visible to their system account), to send the entry to as a lookout."""
+    from apps.agencies.operations import membership_of
+    from apps.alerts.models import Partner
+    from apps.alerts.services import ENTRY_SUBJECT_KIND, alert_can
+    from apps.watchlists.models import WatchlistEntry
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    empty: dict[str, Any] = {"send_to": [], "unshared": [], "entry": entry}
+    membership = membership_of(user) if user is not None else None
+    if membership is None or not alert_can(user, "alert.export"):
+        return empty
+    if entry.watchlist.owner_agency_id != membership.agency_id or not entry.is_live():
+        return empty
+    if entry.kind not in ENTRY_SUBJECT_KIND:
+        return empty
+    partners = list(Partner.objects.visible_to(user).filter(active=True).select_related("account"))
+    send_to = [
+        p for p in partners if WatchlistEntry.objects.visible_to(p.account).filter(pk=entry.pk).exists()
+    ]
+    unshared = [p.name for p in partners if p not in send_to] if not send_to else []
+    return {"send_to": send_to, "unshared": unshared, "entry": entry}
