@@ -22,12 +22,14 @@ Loops compared, in the same run:
 
 * (a) ``corrected``: training rows weighted by :func:`apps.learning.selection.ipw_weights` of
   :func:`apps.learning.selection.propensity` (1 for the top 5 % and for January, the random share 1 %
-  for a random draw below the cut) - exactly the weights the product gives examined outcomes;
-* (b) ``uncorrected``: the same loop, every revealed outcome weight 1;
+  for a random draw below the cut) - exactly the weights the product gives examined outcomes; the
+  same propensities go with its history (training rows and the history it scores with), so its
+  finding rates weigh each examined declaration as the product's do (:mod:`apps.learning.features`);
+* (b) ``uncorrected``: the same loop, every revealed outcome weight 1, in the fit and in the rates;
 * (c) ``every_label``: retrained on the same dates on *every* label up to then (the model the centre
   would have if it had examined everything), scoring each week with what the centre knows at scoring
-  time: the earlier outcomes it examined (those the corrected loop revealed). This is the goal's "model
-  trained on every label": it differs from (a) in its training labels only.
+  time: the earlier outcomes it examined (those the corrected loop revealed, with their propensities).
+  This is the goal's "model trained on every label": it differs from (a) in its training labels only.
 * (d) ``oracle``: the same model scoring with every earlier label as history too, which no centre has
   (its history features see outcomes nobody examined). Printed for information: its gap to (a) is the
   training gap plus the history gap.
@@ -105,11 +107,16 @@ def _train(
     return train(data, context=context, params=params)
 
 
-def _history(frame: pd.DataFrame, before: int, revealed: np.ndarray | None) -> pd.DataFrame:
-    """Rows ``[:before]`` as labelled history: labels only where revealed (None: every label)."""
+def _history(
+    frame: pd.DataFrame, before: int, revealed: np.ndarray | None, propensity: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Rows ``[:before]`` as labelled history: labels only where revealed (None: every label), with the
+    propensity each was examined at when the loop keeps it (as the product's history does)."""
     past = frame.iloc[:before].drop(columns=["critical_fraud"])
     if revealed is not None:
         past = past.assign(**{F.LABEL: np.where(revealed[:before], past[F.LABEL], np.nan)})
+    if propensity is not None:
+        past = past.assign(**{F.PROPENSITY: propensity[:before]})
     return past
 
 
@@ -158,6 +165,8 @@ def run(
             for name in ("corrected", "uncorrected"):
                 mask = revealed[name][:lo]
                 rows = frame.iloc[:lo][mask]
+                if name == "corrected":  # the history rates weigh each outcome by its propensity too
+                    rows = rows.assign(**{F.PROPENSITY: prop[name][:lo][mask]})
                 weights = (
                     ipw_weights(
                         prop[name][:lo][mask], max_weight=max_weight, min_effective_share=min_effective_share
@@ -189,7 +198,10 @@ def run(
             # What each scores with: its own revealed outcomes; the model trained on every label scores
             # with what the centre examined (the corrected loop's); the oracle with every earlier label.
             seen = {"oracle": None, "every_label": revealed["corrected"]}.get(name, revealed.get(name))
-            history = _history(frame, lo, seen)
+            # The propensities are what the centre knew about its examinations (the corrected loop's);
+            # the uncorrected loop ignores them, the oracle knows every label (propensity 1).
+            known = prop["corrected"] if name in {"corrected", "every_label"} else None
+            history = _history(frame, lo, seen, known)
             tick = time.perf_counter()
             scores = models["oracle" if name == "every_label" else name].score(week, history)
             clock["score"] += time.perf_counter() - tick

@@ -26,7 +26,10 @@ control draw below the threshold at a 1 % share stands for a hundred unexamined 
 outcome above the threshold weighs 1 (the cap is lowered when the random checks are so few against the
 targeted ones that the weights would be worth less than half their number; see the selection module).
 Outcomes whose selection cannot be reconstructed (imported history, a target raised by hand below the
-threshold, no assessment) keep ``p = 1``: no correction is claimed that cannot be justified.
+threshold, no assessment) keep ``p = 1``: no correction is claimed that cannot be justified. The same
+propensities go with the history (:func:`declarations_frame`), so the finding rates of an importer or
+a goods line weigh each examined declaration alike at training and at scoring time (see
+:mod:`apps.learning.features`).
 
 **Legal basis.** Only sources whose ``allows_self_learning`` is true give training rows or history;
 the scoring provider does not score subjects of other sources at all.
@@ -251,6 +254,20 @@ def selection_propensity(
     return np.where(reconstructable, p, 1.0)
 
 
+def outcome_propensities(outcomes: pd.DataFrame) -> np.ndarray:
+    """:func:`selection_propensity` of each outcome of :func:`latest_outcomes` (as in training)."""
+    if outcomes.empty:
+        return np.ones(0)
+    chosen = selection_at(outcomes)
+    return selection_propensity(
+        outcomes["random_control"].to_numpy(),
+        outcomes["origin"].to_numpy(),
+        chosen["above_threshold"].to_numpy(),
+        chosen["random_share"].to_numpy(),
+        chosen["known"].to_numpy(),
+    )
+
+
 def selection_weights(propensities: np.ndarray) -> np.ndarray:
     """Training weights: :func:`apps.learning.selection.ipw_weights` (capped, self-normalised)."""
     from django.conf import settings
@@ -276,15 +293,8 @@ def training_frame(sources: Iterable[DataSource | int], *, until: date | None = 
     frame = frame.reset_index(drop=True)
     frame[F.LABEL] = frame["finding"].astype(int)
     frame["critical_fraud"] = frame["severity"].astype(int)
-    chosen = selection_at(frame)
-    frame["propensity"] = selection_propensity(
-        frame["random_control"].to_numpy(),
-        frame["origin"].to_numpy(),
-        chosen["above_threshold"].to_numpy(),
-        chosen["random_share"].to_numpy(),
-        chosen["known"].to_numpy(),
-    )
-    frame[WEIGHT] = selection_weights(frame["propensity"].to_numpy())
+    frame[F.PROPENSITY] = outcome_propensities(frame)
+    frame[WEIGHT] = selection_weights(frame[F.PROPENSITY].to_numpy())
     return frame.drop(columns=["finding", "severity", "recorded_at"])
 
 
@@ -292,7 +302,8 @@ _DECLARATIONS_CACHE: dict[tuple[int, ...], tuple[tuple[Any, ...], pd.DataFrame]]
 
 
 def declarations_frame(sources: Iterable[DataSource | int]) -> pd.DataFrame:
-    """Every current declaration of ``sources`` with its label (NaN when never examined).
+    """Every current declaration of ``sources`` with its label and the :data:`~apps.learning.features.
+    PROPENSITY` of its examination (both NaN when never examined).
 
     Cached per process and refreshed when subjects or outcomes are added or change status, so that the
     risk engine, which assesses in chunks of a few thousand, reads the facts once, not once per chunk.
@@ -311,6 +322,9 @@ def declarations_frame(sources: Iterable[DataSource | int]) -> pd.DataFrame:
     found = latest_outcomes(subjects)
     labels = dict(zip(found[SUBJECT_ID], found["finding"].astype(float), strict=True))
     frame[F.LABEL] = frame[SUBJECT_ID].map(labels).astype(float)
+    # The history's finding rates weigh each examined declaration as training does (features module).
+    chances = dict(zip(found[SUBJECT_ID], outcome_propensities(found), strict=True))
+    frame[F.PROPENSITY] = frame[SUBJECT_ID].map(chances).astype(float)
     _DECLARATIONS_CACHE.clear()  # one entry is enough: an agency's model reads one set of sources
     _DECLARATIONS_CACHE[ids] = (stamp, frame)
     return frame
@@ -326,7 +340,7 @@ def unexamined_frame(sources: Iterable[DataSource | int], *, until: date | None 
     keep = frame[F.LABEL].isna()
     if until is not None:
         keep &= frame["date"] <= pd.Timestamp(until)
-    return frame[keep].drop(columns=[F.LABEL]).reset_index(drop=True)
+    return frame[keep].drop(columns=[F.LABEL, F.PROPENSITY]).reset_index(drop=True)
 
 
 def clear_cache() -> None:

@@ -18,7 +18,18 @@ Two families of features are built:
 
       rate = (findings_before + M * prior_before) / (labelled_before + M)
 
-  Only records whose label is known contribute to finding counts. During training every training row
+  Only records whose label is known contribute to finding counts. Examined records are not a sample
+  of the traffic (the centre examines what it already finds risky), so in the *rates* each one weighs
+  one over its :data:`PROPENSITY`, the probability it had of being examined (a random-control check
+  at 1 % stands for a hundred declarations), and the rate counts as many observations as those weights
+  are worth (Kish's effective size), so one heavy check moves a rate about as much as one plain one::
+
+      rate = (n_eff * weighted_rate_before + M * prior_before) / (n_eff + M)
+
+  which is the formula above when every propensity is 1 (imported history, or no propensity known).
+  The prior is the weighted rate of all earlier records, an estimate for the traffic rather than for
+  what was examined, so it does not creep upwards as the targeted findings pile up. The counts
+  (examined, findings) stay plain counts. During training every training row
   is labelled, but a row still only sees labels of strictly earlier dates, so the model never learns
   from its own label. At scoring time the new rows are unlabelled: they may count as earlier
   *declarations* for later new rows, but never as findings.
@@ -79,6 +90,17 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMN_MAP.values() if c no
 SMOOTHING = 2.0
 #: Prior finding rate used while there is no labelled history at all.
 DEFAULT_PRIOR = 0.2
+#: Pseudo-observations at :data:`DEFAULT_PRIOR` in the finding rate of all earlier records (the prior).
+PRIOR_SMOOTHING = 10.0
+#: Optional column: the probability that a labelled record was examined, given what the centre knew
+#: when it selected (:mod:`apps.learning.selection`); missing means 1. Never a model input.
+PROPENSITY = "propensity"
+#: Most one examined record may weigh in the finding rates. A rate is taken over the few earlier
+#: records of one key, where a 1 % random check at its full weight of 100 would decide the rate alone
+#: (and a model scoring with such rates follows that one check); at ten, a random check still counts
+#: for much more than a targeted one, about as much as the training weights' variance budget lets it
+#: (:data:`apps.learning.selection.MIN_EFFECTIVE_SHARE` lowers their cap to about 7-13 at a 1 % share).
+MAX_HISTORY_WEIGHT = 10.0
 
 _ORIGIN = pd.Timestamp("2000-01-01")
 
@@ -332,55 +354,89 @@ def _key_codes(c: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.
 
 
 def _past_stats(
-    codes: np.ndarray, t: np.ndarray, labelled: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: declarations, labelled declarations and findings of the same key strictly before ``t``.
-
-    Also returns the first date (``t``) the key was seen at all (may equal the row's own date).
+    codes: np.ndarray, t: np.ndarray, labelled: np.ndarray, y: np.ndarray, w: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per row, over records of the same key strictly before ``t``: declarations ``n``, labelled ones
+    ``nl``, findings ``np``, and the sums of examination weights ``sw``, ``sw2`` (squares) and ``swy``
+    (of findings). Also ``first``: the first date (``t``) the key was seen at all (may be the row's own).
     """
-    df = pd.DataFrame({"g": codes, "t": t, "n": 1, "nl": labelled, "np": y})
-    agg = df.groupby(["g", "t"], sort=True)[["n", "nl", "np"]].sum()
+    df = pd.DataFrame(
+        {"g": codes, "t": t, "n": 1, "nl": labelled, "np": y, "sw": w, "sw2": w * w, "swy": w * y}
+    )
+    columns = ["n", "nl", "np", "sw", "sw2", "swy"]
+    agg = df.groupby(["g", "t"], sort=True)[columns].sum()
     before = agg.groupby(level=0).cumsum() - agg  # totals over strictly earlier dates of the key
     first = agg.reset_index().groupby("g")["t"].min()
-    idx = pd.MultiIndex.from_arrays([codes, t])
-    b = before.reindex(idx)
-    return (
-        b["n"].to_numpy(float),
-        b["nl"].to_numpy(float),
-        b["np"].to_numpy(float),
-        first.reindex(codes).to_numpy(float),
-    )
+    b = before.reindex(pd.MultiIndex.from_arrays([codes, t]))
+    out = {c: b[c].to_numpy(float) for c in columns}
+    out["first"] = first.reindex(codes).to_numpy(float)
+    return out
 
 
-def _global_prior(t: np.ndarray, labelled: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Finding rate of all labelled records strictly before each row's date (smoothed to the default)."""
-    df = pd.DataFrame({"t": t, "nl": labelled, "np": y})
-    agg = df.groupby("t", sort=True)[["nl", "np"]].sum()
+def _shrunk_rate(sw: np.ndarray, sw2: np.ndarray, swy: np.ndarray, prior: np.ndarray, m: float) -> np.ndarray:
+    """Weighted finding rate ``swy / sw`` shrunk towards ``prior`` by ``m`` pseudo-observations.
+
+    The rate counts as many observations as the weights are worth (Kish's ``sw^2 / sw2``): one random-
+    control check weighted 100 among a few certain ones is about one observation, not a hundred, so a
+    key examined little stays near the prior. With every weight 1 this is
+    ``(findings + m * prior) / (examined + m)``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(sw > 0, swy / np.where(sw > 0, sw, 1.0), 0.0)
+        n_eff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1.0), 0.0)
+    return (n_eff * rate + m * prior) / (n_eff + m)
+
+
+def _global_prior(t: np.ndarray, w: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Weighted finding rate of all labelled records strictly before each row's date (shrunk to the
+    default with :data:`PRIOR_SMOOTHING` pseudo-observations)."""
+    df = pd.DataFrame({"t": t, "sw": w, "sw2": w * w, "swy": w * y})
+    agg = df.groupby("t", sort=True)[["sw", "sw2", "swy"]].sum()
     before = agg.cumsum() - agg
-    prior = (before["np"] + 10.0 * DEFAULT_PRIOR) / (before["nl"] + 10.0)
-    return prior.reindex(t).to_numpy(float)
+    prior = _shrunk_rate(
+        before["sw"].to_numpy(float),
+        before["sw2"].to_numpy(float),
+        before["swy"].to_numpy(float),
+        np.full(len(before), DEFAULT_PRIOR),
+        PRIOR_SMOOTHING,
+    )
+    return pd.Series(prior, index=agg.index).reindex(t).to_numpy(float)
 
 
-def _history_features(c: pd.DataFrame, labelled: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    """History features for every row of ``c`` from rows of ``c`` with strictly earlier dates."""
+def _history_features(c: pd.DataFrame, labelled: np.ndarray, y: np.ndarray, w: np.ndarray) -> pd.DataFrame:
+    """History features for every row of ``c`` from rows of ``c`` with strictly earlier dates.
+
+    ``w``: each labelled record's examination weight (:func:`history_weights`; 0 where unlabelled).
+    """
     t = c["t"].to_numpy()
-    prior = _global_prior(t, labelled, y)
+    prior = _global_prior(t, w, y)
     out: dict[str, np.ndarray] = {}
     for key in HISTORY_KEYS:
         codes, missing = _key_codes(c, key.columns)
-        n, nl, npos, first = _past_stats(codes, t, labelled, y)
+        s = _past_stats(codes, t, labelled, y, w)
+        n = s["n"]
         nan_if_missing = np.where(missing, np.nan, 1.0)
         out[f"{key.name}_n_before"] = n * nan_if_missing
         if not key.counts_only:
-            out[f"{key.name}_examined_before"] = nl * nan_if_missing
-            out[f"{key.name}_findings_before"] = npos * nan_if_missing
-            rate = (npos + SMOOTHING * prior) / (nl + SMOOTHING)
+            out[f"{key.name}_examined_before"] = s["nl"] * nan_if_missing
+            out[f"{key.name}_findings_before"] = s["np"] * nan_if_missing
+            rate = _shrunk_rate(s["sw"], s["sw2"], s["swy"], prior, SMOOTHING)
             out[f"{key.name}_finding_rate"] = rate * nan_if_missing
         if key.identity:
             seen = n > 0
             out[f"{key.name}_first_seen"] = np.where(seen, 0.0, 1.0) * nan_if_missing
-            out[f"{key.name}_days_known"] = np.where(seen, t - first, 0.0) * nan_if_missing
+            out[f"{key.name}_days_known"] = np.where(seen, t - s["first"], 0.0) * nan_if_missing
     return pd.DataFrame(out, index=c.index)
+
+
+def history_weights(propensity: np.ndarray | pd.Series | None, size: int) -> np.ndarray:
+    """Examination weight of each record in the finding rates: ``1 / propensity``, at most
+    :data:`MAX_HISTORY_WEIGHT`; 1 where the propensity is missing (selection not reconstructable)."""
+    if propensity is None:
+        return np.ones(size)
+    p = pd.to_numeric(pd.Series(np.asarray(propensity)), errors="coerce").to_numpy(float)
+    p = np.where(np.isnan(p) | (p <= 0), 1.0, np.clip(p, 1.0 / MAX_HISTORY_WEIGHT, 1.0))
+    return 1.0 / p
 
 
 def build_features(
@@ -396,6 +452,10 @@ def build_features(
     labels are ignored unless ``use_frame_labels`` is true (training: each row then sees the labels of
     the frame's rows with strictly earlier dates, never its own or same-day ones).
 
+    A labelled record may carry its :data:`PROPENSITY` (the probability that it was examined, given
+    what the centre knew when it selected): the finding rates then weight it by its inverse (see the
+    module docstring). The same column is read at training and at scoring time.
+
     Every history feature of a row depends only on records (from ``history`` and ``frame``) dated
     strictly before the row's date. Categorical features are returned as strings; encode them with
     :func:`encode_categories` before giving them to a model.
@@ -407,6 +467,7 @@ def build_features(
         new_y = pd.Series(np.nan, index=frame.index)
     parts = [new]
     ys = [new_y.to_numpy(float)]
+    ws = [history_weights(frame.get(PROPENSITY) if use_frame_labels else None, len(frame))]
     if history is not None and len(history):
         hist = _clean(history)
         hist_norm = normalise_columns(history)
@@ -417,11 +478,13 @@ def build_features(
         )
         parts.append(hist)
         ys.append(h_y.to_numpy(float))
+        ws.append(history_weights(history.get(PROPENSITY), len(history)))
     allc = pd.concat(parts, ignore_index=True)
     y_all = np.concatenate(ys)
     labelled = (~np.isnan(y_all)).astype(float)
     y_bin = np.where(np.isnan(y_all), 0.0, (y_all > 0).astype(float))
-    hist_feats = _history_features(allc, labelled, y_bin).iloc[: len(new)]
+    w_all = np.concatenate(ws) * labelled
+    hist_feats = _history_features(allc, labelled, y_bin, w_all).iloc[: len(new)]
     hist_feats.index = frame.index
     own = _own_features(new)
     return pd.concat([own, hist_feats], axis=1)[SPEC.names]

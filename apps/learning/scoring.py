@@ -74,8 +74,10 @@ def _with_history(
     sources = _history_sources(version, extra_sources)
     stored = D.declarations_frame(sources)
     labels = dict(zip(stored[D.SUBJECT_ID], stored[F.LABEL], strict=True))
+    chances = dict(zip(stored[D.SUBJECT_ID], stored[F.PROPENSITY], strict=True))
     frame = frame.drop(columns=list(F.LABEL_COLUMNS), errors="ignore").copy()
     frame[F.LABEL] = frame[D.SUBJECT_ID].map(labels).astype(float)
+    frame[F.PROPENSITY] = frame[D.SUBJECT_ID].map(chances).astype(float)
     history = D.history_frame(
         sources, before=frame["date"].max().date(), exclude=frame[D.SUBJECT_ID].tolist()
     )

@@ -97,6 +97,35 @@ def test_history_hand_worked() -> None:
     assert x.loc[0, "has_courier"] == 0
 
 
+def test_finding_rates_weigh_each_examination_by_its_propensity() -> None:
+    """A random check that stood for many unexamined declarations moves a rate more than a targeted
+    one, but only as far as its capped weight and the effective number of examinations allow."""
+    history = pd.DataFrame(
+        [
+            _row("2020-01-01", "A", 1, n=1),  # targeted: examined for sure
+            _row("2020-01-01", "A", 1, n=2),
+            _row("2020-01-02", "A", 0, n=3),  # a random check drawn at 5 %: weight 20, capped at 10
+        ]
+    ).assign(**{F.PROPENSITY: [1.0, np.nan, 0.05]})
+    new = pd.DataFrame([_row("2020-02-01", "A", None)]).drop(columns=["fraud"])
+    x = F.build_features(new, history)
+    w = np.array([1.0, 1.0, F.MAX_HISTORY_WEIGHT])  # no propensity known: 1
+    y = np.array([1.0, 1.0, 0.0])
+    n_eff = w.sum() ** 2 / (w * w).sum()
+    rate = (w * y).sum() / w.sum()
+    prior = (n_eff * rate + F.PRIOR_SMOOTHING * F.DEFAULT_PRIOR) / (n_eff + F.PRIOR_SMOOTHING)
+    expected = (n_eff * rate + F.SMOOTHING * prior) / (n_eff + F.SMOOTHING)
+    assert x.loc[0, "importer_finding_rate"] == pytest.approx(expected)
+    # Far below the plain rate of two findings in three, which the targeted findings inflate.
+    plain = F.build_features(new, history.drop(columns=[F.PROPENSITY]))
+    assert x.loc[0, "importer_finding_rate"] < plain.loc[0, "importer_finding_rate"] - 0.2
+    # The counts stay plain counts.
+    assert (x.loc[0, "importer_examined_before"], x.loc[0, "importer_findings_before"]) == (3, 2)
+    # The same records as training rows (their own labels and propensities) give a later row the same.
+    as_training = F.build_features(pd.concat([history, new], ignore_index=True), use_frame_labels=True)
+    assert as_training.loc[3, "importer_finding_rate"] == pytest.approx(expected)
+
+
 def test_unlabelled_rows_count_as_declarations_not_findings() -> None:
     history = pd.DataFrame([_row("2020-01-01", "A", 1)])
     new = pd.DataFrame([_row("2020-02-01", "A", None), _row("2020-03-01", "A", None)])
