@@ -135,18 +135,21 @@ def _worker(task: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", choices=["formats", "declarations-50k"], help=argparse.SUPPRESS)
+    # Only one part (the same keys of the report, the others left out): the parts take minutes each.
+    parser.add_argument("--only", choices=["parse", "formats", "declarations"], help="run one part only")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(_worker(args.worker)))
         return
-    report: dict[str, object] = {
-        "parse_only": {
+    report: dict[str, object] = {}
+    if args.only in (None, "parse"):
+        report["parse_only"] = {
             "edifact_vs_pydifact": _json_of([sys.executable, "-m", "bench.intake_edifact"]),
             "cargo": _json_of([sys.executable, "-m", "bench.intake_cargo"]),
-        },
-        "parse_and_store": {},
-    }
-    for backend in ("sqlite", "postgresql"):
+        }
+    if args.only in (None, "formats"):
+        report["parse_and_store"] = {}
+    for backend in ("sqlite", "postgresql") if args.only in (None, "formats") else ():
         url, drop = _fresh_database(backend)
         try:
             report["parse_and_store"][backend] = _json_of(
@@ -154,13 +157,14 @@ def main() -> None:
             )
         finally:
             drop()
-    url, drop = _fresh_database("postgresql")
-    try:
-        report["declarations_50k_postgresql"] = _json_of(
-            [sys.executable, "-m", "bench.intake", "--worker", "declarations-50k"], env=_env(url)
-        )
-    finally:
-        drop()
+    if args.only in (None, "declarations"):
+        url, drop = _fresh_database("postgresql")
+        try:
+            report["declarations_50k_postgresql"] = _json_of(
+                [sys.executable, "-m", "bench.intake", "--worker", "declarations-50k"], env=_env(url)
+            )
+        finally:
+            drop()
     print(json.dumps(report))
 
 

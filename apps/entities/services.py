@@ -79,8 +79,10 @@ def record_fields(subject: Any, facts: dict[str, Any] | None = None, details: di
     }
 
 
-def _frame(rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]], subject_kind: str) -> pd.DataFrame:
-    records = [{"rid": pk} | record_fields(subject_kind, facts, details) for pk, _, facts, details in rows]
+def _frame(rows: list[tuple[Any, ...]], subject_kind: str) -> pd.DataFrame:
+    records = [
+        {"rid": pk} | record_fields(subject_kind, facts, details) for pk, _, facts, details, *_ in rows
+    ]
     columns = [
         "rid",
         *(resolution.PERSON_FIELDS if subject_kind == "traveller" else resolution.TRADER_FIELDS),
@@ -95,21 +97,30 @@ def _hashed(keys: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"key": keys["key"].map(hashed), "rid": keys["rid"]})
 
 
-def link_subjects(subject_ids: list[int]) -> LinkCounts:
+#: What the linker reads of a subject of the batch: (pk, kind, facts, details, source id, external id).
+BatchRecord = tuple[int, str, dict[str, Any], dict[str, Any], int, str]
+
+
+def link_subjects(subject_ids: list[int], *, records: list[BatchRecord] | None = None) -> LinkCounts:
     """Link a stored batch (travellers and traders among ``subject_ids``) against everything stored.
 
-    Called by intake in its store transaction; also by ``manage.py``-style backfills with any ids.
+    Called by intake in its store transaction, which passes ``records``: the batch's subjects that are
+    not superseded, as it has just written them, so that they are not read back (a query and the JSON of
+    every subject of the batch). Without them (``manage.py``-style backfills, any ids) they are read.
     """
     counts = LinkCounts()
     if not subject_ids:
         return counts
-    columns = ("pk", "kind", "facts", "details")
-    batch = list(
-        Subject.objects.filter(pk__in=subject_ids, kind__in=list(KINDS))
-        .exclude(status=Subject.Status.SUPERSEDED)
-        .order_by()
-        .values_list(*columns)
-    )
+    if records is None:
+        columns = ("pk", "kind", "facts", "details", "source_id", "external_id")
+        batch = list(
+            Subject.objects.filter(pk__in=subject_ids, kind__in=list(KINDS))
+            .exclude(status=Subject.Status.SUPERSEDED)
+            .order_by()
+            .values_list(*columns)
+        )
+    else:
+        batch = [r for r in records if r[1] in KINDS]
     for subject_kind, (engine_kind, link_kind) in KINDS.items():
         rows = [r for r in batch if r[1] == subject_kind]
         if rows:
@@ -117,7 +128,9 @@ def link_subjects(subject_ids: list[int]) -> LinkCounts:
     return counts
 
 
-def _link_kind(rows, subject_kind: str, engine_kind: str, link_kind: str, counts: LinkCounts) -> None:
+def _link_kind(
+    rows: list[BatchRecord], subject_kind: str, engine_kind: str, link_kind: str, counts: LinkCounts
+) -> None:
     new = _frame(rows, subject_kind)
     prepared = resolution.prepare(new, engine_kind)
     keys = _hashed(resolution.block_keys(prepared, engine_kind))
@@ -152,7 +165,7 @@ def _link_kind(rows, subject_kind: str, engine_kind: str, link_kind: str, counts
         for a, b, s, w, ok in zip(links.a, links.b, links.score, links.weight, links.linked, strict=True)
         if ok
     }
-    confirmed, split = _decisions(new_ids, subject_kind)
+    confirmed, split = _decisions(new_ids, subject_kind, {r[0]: (r[4], r[5]) for r in rows})
     for pair in split:
         if found.pop(pair, None) is not None:
             counts.split_kept_apart += 1
@@ -209,21 +222,14 @@ def _link_kind(rows, subject_kind: str, engine_kind: str, link_kind: str, counts
     )
 
 
-def _identity_of(subject_ids: set[int]) -> dict[int, tuple[int, str]]:
-    return {
-        pk: (source, ext)
-        for pk, source, ext in Subject.objects.filter(pk__in=subject_ids)
-        .order_by()
-        .values_list("pk", "source_id", "external_id")
-    }
-
-
-def _decisions(new_ids: set[int], subject_kind: str) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+def _decisions(
+    new_ids: set[int], subject_kind: str, identities: dict[int, tuple[int, str]]
+) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
     """Pairs (a < b) of the batch with a stored record, or within it, that analysts confirmed or split.
 
-    Decisions name business identities; each is mapped to the current record of each identity.
+    Decisions name business identities (``identities``: each new record's source and external id); each
+    is mapped to the current record of each identity.
     """
-    identities = _identity_of(new_ids)
     if not identities:
         return set(), set()
     ext_ids = {ext for _, ext in identities.values()}

@@ -368,15 +368,16 @@ def _split_from(subject: Subject) -> list[int]:
     return list(Subject.objects.filter(others).values_list("pk", flat=True)[:MAX_FETCH])
 
 
-def link_batch(subject_ids: list[int]) -> None:
+def link_batch(subject_ids: list[int], records: list[tuple[Any, ...]] | None = None) -> None:
     """Link a batch just stored against everything stored (entity resolution, ``apps.entities``): called
-    by intake's store path inside its transaction. The entities app sits above intake: looked up, not
-    imported at module level, and skipped in an installation without it."""
+    by intake's store path inside its transaction, with the batch's ``records`` as it wrote them (see
+    ``link_subjects``). The entities app sits above intake: looked up, not imported at module level, and
+    skipped in an installation without it."""
     if not apps.is_installed("apps.entities"):
         return
     from apps.entities.services import link_subjects
 
-    link_subjects(subject_ids)
+    link_subjects(subject_ids, records=records)
 
 
 def _records(
