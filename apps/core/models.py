@@ -35,3 +35,30 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class StoredFile(models.Model):
+    """A file kept in the database by :class:`apps.core.storage.DatabaseStorage` (the "uploads" storage
+    of a deployment): every web and worker host reads what any of them wrote, with nothing but the
+    database they already share. The content is in :class:`StoredChunk` rows, read one at a time."""
+
+    name = models.CharField(max_length=500, unique=True)
+    size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StoredChunk(models.Model):
+    """One piece of a :class:`StoredFile`, so that neither writing nor reading holds a whole upload."""
+
+    file = models.ForeignKey(StoredFile, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["file", "index"], name="stored_chunk_once")]
+
+    def __str__(self) -> str:
+        return f"{self.file_id}#{self.index}"

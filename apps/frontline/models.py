@@ -23,6 +23,7 @@ from django.utils import timezone
 from apps.agencies.models import ExaminationMethod
 from apps.agencies.operations import membership_of
 from apps.agencies.scoping import ScopedManager, ScopedQuerySet
+from apps.core.storage import uploads
 
 
 class ExaminationOutcome(models.TextChoices):
@@ -210,10 +211,10 @@ def photo_path(instance: ExaminationPhoto, filename: str) -> str:
 
 
 class ExaminationPhoto(models.Model):
-    """A photo taken at the examination: checked by content, stored under MEDIA_ROOT with its SHA-256."""
+    """A photo taken at the examination: checked by content, kept in the uploads storage with its SHA-256."""
 
     result = models.ForeignKey(ExaminationResult, on_delete=models.PROTECT, related_name="photos")
-    file = models.FileField(upload_to=photo_path, max_length=200)
+    file = models.FileField(upload_to=photo_path, max_length=200, storage=uploads)
     sha256 = models.CharField(max_length=64)
     content_type = models.CharField(max_length=30)
     size = models.PositiveIntegerField()

@@ -561,10 +561,10 @@ def _store(
 
 def _forget(names: list[str]) -> None:
     """Photos are written before the commit: a result that was not stored must not leave them behind."""
-    from django.core.files.storage import default_storage
+    from apps.core.storage import uploads
 
     for name in names:
-        default_storage.delete(name)
+        uploads().delete(name)
 
 
 # --------------------------------------------------------------------------- feedback and partners

@@ -219,7 +219,7 @@ def _refused(request: HttpRequest, found: Any, error: ValidationError, status: i
 @login_required
 @require_GET
 def photo(request: HttpRequest, pk: int) -> FileResponse:
-    """A photo of an examination the viewer may see, served from MEDIA_ROOT (never by a public URL)."""
+    """A photo of an examination the viewer may see, from the uploads storage (never by a public URL)."""
     found = services.get_photo_for(request.user, pk)
     response = FileResponse(found.file.open("rb"), content_type=found.content_type)
     response["Cache-Control"] = "private, max-age=86400"

@@ -202,6 +202,15 @@ class Subject(models.Model):
             models.Index(fields=["kind", "status", "arrival_at"], name="subject_kind_arrival"),
             models.Index(fields=["owner_agency", "kind", "status"], name="subject_scope"),
         ]
+        constraints = [
+            # One current version of each business object (and one trader, one conveyance) per source:
+            # ``store_messages`` decides it under a lock; the database refuses a second all the same.
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(status="current"),
+                name="subject_one_current_version",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.title}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import connection, reset_queries, transaction
+from django.db import InterfaceError, OperationalError, connection, reset_queries, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -203,16 +203,23 @@ def store_messages(
     ports = ports or PortIndex()
     now = timezone.now()
     with transaction.atomic():
+        _lock_source(source)
         keys = [m.message_key for m, _ in parsed]
-        seen = set(
+        stored_by = dict(
             Message.objects.filter(source=source, message_key__in=keys)
             .order_by()
-            .values_list("message_key", flat=True)
+            .values_list("message_key", "run_id")
         )
+        seen = set(stored_by)
         fresh: list[tuple[ParsedMessage, str]] = []
         for message, file_name in parsed:
             if message.message_key in seen:
-                counts.duplicates += 1
+                if run is not None and stored_by.get(message.message_key) == run.pk:
+                    # Stored by this very run before it was interrupted (a worker killed, the
+                    # database restarted): the run's own message, not a duplicate sent by anyone.
+                    counts.messages += 1
+                else:
+                    counts.duplicates += 1
                 continue
             seen.add(message.message_key)
             fresh.append((message, file_name))
@@ -238,7 +245,7 @@ def store_messages(
                 for m, file_name in fresh
             ],
         )
-        counts.messages = len(message_ids)
+        counts.messages += len(message_ids)
         counts.filtered_fields = sum(m.filtered_fields for m, _ in fresh)
 
         primary: list[tuple[SubjectDraft, int, str]] = []
@@ -366,7 +373,16 @@ def store_messages(
         link_rows.extend(_same_person_links(person_keys))
         bulk_insert_rows(SubjectLink, link_rows)
         counts.links = len(link_rows)
-        link_batch(subject_ids)  # entity resolution: this batch against everything stored
+        # Entity resolution: this batch against everything stored, from the rows just written rather
+        # than read back (a query and the JSON of every traveller and trader of the batch, for nothing).
+        link_batch(
+            subject_ids,
+            [
+                (pk, row["kind"], row["facts"], row["details"], row["source_id"], row["external_id"])
+                for row, pk in zip(rows, subject_ids, strict=True)
+                if row["status"] != Subject.Status.SUPERSEDED and row["kind"] in LINKED_KINDS
+            ],
+        )
         counts.subject_ids = [
             pk_of[id(d)] for i, (d, _, _) in enumerate(primary) if rows[i]["status"] == Subject.Status.CURRENT
         ]
@@ -382,6 +398,25 @@ def store_messages(
         transaction.on_commit(lambda: request_assessment(ids))
     keep_statistics_current(Subject, SubjectKey, SubjectLink, Message)
     return counts
+
+
+#: The first key of the transaction lock ``store_messages`` takes on a source (the second is its id).
+SOURCE_LOCK_SPACE = 21_000
+
+
+def _lock_source(source: DataSource) -> None:
+    """Let one batch at a time store into ``source``, until its transaction ends (PostgreSQL).
+
+    Everything ``store_messages`` decides by reading first is per source: whether a message is already
+    stored, which version is current, whether a trader or conveyance exists. Two workers storing into
+    one source at once would both read "not there" and both insert (two current versions, two traders);
+    with this lock the second reads after the first has committed. One lock a batch costs nothing
+    measurable, where a lock per key would take thousands; parsing still runs in parallel. The partial
+    unique constraint on current subjects is the database's own guarantee.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SOURCE_LOCK_SPACE, source.pk])
 
 
 def _count_previous_declarations(source: DataSource, drafts: list[SubjectDraft]) -> None:
@@ -435,6 +470,8 @@ def _subject_row(
 
 
 PERSON_KEY_PREFIXES = ("doc:", "namedob:")
+#: The kinds entity resolution links (``apps.entities.services.KINDS``): only their rows are handed over.
+LINKED_KINDS = frozenset({"traveller", "trader"})
 
 
 def _same_person_links(person_keys: dict[str, set[int]]) -> list[dict[str, Any]]:
@@ -510,6 +547,8 @@ def start_run(*, actor: Any, source: DataSource, files: list[str], fmt: str = "a
 
 
 Progress = Callable[[IntakeRun], None]
+#: Errors that say the database cannot be reached rather than that the input is bad.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def run_intake(
@@ -518,11 +557,14 @@ def run_intake(
     *,
     progress: Progress | None = None,
     batch_size: int = 2000,
+    resume: bool = False,
 ) -> IntakeRun:
     """Parse and store each (name, bytes) payload into the run's source, updating the run as it goes.
 
     Each file is stored in batches of whole messages, each batch in its own transaction, so a file
     that is rejected half-way keeps nothing half-written and a crash loses at most the batch under way.
+    With ``resume`` the run was interrupted after ``run.progress_done`` whole files, whose counts and
+    problems it kept: the payloads are the files after those, and the totals go on from there.
     """
     run.status = IntakeRun.Status.RUNNING
     run.save(update_fields=["status"])
@@ -540,8 +582,13 @@ def run_intake(
         "problems": 0,
         "filtered_fields": 0,
     }
+    if resume:
+        counts.update({k: v for k, v in (run.counts or {}).items() if k in counts})
+        for name in ("messages", "duplicates", "subjects", "superseded", "cancelled", "filtered_fields"):
+            setattr(totals, name, counts[name])
+        counts["files"] = run.progress_done
     ports = PortIndex()
-    problems: list[dict[str, str]] = list(run.problems)
+    problems: list[dict[str, str]] = list(run.problems) if resume else []
     try:
         for name, data in payloads:
             if register:
@@ -581,6 +628,11 @@ def run_intake(
                 # tens of kilobytes): a long run grew by ~100 MiB. A test capturing queries sets
                 # force_debug_cursor, and its log is left alone.
                 reset_queries()
+    except DATABASE_UNAVAILABLE:
+        # The database went away (a restart, a fail-over): the run is not at fault. It stays "running"
+        # so that the task's retry runs it again from its first file, storing only what it had not.
+        log.warning("intake run %s interrupted: database unavailable", run.pk)
+        raise
     except Exception:
         log.exception("intake run %s failed", run.pk)
         IntakeRun.objects.filter(pk=run.pk).update(status=IntakeRun.Status.FAILED, finished_at=timezone.now())
@@ -635,7 +687,8 @@ def ingest_paths(
 def submit_files(
     *, actor: Any, source: DataSource, files: list[tuple[str, Iterable[bytes]]], fmt: str = "auto"
 ) -> IntakeRun:
-    """Queue an intake of uploaded files: spool them to disk and run a Celery task after commit.
+    """Queue an intake of uploaded files: keep them in the uploads storage (every host reads it) and
+    run a Celery task after commit.
 
     The page and the API answer at once with the run, whose progress the page then polls.
     """

@@ -2,7 +2,7 @@
 
 A :class:`ModelVersion` is one trained risk model of one agency: the data it learnt from (sources and
 date window), its inputs and parameters, its out-of-time metrics, and the serialised model itself,
-kept as a file under ``MEDIA_ROOT`` with its SHA-256 (the database row holds only what pages and
+kept as a file in the uploads storage with its SHA-256 (the database row holds only what pages and
 reports read). At most one version per agency is active; the risk engine scores with it.
 """
 
@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.agencies.scoping import ScopedManager
+from apps.core.storage import uploads
 
 
 class ModelStatus(models.TextChoices):
@@ -66,7 +67,7 @@ class ModelVersion(OwnedByAgency):
         default=list, help_text="[{name, description, gain, share}], largest first."
     )
     data_summary = models.JSONField(default=dict, help_text="Rows, findings, random-control weighting.")
-    model_file = models.FileField(upload_to=_model_path, blank=True)
+    model_file = models.FileField(upload_to=_model_path, blank=True, storage=uploads)
     sha256 = models.CharField(max_length=64, blank=True)
     risk_area = models.CharField(max_length=20, default="revenue")
     score_weight = models.FloatField(

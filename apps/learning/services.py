@@ -3,7 +3,7 @@
 Pages, the API, the commands and the Celery tasks all go through these functions. Training reads the
 product's own records (:mod:`apps.learning.dataset`), trains with the pure core
 (:mod:`apps.learning.training`), and stores a :class:`~apps.learning.models.ModelVersion` with the
-serialised model as a file under ``MEDIA_ROOT`` and its SHA-256, checked again every time the file is
+serialised model as a file in the uploads storage and its SHA-256, checked again every time the file is
 loaded (the file is a pickle: only bytes this application wrote, unchanged, are ever loaded).
 """
 

@@ -23,6 +23,7 @@ from apps.agencies.operations import membership_of
 from apps.agencies.roles import PORT_BOUND_ROLES
 from apps.agencies.scoping import ScopedManager, ScopedQuerySet
 from apps.compliance.chain import HashChained
+from apps.core.storage import uploads
 
 
 class RiskArea(models.TextChoices):
@@ -288,6 +289,17 @@ class Target(models.Model):
                 include=["owner_agency", "risk_area", "state", "operation", "id"],
                 condition=Q(state__in=sorted(OPEN_STATES)),
                 name="target_open_queue",
+            ),
+        ]
+        constraints = [
+            # Nobody in an agency works the same subject twice in one risk area (``services.nominate``
+            # decides it under a lock on the subject; the database refuses a second all the same). A
+            # dispatched target put on hold is left out: it is the port's, already past the decision,
+            # and holding it must not clash with a new nomination made after its dispatch.
+            models.UniqueConstraint(
+                fields=["subject", "risk_area", "owner_agency"],
+                condition=Q(state__in=sorted(OPEN_STATES)) & ~Q(state=S.ON_HOLD, resume_state=S.DISPATCHED),
+                name="target_one_open_per_agency",
             ),
         ]
 
@@ -581,7 +593,7 @@ class Attachment(models.Model):
     """A file on a comment: type and size checked on upload, stored with its SHA-256."""
 
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to="targeting/%Y/%m/")
+    file = models.FileField(upload_to="targeting/%Y/%m/", storage=uploads)
     name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()

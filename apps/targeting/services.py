@@ -311,7 +311,9 @@ def nominate(
     """Nominate ``subject`` as a target in ``risk_area``: ``(target, created)``.
 
     When an open target on the subject and area already exists *and the nominator may see it*, that one
-    is returned (``created`` False): nobody works the same subject twice. Another agency's open target
+    is returned (``created`` False): nobody works the same subject twice. One of his own agency that he
+    may not see (another team's) is refused with a reason: an agency has one open target per subject
+    and area (a database constraint). Another agency's open target
     that is not shared with the nominator is never returned (its owner, reasons and claimant are not his
     to read): his agency gets a target of its own, and deconfliction happens through sharing and holds.
 
@@ -358,6 +360,13 @@ def nominate(
             existing = open_ones.visible_to(actor).first()
         if existing is not None:
             return existing, False
+        if open_ones.filter(owner_agency_id=owner_agency_id).exists():
+            # His own agency works it already, in a team he does not see (a port team beside the centre):
+            # one agency never works the same subject twice in an area (the database refuses it too).
+            # Nothing of that target is his to read; that it exists in his own agency is.
+            raise ValidationError(
+                {"risk_area": "Your agency already has an open target on this subject in this risk area."}
+            )
         target = Target.objects.create(
             subject=subject,
             owner_agency_id=owner_agency_id,

@@ -20,7 +20,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet
@@ -31,6 +30,7 @@ from apps.agencies.models import Agency
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.core.errors import scrub_paths
+from apps.core.storage import keep, safe_name
 from apps.intake.keys import BadKey, document_key
 from apps.watchlists import importers
 from apps.watchlists.importers import (
@@ -719,17 +719,6 @@ def import_path(
     return run_import(run, path, progress=progress)
 
 
-def _spool(run_id: int, name: str, chunks: Iterable[bytes]) -> Path:
-    folder = Path(settings.MEDIA_ROOT) / "watchlist-spool" / str(run_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)[:120] or "upload"
-    path = folder / f"{secrets.token_hex(4)}__{safe}"
-    with path.open("wb") as handle:
-        for chunk in chunks:
-            handle.write(chunk)
-    return path
-
-
 def submit_import(
     *,
     actor: Any,
@@ -738,7 +727,8 @@ def submit_import(
     files: list[tuple[str, Iterable[bytes]]],
     deactivate_missing: bool = True,
 ) -> ImportRun:
-    """Queue an import of uploaded files (the page and the API): spool them, run Celery after commit.
+    """Queue an import of uploaded files (the page and the API): keep them in the uploads storage, run
+    Celery after commit.
 
     OFAC needs its three files (sdn.csv, alt.csv, add.csv) together; the other formats take one file.
     """
@@ -757,18 +747,17 @@ def submit_import(
             files=[Path(n).name for n, _ in files],
             deactivate_missing=deactivate_missing,
         )
-        if fmt == "ofac":
-            folder = Path(settings.MEDIA_ROOT) / "watchlist-spool" / str(run.pk) / "ofac"
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, chunks in files:
-                with (folder / Path(name).name.casefold()).open("wb") as handle:
-                    for chunk in chunks:
-                        handle.write(chunk)
-            target = str(folder)
-        else:
-            name, chunks = files[0]
-            target = str(_spool(run.pk, name, chunks))
-        transaction.on_commit(lambda: run_import_task.delay(run.pk, target))
+
+        # Kept in the uploads storage, which the worker that imports reads wherever it runs; OFAC's
+        # files keep their own names (the reader looks for sdn.csv, alt.csv and add.csv).
+        def stored_name(name: str) -> str:
+            own = safe_name(name)
+            return f"watchlists/{run.pk}/" + (
+                own.casefold() if fmt == "ofac" else f"{secrets.token_hex(4)}__{own}"
+            )
+
+        stored = [keep(stored_name(name), chunks) for name, chunks in files]
+        transaction.on_commit(lambda: run_import_task.delay(run.pk, stored))
     return run
 
 

@@ -1,4 +1,4 @@
-"""Photos are checked by content (not by name or declared type) and stored by SHA-256 under MEDIA_ROOT."""
+"""Photos are checked by content (not by name or declared type) and kept by SHA-256 in the uploads storage."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from apps.core.models import StoredFile
 from apps.frontline import services
 from apps.frontline.models import ExaminationResult
 from apps.frontline.photos import MAX_PHOTO_BYTES, check_photo
@@ -27,8 +28,8 @@ def test_a_real_jpeg_is_stored_with_its_sha256(instruction, port_officer, jpeg):
     photo = result.photos.get()
     assert photo.sha256 == hashlib.sha256(data).hexdigest()
     assert (photo.width, photo.height, photo.content_type) == (64, 48, "image/jpeg")
-    stored = Path(settings.MEDIA_ROOT) / photo.file.name
-    assert stored.read_bytes() == data
+    with photo.file.open("rb") as stored:  # from the uploads storage, wherever it keeps files
+        assert stored.read() == data
     assert photo.file.name.endswith(f"{photo.sha256}.jpg")
 
 
@@ -41,6 +42,7 @@ def test_a_text_file_renamed_jpg_is_refused(instruction, port_officer):
     assert not ExaminationResult.objects.exists()
     media = Path(settings.MEDIA_ROOT)
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+    assert not StoredFile.objects.exists()
 
 
 def test_a_jpeg_header_on_garbage_is_refused():
