@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 
 from ratc_ops.env import (
     env_bool,
@@ -107,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The database out of reach (a restart): 503 with Retry-After, not a 500 (apps.core.unavailable).
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
     # request.user.is_verified(): whether this session passed a second factor (django-otp).
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -256,45 +257,38 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory://")
 # Only the Redis transport reads this (RabbitMQ separates installations by virtual host instead).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:"}
+# A task whose worker died hard (kill -9, a lost host) is delivered again this long after it was taken
+# (Redis transport; default an hour). Keep it above the longest task: a task still running past it is
+# delivered a second time. bench/drill.py sets a few seconds to see redelivery within the drill.
+if _VISIBILITY_TIMEOUT := env_int("CELERY_VISIBILITY_TIMEOUT", 0, minimum=0):
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "visibility_timeout": _VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": 1,  # look for abandoned tasks every second, not every 100
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Stopping a worker loses no task (README, "Running on the real stack"): a pool child that dies mid-task
+# sends the task back to the queue instead of failing it, and a worker stopped with SIGTERM (remapped to
+# SIGQUIT: REMAP_SIGTERM=SIGQUIT) gives the tasks in hand this long to finish, then puts them back.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(env_int("RATC_WORKER_SHUTDOWN_SECONDS", 60, minimum=0))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Beat reads its schedule from the database (django-celery-beat), so an administrator changes when a job
 # runs in the admin; the entries below are written there when beat starts. Run exactly one beat.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# (apps.core.beat: django-celery-beat's scheduler, writing each registered job once, then the admin's.)
+CELERY_BEAT_SCHEDULER = "apps.core.beat:RegistryScheduler"
 # Workers log through LOGGING below (JSON lines with the request id), not Celery's own set-up.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# Periodic work (Celery beat): missed targets, retention, report summaries and the weekly report.
-# (Model drift checks and retraining are added by apps/learning/tasks.py.)
-CELERY_BEAT_SCHEDULE = {
-    "mark-missed-targets": {"task": "targeting.mark_missed_targets", "schedule": 300.0},
-    "apply-retention": {
-        "task": "apps.compliance.tasks.apply_retention_task",
-        "schedule": crontab(hour=1, minute=15),
-    },
-    # Report figures follow the floor within a minute (apps.reports.schedule runs the same without beat).
-    "reports-refresh-recent": {"task": "reports.refresh_daily_stats", "schedule": 60.0},
-    "reports-refresh-month": {
-        "task": "reports.refresh_daily_stats",
-        "schedule": crontab(hour=2, minute=30),
-        "kwargs": {"days": 35},
-    },
-    "purge-idempotency-keys": {"task": "core.purge_idempotency_keys", "schedule": crontab(minute=40)},
-    "reports-weekly": {
-        "task": "reports.send_weekly_report",
-        "schedule": crontab(day_of_week="mon", hour=6, minute=0),
-    },
-    # Webhook deliveries whose retry is due and whose queued task was lost (apps.integrations.tasks).
-    "integrations-retry-due-webhooks": {"task": "integrations.retry_due_webhooks", "schedule": 60.0},
-    # Push to and poll each partner administration whose back-off has passed (apps.alerts.tasks).
-    "alerts-exchange": {"task": "alerts.exchange", "schedule": 120.0},
-}
+# Periodic work: every job (missed targets, retention, report figures, the weekly report, drift checks,
+# retraining, ...) is registered once in apps/core/schedule.py, read by beat on the real stack and by the
+# server process in the embedded mode (apps/core/periodic.py). There is no CELERY_BEAT_SCHEDULE here.
 
 # Webhooks to port systems (apps.integrations): the hosts an endpoint's URL may name, as Django's
 # ALLOWED_HOSTS spells them ("*" any, ".example.org" a domain and its subdomains); the POST's timeout;
@@ -312,9 +306,12 @@ RATC_WEBHOOK_BACKOFF_MAX_SECONDS = env_int("RATC_WEBHOOK_BACKOFF_MAX_SECONDS", 3
 RATC_ALERTS_IDENTITY = env_str("RATC_ALERTS_IDENTITY", "RATC Ops targeting centre")
 RATC_ALERTS_TIMEOUT_SECONDS = env_int("RATC_ALERTS_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
 RATC_ALERTS_RETRY_SECONDS = env_int("RATC_ALERTS_RETRY_SECONDS", 60, minimum=1)
+# The key that encrypts partners' credentials at rest (apps.alerts.crypto): a Fernet key or 32+ random
+# characters; empty, a key derived from SECRET_KEY (keep it apart from SECRET_KEY in production).
+RATC_ALERTS_SECRET_KEY = env_secret("RATC_ALERTS_SECRET_KEY", required=False)
 
 # Without a broker (the embedded mode) no beat runs: the server process applies retention itself, this
-# often (apps.compliance.schedule); 0 turns that off.
+# often (the job "apply-retention" in apps/core/schedule.py); 0 turns that off.
 RETENTION_EVERY_MINUTES = env_int("RATC_RETENTION_EVERY_MINUTES", 60, minimum=0)
 
 # E-mail (the weekly report). The default prints to the console; production names its relay.
@@ -474,6 +471,17 @@ STORAGES = {
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
+}
+# Everything uploaded or attached (apps/core/storage.py): on a deployment every host must read what any
+# host wrote, so beside a DATABASE_URL the files are kept in PostgreSQL; the embedded mode, one host,
+# keeps them under MEDIA_ROOT.
+RATC_UPLOADS = env_choice(
+    "RATC_UPLOADS", "database" if DATABASE_URL else "filesystem", ("database", "filesystem")
+)
+STORAGES["uploads"] = {
+    "BACKEND": "apps.core.storage.DatabaseStorage"
+    if RATC_UPLOADS == "database"
+    else "django.core.files.storage.FileSystemStorage"
 }
 
 # --- API -----------------------------------------------------------------------------------------

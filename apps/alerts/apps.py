@@ -7,11 +7,9 @@ class AlertsConfig(AppConfig):
 
     def ready(self) -> None:
         """An examination that follows a partner's alert goes back as a sighting: the workflow already
-        announces instruction moves after commit (``apps.targeting.events``); nothing in it changes. In the
-        embedded mode the server process exchanges with partners itself (no beat)."""
-        from apps.alerts.schedule import start_in_server
+        announces instruction moves after commit (``apps.targeting.events``); nothing in it changes. The
+        periodic exchange with partners is the job ``alerts-exchange`` (``apps.core.schedule``)."""
         from apps.alerts.services import on_instruction_event
         from apps.targeting.events import instruction_event
 
         instruction_event.connect(on_instruction_event, dispatch_uid="alerts.sightings")
-        start_in_server()

@@ -1,25 +1,11 @@
 """Scheduled compliance work: retention nightly; the chains sealed and anchored every minute and
-verified in full every night (Celery beat).
-
-The chain entries are added to ``app.conf.beat_schedule`` when this module is imported (task
-autodiscovery does that before beat starts), as ``apps/learning/tasks.py`` does.
+verified in full every night. When each runs is registered in ``apps.core.schedule`` (jobs
+``apply-retention``, ``compliance-chain-anchor``, ``compliance-chain-verify-full``).
 """
 
 from celery import shared_task
-from celery.schedules import crontab
 
 from apps.compliance.services import apply_retention
-from ratc_ops.celery import app
-
-BEAT_SCHEDULE = {
-    "compliance-chain-anchor": {"task": "compliance.anchor_chains", "schedule": 60.0},
-    "compliance-chain-verify-full": {
-        "task": "compliance.verify_chains",
-        "schedule": crontab(hour=3, minute=40),
-        "kwargs": {"full": True},
-    },
-}
-app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
 
 
 @shared_task

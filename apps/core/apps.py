@@ -17,3 +17,8 @@ class CoreConfig(AppConfig):
         from apps.core import metrics
 
         metrics.connect()
+
+        # Without a broker no beat runs: the server process runs the registered periodic jobs itself.
+        from apps.core import periodic
+
+        periodic.start_in_server()

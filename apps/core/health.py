@@ -9,6 +9,7 @@ it took, and nothing about the data.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -43,9 +44,21 @@ def _broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
 
 
+#: Set when this process has been told to stop (``apps.core.serve``): not ready, so the load balancer sends
+#: new requests elsewhere while the ones in hand finish.
+DRAINING = threading.Event()
+
+
+def _serving() -> None:
+    if DRAINING.is_set():
+        raise RuntimeError("stopping: finishing the requests in hand")
+
+
 def checks() -> dict[str, Callable[[], None]]:
     """What this installation depends on: the embedded mode has no Redis and an in-memory broker."""
     parts: dict[str, Callable[[], None]] = {"database": _database}
+    if DRAINING.is_set():
+        parts["serving"] = _serving
     if settings.REDIS_URL:
         parts["redis"] = _redis
     if not settings.CELERY_TASK_ALWAYS_EAGER and not settings.CELERY_BROKER_URL.startswith("memory://"):

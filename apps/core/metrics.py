@@ -2,9 +2,12 @@
 
 The product's figures are what an operator of a centre watches: how fast intake is storing, how deep the
 target queues and the task queue are, how many live screens this process holds, how many tasks failed.
-Each Daphne process and each worker answers for itself (scrape each process, not the load balancer).
-Counts read from the database are taken at scrape time in one grouped query each, so nothing on the
-floor's paths pays for them.
+Requests, sockets and the database's figures are each Daphne process's own (scrape each process, not the
+load balancer). Intake runs and task failures happen mostly in Celery workers, which serve no HTTP: they
+are counted in Redis (:class:`SharedCounter`), so every web process reports the whole installation's totals
+(aggregate them with ``max``, not ``sum``); without Redis (the embedded mode) everything runs in the server
+process and is counted there. Counts read from the database are taken at scrape time in one grouped query
+each, so nothing on the floor's paths pays for them.
 
 ``/metrics`` is for the monitoring network only (``RATC_METRICS_ALLOWED_IPS``); it shows no personal data
 and no agency's figures by name of subject, but queue depths are the centre's business, so it is not
@@ -14,33 +17,104 @@ public either.
 from __future__ import annotations
 
 import ipaddress
+import logging
+import threading
+from collections import defaultdict
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
-from prometheus_client import Counter
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
-INTAKE_MESSAGES = Counter(
-    "ratc_intake_messages", "Messages stored by intake runs, by source kind", ["source_kind"]
+log = logging.getLogger("apps.core.metrics")
+
+
+class SharedCounter:
+    """A labelled counter kept in Redis where there is one (every process adds to the same hash), else in
+    this process. Redis being away loses the increment, never the work: metrics must not fail a task."""
+
+    def __init__(self, name: str, documentation: str, label: str) -> None:
+        self.name, self.documentation, self.label = name, documentation, label
+        self._local: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
+
+    def _key(self) -> str:
+        return f"{settings.REDIS_PREFIX}:metrics:{self.name}"
+
+    def inc(self, label_value: str, amount: float = 1) -> None:
+        if not amount:
+            return
+        if not settings.REDIS_URL:
+            with self._lock:
+                self._local[label_value] += amount
+            return
+        try:
+            client = _redis()
+            client.hincrbyfloat(self._key(), label_value, amount)
+        except Exception:  # Redis down: readiness says so
+            log.warning("Metric %s not counted: Redis unavailable", self.name)
+
+    def values(self) -> dict[str, float]:
+        if not settings.REDIS_URL:
+            with self._lock:
+                return dict(self._local)
+        try:
+            raw = _redis().hgetall(self._key())
+        except Exception:
+            return {}
+        return {k.decode(): float(v) for k, v in raw.items()}
+
+    def family(self) -> CounterMetricFamily:
+        family = CounterMetricFamily(self.name, self.documentation, labels=[self.label])
+        for value, total in sorted(self.values().items()):
+            family.add_metric([value], total)
+        return family
+
+
+_clients: dict[str, object] = {}
+
+
+def _redis():
+    """One client per process and URL (redis-py pools its connections and renews them after a fork), with
+    short timeouts: a scrape never hangs."""
+    client = _clients.get(settings.REDIS_URL)
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        _clients[settings.REDIS_URL] = client
+    return client
+
+
+INTAKE_MESSAGES = SharedCounter(
+    "ratc_intake_messages", "Messages stored by intake runs, by source kind", "source_kind"
 )
-INTAKE_REJECTED_FILES = Counter(
-    "ratc_intake_rejected_files", "Files refused by intake runs, by source kind", ["source_kind"]
+INTAKE_REJECTED_FILES = SharedCounter(
+    "ratc_intake_rejected_files", "Files refused by intake runs, by source kind", "source_kind"
 )
-TASK_FAILURES = Counter("ratc_task_failures", "Celery tasks that raised, by task name", ["task"])
+TASK_FAILURES = SharedCounter("ratc_task_failures", "Celery tasks that raised, by task name", "task")
+SHARED_COUNTERS = (INTAKE_MESSAGES, INTAKE_REJECTED_FILES, TASK_FAILURES)
 
 
 class FloorCollector(Collector):
-    """Queue depth by state, the broker's waiting tasks, and this process's live sockets."""
+    """Queue depth by state, the broker's waiting tasks, this process's live sockets, the installation's
+    intake and task-failure counts, and when each periodic job last ran."""
 
     def describe(self):
         """The names alone, so that registering at start-up reads nothing from the database."""
+        for counter in SHARED_COUNTERS:
+            yield CounterMetricFamily(counter.name, counter.documentation, labels=[counter.label])
         yield GaugeMetricFamily("ratc_targets_open", "Open targets by state", labels=["state"])
         yield GaugeMetricFamily("ratc_live_sockets", "Live sockets in this process")
         yield GaugeMetricFamily("ratc_celery_queue_length", "Tasks waiting in the broker's default queue")
+        yield GaugeMetricFamily("ratc_periodic_job_last_run_timestamp_seconds", "Last run", labels=["job"])
 
     def collect(self):
         from apps.targeting.models import OPEN_STATES, Target
+
+        for counter in SHARED_COUNTERS:
+            yield counter.family()
+        yield _periodic_last_runs()
 
         depth = GaugeMetricFamily("ratc_targets_open", "Open targets by state", labels=["state"])
         counts = dict.fromkeys(sorted(OPEN_STATES), 0)
@@ -67,6 +141,26 @@ class FloorCollector(Collector):
             yield GaugeMetricFamily(
                 "ratc_celery_queue_length", "Tasks waiting in the broker's default queue", value=waiting
             )
+
+
+def _periodic_last_runs() -> GaugeMetricFamily:
+    """When each registered periodic job last ran (beat, or the embedded server): alert on one left behind."""
+    from django_celery_beat.models import PeriodicTask
+
+    from apps.core.schedule import jobs
+
+    family = GaugeMetricFamily(
+        "ratc_periodic_job_last_run_timestamp_seconds",
+        "When each registered periodic job last ran (Unix time)",
+        labels=["job"],
+    )
+    try:
+        rows = PeriodicTask.objects.filter(name__in=[j.name for j in jobs()], last_run_at__isnull=False)
+        for name, at in rows.values_list("name", "last_run_at").order_by("name"):
+            family.add_metric([name], at.timestamp())
+    except Exception:  # the database is down: readiness says so; metrics stay answerable
+        log.debug("Periodic jobs' last runs not read", exc_info=True)
+    return family
 
 
 def _broker_queue_length() -> int | None:
@@ -106,14 +200,14 @@ def connect() -> None:
             return
         kind = instance.source.kind if instance.source_id else "unknown"
         counts = instance.counts or {}
-        INTAKE_MESSAGES.labels(kind).inc(counts.get("messages", 0))
-        INTAKE_REJECTED_FILES.labels(kind).inc(counts.get("rejected_files", 0))
+        INTAKE_MESSAGES.inc(kind, counts.get("messages", 0))
+        INTAKE_REJECTED_FILES.inc(kind, counts.get("rejected_files", 0))
 
     post_save.connect(run_finished, sender=IntakeRun, weak=False, dispatch_uid="ratc-metrics-intake")
 
     @task_failure.connect(weak=False)
     def failed(sender=None, **kwargs) -> None:
-        TASK_FAILURES.labels(getattr(sender, "name", "unknown")).inc()
+        TASK_FAILURES.inc(getattr(sender, "name", None) or "unknown")
 
     REGISTRY.register(FloorCollector())
 

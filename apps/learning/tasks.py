@@ -6,9 +6,8 @@
 * ``learning.retrain`` (monthly, 1st at 02:00 UTC): each agency with an active model gets a new *draft*
   version trained on the same sources with the latest outcomes; a risk manager compares and activates.
 
-The schedule is added to ``app.conf.beat_schedule`` when this module is imported, which
-``celery -A ratc_ops beat`` does through task autodiscovery before the scheduler starts. A deployment
-that prefers settings can put the same entries in ``CELERY_BEAT_SCHEDULE`` (see :data:`BEAT_SCHEDULE`).
+The schedule is registered in ``apps.core.schedule`` (jobs ``learning-weekly-drift`` and
+``learning-monthly-retrain``): beat runs it on the real stack, the server process in the embedded mode.
 """
 
 from __future__ import annotations
@@ -16,23 +15,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.schedules import crontab
-
-from ratc_ops.celery import app
 
 log = logging.getLogger(__name__)
-
-BEAT_SCHEDULE = {
-    "learning-weekly-drift": {
-        "task": "learning.check_drift",
-        "schedule": crontab(minute=0, hour=3, day_of_week=1),
-    },
-    "learning-monthly-retrain": {
-        "task": "learning.retrain",
-        "schedule": crontab(minute=0, hour=2, day_of_month=1),
-    },
-}
-app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
 
 
 @shared_task(name="learning.train_model", acks_late=True)

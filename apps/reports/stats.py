@@ -8,8 +8,8 @@
 Counting a million subjects (with their assessments, targets and instructions) for every page view
 would be slow; one grouped query per refresh writes a few thousand :class:`DailyStat` rows, and pages
 sum those. A refresh replaces the rows of its days in one transaction, so a reader sees the old or the
-new figures, never half of them. The recent days are refreshed every minute (Celery beat, or
-:mod:`apps.reports.schedule` in the server process when there is no broker), so arrival and release
+new figures, never half of them. The recent days are refreshed every minute (the job
+``reports-refresh-recent`` of ``apps.core.schedule``: beat, or the server process without a broker), so arrival and release
 figures follow the floor within a minute; the last five weeks every night (late assessments and
 examinations change old days); a manager can recount an older period on demand from the report page.
 """
@@ -359,3 +359,29 @@ def refresh_recent(days: int = 2) -> StatRefresh:
 
 def last_refresh() -> StatRefresh | None:
     return StatRefresh.objects.first()
+
+
+def recent_period() -> timedelta:
+    """How often the recent days are recounted: the registered job's period, so every mode keeps one pace."""
+    from apps.core.schedule import job
+
+    return timedelta(seconds=float(job("reports-refresh-recent").schedule))
+
+
+def refresh_due(now: datetime | None = None) -> bool:
+    """Whether no refresh covering today finished within the last :func:`recent_period`."""
+    now = now or timezone.now()
+    today = now.astimezone(UTC).date()
+    return not StatRefresh.objects.filter(
+        finished_at__gt=now - recent_period(), first_day__lte=today, last_day__gte=today
+    ).exists()
+
+
+def refresh_recent_if_due(now: datetime | None = None) -> int | None:
+    """Recount the recent days when due (a simulator beside a server asks too, and the database says when
+    the last recount was, so together they do not recount more often); the rows written, or None."""
+    from apps.reports.tasks import refresh_daily_stats_task
+
+    if not refresh_due(now):
+        return None
+    return refresh_daily_stats_task()  # inline, as the scheduled task would run on a worker

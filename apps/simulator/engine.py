@@ -281,7 +281,7 @@ class Floor:
         return report
 
     def keep_reports_current(self) -> bool:
-        """Recount the report's recent days when their minute is up (``apps.reports.schedule``).
+        """Recount the report's recent days when their minute is up (``apps.reports.stats``).
 
         On the real stack beat runs ``reports.refresh_daily_stats`` every minute; the embedded mode has
         no beat, and a simulator started as its own command may run beside a server that does not
@@ -290,9 +290,9 @@ class Floor:
         """
         if not settings.CELERY_TASK_ALWAYS_EAGER:
             return False  # beat and the workers do it
-        from apps.reports.schedule import tick
+        from apps.reports.stats import refresh_recent_if_due
 
-        return tick() is not None
+        return refresh_recent_if_due() is not None
 
     def run(
         self,

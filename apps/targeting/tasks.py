@@ -1,7 +1,8 @@
 """Periodic work of the targeting workflow: every open target reaches an end, and no claim lasts for ever.
 
-Beat runs ``targeting.mark_missed_targets`` every few minutes (``CELERY_BEAT_SCHEDULE``); in the embedded
-mode (no broker, no beat) the server process runs it itself (``apps.targeting.schedule``).
+Beat runs ``targeting.mark_missed_targets`` every few minutes (the job ``mark-missed-targets`` of
+``apps.core.schedule``); in the embedded mode (no broker, no beat) the server process runs it on the same
+period (``apps.core.periodic``).
 """
 
 from __future__ import annotations

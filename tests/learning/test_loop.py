@@ -151,6 +151,12 @@ def test_training_frame_weights_examined_outcomes_by_inverse_propensity(source, 
     budgeted = D.training_frame([source]).set_index("subject_id")["weight"]
     assert effective_size(budgeted.to_numpy()) >= 0.5 * len(budgeted) - 1e-6
     assert 1 < budgeted.loc[subjects[0].pk] / budgeted.loc[subjects[15].pk] < 100
+    # The history the scorer reads carries the same propensities, so its finding rates weigh each
+    # examined declaration as training did; a declaration nobody examined has none.
+    D.clear_cache()
+    stored = D.declarations_frame([source]).set_index("subject_id")[F.PROPENSITY]
+    pd.testing.assert_series_equal(stored.loc[p.index], p, check_names=False)
+    assert stored.drop(index=p.index).isna().all()
 
 
 # --- Versions, activation, permissions -----------------------------------------------------------------
@@ -418,11 +424,32 @@ def test_weekly_drift_check_and_warning_on_the_model_page(active, source, tmp_pa
 
 
 def test_drift_task_checks_every_active_version(stored, source, tmp_path):
-    from apps.learning.tasks import BEAT_SCHEDULE, check_drift_task
+    from apps.learning.tasks import check_drift_task
 
     ingest_new(source, tmp_path)
     assert check_drift_task.delay().get() == [DriftCheck.objects.get().pk]
-    assert {e["task"] for e in BEAT_SCHEDULE.values()} == {"learning.check_drift", "learning.retrain"}
-    from ratc_ops.celery import app
 
-    assert "learning-weekly-drift" in app.conf.beat_schedule
+
+def test_the_embedded_mode_checks_drift_on_monday_at_three(stored, source, tmp_path, monkeypatch):
+    """No beat (``make demo``): the server's scheduler runs the weekly check at its registered time."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from apps.core import periodic
+    from apps.core.schedule import job
+
+    monkeypatch.setattr(periodic, "jobs", lambda: (job("learning-weekly-drift"),))
+    start = timezone.now().replace(microsecond=0)
+    days_ahead = (7 - start.weekday()) % 7 or (7 if start.hour >= 3 else 0)
+    monday_three = (start + timedelta(days=days_ahead)).replace(hour=3, minute=0, second=0)
+    with time_machine.travel(start, tick=False):
+        ingest_new(source, tmp_path)
+        assert periodic.run_due() == []  # the job's row is written; Monday 03:00 is to come
+    with time_machine.travel(monday_three - timedelta(minutes=1), tick=False):
+        assert periodic.run_due() == []
+    with time_machine.travel(monday_three, tick=False):
+        assert periodic.run_due() == ["learning-weekly-drift"]
+    check = DriftCheck.objects.get()
+    assert check.model_version_id == stored.pk and check.rows > 0

@@ -17,12 +17,15 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from apps.core import periodic
+from apps.core.schedule import job
 from apps.frontline import services as frontline
 from apps.frontline.services import GoodsLine, ResultInput
-from apps.reports import direct, schedule
+from apps.reports import direct
 from apps.reports import measures as m
 from apps.reports.models import StatRefresh
 from apps.reports.slicing import Slice
+from apps.reports.stats import recent_period, refresh_recent_if_due
 from apps.targeting import services as targeting
 from tests.factories import DataSourceFactory
 from tests.targeting.factories import SubjectFactory
@@ -129,7 +132,7 @@ def test_figures_follow_a_result_within_a_minute_without_a_refresh(client_for, m
     floor.subject(NOW - 2 * H)  # arrived, never targeted: released
     examined = floor.subject(NOW - 1 * H)
     target = floor.approve(floor.nominate(examined))  # arrived, approved, not yet dispatched: held
-    assert schedule.tick() is not None  # the minute's recount
+    assert refresh_recent_if_due() is not None  # the minute's recount
     client = client_for(manager)
     page = client.get(reverse("reports:home")).content.decode()
     assert kpi(page, "Arrivals") == "2"
@@ -145,35 +148,32 @@ def test_figures_follow_a_result_within_a_minute_without_a_refresh(client_for, m
     # Examinations come from the target summary: at once.
     assert kpi(page, "Examinations") == "1"
     assert kpi(page, "Value seized") == "400,000 GBP"
-    assert schedule.tick() is None  # the minute is not up: nobody recounts more often
+    assert refresh_recent_if_due() is None  # the minute is not up: nobody recounts more often
 
     clock.shift(31)  # a minute after the last recount; nobody pressed anything
-    assert schedule.tick() is not None
+    assert refresh_recent_if_due() is not None
     page = client.get(reverse("reports:home")).content.decode()
     assert kpi(page, "Arrivals") == "3"
     assert kpi(page, "Released with no intervention") == "50.0 %"  # the examined one is not released
     assert late.arrival_at > datetime.now(UTC)  # announced, not arrived: not counted as released yet
 
 
-def test_the_schedule_runs_only_in_the_embedded_server_and_keeps_one_pace(settings):
-    assert not schedule.start_in_server()  # a test run is not a server process
-    assert schedule.period() == timedelta(minutes=1)
-    assert settings.CELERY_BEAT_SCHEDULE["reports-refresh-recent"]["task"] == "reports.refresh_daily_stats"
+def test_the_recount_keeps_the_registered_pace(settings):
+    assert recent_period() == timedelta(minutes=1)
+    assert job("reports-refresh-recent").task == "reports.refresh_daily_stats"
 
 
-def test_the_scheduler_thread_recounts_until_stopped(world, clock, monkeypatch):
-    import threading
-
-    stop = threading.Event()
-    calls: list[int] = []
-
-    def tick(now=None):
-        calls.append(1)
-        stop.set()
-
-    monkeypatch.setattr(schedule, "tick", tick)
-    assert schedule.run_periodically(stop, first_delay=0) == 1
-    assert calls == [1]
+def test_the_embedded_server_recounts_every_minute(manager, floor, clock, monkeypatch):
+    """No beat, no simulator: the server's scheduler alone keeps the arrivals current."""
+    monkeypatch.setattr(periodic, "jobs", lambda: (job("reports-refresh-recent"),))
+    assert periodic.run_due() == ["reports-refresh-recent"]
+    floor.subject(NOW - H)
+    clock.shift(30)
+    assert periodic.run_due() == []  # within the minute
+    assert m.subject_figures(manager, TODAY)["arrivals"] in (0, None)
+    clock.shift(30)
+    assert periodic.run_due() == ["reports-refresh-recent"]
+    assert m.subject_figures(manager, TODAY)["arrivals"] == 1
 
 
 # --------------------------------------------------------------------------- released, hand-built
@@ -188,7 +188,7 @@ def test_released_with_no_intervention_counts_those_who_arrived_and_are_settled(
     floor.nominate(floor.subject(NOW - H))  # C
     floor.reject(floor.nominate(floor.subject(NOW - H)))  # D
     floor.subject(NOW + 3 * H)  # E
-    schedule.tick()
+    refresh_recent_if_due()
     f = m.subject_figures(manager, TODAY)
     assert (f["arrivals"], f["arrived"], f["held"], f["released"]) == (5, 4, 1, 2)
     assert f["released_share"] == pytest.approx(2 / 3)
@@ -206,7 +206,7 @@ def test_step_times_are_real_and_read_in_minutes_and_hours(client_for, manager, 
     instruction = floor.dispatch(target)
     clock.shift(120 * 60)
     floor.record(instruction, started=datetime.now(UTC) - H)
-    schedule.tick()
+    refresh_recent_if_due()
     assert m.decision_figures(manager, TODAY)["decision_hours"] == pytest.approx(0.5)
     assert m.step_figures(manager, TODAY) == pytest.approx({"dispatch_hours": 0.25, "result_hours": 2.0})
     assert direct.step_figures(manager, TODAY) == pytest.approx({"dispatch_hours": 0.25, "result_hours": 2.0})

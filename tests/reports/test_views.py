@@ -133,6 +133,33 @@ def test_weekly_report_goes_to_subscribers(history, manager, settings):
     assert send_weekly_report.name == "reports.send_weekly_report"
 
 
+def test_the_embedded_mode_sends_the_weekly_report_on_monday_at_six(history, manager, settings, monkeypatch):
+    """No beat (``make demo``): the server's scheduler sends it on the registered crontab, once."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from apps.core import periodic
+    from apps.core.schedule import job
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    manager.email = "maria@customs.example"
+    manager.save()
+    ReportSubscription.objects.create(user=manager)
+    monkeypatch.setattr(periodic, "jobs", lambda: (job("reports-weekly"),))
+    monday_six = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)
+    for moment, sends in [
+        (monday_six - timedelta(days=1), []),  # Sunday: the job's row is written, nothing is due
+        (monday_six - timedelta(minutes=1), []),
+        (monday_six, ["reports-weekly"]),
+        (monday_six + timedelta(hours=1), []),  # once a week, not once an hour
+    ]:
+        with time_machine.travel(moment, tick=False):
+            assert periodic.run_due() == sends
+    [message] = mail.outbox
+    assert message.to == ["maria@customs.example"] and "Examinations: 3" in message.body
+
+
 def test_subscriptions_are_kept_per_agency(history, manager, client_for, outsider_manager):
     manager.email = "maria@customs.example"
     manager.save()

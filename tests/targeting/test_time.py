@@ -184,26 +184,22 @@ def test_a_board_card_loaded_without_its_port_reads_no_more_rows(
         assert [c.sla_status() for c in cards] == ["ok"]
 
 
-def test_without_beat_the_server_process_runs_the_same_task(make_target, released, monkeypatch, settings):
-    import threading
+def test_without_beat_the_server_process_marks_missed_every_five_minutes(make_target, world, monkeypatch):
+    import time_machine
 
-    from apps.targeting import schedule
+    from apps.core import periodic
+    from apps.core.schedule import job
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    assert schedule.embedded() and schedule.period() == timedelta(minutes=5)
-    assert schedule.start_in_server() is False  # a test run is not the serving process
-    target = make_target(state="awaiting_approval", arrival_at=released)
-    stop = threading.Event()
-    marked = []
-    real = schedule.tick
-
-    def once() -> int:
-        marked.append(real())
-        stop.set()
-        return marked[-1]
-
-    monkeypatch.setattr(schedule, "tick", once)
-    # The thread closes its connection after each tick; here that is the test's own transaction.
-    monkeypatch.setattr(schedule, "close_old_connections", lambda: None)
-    assert schedule.run_periodically(stop, first_delay=0) == 1
-    assert marked == [1] and Target.objects.get(pk=target.pk).state == S.MISSED
+    monkeypatch.setattr(periodic, "jobs", lambda: (job("mark-missed-targets"),))
+    start = timezone.now()
+    arrival = start - missed_grace() + timedelta(minutes=2)  # released two minutes from now
+    target = make_target(state="awaiting_approval", arrival_at=arrival)
+    with time_machine.travel(start, tick=False):
+        assert periodic.run_due() == ["mark-missed-targets"]
+    assert Target.objects.get(pk=target.pk).state == "awaiting_approval"  # not yet released
+    with time_machine.travel(start + timedelta(minutes=4), tick=False):
+        assert periodic.run_due() == []  # released, but the five minutes are not up
+    assert Target.objects.get(pk=target.pk).state == "awaiting_approval"
+    with time_machine.travel(start + timedelta(minutes=5), tick=False):
+        assert periodic.run_due() == ["mark-missed-targets"]
+    assert Target.objects.get(pk=target.pk).state == S.MISSED
