@@ -62,6 +62,7 @@ def _candidates(seeded: Any, world: Any) -> dict[str, list[Any]]:
         # TAXII collections and statuses (apps.alerts): a partner's token only; people get 401 whatever the id.
         "collection_id": ["4f6a8b2c-1d3e-4a5b-9c7d-8e9f0a1b2c3d"],
         "status_id": ["4f6a8b2c-1d3e-4a5b-9c7d-8e9f0a1b2c3d"],
+        "object_id": ["indicator--4f6a8b2c-1d3e-4a5b-9c7d-8e9f0a1b2c3d"],
         # A handover's item (apps.handover): an action, POST only; any number proves the GET is refused.
         "item_pk": [seeded.target.pk],
         # A carrier's data quality (apps.quality): the source and the carrier code it names.

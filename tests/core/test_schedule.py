@@ -140,7 +140,10 @@ def test_a_second_beat_waits_and_takes_over_when_the_first_is_gone(db, settings,
     owners = {owner for owner, _name in sent}
     names = [name for _owner, name in sent]
     assert owners == {first._owner} and second.leads() is False
-    assert len(names) >= 8 and len(set(names)) == len(names)  # each due job sent once
+    # Each due job sent once. The jobs on an interval are due whatever the hour; django-celery-beat
+    # leaves a crontab job out of the schedule outside the hours it runs in, so those depend on the clock.
+    every_interval = {j.name for j in jobs() if j.enabled and not isinstance(j.schedule, crontab)}
+    assert every_interval <= set(names) and len(set(names)) == len(names)
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
         client.delete(
