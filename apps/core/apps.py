@@ -10,6 +10,7 @@ class CoreConfig(AppConfig):
         # whatever a library registered unscoped is put behind the agency-scoped admin.
         from django.contrib import admin
 
+        from apps.core import lookups  # noqa: F401  (registers ``field__any``)
         from apps.core.admin import scope_every_admin
 
         scope_every_admin(admin.site)

@@ -114,7 +114,7 @@ def link_subjects(subject_ids: list[int], *, records: list[BatchRecord] | None =
     if records is None:
         columns = ("pk", "kind", "facts", "details", "source_id", "external_id")
         batch = list(
-            Subject.objects.filter(pk__in=subject_ids, kind__in=list(KINDS))
+            Subject.objects.filter(pk__any=subject_ids, kind__in=list(KINDS))
             .exclude(status=Subject.Status.SUPERSEDED)
             .order_by()
             .values_list(*columns)
@@ -137,8 +137,8 @@ def _link_kind(
     new_ids = set(new["rid"].tolist())
     bulk_insert_rows(BlockKey, [{"subject_id": int(r), "key": k} for k, r in keys.itertuples(index=False)])
     stored_pairs = list(
-        BlockKey.objects.filter(key__in=keys["key"].unique().tolist())
-        .exclude(subject_id__in=new_ids)
+        BlockKey.objects.filter(key__any=keys["key"].unique().tolist())
+        .exclude(subject_id__any=new_ids)
         .order_by()
         .values_list("key", "subject_id")[:MAX_CANDIDATES]
     )
@@ -147,7 +147,7 @@ def _link_kind(
     if stored_keys is not None:
         holders = sorted(set(stored_keys["rid"].tolist()))
         others = list(
-            Subject.objects.filter(pk__in=holders, kind=subject_kind)
+            Subject.objects.filter(pk__any=holders, kind=subject_kind)
             .exclude(status=Subject.Status.SUPERSEDED)
             .order_by()
             .values_list("pk", "kind", "facts", "details")
@@ -179,7 +179,7 @@ def _link_kind(
         return
     existing = set(
         EntityLink.objects.filter(
-            from_subject_id__in=[a for a, _ in found], to_subject_id__in=[b for _, b in found]
+            from_subject_id__any=[a for a, _ in found], to_subject_id__any=[b for _, b in found]
         ).values_list("from_subject_id", "to_subject_id")
     )
     fresh = [(pair, value) for pair, value in found.items() if pair not in existing]
@@ -204,7 +204,7 @@ def _link_kind(
     known = {
         (min(f, t), max(f, t))
         for f, t in SubjectLink.objects.filter(
-            from_subject_id__in=ids, to_subject_id__in=ids, kind=link_kind
+            from_subject_id__any=ids, to_subject_id__any=ids, kind=link_kind
         ).values_list("from_subject_id", "to_subject_id")
     }
     bulk_insert_rows(
@@ -234,11 +234,11 @@ def _decisions(
         return set(), set()
     ext_ids = {ext for _, ext in identities.values()}
     decisions = list(
-        LinkDecision.objects.filter(a_external_id__in=ext_ids).values_list(
+        LinkDecision.objects.filter(a_external_id__any=ext_ids).values_list(
             "a_source_id", "a_external_id", "b_source_id", "b_external_id", "decision"
         )
     ) + list(
-        LinkDecision.objects.filter(b_external_id__in=ext_ids).values_list(
+        LinkDecision.objects.filter(b_external_id__any=ext_ids).values_list(
             "a_source_id", "a_external_id", "b_source_id", "b_external_id", "decision"
         )
     )
@@ -247,7 +247,7 @@ def _decisions(
     wanted = {(s, e) for a_s, a_e, b_s, b_e, _ in decisions for s, e in ((a_s, a_e), (b_s, b_e))}
     current: dict[tuple[int, str], int] = {}
     for pk, source, ext in (
-        Subject.objects.filter(external_id__in={e for _, e in wanted}, kind=subject_kind)
+        Subject.objects.filter(external_id__any={e for _, e in wanted}, kind=subject_kind)
         .exclude(status=Subject.Status.SUPERSEDED)
         .order_by()
         .values_list("pk", "source_id", "external_id")

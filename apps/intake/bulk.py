@@ -11,7 +11,6 @@ ANALYZE, so that the planner keeps choosing index lookups as they grow.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -117,10 +116,15 @@ def _text(value: Any) -> str:
     return str(value).translate(_ESCAPES)
 
 
+#: One encoder for every value: ``json.dumps(cls=...)`` builds a new one per call, and a bulk load
+#: writes two JSON columns a row.
+_JSON = DjangoJSONEncoder(separators=(",", ":"))
+
+
 def _json_text(value: Any) -> str:
     if value is None:
         return "\\N"
-    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":")).translate(_ESCAPES)
+    return _JSON.encode(value).translate(_ESCAPES)
 
 
 def _formatter(field: models.Field) -> Callable[[Any], str]:

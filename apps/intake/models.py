@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.fields.json import KeyTransform
 from guardian.models import GroupObjectPermissionBase
 
 from apps.agencies.scoping import AgencyOwned, ScopedManager, granted_pks
@@ -201,6 +202,15 @@ class Subject(models.Model):
             models.Index(fields=["source", "external_id", "status"], name="subject_identity"),
             models.Index(fields=["kind", "status", "arrival_at"], name="subject_kind_arrival"),
             models.Index(fields=["owner_agency", "kind", "status"], name="subject_scope"),
+            # How many declarations an importer already has in the source (``importer_previous_
+            # declarations``, asked for each batch of an intake): without it, a count over every
+            # consignment of the source, a tenth of the time of a 50,000-declaration intake.
+            models.Index(
+                F("source"),
+                KeyTransform("importer_id", "facts"),
+                name="subject_importer",
+                condition=Q(kind="consignment"),
+            ),
         ]
         constraints = [
             # One current version of each business object (and one trader, one conveyance) per source:

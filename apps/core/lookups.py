@@ -1,0 +1,38 @@
+"""``field__any=values``: membership in a long list of values as ONE parameter.
+
+``field__in=values`` writes one placeholder per value. For the lists a bulk intake asks about (a batch's
+2,000 message keys, its traders' block keys), psycopg then spends longer turning the query into text
+than PostgreSQL spends answering it, and the server parses a different statement for every length. On
+PostgreSQL ``field = ANY(%s)`` sends the list as one array; elsewhere (SQLite, the embedded mode) the
+lookup is ``IN`` as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models.lookups import In, Lookup
+
+
+class AnyOf(Lookup):
+    lookup_name = "any"
+
+    def get_prep_lookup(self) -> list[Any]:
+        # One prepared value per item, as ``in`` does (a model instance becomes its key, "12" an int).
+        prepare = getattr(self.lhs.output_field, "get_prep_value", None)
+        values = list(dict.fromkeys(self.rhs))
+        return [prepare(v) for v in values] if prepare else values
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        if connection.vendor != "postgresql":
+            return In(self.lhs, self.rhs).as_sql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(v, connection, prepared=True) for v in self.rhs]
+        return f"{lhs} = ANY(%s)", [*lhs_params, values]
+
+
+models.Field.register_lookup(AnyOf)
+# Relations keep lookups of their own (``subject_id__in`` is the foreign key's): the same one, by its key.
+models.ForeignObject.register_lookup(AnyOf)
