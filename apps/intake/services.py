@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, reset_queries, transaction
+from django.db.models import Count
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import check, membership_of
+from apps.intake import storing
 from apps.intake.bulk import bulk_insert_rows, keep_statistics_current
-from apps.intake.identity import link_batch
 from apps.intake.models import (
     DataSource,
     IntakeRun,
@@ -31,7 +32,7 @@ from apps.intake.models import (
     SubjectKey,
     SubjectLink,
 )
-from apps.intake.normalise import SubjectDraft, drafts_for, key_hash
+from apps.intake.normalise import SubjectDraft
 from apps.intake.parsers.base import ParsedMessage, ParseResult, Problem
 
 log = logging.getLogger(__name__)
@@ -197,204 +198,43 @@ def store_messages(
 
     New versions of a business object supersede the current one (which stays, for history); a
     cancellation records a cancelled version. Reference subjects (traders, conveyances) are reused.
-    Rows go in through ``bulk_insert_rows`` (COPY on PostgreSQL).
+    Rows go in through ``bulk_insert_rows`` (COPY on PostgreSQL). Each step below is a function of
+    its own; this one is their order, which matters: what a step reads, an earlier one wrote.
     """
     counts = StoreCounts()
     ports = ports or PortIndex()
     now = timezone.now()
     with transaction.atomic():
         _lock_source(source)
-        keys = [m.message_key for m, _ in parsed]
-        stored_by = dict(
-            Message.objects.filter(source=source, message_key__in=keys)
-            .order_by()
-            .values_list("message_key", "run_id")
-        )
-        seen = set(stored_by)
-        fresh: list[tuple[ParsedMessage, str]] = []
-        for message, file_name in parsed:
-            if message.message_key in seen:
-                if run is not None and stored_by.get(message.message_key) == run.pk:
-                    # Stored by this very run before it was interrupted (a worker killed, the
-                    # database restarted): the run's own message, not a duplicate sent by anyone.
-                    counts.messages += 1
-                else:
-                    counts.duplicates += 1
-                continue
-            seen.add(message.message_key)
-            fresh.append((message, file_name))
+        fresh = storing.unstored_messages(source, parsed, run, counts)
         if not fresh:
             return counts
-        message_ids = bulk_insert_rows(
-            Message,
-            [
-                {
-                    "source_id": source.pk,
-                    "run_id": run.pk if run else None,
-                    "format": m.kind,
-                    "message_key": m.message_key[:200],
-                    "business_key": (m.version_key or m.message_key)[:200],
-                    "version_key": m.version_key[:100],
-                    "function": m.function
-                    if m.function in Message.Function.values
-                    else Message.Function.ORIGINAL,
-                    "file_name": file_name[:300],
-                    "filtered_fields": m.filtered_fields,
-                    "received_at": now,
-                }
-                for m, file_name in fresh
-            ],
-        )
+        message_ids = storing.insert_messages(source, fresh, run, now)
         counts.messages += len(message_ids)
         counts.filtered_fields = sum(m.filtered_fields for m, _ in fresh)
-
-        primary: list[tuple[SubjectDraft, int, str]] = []
-        for (parsed_message, _), message_id in zip(fresh, message_ids, strict=True):
-            for record in parsed_message.records:
-                for draft in drafts_for(record):
-                    primary.append((draft, message_id, parsed_message.function))
-
-        # Current versions of the same business objects, to supersede.
-        identities = {d.external_id for d, _, _ in primary}
-        current: dict[str, tuple[int, int]] = {
-            ext: (pk, version)
-            for pk, ext, version in Subject.objects.filter(
-                source=source, external_id__in=identities, status=Subject.Status.CURRENT
-            )
-            .order_by()  # the model's default ordering would sort every lookup for nothing
-            .values_list("id", "external_id", "version")
-        }
-        # Amendments that name the original only by MRN.
-        by_mrn = {
-            key_hash("mrn", d.facts["mrn"]): d
-            for d, _, _ in primary
-            if d.facts.get("mrn") and d.external_id not in current
-        }
-        if by_mrn:
-            for key, pk, ext, version in (
-                SubjectKey.objects.filter(
-                    key__in=list(by_mrn), subject__source=source, subject__status=Subject.Status.CURRENT
-                )
-                .order_by()
-                .values_list("key", "subject_id", "subject__external_id", "subject__version")
-            ):
-                by_mrn[key].external_id = ext
-                current[ext] = (pk, version)
-
+        primary = storing.primary_drafts(fresh, message_ids)
+        current = storing.current_versions(source, primary)
         _count_previous_declarations(source, [d for d, _, _ in primary if d.kind == "consignment"])
-
-        # Reference subjects (traders, conveyances): one per identity, reused when it exists.
-        references: dict[str, SubjectDraft] = {}
-        for draft, _, _ in primary:
-            for other, _, _ in draft.links:
-                if other.kind in {"trader", "conveyance"}:
-                    references.setdefault(other.external_id, other)
-        existing_refs = dict(
-            Subject.objects.filter(
-                source=source, external_id__in=list(references), status=Subject.Status.CURRENT
-            )
-            .order_by()
-            .values_list("external_id", "id")
+        references, existing_refs = storing.reference_subjects(source, primary)
+        rows, row_drafts, superseded_ids = storing.subject_version_rows(
+            source, primary, current, references, existing_refs, ports=ports, now=now, counts=counts
         )
-
-        rows: list[dict[str, Any]] = []
-        row_drafts: list[SubjectDraft] = []
-        superseded_ids: list[int] = []
-        pending: dict[str, int] = {}  # external id → index in rows of the newest version in this batch
-        for draft, message_id, function in primary:
-            status = Subject.Status.CANCELLED if function == "cancellation" else Subject.Status.CURRENT
-            version = 1
-            if draft.external_id in pending:  # a later version of the same object in this batch
-                earlier = rows[pending[draft.external_id]]
-                earlier["status"] = Subject.Status.SUPERSEDED
-                version = earlier["version"] + 1
-            elif draft.external_id in current:
-                previous_id, previous_version = current[draft.external_id]
-                superseded_ids.append(previous_id)
-                version = previous_version + 1
-            counts.superseded += version > 1
-            counts.cancelled += status == Subject.Status.CANCELLED
-            pending[draft.external_id] = len(rows)
-            rows.append(_subject_row(draft, source, message_id, ports, now, status=status, version=version))
-            row_drafts.append(draft)
-        for ext_id, draft in references.items():
-            if ext_id not in existing_refs:
-                rows.append(_subject_row(draft, source, None, ports, now))
-                row_drafts.append(draft)
-        if superseded_ids:
-            Subject.objects.filter(pk__in=superseded_ids).update(status=Subject.Status.SUPERSEDED)
+        storing.supersede(superseded_ids)
         subject_ids = bulk_insert_rows(Subject, rows)
         counts.subjects = len(subject_ids)
-        pk_of: dict[int, int] = {id(d): pk for d, pk in zip(row_drafts, subject_ids, strict=True)}
-        for ext_id, pk in existing_refs.items():
-            pk_of[id(references[ext_id])] = pk
-
-        key_rows: list[dict[str, Any]] = []
-        outcome_rows: list[dict[str, Any]] = []
-        link_rows: list[dict[str, Any]] = []
-        # New travellers by their person keys (document, name + date of birth), for same-person links.
-        person_keys: dict[str, set[int]] = {}
-        for draft, pk in zip(row_drafts, subject_ids, strict=True):
-            keys = set(draft.keys)
-            if draft.facts.get("mrn"):
-                keys.add(key_hash("mrn", draft.facts["mrn"]))
-            key_rows.extend({"subject_id": pk, "key": k} for k in keys)
-            if draft.kind == "traveller":
-                for k in keys:
-                    if k.startswith(PERSON_KEY_PREFIXES):
-                        person_keys.setdefault(k, set()).add(pk)
-        for draft, _, _ in primary:
-            pk = pk_of[id(draft)]
-            if draft.label is not None:
-                finding, severity = draft.label
-                outcome_rows.append(
-                    {
-                        "subject_id": pk,
-                        "origin": Outcome.Origin.IMPORTED,
-                        "finding": finding,
-                        "severity": severity,
-                        "random_control": False,
-                        "revenue_at_stake": None,
-                        "recorded_at": draft.arrival_at or now,
-                    }
-                )
-            pairs = set()
-            for other, kind, reason in draft.links:
-                target = pk_of.get(id(references.get(other.external_id, other)))
-                if target is None or target == pk or (target, kind) in pairs:
-                    continue
-                pairs.add((target, kind))
-                link_rows.append(
-                    {"from_subject_id": pk, "to_subject_id": target, "kind": kind, "reason": reason[:200]}
-                )
+        pk_of = storing.subject_pks(row_drafts, subject_ids, references, existing_refs)
+        key_rows, person_keys = storing.key_rows(row_drafts, subject_ids)
+        outcome_rows = storing.outcome_rows(primary, pk_of, now)
+        link_rows = storing.link_rows(primary, pk_of, references)
         bulk_insert_rows(SubjectKey, key_rows)
         bulk_insert_rows(Outcome, outcome_rows)
         counts.outcomes = len(outcome_rows)
-        link_rows.extend(_same_person_links(person_keys))
+        link_rows.extend(storing.same_person_links(person_keys))  # reads the keys just stored
         bulk_insert_rows(SubjectLink, link_rows)
         counts.links = len(link_rows)
-        # Entity resolution: this batch against everything stored, from the rows just written rather
-        # than read back (a query and the JSON of every traveller and trader of the batch, for nothing).
-        link_batch(
-            subject_ids,
-            [
-                (pk, row["kind"], row["facts"], row["details"], row["source_id"], row["external_id"])
-                for row, pk in zip(rows, subject_ids, strict=True)
-                if row["status"] != Subject.Status.SUPERSEDED and row["kind"] in LINKED_KINDS
-            ],
-        )
-        counts.subject_ids = [
-            pk_of[id(d)] for i, (d, _, _) in enumerate(primary) if rows[i]["status"] == Subject.Status.CURRENT
-        ]
-        # Traders and conveyances first seen in this batch are subjects too: assessed and screened
-        # like the records that named them (those already known were assessed when first stored).
-        counts.subject_ids += subject_ids[len(primary) :]
-        ids = list(counts.subject_ids)
-        if source.kind == SourceKind.TRADER_REGISTER and primary:
-            from apps.intake.register import affected_subjects
-
-            # The register changed what these traders' declarations and manifests are: assess them again.
-            ids += affected_subjects([d.facts["trader_id"] for d, _, _ in primary], exclude=set(ids))
+        storing.resolve_entities(rows, subject_ids)
+        counts.subject_ids = storing.new_current_subjects(primary, rows, pk_of, subject_ids)
+        ids = storing.subjects_to_assess(source, primary, counts.subject_ids)
         transaction.on_commit(lambda: request_assessment(ids))
     keep_statistics_current(Subject, SubjectKey, SubjectLink, Message)
     return counts
@@ -425,87 +265,21 @@ def _count_previous_declarations(source: DataSource, drafts: list[SubjectDraft])
     importers = {d.facts.get("importer_id") for d in drafts if d.facts.get("importer_id")}
     if not importers:
         return
-    known: dict[str, int] = {}
-    rows = (
+    # Counted by the database, one row per importer (on the ``subject_importer`` index), not one per
+    # declaration brought back to be counted here.
+    known: dict[str, int] = dict(
         Subject.objects.filter(source=source, kind="consignment", facts__importer_id__in=list(importers))
         .exclude(status=Subject.Status.SUPERSEDED)
-        .values_list("facts__importer_id", flat=True)
+        .order_by()
+        .values("facts__importer_id")
+        .annotate(n=Count("pk"))
+        .values_list("facts__importer_id", "n")
     )
-    for importer in rows:
-        known[importer] = known.get(importer, 0) + 1
     for draft in drafts:
         importer = draft.facts.get("importer_id")
         if importer:
             draft.facts["importer_previous_declarations"] = known.get(importer, 0)
             known[importer] = known.get(importer, 0) + 1
-
-
-def _subject_row(
-    draft: SubjectDraft,
-    source: DataSource,
-    message_id: int | None,
-    ports: PortIndex,
-    now,
-    *,
-    status: str = Subject.Status.CURRENT,
-    version: int = 1,
-) -> dict[str, Any]:
-    port = ports.get(draft.port_code)
-    return {
-        "kind": draft.kind,
-        "source_id": source.pk,
-        "owner_agency_id": source.owner_agency_id,
-        "message_id": message_id,
-        "external_id": draft.external_id[:200],
-        "version": version,
-        "status": status,
-        "title": draft.title[:300],
-        "port_id": port.pk if port else None,
-        "arrival_at": draft.arrival_at,
-        "facts": draft.facts,
-        "details": draft.details,
-        "received_at": now,
-        "masked_at": None,
-    }
-
-
-PERSON_KEY_PREFIXES = ("doc:", "namedob:")
-#: The kinds entity resolution links (``apps.entities.services.KINDS``): only their rows are handed over.
-LINKED_KINDS = frozenset({"traveller", "trader"})
-
-
-def _same_person_links(person_keys: dict[str, set[int]]) -> list[dict[str, Any]]:
-    """Link each new traveller to earlier records of the same person (same document, or name + birth date).
-
-    ``person_keys`` maps each person key of the batch's new travellers (whose keys are already stored)
-    to those travellers. One indexed lookup on the exact key values finds every traveller holding them,
-    the new ones included, so that the same person twice in one batch is linked too; it stays a few
-    index probes a key however large the tables grow. The new subjects were created in this
-    transaction, so no same-person link from them can exist yet: there is nothing to check against.
-    """
-    if not person_keys:
-        return []
-    others = (
-        SubjectKey.objects.filter(key__in=list(person_keys), subject__kind="traveller")
-        .exclude(subject__status=Subject.Status.SUPERSEDED)
-        .order_by()
-        .values_list("subject_id", "key")
-    )
-    new_ids = set().union(*person_keys.values())
-    links: dict[tuple[int, int], str] = {}
-    for other_id, key in others:
-        for subject_id in person_keys[key]:
-            if other_id == subject_id:
-                continue
-            pair = (subject_id, other_id) if (other_id not in new_ids or subject_id < other_id) else None
-            if pair and pair not in links:
-                links[pair] = (
-                    "same travel document" if key.startswith("doc:") else "same name and date of birth"
-                )
-    return [
-        {"from_subject_id": a, "to_subject_id": b, "kind": SubjectLink.Kind.SAME_PERSON, "reason": reason}
-        for (a, b), reason in links.items()
-    ]
 
 
 def request_assessment(subject_ids: list[int]) -> None:

@@ -14,7 +14,7 @@ batches of thousands of travellers. Where the time goes in the per-name path, an
    same array), so the candidate list of every name is the one the per-name path would score.
 3. **Full scoring.** The per-name path scores about forty candidates per name in Python; nearly all
    of them share one name part with the query and score far below the cut-off. For every (name,
-   candidate) pair a vectorised *upper bound* of :func:`~apps.watchlists.matching.score_tokens` is
+   candidate) pair a vectorised *upper bound* of :func:`~apps.watchlists.matching.scoring.score_tokens` is
    computed: part-to-part similarities exactly as ``token_similarity`` gives them (edit distances by
    ``rapidfuzz.process.cpdist``, once per distinct pair of parts in a chunk, after a length and
    letter-set filter that can only drop pairs below MIN_TOKEN_SIM), then the best alignment the
@@ -37,28 +37,21 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from apps.watchlists.importers import BirthDate
-from apps.watchlists.matching import (
-    _LEGAL,
-    CANDIDATES,
+from apps.watchlists.evidence import REVIEW_THRESHOLD
+from apps.watchlists.importers.entries import BirthDate
+from apps.watchlists.matching.index import CANDIDATES, SPELLING_CANDIDATES, ScreeningIndex, _key
+from apps.watchlists.matching.names import _LEGAL, Token, tokenize
+from apps.watchlists.matching.query import Evidence, Match, merge_spellings
+from apps.watchlists.matching.scoring import (
     EXTRA_CANDIDATE_COST,
     EXTRA_QUERY_COST,
     MIN_SKELETON,
     MIN_TOKEN_SIM,
-    REVIEW_THRESHOLD,
     SHORT_SKELETON,
     SHORT_SKELETON_SIM,
     SINGLE_NAME_EXTRA_COST,
-    SPELLING_CANDIDATES,
     SUBSTITUTION_COST,
-    Evidence,
-    Match,
-    ScreeningIndex,
-    Token,
-    _key,
-    merge_spellings,
     score_tokens,
-    tokenize,
 )
 
 __all__ = ["Query", "screen_many"]
@@ -154,7 +147,7 @@ class _TokenTable:
 
 
 def _budget(length: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`apps.watchlists.matching._edit_budget`."""
+    """Vectorised :func:`apps.watchlists.matching.scoring._edit_budget`."""
     return np.select([length <= 3, length <= 6, length <= 10], [0, 1, 2], 3)
 
 
@@ -163,7 +156,7 @@ def _pair_similarity(
 ) -> np.ndarray:  # fmt: skip
     """``token_similarity(q_tokens[qi], v_tokens[vi])`` for many pairs, 0 where below MIN_TOKEN_SIM.
 
-    Follows :func:`~apps.watchlists.matching.token_similarity` branch by branch; edit distances come
+    Follows :func:`~apps.watchlists.matching.scoring.token_similarity` branch by branch; edit distances come
     from rapidfuzz in one call, and only for pairs whose length difference leaves them a chance.
     """
     sim = np.zeros(len(qi))

@@ -30,7 +30,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from apps.watchlists.importers import BirthDate
+from apps.watchlists.importers.entries import BirthDate
 
 __all__ = [
     "MATCH_THRESHOLD",

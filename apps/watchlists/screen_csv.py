@@ -22,8 +22,8 @@ from typing import TextIO
 from apps.core import csvsafe
 from apps.watchlists.bulk import Query, screen_many
 from apps.watchlists.evidence import REVIEW_THRESHOLD
-from apps.watchlists.importers import KINDS, WatchlistImportError
-from apps.watchlists.matching import ScreeningIndex
+from apps.watchlists.importers.entries import KINDS, WatchlistImportError
+from apps.watchlists.matching.index import ScreeningIndex
 
 __all__ = ["OUTPUT_COLUMNS", "query_for", "screen_csv", "screen_rows"]
 

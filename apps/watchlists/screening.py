@@ -33,7 +33,8 @@ from apps.intake.normalise import key_hash
 from apps.watchlists import importers
 from apps.watchlists.bulk import Query, screen_many, screen_one
 from apps.watchlists.evidence import MATCH_THRESHOLD
-from apps.watchlists.matching import Match, ScreeningIndex
+from apps.watchlists.matching.index import ScreeningIndex
+from apps.watchlists.matching.query import Match
 from apps.watchlists.models import HandlingCode, Watchlist, WatchlistEntry
 from apps.watchlists.rulings import false_match_pairs
 from apps.watchlists.services import to_dataclass

@@ -33,14 +33,14 @@ from apps.core.errors import scrub_paths
 from apps.core.storage import keep, safe_name
 from apps.intake.keys import BadKey, document_key
 from apps.watchlists import importers
-from apps.watchlists.importers import (
+from apps.watchlists.importers.dates import parse_date_of_birth
+from apps.watchlists.importers.entries import (
     KINDS,
     Address,
     Alias,
     BirthDate,
     Document,
     WatchlistImportError,
-    parse_date_of_birth,
 )
 from apps.watchlists.models import (
     EntryKind,

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.watchlists.evidence import REVIEW_THRESHOLD
-from apps.watchlists.importers import WatchlistImportError
+from apps.watchlists.importers.entries import WatchlistImportError
 from apps.watchlists.models import Watchlist
 from apps.watchlists.screen_csv import screen_csv
 from apps.watchlists.screening import bundle_for
