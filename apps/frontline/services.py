@@ -44,11 +44,12 @@ from apps.frontline.models import (
 )
 from apps.frontline.photos import MAX_PHOTOS, CheckedPhoto, check_photo
 from apps.intake.models import Outcome
-from apps.live.events import publish_on_commit
+from apps.live.events import group_name, publish_on_commit
 from apps.reports.stats import target_changed
 from apps.targeting import services as targeting
+from apps.targeting.audience import audience_of
 from apps.targeting.disclosure import BRIEFING_FACTS, disclose
-from apps.targeting.models import Instruction, Target, TargetShare, TargetState
+from apps.targeting.models import Instruction, Target, TargetState
 from apps.targeting.routing import may_act_as_agency, port_ids_of
 
 S = TargetState
@@ -613,15 +614,8 @@ def _feedback_for(
 
 
 def _tell(target: Target, result: ExaminationResult, event: str) -> None:
-    """Ids only, after commit: the agencies the target is shared with, its owner, its page and its port."""
-    agencies = {
-        target.owner_agency_id,
-        *TargetShare.objects.filter(target=target).values_list("agency_id", flat=True),
-    }
-    groups = [f"agency-{a}" for a in sorted(agencies)] + [f"target-{target.pk}"]
-    if target.port_id:
-        groups.append(f"port-{target.port.locode}")
-    for group in groups:
+    """Ids only, after commit, to the target's audience: the agencies that see it, its page and its port."""
+    for group in audience_of(target):
         publish_on_commit(group, event, target=target.pk, result=result.pk, version=target.version)
 
 
@@ -646,7 +640,7 @@ def _tell_followers(
     """Each follower's own group, after commit; the socket checks again that the person may see it."""
     for user_id in sorted(followers_of(target, root) - {actor.pk}):
         publish_on_commit(
-            f"user-{user_id}", "examination.corrected",
+            group_name("user", user_id), "examination.corrected",
             target=target.pk, result=correction.pk, version=target.version,
         )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Websocket consumers: boards, presence on a target, and personal notifications (frontline tablets).
+"""Websocket consumers: boards, presence on a target, personal notifications (frontline tablets), rules.
 
 Every socket needs a live session of a member (``AuthMiddlewareStack``) and an allowed Origin
 (``AllowedHostsOriginValidator``, both in ``ratc_ops/asgi.py``). Access is checked when a socket
@@ -20,8 +20,13 @@ instruction.        seq, target, instruction                    a new examinatio
 dispatched
 examination.        seq, target                                 a result you follow was corrected (own group)
 corrected
+rule.changed        seq, rule                                   a rule you may see changed: re-fetch the rules
 resync              seq, reason                                 something may be missing: re-fetch everything
 ==================  ==========================================  =============================================
+
+Which event types each consumer forwards, and as which kind, is ``apps.live.events.EVENTS`` (the
+registry); boards are told ``target.changed`` for an instruction dispatched or a result recorded or
+corrected, since each of them redraws the target's card.
 
 Close codes: 4401 not signed in (or signed out), 4403 not allowed, 4404 no such thing (or not visible).
 The browser reconnects after any other close, and re-fetches everything on ``hello``.
@@ -40,13 +45,24 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 
-from apps.agencies.operations import membership_of
+from apps.agencies.operations import can, membership_of
 from apps.live import presence
 from apps.live.boards import Board, BoardRefused, board_targets, groups_for, known_target_ids, resolve_board
-from apps.live.events import asend_now, current_sequences, group_name
+from apps.live.events import (
+    BOARD,
+    NOTIFICATIONS,
+    PRESENCE,
+    RULES,
+    asend_now,
+    current_sequences,
+    forwarded_by,
+    group_name,
+)
 from apps.live.hub import Hub
 from apps.live.watch import SHARED_CHECK_SECONDS, Watchdog, session_fingerprint, shared_check
-from apps.targeting.models import Instruction, Target, TargetShare
+from apps.risk.models import Rule
+from apps.targeting.audience import audience_of_id
+from apps.targeting.models import Instruction, Target
 from apps.targeting.routing import port_ids_of
 
 log = logging.getLogger(__name__)
@@ -56,13 +72,13 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 #: Seconds a group's counter may stay ahead of what arrived before the socket resyncs.
 LOST_AFTER_SECONDS = 5.0
-TARGET_EVENTS = frozenset({"target.created", "target.changed"})
-BOARD_EVENTS = TARGET_EVENTS | {"presence.changed", "instruction.dispatched"}
-#: A result recorded or corrected changes what the target's page shows (its result card).
-EXAMINATION_EVENTS = frozenset({"examination.recorded", "examination.corrected"})
-#: What a person's own group (``user-<id>``) carries for the notifications socket: a mention arrives as
-#: ``target.changed``, a correction of a result the person follows as ``examination.corrected``.
-PERSONAL_EVENTS = TARGET_EVENTS | {"examination.corrected"}
+#: Event type → the kind each consumer's browser is told (from the registry, ``apps.live.events.EVENTS``).
+BOARD_KINDS = forwarded_by(BOARD)
+PRESENCE_KINDS = forwarded_by(PRESENCE)
+#: The notifications socket: ``instruction.dispatched`` on its ports' groups; on the person's own group
+#: (``user-<id>``) a mention (``target.changed``) and a correction of a result followed.
+NOTIFICATION_KINDS = forwarded_by(NOTIFICATIONS)
+RULE_KINDS = forwarded_by(RULES)
 
 
 class Refused(Exception):
@@ -352,7 +368,7 @@ class BoardConsumer(LiveConsumer):
     async def check_event(self, message: dict[str, Any]) -> bool | None:
         """May this class of boards show the event's target? ``None`` for events boards ignore."""
         target_id = message.get("target")
-        if not isinstance(target_id, int) or message.get("event") not in BOARD_EVENTS:
+        if not isinstance(target_id, int) or message.get("event") not in BOARD_KINDS:
             return None
         user, board = self.user, self.board
         return await database_sync_to_async(
@@ -370,12 +386,7 @@ class BoardConsumer(LiveConsumer):
                 await self.emit("target.removed", target=target_id)
             return
         self.known.add(target_id)
-        if event == "presence.changed":
-            await self.emit("presence.changed", target=target_id)
-        elif event == "instruction.dispatched":
-            await self.emit("target.changed", target=target_id)
-        else:
-            await self.emit(event, target=target_id)
+        await self.emit(BOARD_KINDS[event], target=target_id)
 
 
 class TargetPresenceConsumer(LiveConsumer):
@@ -394,7 +405,7 @@ class TargetPresenceConsumer(LiveConsumer):
         self.mode = "viewing"
 
     def stream_name(self) -> str:
-        return f"target-{self.target_id}"
+        return group_name("target", self.target_id)
 
     async def connect(self) -> None:
         await super().connect()
@@ -432,14 +443,14 @@ class TargetPresenceConsumer(LiveConsumer):
     async def _announce(self, changed: bool) -> None:
         if not changed:
             return
-        for group in await database_sync_to_async(presence_groups)(self.target_id):
+        for group in await database_sync_to_async(audience_of_id)(self.target_id):
             await asend_now(group, "presence.changed", target=self.target_id)
 
     def event_class(self, message: dict[str, Any]) -> tuple:
         return (type(self).__name__, self.visibility, self.target_id)
 
     async def check_event(self, message: dict[str, Any]) -> bool | None:
-        if message.get("target") != self.target_id:
+        if message.get("target") != self.target_id or message.get("event") not in PRESENCE_KINDS:
             return None
         user, target_id = self.user, self.target_id
         return await database_sync_to_async(
@@ -453,28 +464,7 @@ class TargetPresenceConsumer(LiveConsumer):
             await self.emit("target.removed", target=self.target_id)
             await self.end(CLOSE_NOT_FOUND)
             return
-        event = message.get("event")
-        if event == "presence.changed":
-            await self.emit("presence.changed", target=self.target_id)
-        elif event in TARGET_EVENTS or event in EXAMINATION_EVENTS or event == "instruction.dispatched":
-            await self.emit("target.changed", target=self.target_id)
-
-
-def presence_groups(target_id: int) -> list[str]:
-    """Where a presence change on a target is announced: the agencies that see it and its page."""
-    target = (
-        Target.objects.filter(pk=target_id)
-        .select_related("port")
-        .only("owner_agency_id", "port__locode")
-        .first()
-    )
-    if target is None:
-        return []
-    agencies = {
-        target.owner_agency_id,
-        *TargetShare.objects.filter(target_id=target_id).values_list("agency_id", flat=True),
-    }
-    return [*(group_name("agency", a) for a in sorted(agencies)), group_name("target", target_id)]
+        await self.emit(PRESENCE_KINDS[message["event"]], target=self.target_id)
 
 
 class NotificationsConsumer(LiveConsumer):
@@ -499,7 +489,7 @@ class NotificationsConsumer(LiveConsumer):
         ]
 
     def stream_name(self) -> str:
-        return f"user-{self.user_id}"
+        return group_name("user", self.user_id)
 
     def event_class(self, message: dict[str, Any]) -> tuple:
         if message.get("group") == group_name("user", self.user_id):
@@ -518,7 +508,11 @@ class NotificationsConsumer(LiveConsumer):
             return await database_sync_to_async(
                 lambda: Instruction.objects.visible_to(user).filter(pk=instruction_id).exists()
             )()
-        if message.get("group") == group_name("user", self.user_id) and event in PERSONAL_EVENTS:
+        if (
+            message.get("group") == group_name("user", self.user_id)
+            and event in NOTIFICATION_KINDS
+            and event != "instruction.dispatched"
+        ):
             return await database_sync_to_async(
                 lambda: Target.objects.visible_to(user).filter(pk=target_id).exists()
             )()
@@ -527,12 +521,41 @@ class NotificationsConsumer(LiveConsumer):
     async def apply_event(self, message: dict[str, Any], visible: bool | None) -> None:
         if not visible:
             return
+        kind = NOTIFICATION_KINDS[message["event"]]
         if message.get("event") == "instruction.dispatched":
-            await self.emit(
-                "instruction.dispatched", target=message["target"], instruction=message["instruction"]
-            )
+            await self.emit(kind, target=message["target"], instruction=message["instruction"])
         else:
-            await self.emit(message["event"], target=message["target"])
+            await self.emit(kind, target=message["target"])
 
 
-__all__ = ["BoardConsumer", "NotificationsConsumer", "TargetPresenceConsumer"]
+class RulesConsumer(LiveConsumer):
+    """The rules pages (``ws/rules/``): a rule of the viewer's agency was written, published or retired.
+
+    Listens to the member's agency group, where ``rule.changed`` is sent (``apps.risk.services``); every
+    other event on that group is ignored without a query. Each rule is checked with
+    ``Rule.objects.visible_to`` before the browser is told its id; the page then re-fetches its rows.
+    """
+
+    def subscribe(self) -> None:
+        if not can(self.user, "rule.view"):
+            raise Refused(CLOSE_FORBIDDEN)
+        self.stream_groups = [group_name("agency", self.membership.agency_id)]
+
+    def stream_name(self) -> str:
+        return "rules"
+
+    async def check_event(self, message: dict[str, Any]) -> bool | None:
+        rule_id = message.get("rule")
+        if message.get("event") not in RULE_KINDS or not isinstance(rule_id, int):
+            return None
+        user = self.user
+        return await database_sync_to_async(
+            lambda: Rule.objects.visible_to(user).filter(pk=rule_id).exists()
+        )()
+
+    async def apply_event(self, message: dict[str, Any], visible: bool | None) -> None:
+        if visible:
+            await self.emit(RULE_KINDS[message["event"]], rule=message["rule"])
+
+
+__all__ = ["BoardConsumer", "NotificationsConsumer", "RulesConsumer", "TargetPresenceConsumer"]

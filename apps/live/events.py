@@ -1,8 +1,10 @@
 """Publishing live events: only from services, only after the transaction commits, from this module.
 
-Groups are named ``<resource>-<id>`` (``user-12``, ``agency-3``, ``port-NLRTM``, ``target-7``). An event
-carries a type and ids to re-fetch, never data the recipient may not see: the consumer checks access
-per event before it forwards anything.
+Groups are named ``<resource>-<id>`` (``user-12``, ``agency-3``, ``port-NLRTM``, ``target-7``), always by
+``group_name``; which groups hear about a target is ``apps.targeting.audience``. An event carries a type
+and ids to re-fetch, never data the recipient may not see: the consumer checks access per event before
+it forwards anything. Every type is registered in ``EVENTS`` with its payload, the sockets that forward
+it and what the page then does; publishing an unregistered type raises in DEBUG and in tests.
 
 Sequence numbers. Every message sent to a group carries ``group`` and ``seq``, a per-group counter
 taken when the message is sent (after commit). The counter lives in the default cache: Redis ``INCR``
@@ -19,6 +21,8 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -30,14 +34,107 @@ log = logging.getLogger(__name__)
 
 #: Cache key prefix of the per-group sequence counters.
 SEQ_PREFIX = "live:seq:"
-#: Every event type a service may publish, with the payload keys it carries (besides group and seq).
-EVENT_TYPES: dict[str, frozenset[str]] = {
-    "target.created": frozenset({"target", "state", "version"}),
-    "target.changed": frozenset({"target", "state", "version"}),
-    "instruction.dispatched": frozenset({"target", "instruction", "state", "version"}),
-    "presence.changed": frozenset({"target"}),
-    "examination.corrected": frozenset({"target", "result", "version"}),
+#: The sockets (``apps.live.consumers``) an event type may reach, by the key the registry uses.
+BOARD, PRESENCE, NOTIFICATIONS, RULES = "board", "presence", "notifications", "rules"
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    """One live event type: what it carries, where it is sent, who forwards it and what the page does.
+
+    ``sockets`` maps each consumer that forwards the event (``BOARD``: ``BoardConsumer``, ``PRESENCE``:
+    ``TargetPresenceConsumer``, ``NOTIFICATIONS``: ``NotificationsConsumer``, ``RULES``:
+    ``RulesConsumer``) to the kind its browser is told; the consumers read their lists from here, so a
+    type no socket forwards cannot be registered without a test noticing (``tests/live/test_registry.py``).
+    """
+
+    payload: frozenset[str]
+    sent_to: str
+    sockets: Mapping[str, str]
+    page: str
+
+
+#: Every event type a service may publish. Publishing any other type (or other payload keys) raises in
+#: DEBUG and in tests (``UnknownEvent``) and is logged elsewhere: a new type is registered here first.
+EVENTS: dict[str, EventType] = {
+    "target.created": EventType(
+        payload=frozenset({"target", "state", "version"}),
+        sent_to="the target's audience (apps.targeting.audience)",
+        sockets={BOARD: "target.created", PRESENCE: "target.changed"},
+        page="boards re-fetch their sections and flash the new card",
+    ),
+    "target.changed": EventType(
+        payload=frozenset({"target", "state", "version"}),
+        sent_to="the target's audience; a mentioned person's own group (user-<id>)",
+        sockets={BOARD: "target.changed", PRESENCE: "target.changed", NOTIFICATIONS: "target.changed"},
+        page="boards re-fetch their sections; the target page re-fetches its panel; the bell its list",
+    ),
+    "instruction.dispatched": EventType(
+        payload=frozenset({"target", "instruction", "state", "version"}),
+        sent_to="the target's port (port-<LOCODE>)",
+        sockets={BOARD: "target.changed", NOTIFICATIONS: "instruction.dispatched"},
+        page="port boards re-fetch; the bell and the tablet's list re-fetch and announce the instruction",
+    ),
+    "presence.changed": EventType(
+        payload=frozenset({"target"}),
+        sent_to="the target's audience",
+        sockets={BOARD: "presence.changed", PRESENCE: "presence.changed"},
+        page="boards re-fetch (the cards show who is on them); the target page re-fetches its people",
+    ),
+    "examination.recorded": EventType(
+        payload=frozenset({"target", "result", "version"}),
+        sent_to="the target's audience",
+        sockets={BOARD: "target.changed", PRESENCE: "target.changed"},
+        page="boards re-fetch (the card moves to results, findings count); the target page its panel",
+    ),
+    "examination.corrected": EventType(
+        payload=frozenset({"target", "result", "version"}),
+        sent_to="the target's audience; each follower's own group (user-<id>)",
+        sockets={BOARD: "target.changed", PRESENCE: "target.changed", NOTIFICATIONS: "examination.corrected"},
+        page="boards re-fetch (findings may change); the target page its panel; followers' bells their list",
+    ),
+    "rule.changed": EventType(
+        payload=frozenset({"rule", "state"}),
+        sent_to="the rule's owner agency (agency-<id>)",
+        sockets={RULES: "rule.changed"},
+        page="the rules list and the rule's page re-fetch (static/js/rules.js)",
+    ),
 }
+#: Each type's payload keys (besides ``group`` and ``seq``): the schema publishers are checked against.
+EVENT_TYPES: dict[str, frozenset[str]] = {name: spec.payload for name, spec in EVENTS.items()}
+
+
+class UnknownEvent(ValueError):
+    """An event type that is not in ``EVENTS``, or published with other keys than it registers."""
+
+
+def forwarded_by(socket: str) -> dict[str, str]:
+    """Event type → the kind a ``socket``'s browser is told, for every type that socket forwards."""
+    return {name: spec.sockets[socket] for name, spec in EVENTS.items() if socket in spec.sockets}
+
+
+def _strict() -> bool:
+    """Raise on an unregistered event? ``LIVE_STRICT_EVENTS`` when set, else under DEBUG or pytest."""
+    from django.conf import settings
+
+    flag = getattr(settings, "LIVE_STRICT_EVENTS", None)
+    if flag is not None:
+        return bool(flag)
+    return bool(settings.DEBUG) or "PYTEST_CURRENT_TEST" in os.environ
+
+
+def check_registered(event_type: str, payload: dict[str, Any]) -> None:
+    """Refuse (in DEBUG and tests) or log (elsewhere) an event that ``EVENTS`` does not describe."""
+    spec = EVENTS.get(event_type)
+    if spec is not None and spec.payload == set(payload):
+        return
+    if spec is None:
+        problem = f"live event type {event_type!r} is not registered in apps.live.events.EVENTS"
+    else:
+        problem = f"live event {event_type!r} carries {sorted(payload)}, registered {sorted(spec.payload)}"
+    if _strict():
+        raise UnknownEvent(problem)
+    log.error(problem)
 
 
 def group_name(resource: str, ident: Any) -> str:
@@ -131,6 +228,11 @@ def _group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
 
 def send_now(group: str, event_type: str, **payload: Any) -> None:
     """Number and send one event to ``group`` at once (for what no transaction guards, like presence)."""
+    check_registered(event_type, payload)
+    _send(group, event_type, payload)
+
+
+def _send(group: str, event_type: str, payload: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
@@ -153,7 +255,8 @@ def publish_on_commit(group: str, event_type: str, **payload: Any) -> None:
     A rolled-back change sends nothing, so no screen ever shows a state that was never stored. The
     sequence number is taken at sending time, so numbers follow the order in which changes committed.
     """
-    transaction.on_commit(lambda: send_now(group, event_type, **payload))
+    check_registered(event_type, payload)  # here, in the service's call, not later in the commit
+    transaction.on_commit(lambda: _send(group, event_type, payload))
 
 
 def send_control(group: str, kind: str, **payload: Any) -> None:
@@ -179,6 +282,7 @@ async def asend_now(group: str, event_type: str, **payload: Any) -> None:
     """``send_now`` for async code (consumers): the counter is raised off the event loop."""
     from asgiref.sync import sync_to_async
 
+    check_registered(event_type, payload)
     layer = get_channel_layer()
     if layer is None:
         return

@@ -11,4 +11,5 @@ websocket_urlpatterns = [
         consumers.BoardConsumer.as_asgi(),
     ),
     path("ws/targets/<int:pk>/presence/", consumers.TargetPresenceConsumer.as_asgi()),
+    path("ws/rules/", consumers.RulesConsumer.as_asgi()),
 ]

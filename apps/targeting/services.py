@@ -25,9 +25,10 @@ from apps.agencies.models import Agency, ExaminationMethod, Port, Shift
 from apps.agencies.operations import check, membership_of
 from apps.agencies.roles import Role
 from apps.intake.models import Subject
-from apps.live.events import publish_on_commit
+from apps.live.events import group_name, publish_on_commit
 from apps.reports.stats import target_changed
 from apps.targeting import transitions
+from apps.targeting.audience import audience_of
 from apps.targeting.disclosure import ENGINE_REASON_KINDS, disclose, plain_reason
 from apps.targeting.events import instruction_event_on_commit, instruction_moved
 from apps.targeting.masking import WITHHELD
@@ -115,22 +116,9 @@ def _agency_of(actor: Any) -> Agency | None:
     return membership.agency if membership else None
 
 
-def _groups(target: Target) -> list[str]:
-    """Live groups told about a change to ``target``: each agency that may see it, the target, its port.
-
-    No group for everyone: each board listens to its viewers' agency (or port) and checks every event."""
-    agency_ids = {
-        target.owner_agency_id,
-        *TargetShare.objects.filter(target=target).values_list("agency_id", flat=True),
-    }
-    groups = [*(f"agency-{a}" for a in sorted(agency_ids)), f"target-{target.pk}"]
-    if target.port_id:
-        groups.append(f"port-{target.port.locode}")  # loaded with the target where the caller had it
-    return groups
-
-
 def _publish(target: Target, event_type: str = "target.changed", groups: list[str] | None = None) -> None:
-    for group in _groups(target) if groups is None else groups:
+    """Tell the target's audience (``apps.targeting.audience``) after commit, ids only."""
+    for group in audience_of(target) if groups is None else groups:
         publish_on_commit(group, event_type, target=target.pk, state=target.state, version=target.version)
 
 
@@ -240,7 +228,7 @@ def _move(
         _reload(target)
         # Who to tell is read before the history row is appended (appending locks nothing shared; rows
         # are linked into the chain after the commit: apps.compliance.chain).
-        groups = _groups(target)
+        groups = audience_of(target)
         _record(target, actor, from_state, to_state, reason)
         _publish(target, event, groups)
         instruction_moved(target.pk, from_state, to_state)  # port systems' webhooks, after the commit
@@ -519,7 +507,7 @@ def dispatch_target(
         )  # fmt: skip
         locode = target.port.locode
         publish_on_commit(
-            f"port-{locode}", "instruction.dispatched",
+            group_name("port", locode), "instruction.dispatched",
             target=target.pk, instruction=record.pk, state=target.state, version=target.version,
         )  # fmt: skip
         instruction_event_on_commit(record.pk, "instruction.issued")  # port systems' webhooks
@@ -849,7 +837,7 @@ def add_comment(
             mentioned = [u for u in users if u.membership.agency_id in audience_agencies]
             comment.mentions.set(mentioned)
             for user in mentioned:
-                publish_on_commit(f"user-{user.pk}", "target.changed", target=target.pk, state=target.state,
+                publish_on_commit(group_name("user", user.pk), "target.changed", target=target.pk, state=target.state,
                                   version=target.version)  # fmt: skip
         for upload, content_type, sha256, size in checked:
             Attachment.objects.create(

@@ -2,8 +2,8 @@
  * and redraw the "people" fragment when that changes. Uses RatcLive.
  *
  * The page follows its target live: when the socket says the target changed (a transition, a comment, a
- * result recorded or corrected), "ratc:target-changed" is fired on document and, a moment later,
- * "ratc:target-refresh", on which the target page's panel re-fetches itself with htmx
+ * result recorded or corrected: apps/live/events.py EVENTS says which events), "ratc:target-refresh" is
+ * fired on document a moment later, on which the target page's panel re-fetches itself with htmx
  * (hx-trigger="ratc:target-refresh from:document" in templates/targeting/detail.html). While the person
  * is typing in one of the page's forms the panel is not replaced under their fingers: a note offers the
  * refresh instead. "ratc:target-removed" is fired when the target is no longer visible.
@@ -77,10 +77,8 @@
       },
       onEvent: function (m) {
         if (m.kind === "presence.changed") refetch(state);
-        else if (m.kind === "target.changed") {
-          document.dispatchEvent(new CustomEvent("ratc:target-changed", { detail: m }));
-          refreshSoon(m);
-        } else if (m.kind === "target.removed") {
+        else if (m.kind === "target.changed") refreshSoon(m);
+        else if (m.kind === "target.removed") {
           state.el.textContent = "This target is no longer visible to your agency.";
           document.dispatchEvent(new CustomEvent("ratc:target-removed", { detail: m }));
         }

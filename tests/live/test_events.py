@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from apps.live.events import EVENT_TYPES, publish_on_commit
+from apps.live.events import EVENT_TYPES, EVENTS, publish_on_commit
 from apps.targeting import services
 from apps.targeting.models import TargetState
 from tests.live.conftest import WAIT
@@ -28,6 +28,7 @@ BROWSER_SCHEMAS: dict[str, set[str]] = {
     "presence.changed": {"kind", "seq", "target"},
     "instruction.dispatched": {"kind", "seq", "target", "instruction"},
     "examination.corrected": {"kind", "seq", "target"},
+    "rule.changed": {"kind", "seq", "rule"},
     "resync": {"kind", "seq", "reason"},
 }
 
@@ -140,4 +141,5 @@ def test_every_browser_kind_has_a_schema_here():
 
     for kind in BROWSER_SCHEMAS:
         assert kind.split(".")[0] in consumers.__doc__
-    assert set(EVENT_TYPES) <= set(BROWSER_SCHEMAS)
+    # Every kind the registry has a socket tell a browser (tests/live/test_registry.py sends each one).
+    assert {kind for spec in EVENTS.values() for kind in spec.sockets.values()} <= set(BROWSER_SCHEMAS)

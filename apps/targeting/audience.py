@@ -1,0 +1,45 @@
+"""Who hears about a target: the one answer for every publisher of a target's live events.
+
+A change to a target (a transition, a result recorded or corrected, someone opening its page) is told
+to the group of every agency that may see it (its owner and each agency it is shared with), to the
+target's own page (``target-<pk>``) and to its port (``port-<LOCODE>``, where frontline officers'
+boards listen). No group for everyone: each board listens to its viewer's agency (or ports) and checks
+every event again before it forwards anything (``apps.live.consumers``).
+
+It lives in ``targeting`` because it reads the target and its shares; it names groups only through
+``apps.live.events.group_name``, so dependencies point from targeting to live's publishing module,
+never back (``apps.live.consumers`` asks this module, as it asks ``Target.objects.visible_to``).
+"""
+
+from __future__ import annotations
+
+from apps.live.events import group_name
+from apps.targeting.models import Target, TargetShare
+
+__all__ = ["audience_of", "audience_of_id"]
+
+
+def audience_of(target: Target) -> list[str]:
+    """The groups told about a change to ``target``: agencies (sorted), then its page, then its port.
+
+    Reads the shares (one query) and ``target.port`` (none when the caller loaded it with the target).
+    """
+    agency_ids = {
+        target.owner_agency_id,
+        *TargetShare.objects.filter(target_id=target.pk).values_list("agency_id", flat=True),
+    }
+    groups = [*(group_name("agency", a) for a in sorted(agency_ids)), group_name("target", target.pk)]
+    if target.port_id:
+        groups.append(group_name("port", target.port.locode))
+    return groups
+
+
+def audience_of_id(target_id: int) -> list[str]:
+    """``audience_of`` for a target known by its id (presence); empty when there is no such target."""
+    target = (
+        Target.objects.filter(pk=target_id)
+        .select_related("port")
+        .only("pk", "owner_agency_id", "port_id", "port__locode")
+        .first()
+    )
+    return [] if target is None else audience_of(target)
