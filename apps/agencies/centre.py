@@ -407,7 +407,9 @@ class _Applier:
             self.changes.append(Change("update", "operating model", f"{before} → {spec.operating_model}; {rerouted.summary()}"))  # fmt: skip
 
     def _apply_source(self, i: int, spec: SourceSpec) -> None:
-        from guardian.shortcuts import assign_perm, get_groups_with_perms, remove_perm
+        from guardian.shortcuts import assign_perm, remove_perm
+
+        from apps.agencies.scoping import agencies_granted
 
         loc = ("sources", i)
         owner = self._agency(spec.owner, (*loc, "owner"))
@@ -426,16 +428,14 @@ class _Applier:
         self.sources[spec.name] = source
         if self.missing_only and existed:
             return
-        codename = SHARE_PERMISSION.split(".")[1]
-        holders = {
-            g.pk for g, perms in get_groups_with_perms(source, attach_perms=True).items() if codename in perms
-        }
+        holders = list(agencies_granted(source, SHARE_PERMISSION.split(".")[1]).select_related("group"))
+        held = {a.group_id for a in holders}
         wanted = {a.group_id: a for a in shared if a is not None and a.pk != owner.pk}
         for group_id, agency in wanted.items():
-            if group_id not in holders:
+            if group_id not in held:
                 assign_perm(SHARE_PERMISSION, agency.group, source)
                 self.changes.append(Change("grant", f"source {spec.name!r}", f"shared with {agency.code}"))
-        for agency in Agency.objects.filter(group_id__in=holders - set(wanted)):
+        for agency in (a for a in holders if a.group_id not in wanted):
             remove_perm(SHARE_PERMISSION, agency.group, source)
             self.changes.append(
                 Change("revoke", f"source {spec.name!r}", f"no longer shared with {agency.code}")

@@ -94,7 +94,8 @@ def membership_of(user: Any):
         return cached
     from apps.agencies.models import Membership
 
-    membership = Membership.objects.select_related("agency").filter(user=user).first()
+    # The agency's group comes along: scoping reads the agency's grants through it (scoping.granted_pks).
+    membership = Membership.objects.select_related("agency__group").filter(user=user).first()
     user._ratc_membership = membership
     return membership
 

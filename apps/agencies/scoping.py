@@ -3,7 +3,12 @@
 Every model a user can reach has ``objects.visible_to(user)``. Pages, API views, exports, counts, form
 choices and websocket subscriptions use it; nothing filters by agency by hand. Agency scoping is a
 plain foreign-key filter plus, for explicit cross-agency grants, a subquery on the model's
-django-guardian direct-foreign-key table (given to agency groups).
+django-guardian direct-foreign-key table.
+
+Grants are django-guardian object permissions given to an agency's group (``Agency.group``), never to
+people; people are not members of that group, and a member sees what his agency was granted. Grants are
+read here only, through guardian's public API (``get_objects_for_group``, ``get_groups_with_perms``),
+so that a grant means the same thing on every page, in the API, exports and sockets.
 """
 
 from __future__ import annotations
@@ -33,24 +38,43 @@ ScopedManager = models.Manager.from_queryset(ScopedQuerySet)
 
 
 def granted_pks(model: type[models.Model], membership: Any, codename: str | None = None) -> models.QuerySet:
-    """Primary keys of ``model`` rows granted to the member's agency group through guardian."""
-    from guardian.models import GroupObjectPermissionBase
+    """Primary keys of ``model`` rows granted to the member's agency group (``view_<model>`` by default).
 
-    grant_model = next(
-        (
-            rel.related_model
-            for rel in model._meta.related_objects
-            if isinstance(rel.related_model, type)
-            and issubclass(rel.related_model, GroupObjectPermissionBase)
-        ),
-        None,
-    )
-    if grant_model is None:
+    A lazy subquery for ``Q(pk__in=...)``: the grants are read in the same SQL query as the page's rows.
+    """
+    from guardian.shortcuts import get_objects_for_group
+
+    _require_direct_grant_table(model)
+    # ``any_perm``: with one permission "any" and "all" agree, and only guardian's "any" path stays a
+    # subquery (its "all of several" path reads the grants into Python). ``accept_global_perms``: a
+    # model-wide permission of the group is no grant, and asking for one would cost a query.
+    return get_objects_for_group(
+        membership.agency.group,
+        codename or f"view_{model._meta.model_name}",
+        model,
+        any_perm=True,
+        accept_global_perms=False,
+    ).values("pk")
+
+
+def agencies_granted(obj: models.Model, codename: str | None = None) -> models.QuerySet:
+    """The agencies whose group holds a grant on ``obj`` (``view_<model>`` by default), as a lazy queryset."""
+    from guardian.shortcuts import get_groups_with_perms
+
+    from apps.agencies.models import Agency
+
+    _require_direct_grant_table(type(obj))
+    groups = get_groups_with_perms(obj, only_with_perms_in=[codename or f"view_{obj._meta.model_name}"])
+    return Agency.objects.filter(group__in=groups)
+
+
+def _require_direct_grant_table(model: type[models.Model]) -> None:
+    """Grants live in a direct-foreign-key table per model: guardian's generic table is slow at scale,
+    and a model without its own table would silently fall back to it."""
+    from guardian.utils import get_group_obj_perms_model
+
+    if get_group_obj_perms_model(model).objects.is_generic():
         raise TypeError(f"{model.__name__} has no guardian direct-foreign-key group permission table")
-    codename = codename or f"view_{model._meta.model_name}"
-    return grant_model.objects.filter(
-        group_id=membership.agency.group_id, permission__codename=codename
-    ).values("content_object_id")
 
 
 class AgencyOwned(models.Model):
