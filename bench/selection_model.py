@@ -40,6 +40,12 @@ on each week (the mean gap and the worst gap are both reported; ``met`` is per w
 on the mean over the weeks. The first month is the same model for all loops, so the weeks of February
 are reported but the comparison of loops uses the weeks after the first retrain ("following weeks").
 
+``short_weeks`` explains each following week where the corrected loop's top 5 % held two findings or
+more fewer than the every-label model's: the findings only the latter picked (``missed``) and the clean
+declarations only the former picked (``wrongly_chosen``), with their ranks and the history the corrected
+model scored them with (examined and found earlier declarations of the same goods line, ...), and how
+many labels the corrected model had learnt from (rows, random-control rows, effective rows).
+
 LightGBM runs with at most 2 threads and slightly faster settings than the product's defaults (stated
 in the output); the features, the holdout, early stopping and calibration are the product's.
 """
@@ -56,8 +62,14 @@ import numpy as np
 import pandas as pd
 
 from apps.learning import features as F
-from apps.learning.metrics import precision_at
-from apps.learning.selection import DEFAULT_MAX_WEIGHT, MIN_EFFECTIVE_SHARE, ipw_weights, propensity
+from apps.learning.metrics import precision_at, top_n
+from apps.learning.selection import (
+    DEFAULT_MAX_WEIGHT,
+    MIN_EFFECTIVE_SHARE,
+    effective_size,
+    ipw_weights,
+    propensity,
+)
 from apps.learning.training import WEIGHT, TrainedModel, train
 
 DATA_FILE = (
@@ -81,6 +93,19 @@ QUICK_PARAMS: dict[str, Any] = {
 }
 QUICK_END = "2020-04-01"
 LOOPS = ("corrected", "uncorrected", "every_label", "oracle")
+#: A following week is explained (``short_weeks``) when the corrected loop found at least this many
+#: fewer of the week's findings in its top 5 % than the model trained on every label.
+EXPLAIN_SHORTFALL = 2
+#: History features shown for each declaration of an explained week: how much the model knew of it.
+EXPLAIN_FEATURES = (
+    "line_examined_before",
+    "line_findings_before",
+    "line_finding_rate",
+    "goods_examined_before",
+    "goods_findings_before",
+    "hs_price_examined_before",
+    "importer_examined_before",
+)
 
 
 def _load(quick: bool) -> pd.DataFrame:
@@ -120,6 +145,44 @@ def _history(
     return past
 
 
+def _why(
+    model: TrainedModel,
+    week: pd.DataFrame,
+    history: pd.DataFrame,
+    y: np.ndarray,
+    scores: dict[str, np.ndarray],
+    trained: dict[str, Any],
+) -> dict[str, Any]:
+    """Why the corrected loop found fewer than the every-label model in a week: the findings only the
+    latter put in its top 5 % (``missed``) and the clean declarations only the former put in its top
+    (``wrongly_chosen``), each with the history the corrected model scored it with and its rank."""
+    n_top = top_n(len(week), SELECTED_SHARE)
+    x = model.features(week, history)
+    ranks = {name: np.argsort(np.argsort(-s, kind="stable"), kind="stable") for name, s in scores.items()}
+    top = {name: r < n_top for name, r in ranks.items()}
+
+    def described(mask: np.ndarray) -> list[dict[str, Any]]:
+        return [
+            {
+                "rank": {name: int(r[i]) + 1 for name, r in ranks.items()},
+                "score": {name: round(float(s[i]), 4) for name, s in scores.items()},
+                **{
+                    f: None if np.isnan(x[f].iloc[i]) else round(float(x[f].iloc[i]), 3)
+                    for f in EXPLAIN_FEATURES
+                },
+            }
+            for i in np.flatnonzero(mask)
+        ]
+
+    return {
+        "top": n_top,
+        "found": {name: int(y[t].sum()) for name, t in top.items()},
+        "missed": described(top["every_label"] & ~top["corrected"] & (y == 1)),
+        "wrongly_chosen": described(top["corrected"] & ~top["every_label"] & (y == 0)),
+        "corrected_model": trained,
+    }
+
+
 def run(
     quick: bool = False,
     max_weight: float = DEFAULT_MAX_WEIGHT,
@@ -142,6 +205,7 @@ def run(
 
     clock = {"train": 0.0, "score": 0.0}
     caps: list[float] = []  # heaviest / lightest weight of each corrected retrain (the cap applied)
+    trained: dict[str, Any] = {"rows": n_initial, "random_control_rows": 0, "effective_rows": n_initial}
     tick = time.perf_counter()
     first = _train(frame.iloc[:n_initial], None, params)
     clock["train"] += time.perf_counter() - tick
@@ -180,6 +244,11 @@ def run(
                 models[name] = _train(rows, weights, params, context)
                 if weights is not None:
                     caps.append(round(float(weights.max() / weights.min()), 1))
+                    trained = {
+                        "rows": int(mask.sum()),
+                        "random_control_rows": int((prop[name][:lo][mask] < 1).sum()),
+                        "effective_rows": round(effective_size(weights), 1),
+                    }
             models["oracle"] = _train(frame.iloc[:lo], None, params)
             retrains += 1
             clock["train"] += time.perf_counter() - tick
@@ -194,6 +263,7 @@ def run(
             "after_retrain": retrains > 0,
             "random_control": int(drawn.sum()),
         }
+        scored: dict[str, np.ndarray] = {}
         for name in LOOPS:
             # What each scores with: its own revealed outcomes; the model trained on every label scores
             # with what the centre examined (the corrected loop's); the oracle with every earlier label.
@@ -205,6 +275,7 @@ def run(
             tick = time.perf_counter()
             scores = models["oracle" if name == "every_label" else name].score(week, history)
             clock["score"] += time.perf_counter() - tick
+            scored[name] = scores
             row[name] = round(precision_at(y[lo:hi], scores, SELECTED_SHARE), 4)
             if name in {"oracle", "every_label"}:
                 continue
@@ -214,6 +285,11 @@ def run(
             revealed[name][lo:hi] = chosen
             # What the centre knew at selection: top 5 % deterministically, else the random share.
             prop[name][lo:hi] = propensity(top, RANDOM_SHARE)
+        shortfall = top_n(len(week), SELECTED_SHARE) * (row["every_label"] - row["corrected"])
+        if retrains and shortfall >= EXPLAIN_SHORTFALL - 0.05:  # the precisions are rounded
+            history = _history(frame, lo, revealed["corrected"], prop["corrected"])
+            picked = {name: scored[name] for name in ("corrected", "every_label")}
+            row["why"] = _why(models["corrected"], week, history, y[lo:hi], picked, trained)
         weeks.append(row)
         week_start = week_end
 
@@ -256,6 +332,8 @@ def run(
         },
     }
     labels_used = {name: int(revealed[name].sum()) for name in revealed}
+    # The weeks where the corrected loop's top 5 % held two or more findings fewer, explained.
+    short_weeks = [{"week": w["week"], **w.pop("why")} for w in weeks if "why" in w]
     return {
         "bench": "selection_model",
         "quick": quick,
@@ -281,6 +359,7 @@ def run(
         "figures": figures,
         "weeks": weeks,
         "goals": goals,
+        "short_weeks": short_weeks,
         "met": all(g["met"] for g in goals.values()),
         "seconds": round(time.perf_counter() - started, 1),
         "seconds_training": round(clock["train"], 1),
