@@ -256,7 +256,7 @@ else:
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory://")
 # Only the Redis transport reads this (RabbitMQ separates installations by virtual host instead).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:"}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, str | int] = {"global_keyprefix": f"{REDIS_PREFIX}:"}
 # A task whose worker died hard (kill -9, a lost host) is delivered again this long after it was taken
 # (Redis transport; default an hour). Keep it above the longest task: a task still running past it is
 # delivered a second time. bench/drill.py sets a few seconds to see redelivery within the drill.

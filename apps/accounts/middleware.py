@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from apps.accounts.second_factor import has_authenticator, requires_second_factor
+from apps.accounts.second_factor import has_authenticator, requires_second_factor, session_verified
 
 #: Paths an unverified session may still reach: signing in and out, this step itself, static files.
 OPEN_PREFIXES = ("/accounts/", "/login/", "/logout/", "/static/", "/healthz", "/api/")
@@ -30,7 +30,7 @@ class SecondFactorMiddleware:
             settings.RATC_REQUIRE_SECOND_FACTOR
             and not request.path.startswith(OPEN_PREFIXES)
             and request.user.is_authenticated
-            and not request.user.is_verified()
+            and not session_verified(request.user)
             and requires_second_factor(request.user)
         ):
             return self._send_to_verify(request)

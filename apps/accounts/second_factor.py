@@ -57,6 +57,12 @@ TOTP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
 
 
+def session_verified(user: Any) -> bool:
+    """Whether this session has confirmed a device: ``is_verified``, which django-otp's middleware adds
+    to the request's user (the user model itself does not declare it)."""
+    return bool(user.is_verified())
+
+
 def requires_second_factor(user: Any) -> bool:
     """Whether this person must pass a second factor before working (their role sees personal data)."""
     if not settings.RATC_REQUIRE_SECOND_FACTOR or not getattr(user, "is_authenticated", False):

@@ -14,6 +14,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from apps.accounts import second_factor
 from apps.accounts.forms import CodeForm
 from apps.accounts.oidc import REFUSAL_SESSION_KEY
+from apps.core.requests import AuthedRequest
 
 
 def _next(request: HttpRequest) -> str:
@@ -25,9 +26,9 @@ def _next(request: HttpRequest) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def enrol(request: HttpRequest) -> HttpResponse:
+def enrol(request: AuthedRequest) -> HttpResponse:
     """Scan a QR code into an authenticator app, confirm with its first code, receive recovery codes."""
-    if second_factor.has_authenticator(request.user) and not request.user.is_verified():
+    if second_factor.has_authenticator(request.user) and not second_factor.session_verified(request.user):
         # Replacing a phone needs the old factor (or a recovery code) first, so that a stolen
         # password alone can never enrol the thief's phone.
         return redirect(_url("accounts:verify", request.get_full_path()))
@@ -53,7 +54,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def verify(request: HttpRequest) -> HttpResponse:
+def verify(request: AuthedRequest) -> HttpResponse:
     """The step after the password: a code from the authenticator app or a recovery code."""
     if not second_factor.has_authenticator(request.user):
         return redirect(_url("accounts:enrol", _next(request)))
@@ -68,9 +69,9 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def recovery_codes(request: HttpRequest) -> HttpResponse:
+def recovery_codes(request: AuthedRequest) -> HttpResponse:
     """How many recovery codes are left; new ones (the old stop working) for a verified session."""
-    if not request.user.is_verified():
+    if not second_factor.session_verified(request.user):
         return redirect(_url("accounts:verify", request.get_full_path()))
     if request.method == "POST":
         codes = second_factor.new_recovery_codes(request.user)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view
@@ -36,7 +38,9 @@ class PortSerializer(serializers.ModelSerializer):
 class MembershipSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username")
     agency = AgencySerializer()
-    ports = serializers.SlugRelatedField(many=True, read_only=True, slug_field="locode")
+    ports: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="locode"
+    )
     operations = serializers.SerializerMethodField()
 
     class Meta:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
@@ -108,7 +109,7 @@ def can(user: Any, operation: str) -> bool:
     return membership is not None and membership.role in OPERATIONS[operation]
 
 
-def check(actor: Any, operation: str, obj: Any = None) -> None:
+def check(actor: User, operation: str, obj: Any = None) -> None:
     """Raise unless ``actor`` may perform ``operation`` (on ``obj``, when given).
 
     An object outside the actor's scope raises ``Http404``: to an outsider it does not exist. A visible

@@ -2,16 +2,17 @@
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from apps.agencies.models import Agency, ExaminationMethod, Membership, Port, PortCapacity, Shift
 from apps.agencies.operations import check
 from apps.agencies.scoping import get_object_for
+from apps.core.requests import AuthedRequest
 
 
 @login_required
-def directory(request: HttpRequest) -> HttpResponse:
+def directory(request: AuthedRequest) -> HttpResponse:
     check(request.user, "reference.view")
     ports = Port.objects.visible_to(request.user).prefetch_related(
         Prefetch("capacities", queryset=PortCapacity.objects.order_by("shift", "method"))
@@ -21,7 +22,7 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def port_detail(request: HttpRequest, locode: str) -> HttpResponse:
+def port_detail(request: AuthedRequest, locode: str) -> HttpResponse:
     check(request.user, "reference.view")
     port = get_object_for(request.user, Port, locode=locode)
     capacities = list(port.capacities.order_by("shift", "method"))
@@ -38,7 +39,7 @@ def port_detail(request: HttpRequest, locode: str) -> HttpResponse:
 
 
 @login_required
-def people(request: HttpRequest) -> HttpResponse:
+def people(request: AuthedRequest) -> HttpResponse:
     check(request.user, "membership.view")
     members = (
         Membership.objects.visible_to(request.user).select_related("user", "agency").prefetch_related("ports")

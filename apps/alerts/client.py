@@ -49,7 +49,7 @@ def collection_of(partner: Partner) -> Collection:
         collection = Collection(url, auth=TokenAuth(partner.secret))
     else:
         collection = Collection(url, user=partner.username or None, password=partner.secret or None)
-    collection._conn.session.request = _with_timeout(collection._conn.session.request)  # type: ignore[attr-defined]
+    collection._conn.session.request = _with_timeout(collection._conn.session.request)
     return collection
 
 

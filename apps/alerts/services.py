@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -63,12 +64,12 @@ ALERT_OPERATIONS: dict[str, frozenset[str]] = {
 }
 
 
-def alert_can(actor: Any, operation: str) -> bool:
+def alert_can(actor: User, operation: str) -> bool:
     membership = membership_of(actor)
     return membership is not None and membership.role in ALERT_OPERATIONS[operation]
 
 
-def check_alert(actor: Any, operation: str) -> Any:
+def check_alert(actor: User, operation: str) -> Any:
     """The actor's membership if its role may do ``operation``; 404 without one, 403 for another role."""
     membership = membership_of(actor)
     if membership is None:
@@ -78,7 +79,7 @@ def check_alert(actor: Any, operation: str) -> Any:
     return membership
 
 
-def get_partner_for(actor: Any, pk: Any) -> Partner:
+def get_partner_for(actor: User, pk: Any) -> Partner:
     check_alert(actor, "alert.view")
     found = Partner.objects.visible_to(actor).filter(pk=pk).first()
     if found is None:
@@ -86,7 +87,7 @@ def get_partner_for(actor: Any, pk: Any) -> Partner:
     return found
 
 
-def get_incoming_for(actor: Any, pk: Any) -> IncomingAlert:
+def get_incoming_for(actor: User, pk: Any) -> IncomingAlert:
     check_alert(actor, "alert.view")
     found = IncomingAlert.objects.visible_to(actor).select_related("partner").filter(pk=pk).first()
     if found is None:
@@ -189,7 +190,7 @@ def alert_properties(target: Any, partner: Partner) -> tuple[dict[str, Any], boo
 
 
 def export_target(
-    *, actor: Any, target: Any, partner: Partner, reason: str, purpose: str = Purpose.PARTNER_REQUEST
+    *, actor: User, target: Any, partner: Partner, reason: str, purpose: str = Purpose.PARTNER_REQUEST
 ) -> OutboundObject:
     """A supervisor sends ``target`` to ``partner`` as an alert (a new version when sent before).
 
@@ -372,7 +373,7 @@ def lookout_properties(entry: Any, partner: Partner) -> tuple[dict[str, Any], st
 
 
 def export_entry(
-    *, actor: Any, entry: Any, partner: Partner, reason: str, purpose: str = Purpose.PARTNER_REQUEST
+    *, actor: User, entry: Any, partner: Partner, reason: str, purpose: str = Purpose.PARTNER_REQUEST
 ) -> OutboundObject:
     """A supervisor sends a watchlist entry to ``partner`` as an intelligence item (a new version when
     sent before), by the same rules as a target:
@@ -566,7 +567,7 @@ def _refuse_action(alert: IncomingAlert) -> None:
         raise PermissionDenied(f"{alert.reference} is already {alert.get_status_display().lower()}.")
 
 
-def _handled(alert: IncomingAlert, actor: Any, status: str, **links: Any) -> IncomingAlert:
+def _handled(alert: IncomingAlert, actor: User, status: str, **links: Any) -> IncomingAlert:
     updated = IncomingAlert.objects.filter(pk=alert.pk, modified=alert.modified, status=alert.status).update(
         status=status, handled_by=actor, handled_at=timezone.now(), **links
     )
@@ -576,7 +577,7 @@ def _handled(alert: IncomingAlert, actor: Any, status: str, **links: Any) -> Inc
     return alert
 
 
-def _subject_for(actor: Any, subject_id: Any) -> Any:
+def _subject_for(actor: User, subject_id: Any) -> Any:
     from apps.intake.models import Subject
 
     subject = (
@@ -587,7 +588,7 @@ def _subject_for(actor: Any, subject_id: Any) -> Any:
     return subject
 
 
-def candidate_subjects(actor: Any, alert: IncomingAlert, limit: int = 10) -> list[Any]:
+def candidate_subjects(actor: User, alert: IncomingAlert, limit: int = 10) -> list[Any]:
     """Current subjects the actor may see that carry an identifier the alert names (container, vessel,
     trader, flight), newest first: what the analyst picks from to turn the alert into a target."""
     from django.db.models import Q
@@ -609,7 +610,7 @@ def candidate_subjects(actor: Any, alert: IncomingAlert, limit: int = 10) -> lis
 
 
 def turn_into_target(
-    *, actor: Any, alert: IncomingAlert, subject_id: Any, priority: int | None = None, reason: str = ""
+    *, actor: User, alert: IncomingAlert, subject_id: Any, priority: int | None = None, reason: str = ""
 ) -> Any:
     """Nominate the subject the alert is about, through the targeting service, as an analyst would."""
     from apps.targeting.services import nominate
@@ -631,7 +632,7 @@ def turn_into_target(
     return target
 
 
-def attach_to_subject(*, actor: Any, alert: IncomingAlert, subject_id: Any) -> IncomingAlert:
+def attach_to_subject(*, actor: User, alert: IncomingAlert, subject_id: Any) -> IncomingAlert:
     """Keep the alert with a subject (information: allowed whatever the handling)."""
     check_alert(actor, "alert.act")
     if alert.status != IncomingAlert.Status.NEW:
@@ -640,7 +641,7 @@ def attach_to_subject(*, actor: Any, alert: IncomingAlert, subject_id: Any) -> I
     return _handled(alert, actor, IncomingAlert.Status.ATTACHED, subject=subject)
 
 
-def add_to_watchlist(*, actor: Any, alert: IncomingAlert, watchlist_id: Any) -> Any:
+def add_to_watchlist(*, actor: User, alert: IncomingAlert, watchlist_id: Any) -> Any:
     """Add what the alert identifies (a traveller, a trader, a vessel, a container) to a watchlist, through
     the watchlists service (which checks that the actor's agency keeps that list)."""
     from apps.watchlists.services import create_entry, get_watchlist_for
@@ -683,7 +684,7 @@ def add_to_watchlist(*, actor: Any, alert: IncomingAlert, watchlist_id: Any) -> 
     return entry
 
 
-def record_consent(*, actor: Any, alert: IncomingAlert, note: str) -> IncomingAlert:
+def record_consent(*, actor: User, alert: IncomingAlert, note: str) -> IncomingAlert:
     """A supervisor records the partner's consent to act (who agreed, when, by what channel)."""
     check_alert(actor, "alert.consent")
     if not alert.consent_required:
@@ -697,7 +698,7 @@ def record_consent(*, actor: Any, alert: IncomingAlert, note: str) -> IncomingAl
     return alert
 
 
-def dismiss(*, actor: Any, alert: IncomingAlert, reason: str) -> IncomingAlert:
+def dismiss(*, actor: User, alert: IncomingAlert, reason: str) -> IncomingAlert:
     check_alert(actor, "alert.act")
     if not reason.strip():
         raise ValidationError({"reason": "Say why the alert needs no work."})
@@ -743,6 +744,7 @@ def send_sighting(*, alert: IncomingAlert) -> OutboundObject | None:
     if OutboundObject.objects.filter(incoming=alert, kind=OutboundObject.Kind.SIGHTING).exists():
         return None
     target = alert.target
+    assert target is not None  # target_id was checked above
     results = disclose(partner.account, target, briefing=True).results()
     if not results:
         return None

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from apps.agencies.drf import ApiTokenAuthentication, IsMember
 from apps.alerts import services, stix
 from apps.alerts.models import OutboundObject, Partner, TaxiiStatus
+from apps.core.requests import signed_in
 
 MEDIA_TYPE = "application/taxii+json;version=2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
@@ -61,7 +62,7 @@ class TaxiiView(APIView):
     schema = None
 
     def partner(self) -> Partner:
-        partner = Partner.objects.filter(account=self.request.user, active=True).first()
+        partner = Partner.objects.filter(account=signed_in(self.request), active=True).first()
         if partner is None:
             raise Http404("Not found.")
         return partner
@@ -72,7 +73,8 @@ class TaxiiView(APIView):
             raise Http404("Not found.")
         return partner
 
-    def handle_exception(self, exc: Exception) -> HttpResponse:
+    # TAXII answers in its own media type, a plain HttpResponse, which DRF finalises like a Response.
+    def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]
         if isinstance(exc, Http404):
             return error(404, "Not found", "No such resource for this account.")
         response = super().handle_exception(exc)

@@ -9,13 +9,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.alerts import services
 from apps.alerts.models import IncomingAlert, OutboundObject, Partner, PartnerSighting
 from apps.compliance.services import purpose_of
+from apps.core.requests import AuthedRequest
 
 
 def _errors(exc: Exception) -> list[str]:
@@ -25,7 +26,7 @@ def _errors(exc: Exception) -> list[str]:
 
 
 @login_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthedRequest) -> HttpResponse:
     """Incoming alerts, new first; a filter by status."""
     services.check_alert(request.user, "alert.view")
     status = request.GET.get("status", "new")
@@ -43,7 +44,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def incoming(request: HttpRequest, pk: int) -> HttpResponse:
+def incoming(request: AuthedRequest, pk: int) -> HttpResponse:
     """One incoming alert: what the partner sent, its handling, and the analyst's actions."""
     alert = services.get_incoming_for(request.user, pk)
     errors: list[str] = []
@@ -96,7 +97,7 @@ def incoming(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def outbound(request: HttpRequest) -> HttpResponse:
+def outbound(request: AuthedRequest) -> HttpResponse:
     """What was sent to partners, with their sightings; a supervisor sends a target from here."""
     services.check_alert(request.user, "alert.view")
     partners = list(Partner.objects.visible_to(request.user).filter(active=True))
@@ -142,7 +143,7 @@ def outbound(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def send_entry(request: HttpRequest, pk: int) -> HttpResponse:
+def send_entry(request: AuthedRequest, pk: int) -> HttpResponse:
     """A supervisor sends a watchlist entry to a partner as a lookout (from the entry's page)."""
     from apps.watchlists.models import WatchlistEntry
 
@@ -169,7 +170,7 @@ def send_entry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def partners(request: HttpRequest) -> HttpResponse:
+def partners(request: AuthedRequest) -> HttpResponse:
     """Each partner's exchange status: last push, last poll, last success, the error and the back-off."""
     services.check_alert(request.user, "alert.view")
     rows = Partner.objects.visible_to(request.user).select_related("agency")
@@ -182,7 +183,7 @@ def partners(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def sync(request: HttpRequest, pk: int) -> HttpResponse:
+def sync(request: AuthedRequest, pk: int) -> HttpResponse:
     """Push to and poll one partner now (a supervisor, when the status shows a failure)."""
     from apps.alerts import client
 

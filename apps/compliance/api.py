@@ -32,6 +32,7 @@ from apps.compliance.models import AccessLogEntry, UnmaskRequest
 from apps.compliance.services import LOG_SCOPES, access_log_for, decide_unmask, request_unmask
 from apps.core.api import ScopedViewSetMixin
 from apps.core.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
+from apps.core.requests import signed_in
 
 __all__ = ["AccessLogViewSet", "UnmaskRequestViewSet"]
 
@@ -57,9 +58,15 @@ class Conflict(APIException):
 class AccessLogEntrySerializer(serializers.ModelSerializer):
     """What the access log page shows of an entry: who read what, when, why, and whose data it was."""
 
-    user = serializers.SlugRelatedField(read_only=True, slug_field="username")
-    agency = serializers.SlugRelatedField(read_only=True, slug_field="code")
-    data_owner_agency = serializers.SlugRelatedField(read_only=True, slug_field="code", allow_null=True)
+    user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="username"
+    )
+    agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="code"
+    )
+    data_owner_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="code", allow_null=True
+    )
 
     class Meta:
         model = AccessLogEntry
@@ -100,7 +107,7 @@ class AccessLogViewSet(ScopedViewSetMixin, mixins.ListModelMixin, viewsets.Gener
         params = self.request.query_params
         # The page's own filtering (and its ``audit.view`` check), over ``visible_to`` of the caller.
         return access_log_for(
-            self.request.user,
+            signed_in(self.request),
             user=params.get("user", ""),
             obj=params.get("object", ""),
             action=params.get("action", ""),
@@ -115,8 +122,12 @@ class UnmaskRequestSerializer(serializers.ModelSerializer):
     """A request as the unmasking page lists it: the record by id and kind, never its data."""
 
     subject_kind = serializers.CharField(source="subject.kind", read_only=True)
-    requested_by = serializers.SlugRelatedField(read_only=True, slug_field="username")
-    decided_by = serializers.SlugRelatedField(read_only=True, slug_field="username", allow_null=True)
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="username"
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="username", allow_null=True
+    )
 
     class Meta:
         model = UnmaskRequest
@@ -184,7 +195,9 @@ class UnmaskRequestViewSet(ScopedViewSetMixin, mixins.ListModelMixin, viewsets.G
         except Http404:  # missing or outside your scope: the same answer
             raise ApiValidationError({"subject": ["No such subject."]}) from None
         try:
-            unmask = request_unmask(actor=request.user, subject=subject, reason=data.validated_data["reason"])
+            unmask = request_unmask(
+                actor=signed_in(request), subject=subject, reason=data.validated_data["reason"]
+            )
         except ValueError as exc:
             raise ApiValidationError({"reason": [str(exc)]}) from None
         return Response(UnmaskRequestSerializer(unmask).data, status=status.HTTP_201_CREATED)
@@ -213,7 +226,7 @@ class UnmaskRequestViewSet(ScopedViewSetMixin, mixins.ListModelMixin, viewsets.G
         data.is_valid(raise_exception=True)
         try:
             unmask = decide_unmask(
-                actor=request.user, unmask=unmask, approve=approve, reason=data.validated_data["reason"]
+                actor=signed_in(request), unmask=unmask, approve=approve, reason=data.validated_data["reason"]
             )
         except PermissionDenied as exc:
             unmask.refresh_from_db(fields=["status"])

@@ -52,7 +52,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -149,7 +149,11 @@ def _key_for(key_id: str) -> bytes:
 # --- writing -----------------------------------------------------------------------------------------
 
 
-def append(model: type[HashChained], **fields: Any) -> HashChained:
+#: A concrete chained log (``AccessLogEntry``, ``AuditEvent`` ...): ``append`` returns the row it was given.
+Chained = TypeVar("Chained", bound="HashChained")
+
+
+def append(model: type[Chained], **fields: Any) -> Chained:
     """Append one row to ``model``'s log: inserted and keyed now, linked into the chain after the commit."""
     row = model(**fields)
     row.save()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -143,7 +144,7 @@ def personal_data_gate(request: Any, subject: Any, *, surface: str):
 LOG_SCOPES = ("ours", "partners")
 
 
-def access_log_for(actor: Any, *, user: str = "", obj: str = "", action: str = "", scope: str = "") -> Any:
+def access_log_for(actor: User, *, user: str = "", obj: str = "", action: str = "", scope: str = "") -> Any:
     """The access-log entries an auditor may review, narrowed as the page's search form narrows them.
 
     ``user`` is part of a username, ``obj`` a record id (digits) or text of the summary, ``action`` one
@@ -170,7 +171,7 @@ def access_log_for(actor: Any, *, user: str = "", obj: str = "", action: str = "
 # --- Break-glass ------------------------------------------------------------------------------------
 
 
-def request_unmask(*, actor: Any, subject: Any, reason: str) -> UnmaskRequest:
+def request_unmask(*, actor: User, subject: Any, reason: str) -> UnmaskRequest:
     check(actor, "unmask.request", subject)
     if len(reason.strip()) < 10:
         raise ValueError("Say why you need to see this record again (at least a sentence).")
@@ -180,7 +181,7 @@ def request_unmask(*, actor: Any, subject: Any, reason: str) -> UnmaskRequest:
 
 
 def decide_unmask(
-    *, actor: Any, unmask: UnmaskRequest, approve: bool, reason: str = "", hours: int = UNMASK_HOURS
+    *, actor: User, unmask: UnmaskRequest, approve: bool, reason: str = "", hours: int = UNMASK_HOURS
 ) -> UnmaskRequest:
     """A second person with the authorising role approves (for ``hours``) or rejects."""
     check(actor, "unmask.approve", unmask)

@@ -24,6 +24,7 @@ from apps.compliance.services import (
     request_unmask,
     set_purpose,
 )
+from apps.core.requests import AuthedRequest
 from apps.intake.models import DataSource, Subject
 
 
@@ -33,7 +34,7 @@ def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
 
 
 @login_required
-def purpose(request: HttpRequest) -> HttpResponse:
+def purpose(request: AuthedRequest) -> HttpResponse:
     """Asked once per session, before the first access to personal data."""
     check(request.user, "reference.view")
     error = ""
@@ -54,7 +55,7 @@ def purpose(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def access_log(request: HttpRequest) -> HttpResponse:
+def access_log(request: AuthedRequest) -> HttpResponse:
     user = request.GET.get("user", "").strip()
     obj = request.GET.get("object", "").strip()
     action = request.GET.get("action", "")
@@ -73,7 +74,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def unmask_requests(request: HttpRequest) -> HttpResponse:
+def unmask_requests(request: AuthedRequest) -> HttpResponse:
     check(request.user, "unmask.approve")
     rows = UnmaskRequest.objects.visible_to(request.user).select_related(
         "subject", "requested_by", "decided_by"
@@ -83,7 +84,7 @@ def unmask_requests(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def ask_unmask(request: HttpRequest, subject_pk: int) -> HttpResponse:
+def ask_unmask(request: AuthedRequest, subject_pk: int) -> HttpResponse:
     subject = get_object_for(request.user, Subject, pk=subject_pk)
     try:
         request_unmask(actor=request.user, subject=subject, reason=request.POST.get("reason", ""))
@@ -96,7 +97,7 @@ def ask_unmask(request: HttpRequest, subject_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def decide(request: HttpRequest, pk: int) -> HttpResponse:
+def decide(request: AuthedRequest, pk: int) -> HttpResponse:
     unmask = get_object_for(request.user, UnmaskRequest, pk=pk)
     try:
         decide_unmask(
@@ -109,7 +110,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def oversight(request: HttpRequest) -> HttpResponse:
+def oversight(request: AuthedRequest) -> HttpResponse:
     """Retention runs and the integrity of the append-only records.
 
     The chains span every agency, so only their state is shown, never how many rows they hold; retention

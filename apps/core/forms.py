@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
@@ -68,3 +70,18 @@ class SignInForm(AuthenticationForm):
                 "This is a system account: it uses the API with a token, not these pages.",
                 code="system_account",
             )
+
+
+def model_choices(form: forms.BaseForm, name: str) -> forms.ModelChoiceField[Any]:
+    """The form's model choice field ``name``, whose queryset a form narrows to what the user may see
+    (``form.fields`` is typed as holding plain fields)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    return field
+
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's choice field ``name``, whose choices a form fills when it is made."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field

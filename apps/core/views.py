@@ -15,11 +15,12 @@ from apps.core.forms import SignInForm
 from apps.core.guidance import FIRST_STEPS
 from apps.core.health import readiness
 from apps.core.home import panels_for
+from apps.core.requests import AuthedRequest
 from apps.core.search import run_search
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """What this person acts on now, by role (``apps.core.home``), and two lines of guidance."""
     membership = membership_of(request.user)
     context = {
@@ -32,7 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: AuthedRequest) -> HttpResponse:
     """The header search (``apps.core.search``). Gated in ``apps.core.urls``: a purpose first, and the
     query with the number of results in the access log."""
     if membership_of(request.user) is None:

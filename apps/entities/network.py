@@ -15,6 +15,7 @@ is a masked title. Edges carry their kind, never the shared value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,7 +41,7 @@ EDGE_KINDS: dict[str, str] = {
     "conveyance": "Conveyance",
     "identity": "Same person or trader",
 }
-LINK_EDGES = {
+LINK_EDGES: dict[str, str] = {
     SubjectLink.Kind.CO_TRAVELLER: "booking",
     SubjectLink.Kind.PARTY: "trader",
     SubjectLink.Kind.TRAVELS_ON: "conveyance",
@@ -157,7 +158,7 @@ def _node(viewer: Any, subject: Subject, hop: int) -> dict[str, Any]:
     }
 
 
-def _linked(frontier: set[int], link_kinds: list[str]) -> list[tuple[int, int, str]]:
+def _linked(frontier: set[int], link_kinds: Sequence[str]) -> list[tuple[int, int, str]]:
     if not link_kinds:
         return []
     rows = (

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -265,7 +266,7 @@ def _decisions(
     return confirmed - split, split
 
 
-def decide_link(*, actor: Any, link: EntityLink, decision: str, reason: str) -> LinkDecision:
+def decide_link(*, actor: User, link: EntityLink, decision: str, reason: str) -> LinkDecision:
     """Confirm or split a link found by the linker; the decision holds on every later import.
 
     The actor must see both records (else 404, as for any object outside his scope) and his agency must
@@ -308,3 +309,10 @@ def decide_link(*, actor: Any, link: EntityLink, decision: str, reason: str) -> 
         else:
             EntityLink.objects.filter(pk=link.pk).update(status=EntityLink.Status.CONFIRMED)
     return row
+
+
+def on_batch_stored(
+    sender: object, subject_ids: list[int], records: list[BatchRecord] | None = None, **kwargs: object
+) -> None:
+    """Intake stored a batch (``apps.intake.events.batch_stored``, inside its transaction): link it."""
+    link_subjects(subject_ids, records=records)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from apps.agencies.operations import can, check
 from apps.agencies.scoping import get_object_for
+from apps.core.requests import AuthedRequest
 from apps.entities.models import EntityLink, LinkDecision
 from apps.entities.network import EDGE_KINDS, MAX_HOPS, Graph, network
 from apps.entities.services import decide_link
@@ -62,14 +63,14 @@ def _log_nodes(request: HttpRequest, graph: Graph) -> None:
         )  # fmt: skip
 
 
-def _root(request: HttpRequest, pk: int) -> Subject:
+def _root(request: AuthedRequest, pk: int) -> Subject:
     subject = get_object_for(request.user, Subject.objects.select_related("source"), pk=pk)
     check(request.user, "subject.view", subject)
     return subject
 
 
 @login_required
-def network_page(request: HttpRequest, pk: int) -> HttpResponse:
+def network_page(request: AuthedRequest, pk: int) -> HttpResponse:
     subject = _root(request, pk)
     filters = _filters(request)
     graph = network(request.user, subject, **filters)
@@ -88,7 +89,7 @@ def network_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def network_json(request: HttpRequest, pk: int) -> JsonResponse:
+def network_json(request: AuthedRequest, pk: int) -> JsonResponse:
     """The graph as JSON: the page's expand-on-click asks for one hop around the clicked node."""
     subject = _root(request, pk)
     graph = network(request.user, subject, **_filters(request))
@@ -98,7 +99,7 @@ def network_json(request: HttpRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def decide(request: HttpRequest, pk: int) -> HttpResponse:
+def decide(request: AuthedRequest, pk: int) -> HttpResponse:
     """Confirm or split a same-person/trader link; back to the network it was decided on."""
     link = get_object_for(
         request.user, EntityLink.objects.select_related("from_subject", "to_subject"), pk=pk

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from apps.agencies.models import ExaminationMethod
 from apps.core.api import ScopedViewSetMixin
 from apps.core.errors import id_or_none
+from apps.core.requests import signed_in
 from apps.frontline import services
 from apps.frontline.forms import goods_line, parse_moment
 from apps.frontline.models import ExaminationOutcome, ExaminationPhoto, ExaminationResult, SeizedGoods
@@ -173,7 +174,7 @@ class ExaminationResultViewSet(
                 goods=[goods_line(dict(g), i) for i, g in enumerate(data.get("goods", []), start=1)],
             )
             done = services.record_examination(
-                actor=request.user,
+                actor=signed_in(request),
                 instruction=found,
                 data=result_input,
                 photos=request.FILES.getlist("photos"),

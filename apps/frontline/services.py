@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -45,10 +46,10 @@ from apps.frontline.models import (
 from apps.frontline.photos import MAX_PHOTOS, CheckedPhoto, check_photo
 from apps.intake.models import Outcome
 from apps.live.events import group_name, publish_on_commit
-from apps.reports.stats import target_changed
 from apps.targeting import services as targeting
 from apps.targeting.audience import audience_of
 from apps.targeting.disclosure import BRIEFING_FACTS, disclose
+from apps.targeting.events import announce_target_changed
 from apps.targeting.models import Instruction, Target, TargetState
 from apps.targeting.routing import may_act_as_agency, port_ids_of
 
@@ -349,7 +350,7 @@ def refuse_if_recorded(instruction: Instruction, key: Any) -> None:
     raise _already_recorded(first)
 
 
-def begin_examination(*, actor: Any, instruction: Instruction) -> Target:
+def begin_examination(*, actor: User, instruction: Instruction) -> Target:
     """The officer starts examining (the target moves to "in examination"); a second tap changes nothing."""
     target = instruction.target
     if target.state == S.IN_EXAMINATION:
@@ -359,7 +360,7 @@ def begin_examination(*, actor: Any, instruction: Instruction) -> Target:
 
 
 def record_examination(
-    *, actor: Any, instruction: Instruction, data: ResultInput, photos: Iterable[UploadedFile] = ()
+    *, actor: User, instruction: Instruction, data: ResultInput, photos: Iterable[UploadedFile] = ()
 ) -> Recorded:
     """Record the result of the examination an instruction asked for; idempotent on ``data.idempotency_key``."""
     target = Target.objects.select_related("port").get(pk=instruction.target_id)
@@ -432,7 +433,7 @@ def record_examination(
 
 def correct_examination(
     *,
-    actor: Any,
+    actor: User,
     result: ExaminationResult,
     data: ResultInput,
     reason: str,
@@ -506,7 +507,7 @@ def _local(moment: datetime | None, target: Target) -> str:
 
 
 def _store(
-    actor: Any,
+    actor: User,
     membership: Any,
     target: Target,
     instruction: Instruction | None,
@@ -556,7 +557,7 @@ def _store(
             row.file.delete(save=False)
         raise
     written.extend(row.file.name for row in saved)
-    target_changed(target.pk)  # the report's summary row of the target, rewritten after the commit
+    announce_target_changed(target.pk)  # the report's summary row of the target, rewritten after the commit
     return result
 
 
@@ -635,7 +636,7 @@ def followers_of(target: Target, root: ExaminationResult) -> set[int]:
 
 
 def _tell_followers(
-    target: Target, correction: ExaminationResult, *, root: ExaminationResult, actor: Any
+    target: Target, correction: ExaminationResult, *, root: ExaminationResult, actor: User
 ) -> None:
     """Each follower's own group, after commit; the socket checks again that the person may see it."""
     for user_id in sorted(followers_of(target, root) - {actor.pk}):

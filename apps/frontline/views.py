@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.roles import Role
 from apps.compliance.services import purpose_of
+from apps.core.requests import AuthedRequest
 from apps.frontline import services
 from apps.frontline.forms import GOODS_ROWS, ResultForm, form_choices, new_key
 from apps.targeting.models import TargetState
@@ -45,7 +46,7 @@ def _messages_of(error: ValidationError) -> dict[str, str]:
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """The officer's open instructions for this shift (or all shifts), by arrival, and today's results.
 
     The purpose is asked here, at the start of the shift, so that the instructions the tablet keeps for
@@ -157,7 +158,7 @@ def _initial(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def instruction(request: HttpRequest, pk: int) -> HttpResponse:
+def instruction(request: AuthedRequest, pk: int) -> HttpResponse:
     """One instruction: the briefing, start, the result form; a supervisor's correction form once recorded."""
     found = services.get_instruction_for(request.user, pk)
     if request.method == "GET":
@@ -218,7 +219,7 @@ def _refused(request: HttpRequest, found: Any, error: ValidationError, status: i
 
 @login_required
 @require_GET
-def photo(request: HttpRequest, pk: int) -> FileResponse:
+def photo(request: AuthedRequest, pk: int) -> FileResponse:
     """A photo of an examination the viewer may see, from the uploads storage (never by a public URL)."""
     found = services.get_photo_for(request.user, pk)
     response = FileResponse(found.file.open("rb"), content_type=found.content_type)

@@ -120,7 +120,7 @@ class Handover(models.Model):
 
     @property
     def desk_label(self) -> str:
-        if self.desk_kind == DeskKind.PORT and self.port_id:
+        if self.desk_kind == DeskKind.PORT and self.port is not None:
             return f"{self.port.name} port desk"
         return self.get_desk_kind_display()
 

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -43,7 +44,7 @@ __all__ = [
 SECTION_ROWS = 25
 #: Without a previous handover, results "of the shift" are those of the last shift's length.
 SHIFT_LENGTH = dt.timedelta(hours=8)
-SHIFT_STARTS = {Shift.EARLY: 6, Shift.LATE: 14, Shift.NIGHT: 22}
+SHIFT_STARTS: dict[str, int] = {Shift.EARLY: 6, Shift.LATE: 14, Shift.NIGHT: 22}
 
 
 class HandoverConflict(ValidationError):
@@ -133,7 +134,7 @@ def _when(moment: dt.datetime | None) -> str:
 
 
 def compute_summary(
-    actor: Any, desk: Desk, *, since: dt.datetime | None = None, now: dt.datetime | None = None
+    actor: User, desk: Desk, *, since: dt.datetime | None = None, now: dt.datetime | None = None
 ) -> dict:
     """What the desk has open now, as the actor may see it: targets by state, holds, claims, service-
     level breaches, notable results since ``since``, and partner requests."""
@@ -153,7 +154,7 @@ def compute_summary(
         .values_list("state")
         .annotate(n=Count("pk"))
     )
-    labels = dict(Target._meta.get_field("state").choices)
+    labels: dict[str, str] = dict(Target._meta.get_field("state").choices or ())
     by_state = [{"state": s, "label": labels[s], "count": states[s]} for s in labels if states.get(s)]
 
     holds = Hold.objects.visible_to(actor).filter(released_at__isnull=True, target__in=in_scope)
@@ -215,7 +216,7 @@ def compute_summary(
 # --- the steps -----------------------------------------------------------------------------------------
 
 
-def _record(handover: Handover, action: str, actor: Any) -> None:
+def _record(handover: Handover, action: str, actor: User) -> None:
     handover.refresh_from_db()
     content = {
         "summary": handover.summary,
@@ -240,7 +241,7 @@ def _record(handover: Handover, action: str, actor: Any) -> None:
 
 def _previous(agency_id: int, desk: Desk, shift_date: dt.date, shift: str) -> Handover | None:
     """The desk's last handed-over handover before this shift."""
-    order = {s: i for i, s in enumerate(SHIFT_STARTS)}
+    order: dict[str, int] = {s: i for i, s in enumerate(SHIFT_STARTS)}
     earlier = Handover.objects.filter(
         owner_agency_id=agency_id,
         desk=desk.key,
@@ -253,7 +254,7 @@ def _previous(agency_id: int, desk: Desk, shift_date: dt.date, shift: str) -> Ha
 
 
 def prepare_handover(
-    *, actor: Any, desk: Desk, shift_date: dt.date, shift: str, now: dt.datetime | None = None
+    *, actor: User, desk: Desk, shift_date: dt.date, shift: str, now: dt.datetime | None = None
 ) -> Handover:
     """Open the desk's handover for a shift (or return the draft already open): the summary is computed
     now and every item still open in the desk's previous handover is carried over."""
@@ -303,17 +304,17 @@ def prepare_handover(
     return handover
 
 
-def _draft_for(actor: Any, handover: Handover) -> None:
+def _draft_for(actor: User, handover: Handover) -> None:
     check(actor, "handover.write", handover)
     if handover.state != Handover.State.DRAFT:
         raise ValidationError("This handover has been handed over: it no longer changes.")
 
 
-def refresh_summary(*, actor: Any, handover: Handover, now: dt.datetime | None = None) -> Handover:
+def refresh_summary(*, actor: User, handover: Handover, now: dt.datetime | None = None) -> Handover:
     """Compute the draft's summary again (the shift goes on while it is written)."""
     _draft_for(actor, handover)
     desk = Desk(handover.desk_kind, handover.port)
-    since = handover.previous.submitted_at if handover.previous_id else None
+    since = handover.previous.submitted_at if handover.previous is not None else None
     updated = Handover.objects.filter(pk=handover.pk, state=Handover.State.DRAFT).update(
         summary=compute_summary(actor, desk, since=since, now=now), version=F("version") + 1
     )
@@ -323,7 +324,7 @@ def refresh_summary(*, actor: Any, handover: Handover, now: dt.datetime | None =
     return handover
 
 
-def add_item(*, actor: Any, handover: Handover, text: str, target: Any = None) -> HandoverItem:
+def add_item(*, actor: User, handover: Handover, text: str, target: Any = None) -> HandoverItem:
     """An open item for the next shift, optionally about one target the actor may see."""
     _draft_for(actor, handover)
     text = (text or "").strip()
@@ -337,7 +338,7 @@ def add_item(*, actor: Any, handover: Handover, text: str, target: Any = None) -
     return HandoverItem.objects.create(handover=handover, text=text[:2000], target=target, raised_by=actor)
 
 
-def close_item(*, actor: Any, item: HandoverItem, resolution: str) -> HandoverItem:
+def close_item(*, actor: User, item: HandoverItem, resolution: str) -> HandoverItem:
     """Mark an item done (it is not carried over); a carried item's history stays in earlier handovers."""
     _draft_for(actor, item.handover)
     resolution = (resolution or "").strip()
@@ -351,13 +352,13 @@ def close_item(*, actor: Any, item: HandoverItem, resolution: str) -> HandoverIt
 
 
 def submit_handover(
-    *, actor: Any, handover: Handover, notes: str, now: dt.datetime | None = None
+    *, actor: User, handover: Handover, notes: str, now: dt.datetime | None = None
 ) -> Handover:
     """Hand over: the summary is computed a last time, and from here the handover no longer changes."""
     _draft_for(actor, handover)
     now = now or timezone.now()
     desk = Desk(handover.desk_kind, handover.port)
-    since = handover.previous.submitted_at if handover.previous_id else None
+    since = handover.previous.submitted_at if handover.previous is not None else None
     with transaction.atomic():
         updated = Handover.objects.filter(
             pk=handover.pk, state=Handover.State.DRAFT, version=handover.version
@@ -376,7 +377,7 @@ def submit_handover(
 
 
 def acknowledge_handover(
-    *, actor: Any, handover: Handover, note: str = "", now: dt.datetime | None = None
+    *, actor: User, handover: Handover, note: str = "", now: dt.datetime | None = None
 ) -> Handover:
     """The incoming supervisor takes the desk: someone other than the one who handed over."""
     check(actor, "handover.acknowledge", handover)

@@ -14,6 +14,7 @@ from apps.agencies.models import Shift
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.core.errors import id_or_none
+from apps.core.requests import AuthedRequest
 from apps.handover import services
 from apps.handover.models import Handover, HandoverItem
 
@@ -32,7 +33,7 @@ def _say(request: HttpRequest, error: ValidationError) -> None:
 
 
 @login_required
-def handover_list(request: HttpRequest) -> HttpResponse:
+def handover_list(request: AuthedRequest) -> HttpResponse:
     check(request.user, "handover.view")
     shift_date, shift = services.current_shift()
     rows = Handover.objects.visible_to(request.user).select_related(
@@ -50,7 +51,7 @@ def handover_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def prepare(request: HttpRequest) -> HttpResponse:
+def prepare(request: AuthedRequest) -> HttpResponse:
     check(request.user, "handover.write")
     desks = {d.key: d for d in services.desks_for(request.user)}
     desk = desks.get(request.POST.get("desk", ""))
@@ -83,7 +84,7 @@ def _handover(request: HttpRequest, pk: int) -> Handover:
 
 
 @login_required
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     handover = _handover(request, pk)
     membership = membership_of(request.user)
     serves = services.may_serve(membership, handover.desk_kind, handover.port)
@@ -123,7 +124,7 @@ def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
 
 @login_required
 @require_POST
-def add_item(request: HttpRequest, pk: int) -> HttpResponse:
+def add_item(request: AuthedRequest, pk: int) -> HttpResponse:
     def do(handover: Handover) -> str:
         from apps.targeting.models import Target
 
@@ -139,7 +140,7 @@ def add_item(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def close_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+def close_item(request: AuthedRequest, pk: int, item_pk: int) -> HttpResponse:
     def do(handover: Handover) -> str:
         item = get_object_for(request.user, HandoverItem.objects.filter(handover=handover), pk=item_pk)
         services.close_item(actor=request.user, item=item, resolution=request.POST.get("resolution", ""))
@@ -150,7 +151,7 @@ def close_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def refresh(request: HttpRequest, pk: int) -> HttpResponse:
+def refresh(request: AuthedRequest, pk: int) -> HttpResponse:
     return _act(
         request,
         pk,
@@ -160,7 +161,7 @@ def refresh(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def submit(request: HttpRequest, pk: int) -> HttpResponse:
+def submit(request: AuthedRequest, pk: int) -> HttpResponse:
     def do(handover: Handover) -> str:
         services.submit_handover(actor=request.user, handover=handover, notes=request.POST.get("notes", ""))
         return "Handed over: it now waits for the incoming supervisor's acknowledgement."
@@ -170,7 +171,7 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+def acknowledge(request: AuthedRequest, pk: int) -> HttpResponse:
     def do(handover: Handover) -> str:
         services.acknowledge_handover(
             actor=request.user, handover=handover, note=request.POST.get("note", "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -18,7 +20,9 @@ from apps.intake.services import FORMATS, submit_files
 
 
 class DataSourceSerializer(serializers.ModelSerializer):
-    owner_agency = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    owner_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="code"
+    )
 
     class Meta:
         model = DataSource
@@ -37,7 +41,9 @@ class DataSourceViewSet(ScopedReadOnlyViewSet):
 
 
 class IntakeRunSerializer(serializers.ModelSerializer):
-    source = serializers.SlugRelatedField(read_only=True, slug_field="name")
+    source: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="name"
+    )
     percent = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -119,8 +125,12 @@ class IntakeRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
 
 
 class SubjectSerializer(serializers.ModelSerializer):
-    source = serializers.SlugRelatedField(read_only=True, slug_field="name")
-    port = serializers.SlugRelatedField(read_only=True, slug_field="locode", allow_null=True)
+    source: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="name"
+    )
+    port: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="locode", allow_null=True
+    )
 
     class Meta:
         model = Subject

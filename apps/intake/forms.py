@@ -1,7 +1,7 @@
 from django import forms
 
 from apps.agencies.operations import membership_of
-from apps.core.forms import MultipleFileField
+from apps.core.forms import MultipleFileField, model_choices
 from apps.intake.models import DataSource
 from apps.intake.services import FORMATS
 
@@ -19,7 +19,7 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         membership = membership_of(user)
         # Only the sources the user's agency owns: loading data is the owner's act.
-        self.fields["source"].queryset = (
+        model_choices(self, "source").queryset = (
             DataSource.objects.visible_to(user).filter(owner_agency_id=membership.agency_id)
             if membership
             else DataSource.objects.none()

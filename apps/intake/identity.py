@@ -31,6 +31,7 @@ from django.utils import timezone
 from apps.agencies.operations import can
 from apps.compliance.masking import masked_facts, masked_title, subject_is_masked
 from apps.compliance.models import UnmaskRequest
+from apps.intake import events
 from apps.intake.models import Outcome, Subject, SubjectKey, SubjectLink
 from apps.intake.presentation import GROUPS, Provenance, Section, merge_facts, readable_date
 
@@ -371,13 +372,9 @@ def _split_from(subject: Subject) -> list[int]:
 def link_batch(subject_ids: list[int], records: list[tuple[Any, ...]] | None = None) -> None:
     """Link a batch just stored against everything stored (entity resolution, ``apps.entities``): called
     by intake's store path inside its transaction, with the batch's ``records`` as it wrote them (see
-    ``link_subjects``). The entities app sits above intake: looked up, not imported at module level, and
-    skipped in an installation without it."""
-    if not apps.is_installed("apps.entities"):
-        return
-    from apps.entities.services import link_subjects
-
-    link_subjects(subject_ids, records=records)
+    ``link_subjects``). The entities app sits above intake: it listens (``EntitiesConfig.ready``), in
+    this transaction, and an installation without it has no listener."""
+    events.batch_stored.send(sender=Subject, subject_ids=subject_ids, records=records)
 
 
 def _records(

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, connection, reset_queries, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -20,7 +20,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import check, membership_of
-from apps.intake import storing
+from apps.intake import events, storing
 from apps.intake.bulk import bulk_insert_rows, keep_statistics_current
 from apps.intake.models import (
     DataSource,
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_PROBLEMS_KEPT = 1000
 FUNCTIONS = frozenset(Message.Function.values)
-ASSESS_CHUNK = 5000
 
 # Which kind of source each format feeds, to pick a default source.
 FORMAT_SOURCE_KIND = {
@@ -63,28 +62,26 @@ REGISTER_FORMATS = ("traders-csv", "traders-json")
 # --- Sources ----------------------------------------------------------------------------------------
 
 
-def share_source(*, actor: Any, source: DataSource, agency: Agency) -> None:
+def share_source(*, actor: User, source: DataSource, agency: Agency) -> None:
     """Let ``agency`` see ``source`` (its legal basis allows the disclosure). Only the owner may share."""
     check(actor, "source.share", source)
     with transaction.atomic():
         assign_perm("intake.view_datasource", agency.group, source)
-        transaction.on_commit(_forget_reports)
+        transaction.on_commit(lambda: _sharing_changed(source))
 
 
-def unshare_source(*, actor: Any, source: DataSource, agency: Agency) -> None:
+def unshare_source(*, actor: User, source: DataSource, agency: Agency) -> None:
     """Stop ``agency`` seeing ``source``; reports already counted for it are dropped after the commit."""
     check(actor, "source.share", source)
     with transaction.atomic():
         remove_perm("intake.view_datasource", agency.group, source)
-        transaction.on_commit(_forget_reports)
+        transaction.on_commit(lambda: _sharing_changed(source))
 
 
-def _forget_reports() -> None:
+def _sharing_changed(source: DataSource) -> None:
     """Cached reports are kept per agency for minutes: an agency that lost sight of a source must not
-    go on counting its subjects there, nor miss a newly shared one."""
-    from apps.reports.services import forget_reports
-
-    forget_reports()
+    go on counting its subjects there, nor miss a newly shared one (the reports listen, ``events``)."""
+    events.sharing_changed.send(sender=DataSource, source_id=source.pk)
 
 
 def shared_with(source: DataSource) -> list[Agency]:
@@ -283,15 +280,11 @@ def _count_previous_declarations(source: DataSource, drafts: list[SubjectDraft])
 
 
 def request_assessment(subject_ids: list[int]) -> None:
-    """Ask the risk engine to assess newly stored subjects (a Celery task; inline in the embedded mode)."""
+    """Ask the risk engine to assess newly stored subjects: announced after the commit, and the engine
+    (when installed) queues them as Celery tasks (inline in the embedded mode)."""
     if not subject_ids:
         return
-    try:
-        from apps.risk.tasks import assess_subjects_task
-    except ImportError:  # the risk engine is not installed in this deployment
-        return
-    for start in range(0, len(subject_ids), ASSESS_CHUNK):
-        assess_subjects_task.delay(subject_ids[start : start + ASSESS_CHUNK])
+    events.subjects_stored.send(sender=Subject, subject_ids=subject_ids)
 
 
 # --- Runs -------------------------------------------------------------------------------------------
@@ -307,7 +300,7 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def start_run(*, actor: Any, source: DataSource, files: list[str], fmt: str = "auto") -> IntakeRun:
+def start_run(*, actor: User | None, source: DataSource, files: list[str], fmt: str = "auto") -> IntakeRun:
     """Record a queued intake run; people need ``intake.upload`` and must own the source."""
     if actor is not None:
         check(actor, "intake.upload", source)
@@ -419,7 +412,7 @@ def run_intake(
 
 def ingest_paths(
     *,
-    actor: Any,
+    actor: User | None,
     source: DataSource | None,
     paths: Iterable[str | Path],
     fmt: str = "auto",
@@ -459,7 +452,7 @@ def ingest_paths(
 
 
 def submit_files(
-    *, actor: Any, source: DataSource, files: list[tuple[str, Iterable[bytes]]], fmt: str = "auto"
+    *, actor: User, source: DataSource, files: list[tuple[str, Iterable[bytes]]], fmt: str = "auto"
 ) -> IntakeRun:
     """Queue an intake of uploaded files: keep them in the uploads storage (every host reads it) and
     run a Celery task after commit.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from apps.agencies.operations import check, membership_of
@@ -14,6 +14,7 @@ from apps.compliance.gate import note_results
 from apps.compliance.masking import masked_subjects_q, masked_title, subject_is_masked
 from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
+from apps.core.requests import AuthedRequest
 from apps.intake.forms import UploadForm
 from apps.intake.identity import log_merged_reads, person_view
 from apps.intake.models import DataSource, IntakeRun, Subject, SubjectKind
@@ -21,14 +22,14 @@ from apps.intake.services import shared_with, submit_files
 
 
 @login_required
-def sources(request: HttpRequest) -> HttpResponse:
+def sources(request: AuthedRequest) -> HttpResponse:
     check(request.user, "source.view")
     rows = DataSource.objects.visible_to(request.user).select_related("owner_agency")
     return render(request, "intake/sources.html", {"sources": rows})
 
 
 @login_required
-def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def source_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     source = get_object_for(request.user, DataSource.objects.select_related("owner_agency"), pk=pk)
     check(request.user, "source.view", source)
     is_owner = source.owner_agency_id == membership_of(request.user).agency_id
@@ -44,7 +45,7 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: AuthedRequest) -> HttpResponse:
     check(request.user, "intake.upload")
     form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -62,14 +63,14 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def run_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     run = get_object_for(request.user, IntakeRun.objects.select_related("source", "requested_by"), pk=pk)
     check(request.user, "source.view", run.source)
     return render_page_or_fragment(request, "intake/run.html", {"run": run}, fragment="progress")
 
 
 @login_required
-def subjects(request: HttpRequest) -> HttpResponse:
+def subjects(request: AuthedRequest) -> HttpResponse:
     """The subject search. Gated in ``urls.py`` (purpose, one access-log entry with the query and count);
     a depersonalised traveller is listed masked and never found by the fields that were masked."""
     check(request.user, "subject.view")
@@ -98,7 +99,7 @@ def subjects(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def subject_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def subject_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """The page of the person (or trader) this record belongs to: every record of it the viewer may see,
     merged (``apps.intake.identity``). Each record's URL renders the same page, marking that record."""
     subject = get_object_for(

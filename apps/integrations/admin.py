@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from apps.agencies.roles import Role
 from apps.core.admin import ScopedInlineMixin, ScopedModelAdmin, ShowsSecretOnce, visible_rows
+from apps.core.requests import signed_in
 from apps.integrations import services
 from apps.integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -59,16 +60,16 @@ class WebhookEndpointAdmin(ShowsSecretOnce, ScopedModelAdmin):
         try:
             if change:
                 services.update_endpoint(
-                    actor=request.user, endpoint=obj, url=data["url"], events=data["events"],
+                    actor=signed_in(request), endpoint=obj, url=data["url"], events=data["events"],
                     description=data.get("description", ""), is_active=data.get("is_active", True),
                 )  # fmt: skip
             else:
                 endpoint, secret = services.create_endpoint(
-                    actor=request.user, owner=data["owner"], url=data["url"], events=data["events"],
+                    actor=signed_in(request), owner=data["owner"], url=data["url"], events=data["events"],
                     description=data.get("description", ""),
                 )  # fmt: skip
                 if not data.get("is_active", True):
-                    services.update_endpoint(actor=request.user, endpoint=endpoint, is_active=False)
+                    services.update_endpoint(actor=signed_in(request), endpoint=endpoint, is_active=False)
                 obj.pk = endpoint.pk
                 obj.refresh_from_db()
                 self.show_secret_once(request, secret)
@@ -81,7 +82,7 @@ class WebhookAttemptInline(ScopedInlineMixin, admin.TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["number", "started_at", "duration_ms", "status_code", "error"]
+    fields = readonly_fields = ("number", "started_at", "duration_ms", "status_code", "error")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -99,8 +100,8 @@ class WebhookDeliveryAdmin(ScopedModelAdmin):
     search_fields = ["event_id", "endpoint__url"]
     inlines = [WebhookAttemptInline]
     actions = ["redeliver"]
-    readonly_fields = ["endpoint", "event_id", "event_type", "instruction", "status", "attempts", "created_at",
-                       "next_attempt_at", "delivered_at", "last_status_code", "last_error"]  # fmt: skip
+    readonly_fields = ("endpoint", "event_id", "event_type", "instruction", "status", "attempts", "created_at",
+                       "next_attempt_at", "delivered_at", "last_status_code", "last_error")  # fmt: skip
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -113,6 +114,6 @@ class WebhookDeliveryAdmin(ScopedModelAdmin):
     def redeliver(self, request: HttpRequest, queryset: Any) -> None:
         count = 0
         for delivery in queryset.filter(status="failed"):
-            services.redeliver(actor=request.user, delivery=delivery)
+            services.redeliver(actor=signed_in(request), delivery=delivery)
             count += 1
         self.message_user(request, f"{count} delivery(ies) queued again.", messages.SUCCESS)

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
@@ -98,7 +99,7 @@ def _system_account(user: Any) -> Any:
 
 
 def create_endpoint(
-    *, actor: Any, url: str, events: list[str], description: str = "", owner: Any = None
+    *, actor: User, url: str, events: list[str], description: str = "", owner: Any = None
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint of ``owner`` (the actor himself, a system account, unless an administrator
     makes it for one of his agency's system accounts in the admin); returns it and its secret, shown once.
@@ -118,7 +119,7 @@ def create_endpoint(
     return endpoint, secret
 
 
-def _in_scope(actor: Any, obj: WebhookEndpoint | WebhookDelivery) -> None:
+def _in_scope(actor: User, obj: WebhookEndpoint | WebhookDelivery) -> None:
     """Raise the model's ``DoesNotExist`` (a 404) unless ``actor`` sees ``obj``: its own system account,
     an administrator of the account's agency, or a superuser (who runs the installation, in the admin)."""
     if getattr(actor, "is_superuser", False) and actor.is_active:
@@ -132,7 +133,7 @@ def get_endpoint_for(user: Any, pk: Any) -> WebhookEndpoint:
     return WebhookEndpoint.objects.visible_to(user).get(pk=pk)
 
 
-def update_endpoint(*, actor: Any, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
+def update_endpoint(*, actor: User, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
     """Change an endpoint's URL, events, description or whether it is active."""
     _in_scope(actor, endpoint)
     if "url" in changes:
@@ -147,7 +148,7 @@ def update_endpoint(*, actor: Any, endpoint: WebhookEndpoint, **changes: Any) ->
     return endpoint
 
 
-def rotate_secret(*, actor: Any, endpoint: WebhookEndpoint) -> str:
+def rotate_secret(*, actor: User, endpoint: WebhookEndpoint) -> str:
     """A new signing secret, in force at once for every later attempt; returned once."""
     _in_scope(actor, endpoint)
     endpoint.secret = signing.new_secret()
@@ -156,7 +157,7 @@ def rotate_secret(*, actor: Any, endpoint: WebhookEndpoint) -> str:
     return endpoint.secret
 
 
-def delete_endpoint(*, actor: Any, endpoint: WebhookEndpoint) -> None:
+def delete_endpoint(*, actor: User, endpoint: WebhookEndpoint) -> None:
     """Remove the endpoint and its deliveries: nothing more is posted to it (a queued task finds no row)."""
     _in_scope(actor, endpoint)
     endpoint.delete()
@@ -288,7 +289,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tupl
     (a 3xx is a failed attempt): the allowed hosts are checked on the URL we were given only."""
     parts = urlsplit(url)
     connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+    connection = connection_class(parts.hostname or "", parts.port, timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request("POST", path, body=body, headers=headers)
@@ -397,7 +398,7 @@ def due_deliveries(now: Any = None, *, grace: timedelta = timedelta(minutes=1)) 
     )
 
 
-def redeliver(*, actor: Any, delivery: WebhookDelivery) -> WebhookDelivery:
+def redeliver(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a failed delivery again (the port system is back): pending, due now, with the same event id,
     so the receiver can still tell it from a new event. A delivered one is never sent again."""
     _in_scope(actor, delivery)

@@ -7,6 +7,8 @@ service (``"retired"`` retires it); ``POST /api/v1/training-runs/`` queues train
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -22,7 +24,9 @@ from apps.learning.models import ModelStatus, ModelVersion, TrainingRun
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
-    owner_agency = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    owner_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="code"
+    )
 
     class Meta:
         model = ModelVersion
@@ -72,7 +76,9 @@ class ModelVersionViewSet(
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
-    sources = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    sources: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name"
+    )
     percent = serializers.IntegerField(read_only=True)
 
     class Meta:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from apps.core.forms import model_choices
 from apps.intake.models import DataSource
 from apps.learning.services import trainable_sources
 
@@ -25,6 +26,8 @@ class TrainingForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["sources"].queryset = trainable_sources(user)
+        model_choices(self, "sources").queryset = trainable_sources(user)
         if not self.is_bound:
-            self.initial["sources"] = list(self.fields["sources"].queryset.values_list("pk", flat=True))
+            self.initial["sources"] = list(
+                model_choices(self, "sources").queryset.values_list("pk", flat=True)
+            )

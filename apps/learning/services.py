@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -53,20 +54,20 @@ ProgressCallback = Callable[[TrainingRun], None]
 # --- Reading ------------------------------------------------------------------------------------------
 
 
-def visible_versions(actor: Any) -> QuerySet[ModelVersion]:
+def visible_versions(actor: User) -> QuerySet[ModelVersion]:
     """Model versions of the actor's agency (``model.view``)."""
     check(actor, "model.view")
     return ModelVersion.objects.visible_to(actor).select_related("created_by", "activated_by")
 
 
-def get_version_for(actor: Any, pk: Any, *, operation: str = "model.view") -> ModelVersion:
+def get_version_for(actor: User, pk: Any, *, operation: str = "model.view") -> ModelVersion:
     """A version of the actor's agency, else 404."""
     return get_object_for(
         actor, ModelVersion.objects.select_related("created_by"), pk=pk, operation=operation
     )
 
 
-def get_run_for(actor: Any, pk: Any) -> TrainingRun:
+def get_run_for(actor: User, pk: Any) -> TrainingRun:
     """A training run of the actor's agency, else 404."""
     return get_object_for(
         actor,
@@ -76,7 +77,7 @@ def get_run_for(actor: Any, pk: Any) -> TrainingRun:
     )
 
 
-def trainable_sources(actor: Any) -> QuerySet[DataSource]:
+def trainable_sources(actor: User) -> QuerySet[DataSource]:
     """Declaration sources the actor's agency owns and whose legal basis allows self-learning."""
     membership = membership_of(actor)
     if membership is None:
@@ -117,7 +118,7 @@ def load_model(version: ModelVersion) -> TrainedModel:
 
 def start_training(
     *,
-    actor: Any,
+    actor: User | None,
     sources: Iterable[DataSource],
     params: dict[str, Any] | None = None,
     activate: bool = False,
@@ -155,7 +156,7 @@ def start_training(
 
 def submit_training(
     *,
-    actor: Any,
+    actor: User,
     sources: Iterable[DataSource],
     params: dict[str, Any] | None = None,
     activate: bool = False,
@@ -239,7 +240,7 @@ def run_training(run_id: int, *, progress: ProgressCallback | None = None) -> Tr
 
 def train_now(
     *,
-    actor: Any,
+    actor: User | None,
     sources: Iterable[DataSource],
     params: dict[str, Any] | None = None,
     activate: bool = False,
@@ -401,7 +402,7 @@ def _save_version(
 # --- Activation ---------------------------------------------------------------------------------------
 
 
-def _activate(version: ModelVersion, *, actor: Any) -> ModelVersion:
+def _activate(version: ModelVersion, *, actor: User | None) -> ModelVersion:
     if not version.model_file or not version.sha256:
         raise ValidationError(f"{version} has no model file and cannot score.")
     now = timezone.now()
@@ -420,7 +421,7 @@ def _activate(version: ModelVersion, *, actor: Any) -> ModelVersion:
     return version
 
 
-def activate_version(*, actor: Any, version: ModelVersion) -> ModelVersion:
+def activate_version(*, actor: User, version: ModelVersion) -> ModelVersion:
     """Make ``version`` the agency's one active model (the active one, if any, is retired).
 
     Activating a retired version is how a risk manager rolls back. Needs ``model.activate``.
@@ -429,7 +430,7 @@ def activate_version(*, actor: Any, version: ModelVersion) -> ModelVersion:
     return _activate(version, actor=actor)
 
 
-def retire_version(*, actor: Any, version: ModelVersion) -> ModelVersion:
+def retire_version(*, actor: User, version: ModelVersion) -> ModelVersion:
     """Take ``version`` out of use; if it was active, the agency has no active model afterwards."""
     check(actor, "model.activate", version)
     version.status, version.retired_at = ModelStatus.RETIRED, timezone.now()
@@ -449,7 +450,7 @@ def previous_version(version: ModelVersion) -> ModelVersion | None:
     )
 
 
-def roll_back(*, actor: Any, version: ModelVersion) -> ModelVersion:
+def roll_back(*, actor: User, version: ModelVersion) -> ModelVersion:
     """Retire the active ``version`` and re-activate the one that was active before it."""
     check(actor, "model.activate", version)
     earlier = previous_version(version)

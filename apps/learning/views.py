@@ -8,12 +8,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.agencies.operations import can, check
 from apps.core.htmx import render_page_or_fragment
+from apps.core.requests import AuthedRequest
 from apps.learning import services
 from apps.learning.drift import WARNING_THRESHOLD
 from apps.learning.forms import TrainingForm
@@ -28,7 +29,7 @@ ACTIONS = {
 
 
 @login_required
-def models(request: HttpRequest) -> HttpResponse:
+def models(request: AuthedRequest) -> HttpResponse:
     """Every model version of the agency with its headline metrics, recent training, and the form."""
     versions = services.visible_versions(request.user)
     runs = TrainingRun.objects.visible_to(request.user).select_related("model_version", "requested_by")[:10]
@@ -44,7 +45,7 @@ def models(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def start_training(request: HttpRequest) -> HttpResponse:
+def start_training(request: AuthedRequest) -> HttpResponse:
     """Queue a training run from the form and go to its progress page."""
     check(request.user, "model.train")
     form = TrainingForm(request.POST, user=request.user)
@@ -65,7 +66,7 @@ def start_training(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def model_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A version's metrics, feature importance and drift; risk managers activate, retire or roll back."""
     version = services.get_version_for(request.user, pk)
     if request.method == "POST":
@@ -95,7 +96,7 @@ def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def training(request: HttpRequest, pk: int) -> HttpResponse:
+def training(request: AuthedRequest, pk: int) -> HttpResponse:
     """A training run's progress; the bar polls itself with htmx every second until the run ends."""
     run = services.get_run_for(request.user, pk)
     return render_page_or_fragment(request, "learning/training.html", {"run": run}, fragment="progress")

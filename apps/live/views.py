@@ -20,6 +20,7 @@ from apps.agencies.operations import membership_of
 from apps.agencies.roles import Role
 from apps.agencies.scoping import get_object_for
 from apps.core.htmx import render_page_or_fragment
+from apps.core.requests import AuthedRequest
 from apps.live import notifications as notices
 from apps.live.boards import SECTIONS, Board, board_or_error, build_sections
 from apps.live.presence import HEARTBEAT_SECONDS, present_on
@@ -62,35 +63,35 @@ def _render_board(request: HttpRequest, board: Board) -> HttpResponse:
 
 @login_required
 @require_GET
-def floor(request: HttpRequest) -> HttpResponse:
+def floor(request: AuthedRequest) -> HttpResponse:
     """The national floor board; with ``port``/``risk_area``/``agency`` filters, a queue board."""
     return _render_board(request, board_or_error(request.user, "floor", request.GET))
 
 
 @login_required
 @require_GET
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthedRequest) -> HttpResponse:
     """A queue board: the floor narrowed by port, risk area and owner agency (query parameters)."""
     return _render_board(request, board_or_error(request.user, "queue", request.GET))
 
 
 @login_required
 @require_GET
-def port(request: HttpRequest, locode: str) -> HttpResponse:
+def port(request: AuthedRequest, locode: str) -> HttpResponse:
     """One port's board, for members who may see that port's work."""
     return _render_board(request, board_or_error(request.user, f"port-{locode.upper()}", request.GET))
 
 
 @login_required
 @require_GET
-def operation(request: HttpRequest, pk: int) -> HttpResponse:
+def operation(request: AuthedRequest, pk: int) -> HttpResponse:
     """A joint operation's board, for the agencies taking part (404 for the others)."""
     return _render_board(request, board_or_error(request.user, f"operation-{pk}", request.GET))
 
 
 @login_required
 @require_GET
-def presence(request: HttpRequest, pk: int) -> HttpResponse:
+def presence(request: AuthedRequest, pk: int) -> HttpResponse:
     """Who is on this target now: the fragment ``live/_presence.html`` draws (404 outside scope)."""
     target = get_object_for(request.user, Target, pk=pk)
     return render_page_or_fragment(
@@ -104,7 +105,7 @@ def presence(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 @never_cache
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: AuthedRequest) -> HttpResponse:
     """The signed-in person's notifications (``live/_notifications.html``), re-fetched by
     ``static/js/notifications.js`` when ``ws/notifications/`` says something changed."""
     items = notices.feed(request.user)
@@ -117,7 +118,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def notifications_seen(request: HttpRequest) -> HttpResponse:
+def notifications_seen(request: AuthedRequest) -> HttpResponse:
     """The person opened the list: nothing in it is unread any more."""
     notices.mark_seen(request.user)
     return HttpResponse(status=204)

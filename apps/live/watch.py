@@ -103,7 +103,7 @@ def live_sessions(pairs: Iterable[tuple[str | None, int]]) -> set[tuple[str | No
             data = engine.SessionStore(key).load()
             if data:
                 sessions[key] = data
-    alive = set()
+    alive: set[tuple[str | None, int]] = set()
     verified: dict[tuple[str | None, int], tuple[str, str]] = {}
     store = engine.SessionStore()
     for key, uid in pairs:

@@ -198,6 +198,7 @@ def missing_fields(feed: str, facts: Mapping[str, Any], required: Iterable[str] 
 
 
 def _moment(value: Any) -> datetime | None:
+    moment: datetime | None
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str) and value:

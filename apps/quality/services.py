@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
@@ -31,7 +32,7 @@ __all__ = ["MissingMovement", "missing_by_movement", "recompute", "send_data_req
 MAX_MOVEMENTS = 50
 
 
-def recompute(*, actor: Any) -> int:
+def recompute(*, actor: User) -> int:
     """Recompute the figures of the sources the actor's agency may see (``quality.request``)."""
     check(actor, "quality.request")
     membership = membership_of(actor)
@@ -100,7 +101,7 @@ def missing_by_movement(
 
 def send_data_request(
     *,
-    actor: Any,
+    actor: User,
     source: DataSource,
     carrier: str,
     contact_name: str,

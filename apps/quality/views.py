@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.core.errors import form_status
+from apps.core.requests import AuthedRequest
 from apps.intake.models import DataSource
 from apps.quality import measure, services
 from apps.quality.feeds import FEEDS
@@ -26,7 +27,7 @@ def _carrier(slug: str) -> str:
 
 
 @login_required
-def carriers(request: HttpRequest) -> HttpResponse:
+def carriers(request: AuthedRequest) -> HttpResponse:
     check(request.user, "quality.view")
     feed = request.GET.get("feed", "")
     feed = feed if feed in FEEDS else ""
@@ -45,7 +46,7 @@ def carriers(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def recompute(request: HttpRequest) -> HttpResponse:
+def recompute(request: AuthedRequest) -> HttpResponse:
     written = services.recompute(actor=request.user)
     messages.success(request, f"Figures recomputed ({written} carrier-weeks).")
     return redirect("quality:carriers")
@@ -70,7 +71,7 @@ def _context(request: HttpRequest, source: DataSource, carrier: str, form: DataR
 
 
 @login_required
-def carrier(request: HttpRequest, source_pk: int, carrier: str) -> HttpResponse:
+def carrier(request: AuthedRequest, source_pk: int, carrier: str) -> HttpResponse:
     check(request.user, "quality.view")
     source = get_object_for(request.user, DataSource, pk=source_pk)
     code = _carrier(carrier)
@@ -87,7 +88,7 @@ def carrier(request: HttpRequest, source_pk: int, carrier: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_data(request: HttpRequest, source_pk: int, carrier: str) -> HttpResponse:
+def request_data(request: AuthedRequest, source_pk: int, carrier: str) -> HttpResponse:
     check(request.user, "quality.view")
     source = get_object_for(request.user, DataSource, pk=source_pk)
     code = _carrier(carrier)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import membership_of
 from apps.agencies.roles import Role
-from apps.core.forms import IsoDateField
+from apps.core.forms import IsoDateField, model_choices
 from apps.reports.models import ReviewOutcome
 from apps.reports.slicing import Slice, optional_model
 from apps.targeting.models import RiskArea
@@ -51,18 +51,18 @@ class SliceForm(forms.Form):
         default = Slice.last_days(30)
         self.fields["start"].initial, self.fields["end"].initial = default.start, default.end
         membership = membership_of(user)
-        self.fields["port"].queryset = Port.objects.visible_to(user)
-        self.fields["agency"].queryset = Agency.objects.visible_to(user)
+        model_choices(self, "port").queryset = Port.objects.visible_to(user)
+        model_choices(self, "agency").queryset = Agency.objects.visible_to(user)
         agency_id = membership.agency_id if membership else None
-        self.fields["officer"].queryset = (
+        model_choices(self, "officer").queryset = (
             get_user_model()
             .objects.filter(membership__agency_id=agency_id, membership__role=Role.FRONTLINE)
             .order_by("username")
         )
-        self.fields["officer"].label_from_instance = lambda u: u.username
+        model_choices(self, "officer").label_from_instance = lambda u: u.username
         rule = optional_model("risk", "Rule")
         if rule is not None:
-            self.fields["rule"].queryset = rule.objects.visible_to(user).order_by("name")
+            model_choices(self, "rule").queryset = rule.objects.visible_to(user).order_by("name")
         else:
             del self.fields["rule"]
 
@@ -143,7 +143,7 @@ class SubscriptionForm(forms.Form):
         super().__init__(*args, **kwargs)
         membership = membership_of(user)
         roles = [Role.MANAGER, Role.SUPERVISOR, Role.RISK_MANAGER, Role.AUDITOR]
-        self.fields["user"].queryset = (
+        model_choices(self, "user").queryset = (
             get_user_model()
             .objects.filter(
                 membership__agency_id=membership.agency_id if membership else None,
@@ -153,5 +153,7 @@ class SubscriptionForm(forms.Form):
             .exclude(email="")
             .order_by("username")
         )
-        self.fields["user"].label_from_instance = lambda u: f"{u.get_full_name() or u.username} <{u.email}>"
-        self.fields["port"].queryset = Port.objects.visible_to(user)
+        model_choices(self, "user").label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.username} <{u.email}>"
+        )
+        model_choices(self, "port").queryset = Port.objects.visible_to(user)

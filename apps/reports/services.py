@@ -687,3 +687,9 @@ def forget_reports() -> None:
         cache.incr(GENERATION_KEY)
     except ValueError:
         cache.set(GENERATION_KEY, 2, None)
+
+
+def on_sharing_changed(sender: object, **kwargs: object) -> None:
+    """An agency gained or lost sight of a source (``apps.intake.events.sharing_changed``): its cached
+    reports would count what it may no longer see, or miss what it now may."""
+    forget_reports()

@@ -12,12 +12,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.db import models
 from django.utils import timezone
 
 
-def optional_model(app_label: str, model_name: str) -> type[models.Model] | None:
-    """A model of another capability, or None while that capability is not installed yet.
+def optional_model(app_label: str, model_name: str) -> type[Any] | None:
+    """A model of another capability (looked up by name, so typed loosely), or None while that capability
+    is not installed yet.
 
     Measures that need it answer ``None`` (shown as "not available") instead of failing, so the report
     keeps working on an installation without, say, frontline examinations.

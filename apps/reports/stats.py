@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import transaction
 from django.db.models import (
@@ -306,43 +307,48 @@ def targets_touched(first_day: date, last_day: date) -> set[int]:
     return ids
 
 
+def on_target_changed(sender: object, target_id: int, **kwargs: object) -> None:
+    """The workflow announced a change of the target (``apps.targeting.events.target_changed``)."""
+    target_changed(target_id)
+
+
 def target_changed(target_id: int) -> None:
-    """Called by the workflow services inside their transaction: rewrite the target's summary row once
-    the change is committed (by Celery, inline when Celery runs eagerly), and let cached reports go.
+    """Inside the workflow's transaction: rewrite the target's summary row once the change is committed
+    (by Celery, inline when Celery runs eagerly), and let cached reports go.
 
     The targets changed in one transaction go in one task (the risk engine nominates a batch of
-    subjects in one transaction). A target whose change was rolled back with a savepoint may still be
-    rewritten: harmless, the row is recounted from what is committed. ``robust``: a broker that is
-    down must not turn a committed change into an error; the periodic rebuild catches the row up.
+    subjects in one transaction). Each change registers its own callback after the commit, holding a
+    token; the connection keeps the changes by token, weakly. A rolled-back transaction or savepoint
+    drops its callbacks, and with them their tokens and changes, so nothing of it is sent later (Django's
+    list of pending callbacks is not read). The first callback after a commit sends every change still
+    held, the later ones find none left. ``robust``: a broker that is down must not turn a committed
+    change into an error; the periodic rebuild catches the row up.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         _send_changes({target_id})
         return
-    pending: _Pending | None = getattr(connection, "_report_targets", None)
-    # Registered callbacks live in ``run_on_commit`` until they run or their savepoint rolls back.
-    if (
-        pending is None
-        or pending.sent
-        or not any(entry[1] is pending.send for entry in connection.run_on_commit)
-    ):
-        pending = _Pending()
-        connection._report_targets = pending
-        transaction.on_commit(pending.send, robust=True)
-    pending.ids.add(target_id)
+    pending: WeakKeyDictionary[_Change, int] | None = getattr(connection, "_report_targets", None)
+    if pending is None:
+        pending = WeakKeyDictionary()
+        connection._report_targets = pending  # type: ignore[attr-defined]  # ours, one per connection
+    token = _Change()
+    pending[token] = target_id
+    transaction.on_commit(lambda: _send_pending(pending, token), robust=True)
 
 
-class _Pending:
-    """The targets changed in the current transaction, sent in one task after its commit."""
+class _Change:
+    """The token of one change: alive exactly as long as its after-commit callback."""
 
-    def __init__(self) -> None:
-        self.ids: set[int] = set()
-        self.sent = False
-        self.send = self._send  # one bound method, so that ``run_on_commit`` can be searched for it
+    __slots__ = ("__weakref__",)
 
-    def _send(self) -> None:
-        self.sent = True
-        _send_changes(self.ids)
+
+def _send_pending(pending: WeakKeyDictionary[_Change, int], token: _Change) -> None:
+    """Send the changes still held (the callback's own ``token`` among them, until the first sends)."""
+    ids = set(pending.values())
+    pending.clear()
+    if ids:
+        _send_changes(ids)
 
 
 def _send_changes(ids: set[int]) -> None:

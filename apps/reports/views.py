@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.core.errors import BadInput, form_status, parse_id
+from apps.core.requests import AuthedRequest
 from apps.reports import exports
 from apps.reports.charts import currency
 from apps.reports.definitions import LEDGER_TERMS
@@ -76,7 +77,7 @@ def _context(request: HttpRequest, form: SliceForm, s: Slice, **extra: Any) -> d
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """The main report: headline figures against the previous period, charts and tables."""
     check(request.user, "report.view")
     form, s = _slice(request)
@@ -87,7 +88,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def refresh(request: HttpRequest) -> HttpResponse:
+def refresh(request: AuthedRequest) -> HttpResponse:
     """Rebuild the summary table for the period asked (on demand), then show the report again."""
     check(request.user, "report.view")
     form = SliceForm(request.POST, user=request.user)
@@ -104,7 +105,7 @@ def refresh(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def effectiveness(request: HttpRequest) -> HttpResponse:
+def effectiveness(request: AuthedRequest) -> HttpResponse:
     """The effectiveness ledger of rules, watchlists and model versions, with lift and review flags."""
     check(request.user, "report.view")
     form, s = _slice(request)
@@ -130,7 +131,7 @@ def effectiveness(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """One rule's ledger by version, its reviews, and the form to record this year's review."""
     rule_model = optional_model("risk", "Rule")
     if rule_model is None:
@@ -177,7 +178,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def statistics(request: HttpRequest) -> HttpResponse:
+def statistics(request: AuthedRequest) -> HttpResponse:
     """The PNR directive's aggregate statistics: passengers received and referred, per month."""
     check(request.user, "report.view")
     form, s = _slice(request)
@@ -186,7 +187,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: AuthedRequest) -> HttpResponse:
     """A report table as CSV or XLSX (``?table=…&format=csv|xlsx`` plus the slice)."""
     check(request.user, "report.export")
     name, kind = request.GET.get("table", "summary"), request.GET.get("format", "csv")
@@ -208,7 +209,7 @@ def export(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def pdf(request: HttpRequest) -> HttpResponse:
+def pdf(request: AuthedRequest) -> HttpResponse:
     """The PDF report of the slice, with its charts."""
     check(request.user, "report.export")
     _, s = _slice(request, strict=True)
@@ -223,7 +224,7 @@ def pdf(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def subscriptions(request: HttpRequest) -> HttpResponse:
+def subscriptions(request: AuthedRequest) -> HttpResponse:
     """Who of the agency receives the weekly report by e-mail; add or stop a subscription."""
     check(request.user, "report.export")
     form = SubscriptionForm(request.POST or None, user=request.user)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from apps.agencies.scoping import get_object_for
 from apps.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
 from apps.core.errors import parse_id
+from apps.core.requests import signed_in
 from apps.intake.models import SubjectKind
 from apps.risk import backtest as lab
 from apps.risk import services
@@ -33,7 +34,9 @@ class RuleVersionSerializer(serializers.ModelSerializer):
 
 
 class RuleSerializer(serializers.ModelSerializer):
-    owner_agency = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    owner_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="code"
+    )
     live_version = RuleVersionSerializer(read_only=True, allow_null=True)
     latest_version = serializers.SerializerMethodField()
 
@@ -110,7 +113,7 @@ class RuleViewSet(
         if missing or not (data.get("text") or data.get("condition")):
             raise ValidationError({f: "This field is required." for f in missing or ["text"]})
         try:
-            rule = services.create_rule(actor=request.user, **data)
+            rule = services.create_rule(actor=signed_in(request), **data)
         except DjangoValidationError as error:
             _raise(error)
         return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
@@ -121,7 +124,7 @@ class RuleViewSet(
         payload = RuleWriteSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         try:
-            services.update_rule(actor=request.user, rule=rule, **payload.validated_data)
+            services.update_rule(actor=signed_in(request), rule=rule, **payload.validated_data)
         except DjangoValidationError as error:
             _raise(error)
         rule.refresh_from_db()
@@ -141,7 +144,7 @@ class RuleViewSet(
         payload.is_valid(raise_exception=True)
         move = services.TRANSITIONS[payload.validated_data["action"]]
         try:
-            move(actor=request.user, rule=rule, reason=payload.validated_data["reason"])
+            move(actor=signed_in(request), rule=rule, reason=payload.validated_data["reason"])
         except DjangoValidationError as error:
             _raise(error)
         return Response(RuleSerializer(rule).data)
@@ -222,7 +225,7 @@ class BacktestViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Read
         payload = BacktestRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        rule = services.get_rule_for(request.user, data["rule"], operation="rule.backtest")
+        rule = services.get_rule_for(signed_in(request), data["rule"], operation="rule.backtest")
         version = None
         if "version" in data:
             version = rule.versions.filter(number=data["version"]).first()
@@ -234,7 +237,7 @@ class BacktestViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Read
                 request.user, RuleVersion.objects.select_related("rule"), pk=data["compare_version"]
             )
         try:
-            backtest = lab.start_backtest(actor=request.user, rule=rule, period_start=data["period_start"],
+            backtest = lab.start_backtest(actor=signed_in(request), rule=rule, period_start=data["period_start"],
                                           period_end=data["period_end"], version=version, compare_version=compare)  # fmt: skip
         except DjangoValidationError as error:
             _raise(error)

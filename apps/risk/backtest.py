@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -51,7 +52,7 @@ def default_compare(version: RuleVersion) -> RuleVersion | None:
 
 def start_backtest(
     *,
-    actor: Any,
+    actor: User,
     rule: Rule,
     period_start: dt.date,
     period_end: dt.date,
@@ -182,8 +183,8 @@ def _run(backtest: Backtest) -> None:
     total = subjects.count()
     Backtest.objects.filter(pk=backtest.pk).update(progress_total=total, progress_done=0)
     tallies = {"tested": _Tally(), "compared": _Tally()}
-    overlap = Counter()
-    base = Counter()
+    overlap: Counter[str] = Counter()
+    base: Counter[str] = Counter()
     done, last_pk = 0, 0
     while True:
         rows = list(

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from apps.agencies.models import Port
-from apps.core.forms import IsoDateField
+from apps.core.forms import IsoDateField, choice_field, model_choices
 from apps.intake.models import SubjectKind
 from apps.risk.models import Rule, RuleVersion, risk_area_choices
 
@@ -43,7 +43,7 @@ class RuleForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["risk_area"].choices = risk_area_choices()
+        choice_field(self, "risk_area").choices = risk_area_choices()
 
     @classmethod
     def initial_for(cls, rule: Rule, version: RuleVersion) -> dict[str, Any]:
@@ -79,8 +79,8 @@ class BacktestForm(forms.Form):
 
     def __init__(self, *args: Any, rules: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["rule"].queryset = rules
-        self.fields["compare_rule"].queryset = rules.filter(live_version__isnull=False)
+        model_choices(self, "rule").queryset = rules
+        model_choices(self, "compare_rule").queryset = rules.filter(live_version__isnull=False)
         today = dt.date.today()
         self.fields["period_start"].initial = today - dt.timedelta(days=90)
         self.fields["period_end"].initial = today

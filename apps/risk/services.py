@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
@@ -24,11 +25,11 @@ from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.intake.models import Subject, SubjectKind
 from apps.live.events import group_name, publish_on_commit
-from apps.reports.stats import target_changed
 from apps.risk.conditions import ConditionError, parse, to_text, validate
 from apps.risk.models import Assessment, Hit, RiskSettings, Rule, RuleState, RuleTransition, RuleVersion
 from apps.risk.providers import Component, load_providers
 from apps.risk.scoring import RANDOM_CONTROL_AREA, RateTable, by_area, channel_for, combine, random_draw
+from apps.targeting.events import announce_target_changed
 from apps.targeting.models import Scope, Target
 from apps.targeting.routing import engine_scope, rule_ports_for
 from apps.watchlists.rulings import record_screening
@@ -65,13 +66,13 @@ VERSION_FIELDS = (
 # --- reading ------------------------------------------------------------------------------------------
 
 
-def visible_rules(actor: Any) -> QuerySet[Rule]:
+def visible_rules(actor: User) -> QuerySet[Rule]:
     """Rules the actor may see (own agency's, and any granted), for lists and choices."""
     check(actor, "rule.view")
     return Rule.objects.visible_to(actor).select_related("live_version", "owner_agency")
 
 
-def get_rule_for(actor: Any, pk: Any, *, operation: str = "rule.view") -> Rule:
+def get_rule_for(actor: User, pk: Any, *, operation: str = "rule.view") -> Rule:
     """The rule if the actor may see it (else 404) and perform ``operation`` on it (else 403)."""
     return get_object_for(
         actor, Rule.objects.select_related("live_version", "owner_agency"), pk=pk, operation=operation
@@ -91,13 +92,13 @@ def rule_hit_counts(rule: Rule) -> dict[int, dict[str, int]]:
 # --- writing rules -------------------------------------------------------------------------------------
 
 
-def _check_owner(actor: Any, rule: Rule) -> None:
+def _check_owner(actor: User, rule: Rule) -> None:
     """Only the owner agency changes a rule; a granted agency may at most see and backtest it."""
     if membership_of(actor).agency_id != rule.owner_agency_id:
         raise PermissionDenied("Only the owner agency may change this rule.")
 
 
-def _check_team(actor: Any, ports: list[str]) -> None:
+def _check_team(actor: User, ports: list[str]) -> None:
     """A port team changes only its own ports' rules, and none under the centralised model (``routing``).
 
     A national rule (no ports) is the national centre's: a port team cannot change it into its own."""
@@ -188,7 +189,7 @@ def _publish_changed(rule: Rule) -> None:
     )
 
 
-def create_rule(*, actor: Any, name: str, note: str = "", officer_text: str = "", **version: Any) -> Rule:
+def create_rule(*, actor: User, name: str, note: str = "", officer_text: str = "", **version: Any) -> Rule:
     """A new draft rule owned by the actor's agency, with its first version.
 
     ``officer_text`` is what those who may not read the rule (the officer at the port) are told when it
@@ -224,7 +225,7 @@ def create_rule(*, actor: Any, name: str, note: str = "", officer_text: str = ""
 
 def update_rule(
     *,
-    actor: Any,
+    actor: User,
     rule: Rule,
     note: str = "",
     name: str | None = None,
@@ -283,7 +284,7 @@ _MOVES = {
 }
 
 
-def _move(actor: Any, rule: Rule, to_state: str, reason: str) -> Rule:
+def _move(actor: User, rule: Rule, to_state: str, reason: str) -> Rule:
     check(actor, "rule.publish", rule)
     _check_owner(actor, rule)
     current = Rule.objects.get(pk=rule.pk)
@@ -318,19 +319,19 @@ def _move(actor: Any, rule: Rule, to_state: str, reason: str) -> Rule:
     return rule
 
 
-def publish_rule_to_shadow(*, actor: Any, rule: Rule, reason: str = "") -> Rule:
+def publish_rule_to_shadow(*, actor: User, rule: Rule, reason: str = "") -> Rule:
     """Run the latest version in shadow: evaluated on every subject, recorded, never nominating."""
     return _move(actor, rule, RuleState.SHADOW, reason)
 
 
-def activate_rule(*, actor: Any, rule: Rule, reason: str = "") -> Rule:
+def activate_rule(*, actor: User, rule: Rule, reason: str = "") -> Rule:
     """Make the latest version active (from shadow, or to promote a new version of an active rule)."""
     if rule.state == RuleState.DRAFT:
         raise ValidationError("Run a draft in shadow before activating it.")
     return _move(actor, rule, RuleState.ACTIVE, reason)
 
 
-def retire_rule(*, actor: Any, rule: Rule, reason: str = "") -> Rule:
+def retire_rule(*, actor: User, rule: Rule, reason: str = "") -> Rule:
     """Stop running the rule for good; its versions and hits stay."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the rule is retired."})
@@ -456,7 +457,7 @@ def _assess_chunk(ids: list[int]) -> list[Assessment]:
         # The report counts a target under its subject's latest channel: a re-assessment rewrites the
         # summary rows of the subject's existing targets (new nominations below rewrite their own).
         for target_id in Target.objects.filter(subject__in=subjects).values_list("pk", flat=True):
-            target_changed(target_id)
+            announce_target_changed(target_id)
         for assessment in assessments:
             above = assessment.score >= settings.nomination_threshold
             if not (above or assessment.random_control):
@@ -522,14 +523,14 @@ def _assess_chunk(ids: list[int]) -> list[Assessment]:
     return assessments
 
 
-def get_assessment_for(actor: Any, pk: Any) -> Assessment:
+def get_assessment_for(actor: User, pk: Any) -> Assessment:
     """An assessment if the actor may see its subject (else 404) and rules (``rule.view``)."""
     return get_object_for(
         actor, Assessment.objects.select_related("subject", "subject__port"), pk=pk, operation="rule.view"
     )
 
 
-def recent_hits(rule: Rule, actor: Any, limit: int = 20) -> QuerySet[Hit]:
+def recent_hits(rule: Rule, actor: User, limit: int = 20) -> QuerySet[Hit]:
     """The latest hits of a rule on subjects the actor may see.
 
     ``subject_title`` names a consignment, conveyance or trader; a traveller is named by kind and

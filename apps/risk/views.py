@@ -20,6 +20,7 @@ from apps.compliance.gate import note_results
 from apps.compliance.masking import masked_title, subject_is_masked
 from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
+from apps.core.requests import AuthedRequest
 from apps.intake.models import SubjectKind
 from apps.risk import assessments as listing
 from apps.risk import backtest as lab
@@ -39,7 +40,7 @@ def _errors_to_form(form: Any, error: ValidationError) -> None:
 
 
 @login_required
-def rules(request: HttpRequest) -> HttpResponse:
+def rules(request: AuthedRequest) -> HttpResponse:
     """All rules the user may see, filtered by state, kind, risk area and name."""
     queryset = services.visible_rules(request.user).annotate(
         hit_count=Count("hits", filter=Q(hits__shadow=False)),
@@ -84,7 +85,7 @@ def _editor_context(request: HttpRequest, form: RuleForm, rule: Any = None) -> d
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def rule_new(request: HttpRequest) -> HttpResponse:
+def rule_new(request: AuthedRequest) -> HttpResponse:
     """Write a new rule (a draft)."""
     check(request.user, "rule.edit")
     form = RuleForm(request.POST or None)
@@ -104,7 +105,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def rule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Change a rule: saving makes a new version. Those who may only view see the editor read-only."""
     rule = services.get_rule_for(request.user, pk)
     latest = rule.latest
@@ -127,7 +128,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def parse_preview(request: HttpRequest) -> HttpResponse:
+def parse_preview(request: AuthedRequest) -> HttpResponse:
     """Live feedback while a condition is typed: the parsed structure, or where the error is."""
     check(request.user, "rule.view")
     text = request.POST.get("text", "")
@@ -148,7 +149,7 @@ def parse_preview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A rule with its versions, hit counts, lifecycle and backtests; POST moves it through its lifecycle."""
     rule = services.get_rule_for(request.user, pk)
     if request.method == "POST":
@@ -192,7 +193,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def rule_lab(request: HttpRequest) -> HttpResponse:
+def rule_lab(request: AuthedRequest) -> HttpResponse:
     """Start a backtest and see the recent ones."""
     check(request.user, "rule.backtest")
     visible = services.visible_rules(request.user).exclude(state=RuleState.RETIRED)
@@ -213,7 +214,7 @@ def rule_lab(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def backtest_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A backtest's progress (polled by htmx while it runs) and then its results."""
     backtest = get_object_for(
         request.user, Backtest.objects.select_related("rule", "version", "compare_version__rule"), pk=pk,
@@ -235,7 +236,7 @@ def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def assessment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """An assessment that explains itself: the components by kind and how the score was made."""
     assessment = services.get_assessment_for(request.user, pk)
     explanation = services.explanation_for(request.user, assessment)
@@ -268,7 +269,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def assessments(request: HttpRequest) -> HttpResponse:
+def assessments(request: AuthedRequest) -> HttpResponse:
     """Every assessment the viewer may see, filtered by date, risk area, score band, rule, target and
     port; each row links to the assessment, its subject and its targets. Gated in ``urls.py`` (a
     traveller is listed by name): purpose declared, the list logged with its count."""

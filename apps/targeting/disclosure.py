@@ -39,6 +39,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from apps.agencies.operations import can, membership_of
 from apps.agencies.roles import PORT_BOUND_ROLES
@@ -115,7 +116,7 @@ class HistoryLine:
     from_label: str
     to_label: str
     version: int
-    actor: Any
+    actor: User
     actor_name: str | None
     agency: str | None
     reason: str

@@ -62,6 +62,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db.models import (
     Case,
     Count,
@@ -564,7 +565,7 @@ def _minus_waiting(capacity: dict[str, int], port: Port, shift: str, date: Date)
     return capacity
 
 
-def build_proposal(*, actor: Any, port: Port, shift: str, date: Date | None = None) -> DispatchProposal:
+def build_proposal(*, actor: User, port: Port, shift: str, date: Date | None = None) -> DispatchProposal:
     """Gather the candidates the actor may dispatch, optimise, and store the proposal with its reasons."""
     membership = membership_of(actor)
     date = date or timezone.localdate()

@@ -1,4 +1,5 @@
-"""Domain events about examination instructions, for the apps above targeting (webhooks to port systems).
+"""Domain events of the workflow, for the apps above targeting: instructions (webhooks to port systems)
+and changed targets (the report's summary rows).
 
 Targeting sits below the apps that act on its instructions from outside (``apps.integrations``), so it
 does not import them: the workflow services announce "instruction N was issued / changed" here, after the
@@ -15,14 +16,16 @@ from __future__ import annotations
 from django.db import transaction
 from django.dispatch import Signal
 
-from apps.targeting.models import Instruction, TargetState
+from apps.targeting.models import Instruction, Target, TargetState
 
 __all__ = [
     "INSTRUCTED_STATES",
     "INSTRUCTION_EVENTS",
+    "announce_target_changed",
     "instruction_event",
     "instruction_event_on_commit",
     "instruction_moved",
+    "target_changed",
 ]
 
 S = TargetState
@@ -71,3 +74,16 @@ def instruction_moved(target_id: int, from_state: str, to_state: str) -> None:
         return
     event = "instruction.cancelled" if to_state == S.MISSED else "instruction.updated"
     instruction_event_on_commit(instruction_id, event)
+
+
+#: Sent inside the workflow's transaction with ``target_id`` whenever a target is nominated, moved,
+#: decided or examined. Listeners defer their own work to the commit: ``ReportsConfig.ready`` connects
+#: the rewrite of the target's summary row (``apps.reports.stats.target_changed``), so the workflow
+#: feeds the reports without importing them.
+target_changed = Signal()
+
+
+def announce_target_changed(target_id: int) -> None:
+    """Called by the workflow services (targeting, frontline, the risk engine's nominations) inside
+    their transaction, once per target changed."""
+    target_changed.send(sender=Target, target_id=target_id)

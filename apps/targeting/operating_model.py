@@ -12,8 +12,8 @@ and open pages hear of each target after the commit, as of any other change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -45,7 +45,7 @@ class Rerouted:
 
 
 def change_operating_model(
-    *, actor: Any, operating_model: str, config: CentreConfiguration | None = None
+    *, actor: User, operating_model: str, config: CentreConfiguration | None = None
 ) -> Rerouted:
     """Switch to ``operating_model`` and re-route the open targets whose deciding team changes.
 

@@ -29,6 +29,7 @@ from apps.agencies.scoping import get_object_for
 from apps.core import csvsafe
 from apps.core.errors import id_or_none
 from apps.core.htmx import render_page_or_fragment
+from apps.core.requests import AuthedRequest
 from apps.intake.models import Subject
 from apps.targeting import flow, services, transitions
 from apps.targeting.disclosure import disclose
@@ -79,7 +80,7 @@ def _error_text(error: Exception) -> str:
 
 
 @login_required
-def queues(request: HttpRequest) -> HttpResponse:
+def queues(request: AuthedRequest) -> HttpResponse:
     """The overview: queues by port, risk area and agency with count, oldest and breaches."""
     check(request.user, "target.view")
     now = timezone.now()
@@ -99,7 +100,7 @@ def queues(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthedRequest) -> HttpResponse:
     """One shared queue (filtered by port, risk area, agency or operation), most urgent first."""
     check(request.user, "target.view")
     now = timezone.now()
@@ -127,7 +128,7 @@ def _queue_title(params: Any) -> str:
 
 
 @login_required
-def target_list(request: HttpRequest) -> HttpResponse:
+def target_list(request: AuthedRequest) -> HttpResponse:
     """Every target the viewer may see, filtered by state, port, risk area or reference."""
     check(request.user, "target.view")
     targets = filter_targets(_list_queryset(request.user), request.GET, request.user).order_by(
@@ -150,7 +151,7 @@ def target_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def export(request: HttpRequest) -> StreamingHttpResponse:
+def export(request: AuthedRequest) -> StreamingHttpResponse:
     """CSV of the targets the viewer may see (with the same filters as the list); no personal fields."""
     check(request.user, "target.view")
     targets = filter_targets(_list_queryset(request.user), request.GET, request.user).order_by("id")
@@ -174,7 +175,7 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @login_required
-def export_target(request: HttpRequest, pk: int) -> HttpResponse:
+def export_target(request: AuthedRequest, pk: int) -> HttpResponse:
     """CSV of one target's history as the viewer may read it (404 to anyone it is not shared with)."""
     check(request.user, "target.view")
     target = get_object_for(request.user, Target, pk=pk)
@@ -243,7 +244,7 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A target: reasons, subject (masked as the law says), history, holds, sharing, comments, actions."""
     check(request.user, "target.view")
     queryset = Target.objects.select_related(
@@ -321,7 +322,7 @@ def _post_on_target(request: HttpRequest, target: Target) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def nominate(request: HttpRequest, subject_pk: int) -> HttpResponse:
+def nominate(request: AuthedRequest, subject_pk: int) -> HttpResponse:
     """Nominate a subject by hand: risk area, priority and why; from an assessment (``?assessment=``),
     the target also carries the assessment's reasons the nominator may see and links back to it."""
     check(request.user, "target.nominate")
@@ -384,7 +385,7 @@ def _assessment_of(request: HttpRequest, subject: Subject) -> Any:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def dispatch(request: HttpRequest) -> HttpResponse:
+def dispatch(request: AuthedRequest) -> HttpResponse:
     """The dispatch proposal for a port and shift: what to examine within capacity, and what is left out."""
     check(request.user, "target.view")
     port = Port.objects.filter(locode=request.GET.get("port") or request.POST.get("port") or "").first()
@@ -475,7 +476,7 @@ def _when(data: Any, name: str, label: str) -> Any:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def operations(request: HttpRequest) -> HttpResponse:
+def operations(request: AuthedRequest) -> HttpResponse:
     """Joint operations the viewer's agency runs or takes part in; a new one can be opened here."""
     check(request.user, "target.view")
     if request.method == "POST":
@@ -512,7 +513,7 @@ def operations(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def operation(request: HttpRequest, pk: int) -> HttpResponse:
+def operation(request: AuthedRequest, pk: int) -> HttpResponse:
     """One joint operation: its window, agencies, members and its own queue of targets."""
     check(request.user, "target.view")
     op = get_object_for(request.user, JointOperation.objects.select_related("owner_agency"), pk=pk)
@@ -541,7 +542,7 @@ def operation(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def instructions(request: HttpRequest) -> HttpResponse:
+def instructions(request: AuthedRequest) -> HttpResponse:
     """Examination instructions for my ports (a frontline officer), or all I may see (the floor)."""
     check(request.user, "target.view")
     membership = membership_of(request.user)
@@ -561,7 +562,7 @@ def instructions(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def attachment(request: HttpRequest, pk: int) -> FileResponse:
+def attachment(request: AuthedRequest, pk: int) -> FileResponse:
     """Download an attachment of a comment the viewer may see."""
     check(request.user, "target.view")
     found = get_object_for(request.user, Attachment, pk=pk)

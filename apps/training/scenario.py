@@ -59,7 +59,8 @@ class _Checker:
     """Collects problems, each naming the file, the line and the key."""
 
     def __init__(self, name: str, lines: dict[str, int]) -> None:
-        self.name, self.lines, self.problems = name, lines, []
+        self.name, self.lines = name, lines
+        self.problems: list[str] = []
 
     def fail(self, path: str, problem: str) -> None:
         line, parent = self.lines.get(path), path
@@ -448,7 +449,9 @@ def _arrivals(check: _Checker, data: dict[str, Any]) -> list[Arrival]:
                                   "consignments", "travellers", "passengers"})  # fmt: skip
         port = check.get(raw, path, "port", str, choices=tuple(SCRIPTED_PORTS), default="GBFXT")
         mode = SCRIPTED_PORTS.get(port, "sea")
-        vessel, truck, flight = "", {}, {}
+        vessel = ""
+        truck: dict[str, Any] = {}
+        flight: dict[str, Any] = {}
         if mode == "sea":
             vessel = str(check.get(raw, path, "vessel", (str, int), default=world.VESSELS[0][0]))
             if vessel not in {v[0] for v in world.VESSELS}:

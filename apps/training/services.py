@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -78,7 +79,7 @@ def get_exercise_for(user: Any, pk: Any, *, answers: bool = False) -> Exercise:
     return exercise
 
 
-def trainee_choices(actor: Any) -> QuerySet[Any]:
+def trainee_choices(actor: User) -> QuerySet[Any]:
     """People of the trainer's agency who work targets (not the simulated colleagues)."""
     membership = membership_of(actor)
     if membership is None:
@@ -113,7 +114,7 @@ def _check_floor(what: str) -> None:
 
 def start_exercise(
     *,
-    actor: Any,
+    actor: User,
     scenario_key: str,
     speed: float | None = None,
     trainees: list[Any] | None = None,
@@ -424,7 +425,7 @@ def _place_holds(exercise: Exercise) -> None:
         PlantedItem.objects.filter(pk=item.pk).update(hold_placed=True)
 
 
-def finish_exercise(*, actor: Any, exercise: Exercise, now: datetime | None = None) -> Exercise:
+def finish_exercise(*, actor: User | None, exercise: Exercise, now: datetime | None = None) -> Exercise:
     """End the exercise (the trainer, or the runner when its time is up): the scoreboard is final and the
     trainees may read their answers."""
     if actor is not None and (not may_train(actor) or membership_of(actor).agency_id != exercise.agency_id):

@@ -11,13 +11,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.agencies.operations import membership_of
 from apps.core.errors import id_or_none
 from apps.core.htmx import render_page_or_fragment
+from apps.core.requests import AuthedRequest
 from apps.training import scenario as scenarios
 from apps.training import scoring, services
 from apps.training.models import Exercise
@@ -45,7 +46,7 @@ def _scenario_cards() -> list[dict[str, Any]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """The scenarios, the start form (trainers), the running exercise's briefing and past exercises."""
     if membership_of(request.user) is None:
         raise Http404("Not found.")
@@ -84,7 +85,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def exercise_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def exercise_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """The scoreboard (refreshed while the exercise runs) and the exercise's arrivals."""
     exercise = services.get_exercise_for(request.user, pk, answers=True)
     board = scoring.scoreboard(exercise)
@@ -100,7 +101,7 @@ def exercise_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def finish(request: HttpRequest, pk: int) -> HttpResponse:
+def finish(request: AuthedRequest, pk: int) -> HttpResponse:
     exercise = services.get_exercise_for(request.user, pk)
     services.finish_exercise(actor=request.user, exercise=exercise)
     messages.success(
@@ -110,7 +111,7 @@ def finish(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def answers(request: HttpRequest, pk: int) -> HttpResponse:
+def answers(request: AuthedRequest, pk: int) -> HttpResponse:
     """One trainee's decisions against the answers (``?trainee=<user id>``; the viewer's own by default):
     the trainer's to read for every trainee, a trainee's for himself once the exercise is over."""
     exercise = services.get_exercise_for(request.user, pk, answers=True)

@@ -8,6 +8,7 @@ against the lists the caller may see.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -42,7 +43,9 @@ def _api_errors(exc: Exception) -> Exception:
 
 
 class WatchlistSerializer(serializers.ModelSerializer):
-    owner_agency = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    owner_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="code"
+    )
     live_entries = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -65,7 +68,7 @@ class WatchlistViewSet(ScopedReadOnlyViewSet):
 
 
 class EntrySerializer(serializers.ModelSerializer):
-    watchlist = serializers.PrimaryKeyRelatedField(read_only=True)
+    watchlist: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(read_only=True)
     handling = serializers.CharField(read_only=True)
 
     class Meta:
@@ -158,7 +161,7 @@ class EntryViewSet(
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
-    watchlist = serializers.PrimaryKeyRelatedField(read_only=True)
+    watchlist: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(read_only=True)
     percent = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -284,8 +287,12 @@ class ScreenViewSet(viewsets.ViewSet):
 
 
 class HitRulingSerializer(serializers.ModelSerializer):
-    ruled_by = serializers.SlugRelatedField(read_only=True, slug_field="username")
-    agency = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    ruled_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="username"
+    )
+    agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="code"
+    )
 
     class Meta:
         model = HitRuling

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, When
@@ -151,7 +152,7 @@ def false_match_pairs(subject_ids: Iterable[int]) -> set[tuple[int, int]]:
     return pairs
 
 
-def precision_by_list(actor: Any, list_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+def precision_by_list(actor: User, list_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
     """Per list: its hits the actor may see, by their latest ruling, and the precision they measure.
 
     ``{list id: {"true_match": n, "false_match": n, "unsure": n, "ruled": n, "precision": p or None}}``;
@@ -184,7 +185,7 @@ def precision_by_list(actor: Any, list_ids: Iterable[int] | None = None) -> dict
 # --- what people do ---------------------------------------------------------------------------------------
 
 
-def get_hit_for(actor: Any, pk: Any) -> WatchlistHit:
+def get_hit_for(actor: User, pk: Any) -> WatchlistHit:
     """A hit the actor may see (its subject and its list), else 404."""
     return get_object_for(
         actor,
@@ -193,7 +194,7 @@ def get_hit_for(actor: Any, pk: Any) -> WatchlistHit:
     )
 
 
-def pending_hits(actor: Any) -> QuerySet[WatchlistHit]:
+def pending_hits(actor: User) -> QuerySet[WatchlistHit]:
     """Hits the actor may see that no ruling stands for (never ruled, or the entry changed since)."""
     check(actor, "hit.rule")
     rows = with_standing(WatchlistHit.objects.visible_to(actor)).filter(current__isnull=True)
@@ -202,14 +203,14 @@ def pending_hits(actor: Any) -> QuerySet[WatchlistHit]:
     ).order_by("-last_seen_at", "-pk")
 
 
-def ruled_hits(actor: Any) -> QuerySet[WatchlistHit]:
+def ruled_hits(actor: User) -> QuerySet[WatchlistHit]:
     """Hits the actor may see with a standing ruling, latest first (for the "ruled" tab and the API)."""
     check(actor, "hit.rule")
     rows = with_standing(WatchlistHit.objects.visible_to(actor)).filter(current__isnull=False)
     return rows.select_related("subject", "entry", "entry__watchlist").order_by("-last_seen_at", "-pk")
 
 
-def rule_hit(*, actor: Any, hit: WatchlistHit, ruling: str, reason: str) -> HitRuling:
+def rule_hit(*, actor: User, hit: WatchlistHit, ruling: str, reason: str) -> HitRuling:
     """Rule a watchlist hit true match, false match or unsure, with a reason; the new ruling counts.
 
     404 for a hit whose subject or list the actor may not see; 403 for a role that may not rule.

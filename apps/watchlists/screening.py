@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
 
@@ -480,7 +481,7 @@ def visible_list_ids(user: Any) -> list[int]:
     return list(Watchlist.objects.visible_to(user).order_by("pk").values_list("pk", flat=True))
 
 
-def screen_name_for(actor: Any, name: str, **kwargs: Any) -> list[Hit]:
+def screen_name_for(actor: User, name: str, **kwargs: Any) -> list[Hit]:
     """Screen a name for a person: only against the lists that person may see (``watchlist.view``)."""
     check(actor, "watchlist.view")
     kwargs.pop("list_ids", None)

@@ -20,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet
@@ -104,18 +105,18 @@ Progress = Callable[[ImportRun], None]
 # --- reading --------------------------------------------------------------------------------------------
 
 
-def visible_watchlists(actor: Any) -> QuerySet[Watchlist]:
+def visible_watchlists(actor: User) -> QuerySet[Watchlist]:
     """Lists the actor may see: its agency's own and those granted to it."""
     check(actor, "watchlist.view")
     return Watchlist.objects.visible_to(actor).select_related("owner_agency")
 
 
-def get_watchlist_for(actor: Any, pk: Any, *, operation: str = "watchlist.view") -> Watchlist:
+def get_watchlist_for(actor: User, pk: Any, *, operation: str = "watchlist.view") -> Watchlist:
     """The list if visible (else 404) and the actor may perform ``operation`` on it (else 403)."""
     return get_object_for(actor, Watchlist.objects.select_related("owner_agency"), pk=pk, operation=operation)
 
 
-def get_entry_for(actor: Any, pk: Any, *, operation: str = "watchlist.view") -> WatchlistEntry:
+def get_entry_for(actor: User, pk: Any, *, operation: str = "watchlist.view") -> WatchlistEntry:
     """The entry if its list is visible to the actor (else 404); ``operation`` is checked on the list."""
     entry = get_object_for(
         actor, WatchlistEntry.objects.select_related("watchlist", "watchlist__owner_agency"), pk=pk
@@ -124,7 +125,7 @@ def get_entry_for(actor: Any, pk: Any, *, operation: str = "watchlist.view") -> 
     return entry
 
 
-def list_summaries(actor: Any) -> list[dict[str, Any]]:
+def list_summaries(actor: User) -> list[dict[str, Any]]:
     """Each visible list with its live entry counts per kind and its last import (for the lists page)."""
     lists = list(visible_watchlists(actor))
     today = timezone.localdate()
@@ -161,7 +162,7 @@ def list_summaries(actor: Any) -> list[dict[str, Any]]:
 
 
 def search_entries(
-    actor: Any, watchlist: Watchlist, *, query: str = "", kind: str = "", show_inactive: bool = False
+    actor: User, watchlist: Watchlist, *, query: str = "", kind: str = "", show_inactive: bool = False
 ) -> QuerySet[WatchlistEntry]:
     """Entries of a visible list, filtered by a text (name, alias, id, document) and kind."""
     check(actor, "watchlist.view", watchlist)
@@ -187,7 +188,7 @@ def search_entries(
 
 def create_watchlist(
     *,
-    actor: Any,
+    actor: User | None,
     name: str,
     description: str = "",
     source_kind: str = SourceFormat.MANUAL,
@@ -221,7 +222,7 @@ def create_watchlist(
     return watchlist
 
 
-def share_watchlist(*, actor: Any, watchlist: Watchlist, agency: Agency) -> None:
+def share_watchlist(*, actor: User | None, watchlist: Watchlist, agency: Agency) -> None:
     """Let ``agency`` see and screen against ``watchlist``. Only the owner agency may share its list."""
     if actor is not None:
         check(actor, "watchlist.manage", watchlist)
@@ -230,7 +231,7 @@ def share_watchlist(*, actor: Any, watchlist: Watchlist, agency: Agency) -> None
         mark_changed(watchlist.pk)
 
 
-def unshare_watchlist(*, actor: Any, watchlist: Watchlist, agency: Agency) -> None:
+def unshare_watchlist(*, actor: User | None, watchlist: Watchlist, agency: Agency) -> None:
     if actor is not None:
         check(actor, "watchlist.manage", watchlist)
     with transaction.atomic():
@@ -444,7 +445,7 @@ def _operational(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def create_entry(*, actor: Any, watchlist: Watchlist, data: dict[str, Any]) -> WatchlistEntry:
+def create_entry(*, actor: User | None, watchlist: Watchlist, data: dict[str, Any]) -> WatchlistEntry:
     """Add one entry by hand or through the API; its ``id`` must be new in the list."""
     if actor is not None:  # None: the system itself (commands, tests)
         check(actor, "watchlist.manage", watchlist)
@@ -459,7 +460,7 @@ def create_entry(*, actor: Any, watchlist: Watchlist, data: dict[str, Any]) -> W
     return row
 
 
-def update_entry(*, actor: Any, entry: WatchlistEntry, data: dict[str, Any]) -> WatchlistEntry:
+def update_entry(*, actor: User | None, entry: WatchlistEntry, data: dict[str, Any]) -> WatchlistEntry:
     """Change an entry: listed facts (when ``name`` is given, the whole record is replaced), handling,
     expiry, active flag. Its ``external_id`` never changes."""
     if actor is not None:  # None: the system itself (commands, tests)
@@ -605,7 +606,7 @@ def upsert_entries(
 
 
 def start_import(
-    *, actor: Any, watchlist: Watchlist, fmt: str, files: list[str], deactivate_missing: bool = True
+    *, actor: User | None, watchlist: Watchlist, fmt: str, files: list[str], deactivate_missing: bool = True
 ) -> ImportRun:
     """Record a queued import; people need ``watchlist.manage`` on the list (its owner agency)."""
     if fmt not in IMPORT_FORMATS:
@@ -700,7 +701,7 @@ def recalibrate(watchlist: Watchlist) -> None:
 
 def import_path(
     *,
-    actor: Any,
+    actor: User | None,
     watchlist: Watchlist,
     fmt: str,
     path: str | Path,
@@ -721,7 +722,7 @@ def import_path(
 
 def submit_import(
     *,
-    actor: Any,
+    actor: User,
     watchlist: Watchlist,
     fmt: str,
     files: list[tuple[str, Iterable[bytes]]],
@@ -761,7 +762,7 @@ def submit_import(
     return run
 
 
-def check_owner(actor: Any, watchlist: Watchlist) -> None:
+def check_owner(actor: User, watchlist: Watchlist) -> None:
     """Raise unless the actor's agency owns the list (used by pages to show management controls)."""
     membership = membership_of(actor)
     if membership is None or membership.agency_id != watchlist.owner_agency_id:

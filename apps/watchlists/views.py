@@ -14,6 +14,7 @@ from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
+from apps.core.requests import AuthedRequest
 from apps.watchlists import services
 from apps.watchlists.forms import EntryControlForm, ImportForm, ScreenForm, WatchlistForm
 from apps.watchlists.models import EntryKind, ImportRun, MatchRuling
@@ -30,7 +31,7 @@ def _may_manage(request: HttpRequest, watchlist) -> bool:
 
 
 @login_required
-def watchlists(request: HttpRequest) -> HttpResponse:
+def watchlists(request: AuthedRequest) -> HttpResponse:
     check(request.user, "watchlist.view")
     form = WatchlistForm(request.POST or None) if can(request.user, "watchlist.manage") else None
     if request.method == "POST":
@@ -44,7 +45,7 @@ def watchlists(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def watchlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def watchlist_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     watchlist = services.get_watchlist_for(request.user, pk)
     query = request.GET.get("q", "").strip()
     kind = request.GET.get("kind", "")
@@ -68,7 +69,7 @@ def watchlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def entry_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     entry = services.get_entry_for(request.user, pk)
     manage = _may_manage(request, entry.watchlist)
     form = None
@@ -90,7 +91,7 @@ def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def import_form(request: HttpRequest, pk: int) -> HttpResponse:
+def import_form(request: AuthedRequest, pk: int) -> HttpResponse:
     watchlist = services.get_watchlist_for(request.user, pk)
     manage = _may_manage(request, watchlist)
     form = ImportForm(request.POST or None, request.FILES or None) if manage else None
@@ -121,14 +122,14 @@ def import_form(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def import_run(request: HttpRequest, pk: int) -> HttpResponse:
+def import_run(request: AuthedRequest, pk: int) -> HttpResponse:
     run = get_object_for(request.user, ImportRun.objects.select_related("watchlist", "requested_by"), pk=pk)
     check(request.user, "watchlist.view", run.watchlist)
     return render_page_or_fragment(request, "watchlists/run.html", {"run": run}, fragment="progress")
 
 
 @login_required
-def screen(request: HttpRequest) -> HttpResponse:
+def screen(request: AuthedRequest) -> HttpResponse:
     check(request.user, "watchlist.view")
     form = ScreenForm(request.GET or None)
     hits = None
@@ -182,7 +183,7 @@ def _subject_side(request: HttpRequest, subject) -> dict:
 
 
 @login_required
-def hits(request: HttpRequest) -> HttpResponse:
+def hits(request: AuthedRequest) -> HttpResponse:
     """The hits waiting for a person's ruling: the subject and the list entry side by side.
 
     The gate in ``urls.py`` asks for the purpose and logs the list; each traveller shown is logged too,
@@ -196,7 +197,7 @@ def hits(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def rule_hit(request: HttpRequest, pk: int) -> HttpResponse:
+def rule_hit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Rule one hit; htmx swaps the ruling form for the ruling (or for the form with its error)."""
     hit = services.get_hit_for(request.user, pk)
     ruling, reason = request.POST.get("ruling", ""), request.POST.get("reason", "")

@@ -42,7 +42,7 @@ def send_entry_to_partner(context: Any, entry: Any) -> dict[str, Any]:
     user = getattr(request, "user", None)
     empty: dict[str, Any] = {"send_to": [], "unshared": [], "entry": entry}
     membership = membership_of(user) if user is not None else None
-    if membership is None or not alert_can(user, "alert.export"):
+    if user is None or membership is None or not alert_can(user, "alert.export"):
         return empty
     if entry.watchlist.owner_agency_id != membership.agency_id or not entry.is_live():
         return empty

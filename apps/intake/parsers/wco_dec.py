@@ -29,6 +29,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from typing import TypeAlias
 
 from lxml import etree
 
@@ -57,7 +58,7 @@ __all__ = [
 
 FORMAT = "wco-dec"
 
-Element = etree._Element
+Element: TypeAlias = etree._Element
 
 
 # --------------------------------------------------------------------------------------------------

@@ -61,7 +61,9 @@ def _null(value: str) -> str:
 
 def _split_remarks(remarks: str) -> list[str]:
     """Split OFAC remarks on ';' outside parentheses and quotes."""
-    parts, depth, quote, buf = [], 0, False, []
+    parts: list[str] = []
+    buf: list[str] = []
+    depth, quote = 0, False
     for ch in remarks:
         if ch == "(":
             depth += 1
