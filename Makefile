@@ -43,6 +43,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy apps
 
 format: install
 	$(BIN)/ruff format .

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpResponse, HttpResponseNotModified
-from django.utils.cache import parse_etags, patch_cache_control, quote_etag
+from django.utils.cache import patch_cache_control
+from django.utils.http import parse_etags, quote_etag
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.renderers import JSONRenderer
@@ -52,7 +53,14 @@ class _Replay(Exception):  # not an error: the stored answer short-circuits the 
         return answer
 
 
-class ScopedViewSetMixin:
+# The mixin is only ever mixed into DRF's generic viewsets (below): to the type checker it is one.
+if TYPE_CHECKING:
+    _ViewSet = viewsets.GenericViewSet
+else:
+    _ViewSet = object
+
+
+class ScopedViewSetMixin(_ViewSet):
     """Narrows ``queryset`` with ``visible_to(request.user)`` and checks a named operation per action.
 
     ``operations`` maps a DRF action to an operation name; ``"*"`` is the default. An object outside the

@@ -198,7 +198,7 @@ def connect() -> None:
     def run_finished(sender, instance: IntakeRun, update_fields=None, **kwargs) -> None:
         if update_fields is None or "finished_at" not in update_fields or instance.finished_at is None:
             return
-        kind = instance.source.kind if instance.source_id else "unknown"
+        kind = instance.source.kind if instance.source is not None else "unknown"
         counts = instance.counts or {}
         INTAKE_MESSAGES.inc(kind, counts.get("messages", 0))
         INTAKE_REJECTED_FILES.inc(kind, counts.get("rejected_files", 0))

@@ -120,7 +120,7 @@ def _row(target: Any, detail: str = "") -> dict[str, Any]:
         "ref": target.reference,
         "area": target.get_risk_area_display(),
         "state": target.get_state_display(),
-        "port": target.port.locode if target.port_id else "",
+        "port": target.port.locode if target.port is not None else "",
         "detail": detail,
     }
 

@@ -430,7 +430,7 @@ def _records(
                 status=subject.status,
                 status_label=subject.get_status_display(),
                 version=subject.version,
-                port=subject.port.name if subject.port_id else "",
+                port=subject.port.name if subject.port is not None else "",
                 arrival_at=subject.arrival_at,
                 reason=reason,
                 opened=subject.pk == opened.pk,

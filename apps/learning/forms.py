@@ -26,8 +26,7 @@ class TrainingForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        model_choices(self, "sources").queryset = trainable_sources(user)
+        sources = trainable_sources(user)
+        model_choices(self, "sources").queryset = sources
         if not self.is_bound:
-            self.initial["sources"] = list(
-                model_choices(self, "sources").queryset.values_list("pk", flat=True)
-            )
+            self.initial["sources"] = list(sources.values_list("pk", flat=True))

@@ -82,7 +82,8 @@ class SliceForm(forms.Form):
         return self._in_range("end")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         today = timezone.now().astimezone(UTC).date()
         end = data.get("end") or today
         start = data.get("start") or end - timedelta(days=29)

@@ -331,7 +331,7 @@ def target_changed(target_id: int) -> None:
     pending: WeakKeyDictionary[_Change, int] | None = getattr(connection, "_report_targets", None)
     if pending is None:
         pending = WeakKeyDictionary()
-        connection._report_targets = pending  # type: ignore[attr-defined]  # ours, one per connection
+        connection._report_targets = pending  # ours, one per connection
     token = _Change()
     pending[token] = target_id
     transaction.on_commit(lambda: _send_pending(pending, token), robust=True)

@@ -69,7 +69,7 @@ def start_backtest(
     from apps.risk.tasks import run_backtest_task
 
     check(actor, "rule.backtest", rule)
-    version = version or rule.versions.order_by("-number").first()
+    version = version or rule.versions.latest("number")  # every rule has its first version
     if version.rule_id != rule.pk:
         raise ValidationError({"version": "That version is not of this rule."})
     if compare_version is not None:

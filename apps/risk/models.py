@@ -87,7 +87,7 @@ class Rule(AgencyOwned):
 
     @property
     def has_unpublished_changes(self) -> bool:
-        return self.live_version_id is not None and self.live_version.number < self.latest_number
+        return self.live_version is not None and self.live_version.number < self.latest_number
 
 
 class RuleGroupObjectPermission(GroupObjectPermissionBase):

@@ -171,7 +171,7 @@ def _matched(rule: LiveRule, subject: Subject, typed: dict[str, Any], kind: str)
     out: dict[str, Any] = {}
     for name in rule.fields:
         if name == "port":
-            out[name] = subject.port.locode if subject.port_id else None
+            out[name] = subject.port.locode if subject.port is not None else None
         elif name in {"arrival_at", "received_at"}:
             moment = getattr(subject, name)
             out[name] = moment.isoformat() if moment else None
@@ -214,7 +214,7 @@ def _component(rule: LiveRule, matched: dict[str, Any]) -> Component:
 def _record(subject: Subject) -> tuple[dict[str, Any], str | None, Any, Any]:
     return (
         subject.facts,
-        subject.port.locode if subject.port_id else None,
+        subject.port.locode if subject.port is not None else None,
         subject.arrival_at,
         subject.received_at,
     )

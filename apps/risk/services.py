@@ -248,7 +248,7 @@ def update_rule(
         )
     with transaction.atomic():
         locked = Rule.objects.select_for_update().get(pk=rule.pk)
-        latest = locked.versions.order_by("-number").first()
+        latest = locked.versions.latest("number")  # every rule has its first version
         data = {f: getattr(latest, f) for f in VERSION_FIELDS}
         if "condition" in changes and "text" not in changes:
             data["text"] = ""
@@ -290,7 +290,7 @@ def _move(actor: User, rule: Rule, to_state: str, reason: str) -> Rule:
     current = Rule.objects.get(pk=rule.pk)
     if current.state not in _MOVES[to_state]:
         raise ValidationError(f"A {current.state} rule cannot become {to_state}.")
-    latest = current.versions.order_by("-number").first()
+    latest = current.versions.latest("number")  # every rule has its first version
     _check_team(actor, latest.ports)
     live = None if to_state == RuleState.RETIRED else latest
     if to_state == current.state and (current.live_version_id == latest.pk):

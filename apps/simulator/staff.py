@@ -535,7 +535,7 @@ class Staff:
             ended_at=ended,
             notes=CLEAR_NOTES.get(method, "Nothing found."),
         )
-        if not found:
+        if not found or truth is None:  # found implies a truth; said again for the type checker
             return result
         result.outcome = truth.outcome
         result.notes = truth.note or "Finding recorded."

@@ -324,7 +324,7 @@ class Disclosure:
     def history_line(self, transition: Any) -> HistoryLine:
         reason = transition.reason or ""
         kind = _kind_of(transition)
-        agency = transition.actor_agency.code if transition.actor_agency_id else None
+        agency = transition.actor_agency.code if transition.actor_agency is not None else None
         withheld = False
         if self.briefing_only and transition.to_state not in _PORT_MOVES:
             shown = ""

@@ -61,7 +61,7 @@ def subject_view(user: Any, subject: Any) -> SubjectView:
         masked=not personal,
         title=subject.title if personal else f"{subject.get_kind_display()} (personal details withheld)",
         external_id=subject.external_id if personal else WITHHELD,
-        port=subject.port.locode if subject.port_id else "",
+        port=subject.port.locode if subject.port is not None else "",
         arrival_at=subject.arrival_at,
         facts=dict(subject.facts or {}) if personal else {},
     )

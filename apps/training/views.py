@@ -25,19 +25,19 @@ from apps.training.models import Exercise
 
 
 def _scenario_cards() -> list[dict[str, Any]]:
-    cards = []
+    cards: list[dict[str, Any]] = []
     for path in scenarios.available():
         try:
             script = scenarios.parse(path.read_text(encoding="utf-8"), name=path.name)
         except scenarios.ScenarioError as exc:
             cards.append({"key": path.stem, "title": path.stem, "problems": exc.problems})
             continue
-        planted = script.planted()
+        expected = [i.answer.expect for _, i in script.planted() if i.answer is not None]
         cards.append({
             "key": script.key, "title": script.title, "briefing": script.briefing, "speed": script.speed,
-            "arrivals": len(script.arrivals), "violations": sum(1 for _, i in planted if i.answer.expect == "target"),
-            "decoys": sum(1 for _, i in planted if i.answer.expect == "release"),
-            "holds": sum(1 for _, i in planted if i.answer.expect == "leave"),
+            "arrivals": len(script.arrivals), "violations": expected.count("target"),
+            "decoys": expected.count("release"),
+            "holds": expected.count("leave"),
             "alerts": len(script.alerts), "blind_spot": script.model.get("blind_spot", ""),
             "duration": script.duration,
         })  # fmt: skip

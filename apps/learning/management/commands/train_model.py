@@ -50,6 +50,8 @@ class Command(BaseCommand):
         finally:
             bar.close()
         version = run.model_version
+        if version is None:  # a run that fails raises above; a finished run has its version
+            raise CommandError(run.message or "The training run produced no model.")
         m = version.metrics
         self.stdout.write(
             f"{version} of {version.owner_agency.code}: {version.data_summary.get('rows')} labelled declarations "
