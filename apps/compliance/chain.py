@@ -52,6 +52,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -288,7 +289,7 @@ def seal(model: type[HashChained], *, wait: bool = False) -> int | None:
                 head.save(update_fields=["seq", "hash", "anchored_seq", "anchored_at"])
             if anchor:  # only what is committed is anchored
                 seq, link = head.seq, head.hash
-                transaction.on_commit(lambda s=seq, h=link: anchors.write_anchor(label, "head", s, h))
+                transaction.on_commit(partial(anchors.write_anchor, label, "head", seq, link))
         if len(rows) < SEAL_BATCH:
             return highest
 
@@ -465,11 +466,12 @@ def _ordered(model: type[HashChained], after: int, batch: int) -> Iterator[HashC
 
 
 def rekey_for_migration(
-    model: type[models.Model], chained: tuple[str, ...], head_model: type[models.Model], label: str
+    model: type[Any], chained: tuple[str, ...], head_model: type[Any], label: str
 ) -> None:
     """Data migration: re-key the rows of a historical ``model`` (plain SHA-256 before) in their old
     order, linked as the seal would have linked them. The old chain is taken as it stands: run
-    ``manage.py verify_chain`` before upgrading."""
+    ``manage.py verify_chain`` before upgrading. (Historical models, built from a migration's state,
+    have no static type: ``type[Any]``.)"""
     manager = model._base_manager
     order = list(manager.order_by("seq", "pk").values_list("pk", flat=True))
     if not order:

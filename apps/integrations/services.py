@@ -23,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -232,7 +233,7 @@ def fan_out(*, instruction_id: int, event_type: str) -> list[WebhookDelivery]:
             )  # fmt: skip
             made.append(delivery)
         for delivery in made:
-            transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk), robust=True)
+            transaction.on_commit(partial(_enqueue, delivery.pk), robust=True)
     return made
 
 

@@ -218,12 +218,12 @@ def _intervals(chart: Chart) -> SafeString:
     def x_of(v: float) -> float:
         return left + (W - RIGHT - left) * log_position(v, lo_bound, hi_bound)
 
-    for v in log_ticks(lo_bound, hi_bound):
+    for tick in log_ticks(lo_bound, hi_bound):
         parts.append(
-            f'<line class="rp-grid" x1="{x_of(v):.1f}" x2="{x_of(v):.1f}" y1="{TOP}" y2="{height - BOTTOM}"/>'
+            f'<line class="rp-grid" x1="{x_of(tick):.1f}" x2="{x_of(tick):.1f}" y1="{TOP}" y2="{height - BOTTOM}"/>'
         )
         parts.append(
-            f'<text class="rp-tick" x="{x_of(v):.1f}" y="{height - BOTTOM + 16}" text-anchor="middle">{v:g}×</text>'
+            f'<text class="rp-tick" x="{x_of(tick):.1f}" y="{height - BOTTOM + 16}" text-anchor="middle">{tick:g}×</text>'
         )
     parts.append(
         f'<line class="rp-ref" x1="{x_of(1):.1f}" x2="{x_of(1):.1f}" y1="{TOP}" y2="{height - BOTTOM}"/>'

@@ -217,10 +217,11 @@ def _draw_intervals(chart: Chart, drawing: Drawing, width: float, height: float)
     for i, label in enumerate(chart.labels):
         y = height - 24 - row_h * i
         drawing.add(String(left - 6, y - 2.5, label[:34], fontSize=7, textAnchor="end"))
-        if lows[i] is not None and highs[i] is not None:
-            drawing.add(Line(x_of(lows[i]), y, x_of(highs[i]), y, strokeColor=MUTED, strokeWidth=1.2))
-        if values[i] is not None:
-            drawing.add(Circle(x_of(values[i]), y, 2.6, fillColor=ACCENT, strokeColor=None))
+        lo, value, hi = lows[i], values[i], highs[i]
+        if lo is not None and hi is not None:
+            drawing.add(Line(x_of(lo), y, x_of(hi), y, strokeColor=MUTED, strokeWidth=1.2))
+        if value is not None:
+            drawing.add(Circle(x_of(value), y, 2.6, fillColor=ACCENT, strokeColor=None))
     return drawing
 
 

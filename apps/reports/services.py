@@ -418,15 +418,15 @@ def build_report(user: Any, s: Slice) -> Report:
     values, before = m.headline(user, s), m.headline(user, s.previous(), full=False)
     # The grouped summary rows feed the tables below; they are not kept in the (cached) report.
     exams, nominations = values.pop("exam_groups"), values.pop("nomination_groups")
-    kpis = []
+    kpis: list[dict[str, Any]] = []
     for key in KPI_KEYS:
         measure = m.MEASURES[key]
         a, b = values.get(key), before.get(key)
         change = float(a) - float(b) if a is not None and b is not None else None
-        trend = ""
+        direction = ""
         if change and measure.better:
-            trend = "good" if (change > 0) == (measure.better == "up") else "bad"
-        kpis.append({"measure": measure, "value": a, "previous": b, "change": change, "trend": trend})
+            direction = "good" if (change > 0) == (measure.better == "up") else "bad"
+        kpis.append({"measure": measure, "value": a, "previous": b, "change": change, "trend": direction})
     trend = trend_table(user, s, exams=exams, nominations=nominations)
     states = states_table(user, s, values["targets_by_state"])
     channels = channels_table(user, s)
