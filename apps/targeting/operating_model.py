@@ -58,7 +58,7 @@ def change_operating_model(
     if operating_model not in OperatingModel.values:
         choices = ", ".join(OperatingModel.values)
         raise ValidationError({"operating_model": f"Operating model: choose one of {choices}."})
-    from apps.targeting.services import _publish, _record
+    from apps.targeting.services.moves import _publish, _record
 
     with transaction.atomic():
         current = (

@@ -3,7 +3,7 @@
 Each :class:`Move` names an action (as pages, the API and the history name it), the operation the actor
 needs (``apps.agencies.operations``: role, agency and the operating model's routing), the states it
 starts from, the state it ends in, whether the actor must give a reason, and who it is for in words.
-:func:`apps.targeting.services._move` reads the table to check and make every change, person's or the
+:func:`apps.targeting.services.moves._move` reads the table to check and make every change, person's or the
 system's; the buttons of the target page, the API's ``allowed`` list, ``run_action`` and the board's
 columns read the same table. A state the table does not lead out of cannot be left, and a move the table
 does not hold cannot be made.

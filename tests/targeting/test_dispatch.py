@@ -106,7 +106,7 @@ def test_accepting_a_proposal_dispatches_it_and_edits_are_allowed(
 def test_dispatch_announces_the_instruction_to_the_port(make_target, customs_supervisor, monkeypatch):
     sent = []
     monkeypatch.setattr(
-        services, "publish_on_commit", lambda group, event, **p: sent.append((group, event, p))
+        services.dispatching, "publish_on_commit", lambda group, event, **p: sent.append((group, event, p))
     )
     target = make_target(state="approved")
     instruction = services.dispatch_target(

@@ -385,8 +385,11 @@ def test_a_joint_operation_groups_targets_of_several_agencies(
 
 def test_events_go_to_the_right_groups_with_ids_only(make_target, world, customs_analyst, monkeypatch):
     sent = []
+    # Every move publishes through the one conditional change (services.moves).
     monkeypatch.setattr(
-        services, "publish_on_commit", lambda group, event, **payload: sent.append((group, event, payload))
+        services.moves,
+        "publish_on_commit",
+        lambda group, event, **payload: sent.append((group, event, payload)),
     )
     target = make_target()
     TargetShare.objects.create(target=target, agency=world.police)

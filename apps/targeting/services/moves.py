@@ -1,0 +1,167 @@
+"""The one conditional state change every transition makes, and what comes with it: the history row, the
+after-commit events to the target's audience and the message that names who moved a target first.
+
+Each transition checks the actor (role, agency, routing), changes state by a conditional UPDATE on
+``(pk, state, version)`` inside a transaction, writes an append-only ``Transition`` and publishes ids-only
+events after commit (``_move``, as the table in ``apps.targeting.transitions`` says).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.agencies.models import Agency
+from apps.agencies.operations import check, membership_of
+from apps.live.events import publish_on_commit
+from apps.reports.stats import target_changed
+from apps.targeting import transitions
+from apps.targeting.audience import audience_of
+from apps.targeting.events import instruction_moved
+from apps.targeting.models import Target, TargetState, Transition
+
+S = TargetState
+
+
+class StaleChange(Exception):
+    """Someone else changed the target first; the user must look again before acting."""
+
+
+class TransitionRefused(PermissionDenied):
+    """The transition is not allowed from the target's current state (or a hold forbids it)."""
+
+
+RANDOM_CONTROL_REFUSAL = (
+    "{ref} was drawn for random control: it cannot be {done}, or the centre's measure of what it misses "
+    "would be biased. If it cannot be examined, mark it missed and say why."
+)
+#: How the refusal names each move the table does not allow on a random-control target.
+RANDOM_CONTROL_DONE = {"reject": "rejected", "withdraw": "withdrawn"}
+
+
+def _agency_of(actor: Any) -> Agency | None:
+    membership = membership_of(actor)
+    return membership.agency if membership else None
+
+
+def _publish(target: Target, event_type: str = "target.changed", groups: list[str] | None = None) -> None:
+    """Tell the target's audience (``apps.targeting.audience``) after commit, ids only."""
+    for group in audience_of(target) if groups is None else groups:
+        publish_on_commit(group, event_type, target=target.pk, state=target.state, version=target.version)
+
+
+def _record(target: Target, actor: Any, from_state: str, to_state: str, reason: str) -> Transition:
+    agency = _agency_of(actor)
+    transition = Transition.objects.create(
+        target=target,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_agency=agency,
+        from_state=from_state,
+        to_state=to_state,
+        version=target.version,
+        reason=reason,
+    )
+    target_changed(target.pk)  # the report's summary row of the target, rewritten after the commit
+    return transition
+
+
+def _loaded_relations(obj: Any, prefix: str = "", depth: int = 2) -> list[str]:
+    """``select_related`` names of the foreign keys already loaded on ``obj`` (and on those, ``depth`` deep)."""
+    names = []
+    for field in obj._meta.concrete_fields:
+        if field.is_relation and field.is_cached(obj):
+            names.append(prefix + field.name)
+            related = field.get_cached_value(obj)
+            if related is not None and depth > 1:
+                names += _loaded_relations(related, f"{prefix}{field.name}__", depth - 1)
+    return names
+
+
+def _reload(target: Target) -> None:
+    """Read ``target`` again after its conditional UPDATE, with the related rows the caller had loaded
+    (read again in the same query), so that the page or answer that shows it next does not fetch its
+    owner, port and subject one query at a time."""
+    target.refresh_from_db(from_queryset=Target.objects.select_related(*_loaded_relations(target)))
+
+
+def _stale_message(target_pk: int) -> str:
+    fresh = Target.objects.filter(pk=target_pk).first()
+    if fresh is None:
+        return "This target no longer exists."
+    last = (
+        Transition.objects.filter(target_id=target_pk).select_related("actor").order_by("-at", "-id").first()
+    )
+    who = (last.actor.get_full_name() or last.actor.username) if last and last.actor else "the system"
+    return (
+        f"{fresh.reference} was changed by {who} before you (it is now "
+        f"“{fresh.get_state_display()}”, version {fresh.version}). Reload it and decide again."
+    )
+
+
+def _move(
+    *,
+    actor: Any,
+    target: Target,
+    action: str,
+    expected_version: int | None,
+    reason: str,
+    extra: dict[str, Any] | None = None,
+    event: str = "target.changed",
+) -> Target:
+    """The one conditional state change every transition uses, as the table (``transitions``) says.
+
+    The row of ``action`` that fits the target (random control or not), the actor (a person, or
+    ``actor=None``: the system, whose history line says so) and the target's state gives the operation to
+    check, whether a reason is required, the state to go to and whether the claim ends.
+    """
+    system = actor is None
+    rows = transitions.moves_for(action, random_control=target.random_control, system=system)
+    if not rows:
+        if not system and target.random_control and any(transitions.rows(action)):
+            check(actor, next(transitions.rows(action)).operation, target)  # no right: told that, not why
+            raise TransitionRefused(
+                RANDOM_CONTROL_REFUSAL.format(
+                    ref=target.reference, done=RANDOM_CONTROL_DONE.get(action, action)
+                )
+            )
+        raise TransitionRefused(f"{target.reference}: “{action}” is not a move this target can make.")
+    row = next((m for m in rows if target.state in m.from_states), None)
+    if not system:
+        check(actor, (row or rows[0]).operation, target)
+    if (row or rows[0]).reason_required and not reason.strip():
+        raise ValidationError({"reason": "Give a reason for this decision."})
+    version = target.version if expected_version is None else expected_version
+    if target.version != version:
+        raise StaleChange(_stale_message(target.pk))
+    if row is None:
+        to_state = rows[0].to_state
+        going = S(to_state).label if to_state in S.values else "where it was before the hold"
+        raise TransitionRefused(
+            f"{target.reference} is “{target.get_state_display()}”: it cannot go to “{going}” from there."
+        )
+    to_state = row.to_state
+    changes = dict(extra or {})
+    if to_state == transitions.RESUME:
+        to_state, changes["resume_state"] = target.resume_state or S.APPROVED, ""
+    if row.clears_claim:
+        changes.update(claimed_by=None, claimed_at=None)
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Target.objects.filter(pk=target.pk, version=version, state__in=row.from_states).update(
+            state=to_state, version=F("version") + 1, updated_at=now, **changes
+        )
+        if updated != 1:
+            raise StaleChange(_stale_message(target.pk))
+        from_state = target.state
+        _reload(target)
+        # Who to tell is read before the history row is appended (appending locks nothing shared; rows
+        # are linked into the chain after the commit: apps.compliance.chain).
+        groups = audience_of(target)
+        _record(target, actor, from_state, to_state, reason)
+        _publish(target, event, groups)
+        instruction_moved(target.pk, from_state, to_state)  # port systems' webhooks, after the commit
+    return target
