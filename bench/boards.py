@@ -233,7 +233,7 @@ def commit_transition(
     from django.db import transaction
     from django.db.models import F
 
-    from apps.live.events import publish_on_commit
+    from apps.core.events import publish_on_commit
     from apps.targeting import services
     from apps.targeting.models import Target, TargetState
 

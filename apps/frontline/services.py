@@ -32,6 +32,7 @@ from django.utils import timezone
 from apps.agencies.models import ExaminationMethod, Port, Shift
 from apps.agencies.operations import check, membership_of
 from apps.agencies.roles import Role
+from apps.core.events import group_name, publish_on_commit
 from apps.frontline.models import (
     FINDING_OUTCOMES,
     SEVERITY,
@@ -45,7 +46,6 @@ from apps.frontline.models import (
 )
 from apps.frontline.photos import MAX_PHOTOS, CheckedPhoto, check_photo
 from apps.intake.models import Outcome
-from apps.live.events import group_name, publish_on_commit
 from apps.targeting import services as targeting
 from apps.targeting.audience import audience_of
 from apps.targeting.disclosure import BRIEFING_FACTS, disclose

@@ -22,8 +22,8 @@ from django.utils import timezone
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import can, membership_of
 from apps.agencies.roles import Role
+from apps.core.events import group_name
 from apps.intake.models import Outcome
-from apps.live.events import group_name
 from apps.targeting.models import RiskArea, Target, TargetState
 from apps.targeting.routing import port_ids_of
 from apps.targeting.transitions import FLOW_STATES

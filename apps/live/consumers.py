@@ -24,7 +24,7 @@ rule.changed        seq, rule                                   a rule you may s
 resync              seq, reason                                 something may be missing: re-fetch everything
 ==================  ==========================================  =============================================
 
-Which event types each consumer forwards, and as which kind, is ``apps.live.events.EVENTS`` (the
+Which event types each consumer forwards, and as which kind, is ``apps.core.events.EVENTS`` (the
 registry); boards are told ``target.changed`` for an instruction dispatched or a result recorded or
 corrected, since each of them redraws the target's card.
 
@@ -46,9 +46,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 
 from apps.agencies.operations import can, membership_of
-from apps.live import presence
-from apps.live.boards import Board, BoardRefused, board_targets, groups_for, known_target_ids, resolve_board
-from apps.live.events import (
+from apps.core.events import (
     BOARD,
     NOTIFICATIONS,
     PRESENCE,
@@ -58,6 +56,8 @@ from apps.live.events import (
     forwarded_by,
     group_name,
 )
+from apps.live import presence
+from apps.live.boards import Board, BoardRefused, board_targets, groups_for, known_target_ids, resolve_board
 from apps.live.hub import Hub
 from apps.live.watch import SHARED_CHECK_SECONDS, Watchdog, session_fingerprint, shared_check
 from apps.risk.models import Rule
@@ -72,7 +72,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 #: Seconds a group's counter may stay ahead of what arrived before the socket resyncs.
 LOST_AFTER_SECONDS = 5.0
-#: Event type → the kind each consumer's browser is told (from the registry, ``apps.live.events.EVENTS``).
+#: Event type → the kind each consumer's browser is told (from the registry, ``apps.core.events.EVENTS``).
 BOARD_KINDS = forwarded_by(BOARD)
 PRESENCE_KINDS = forwarded_by(PRESENCE)
 #: The notifications socket: ``instruction.dispatched`` on its ports' groups; on the person's own group

@@ -15,7 +15,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from apps.agencies.models import Membership
-from apps.live.events import control_on_commit, group_name
+from apps.core.events import control_on_commit, group_name
 from apps.live.watch import session_fingerprint
 
 

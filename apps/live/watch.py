@@ -36,7 +36,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from apps.live.events import current_sequences
+from apps.core.events import current_sequences
 
 if TYPE_CHECKING:
     from apps.live.consumers import LiveConsumer

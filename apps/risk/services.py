@@ -23,8 +23,8 @@ from django.db.models.functions import Cast, Concat
 from apps.agencies.models import Port
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
+from apps.core.events import group_name, publish_on_commit
 from apps.intake.models import Subject, SubjectKind
-from apps.live.events import group_name, publish_on_commit
 from apps.risk.conditions import ConditionError, parse, to_text, validate
 from apps.risk.models import Assessment, Hit, RiskSettings, Rule, RuleState, RuleTransition, RuleVersion
 from apps.risk.providers import Component, load_providers

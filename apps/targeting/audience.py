@@ -7,13 +7,13 @@ boards listen). No group for everyone: each board listens to its viewer's agency
 every event again before it forwards anything (``apps.live.consumers``).
 
 It lives in ``targeting`` because it reads the target and its shares; it names groups only through
-``apps.live.events.group_name``, so dependencies point from targeting to live's publishing module,
+``apps.core.events.group_name``, so dependencies point from targeting to live's publishing module,
 never back (``apps.live.consumers`` asks this module, as it asks ``Target.objects.visible_to``).
 """
 
 from __future__ import annotations
 
-from apps.live.events import group_name
+from apps.core.events import group_name
 from apps.targeting.models import Target, TargetShare
 
 __all__ = ["audience_of", "audience_of_id"]

@@ -6,7 +6,7 @@ does not import them: the workflow services announce "instruction N was issued /
 transaction commits, and whoever listens (``IntegrationsConfig.ready`` connects the webhook fan-out) reads
 what it may from the database. One signal, one sender, one listener per concern: the chain stops there.
 
-Like the live events (``apps.live.events.publish_on_commit``) nothing is announced before the commit, so a
+Like the live events (``apps.core.events.publish_on_commit``) nothing is announced before the commit, so a
 rolled-back dispatch notifies nobody; and a listener's failure is logged, never turned into an error of
 the committed change (``on_commit(..., robust=True)``).
 """

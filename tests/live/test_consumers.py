@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from apps.agencies.models import Membership
-from apps.live.events import current_sequences, next_sequence
+from apps.core.events import current_sequences, next_sequence
 from apps.targeting import services
 from apps.targeting.models import TargetShare, TargetState
 from tests.live.conftest import WAIT

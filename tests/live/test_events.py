@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from apps.live.events import EVENT_TYPES, EVENTS, publish_on_commit
+from apps.core.events import EVENT_TYPES, EVENTS, publish_on_commit
 from apps.targeting import services
 from apps.targeting.models import TargetState
 from tests.live.conftest import WAIT

@@ -1,4 +1,4 @@
-"""The event registry (``apps.live.events.EVENTS``): every registered type reaches a connected socket.
+"""The event registry (``apps.core.events.EVENTS``): every registered type reaches a connected socket.
 
 For each event type and each consumer the registry says forwards it, a socket of that consumer is opened
 by someone who may see the event's object, the event is published with exactly its registered payload,
@@ -18,7 +18,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from apps.agencies.roles import Role
-from apps.live.events import (
+from apps.core.events import (
     BOARD,
     EVENTS,
     NOTIFICATIONS,
@@ -201,6 +201,6 @@ def test_an_unregistered_type_or_payload_raises_in_tests():
 
 def test_outside_debug_and_tests_an_unregistered_type_is_logged_and_sent(settings, caplog):
     settings.LIVE_STRICT_EVENTS = False
-    with caplog.at_level(logging.ERROR, logger="apps.live.events"):
+    with caplog.at_level(logging.ERROR, logger="apps.core.events"):
         publish_on_commit("agency-1", "target.exploded", target=1)
     assert "target.exploded" in caplog.text and "not registered" in caplog.text

@@ -158,7 +158,7 @@ def test_rule_changes_are_announced_after_commit(
     risk_manager, django_capture_on_commit_callbacks, monkeypatch
 ):
     """``rule.changed`` goes to the owner agency's group, after commit, with ids only (its schema)."""
-    from apps.live import events
+    from apps.core import events
 
     sent = []
     monkeypatch.setattr(events, "get_channel_layer", lambda: _Layer(sent))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from apps.targeting import transitions
@@ -41,7 +42,7 @@ _SERVICES: dict[str, Any] = {
 
 def run_action(
     *,
-    actor: Any,
+    actor: User,
     target: Target,
     action: str,
     expected_version: int | None,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -42,7 +42,7 @@ def expire_claims(*, idle: timedelta, now: datetime | None = None) -> int:
     return count
 
 
-def claim_target(*, actor: Any, target: Target) -> Target:
+def claim_target(*, actor: User, target: Target) -> Target:
     """Claim the target so nobody else works it. Of two simultaneous claims exactly one wins."""
     check(actor, "target.claim", target)
     if target.state in FINAL_STATES:
@@ -64,7 +64,7 @@ def claim_target(*, actor: Any, target: Target) -> Target:
     return target
 
 
-def release_claim(*, actor: Any, target: Target) -> Target:
+def release_claim(*, actor: User, target: Target) -> Target:
     """Give the target back to the queue; only the claimer or a supervisor of its agency may."""
     check(actor, "target.claim", target)
     membership = membership_of(actor)

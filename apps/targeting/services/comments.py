@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from apps.agencies.operations import check
-from apps.live.events import group_name, publish_on_commit
+from apps.core.events import group_name, publish_on_commit
 from apps.targeting.models import Attachment, Comment, Target
 from apps.targeting.services.attachments import _check_attachment
 from apps.targeting.services.moves import _agency_of, _publish
@@ -22,7 +22,7 @@ MENTION = re.compile(r"(?<![\w.])@([\w.+-]+)")
 
 def add_comment(
     *,
-    actor: Any,
+    actor: User,
     target: Target,
     body: str,
     attachments: Iterable[UploadedFile] = (),

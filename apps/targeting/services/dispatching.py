@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from apps.agencies.models import ExaminationMethod, Port, Shift
 from apps.agencies.operations import check
-from apps.live.events import group_name, publish_on_commit
+from apps.core.events import group_name, publish_on_commit
 from apps.targeting.disclosure import ENGINE_REASON_KINDS, disclose, plain_reason
 from apps.targeting.events import instruction_event_on_commit
 from apps.targeting.masking import WITHHELD
@@ -28,7 +29,7 @@ from apps.targeting.services.workflow import _refuse_unruled_hits
 
 def dispatch_target(
     *,
-    actor: Any,
+    actor: User,
     target: Target,
     method: str,
     instruction: str,
@@ -74,7 +75,7 @@ def dispatch_target(
     return record
 
 
-def propose_dispatch(*, actor: Any, port: Port, shift: str, date: Any = None) -> DispatchProposal:
+def propose_dispatch(*, actor: User, port: Port, shift: str, date: Any = None) -> DispatchProposal:
     """Propose which approved targets at ``port`` to examine in ``shift`` of ``date`` (today by default),
     maximising expected findings within that day's capacity."""
     from apps.targeting.dispatch import build_proposal
@@ -87,7 +88,7 @@ def propose_dispatch(*, actor: Any, port: Port, shift: str, date: Any = None) ->
 
 def accept_proposal(
     *,
-    actor: Any,
+    actor: User,
     proposal: DispatchProposal,
     choices: dict[int, str] | None = None,
     instruction: str = "",

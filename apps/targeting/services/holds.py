@@ -4,8 +4,7 @@ returns it.
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -28,7 +27,7 @@ from apps.targeting.services.moves import (
 HOLDABLE_STATES = transitions.HOLDABLE_STATES
 
 
-def place_hold(*, actor: Any, target: Target, reason: str, expected_version: int | None = None) -> Hold:
+def place_hold(*, actor: User, target: Target, reason: str, expected_version: int | None = None) -> Hold:
     """An agency with a legitimate interest (it may see the target) asks that it is not examined.
 
     The target goes to ``on_hold`` (remembering where it was); further holds by other agencies stack,
@@ -67,7 +66,7 @@ def place_hold(*, actor: Any, target: Target, reason: str, expected_version: int
     return hold
 
 
-def release_hold(*, actor: Any, hold: Hold, reason: str = "") -> Hold:
+def release_hold(*, actor: User, hold: Hold, reason: str = "") -> Hold:
     """The holding agency (and only it) releases its hold; the last release returns the target."""
     target = hold.target
     check(actor, "target.hold", target)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -17,11 +18,10 @@ from django.utils import timezone
 
 from apps.agencies.models import Agency
 from apps.agencies.operations import check, membership_of
-from apps.live.events import publish_on_commit
-from apps.reports.stats import target_changed
+from apps.core.events import publish_on_commit
 from apps.targeting import transitions
 from apps.targeting.audience import audience_of
-from apps.targeting.events import instruction_moved
+from apps.targeting.events import announce_target_changed, instruction_moved
 from apps.targeting.models import Target, TargetState, Transition
 
 S = TargetState
@@ -43,7 +43,7 @@ RANDOM_CONTROL_REFUSAL = (
 RANDOM_CONTROL_DONE = {"reject": "rejected", "withdraw": "withdrawn"}
 
 
-def _agency_of(actor: Any) -> Agency | None:
+def _agency_of(actor: User | None) -> Agency | None:
     membership = membership_of(actor)
     return membership.agency if membership else None
 
@@ -54,7 +54,7 @@ def _publish(target: Target, event_type: str = "target.changed", groups: list[st
         publish_on_commit(group, event_type, target=target.pk, state=target.state, version=target.version)
 
 
-def _record(target: Target, actor: Any, from_state: str, to_state: str, reason: str) -> Transition:
+def _record(target: Target, actor: User | None, from_state: str, to_state: str, reason: str) -> Transition:
     agency = _agency_of(actor)
     transition = Transition.objects.create(
         target=target,
@@ -65,7 +65,7 @@ def _record(target: Target, actor: Any, from_state: str, to_state: str, reason: 
         version=target.version,
         reason=reason,
     )
-    target_changed(target.pk)  # the report's summary row of the target, rewritten after the commit
+    announce_target_changed(target.pk)  # the report's summary row of the target, rewritten after the commit
     return transition
 
 
@@ -104,7 +104,7 @@ def _stale_message(target_pk: int) -> str:
 
 def _move(
     *,
-    actor: Any,
+    actor: User | None,
     target: Target,
     action: str,
     expected_version: int | None,

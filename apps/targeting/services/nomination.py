@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -71,7 +72,7 @@ def nominate_target(**kwargs: Any) -> Target:
 
 def nominate(
     *,
-    actor: Any,
+    actor: User | None,
     subject: Subject,
     risk_area: str,
     reasons: list[dict[str, str]] | list[str],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -17,7 +18,7 @@ from apps.targeting.services.moves import _agency_of, _publish, _record
 
 def create_operation(
     *,
-    actor: Any,
+    actor: User,
     name: str,
     starts_at: Any,
     ends_at: Any,
@@ -38,7 +39,7 @@ def create_operation(
     return operation
 
 
-def add_to_operation(*, actor: Any, operation: JointOperation, target: Target) -> Target:
+def add_to_operation(*, actor: User, operation: JointOperation, target: Target) -> Target:
     """Group a target the actor's agency owns (or may act on) under a joint operation it takes part in."""
     check(actor, "target.withdraw", target)
     membership = membership_of(actor)

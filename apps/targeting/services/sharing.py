@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -15,7 +14,7 @@ from apps.targeting.models import HandlingCode, Target, TargetShare
 from apps.targeting.services.moves import _publish, _record
 
 
-def share_target(*, actor: Any, target: Target, agency: Agency, code: str = HandlingCode.SEE) -> TargetShare:
+def share_target(*, actor: User, target: Target, agency: Agency, code: str = HandlingCode.SEE) -> TargetShare:
     """Share the target with ``agency`` under a handling code.
 
     The owner agency may share with any code. A partner whose own share says "may pass on" may share
@@ -60,7 +59,7 @@ def share_target(*, actor: Any, target: Target, agency: Agency, code: str = Hand
     return share
 
 
-def give_consent(*, actor: Any, share: TargetShare, reason: str = "") -> TargetShare:
+def give_consent(*, actor: User, share: TargetShare, reason: str = "") -> TargetShare:
     """The owner agency consents to action by an agency whose share requires consent."""
     target = share.target
     check(actor, "target.share", target)

@@ -4,8 +4,7 @@ closing and missed (dispatch is ``dispatching``; holds are ``holds``).
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.agencies.operations import check
@@ -23,7 +22,7 @@ def _refuse_unruled_hits(target: Target) -> None:
 
 
 def start_review(
-    *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
+    *, actor: User, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
     """Take a nominated target into review; the reviewer also claims it (unless someone else has)."""
     if target.claimed_by_id and target.claimed_by_id != actor.pk:
@@ -36,7 +35,7 @@ def start_review(
 
 
 def submit_for_approval(
-    *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
+    *, actor: User, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
     """The reviewer proposes the target for approval."""
     if target.claimed_by_id and target.claimed_by_id != actor.pk:
@@ -47,7 +46,7 @@ def submit_for_approval(
 
 
 def approve_target(
-    *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
+    *, actor: User, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
     """A supervisor of the deciding team approves the target for examination.
 
@@ -62,7 +61,7 @@ def approve_target(
 
 
 def reject_target(
-    *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
+    *, actor: User, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
     """A supervisor of the deciding team rejects the nomination (a reason is required).
 
@@ -75,7 +74,7 @@ def reject_target(
 
 
 def withdraw_target(
-    *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
+    *, actor: User, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
     """The owner agency withdraws its target before it is dispatched (a reason is required).
 
@@ -87,7 +86,7 @@ def withdraw_target(
 
 
 def start_examination(
-    *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
+    *, actor: User, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
     """A frontline officer at the target's port starts the examination."""
     return _move(
@@ -97,7 +96,7 @@ def start_examination(
 
 
 def record_result(
-    *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
+    *, actor: User, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
     """The examination's result is recorded (the frontline app stores the result itself and calls this)."""
     return _move(
@@ -107,7 +106,7 @@ def record_result(
 
 
 def close_target(
-    *, actor: Any, target: Target, expected_version: int | None = None, reason: str = ""
+    *, actor: User, target: Target, expected_version: int | None = None, reason: str = ""
 ) -> Target:
     """The deciding team closes a target once its result is recorded."""
     return _move(
@@ -126,7 +125,7 @@ def missable_states(target: Target) -> frozenset[str]:
 
 def mark_missed(
     *,
-    actor: Any,
+    actor: User | None,
     target: Target,
     expected_version: int | None = None,
     reason: str = "Released before examination",

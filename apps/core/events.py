@@ -1,5 +1,9 @@
 """Publishing live events: only from services, only after the transaction commits, from this module.
 
+It lives in core, below every app, because the services of every layer publish (intake, the risk engine,
+the workflow, the ports); the sockets that forward the events (``apps.live``) sit near the top and read
+the registry from here.
+
 Groups are named ``<resource>-<id>`` (``user-12``, ``agency-3``, ``port-NLRTM``, ``target-7``), always by
 ``group_name``; which groups hear about a target is ``apps.targeting.audience``. An event carries a type
 and ids to re-fetch, never data the recipient may not see: the consumer checks access per event before
@@ -129,7 +133,7 @@ def check_registered(event_type: str, payload: dict[str, Any]) -> None:
     if spec is not None and spec.payload == set(payload):
         return
     if spec is None:
-        problem = f"live event type {event_type!r} is not registered in apps.live.events.EVENTS"
+        problem = f"live event type {event_type!r} is not registered in apps.core.events.EVENTS"
     else:
         problem = f"live event {event_type!r} carries {sorted(payload)}, registered {sorted(spec.payload)}"
     if _strict():
