@@ -139,7 +139,15 @@ def compute_summary(
     """What the desk has open now, as the actor may see it: targets by state, holds, claims, service-
     level breaches, notable results since ``since``, and partner requests."""
     from apps.frontline.models import FINDING_OUTCOMES, ExaminationResult
-    from apps.targeting.models import FINAL_STATES, OPEN_STATES, HandlingCode, Hold, Target, TargetShare
+    from apps.targeting.models import (
+        FINAL_STATES,
+        OPEN_STATES,
+        HandlingCode,
+        Hold,
+        Target,
+        TargetShare,
+        TargetState,
+    )
 
     now = now or timezone.now()
     since = since or now - SHIFT_LENGTH
@@ -154,7 +162,7 @@ def compute_summary(
         .values_list("state")
         .annotate(n=Count("pk"))
     )
-    labels: dict[str, str] = dict(Target._meta.get_field("state").choices or ())
+    labels: dict[str, str] = dict(TargetState.choices)  # the choices of Target.state
     by_state = [{"state": s, "label": labels[s], "count": states[s]} for s in labels if states.get(s)]
 
     holds = Hold.objects.visible_to(actor).filter(released_at__isnull=True, target__in=in_scope)

@@ -18,6 +18,10 @@ from apps.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
 from apps.intake.models import DataSource, IntakeRun, SourceKind, Subject
 from apps.intake.services import FORMATS, submit_files
 
+# _SOURCE_NOTE: a serializer field named ``source`` is a declared field to DRF (collected from the class
+# body), while the stubs read it as overriding ``Field.source`` (a field's attribute path); the ignores
+# on those lines say only that.
+
 
 class DataSourceSerializer(serializers.ModelSerializer):
     owner_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
@@ -41,7 +45,7 @@ class DataSourceViewSet(ScopedReadOnlyViewSet):
 
 
 class IntakeRunSerializer(serializers.ModelSerializer):
-    source: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+    source = serializers.SlugRelatedField(  # type: ignore[var-annotated,assignment]  # see _SOURCE_NOTE
         read_only=True, slug_field="name"
     )
     percent = serializers.IntegerField(read_only=True)
@@ -61,7 +65,7 @@ class IntakeRunSerializer(serializers.ModelSerializer):
 class IntakeSubmitSerializer(serializers.Serializer):
     """A multipart push: one or more files in a format the intake reads."""
 
-    source = serializers.IntegerField(help_text="Id of a data source your agency owns.")
+    source = serializers.IntegerField(help_text="Id of a data source your agency owns.")  # type: ignore[assignment]  # see _SOURCE_NOTE
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
     files = serializers.ListField(child=serializers.FileField(), help_text="The files to take in.")
 
@@ -69,7 +73,7 @@ class IntakeSubmitSerializer(serializers.Serializer):
 class IntakePayloadSerializer(serializers.Serializer):
     """A JSON push: the declarations themselves (format 'json')."""
 
-    source = serializers.IntegerField(help_text="Id of a data source your agency owns.")
+    source = serializers.IntegerField(help_text="Id of a data source your agency owns.")  # type: ignore[assignment]  # see _SOURCE_NOTE
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
     payload = serializers.JSONField(
         help_text="JSON declarations (format 'json'), or a trader register (format 'traders-json', the "
@@ -80,7 +84,7 @@ class IntakePayloadSerializer(serializers.Serializer):
 class IntakeInputSerializer(serializers.Serializer):
     """Validates either push (files and payload both optional here; the view asks for one of them)."""
 
-    source = serializers.IntegerField()
+    source = serializers.IntegerField()  # type: ignore[assignment]  # see _SOURCE_NOTE
     format = serializers.ChoiceField(choices=FORMATS, default="auto")
     files = serializers.ListField(child=serializers.FileField(), required=False)
     payload = serializers.JSONField(required=False)
@@ -125,7 +129,7 @@ class IntakeRunViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
 
 
 class SubjectSerializer(serializers.ModelSerializer):
-    source: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+    source = serializers.SlugRelatedField(  # type: ignore[var-annotated,assignment]  # see _SOURCE_NOTE
         read_only=True, slug_field="name"
     )
     port: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(

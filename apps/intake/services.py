@@ -118,6 +118,7 @@ def parse_payload(data: bytes, *, name: str, fmt: str = "auto") -> ParseResult:
                     )
                 ],
             )
+    parse: Callable[..., ParseResult]  # each format's parser, imported when its format is asked for
     if fmt == "paxlst":
         from apps.intake.parsers.paxlst import parse_paxlst as parse
     elif fmt == "pnrgov":

@@ -217,8 +217,9 @@ def _open_text(source: str | Path | bytes | IO[str] | IO[bytes], encoding: str) 
     if isinstance(source, str | Path):
         return open(source, encoding=encoding, errors="replace", newline=""), True
     if isinstance(source, io.TextIOBase):
-        return source, False  # type: ignore[return-value]
-    return io.TextIOWrapper(source, encoding=encoding, errors="replace", newline=""), False  # type: ignore[arg-type]
+        return source, False
+    # What is left is a binary stream (an upload): IO[str] was returned above as a TextIOBase.
+    return io.TextIOWrapper(source, encoding=encoding, errors="replace", newline=""), False  # type: ignore[type-var]
 
 
 def iter_declarations(
@@ -342,7 +343,7 @@ def read_declarations_frame(
     cols = mapping.columns()
     header = pd.read_csv(path, nrows=0, sep=mapping.delimiter, encoding=mapping.encoding).columns
     if hasattr(path, "seek"):
-        path.seek(0)  # type: ignore[union-attr]
+        path.seek(0)
     present = {name: h for name, h in cols.items() if h in header}
     file = file or str(getattr(path, "name", path))
     missing = [cols[n] for n in mapping.required if n in cols and n not in present]

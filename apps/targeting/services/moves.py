@@ -121,7 +121,7 @@ def _move(
     system = actor is None
     rows = transitions.moves_for(action, random_control=target.random_control, system=system)
     if not rows:
-        if not system and target.random_control and any(transitions.rows(action)):
+        if actor is not None and target.random_control and any(transitions.rows(action)):
             check(actor, next(transitions.rows(action)).operation, target)  # no right: told that, not why
             raise TransitionRefused(
                 RANDOM_CONTROL_REFUSAL.format(
@@ -130,7 +130,7 @@ def _move(
             )
         raise TransitionRefused(f"{target.reference}: “{action}” is not a move this target can make.")
     row = next((m for m in rows if target.state in m.from_states), None)
-    if not system:
+    if actor is not None:  # not the system
         check(actor, (row or rows[0]).operation, target)
     if (row or rows[0]).reason_required and not reason.strip():
         raise ValidationError({"reason": "Give a reason for this decision."})
