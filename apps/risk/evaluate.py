@@ -30,7 +30,7 @@ from apps.risk.fields import (
     derive_scalar,
     derive_vectorised,
     fields_for,
-    lookup,
+    known,
 )
 
 __all__ = [
@@ -83,7 +83,7 @@ def typed_facts(
     for name in DERIVED[kind]:
         value = derived.get(name, math.nan)
         if _is_missing(value) and name in raw:
-            value = coerce(lookup(kind, name).type, raw[name])
+            value = coerce(known(kind, name).type, raw[name])
         typed[name] = value
     return typed
 
@@ -208,7 +208,7 @@ def evaluate_one(node: Mapping[str, Any], kind: str, typed: Mapping[str, Any]) -
         return any(evaluate_one(a, kind, typed) for a in node["args"])
     if op == "not":
         return not evaluate_one(node["arg"], kind, typed)
-    field = lookup(kind, node["field"])
+    field = known(kind, node["field"])
     x = typed.get(field.name)
     missing = _is_missing(x)
     if op == "missing":
@@ -264,7 +264,7 @@ def frame_from_raw(kind: str, raw: pd.DataFrame, fields: Iterable[str] | None = 
             continue
         values = np.asarray(values, dtype="float64")
         if name in raw:  # a value given by intake fills what cannot be derived
-            given = coerce_column(lookup(kind, name).type, raw[name]).to_numpy(
+            given = coerce_column(known(kind, name).type, raw[name]).to_numpy(
                 dtype="float64", na_value=np.nan
             )
             values = np.where(np.isnan(values), given, values)
@@ -292,7 +292,7 @@ def compile_condition(node: Mapping[str, Any], kind: str) -> Callable[[pd.DataFr
     if op == "not":
         inner = compile_condition(node["arg"], kind)
         return lambda frame: ~inner(frame)
-    field = lookup(kind, node["field"])
+    field = known(kind, node["field"])
     name = field.name
     if field.type in {"code", "text", "list"}:
         if op in {"missing", "present"}:

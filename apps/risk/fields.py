@@ -231,6 +231,11 @@ def lookup(kind: str, name: str) -> Field | None:
     return _INDEX.get(kind, {}).get(name)
 
 
+def known(kind: str, name: str) -> Field:
+    """The field ``name`` of a condition already validated against the catalogue (``KeyError`` if not)."""
+    return _INDEX[kind][name]
+
+
 # --- reading one value ------------------------------------------------------------------------------
 
 _TRUE = {"true", "yes", "y", "1", "t"}
