@@ -18,7 +18,7 @@ run would do, not a second implementation of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as ShapeError
 
@@ -54,8 +54,8 @@ SHARE_PERMISSION = "intake.view_datasource"
 INSTALLATION = SimpleNamespace(is_superuser=True, pk=None, username="setup_centre")
 
 
-def _choice(choices: type) -> Any:
-    return Literal[tuple(choices.values)]  # type: ignore[valid-type]
+def _choice(choices: type[models.TextChoices]) -> Any:
+    return Literal[tuple(choices.values)]
 
 
 class _Strict(BaseModel):
@@ -189,7 +189,7 @@ def read_centre_file(path: str | Path, text: str | None = None) -> tuple[CentreF
     return spec, located
 
 
-def _shape_message(error: dict) -> str:
+def _shape_message(error: Mapping[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         return "not a key this file knows (a typing mistake?)"
     if error["type"] == "missing":
@@ -255,7 +255,7 @@ class _Applier:
         self.sources: dict[str, DataSource] = {}
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _sync(self, model: type, lookup: dict, values: dict, what: str, loc: tuple) -> Any:
+    def _sync(self, model: type[Any], lookup: dict, values: dict, what: str, loc: tuple) -> Any:
         """Create ``model`` with ``lookup`` + ``values``, or bring an existing one in line; validated."""
         obj = model.objects.filter(**lookup).first()
         if obj is None:
@@ -389,7 +389,7 @@ class _Applier:
         if self.missing_only and config.national_agency_id is not None:
             return
         switches = {f"four_eyes_{model}": on for model, on in spec.four_eyes.items()}
-        differs = {k: v for k, v in switches.items() if getattr(config, k) != v}
+        differs: dict[str, Any] = {k: v for k, v in switches.items() if getattr(config, k) != v}
         if config.national_agency_id != national.pk:
             differs["national_agency"] = national
         for name, value in differs.items():
@@ -450,7 +450,11 @@ class _Applier:
         if agency is None or None in ports or None in sources:
             return
         User = get_user_model()
-        values = {"first_name": spec.first_name, "last_name": spec.last_name, "email": spec.email}
+        values: dict[str, Any] = {
+            "first_name": spec.first_name,
+            "last_name": spec.last_name,
+            "email": spec.email,
+        }
         # An administrator works in the admin (which shows him his own agency's objects only,
         # apps.core.admin); everyone else is staff only where the file says so.
         administrator = profile.role == Role.ADMINISTRATOR

@@ -8,16 +8,23 @@ annotation cannot go, :func:`signed_in` narrows it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework.request import Request
+
+if TYPE_CHECKING:
+    from apps.agencies.models import Membership
 
 
 class AuthedRequest(HttpRequest):
     """An ``HttpRequest`` whose user has signed in (only ever used as an annotation)."""
 
     user: User
+    #: The user's membership, or None (``apps.agencies.middleware``, lazily).
+    membership: Membership | None
 
 
 def signed_in(request: HttpRequest | Request) -> User:

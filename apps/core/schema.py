@@ -104,7 +104,7 @@ def _header(name: str, description: str) -> dict[str, Any]:
 
 
 class ApiAutoSchema(AutoSchema):
-    def get_operation(self, path, path_regex, path_prefix, method, registry):  # type: ignore[override]
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None

@@ -11,7 +11,8 @@ class UploadForm(forms.Form):
     format = forms.ChoiceField(
         choices=[(f, "Detect from the file" if f == "auto" else f) for f in FORMATS], initial="auto"
     )
-    files = MultipleFileField(
+    # A declared field named files (collected by the form's metaclass); the stubs read BaseForm.files.
+    files = MultipleFileField(  # type: ignore[assignment]
         help_text="PAXLST, PNRGOV, WCO DEC XML, Cargo-XML, CSV or JSON declarations, trader registers (CSV, JSON); several at once."
     )
 

@@ -119,7 +119,8 @@ class SliceSerializer(serializers.Serializer):
 
 class MeasureSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # A declared field named label (collected from the class body); the stubs read Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     unit = serializers.CharField(help_text="count, percent (a fraction), hours, money or ratio.")
     definition = serializers.CharField()
     better = serializers.CharField(help_text='"up", "down" or "" (neither).')
@@ -139,7 +140,8 @@ class MeasuresSerializer(serializers.Serializer):
 
 class ColumnSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # A declared field named label (collected from the class body); the stubs read Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     unit = serializers.CharField()
 
 

@@ -42,7 +42,9 @@ class SliceForm(forms.Form):
     officer = forms.ModelChoiceField(
         queryset=get_user_model().objects.none(), required=False, empty_label="All officers"
     )
-    rule = forms.ModelChoiceField(queryset=None, required=False, empty_label="All rules")
+    rule: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All rules"
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -197,15 +197,15 @@ def _run(backtest: Backtest) -> None:
         last_pk = rows[-1][0]
         ids = [r[0] for r in rows]
         known_ids, finding_ids, random_ids, random_finding_ids = set(), set(), set(), set()
-        for subject_id, finding, random_control in Outcome.objects.filter(subject_id__in=ids).values_list(
+        for subject_id, found, random_control in Outcome.objects.filter(subject_id__in=ids).values_list(
             "subject_id", "finding", "random_control"
         ):
             known_ids.add(subject_id)
-            if finding:
+            if found:
                 finding_ids.add(subject_id)
             if random_control:
                 random_ids.add(subject_id)
-                if finding:
+                if found:
                     random_finding_ids.add(subject_id)
         frame = build_frame(kind, ((r[4], r[1], r[2], r[3]) for r in rows), frame_fields(rules))
         ports = frame["port"].astype(object).fillna("—").to_numpy()

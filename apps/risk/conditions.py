@@ -456,7 +456,7 @@ def to_text(node: dict[str, Any], kind: str, *, _parent: str = "") -> str:
         return f"not ({text})" if inner["op"] == "and" else f"not {text}"
     field = lookup(kind, node["field"])
     name = node["field"]
-    value = node.get("value")
+    value: Any = node.get("value")  # a list for in, not_in, prefix and between; absent for missing
     if op in _SYMBOL_OF:
         return f"{name} {_SYMBOL_OF[op]} {_literal_text(field, value)}"
     if op in {"in", "not_in"}:

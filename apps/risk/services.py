@@ -277,7 +277,7 @@ def update_rule(
 
 
 # Allowed moves: (from state, to state). Activating from active promotes a newer version.
-_MOVES = {
+_MOVES: dict[str, set[str]] = {
     RuleState.SHADOW: {RuleState.DRAFT, RuleState.SHADOW},
     RuleState.ACTIVE: {RuleState.SHADOW, RuleState.ACTIVE},
     RuleState.RETIRED: {RuleState.DRAFT, RuleState.SHADOW, RuleState.ACTIVE},

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -73,7 +73,7 @@ def rules(request: AuthedRequest) -> HttpResponse:
     return render_page_or_fragment(request, "risk/rules.html", context, fragment="rows")
 
 
-def _editor_context(request: HttpRequest, form: RuleForm, rule: Any = None) -> dict[str, Any]:
+def _editor_context(request: AuthedRequest, form: RuleForm, rule: Any = None) -> dict[str, Any]:
     return {
         "form": form,
         "rule": rule,

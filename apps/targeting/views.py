@@ -267,7 +267,7 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
-def _post_on_target(request: HttpRequest, target: Target) -> str:
+def _post_on_target(request: AuthedRequest, target: Target) -> str:
     """Dispatch one form post on the detail page to its service; returns what to tell the user."""
     user, data = request.user, request.POST
     name = data.get("do", "")

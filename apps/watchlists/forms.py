@@ -35,7 +35,8 @@ class ImportForm(forms.Form):
             ("csv", "Generic CSV (id, name, aliases, date_of_birth, nationality…)"),
         ]
     )
-    files = MultipleFileField(help_text="One file; for OFAC select its three CSV files at once.")
+    # A declared field named files (collected by the form's metaclass); the stubs read BaseForm.files.
+    files = MultipleFileField(help_text="One file; for OFAC select its three CSV files at once.")  # type: ignore[assignment]
     deactivate_missing = forms.BooleanField(
         required=False,
         initial=True,

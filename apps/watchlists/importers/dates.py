@@ -60,9 +60,9 @@ def parse_date_of_birth(text: str) -> list[BirthDate]:
         return [BirthDate(lo, year_to=hi, approximate=approx)] if _valid(lo, None, None) else []
     if " to " in value:  # "01 Jan 1953 to 31 Dec 1954": keep the covered years
         lo_text, _, hi_text = value.partition(" to ")
-        lo, hi = parse_date_of_birth(lo_text), parse_date_of_birth(hi_text)
-        if lo and hi:
-            a, b = sorted((lo[0].year, hi[-1].year))
+        first, last = parse_date_of_birth(lo_text), parse_date_of_birth(hi_text)
+        if first and last:
+            a, b = sorted((first[0].year, last[-1].year))
             return [BirthDate(a, year_to=b if b != a else None, approximate=approx)]
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:t.*)?", value)
     if m:
