@@ -162,8 +162,8 @@ class ApiAutoSchema(AutoSchema):
                         "schema": {"type": "string", "enum": ["true"]},
                         "description": "Present when this is the stored answer to an earlier request with the key.",
                     }
-        for code in sorted(set(codes)):
-            responses.setdefault(str(code), {"description": _ERRORS[code]})
+        for number in sorted(set(codes)):
+            responses.setdefault(str(number), {"description": _ERRORS[number]})
         for code, entry in responses.items():
             if code[0] in "45":
                 # Every error is a problem detail, whatever a view's own ``responses=`` said of its body.

@@ -496,9 +496,9 @@ def _title(subject: Subject, records: list[Record]) -> str:
         return "Traveller (depersonalised)" if not readable else records[0].title
     if subject.kind == "trader":
         for record in readable:
-            name, ident = record.facts.get("trader_name"), record.facts.get("trader_id")
-            if name or ident:
-                return f"{name} ({ident})" if name and ident else str(name or ident)
+            trader, ident = record.facts.get("trader_name"), record.facts.get("trader_id")
+            if trader or ident:
+                return f"{trader} ({ident})" if trader and ident else str(trader or ident)
     opened = next((r for r in records if r.opened), records[0])
     return opened.title
 
@@ -571,12 +571,12 @@ def _links(viewer: Any, visible: Any, ids: list[int], *, trader: bool) -> list[L
     incoming = SubjectLink.objects.filter(to_subject_id__in=ids).exclude(kind__in=same)
     if trader:  # the declarations a trader is party to have their own list
         incoming = incoming.exclude(kind=SubjectLink.Kind.PARTY)
-    for kind, reason, other in [
+    for kind, reason, other_pk in [
         *outgoing.values_list("kind", "reason", "to_subject_id")[:200],
         *incoming.values_list("kind", "reason", "from_subject_id")[:200],
     ]:
-        if other not in members:
-            pairs.setdefault((kind, other), reason)
+        if other_pk not in members:
+            pairs.setdefault((kind, other_pk), reason)
     labels = dict(SubjectLink.Kind.choices)
     others = {s.pk: s for s in visible.filter(pk__in=sorted({pk for _, pk in pairs}))}
     rows: dict[tuple[str, str], LinkRow] = {}
@@ -620,7 +620,7 @@ def _work(viewer: Any, records: list[Record]) -> PersonWork:
         work.open_target = next((t for t in targets if t.is_open), None)
         work.targets = [(t, number_of[t.subject_id]) for t in targets]
     if work.show_assessments:
-        areas = dict(target_model._meta.get_field("risk_area").choices)
+        areas = dict(target_model._meta.get_field("risk_area").choices or ())
         assessments = sorted(
             assessment_model.objects.visible_to(viewer).filter(subject_id__in=ids).order_by()[:MAX_FETCH],
             key=lambda a: (a.created_at, a.pk),
