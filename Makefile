@@ -11,13 +11,16 @@ SPEED  ?= 60
 
 .PHONY: install demo training serve test test-fast lint format lock bench clean
 
+## install: the virtualenv with what `make demo`, `make test` and the benchmarks need: the development lock
+## (requirements/dev.txt: production's pins plus the test and bench extras). A production server installs
+## requirements/lock.txt alone (README, "Dependencies").
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements/lock.txt
+$(VENV)/.installed: requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements/lock.txt
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
 	@touch $@
 
 ## demo: migrate, create the demo world (idempotent) and serve it with Daphne on http://127.0.0.1:8000,
@@ -50,9 +53,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## lock: re-resolve requirements/lock.txt from pyproject.toml (needs uv: pip install uv)
+## lock: re-resolve both locks from pyproject.toml (needs uv: pip install uv): production's alone, then
+## development's with production's pins as constraints, so that both install the same versions
 lock:
-	uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements/lock.txt
+	uv pip compile pyproject.toml --python-version 3.11 -o requirements/lock.txt
+	uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -c requirements/lock.txt -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) var artifacts

@@ -179,7 +179,9 @@ def test_partner_agencies_are_told_with_ids_only(instruction, port_officer, worl
     TargetShare.objects.create(target=instruction.target, agency=world.police)
     sent = []
     monkeypatch.setattr(
-        services, "publish_on_commit", lambda group, event, **payload: sent.append((group, event, payload))
+        services.feedback,
+        "publish_on_commit",
+        lambda group, event, **payload: sent.append((group, event, payload)),
     )
     result = services.record_examination(actor=port_officer, instruction=instruction, data=seizure()).result
     told = {group: payload for group, event, payload in sent if event == "examination.recorded"}
