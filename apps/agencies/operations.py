@@ -109,16 +109,26 @@ def can(user: Any, operation: str) -> bool:
     return membership is not None and membership.role in OPERATIONS[operation]
 
 
-def check(actor: User, operation: str, obj: Any = None) -> None:
+def check(
+    actor: User, operation: str, obj: Any = None, *, visible: bool | None = None, **context: Any
+) -> None:
     """Raise unless ``actor`` may perform ``operation`` (on ``obj``, when given).
 
     An object outside the actor's scope raises ``Http404``: to an outsider it does not exist. A visible
     object the actor's role may not act on raises ``PermissionDenied``. A model can add its own rule
     (a port officer acts only on his ports) with ``check_operation(membership, operation)``, which raises.
+
+    ``visible``: whether ``obj`` is visible to ``actor``, when the caller has just read that in this
+    request (a page asking about each of its buttons); otherwise it is asked here. ``context`` goes to the
+    model's ``check_operation`` (a target's: the centre's configuration, read once for the page).
     """
     if obj is not None:
-        manager = type(obj)._default_manager
-        if hasattr(manager, "visible_to") and not manager.visible_to(actor).filter(pk=obj.pk).exists():
+        if visible is None:
+            manager = type(obj)._default_manager
+            visible = (
+                not hasattr(manager, "visible_to") or manager.visible_to(actor).filter(pk=obj.pk).exists()
+            )
+        if not visible:
             raise Http404("Not found.")
     if not can(actor, operation):
         raise PermissionDenied(f"Your role may not perform {operation}.")
@@ -126,7 +136,18 @@ def check(actor: User, operation: str, obj: Any = None) -> None:
     if obj is not None and operation in SOURCE_BOUND_OPERATIONS:
         _check_source_bound(membership, obj)
     if obj is not None and hasattr(obj, "check_operation"):
-        obj.check_operation(membership, operation)
+        obj.check_operation(membership, operation, **context)
+
+
+def allows(actor: User, operation: str, obj: Any = None, **kwargs: Any) -> bool:
+    """``check`` as a yes or no, for buttons and links: the decision the service will make, asked of the
+    same function, so that a button is never offered for a change the service refuses (or hidden for one
+    it allows)."""
+    try:
+        check(actor, operation, obj, **kwargs)
+    except (PermissionDenied, Http404):
+        return False
+    return True
 
 
 #: Operations on a data source that a membership listing ``sources`` may do on those sources only.

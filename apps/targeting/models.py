@@ -352,11 +352,12 @@ class Target(models.Model):
         """The ids of the targets the member may see, as a subquery for children's ``visibility_q``."""
         return Target.objects.filter(cls.visibility_q(membership)).values("pk")
 
-    def check_operation(self, membership: Any, operation: str) -> None:
-        """Agency and routing rules beyond the role (called by ``operations.check``)."""
+    def check_operation(self, membership: Any, operation: str, config: Any = None) -> None:
+        """Agency and routing rules beyond the role (called by ``operations.check``; ``config``: the centre's
+        configuration when the caller read it already)."""
         from apps.targeting.routing import check_target_operation
 
-        check_target_operation(membership, self, operation)
+        check_target_operation(membership, self, operation, config)
 
     @property
     def is_open(self) -> bool:

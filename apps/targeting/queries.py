@@ -7,17 +7,15 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Min, Window
 from django.utils import timezone
 
 from apps.agencies.models import Agency, CentreConfiguration, Port
-from apps.agencies.operations import can, membership_of
+from apps.agencies.operations import allows, can, membership_of
 from apps.core.errors import id_or_none
 from apps.targeting import transitions
 from apps.targeting.models import OPEN_STATES, RiskArea, Target, TargetState, breach_q
-from apps.targeting.routing import check_target_operation
 
 S = TargetState
 
@@ -25,10 +23,10 @@ S = TargetState
 class TargetAccess:
     """What one viewer may do on one target, for the buttons of one page or answer.
 
-    It decides exactly as ``operations.check`` does (the target is visible, the role allows the
-    operation, the agency and the routing team may act), but asks the database whether the target is
-    visible once and reads the centre's configuration once, instead of once per button. The services
-    still check every change.
+    Each button asks ``operations.check`` itself (through ``allows``), the function every service calls:
+    the target is visible, the role allows the operation, the agency and the routing team may act. Only
+    what a page would otherwise ask once per button is read once here and handed to it: whether the target
+    is visible and the centre's configuration. The services still check every change.
     """
 
     def __init__(
@@ -60,13 +58,10 @@ class TargetAccess:
         return self._config
 
     def may(self, operation: str) -> bool:
-        if not can(self.user, operation) or not self.visible:
+        # The role alone first: a button the role never has costs no query for visibility.
+        if not can(self.user, operation):
             return False
-        try:
-            check_target_operation(self.membership, self.target, operation, self.config)
-        except PermissionDenied:
-            return False
-        return True
+        return allows(self.user, operation, self.target, visible=self.visible, config=self.config)
 
     def moves(self) -> list[transitions.Move]:
         """The moves this viewer may make on the target now, one per button, as the table says.

@@ -24,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from .base import Problem
+from .base import ParseResult, Problem
 
 __all__ = [
     "DEFAULT_SEPARATORS",
@@ -39,6 +40,7 @@ __all__ = [
     "interchange_version",
     "parse_dtm",
     "parse_edifact_datetime",
+    "parse_messages",
     "read_interchanges",
     "resolve_year",
     "tokenize",
@@ -423,6 +425,45 @@ def read_interchanges(data: bytes | str, *, file: str) -> tuple[list[Interchange
         if interchange is not None:
             interchanges.append(interchange)
     return interchanges, problems
+
+
+def parse_messages(
+    data: bytes | str,
+    *,
+    file: str,
+    format: str,
+    message_type: str,
+    parse: Callable[[Interchange, Message, ParseResult], None],
+) -> ParseResult:
+    """The loop every EDIFACT format runs over an upload, written once; never raises.
+
+    Reads the interchanges, reports a message of another type and skips it, and hands each message of
+    ``message_type`` to ``parse``, which adds what it read to the result; a message that cannot be read is
+    reported and the others are kept. A fault of the tokenizer itself is reported as the interchange's.
+    """
+    result = ParseResult(file=file, format=format)
+    try:
+        interchanges, problems = read_interchanges(data, file=file)
+    except Exception as exc:  # a tokenizer bug must not take the intake worker down
+        result.problems.append(Problem(file, "interchange", f"unreadable: {type(exc).__name__}: {exc}"))
+        return result
+    result.problems.extend(problems)
+    for interchange in interchanges:
+        for message in interchange.messages:
+            if message.message_type != message_type:
+                result.problems.append(
+                    Problem(
+                        file, message.where, f"{message.message_type!r} message, not {message_type}: skipped"
+                    )
+                )
+                continue
+            try:
+                parse(interchange, message, result)
+            except Exception as exc:  # report the message, keep the others
+                result.problems.append(
+                    Problem(file, message.where, f"could not be read: {type(exc).__name__}: {exc}")
+                )
+    return result
 
 
 def _read_interchange(

@@ -28,7 +28,7 @@ from apps.intake.records.passenger import (
 )
 
 from .base import ParsedMessage, ParseResult, Problem
-from .edifact import Interchange, Message, Segment, interchange_version, parse_dtm, read_interchanges
+from .edifact import Interchange, Message, Segment, interchange_version, parse_dtm, parse_messages
 
 __all__ = ["parse_paxlst", "split_flight_designator"]
 
@@ -62,27 +62,11 @@ def split_flight_designator(designator: str, carrier: str = "") -> tuple[str, st
 
 def parse_paxlst(data: bytes | str, *, file: str) -> ParseResult:
     """Parse an interchange of PAXLST messages; one ParsedMessage per message, never raising."""
-    result = ParseResult(file=file, format="paxlst")
-    try:
-        interchanges, problems = read_interchanges(data, file=file)
-    except Exception as exc:  # a tokenizer bug must not take the intake worker down
-        result.problems.append(Problem(file, "interchange", f"unreadable: {type(exc).__name__}: {exc}"))
-        return result
-    result.problems.extend(problems)
-    for interchange in interchanges:
-        for message in interchange.messages:
-            if message.message_type != "PAXLST":
-                result.problems.append(
-                    Problem(file, message.where, f"{message.message_type!r} message, not PAXLST: skipped")
-                )
-                continue
-            try:
-                result.messages.append(_parse_message(interchange, message, file))
-            except Exception as exc:  # report the message, keep the others
-                result.problems.append(
-                    Problem(file, message.where, f"could not be read: {type(exc).__name__}: {exc}")
-                )
-    return result
+
+    def parse(interchange: Interchange, message: Message, result: ParseResult) -> None:
+        result.messages.append(_parse_message(interchange, message, file))
+
+    return parse_messages(data, file=file, format="paxlst", message_type="PAXLST", parse=parse)
 
 
 class _Reader:

@@ -39,7 +39,7 @@ from .edifact import (
     Segment,
     content_hash,
     interchange_version,
-    read_interchanges,
+    parse_messages,
     resolve_year,
 )
 from .paxlst import split_flight_designator
@@ -129,27 +129,11 @@ def parse_pnrgov(data: bytes | str, *, file: str) -> ParseResult:
 
     A broken PNR (no record locator) is reported and the other PNRs of the message are kept.
     """
-    result = ParseResult(file=file, format="pnrgov")
-    try:
-        interchanges, problems = read_interchanges(data, file=file)
-    except Exception as exc:  # a tokenizer bug must not take the intake worker down
-        result.problems.append(Problem(file, "interchange", f"unreadable: {type(exc).__name__}: {exc}"))
-        return result
-    result.problems.extend(problems)
-    for interchange in interchanges:
-        for message in interchange.messages:
-            if message.message_type != "PNRGOV":
-                result.problems.append(
-                    Problem(file, message.where, f"{message.message_type!r} message, not PNRGOV: skipped")
-                )
-                continue
-            try:
-                _parse_message(interchange, message, file, result)
-            except Exception as exc:  # report the message, keep the others
-                result.problems.append(
-                    Problem(file, message.where, f"could not be read: {type(exc).__name__}: {exc}")
-                )
-    return result
+
+    def parse(interchange: Interchange, message: Message, result: ParseResult) -> None:
+        _parse_message(interchange, message, file, result)
+
+    return parse_messages(data, file=file, format="pnrgov", message_type="PNRGOV", parse=parse)
 
 
 def _parse_message(interchange: Interchange, message: Message, file: str, result: ParseResult) -> None:

@@ -65,6 +65,40 @@ def _reasons(reasons: Any, fallback_text: str, *, by_engine: bool = False) -> li
     return cleaned
 
 
+def _nominator(actor: User | None, subject: Subject, *, by_engine: bool) -> tuple[Any, int]:
+    """Who nominates: ``(membership, owner agency id)``; the risk engine (no person) nominates for the
+    subject's agency, a person who may nominate and see the subject for his own."""
+    if actor is None:
+        if not by_engine:
+            raise PermissionDenied("Only the risk engine may nominate without a person.")
+        return None, subject.owner_agency_id
+    check(actor, "target.nominate")
+    if not Subject.objects.visible_to(actor).filter(pk=subject.pk).exists():
+        from django.http import Http404
+
+        raise Http404("Not found.")
+    membership = membership_of(actor)
+    return membership, membership.agency_id
+
+
+def _check_risk_area(risk_area: str) -> None:
+    if risk_area not in RiskArea.values:
+        # Name the field and the choices: an empty value is a forgotten choice, not an unknown area.
+        choices = ", ".join(str(label) for label in RiskArea.labels)
+        said = "Choose the risk area" if not risk_area else f"“{risk_area}” is not a risk area; choose one"
+        raise ValidationError({"risk_area": f"Risk area: {said} ({choices})."})
+
+
+def _checked_priority(priority: Any) -> int:
+    try:
+        priority = int(priority)
+    except (TypeError, ValueError):
+        raise ValidationError({"priority": "Priority is a whole number between 0 and 100."}) from None
+    if not 0 <= priority <= 100:
+        raise ValidationError({"priority": "Priority is between 0 and 100."})
+    return priority
+
+
 def nominate_target(**kwargs: Any) -> Target:
     """Nominate (see ``nominate``); returns the target, new or the open one already there."""
     return nominate(**kwargs)[0]
@@ -98,30 +132,9 @@ def nominate(
     When a partner agency nominates and a national agency runs the centre, the target is shared with
     it ("may act"), since the national centre routes and decides.
     """
-    if actor is None:
-        if not by_engine:
-            raise PermissionDenied("Only the risk engine may nominate without a person.")
-        owner_agency_id = subject.owner_agency_id
-        membership = None
-    else:
-        check(actor, "target.nominate")
-        if not Subject.objects.visible_to(actor).filter(pk=subject.pk).exists():
-            from django.http import Http404
-
-            raise Http404("Not found.")
-        membership = membership_of(actor)
-        owner_agency_id = membership.agency_id
-    if risk_area not in RiskArea.values:
-        # Name the field and the choices: an empty value is a forgotten choice, not an unknown area.
-        choices = ", ".join(str(label) for label in RiskArea.labels)
-        said = "Choose the risk area" if not risk_area else f"“{risk_area}” is not a risk area; choose one"
-        raise ValidationError({"risk_area": f"Risk area: {said} ({choices})."})
-    try:
-        priority = int(priority)
-    except (TypeError, ValueError):
-        raise ValidationError({"priority": "Priority is a whole number between 0 and 100."}) from None
-    if not 0 <= priority <= 100:
-        raise ValidationError({"priority": "Priority is between 0 and 100."})
+    membership, owner_agency_id = _nominator(actor, subject, by_engine=by_engine)
+    _check_risk_area(risk_area)
+    priority = _checked_priority(priority)
     cleaned = _reasons(reasons, reason, by_engine=by_engine)
     if scope is None:
         scope = Scope.PORT if membership is not None and port_ids_of(membership) else Scope.NATIONAL
