@@ -21,7 +21,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import check, membership_of
 from apps.intake import storing
-from apps.intake.bulk import bulk_insert_rows, keep_statistics_current
+from apps.intake.bulk import bulk_insert_rows, collector_paused, keep_statistics_current
 from apps.intake.models import (
     DataSource,
     IntakeRun,
@@ -204,7 +204,7 @@ def store_messages(
     counts = StoreCounts()
     ports = ports or PortIndex()
     now = timezone.now()
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         _lock_source(source)
         fresh = storing.unstored_messages(source, parsed, run, counts)
         if not fresh:
@@ -365,12 +365,15 @@ def run_intake(
     problems: list[dict[str, str]] = list(run.problems) if resume else []
     try:
         for name, data in payloads:
-            if register:
-                from apps.intake.parsers.traders import parse_traders
+            # The parser builds a record per message, all kept: the collector would walk them again
+            # and again (see ``collector_paused``).
+            with collector_paused():
+                if register:
+                    from apps.intake.parsers.traders import parse_traders
 
-                result = parse_traders(data, file=name)
-            else:
-                result = parse_payload(data, name=name, fmt=run.format)
+                    result = parse_traders(data, file=name)
+                else:
+                    result = parse_payload(data, name=name, fmt=run.format)
             counts["files"] += 1
             if result.problems:
                 counts["problems"] += len(result.problems)
