@@ -33,7 +33,9 @@ from apps.intake.models import (
     SubjectLink,
 )
 from apps.intake.normalise import SubjectDraft
-from apps.intake.parsers.base import ParsedMessage, ParseResult, Problem
+from apps.intake.parallel import parsed_files
+from apps.intake.parsers.base import ParsedMessage
+from apps.intake.parsers.payload import parse_payload
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,6 @@ FORMATS = (
     "auto", "paxlst", "pnrgov", "wco-dec", "xfwb", "xfzb", "declarations-csv", "json", "traders-csv",
     "traders-json",
 )  # fmt: skip
-REGISTER_FORMATS = ("traders-csv", "traders-json")
 
 
 # --- Sources ----------------------------------------------------------------------------------------
@@ -101,45 +102,6 @@ def default_source_for(fmt: str) -> DataSource | None:
 
 
 # --- Parsing ----------------------------------------------------------------------------------------
-
-
-def parse_payload(data: bytes, *, name: str, fmt: str = "auto") -> ParseResult:
-    """Detect the format (unless given) and parse; an unknown format is one problem naming the file."""
-    from apps.intake.parsers.detect import detect_format
-
-    if fmt == "auto":
-        fmt = detect_format(data, name) or ""
-        if not fmt:
-            return ParseResult(
-                file=name,
-                format="unknown",
-                problems=[
-                    Problem(
-                        name,
-                        "file",
-                        "not a recognised format (PAXLST, PNRGOV, WCO DEC, Cargo-XML, CSV, JSON)",
-                    )
-                ],
-            )
-    if fmt == "paxlst":
-        from apps.intake.parsers.paxlst import parse_paxlst as parse
-    elif fmt == "pnrgov":
-        from apps.intake.parsers.pnrgov import parse_pnrgov as parse
-    elif fmt == "wco-dec":
-        from apps.intake.parsers.wco_dec import parse_wco_dec as parse
-    elif fmt in {"xfwb", "xfzb"}:
-        from apps.intake.parsers.cargo_xml import parse_cargo_xml as parse
-    elif fmt == "declarations-csv":
-        from apps.intake.parsers.declarations_csv import parse_declarations_csv as parse
-    elif fmt == "json":
-        from apps.intake.parsers.json_intake import parse_json as parse
-    elif fmt in REGISTER_FORMATS:
-        from apps.intake.parsers.traders import parse_traders
-
-        return parse_traders(data, file=name, fmt=fmt)
-    else:
-        return ParseResult(file=name, format=fmt, problems=[Problem(name, "file", f"unknown format {fmt!r}")])
-    return parse(data, file=name)
 
 
 # --- Storing ----------------------------------------------------------------------------------------
@@ -364,16 +326,8 @@ def run_intake(
     ports = PortIndex()
     problems: list[dict[str, str]] = list(run.problems) if resume else []
     try:
-        for name, data in payloads:
-            # The parser builds a record per message, all kept: the collector would walk them again
-            # and again (see ``collector_paused``).
-            with collector_paused():
-                if register:
-                    from apps.intake.parsers.traders import parse_traders
-
-                    result = parse_traders(data, file=name)
-                else:
-                    result = parse_payload(data, name=name, fmt=run.format)
+        # Parsed in file order; the next files in a process of their own while this one is stored.
+        for name, result in parsed_files(payloads, fmt=run.format, register=register):
             counts["files"] += 1
             if result.problems:
                 counts["problems"] += len(result.problems)
