@@ -9,6 +9,11 @@ most ``AHEAD`` files are read and parsed before they are stored.
 It only pays for a run of several files, and only where a child process may be started (not inside a
 daemonic process, such as a Celery prefork worker, which may have no children): otherwise the files are
 parsed here, one after the other, with the same results.
+
+The process is spawned, never forked (a fork would share this process's database connections), so, as
+with any use of ``multiprocessing``, a script that runs an intake must guard its entry point with
+``if __name__ == "__main__":`` (``manage.py``, the Celery worker and the servers do); or set
+``RATC_INTAKE_PARSE_PROCESS=0``.
 """
 
 from __future__ import annotations
