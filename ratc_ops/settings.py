@@ -7,6 +7,7 @@ Celery broker, ``DJANGO_ENV=production`` to hardened settings.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -173,6 +174,11 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Intake -----------------------------------------------------------------------------------------
+# A run of several files parses the next ones in a process of its own while it stores this one
+# (apps/intake/parallel.py): on by default where there is more than one core.
+INTAKE_PARSE_PROCESS = env_bool("RATC_INTAKE_PARSE_PROCESS", default=(os.cpu_count() or 1) > 1)
 
 # --- Training floor (apps.training, docs/training.md) ----------------------------------------------
 # RATC_TRAINING=1 makes this installation a training floor: a banner on every page, scenarios and a

@@ -410,7 +410,9 @@ def _person_weights(both) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     dob_a, dob_b = both("dob")
     dob_known = (dob_a != "") & (dob_b != "")
     dob_same = dob_known & (dob_a == dob_b)
-    dob_close = ~dob_same & _dates_close(dob_a, dob_b)
+    dob_close = np.zeros(len(dob_a), dtype=bool)
+    differ = np.flatnonzero(dob_known & ~dob_same)  # only these can be one typo apart
+    dob_close[differ] = _dates_close(dob_a[differ], dob_b[differ])
     w_dob = np.where(dob_same, 7.0, np.where(dob_close, 2.0, np.where(dob_known, -8.0, 0.0)))
 
     doc_a, doc_b = both("doc")

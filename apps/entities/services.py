@@ -17,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.fields.json import KT
 
 from apps.agencies.operations import check, membership_of
 from apps.entities import resolution
@@ -81,14 +83,40 @@ def record_fields(subject: Any, facts: dict[str, Any] | None = None, details: di
 
 
 def _frame(rows: list[tuple[Any, ...]], subject_kind: str) -> pd.DataFrame:
-    records = [
-        {"rid": pk} | record_fields(subject_kind, facts, details) for pk, _, facts, details, *_ in rows
-    ]
-    columns = [
-        "rid",
-        *(resolution.PERSON_FIELDS if subject_kind == "traveller" else resolution.TRADER_FIELDS),
-    ]
-    return pd.DataFrame.from_records(records, columns=columns)
+    fields = resolution.PERSON_FIELDS if subject_kind == "traveller" else resolution.TRADER_FIELDS
+    records = [record_fields(subject_kind, facts, details) for _, _, facts, details, *_ in rows]
+    # Object columns built straight from lists: ``from_records`` made each an Arrow string array first,
+    # which the engine turns back into Python strings.
+    columns = {"rid": pd.Series([r[0] for r in rows], dtype="int64")}
+    columns |= {name: pd.Series([r[name] for r in records], dtype=object) for name in fields}
+    return pd.DataFrame(columns)
+
+
+#: The facts a stored traveller is linked on (``record_fields``), read one by one from its JSON in the
+#: database: reading every candidate's whole facts and details, to use seven strings, was most of the
+#: time of linking a batch of travellers.
+TRAVELLER_FACTS = (
+    "surname",
+    "given_names",
+    "date_of_birth",
+    "document_number",
+    "nationality",
+    "flight_number",
+    "departure_at",
+)
+
+
+def _stored(holders: list[int], subject_kind: str) -> list[tuple[Any, ...]]:
+    """The live stored records of ``subject_kind`` among ``holders``, as (pk, kind, facts, details)."""
+    live = (
+        Subject.objects.filter(pk__any=holders, kind=subject_kind)
+        .exclude(status=Subject.Status.SUPERSEDED)
+        .order_by()
+    )
+    if subject_kind != "traveller":  # a trader's address may be in its details: read both (few traders)
+        return list(live.values_list("pk", "kind", "facts", "details"))
+    values = live.values_list("pk", *(KT(f"facts__{name}") for name in TRAVELLER_FACTS))
+    return [(pk, subject_kind, dict(zip(TRAVELLER_FACTS, facts, strict=True)), {}) for pk, *facts in values]
 
 
 def _hashed(keys: pd.DataFrame) -> pd.DataFrame:
@@ -137,8 +165,22 @@ def _link_kind(
     keys = _hashed(resolution.block_keys(prepared, engine_kind))
     new_ids = set(new["rid"].tolist())
     bulk_insert_rows(BlockKey, [{"subject_id": int(r), "key": k} for k, r in keys.itertuples(index=False)])
+    batch_keys = keys["key"].unique().tolist()
+    # A key that MAX_BLOCK live stored records hold already blocks nothing (``candidate_pairs`` drops it
+    # once the batch's own holders are added): its holders are not read at all. Counted by the database,
+    # so that the common keys (a frequent name and nationality) are not brought back to be dropped.
+    usable = (
+        BlockKey.objects.filter(key__any=batch_keys, subject__kind=subject_kind)
+        .exclude(subject__status=Subject.Status.SUPERSEDED)
+        .exclude(subject_id__any=new_ids)
+        .order_by()
+        .values("key")
+        .annotate(n=Count("pk"))
+        .filter(n__lt=resolution.MAX_BLOCK)
+        .values("key")
+    )
     stored_pairs = list(
-        BlockKey.objects.filter(key__any=keys["key"].unique().tolist())
+        BlockKey.objects.filter(key__any=batch_keys, key__in=usable)
         .exclude(subject_id__any=new_ids)
         .order_by()
         .values_list("key", "subject_id")[:MAX_CANDIDATES]
@@ -147,12 +189,7 @@ def _link_kind(
     stored = None
     if stored_keys is not None:
         holders = sorted(set(stored_keys["rid"].tolist()))
-        others = list(
-            Subject.objects.filter(pk__any=holders, kind=subject_kind)
-            .exclude(status=Subject.Status.SUPERSEDED)
-            .order_by()
-            .values_list("pk", "kind", "facts", "details")
-        )
+        others = _stored(holders, subject_kind)
         live = {r[0] for r in others}
         stored_keys = stored_keys[stored_keys["rid"].isin(live)]
         stored = resolution.prepare(_frame(others, subject_kind), engine_kind) if others else None
@@ -161,10 +198,18 @@ def _link_kind(
     every = prepared if stored is None else pd.concat([stored, prepared])
     links = resolution.score(every, pairs, engine_kind)
 
+    # The links only, picked by the array's mask: a batch scores hundreds of thousands of pairs and
+    # keeps a few thousand, which a loop over every pair spent most of its time skipping.
+    hit = np.flatnonzero(links.linked)
     found = {
-        (int(a), int(b)): (float(s), float(w))
-        for a, b, s, w, ok in zip(links.a, links.b, links.score, links.weight, links.linked, strict=True)
-        if ok
+        (a, b): (s, w)
+        for a, b, s, w in zip(
+            links.a[hit].tolist(),
+            links.b[hit].tolist(),
+            np.asarray(links.score, dtype=float)[hit].tolist(),
+            np.asarray(links.weight, dtype=float)[hit].tolist(),
+            strict=True,
+        )
     }
     confirmed, split = _decisions(new_ids, subject_kind, {r[0]: (r[4], r[5]) for r in rows})
     for pair in split:

@@ -7,11 +7,15 @@ rows go in with one COPY; no model instance is built, which is most of the cost 
 
 ``keep_statistics_current(*models)`` re-analyses tables that a bulk load has doubled since their last
 ANALYZE, so that the planner keeps choosing index lookups as they grow.
+
+``collector_paused()`` holds Python's cyclic garbage collector off while a batch is parsed or stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import gc
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -49,20 +53,42 @@ def bulk_insert_rows(
         columns = ", ".join(connection.ops.quote_name(c) for c in [pk.column, *(f.column for f in fields)])
         statement = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
         with cursor.cursor.copy(statement) as copy:
-            # Rows go in COPY's text format, formatted here and written a few thousand lines at a time:
-            # psycopg's per-row adaptation was a third of the time of a bulk intake.
-            chunk: list[str] = []
-            for ident, row in zip(ids, rows, strict=True):
-                get = row.get
-                values = [str(ident)]
-                values += [fmt(get(name, default)) for name, fmt, default in columns_out]
-                chunk.append("\t".join(values))
-                if len(chunk) >= 2000:
-                    copy.write("\n".join(chunk) + "\n")
-                    chunk.clear()
-            if chunk:
-                copy.write("\n".join(chunk) + "\n")
+            # Rows go in COPY's text format, formatted here a column at a time (one formatter over a
+            # column's values, no per-row list) and written a few thousand lines at a time: psycopg's
+            # per-row adaptation was a third of the time of a bulk intake.
+            for start in range(0, len(rows), COPY_CHUNK):
+                part = rows[start : start + COPY_CHUNK]
+                columns_text = [[str(ident) for ident in ids[start : start + COPY_CHUNK]]]
+                for name, fmt, default in columns_out:
+                    columns_text.append([fmt(row.get(name, default)) for row in part])
+                copy.write("\n".join(map("\t".join, zip(*columns_text, strict=True))) + "\n")
     return ids
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off for the block, and restored as it was after.
+
+    A batch allocates hundreds of thousands of containers that all stay alive until it ends (records,
+    drafts, rows, JSON): each few hundred allocations start a collection, and the oldest generation's
+    collections walk every live object again (the parsed file, the batch, Django's own). They find
+    nothing to free (the batch holds no cycles that outlive it; reference counting frees the rest as
+    usual), and were a quarter of the CPU time of a 50,000-declaration intake. The young generations are
+    collected once as the block ends, so whatever cycle the block left is freed then: memory stays flat
+    from one batch to the next.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            # One collection of the young generations now, as the many during the block would have
+            # done: the cycles the block made (pandas frames, Django's querysets) are freed here rather
+            # than in a full collection that a process allocating little between blocks seldom reaches.
+            # Its survivors go to the oldest generation, collected as Python usually does.
+            gc.collect(1)
 
 
 # Below this many changed rows a table is never re-analysed here: the planner's guesses are harmless.
@@ -96,24 +122,37 @@ def keep_statistics_current(*models_: type[models.Model]) -> list[str]:
     return stale
 
 
+#: Rows a COPY is sent in (each part formatted, then written).
+COPY_CHUNK = 2000
+
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _escaped(text: str) -> str:
+    # ``translate`` looks every character up in a dict; four ``in`` scans (C loops) tell first whether
+    # there is anything to escape at all, and there seldom is.
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_ESCAPES)
+    return text
 
 
 def _text(value: Any) -> str:
     """One value in PostgreSQL's COPY text format: NULL marked, backslash, tab and newlines escaped."""
     if type(value) is str:  # the commonest, tested first
-        return value.translate(_ESCAPES)
+        return _escaped(value)
     if value is None:
         return "\\N"
     if value is True:
         return "t"
     if value is False:
         return "f"
+    if type(value) is int:
+        return str(value)
     if isinstance(value, str):
-        return value.translate(_ESCAPES)
+        return _escaped(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value).translate(_ESCAPES)
+    return _escaped(str(value))
 
 
 #: One encoder for every value: ``json.dumps(cls=...)`` builds a new one per call, and a bulk load
@@ -124,7 +163,10 @@ _JSON = DjangoJSONEncoder(separators=(",", ":"))
 def _json_text(value: Any) -> str:
     if value is None:
         return "\\N"
-    return _JSON.encode(value).translate(_ESCAPES)
+    text = _JSON.encode(value)
+    # JSON text holds no raw tab, newline or carriage return (the encoder writes them as escapes, and
+    # no indentation): only its backslashes need doubling for COPY.
+    return text.replace("\\", "\\\\") if "\\" in text else text
 
 
 def _formatter(field: models.Field) -> Callable[[Any], str]:

@@ -21,7 +21,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import check, membership_of
 from apps.intake import events, storing
-from apps.intake.bulk import bulk_insert_rows, keep_statistics_current
+from apps.intake.bulk import bulk_insert_rows, collector_paused, keep_statistics_current
 from apps.intake.models import (
     DataSource,
     IntakeRun,
@@ -33,7 +33,9 @@ from apps.intake.models import (
     SubjectLink,
 )
 from apps.intake.normalise import SubjectDraft
-from apps.intake.parsers.base import ParsedMessage, ParseResult, Problem
+from apps.intake.parallel import parsed_files
+from apps.intake.parsers.base import ParsedMessage
+from apps.intake.parsers.payload import parse_payload
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,6 @@ FORMATS = (
     "auto", "paxlst", "pnrgov", "wco-dec", "xfwb", "xfzb", "declarations-csv", "json", "traders-csv",
     "traders-json",
 )  # fmt: skip
-REGISTER_FORMATS = ("traders-csv", "traders-json")
 
 
 # --- Sources ----------------------------------------------------------------------------------------
@@ -98,46 +99,6 @@ def default_source_for(fmt: str) -> DataSource | None:
 
 
 # --- Parsing ----------------------------------------------------------------------------------------
-
-
-def parse_payload(data: bytes, *, name: str, fmt: str = "auto") -> ParseResult:
-    """Detect the format (unless given) and parse; an unknown format is one problem naming the file."""
-    from apps.intake.parsers.detect import detect_format
-
-    if fmt == "auto":
-        fmt = detect_format(data, name) or ""
-        if not fmt:
-            return ParseResult(
-                file=name,
-                format="unknown",
-                problems=[
-                    Problem(
-                        name,
-                        "file",
-                        "not a recognised format (PAXLST, PNRGOV, WCO DEC, Cargo-XML, CSV, JSON)",
-                    )
-                ],
-            )
-    parse: Callable[..., ParseResult]  # each format's parser, imported when its format is asked for
-    if fmt == "paxlst":
-        from apps.intake.parsers.paxlst import parse_paxlst as parse
-    elif fmt == "pnrgov":
-        from apps.intake.parsers.pnrgov import parse_pnrgov as parse
-    elif fmt == "wco-dec":
-        from apps.intake.parsers.wco_dec import parse_wco_dec as parse
-    elif fmt in {"xfwb", "xfzb"}:
-        from apps.intake.parsers.cargo_xml import parse_cargo_xml as parse
-    elif fmt == "declarations-csv":
-        from apps.intake.parsers.declarations_csv import parse_declarations_csv as parse
-    elif fmt == "json":
-        from apps.intake.parsers.json_intake import parse_json as parse
-    elif fmt in REGISTER_FORMATS:
-        from apps.intake.parsers.traders import parse_traders
-
-        return parse_traders(data, file=name, fmt=fmt)
-    else:
-        return ParseResult(file=name, format=fmt, problems=[Problem(name, "file", f"unknown format {fmt!r}")])
-    return parse(data, file=name)
 
 
 # --- Storing ----------------------------------------------------------------------------------------
@@ -202,7 +163,7 @@ def store_messages(
     counts = StoreCounts()
     ports = ports or PortIndex()
     now = timezone.now()
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         _lock_source(source)
         fresh = storing.unstored_messages(source, parsed, run, counts)
         if not fresh:
@@ -358,13 +319,8 @@ def run_intake(
     ports = PortIndex()
     problems: list[dict[str, str]] = list(run.problems) if resume else []
     try:
-        for name, data in payloads:
-            if register:
-                from apps.intake.parsers.traders import parse_traders
-
-                result = parse_traders(data, file=name)
-            else:
-                result = parse_payload(data, name=name, fmt=run.format)
+        # Parsed in file order; the next files in a process of their own while this one is stored.
+        for name, result in parsed_files(payloads, fmt=run.format, register=register):
             counts["files"] += 1
             if result.problems:
                 counts["problems"] += len(result.problems)

@@ -73,6 +73,7 @@ def insert_messages(source: DataSource, fresh: list[Parsed], run: IntakeRun | No
     The message row is what makes a message "already stored" for the next batch, and what each
     subject version points back to (which file, which run, which function).
     """
+    functions = frozenset(Message.Function.values)  # built anew on each access: once a batch, not a row
     return bulk_insert_rows(
         Message,
         [
@@ -83,9 +84,7 @@ def insert_messages(source: DataSource, fresh: list[Parsed], run: IntakeRun | No
                 "message_key": m.message_key[:200],
                 "business_key": (m.version_key or m.message_key)[:200],
                 "version_key": m.version_key[:100],
-                "function": m.function
-                if m.function in Message.Function.values
-                else Message.Function.ORIGINAL,
+                "function": m.function if m.function in functions else Message.Function.ORIGINAL,
                 "file_name": file_name[:300],
                 "filtered_fields": m.filtered_fields,
                 "received_at": now,
@@ -158,7 +157,10 @@ def reference_subjects(
             if other.kind in {"trader", "conveyance"}:
                 references.setdefault(other.external_id, other)
     existing_refs = dict(
-        Subject.objects.filter(source=source, external_id__in=list(references), status=Subject.Status.CURRENT)
+        # One array parameter (``__any``), not thousands of literals the driver quotes one by one.
+        Subject.objects.filter(
+            source=source, external_id__any=list(references), status=Subject.Status.CURRENT
+        )
         .order_by()
         .values_list("external_id", "id")
     )

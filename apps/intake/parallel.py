@@ -1,0 +1,87 @@
+"""Parsing the next files while this one is stored: a run's two halves on two cores.
+
+Storing a file is Python building rows and PostgreSQL taking them; parsing the next file needs neither
+and used to wait for both. ``parsed_files`` parses in one process of its own (a spawned interpreter that
+imports only the parsers, which are pure) up to ``AHEAD`` files in front of the one being stored, and
+hands the results back in file order, exactly as parsing them in turn would. Memory stays bounded: at
+most ``AHEAD`` files are read and parsed before they are stored.
+
+It only pays for a run of several files, and only where a child process may be started (not inside a
+daemonic process, such as a Celery prefork worker, which may have no children): otherwise the files are
+parsed here, one after the other, with the same results.
+
+The process is spawned, never forked (a fork would share this process's database connections), so, as
+with any use of ``multiprocessing``, a script that runs an intake must guard its entry point with
+``if __name__ == "__main__":`` (``manage.py``, the Celery worker and the servers do); or set
+``RATC_INTAKE_PARSE_PROCESS=0``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import chain, islice
+
+from django.conf import settings
+
+from apps.intake.bulk import collector_paused
+from apps.intake.parsers.base import ParseResult
+from apps.intake.parsers.payload import parse_file
+
+__all__ = ["parsed_files"]
+
+#: Files parsed ahead of the one being stored (read, parsed and held in memory at most).
+AHEAD = 2
+
+
+def parsed_files(
+    payloads: Iterable[tuple[str, bytes]], *, fmt: str, register: bool
+) -> Iterator[tuple[str, ParseResult]]:
+    """Each (name, bytes) payload's name and parse result, in order; parsed in a process of its own when
+    there are more files than ``AHEAD`` and the settings allow it (``INTAKE_PARSE_PROCESS``)."""
+    payloads = iter(payloads)
+    first = list(islice(payloads, AHEAD + 1))
+    if len(first) <= AHEAD or not _may_fork():
+        for name, data in chain(first, payloads):  # read one at a time, never all at once
+            yield name, _parse_here(name, data, fmt, register)
+        return
+    context = multiprocessing.get_context("spawn")  # never fork a process holding database connections
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_quiet)
+    try:
+        pending: deque[tuple[str, Future[ParseResult]]] = deque()
+        source = chain(first, payloads)
+        for name, data in islice(source, AHEAD + 1):
+            pending.append((name, pool.submit(parse_file, name, data, fmt, register)))
+        while pending:
+            name, future = pending.popleft()
+            result = future.result()
+            for next_name, data in islice(source, 1):
+                pending.append((next_name, pool.submit(parse_file, next_name, data, fmt, register)))
+            yield name, result
+    finally:
+        # A run that stops early (a failed batch, the database gone) does not wait for files it will
+        # not store to be parsed.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parse_here(name: str, data: bytes, fmt: str, register: bool) -> ParseResult:
+    # The parser builds a record per message, all kept: the collector would walk them again and again
+    # (see ``collector_paused``).
+    with collector_paused():
+        return parse_file(name, data, fmt, register)
+
+
+def _may_fork() -> bool:
+    return (
+        bool(getattr(settings, "INTAKE_PARSE_PROCESS", False))
+        and not multiprocessing.current_process().daemon
+    )
+
+
+def _quiet() -> None:
+    """The parsing process: no cyclic collection either (it only builds records it hands back)."""
+    import gc
+
+    gc.disable()

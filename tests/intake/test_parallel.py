@@ -1,0 +1,99 @@
+"""A run of several files parses the next ones in a process of its own while it stores this one: the
+results, their order, the problems named by file and line, and what is stored are those of parsing the
+files one after the other."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.intake import parallel, services
+from apps.intake.models import Message, SourceKind, Subject
+from tests.factories import DataSourceFactory
+
+
+def declarations(first: int, count: int, *, bad_line: int | None = None) -> bytes:
+    header = (
+        "Declaration ID,Date,Office ID,Process Type,Import Type,Import Use,Payment Type,Mode of Transport,"
+        "Declarant ID,Importer ID,Seller ID,Courier ID,HS6 Code,Country of Departure,Country of Origin,"
+        "Tax Rate,Tax Type,Country of Origin Indicator,Net Mass,Item Price,Fraud,Critical Fraud"
+    )
+    rows = []
+    for i in range(first, first + count):
+        date = "not-a-date" if bad_line is not None and len(rows) + 2 == bad_line else "2020-01-01"
+        rows.append(
+            f"{i},{date},30,B,11,21,11,10,ZZR1LT6,IMP{i % 3},0VKY2BR,,440890,BE,BE,0.0,FEU1,G,108.0,1000.0,0,0"
+        )
+    return "\n".join([header, *rows]).encode() + b"\n"
+
+
+def files() -> list[tuple[str, bytes]]:
+    """Five files (more than the parsing process's look-ahead), the third with a bad line 3."""
+    return [(f"part-{n}.csv", declarations(1000 * n, 4, bad_line=3 if n == 2 else None)) for n in range(5)]
+
+
+def summary(results) -> list[tuple[str, list[str], list[tuple[str, str]]]]:
+    return [
+        (name, [m.message_key for m in r.messages], [(p.file, p.where) for p in r.problems])
+        for name, r in results
+    ]
+
+
+def test_the_parsing_process_gives_what_parsing_in_turn_gives(settings):
+    settings.INTAKE_PARSE_PROCESS = False
+    alone = summary(parallel.parsed_files(iter(files()), fmt="declarations-csv", register=False))
+    settings.INTAKE_PARSE_PROCESS = True
+    ahead = summary(parallel.parsed_files(iter(files()), fmt="declarations-csv", register=False))
+    assert ahead == alone
+    assert [name for name, _, _ in ahead] == [f"part-{n}.csv" for n in range(5)]
+    # The bad row is named by its file and line, and the file's good rows are kept.
+    assert ahead[2][2] and all(f == "part-2.csv" for f, _ in ahead[2][2])
+    assert any("3" in where for _, where in ahead[2][2])
+    assert len(ahead[2][1]) == 3
+
+
+def test_a_parser_that_fails_fails_the_run_as_before(settings, monkeypatch):
+    settings.INTAKE_PARSE_PROCESS = True
+    broken = [(f"x{n}.csv", b"\xff" * 10) for n in range(4)]
+    results = list(parallel.parsed_files(iter(broken), fmt="auto", register=False))
+    # Not a recognised format: one problem naming each file, in order, nothing lost in the process.
+    assert [name for name, _ in results] == ["x0.csv", "x1.csv", "x2.csv", "x3.csv"]
+    assert all(r.problems and r.problems[0].file == name for name, r in results)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_of_many_files_stores_each_once_with_the_parsing_process(world, settings):
+    settings.INTAKE_PARSE_PROCESS = True
+    source = DataSourceFactory(owner_agency=world.customs, kind=SourceKind.DECLARATION, name="Declarations")
+    run = services.start_run(actor=None, source=source, files=[n for n, _ in files()], fmt="declarations-csv")
+    services.run_intake(run, files())
+    run.refresh_from_db()
+    assert run.counts["files"] == 5
+    assert run.counts["messages"] == 19  # 5 files of 4, one bad row
+    assert [p["file"] for p in run.problems] == ["part-2.csv"]
+    assert Message.objects.filter(source=source).count() == 19
+    assert Subject.objects.filter(source=source, kind="consignment", status="current").count() == 19
+    # Sent again: nothing stored twice.
+    again = services.start_run(
+        actor=None, source=source, files=[n for n, _ in files()], fmt="declarations-csv"
+    )
+    services.run_intake(again, files())
+    again.refresh_from_db()
+    assert again.counts["duplicates"] == 19 and again.counts["messages"] == 0
+    assert Message.objects.filter(source=source).count() == 19
+
+
+@pytest.mark.parametrize("in_a_process", [False, True])
+def test_files_are_read_a_few_ahead_never_all_at_once(settings, in_a_process):
+    settings.INTAKE_PARSE_PROCESS = in_a_process
+    read: list[str] = []
+
+    def payloads():
+        for n in range(10):
+            read.append(f"f{n}.csv")
+            yield f"f{n}.csv", declarations(100 * n, 2)
+
+    results = parallel.parsed_files(payloads(), fmt="declarations-csv", register=False)
+    name, _ = next(results)
+    assert name == "f0.csv"
+    assert len(read) <= parallel.AHEAD + 2  # the look-ahead and the next one asked for, not ten
+    assert [n for n, _ in results] == [f"f{n}.csv" for n in range(1, 10)]
