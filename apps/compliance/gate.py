@@ -192,7 +192,10 @@ def _subject(spec: PersonalRoute, object_id: Any) -> Any:
         return None
     from django.apps import apps
 
-    obj = apps.get_model(spec.model).objects.filter(pk=int(object_id)).first()
+    objects = apps.get_model(spec.model).objects
+    if spec.subject:  # the object and its subject in one query, not one query per step of the path
+        objects = objects.select_related(spec.subject.replace(".", "__"))
+    obj = objects.filter(pk=int(object_id)).first()
     for name in filter(None, spec.subject.split(".")):
         obj = getattr(obj, name, None)
     return obj if hasattr(obj, "source_id") else None

@@ -179,12 +179,16 @@ def _move(
     reason: str,
     extra: dict[str, Any] | None = None,
     event: str = "target.changed",
+    checked: str = "",
 ) -> Target:
     """The one conditional state change every transition uses, as the table (``transitions``) says.
 
     The row of ``action`` that fits the target (random control or not), the actor (a person, or
     ``actor=None``: the system, whose history line says so) and the target's state gives the operation to
-    check, whether a reason is required, the state to go to and whether the claim ends.
+    check, whether a reason is required, the state to go to and whether the claim ends. ``checked``: the
+    operation the calling service has just checked on this target for this actor; the row's operation is
+    not checked a second time when it is that one (a check reads visibility and configuration: two
+    queries on the transition API's path), and is checked when it is any other.
     """
     system = actor is None
     rows = transitions.moves_for(action, random_control=target.random_control, system=system)
@@ -198,7 +202,7 @@ def _move(
             )
         raise TransitionRefused(f"{target.reference}: “{action}” is not a move this target can make.")
     row = next((m for m in rows if target.state in m.from_states), None)
-    if not system:
+    if not system and (row or rows[0]).operation != checked:
         check(actor, (row or rows[0]).operation, target)
     if (row or rows[0]).reason_required and not reason.strip():
         raise ValidationError({"reason": "Give a reason for this decision."})
@@ -430,6 +434,7 @@ def approve_target(
     _refuse_unruled_hits(target)
     return _move(
         actor=actor, target=target, action="approve", expected_version=expected_version, reason=reason,
+        checked="target.approve",
     )  # fmt: skip
 
 
@@ -500,6 +505,7 @@ def dispatch_target(
         target = _move(
             actor=actor, target=target, action="dispatch", expected_version=expected_version,
             reason=reason or f"{ExaminationMethod(method).label} at {target.port_id and target.port.locode}",
+            checked="target.dispatch",
         )  # fmt: skip
         record = Instruction.objects.create(
             target=target, port_id=target.port_id, method=method, shift=shift, instruction=instruction.strip(),
