@@ -429,12 +429,6 @@ OIDC_AUTHENTICATE_CLASS = "apps.accounts.oidc.SsoStartView"
 OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso-callback"
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)  # one shift
-# With Redis, sessions are read from the cache and written through to the database: every request
-# read its session row from PostgreSQL before, the bare /healthz included (docs/performance.md). The
-# database stays the record (a restart of Redis signs nobody out; apps.live.watch reads it in bulk).
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
-)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

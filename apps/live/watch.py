@@ -93,16 +93,12 @@ def live_sessions(pairs: Iterable[tuple[str | None, int]]) -> set[tuple[str | No
     engine = import_module(settings.SESSION_ENGINE)
     raw: dict[str, str] = {}
     sessions: dict[str, dict[str, Any]] = {}
-    # cached_db writes every session through to the database: one query for all, not one cache read each.
-    if settings.SESSION_ENGINE in {
-        "django.contrib.sessions.backends.db",
-        "django.contrib.sessions.backends.cached_db",
-    }:
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
         from django.contrib.sessions.models import Session
 
         rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
         raw = dict(rows.values_list("session_key", "session_data"))
-    else:  # cache, file, signed cookies: one load each (checks expiry)
+    else:  # cache, cached_db, file, signed cookies: one load each (checks expiry)
         for key in keys:
             data = engine.SessionStore(key).load()
             if data:
