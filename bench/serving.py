@@ -87,14 +87,22 @@ def stop_servers(servers: list[tuple[subprocess.Popen, int]]) -> None:
             process.kill()
 
 
-def session_cookie(username: str) -> str:
-    """A session made server-side for ``username`` (in the database every server reads)."""
+def session_cookie(username: str, purpose: str = "risk_analysis") -> str:
+    """A session made server-side for ``username`` (in the database every server reads), with a purpose
+    of access declared, as a person declares it once per session: without one the personal-data gate
+    sends the target page to the purpose form (a 302, which the benchmark counted as an error)."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from apps.compliance.services import SESSION_KEY
+
     client = Client()
     client.force_login(get_user_model().objects.get(username=username))
+    if purpose:
+        session = client.session
+        session[SESSION_KEY] = {"code": purpose, "text": ""}
+        session.save()
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 

@@ -36,6 +36,7 @@ from apps.compliance.models import Purpose
 __all__ = [
     "PersonalRoute",
     "gate_of",
+    "note_object",
     "note_results",
     "personal_data",
     "personal_data_api",
@@ -44,6 +45,7 @@ __all__ = [
 log = logging.getLogger("apps.compliance.gate")
 
 RESULTS_ATTR = "_personal_data_results"
+OBJECT_ATTR = "_personal_data_object"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ def gate_of(callback: Callable[..., Any]) -> PersonalRoute | None:
 def note_results(request: HttpRequest, count: int) -> None:
     """For a page that lists people: how many items it returned, for the access log's search entry."""
     setattr(request, RESULTS_ATTR, count)
+
+
+def note_object(request: Any, obj: Any) -> None:
+    """For a view that loaded the route's object through its scope: the access log names the data's
+    owner from it (and its subject, when loaded with it) rather than reading both again."""
+    setattr(getattr(request, "_request", request), OBJECT_ATTR, obj)
 
 
 # --- the gate -----------------------------------------------------------------------------------------
@@ -170,7 +178,7 @@ def _log(request: HttpRequest, response: HttpResponse, spec: PersonalRoute, kwar
     surface = f"{route}{' (htmx)' if request.headers.get('HX-Request') == 'true' else ''}"
     if request.method not in {"GET", "HEAD"}:
         surface += f" {request.method}"
-    subject = _subject(spec, object_id) if object_id else None
+    subject = _subject(spec, object_id, getattr(request, OBJECT_ATTR, None)) if object_id else None
     if spec.export:
         action, summary = "export", f"{surface} {request.GET.urlencode()[:150]}".strip()
     elif object_id:
@@ -186,16 +194,45 @@ def _log(request: HttpRequest, response: HttpResponse, spec: PersonalRoute, kwar
     )  # fmt: skip
 
 
-def _subject(spec: PersonalRoute, object_id: Any) -> Any:
-    """The subject whose data the object holds (for the data owner), or None."""
+def _subject(spec: PersonalRoute, object_id: Any, noted: Any = None) -> Any:
+    """The subject whose data the object holds (for the data owner), or None.
+
+    ``noted``: the object the view loaded (``note_object``), used only when it is the route's object
+    and every step of the path to its subject is already loaded with it; else it is read here.
+    """
     if not spec.model or not str(object_id).isdigit():
         return None
     from django.apps import apps
 
-    obj = apps.get_model(spec.model).objects.filter(pk=int(object_id)).first()
+    if (
+        noted is not None
+        and noted._meta.label == spec.model
+        and str(noted.pk) == str(object_id)
+        and _path_loaded(noted, spec.subject)
+    ):
+        obj = noted
+        for name in filter(None, spec.subject.split(".")):
+            obj = getattr(obj, name, None)
+        return obj if hasattr(obj, "source_id") else None
+    objects = apps.get_model(spec.model).objects
+    if spec.subject:  # the object and its subject in one query, not one query per step of the path
+        objects = objects.select_related(spec.subject.replace(".", "__"))
+    obj = objects.filter(pk=int(object_id)).first()
     for name in filter(None, spec.subject.split(".")):
         obj = getattr(obj, name, None)
     return obj if hasattr(obj, "source_id") else None
+
+
+def _path_loaded(obj: Any, path: str) -> bool:
+    """Whether following ``path`` ("target.subject") from ``obj`` reads nothing from the database."""
+    for name in filter(None, path.split(".")):
+        field = obj._meta.get_field(name)
+        if not field.is_cached(obj):
+            return False
+        obj = getattr(obj, name)
+        if obj is None:
+            return True
+    return True
 
 
 def _masked_note(request: HttpRequest, subject: Any) -> str:

@@ -110,6 +110,9 @@ class ScopedViewSetMixin(_ViewSet):
 
     def get_object(self):
         obj = super().get_object()
+        from apps.compliance.gate import note_object
+
+        note_object(self.request, obj)  # loaded through the scope: the access log need not read it again
         header = self.request.headers.get("If-Match")
         if self.request.method not in SAFE_METHODS and header is not None:
             self._check_if_match(obj, header)

@@ -26,6 +26,7 @@ from apps.agencies.models import Agency, ExaminationMethod, Port, Shift
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.roles import Role
 from apps.agencies.scoping import get_object_for
+from apps.compliance.gate import note_object
 from apps.core import csvsafe
 from apps.core.errors import id_or_none
 from apps.core.htmx import render_page_or_fragment
@@ -262,6 +263,7 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
                 messages.success(request, note)
         return redirect(url)
     # Purpose and the access log, for the page and its htmx panel alike: the gate in ``urls.py``.
+    note_object(request, target)  # loaded with its subject: the log names the data's owner from it
     return render_page_or_fragment(
         request, "targeting/detail.html", _detail_context(request, target), fragment="panel"
     )

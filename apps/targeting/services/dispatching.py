@@ -61,6 +61,7 @@ def dispatch_target(
         target = _move(
             actor=actor, target=target, action="dispatch", expected_version=expected_version,
             reason=reason or f"{ExaminationMethod(method).label} at {target.port_id and target.port.locode}",
+            checked="target.dispatch",
         )  # fmt: skip
         record = Instruction.objects.create(
             target=target, port_id=target.port_id, method=method, shift=shift, instruction=instruction.strip(),

@@ -111,12 +111,16 @@ def _move(
     reason: str,
     extra: dict[str, Any] | None = None,
     event: str = "target.changed",
+    checked: str = "",
 ) -> Target:
     """The one conditional state change every transition uses, as the table (``transitions``) says.
 
     The row of ``action`` that fits the target (random control or not), the actor (a person, or
     ``actor=None``: the system, whose history line says so) and the target's state gives the operation to
-    check, whether a reason is required, the state to go to and whether the claim ends.
+    check, whether a reason is required, the state to go to and whether the claim ends. ``checked``: the
+    operation the calling service has just checked on this target for this actor; the row's operation is
+    not checked a second time when it is that one (a check reads visibility and configuration: two
+    queries on the transition API's path), and is checked when it is any other.
     """
     system = actor is None
     rows = transitions.moves_for(action, random_control=target.random_control, system=system)
@@ -130,7 +134,7 @@ def _move(
             )
         raise TransitionRefused(f"{target.reference}: “{action}” is not a move this target can make.")
     row = next((m for m in rows if target.state in m.from_states), None)
-    if actor is not None:  # not the system
+    if actor is not None and (row or rows[0]).operation != checked:  # not the system, not checked already
         check(actor, (row or rows[0]).operation, target)
     if (row or rows[0]).reason_required and not reason.strip():
         raise ValidationError({"reason": "Give a reason for this decision."})

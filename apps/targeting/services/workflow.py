@@ -57,6 +57,7 @@ def approve_target(
     _refuse_unruled_hits(target)
     return _move(
         actor=actor, target=target, action="approve", expected_version=expected_version, reason=reason,
+        checked="target.approve",
     )  # fmt: skip
 
 

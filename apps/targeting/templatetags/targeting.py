@@ -39,29 +39,68 @@ def target_rows(context: template.Context, targets: Any) -> SafeString:
 
     Written in Python rather than as a template loop because the queue page shows fifty rows and the
     template engine spent more on them than the rest of the page together; the markup is the same.
+    What is the same for every row (the URL pattern, the choice labels, month names, the CSRF field,
+    the page's own path) is worked out once per table, not once per row (docs/performance.md).
     """
-    request = context.get("request")
-    # Random control is not revealed to an officer at the port (``disclosure``): the examination is as thorough.
-    hide_random = request is not None and reads_briefing_only(request.user)
-    rows = [_target_row(context, t, hide_random=hide_random) for t in targets]
+    table = _Table(context)
+    rows = [_target_row(context, t, table) for t in targets]
     if not rows:
         return mark_safe('\n<tr><td colspan="9" class="muted tg-empty">Nothing here.</td></tr>\n')
     return mark_safe("".join(rows) + "\n")  # noqa: S308 (every value in the rows is escaped by ``e``)
 
 
-def _target_row(context: template.Context, t: Any, *, hide_random: bool = False) -> str:
+class _Table:
+    """What every row of one table shares, computed once for the table."""
+
+    #: A number no target has, put in the detail URL once and replaced by each row's id.
+    MARK = "987654321987654321"
+
+    def __init__(self, context: template.Context) -> None:
+        from apps.targeting.models import Target
+
+        self.context = context
+        self.now = context.get("now")
+        self.request = request = context.get("request")
+        # Random control is not revealed to an officer at the port (``disclosure``): the examination is as thorough.
+        self.hide_random = request is not None and reads_briefing_only(request.user)
+        self.detail_url = reverse("targeting:detail", args=[int(self.MARK)])
+        self.states = {k: str(v) for k, v in Target._meta.get_field("state").flatchoices}
+        self.areas = {k: str(v) for k, v in Target._meta.get_field("risk_area").flatchoices}
+        self.months: dict[int, str] = {}
+        self.show_claim = bool(context.get("show_claim"))
+        self.csrf = self.next = ""
+        if self.show_claim and request is not None:
+            token = context.get("csrf_token")  # as {% csrf_token %} renders it
+            self.csrf = (
+                f'<input type="hidden" name="csrfmiddlewaretoken" value="{e(token)}">'
+                if token and str(token) != NOT_PROVIDED
+                else ""
+            )
+            self.next = e(request.get_full_path())
+
+    def url(self, pk: int) -> str:
+        return e(self.detail_url.replace(self.MARK, str(pk)))
+
+    def when(self, local: Any) -> str:
+        """``date(local, "d M H:i")`` with the month's (translated) name looked up once per month."""
+        month = self.months.get(local.month)
+        if month is None:
+            month = self.months[local.month] = date(local, "M")
+        return f"{local.day:02d} {month} {local.hour:02d}:{local.minute:02d}"
+
+
+def _target_row(context: template.Context, t: Any, table: _Table) -> str:
     # Plain f-strings with every value escaped as the template's autoescape would (``html.escape``):
     # ``format_html`` per cell cost as much as the template did.
-    now = context.get("now")
-    request = context.get("request")
-    detail_url = e(reverse("targeting:detail", args=[t.pk]))
+    now = table.now
+    detail_url = table.url(t.pk)
     sla = t.sla_status()
     # The priority as set (``Target.display_priority``), as every screen shows it; a queue's ranking
     # by urgency decides only the order of the rows, and the SLA flag says how near arrival is.
     priority = e(t.display_priority)
     pills = (
         ' <span class="pill" title="Nominated by the risk engine">engine</span>' if t.by_engine else ""
-    ) + (' <span class="pill">random</span>' if t.random_control and not hide_random else "")
+    ) + (' <span class="pill">random</span>' if t.random_control and not table.hide_random else "")
     if t.arrival_at:
         local = template_localtime(t.arrival_at, context.use_tz)
         relative = (
@@ -69,24 +108,21 @@ def _target_row(context: template.Context, t: Any, *, hide_random: bool = False)
             if now not in (None, "") and t.arrival_at > now  # without ``now`` the template said "ago"
             else f"{e(timesince_filter(t.arrival_at, now))} ago"
         )
+        # ``date(local, "c")`` is ``isoformat()`` of the local time.
         arrival = (
-            f'<time datetime="{e(date(local, "c"))}">{e(date(local, "d M H:i"))}</time> '
+            f'<time datetime="{e(local.isoformat())}">{e(table.when(local))}</time> '
             f'<span class="muted small">{relative}</span> {SLA_FLAGS.get(sla, "")}'
         )
     else:
         arrival = DASH
     claimed = f'<span class="tg-claim">● {e(person(t.claimed_by))}</span>' if t.claimed_by else FREE
     port = f"<code>{e(t.port.locode)}</code>" if t.port else DASH
-    claim = (
-        f'\n  <td class="tg-actions">{_claim_form(context, request, t, detail_url)}</td>'
-        if context.get("show_claim")
-        else ""
-    )
+    claim = f'\n  <td class="tg-actions">{_claim_form(table, t, detail_url)}</td>' if table.show_claim else ""
     return (
         f'\n<tr class="{"tg-row-breach" if sla == "breached" else ""}" data-target="{t.pk}">'
         f'\n  <td><a class="tg-ref" href="{detail_url}">{e(t.reference)}</a>{pills}</td>'
-        f'\n  <td><span class="tg-state tg-state-{e(t.state)}">{e(t.get_state_display())}</span></td>'
-        f"\n  <td>{e(t.get_risk_area_display())}</td>"
+        f'\n  <td><span class="tg-state tg-state-{e(t.state)}">{e(table.states.get(t.state, t.state))}</span></td>'
+        f"\n  <td>{e(table.areas.get(t.risk_area, t.risk_area))}</td>"
         f'\n  <td class="num"><span class="tg-prio" style="--p: {priority}">{priority}</span></td>'
         f"\n  <td>{port}</td>"
         f"\n  <td>{arrival}</td>"
@@ -96,22 +132,16 @@ def _target_row(context: template.Context, t: Any, *, hide_random: bool = False)
     )
 
 
-def _claim_form(context: template.Context, request: Any, t: Any, detail_url: str) -> str:
-    if t.claimed_by_id == request.user.pk:
+def _claim_form(table: _Table, t: Any, detail_url: str) -> str:
+    if t.claimed_by_id == table.request.user.pk:
         do, label, style = "release", "Release", "btn btn-small"
     elif not t.claimed_by_id:
         do, label, style = "claim", "Claim", "btn btn-small btn-primary"
     else:
         return ""
-    token = context.get("csrf_token")  # as {% csrf_token %} renders it
-    csrf = (
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{e(token)}">'
-        if token and str(token) != NOT_PROVIDED
-        else ""
-    )
     return (
-        f'<form method="post" action="{detail_url}">{csrf}<input type="hidden" name="do" value="{do}">'
-        f'<input type="hidden" name="next" value="{e(request.get_full_path())}">'
+        f'<form method="post" action="{detail_url}">{table.csrf}<input type="hidden" name="do" value="{do}">'
+        f'<input type="hidden" name="next" value="{table.next}">'
         f'<button class="{style}" type="submit">{label}</button></form>'
     )
 
