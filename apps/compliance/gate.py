@@ -32,11 +32,11 @@ from django.utils.html import escape
 from django.utils.http import urlencode
 
 from apps.compliance.models import Purpose
+from apps.core.requests import OBJECT_ATTR
 
 __all__ = [
     "PersonalRoute",
     "gate_of",
-    "note_object",
     "note_results",
     "personal_data",
     "personal_data_api",
@@ -45,7 +45,6 @@ __all__ = [
 log = logging.getLogger("apps.compliance.gate")
 
 RESULTS_ATTR = "_personal_data_results"
-OBJECT_ATTR = "_personal_data_object"
 
 
 @dataclass(frozen=True)
@@ -95,12 +94,6 @@ def gate_of(callback: Callable[..., Any]) -> PersonalRoute | None:
 def note_results(request: HttpRequest, count: int) -> None:
     """For a page that lists people: how many items it returned, for the access log's search entry."""
     setattr(request, RESULTS_ATTR, count)
-
-
-def note_object(request: Any, obj: Any) -> None:
-    """For a view that loaded the route's object through its scope: the access log names the data's
-    owner from it (and its subject, when loaded with it) rather than reading both again."""
-    setattr(getattr(request, "_request", request), OBJECT_ATTR, obj)
 
 
 # --- the gate -----------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from apps.agencies.operations import can
 from apps.core import idempotency
 from apps.core.problems import from_data, is_problem, set_problem_content_type
+from apps.core.requests import note_object
 from apps.core.rest import PreconditionFailed
 
 __all__ = ["ScopedReadOnlyViewSet", "ScopedViewSetMixin", "etag_for"]
@@ -110,8 +111,6 @@ class ScopedViewSetMixin(_ViewSet):
 
     def get_object(self):
         obj = super().get_object()
-        from apps.compliance.gate import note_object
-
         note_object(self.request, obj)  # loaded through the scope: the access log need not read it again
         header = self.request.headers.get("If-Match")
         if self.request.method not in SAFE_METHODS and header is not None:

@@ -35,3 +35,15 @@ def signed_in(request: HttpRequest | Request) -> User:
     if not isinstance(user, User):
         raise PermissionDenied("Sign in first.")
     return user
+
+
+#: Where a view leaves the route's object it loaded through its scope (:func:`note_object`); the
+#: personal-data gate (``apps.compliance.gate``) reads it after the view.
+OBJECT_ATTR = "_personal_data_object"
+
+
+def note_object(request: HttpRequest | Request, obj: object) -> None:
+    """For a view that loaded the route's object through its scope: the access log names the data's
+    owner from it (and its subject, when loaded with it) rather than reading both again. Kept here, in
+    core, because the API's base view (``apps.core.api``) notes its objects and may not import the gate."""
+    setattr(getattr(request, "_request", request), OBJECT_ATTR, obj)

@@ -26,11 +26,10 @@ from apps.agencies.models import Agency, ExaminationMethod, Port, Shift
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.roles import Role
 from apps.agencies.scoping import get_object_for
-from apps.compliance.gate import note_object
 from apps.core import csvsafe
 from apps.core.errors import id_or_none
 from apps.core.htmx import render_page_or_fragment
-from apps.core.requests import AuthedRequest
+from apps.core.requests import AuthedRequest, note_object
 from apps.intake.models import Subject
 from apps.targeting import flow, services, transitions
 from apps.targeting.disclosure import disclose

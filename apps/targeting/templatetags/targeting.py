@@ -133,6 +133,8 @@ def _target_row(context: template.Context, t: Any, table: _Table) -> str:
 
 
 def _claim_form(table: _Table, t: Any, detail_url: str) -> str:
+    if table.request is None:  # a claim button needs the viewer (and its CSRF field)
+        return ""
     if t.claimed_by_id == table.request.user.pk:
         do, label, style = "release", "Release", "btn btn-small"
     elif not t.claimed_by_id:
