@@ -41,7 +41,7 @@ training: install
 
 ## test: the whole suite (browser tests run when Chromium is installed; CI requires them)
 test: install
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --durations=30
 
 lint: install
 	$(BIN)/ruff check .

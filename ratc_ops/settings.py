@@ -295,6 +295,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic work: every job (missed targets, retention, report figures, the weekly report, drift checks,
 # retraining, ...) is registered once in apps/core/schedule.py, read by beat on the real stack and by the
 # server process in the embedded mode (apps/core/periodic.py). There is no CELERY_BEAT_SCHEDULE here.
+# RATC_EMBEDDED_JOBS=0 keeps an embedded server from running them: a second embedded server beside one
+# that does, or a test's server, whose every job (never run, so due at once) would start ten seconds in,
+# in the middle of what the test is timing.
+EMBEDDED_JOBS = env_bool("RATC_EMBEDDED_JOBS", default=True)
 
 # Webhooks to port systems (apps.integrations): the hosts an endpoint's URL may name, as Django's
 # ALLOWED_HOSTS spells them ("*" any, ".example.org" a domain and its subdomains); the POST's timeout;

@@ -183,7 +183,7 @@ def start_in_server() -> bool:
     with _lock:
         if _scheduler is not None:
             return True
-        if not (embedded() and server_process()):
+        if not (embedded() and server_process() and settings.EMBEDDED_JOBS):
             return False
         _scheduler = Scheduler()
         _scheduler.start()

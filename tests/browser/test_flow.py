@@ -136,7 +136,7 @@ def test_from_a_hit_to_the_seizure_in_the_report(daphne, new_page, screenshot, t
 
     # 4. The tablet shows it without a reload, and the officer records a seizure with a photo.
     card = tablet.locator(f'.fl-card:has-text("{reference}")')
-    card.wait_for(timeout=15_000)
+    card.wait_for(timeout=30_000)  # pushed, not polled: the tablet is never reloaded (asserted below)
     assert tablet.evaluate("window.__notReloaded") is True
     screenshot(tablet, "flow-08-tablet-1024x768-new")
     card.tap()

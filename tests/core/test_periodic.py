@@ -138,6 +138,9 @@ def test_one_thread_starts_once_in_an_embedded_server_only(settings, monkeypatch
     settings.CELERY_TASK_ALWAYS_EAGER = False  # a broker: beat does it
     assert periodic.start_in_server() is False
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMBEDDED_JOBS = False  # RATC_EMBEDDED_JOBS=0: this server leaves the jobs to another
+    assert periodic.start_in_server() is False
+    settings.EMBEDDED_JOBS = True
     assert periodic.start_in_server() is True
     assert periodic.start_in_server() is True  # every app's ready() may ask: still one thread
     assert started == ["thread"]
@@ -158,7 +161,7 @@ def test_the_thread_stops_cleanly_after_the_job_in_hand(monkeypatch):
     scheduler = periodic.Scheduler()
     scheduler.thread = threading.Thread(target=lambda: scheduler.run(first_delay=0, poll=0.01), daemon=True)
     scheduler.thread.start()
-    assert in_job.wait(5)
+    assert in_job.wait(60)  # the thread first imports every app's tasks: seconds in a cold process
     assert scheduler.stop(timeout=0.05) is False  # the job in hand is not cut short ...
     release.set()
     assert scheduler.stop(timeout=5) is True  # ... and the thread ends after it, without another pass
