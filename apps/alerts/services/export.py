@@ -115,12 +115,7 @@ def export_target(
     props, _personal, why = alert_properties(target, partner)
     sender = stix.identity_for()
     with transaction.atomic():
-        previous = (
-            OutboundObject.objects.select_for_update()
-            .filter(partner=partner, target=target, kind=OutboundObject.Kind.ALERT)
-            .order_by("-added_at", "-pk")
-            .first()
-        )
+        previous = _last_sent(partner, OutboundObject.Kind.ALERT, target=target)
         now = timezone.now()
         grouping = stix.alert_grouping(
             stix_id=previous.stix_id if previous else None,
@@ -147,6 +142,17 @@ def export_target(
         transaction.on_commit(lambda: _queue_push(partner.pk))
     log.info("alert %s for %s queued to partner %s", grouping.id, target.reference, partner.pk)
     return row
+
+
+def _last_sent(partner: Partner, kind: str, **item: Any) -> OutboundObject | None:
+    """The newest object of ``kind`` already sent to ``partner`` about ``item`` (a target or a watchlist
+    entry), locked: a new version keeps its STIX id, and two senders at once make one series."""
+    return (
+        OutboundObject.objects.select_for_update()
+        .filter(partner=partner, kind=kind, **item)
+        .order_by("-added_at", "-pk")
+        .first()
+    )
 
 
 def _created_of(previous: OutboundObject | None) -> datetime | None:

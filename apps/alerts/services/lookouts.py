@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.alerts import stix
 from apps.alerts.models import OutboundObject, Partner
 from apps.alerts.services.access import check_alert, log, log_disclosure
-from apps.alerts.services.export import _created_of, _queue_push
+from apps.alerts.services.export import _created_of, _last_sent, _queue_push
 from apps.compliance.models import Purpose
 
 #: How a watchlist entry's handling reads abroad: (the target handling code whose markings apply, the
@@ -171,12 +171,7 @@ def export_entry(
     sender = stix.identity_for()
     kind_label = entry.get_kind_display().lower()
     with transaction.atomic():
-        previous = (
-            OutboundObject.objects.select_for_update()
-            .filter(partner=partner, watchlist_entry=entry, kind=OutboundObject.Kind.LOOKOUT)
-            .order_by("-added_at", "-pk")
-            .first()
-        )
+        previous = _last_sent(partner, OutboundObject.Kind.LOOKOUT, watchlist_entry=entry)
         now = timezone.now()
         grouping = stix.alert_grouping(
             stix_id=previous.stix_id if previous else None,
