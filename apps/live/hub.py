@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from channels.layers import get_channel_layer
 
 if TYPE_CHECKING:
-    from apps.live.consumers import LiveConsumer
+    from apps.live.consumers.base import LiveConsumer
 
 log = logging.getLogger(__name__)
 

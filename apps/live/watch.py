@@ -39,7 +39,7 @@ from django.utils.crypto import constant_time_compare
 from apps.core.events import current_sequences
 
 if TYPE_CHECKING:
-    from apps.live.consumers import LiveConsumer
+    from apps.live.consumers.base import LiveConsumer
 
 log = logging.getLogger(__name__)
 

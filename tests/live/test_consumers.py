@@ -231,7 +231,7 @@ async def test_a_gap_in_a_groups_sequence_makes_the_board_resync(
 async def test_a_lost_message_is_noticed_by_the_watchdog(
     sockets, customs_analyst, world, quick_watchdog, monkeypatch
 ):
-    from apps.live import consumers
+    from apps.live.consumers import sequences as consumers
 
     monkeypatch.setattr(consumers, "LOST_AFTER_SECONDS", 0.3)
     board = await sockets("/ws/boards/floor/", customs_analyst)
