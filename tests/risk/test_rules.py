@@ -99,7 +99,7 @@ def test_a_concurrent_move_is_a_conflict(risk_manager, monkeypatch):
     rule = write_rule(risk_manager, COFFEE)
     seen_before = Rule.objects.get(pk=rule.pk)  # what the second person's page read: still a draft
     services.publish_rule_to_shadow(actor=risk_manager, rule=rule)
-    monkeypatch.setattr(services.Rule.objects, "get", lambda **kwargs: seen_before)
+    monkeypatch.setattr(Rule.objects, "get", lambda **kwargs: seen_before)
     with pytest.raises(ValidationError, match="someone else"):
         services.publish_rule_to_shadow(actor=risk_manager, rule=rule)
     monkeypatch.undo()
