@@ -101,6 +101,19 @@ def officer_rows(s: Slice, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: (-r["examinations"], r["officer"]))
 
 
+def day_rows(user: Any, s: Slice) -> dict[date, dict[str, Any]]:
+    """Every day of the period with its arrivals (from the daily summary), targets, examinations and
+    findings still at zero: the rows of the daily trend (the direct reference fills them too)."""
+    by_day: dict[date, dict[str, Any]] = {
+        s.start + timedelta(days=i): {"arrivals": 0, "targets": 0, "examinations": 0, "findings": 0}
+        for i in range(s.days)
+    }
+    if s.subject_level:
+        for row in daily_stats(user, s).order_by().values("day").annotate(n=Sum("arrivals")):
+            by_day[row["day"]]["arrivals"] = row["n"]
+    return by_day
+
+
 def daily_trend(
     user: Any,
     s: Slice,
@@ -109,13 +122,7 @@ def daily_trend(
     nominations: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Per day of the period: arrivals, targets nominated, examinations and findings."""
-    by_day: dict[date, dict[str, Any]] = {
-        s.start + timedelta(days=i): {"arrivals": 0, "targets": 0, "examinations": 0, "findings": 0}
-        for i in range(s.days)
-    }
-    if s.subject_level:
-        for row in daily_stats(user, s).order_by().values("day").annotate(n=Sum("arrivals")):
-            by_day[row["day"]]["arrivals"] = row["n"]
+    by_day = day_rows(user, s)
     for g in nomination_groups(user, s) if nominations is None else nominations:
         by_day[g["nominated_day"]]["targets"] += g["n"]
     for g in (exam_groups(user, s) if exams is None else exams) or ():

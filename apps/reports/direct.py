@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,9 +30,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from apps.reports.breakdowns import area_rows, capacity_use, workload_rows
+from apps.reports.breakdowns import area_rows, capacity_use, day_rows, workload_rows
 from apps.reports.measures import DECISION_STATES, FINDING_OUTCOMES, S, subject_figures
-from apps.reports.scope import _ratio, daily_stats, targets
+from apps.reports.scope import _ratio, targets
 from apps.reports.slicing import Slice, optional_model
 from apps.targeting.models import Transition, decision_due_expression
 
@@ -297,13 +297,7 @@ def _duration_hours(value: Any) -> float:
 
 def daily_trend(user: Any, s: Slice) -> list[dict[str, Any]]:
     """Per day of the period: arrivals, targets nominated, examinations and findings."""
-    by_day: dict[date, dict[str, Any]] = {
-        s.start + timedelta(days=i): {"arrivals": 0, "targets": 0, "examinations": 0, "findings": 0}
-        for i in range(s.days)
-    }
-    if s.subject_level:
-        for row in daily_stats(user, s).order_by().values("day").annotate(n=Sum("arrivals")):
-            by_day[row["day"]]["arrivals"] = row["n"]
+    by_day = day_rows(user, s)
     nominated = (
         targets(user, s)
         .filter(created_at__gte=s.since, created_at__lt=s.until)
