@@ -328,9 +328,10 @@ def oversight(args: argparse.Namespace) -> dict[str, object]:
     from django.utils import timezone
 
     from apps.agencies.operations import membership_of
-    from apps.compliance.chain import append, verify_chain
+    from apps.compliance.chain import append
     from apps.compliance.models import AccessLogEntry
     from apps.compliance.registry import chained_models
+    from apps.compliance.verification import verify_chain
 
     auditor = get_user_model().objects.get(username="auditor")
     agency = membership_of(auditor).agency_id
@@ -425,7 +426,7 @@ def main() -> None:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     old = setup_databases(verbosity=0, interactive=False, keepdb=False, serialized_aliases=set())
     try:
-        from apps.compliance.chain import verify_chain
+        from apps.compliance.verification import verify_chain
         from apps.targeting.models import Target, Transition
 
         started = time.perf_counter()

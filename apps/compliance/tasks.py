@@ -27,8 +27,8 @@ def verify_chains_task(full: bool = False) -> dict[str, str]:
     """Verify each chain (in full at night); a broken one is logged as an error and returned."""
     import logging
 
-    from apps.compliance.chain import verify_chain
     from apps.compliance.registry import chained_models
+    from apps.compliance.verification import verify_chain
 
     out = {}
     for model in chained_models():

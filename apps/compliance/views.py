@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 
 from apps.agencies.operations import check
 from apps.agencies.scoping import get_object_for
-from apps.compliance.chain import verify_chain
 from apps.compliance.models import AccessLogEntry, Purpose, RetentionRun, UnmaskRequest
 from apps.compliance.registry import chained_models
 from apps.compliance.services import (
@@ -24,6 +23,7 @@ from apps.compliance.services import (
     request_unmask,
     set_purpose,
 )
+from apps.compliance.verification import verify_chain
 from apps.core.requests import AuthedRequest
 from apps.intake.models import DataSource, Subject
 

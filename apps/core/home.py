@@ -218,8 +218,8 @@ def _integrity(user: Any, now: datetime) -> Panel | None:
     their state only, never how many rows they hold (they span every agency)."""
     if not can(user, "audit.view"):
         return None
-    from apps.compliance.chain import verify_chain
     from apps.compliance.registry import chained_models
+    from apps.compliance.verification import verify_chain
 
     rows = []
     broken = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,42 +30,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from apps.reports.measures import (
-    DECISION_STATES,
-    FINDING_OUTCOMES,
-    S,
-    _ratio,
-    area_rows,
-    capacity_use,
-    daily_stats,
-    subject_figures,
-    workload_rows,
-)
+from apps.reports.breakdowns import area_rows, capacity_use, day_rows, workload_rows
+from apps.reports.measures import DECISION_STATES, FINDING_OUTCOMES, S, subject_figures
+from apps.reports.scope import _ratio, targets
 from apps.reports.slicing import Slice, optional_model
-from apps.targeting.models import Target, Transition, decision_due_expression
-
-
-def targets(user: Any, s: Slice) -> QuerySet:
-    """Targets the user may see, narrowed by the slice's port, agency, risk area, channel and rule.
-
-    Not narrowed by period: each measure chooses which moment of a target falls in the period.
-    """
-    qs = Target.objects.visible_to(user)
-    if s.port_id:
-        qs = qs.filter(port_id=s.port_id)
-    if s.agency_id:
-        qs = qs.filter(owner_agency_id=s.agency_id)
-    if s.risk_area:
-        qs = qs.filter(risk_area=s.risk_area)
-    assessment = optional_model("risk", "Assessment")
-    if s.channel and assessment is not None:
-        latest = assessment.objects.filter(subject_id=OuterRef("subject_id")).order_by("-created_at", "-pk")
-        qs = qs.annotate(_channel=Subquery(latest.values("channel")[:1])).filter(_channel=s.channel)
-    hit = optional_model("risk", "Hit")
-    if s.rule_id and hit is not None:
-        fired = hit.objects.filter(rule_id=s.rule_id, shadow=False, assessment__target_id__isnull=False)
-        qs = qs.filter(pk__in=fired.values("assessment__target_id"))
-    return qs
+from apps.targeting.models import Transition, decision_due_expression
 
 
 def current_results(user: Any, s: Slice, *, in_period: bool = True) -> QuerySet | None:
@@ -328,13 +297,7 @@ def _duration_hours(value: Any) -> float:
 
 def daily_trend(user: Any, s: Slice) -> list[dict[str, Any]]:
     """Per day of the period: arrivals, targets nominated, examinations and findings."""
-    by_day: dict[date, dict[str, Any]] = {
-        s.start + timedelta(days=i): {"arrivals": 0, "targets": 0, "examinations": 0, "findings": 0}
-        for i in range(s.days)
-    }
-    if s.subject_level:
-        for row in daily_stats(user, s).order_by().values("day").annotate(n=Sum("arrivals")):
-            by_day[row["day"]]["arrivals"] = row["n"]
+    by_day = day_rows(user, s)
     nominated = (
         targets(user, s)
         .filter(created_at__gte=s.since, created_at__lt=s.until)

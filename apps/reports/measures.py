@@ -36,90 +36,84 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from apps.agencies.models import Port, PortCapacity
+# The page's tables, read by the report's services as ``measures.<table>`` beside the figures.
+from apps.reports.breakdowns import (
+    area_rows,
+    capacity_use,
+    channel_distribution,
+    daily_trend,
+    hit_rate_by_area,
+    officer_rows,
+    officer_workload,
+    port_workload,
+    workload_rows,
+)
 from apps.reports.definitions import MEASURES
-from apps.reports.models import DailyStat, TargetStat
+from apps.reports.scope import (
+    _ratio,
+    daily_stats,
+    exam_groups,
+    examined,
+    nominated,
+    nomination_groups,
+    target_stats,
+)
 from apps.reports.slicing import Slice, optional_model
 from apps.targeting.models import TargetState
+
+__all__ = [
+    "DECISION_STATES",
+    "FINDING_OUTCOMES",
+    "MEASURES",
+    "S",
+    "area_rows",
+    "as_float",
+    "capacity_use",
+    "channel_distribution",
+    "compare",
+    "daily_stats",
+    "daily_trend",
+    "decision_figures",
+    "exam_groups",
+    "examination_figures",
+    "examined",
+    "headline",
+    "hit_rate_by_area",
+    "missed_targets",
+    "nominated",
+    "nomination_figures",
+    "nomination_groups",
+    "officer_rows",
+    "officer_workload",
+    "port_workload",
+    "queue_breaches",
+    "seizures_by_kind",
+    "step_figures",
+    "subject_figures",
+    "target_events",
+    "target_stats",
+    "targets_by_state",
+    "workload_rows",
+]
 
 S = TargetState
 DECISION_STATES = (S.APPROVED, S.REJECTED, S.WITHDRAWN)
 FINDING_OUTCOMES = ("irregularity", "seizure", "refusal")
 
 
-# --------------------------------------------------------------------------- querysets of the slice
-
-
-def target_stats(user: Any, s: Slice) -> QuerySet:
-    """Target summary rows the user may see, narrowed by the slice's port, agency, risk area, channel, rule.
-
-    Not narrowed by period: each measure chooses which moment of a target falls in the period.
-    """
-    qs = TargetStat.objects.visible_to(user)
-    if s.port_id:
-        qs = qs.filter(port_id=s.port_id)
-    if s.agency_id:
-        qs = qs.filter(owner_agency_id=s.agency_id)
-    if s.risk_area:
-        qs = qs.filter(risk_area=s.risk_area)
-    if s.channel:
-        qs = qs.filter(channel=s.channel)
-    hit = optional_model("risk", "Hit")
-    if s.rule_id and hit is not None:
-        fired = hit.objects.filter(rule_id=s.rule_id, shadow=False, assessment__target_id__isnull=False)
-        qs = qs.filter(pk__in=fired.values("assessment__target_id"))
-    return qs
-
-
-def nominated(user: Any, s: Slice) -> QuerySet:
-    """Summary rows of the targets nominated in the period."""
-    return target_stats(user, s).filter(nominated_day__gte=s.start, nominated_day__lte=s.end)
-
-
-def examined(user: Any, s: Slice) -> QuerySet | None:
-    """Summary rows of the targets whose examination (as last corrected) ended in the period.
-
-    ``None`` while frontline examinations are not installed.
-    """
-    if optional_model("frontline", "ExaminationResult") is None:
-        return None
-    qs = target_stats(user, s).filter(exam_day__gte=s.start, exam_day__lte=s.end)
-    if s.officer_id:
-        qs = qs.filter(officer_id=s.officer_id)
-    return qs
-
-
-def daily_stats(user: Any, s: Slice) -> QuerySet:
-    """Summary rows of the slice's arrival days, scoped like subjects."""
-    qs = DailyStat.objects.visible_to(user).filter(day__gte=s.start, day__lte=s.end)
-    if s.port_id:
-        qs = qs.filter(port_id=s.port_id)
-    if s.agency_id:
-        qs = qs.filter(owner_agency_id=s.agency_id)
-    if s.risk_area:
-        qs = qs.filter(risk_area=s.risk_area)
-    if s.channel:
-        qs = qs.filter(channel=s.channel)
-    return qs
-
-
 # --------------------------------------------------------------------------- the measures
 
 
-def _ratio(numerator: float | int | None, denominator: float | int | None) -> float | None:
-    if numerator is None or not denominator:
+def _median(qs: QuerySet | None, field: str) -> float | None:
+    if qs is None:  # frontline examinations not installed
         return None
-    return numerator / denominator
-
-
-def _median(qs: QuerySet, field: str) -> float | None:
     values = [v for v in qs.values_list(field, flat=True) if v is not None]
     return statistics.median(values) if values else None
 
@@ -153,25 +147,6 @@ def subject_figures(user: Any, s: Slice) -> dict[str, Any]:
         "released_share": _ratio(released, arrived - held),
         "release_hours_untargeted": _ratio(seconds / 3600, untargeted),
     }
-
-
-def nomination_groups(user: Any, s: Slice, *, detail: bool = True) -> list[dict[str, Any]]:
-    """Targets nominated in the period per day (``detail``) and state now, with their decisions: one
-    scan that the targets by state, the decision time and the daily trend share."""
-    return list(
-        nominated(user, s)
-        .order_by()
-        .values(*(("nominated_day",) if detail else ()), "state")
-        .annotate(
-            n=Count("pk"),
-            decided=Count("decision_hours"),
-            hours=Sum("decision_hours"),
-            dispatched=Count("dispatch_hours"),
-            dispatch=Sum("dispatch_hours"),
-            resulted=Count("result_hours"),
-            result=Sum("result_hours"),
-        )
-    )
 
 
 def nomination_figures(
@@ -212,52 +187,6 @@ def step_figures(user: Any, s: Slice) -> dict[str, Any]:
     """Mean hours from approval to dispatch and from dispatch to result, for targets nominated in the period."""
     f = nomination_figures(user, s, medians=False)
     return {k: f[k] for k in ("dispatch_hours", "result_hours")}
-
-
-def exam_groups(user: Any, s: Slice, *, detail: bool = True) -> list[dict[str, Any]] | None:
-    """The period's examinations per day, port, method, risk area, officer and selection, with their
-    findings and sums: one scan that the examination figures and the page's tables share.
-
-    ``detail=False`` groups by selection only (enough for the headline figures). ``None`` while
-    frontline examinations are not installed.
-    """
-    rows = examined(user, s)
-    if rows is None:
-        return None
-    finding = Q(finding=True)
-    if not detail:
-        # One row of sums (cheaper than grouping), given as the random-control and other groups.
-        random = Q(random_control=True)
-        t = rows.aggregate(
-            n=Count("pk"),
-            f=Count("pk", filter=finding),
-            n_random=Count("pk", filter=random),
-            f_random=Count("pk", filter=random & finding),
-            revenue=Sum("revenue", filter=finding),
-            seized=Sum("seized_value"),
-            release=Sum("release_hours"),
-            released=Count("release_hours"),
-        )
-        return [
-            {"random_control": True, "n": t["n_random"], "f": t["f_random"], "revenue": None, "seized": None,
-             "release": None, "released": 0, "hours": None},
-            {"random_control": False, "n": t["n"] - t["n_random"], "f": t["f"] - t["f_random"],
-             "revenue": t["revenue"], "seized": t["seized"], "release": t["release"], "released": t["released"],
-             "hours": None},
-        ]  # fmt: skip
-    return list(
-        rows.order_by()
-        .values("exam_day", "port_id", "method", "risk_area", "officer_id", "random_control")
-        .annotate(
-            n=Count("pk"),
-            f=Count("pk", filter=finding),
-            revenue=Sum("revenue", filter=finding),
-            seized=Sum("seized_value"),
-            release=Sum("release_hours"),
-            released=Count("release_hours"),
-            hours=Sum("exam_hours"),
-        )
-    )
 
 
 def examination_figures(
@@ -359,159 +288,6 @@ def missed_targets(user: Any, s: Slice) -> int:
 def queue_breaches(user: Any, s: Slice, now: datetime | None = None) -> int:
     """Targets whose decision fell due in the period (and has passed) and was not made by then."""
     return target_events(user, s, now)["breaches"]
-
-
-def port_workload(user: Any, s: Slice, groups: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Per port: examinations (per method) against slots (per method) over the period's days."""
-    groups = exam_groups(user, s) if groups is None else groups
-    done: dict[tuple[int, str], int] = defaultdict(int)
-    for g in groups or ():
-        done[(g["port_id"], g["method"])] += g["n"]
-    return workload_rows(user, s, done)
-
-
-def workload_rows(user: Any, s: Slice, done: dict[tuple[int, str], int]) -> list[dict[str, Any]]:
-    """The port workload table from examinations per (port, method), against the ports' slots."""
-    slots: dict[tuple[int, str], int] = defaultdict(int)
-    capacities = PortCapacity.objects.visible_to(user)
-    if s.port_id:
-        capacities = capacities.filter(port_id=s.port_id)
-    for row in capacities.order_by().values("port_id", "method").annotate(n=Sum("slots")):
-        slots[(row["port_id"], row["method"])] += row["n"] * s.days
-    port_ids = {p for p, _ in done} | {p for p, _ in slots}
-    ports = {p.pk: p for p in Port.objects.visible_to(user).filter(pk__in=[p for p in port_ids if p])}
-    rows = []
-    for port_id in sorted(port_ids, key=lambda p: ports[p].name if p in ports else "~"):
-        exams = sum(n for (p, _), n in done.items() if p == port_id)
-        capacity = sum(n for (p, _), n in slots.items() if p == port_id)
-        methods = sorted({m for (p, m) in list(done) + list(slots) if p == port_id})
-        rows.append(
-            {
-                "port": ports[port_id].name if port_id in ports else "No port",
-                "locode": ports[port_id].locode if port_id in ports else "",
-                "examinations": exams,
-                "capacity": capacity,
-                "use": _ratio(exams, capacity),
-                "methods": [
-                    {
-                        "method": m,
-                        "examinations": done.get((port_id, m), 0),
-                        "capacity": slots.get((port_id, m), 0),
-                    }
-                    for m in methods
-                ],
-            }
-        )
-    return rows
-
-
-def capacity_use(rows: list[dict[str, Any]]) -> float | None:
-    """Examinations ÷ slots over the ports of :func:`port_workload`."""
-    return _ratio(sum(r["examinations"] for r in rows), sum(r["capacity"] for r in rows))
-
-
-def officer_workload(user: Any, s: Slice, groups: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Per officer (who made the examination): examinations, findings, hit rate, hours spent, per day."""
-    groups = exam_groups(user, s) if groups is None else groups
-    if groups is None:
-        return []
-    per: dict[int | None, dict[str, Any]] = {}
-    for g in groups:
-        row = per.setdefault(
-            g["officer_id"], {"officer_id": g["officer_id"], "examinations": 0, "findings": 0, "spent": 0.0}
-        )
-        row["examinations"] += g["n"]
-        row["findings"] += g["f"]
-        row["spent"] += g["hours"] or 0.0
-    return officer_rows(s, list(per.values()))
-
-
-def officer_rows(s: Slice, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The officer table from ``{officer_id, examinations, findings, hours}`` rows."""
-    from django.contrib.auth import get_user_model
-
-    names = dict(
-        get_user_model().objects.filter(pk__in=[r["officer_id"] for r in rows]).values_list("pk", "username")
-    )
-    out = [
-        {
-            "officer": names.get(r["officer_id"], "—"),
-            "officer_id": r["officer_id"],
-            "examinations": r["examinations"],
-            "findings": r["findings"],
-            "hit_rate": _ratio(r["findings"], r["examinations"]),
-            "hours": r["spent"] or 0.0,
-            "per_day": r["examinations"] / s.days,
-        }
-        for r in rows
-    ]
-    return sorted(out, key=lambda r: (-r["examinations"], r["officer"]))
-
-
-def daily_trend(
-    user: Any,
-    s: Slice,
-    *,
-    exams: list[dict[str, Any]] | None = None,
-    nominations: list[dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
-    """Per day of the period: arrivals, targets nominated, examinations and findings."""
-    by_day: dict[date, dict[str, Any]] = {
-        s.start + timedelta(days=i): {"arrivals": 0, "targets": 0, "examinations": 0, "findings": 0}
-        for i in range(s.days)
-    }
-    if s.subject_level:
-        for row in daily_stats(user, s).order_by().values("day").annotate(n=Sum("arrivals")):
-            by_day[row["day"]]["arrivals"] = row["n"]
-    for g in nomination_groups(user, s) if nominations is None else nominations:
-        by_day[g["nominated_day"]]["targets"] += g["n"]
-    for g in (exam_groups(user, s) if exams is None else exams) or ():
-        by_day[g["exam_day"]]["examinations"] += g["n"]
-        by_day[g["exam_day"]]["findings"] += g["f"]
-    return [{"day": d, **v} for d, v in sorted(by_day.items())]
-
-
-def channel_distribution(user: Any, s: Slice) -> list[dict[str, Any]]:
-    """Arrivals of the period by the channel of their latest assessment ("not assessed" when none)."""
-    if not s.subject_level:
-        return []
-    labels = {"green": "Green", "yellow": "Yellow", "red": "Red", "blue": "Blue", "": "Not assessed"}
-    rows = {
-        r["channel"]: r["n"]
-        for r in daily_stats(user, s).order_by().values("channel").annotate(n=Sum("arrivals"))
-    }
-    return [{"channel": c, "label": label, "arrivals": rows.get(c, 0)} for c, label in labels.items()]
-
-
-def hit_rate_by_area(user: Any, s: Slice, groups: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Examinations, findings and hit rate per risk area of the target."""
-    groups = exam_groups(user, s) if groups is None else groups
-    if groups is None:
-        return []
-    per: dict[str, dict[str, Any]] = {}
-    for g in groups:
-        row = per.setdefault(g["risk_area"], {"risk_area": g["risk_area"], "n": 0, "f": 0})
-        row["n"] += g["n"]
-        row["f"] += g["f"]
-    return area_rows(list(per.values()))
-
-
-def area_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The hit rate table from ``{risk_area, n, f}`` rows."""
-    from apps.targeting.models import RiskArea
-
-    labels = dict(RiskArea.choices)
-    out = [
-        {
-            "risk_area": r["risk_area"],
-            "label": labels.get(r["risk_area"], r["risk_area"]),
-            "examinations": r["n"],
-            "findings": r["f"],
-            "hit_rate": _ratio(r["f"], r["n"]),
-        }
-        for r in rows
-    ]
-    return sorted(out, key=lambda r: -r["examinations"])
 
 
 def headline(user: Any, s: Slice, *, full: bool = True) -> dict[str, Any]:

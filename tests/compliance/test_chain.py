@@ -17,8 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.compliance import anchors
-from apps.compliance.chain import ChainHead, append, seal, verify_chain
+from apps.compliance.chain import ChainHead, append, seal
 from apps.compliance.models import AccessLogEntry
+from apps.compliance.verification import verify_chain
 
 LABEL = "compliance.accesslogentry"
 

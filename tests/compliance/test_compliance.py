@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.agencies.roles import Role
-from apps.compliance.chain import verify_chain
 from apps.compliance.models import AccessLogEntry, UnmaskRequest
 from apps.compliance.services import apply_retention, decide_unmask, request_unmask, set_purpose
+from apps.compliance.verification import verify_chain
 from apps.intake.models import Outcome, Subject, SubjectKey
 from tests.factories import DataSourceFactory, member
 

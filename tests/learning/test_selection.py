@@ -113,7 +113,7 @@ def test_correction_ranks_the_traffic_better_when_selection_used_what_the_model_
 
 
 def test_support_shows_more_of_the_score_resting_on_few_examples_when_few_outcomes_weigh_much():
-    from apps.learning.services import score_support
+    from apps.learning.diagnostics import score_support
 
     frame = declarations()
     dates = frame["date"].astype(str)

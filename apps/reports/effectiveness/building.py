@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from apps.reports.direct import targets
 from apps.reports.effectiveness.book import (
     RANDOM,
     Baseline,
@@ -34,6 +33,7 @@ from apps.reports.effectiveness.statistics import (
     too_few,
     wilson,
 )
+from apps.reports.scope import targets
 from apps.reports.slicing import Slice, optional_model
 
 

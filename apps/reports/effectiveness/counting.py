@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from apps.reports.direct import targets
 from apps.reports.effectiveness.book import Stratum
+from apps.reports.scope import targets
 from apps.reports.slicing import Slice, optional_model
 
 

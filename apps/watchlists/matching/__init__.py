@@ -25,7 +25,7 @@ Three layers, each usable on its own:
 
 One module per layer; this package is their face: :mod:`.names` (normalisation, tokens,
 transliteration), :mod:`.scoring` (pair scoring), :mod:`.query` (what a screening query brings and
-gets back) and :mod:`.index` (:class:`ScreeningIndex`).
+gets back), :mod:`.postings` (the aliases and their inverted lists) and :mod:`.index` (:class:`ScreeningIndex`).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ rewritten chain are found.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.compliance.chain import verify_chain
 from apps.compliance.registry import chained_models
+from apps.compliance.verification import verify_chain
 
 
 class Command(BaseCommand):

@@ -1,0 +1,154 @@
+"""What the bulk path keeps per index (vocabulary features, per-token postings) and its candidate
+generation: ``ScreeningIndex._candidates`` for a whole chunk of names in one numpy pass."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from apps.watchlists.bulk.similarity import _ALPHABET, _TokenTable
+from apps.watchlists.matching.index import ScreeningIndex
+from apps.watchlists.matching.names import Token
+from apps.watchlists.matching.scoring import EXTRA_QUERY_COST, SINGLE_NAME_EXTRA_COST
+
+#: Per-name postings above which the per-name path switches to a dense pass: done name by name here.
+DENSE = 50_000
+
+
+class _State:
+    """What the bulk path keeps per index: vocabulary features and per-token expansions."""
+
+    def __init__(self, index: ScreeningIndex) -> None:
+        self.text_ids: dict[str, int] = {}
+        self.phon_ids: dict[str, int] = {}
+        for t in index.tokens:
+            self.text_ids.setdefault(t.text, len(self.text_ids))
+            self.phon_ids.setdefault(t.phon, len(self.phon_ids))
+        self.vocab = _TokenTable(index.tokens, self.text_ids, self.phon_ids)
+        ptr, tok = index.alias_ptr, index.alias_tok
+        self.alias_len = np.diff(ptr).astype(np.int32)
+        owner = np.repeat(np.arange(len(self.alias_len)), self.alias_len)
+        v = self.vocab
+        w = v.weight[tok]
+
+        def per_alias(values: np.ndarray, how: np.ufunc = np.add) -> np.ndarray:
+            out = np.zeros(len(self.alias_len), dtype=values.dtype)
+            how.at(out, owner, values)
+            return out
+
+        self.alias_weight = per_alias(w)
+        self.alias_wmax = per_alias(w, np.maximum)
+        self.alias_nonminor = per_alias((~v.minor[tok]).astype(np.int32))
+        # A person's single listed name makes the query's other parts cheap (``_align``'s single-name rule).
+        real = ~(v.minor | v.initial | v.number)
+        single = (per_alias(real[tok].astype(np.int32)) == 1) & ~index.alias_org.astype(np.bool_)
+        self.extra_query_cost = np.where(single, SINGLE_NAME_EXTRA_COST, EXTRA_QUERY_COST)
+        # Joined phonetic strings (all tokens, and without legal forms), for score_tokens' joined rule.
+        keep = ~v.legal[tok]
+        self.joined_bag = np.zeros((len(self.alias_len), _ALPHABET), np.int32)
+        self.joined_bag_nolegal = np.zeros((len(self.alias_len), _ALPHABET), np.int32)
+        np.add.at(self.joined_bag, owner, v.bag_phon[tok])
+        np.add.at(self.joined_bag_nolegal, owner[keep], v.bag_phon[tok][keep])
+        self.joined_len = per_alias(v.len_phon[tok])
+        self.joined_len_nolegal = per_alias(np.where(keep, v.len_phon[tok], 0))
+        self.alias_single_short = (self.alias_len == 1) & np.isin(
+            np.arange(len(self.alias_len)), owner[(v.len_text[tok] >= 2) & (v.len_text[tok] <= 6)]
+        )
+        self.entry_kind = np.asarray([e.kind for e in index.entries], dtype=object)
+        self.alias_kind = (
+            self.entry_kind[index.alias_entry] if len(index.alias_entry) else self.entry_kind[:0]
+        )
+        self.segments: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def token_segments(self, index: ScreeningIndex, t: Token) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posting ranges and gains of one query token, exactly as ``ScreeningIndex._candidates`` makes them."""
+        key = (t.text, t.abjad)
+        found = self.segments.get(key)
+        if found is None:
+            starts, ends, gains = index.postings(t)
+            found = (
+                np.asarray(starts, dtype=np.int64),
+                np.asarray(ends, dtype=np.int64),
+                np.asarray(gains, dtype=np.float32),
+            )
+            self.segments[key] = found
+        return found
+
+
+_states: weakref.WeakKeyDictionary[ScreeningIndex, _State] = weakref.WeakKeyDictionary()
+
+
+def _state(index: ScreeningIndex) -> _State:
+    state = _states.get(index)
+    if state is None:
+        state = _states[index] = _State(index)
+    return state
+
+
+def _candidates(
+    index: ScreeningIndex, state: _State, names: list[tuple[Token, ...]], top_ks: list[int]
+) -> list[np.ndarray]:
+    """``ScreeningIndex._candidates(q, k)`` for every ``q``, ``k`` in ``names``, ``top_ks``, merged into one
+    numpy pass."""
+    seg_lo: list[np.ndarray] = []
+    seg_hi: list[np.ndarray] = []
+    seg_gain: list[np.ndarray] = []
+    seg_name: list[np.ndarray] = []
+    for k, q in enumerate(names):
+        for t in q:
+            lo, hi, gain = state.token_segments(index, t)
+            if len(lo):
+                seg_lo.append(lo)
+                seg_hi.append(hi)
+                seg_gain.append(gain)
+                seg_name.append(np.full(len(lo), k, dtype=np.int64))
+    out = [np.zeros(0, dtype=np.int32) for _ in names]
+    if not seg_lo:
+        return out
+    lo = np.concatenate(seg_lo)
+    lengths = np.concatenate(seg_hi) - lo
+    gains = np.concatenate(seg_gain)
+    owner = np.concatenate(seg_name)
+    n_ids = np.bincount(owner, weights=lengths, minlength=len(names)).astype(np.int64)
+    dense = np.flatnonzero(n_ids > DENSE)
+    if len(dense):  # the per-name path takes another route for these: take it too
+        for k in dense.tolist():
+            out[k] = index._candidates(names[k], top_ks[k])
+        keep = ~np.isin(owner, dense)
+        lo, lengths, gains, owner = lo[keep], lengths[keep], gains[keep], owner[keep]
+    total = int(lengths.sum())
+    if not total:
+        return out
+    seg_start = np.cumsum(lengths) - lengths
+    positions = np.arange(total, dtype=np.int64) - np.repeat(seg_start - lo, lengths)
+    ids = index.post_ids[positions].astype(np.int64)
+    who = np.repeat(owner, lengths)
+    weights = np.repeat(gains, lengths)
+    n_alias = len(index.alias_entry)
+    # One sort for the whole chunk; within a name, contributions keep their order, so bincount adds
+    # the same float32 gains in the same sequence as the per-name path does.
+    keys, inverse = np.unique(who * n_alias + ids, return_inverse=True)
+    key_name = keys // n_alias
+    key_alias = (keys % n_alias).astype(np.int32)
+    totals = np.bincount(inverse.ravel(), weights=weights) - index.length_tie[key_alias]
+    bounds = np.searchsorted(key_name, np.arange(len(names) + 1))
+    group_max = np.zeros(len(names))
+    nonempty = bounds[1:] > bounds[:-1]
+    group_max[nonempty] = np.maximum.reduceat(totals, bounds[:-1][nonempty])
+    keep_rel = totals >= 0.3 * group_max[key_name]
+    for k in np.flatnonzero(nonempty).tolist():
+        if n_ids[k] > DENSE:
+            continue
+        s, e = bounds[k], bounds[k + 1]
+        top_k = top_ks[k]
+        if n_ids[k] <= top_k:
+            out[k] = key_alias[s:e]
+        elif e - s > top_k:
+            g_tot = totals[s:e]
+            top = np.argpartition(-g_tot, top_k)[:top_k]
+            g_uniq, g_tot = key_alias[s:e][top], g_tot[top]
+            out[k] = g_uniq[g_tot >= 0.3 * g_tot.max()]
+        else:
+            out[k] = key_alias[s:e][keep_rel[s:e]]
+    return out
