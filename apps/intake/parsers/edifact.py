@@ -499,13 +499,7 @@ def _read_interchange(
         if tag == "UNH":
             if message is not None:
                 problems.append(_unterminated(file, message, segment))
-            message = Message(
-                reference=segment.get(0).strip(),
-                message_type=segment.get(1).strip(),
-                version=[c.strip() for c in segment.element(1)[1:]],
-                header=segment,
-                group_reference=group.get(4) if group else "",
-            )
+            message = _open_message(segment, group)
         elif tag == "UNT":
             if message is None:
                 problems.append(Problem(file, segment.where, "UNT without a preceding UNH"))
@@ -523,24 +517,33 @@ def _read_interchange(
                 message = None
             _check_group_count(interchange, segment, group_messages, file)
             group = None
-        else:  # UNZ or UNB
+        else:  # UNZ or UNB: the interchange ends here either way
             if message is not None:
                 problems.append(_unterminated(file, message, segment))
-                message = None
             if tag == "UNB":
                 problems.append(
                     Problem(file, unb.where, "interchange has no UNZ trailer before the next UNB")
                 )
                 return interchange, service
-            if not _close_interchange(interchange, segment, groups, file, problems):
-                return None, cursor
-            return interchange, cursor
+            refused = not _close_interchange(interchange, segment, groups, file, problems)
+            return (None if refused else interchange), cursor
     if message is not None:
         problems.append(
             Problem(file, message.where, f"message {message.reference!r} is truncated: no UNT before the end")
         )
     problems.append(Problem(file, unb.where, "interchange has no UNZ trailer (file truncated?)"))
     return interchange, total
+
+
+def _open_message(unh: Segment, group: Segment | None) -> Message:
+    """A message begun by its UNH header, inside the functional group ``group`` if any."""
+    return Message(
+        reference=unh.get(0).strip(),
+        message_type=unh.get(1).strip(),
+        version=[c.strip() for c in unh.element(1)[1:]],
+        header=unh,
+        group_reference=group.get(4) if group else "",
+    )
 
 
 def _interchange_header(unb: Segment, seps: Separators) -> Interchange:
