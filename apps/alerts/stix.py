@@ -367,86 +367,14 @@ def parse_bundle(data: bytes | str | dict[str, Any]) -> ParsedBundle:
     rules apply: only known object types and extensions, the extension's properties by name, a subject
     kind and risk area from our vocabularies.
     """
-    from apps.targeting.models import RiskArea
-
-    if isinstance(data, bytes | str):
-        try:
-            data = json.loads(data)
-        except ValueError as exc:
-            raise BundleRefused("", "(body)", f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BundleRefused("", "(body)", "a bundle is a JSON object")
-    if data.get("type") not in ("bundle", None) or not isinstance(data.get("objects"), list):
-        raise BundleRefused(
-            str(data.get("id", "")), "objects", "a bundle (or envelope) with a list of objects"
-        )
     parsed = ParsedBundle()
-    for index, obj in enumerate(data["objects"]):
-        if not isinstance(obj, dict) or "id" not in obj or "type" not in obj:
-            raise BundleRefused(f"objects[{index}]", "id", "every object has a type and an id")
+    for index, obj in enumerate(_bundle_objects(data)):
+        stix = _stix_object(index, obj)
         kind = obj["type"]
-        if kind not in CONTEXT_TYPES | {"grouping", "sighting"}:
-            raise BundleRefused(obj["id"], "type", f"{kind} objects are not read by this centre")
-        _refuse_unknown_extensions(obj)
-        # The library fills in a missing timestamp; STIX 2.1 requires them from the producer.
-        required = (
-            ("spec_version", "created")
-            if kind == "marking-definition"
-            else ("spec_version", "created", "modified")
-        )
-        for prop in required:
-            if prop not in obj:
-                raise BundleRefused(obj["id"], prop, "required by STIX 2.1")
-        try:
-            stix = stix2.parse(obj, allow_custom=False)
-        except Exception as exc:  # stix2 raises many types, each naming the property in its text
-            prop = getattr(exc, "prop_name", None) or getattr(exc, "properties", None) or "(object)"
-            if isinstance(prop, list | tuple | set):
-                prop = ", ".join(sorted(map(str, prop)))
-            raise BundleRefused(obj["id"], str(prop), str(exc)) from None
         if kind == "identity":
             parsed.identities[stix.id] = stix.name
         elif kind == "grouping":
-            ext = dict((obj.get("extensions") or {}).get(EXTENSION_ID) or {})
-            if not ext:
-                raise BundleRefused(
-                    obj["id"], f"extensions.{EXTENSION_ID}", "an alert carries the customs extension"
-                )
-            ext.pop("extension_type", None)
-            if ext.get("subject_kind") not in SUBJECT_KINDS:
-                raise BundleRefused(obj["id"], f"extensions.{EXTENSION_ID}.subject_kind",
-                                    f"one of {', '.join(sorted(SUBJECT_KINDS))}")  # fmt: skip
-            if ext.get("risk_area") not in RiskArea.values:
-                raise BundleRefused(obj["id"], f"extensions.{EXTENSION_ID}.risk_area",
-                                    f"one of {', '.join(RiskArea.values)}")  # fmt: skip
-            if ext.get("requested_action", "examine") not in REQUESTED_ACTIONS:
-                raise BundleRefused(obj["id"], f"extensions.{EXTENSION_ID}.requested_action",
-                                    f"one of {', '.join(sorted(REQUESTED_ACTIONS))}")  # fmt: skip
-            if "lookout" in ext:
-                _check_lookout(obj["id"], ext["lookout"])
-            # A marking we cannot read may forbid what we would do: refused, never guessed permissive.
-            readable = {*TLP_BY_ID, *TLP_1_BY_ID, NO_ACTION, CONSENT}
-            for ref in obj.get("object_marking_refs") or []:
-                if ref not in readable:
-                    raise BundleRefused(obj["id"], "object_marking_refs", f"{ref} is not a marking this centre "
-                                        "reads (TLP 1.0 or 2.0, or the RATC handling statements): it may "
-                                        "restrict what may be done with the alert")  # fmt: skip
-            if "created_by_ref" not in obj:
-                raise BundleRefused(
-                    obj["id"], "created_by_ref", "an alert names the administration sending it"
-                )
-            parsed.alerts.append(
-                ParsedAlert(
-                    stix_id=stix.id,
-                    modified=stix.modified,
-                    created_by=stix.created_by_ref,
-                    name=stix.name or "",
-                    description=getattr(stix, "description", "") or "",
-                    properties=ext,
-                    handling=handling_of(list(obj.get("object_marking_refs") or [])),
-                    raw=obj,
-                )
-            )
+            parsed.alerts.append(_alert(obj, stix))
         elif kind == "sighting":
             ext = dict((obj.get("extensions") or {}).get(EXTENSION_ID) or {})
             ext.pop("extension_type", None)
@@ -462,3 +390,85 @@ def parse_bundle(data: bytes | str | dict[str, Any]) -> ParsedBundle:
                 )
             )
     return parsed
+
+
+def _bundle_objects(data: bytes | str | dict[str, Any]) -> list[Any]:
+    """The objects of a bundle or envelope, after checking the body is one."""
+    if isinstance(data, bytes | str):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            raise BundleRefused("", "(body)", f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BundleRefused("", "(body)", "a bundle is a JSON object")
+    if data.get("type") not in ("bundle", None) or not isinstance(data.get("objects"), list):
+        raise BundleRefused(
+            str(data.get("id", "")), "objects", "a bundle (or envelope) with a list of objects"
+        )
+    return data["objects"]
+
+
+def _stix_object(index: int, obj: Any) -> Any:
+    """One object checked against our rules, then parsed by ``stix2``; ``BundleRefused`` names the fault."""
+    if not isinstance(obj, dict) or "id" not in obj or "type" not in obj:
+        raise BundleRefused(f"objects[{index}]", "id", "every object has a type and an id")
+    kind = obj["type"]
+    if kind not in CONTEXT_TYPES | {"grouping", "sighting"}:
+        raise BundleRefused(obj["id"], "type", f"{kind} objects are not read by this centre")
+    _refuse_unknown_extensions(obj)
+    # The library fills in a missing timestamp; STIX 2.1 requires them from the producer.
+    required = (
+        ("spec_version", "created")
+        if kind == "marking-definition"
+        else ("spec_version", "created", "modified")
+    )
+    for prop in required:
+        if prop not in obj:
+            raise BundleRefused(obj["id"], prop, "required by STIX 2.1")
+    try:
+        return stix2.parse(obj, allow_custom=False)
+    except Exception as exc:  # stix2 raises many types, each naming the property in its text
+        prop = getattr(exc, "prop_name", None) or getattr(exc, "properties", None) or "(object)"
+        if isinstance(prop, list | tuple | set):
+            prop = ", ".join(sorted(map(str, prop)))
+        raise BundleRefused(obj["id"], str(prop), str(exc)) from None
+
+
+def _alert(obj: dict[str, Any], stix: Any) -> ParsedAlert:
+    """An alert (a grouping): its customs extension, markings and sender checked."""
+    from apps.targeting.models import RiskArea
+
+    ext = dict((obj.get("extensions") or {}).get(EXTENSION_ID) or {})
+    if not ext:
+        raise BundleRefused(obj["id"], f"extensions.{EXTENSION_ID}", "an alert carries the customs extension")
+    ext.pop("extension_type", None)
+    if ext.get("subject_kind") not in SUBJECT_KINDS:
+        raise BundleRefused(obj["id"], f"extensions.{EXTENSION_ID}.subject_kind",
+                            f"one of {', '.join(sorted(SUBJECT_KINDS))}")  # fmt: skip
+    if ext.get("risk_area") not in RiskArea.values:
+        raise BundleRefused(obj["id"], f"extensions.{EXTENSION_ID}.risk_area",
+                            f"one of {', '.join(RiskArea.values)}")  # fmt: skip
+    if ext.get("requested_action", "examine") not in REQUESTED_ACTIONS:
+        raise BundleRefused(obj["id"], f"extensions.{EXTENSION_ID}.requested_action",
+                            f"one of {', '.join(sorted(REQUESTED_ACTIONS))}")  # fmt: skip
+    if "lookout" in ext:
+        _check_lookout(obj["id"], ext["lookout"])
+    # A marking we cannot read may forbid what we would do: refused, never guessed permissive.
+    readable = {*TLP_BY_ID, *TLP_1_BY_ID, NO_ACTION, CONSENT}
+    for ref in obj.get("object_marking_refs") or []:
+        if ref not in readable:
+            raise BundleRefused(obj["id"], "object_marking_refs", f"{ref} is not a marking this centre "
+                                "reads (TLP 1.0 or 2.0, or the RATC handling statements): it may "
+                                "restrict what may be done with the alert")  # fmt: skip
+    if "created_by_ref" not in obj:
+        raise BundleRefused(obj["id"], "created_by_ref", "an alert names the administration sending it")
+    return ParsedAlert(
+        stix_id=stix.id,
+        modified=stix.modified,
+        created_by=stix.created_by_ref,
+        name=stix.name or "",
+        description=getattr(stix, "description", "") or "",
+        properties=ext,
+        handling=handling_of(list(obj.get("object_marking_refs") or [])),
+        raw=obj,
+    )

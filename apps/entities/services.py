@@ -157,14 +157,41 @@ def link_subjects(subject_ids: list[int], *, records: list[BatchRecord] | None =
     return counts
 
 
+Pair = tuple[int, int]
+
+
 def _link_kind(
     rows: list[BatchRecord], subject_kind: str, engine_kind: str, link_kind: str, counts: LinkCounts
 ) -> None:
+    """Block, score and store the links of one kind's new records, among themselves and with stored ones."""
     new = _frame(rows, subject_kind)
     prepared = resolution.prepare(new, engine_kind)
     keys = _hashed(resolution.block_keys(prepared, engine_kind))
     new_ids = set(new["rid"].tolist())
     bulk_insert_rows(BlockKey, [{"subject_id": int(r), "key": k} for k, r in keys.itertuples(index=False)])
+    stored_keys, stored = _stored_candidates(keys, new_ids, subject_kind, engine_kind, counts)
+    pairs = resolution.candidate_pairs(keys, stored_keys if stored is not None else None)
+    every = prepared if stored is None else pd.concat([stored, prepared])
+    links = resolution.score(every, pairs, engine_kind)
+    found = _linked(links)
+    confirmed, split = _decisions(new_ids, subject_kind, {r[0]: (r[4], r[5]) for r in rows})
+    for pair in split:
+        if found.pop(pair, None) is not None:
+            counts.split_kept_apart += 1
+    reasons = dict(links.reasons)
+    for pair in confirmed:
+        found[pair] = (1.0, float(found.get(pair, (0, 0))[1]))
+        reasons[pair] = [*reasons.get(pair, []), "confirmed by an analyst"]
+    counts.links += len(found)
+    counts.confirmed += len(confirmed)
+    if found:
+        _store_links(found, confirmed, reasons, link_kind)
+
+
+def _stored_candidates(
+    keys: pd.DataFrame, new_ids: set[int], subject_kind: str, engine_kind: str, counts: LinkCounts
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The stored records sharing a usable blocking key with the batch: their keys and prepared columns."""
     batch_keys = keys["key"].unique().tolist()
     # A key that MAX_BLOCK live stored records hold already blocks nothing (``candidate_pairs`` drops it
     # once the batch's own holders are added): its holders are not read at all. Counted by the database,
@@ -194,14 +221,15 @@ def _link_kind(
         stored_keys = stored_keys[stored_keys["rid"].isin(live)]
         stored = resolution.prepare(_frame(others, subject_kind), engine_kind) if others else None
         counts.candidates += len(others)
-    pairs = resolution.candidate_pairs(keys, stored_keys if stored is not None else None)
-    every = prepared if stored is None else pd.concat([stored, prepared])
-    links = resolution.score(every, pairs, engine_kind)
+    return stored_keys, stored
 
+
+def _linked(links: resolution.Links) -> dict[Pair, tuple[float, float]]:
+    """The linked pairs with their score and weight."""
     # The links only, picked by the array's mask: a batch scores hundreds of thousands of pairs and
     # keeps a few thousand, which a loop over every pair spent most of its time skipping.
     hit = np.flatnonzero(links.linked)
-    found = {
+    return {
         (a, b): (s, w)
         for a, b, s, w in zip(
             links.a[hit].tolist(),
@@ -211,18 +239,15 @@ def _link_kind(
             strict=True,
         )
     }
-    confirmed, split = _decisions(new_ids, subject_kind, {r[0]: (r[4], r[5]) for r in rows})
-    for pair in split:
-        if found.pop(pair, None) is not None:
-            counts.split_kept_apart += 1
-    reasons = dict(links.reasons)
-    for pair in confirmed:
-        found[pair] = (1.0, float(found.get(pair, (0, 0))[1]))
-        reasons[pair] = [*reasons.get(pair, []), "confirmed by an analyst"]
-    counts.links += len(found)
-    counts.confirmed += len(confirmed)
-    if not found:
-        return
+
+
+def _store_links(
+    found: dict[Pair, tuple[float, float]],
+    confirmed: set[Pair],
+    reasons: dict[Pair, list[str]],
+    link_kind: str,
+) -> None:
+    """Insert the entity links not stored yet, and the subject links for pairs not linked either way."""
     existing = set(
         EntityLink.objects.filter(
             from_subject_id__any=[a for a, _ in found], to_subject_id__any=[b for _, b in found]

@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from apps.agencies.models import AgencyKind, Port, Shift
@@ -138,16 +138,7 @@ def compute_summary(
 ) -> dict:
     """What the desk has open now, as the actor may see it: targets by state, holds, claims, service-
     level breaches, notable results since ``since``, and partner requests."""
-    from apps.frontline.models import FINDING_OUTCOMES, ExaminationResult
-    from apps.targeting.models import (
-        FINAL_STATES,
-        OPEN_STATES,
-        HandlingCode,
-        Hold,
-        Target,
-        TargetShare,
-        TargetState,
-    )
+    from apps.targeting.models import FINAL_STATES, Hold, Target, TargetState
 
     now = now or timezone.now()
     since = since or now - SHIFT_LENGTH
@@ -164,12 +155,33 @@ def compute_summary(
     )
     labels: dict[str, str] = dict(TargetState.choices)  # the choices of Target.state
     by_state = [{"state": s, "label": labels[s], "count": states[s]} for s in labels if states.get(s)]
-
     holds = Hold.objects.visible_to(actor).filter(released_at__isnull=True, target__in=in_scope)
+    return {
+        "computed_at": now.isoformat(),
+        "since": since.isoformat(),
+        "open_by_state": by_state,
+        "open_total": sum(states.values()),
+        "holds": _holds_section(holds),
+        "claims": _claims_section(targets),
+        "breaches": _breaches_section(targets, now),
+        "results": _results_section(actor, in_scope, since),
+        "requests": _requests_section(actor, holds, membership.agency_id, in_scope),
+    }
+
+
+def _holds_section(holds: QuerySet[Any]) -> dict[str, Any]:
+    """The desk's holds in force, oldest first."""
     hold_rows = [
         _row(h.target, f"held by {h.agency.code} since {_when(h.placed_at)}")
         for h in holds.select_related("target", "target__port", "agency").order_by("placed_at")[:SECTION_ROWS]
     ]
+    return _section(hold_rows, holds.count())
+
+
+def _claims_section(targets: Any) -> dict[str, Any]:
+    """Open targets someone has claimed, oldest claim first."""
+    from apps.targeting.models import OPEN_STATES
+
     claims = targets.filter(claimed_by__isnull=False, state__in=sorted(OPEN_STATES))
     claim_rows = [
         _row(
@@ -177,6 +189,11 @@ def compute_summary(
         )
         for t in claims.select_related("port", "claimed_by").order_by("claimed_at")[:SECTION_ROWS]
     ]
+    return _section(claim_rows, claims.count())
+
+
+def _breaches_section(targets: Any, now: dt.datetime) -> dict[str, Any]:
+    """Targets past their decision deadline, earliest arrival first."""
     breaching = targets.breaching(now)
     breach_rows = [
         _row(t, f"decision was due {_when(t.sla_deadline())}")
@@ -184,6 +201,13 @@ def compute_summary(
             :SECTION_ROWS
         ]
     ]
+    return _section(breach_rows, breaching.count())
+
+
+def _results_section(actor: User, in_scope: QuerySet[Any], since: dt.datetime) -> dict[str, Any]:
+    """Examinations with a finding recorded since ``since``, latest first."""
+    from apps.frontline.models import FINDING_OUTCOMES, ExaminationResult
+
     results = ExaminationResult.objects.visible_to(actor).filter(
         target__in=in_scope, recorded_at__gte=since, outcome__in=sorted(FINDING_OUTCOMES)
     )
@@ -191,9 +215,18 @@ def compute_summary(
         _row(r.target, f"{r.get_outcome_display()} ({r.get_method_display()}) at {_when(r.recorded_at)}")
         for r in results.select_related("target", "target__port").order_by("-recorded_at")[:SECTION_ROWS]
     ]
+    return _section(result_rows, results.count())
+
+
+def _requests_section(
+    actor: User, holds: QuerySet[Any], agency_id: int, in_scope: QuerySet[Any]
+) -> dict[str, Any]:
+    """Partner requests on the desk's targets: holds by other agencies and shares awaiting consent."""
+    from apps.targeting.models import HandlingCode, TargetShare
+
     # Partner requests: another agency's hold on a target of the desk, and a share that waits for its
     # owner's consent before the partner may act (either side of it: the desk owns it or is waiting).
-    partner_holds = holds.exclude(agency_id=membership.agency_id)
+    partner_holds = holds.exclude(agency_id=agency_id)
     consents = TargetShare.objects.visible_to(actor).filter(
         target__in=in_scope, code=HandlingCode.CONSENT, consent_given_at__isnull=True
     )
@@ -208,17 +241,7 @@ def compute_summary(
             :SECTION_ROWS
         ]
     ]
-    return {
-        "computed_at": now.isoformat(),
-        "since": since.isoformat(),
-        "open_by_state": by_state,
-        "open_total": sum(states.values()),
-        "holds": _section(hold_rows, holds.count()),
-        "claims": _section(claim_rows, claims.count()),
-        "breaches": _section(breach_rows, breaching.count()),
-        "results": _section(result_rows, results.count()),
-        "requests": _section(request_rows, partner_holds.count() + consents.count()),
-    }
+    return _section(request_rows, partner_holds.count() + consents.count())
 
 
 # --- the steps -----------------------------------------------------------------------------------------

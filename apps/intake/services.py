@@ -34,7 +34,7 @@ from apps.intake.models import (
 )
 from apps.intake.normalise import SubjectDraft
 from apps.intake.parallel import parsed_files
-from apps.intake.parsers.base import ParsedMessage
+from apps.intake.parsers.base import ParsedMessage, ParseResult
 from apps.intake.parsers.payload import parse_payload
 
 log = logging.getLogger(__name__)
@@ -300,51 +300,13 @@ def run_intake(
     # A register source reads register files whatever they look like: its CSV is no declaration.
     register = run.source.kind == SourceKind.TRADER_REGISTER and run.format == "auto"
     totals = StoreCounts()
-    counts = {
-        "files": 0,
-        "rejected_files": 0,
-        "messages": 0,
-        "duplicates": 0,
-        "subjects": 0,
-        "superseded": 0,
-        "cancelled": 0,
-        "problems": 0,
-        "filtered_fields": 0,
-    }
-    if resume:
-        counts.update({k: v for k, v in (run.counts or {}).items() if k in counts})
-        for name in ("messages", "duplicates", "subjects", "superseded", "cancelled", "filtered_fields"):
-            setattr(totals, name, counts[name])
-        counts["files"] = run.progress_done
+    counts = _starting_counts(run, totals, resume=resume)
     ports = PortIndex()
     problems: list[dict[str, str]] = list(run.problems) if resume else []
     try:
         # Parsed in file order; the next files in a process of their own while this one is stored.
         for name, result in parsed_files(payloads, fmt=run.format, register=register):
-            counts["files"] += 1
-            if result.problems:
-                counts["problems"] += len(result.problems)
-                problems.extend(
-                    {"file": p.file, "where": p.where, "reason": p.reason}
-                    for p in result.problems[: MAX_PROBLEMS_KEPT - len(problems)]
-                )
-                if not result.messages:
-                    counts["rejected_files"] += 1
-            messages = [(m, name) for m in result.messages]
-            for start in range(0, len(messages), batch_size):
-                stored = store_messages(
-                    source=run.source, parsed=messages[start : start + batch_size], run=run, ports=ports
-                )
-                totals.add(stored)
-            run.progress_done = counts["files"]
-            run.counts = counts | {
-                k: getattr(totals, k)
-                for k in ("messages", "duplicates", "subjects", "superseded", "cancelled", "filtered_fields")
-            }
-            run.problems = problems[:MAX_PROBLEMS_KEPT]
-            IntakeRun.objects.filter(pk=run.pk).update(
-                progress_done=run.progress_done, counts=run.counts, problems=run.problems
-            )
+            _store_file(run, name, result, counts, totals, problems, ports, batch_size)
             if progress:
                 progress(run)
             if not connection.force_debug_cursor:
@@ -365,6 +327,65 @@ def run_intake(
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at", "counts", "problems", "progress_done"])
     return run
+
+
+#: The counts a run keeps that ``StoreCounts`` adds up as messages are stored.
+_STORED_COUNTS = ("messages", "duplicates", "subjects", "superseded", "cancelled", "filtered_fields")
+
+
+def _starting_counts(run: IntakeRun, totals: StoreCounts, *, resume: bool) -> dict[str, int]:
+    """The run's counts at zero, or, when resuming, as the interrupted run left them (into ``totals`` too)."""
+    counts = {
+        "files": 0,
+        "rejected_files": 0,
+        "messages": 0,
+        "duplicates": 0,
+        "subjects": 0,
+        "superseded": 0,
+        "cancelled": 0,
+        "problems": 0,
+        "filtered_fields": 0,
+    }
+    if resume:
+        counts.update({k: v for k, v in (run.counts or {}).items() if k in counts})
+        for name in _STORED_COUNTS:
+            setattr(totals, name, counts[name])
+        counts["files"] = run.progress_done
+    return counts
+
+
+def _store_file(
+    run: IntakeRun,
+    name: str,
+    result: ParseResult,
+    counts: dict[str, int],
+    totals: StoreCounts,
+    problems: list[dict[str, str]],
+    ports: PortIndex,
+    batch_size: int,
+) -> None:
+    """Store one parsed file in batches, keep its problems, and save the run's progress after it."""
+    counts["files"] += 1
+    if result.problems:
+        counts["problems"] += len(result.problems)
+        problems.extend(
+            {"file": p.file, "where": p.where, "reason": p.reason}
+            for p in result.problems[: MAX_PROBLEMS_KEPT - len(problems)]
+        )
+        if not result.messages:
+            counts["rejected_files"] += 1
+    messages = [(m, name) for m in result.messages]
+    for start in range(0, len(messages), batch_size):
+        stored = store_messages(
+            source=run.source, parsed=messages[start : start + batch_size], run=run, ports=ports
+        )
+        totals.add(stored)
+    run.progress_done = counts["files"]
+    run.counts = counts | {k: getattr(totals, k) for k in _STORED_COUNTS}
+    run.problems = problems[:MAX_PROBLEMS_KEPT]
+    IntakeRun.objects.filter(pk=run.pk).update(
+        progress_done=run.progress_done, counts=run.counts, problems=run.problems
+    )
 
 
 def ingest_paths(

@@ -328,12 +328,98 @@ def train(
     """
     report = progress or _noop
     started = time.perf_counter()
+    options, lgb_params = _split_params(params)
+
+    report(0.0, "Preparing declarations")
+    data, y_all, w_all = _labelled_rows(frame)
+    ctx = _context_rows(context, data)
+
+    fit_part, holdout = _split_by_time(data, options["holdout_fraction"])
+    calib, test = _split_by_time(holdout.reset_index(drop=True), 0.5)
+    n_fit, n_cal = len(fit_part), len(calib)
+    maps, x_fit, x_hold = _fit_and_holdout_features(fit_part, holdout, ctx, report)
+    x_cal, x_test = x_hold.iloc[:n_cal], x_hold.iloc[n_cal:]
+    y_fit, y_cal, y_test = y_all[:n_fit], y_all[n_fit : n_fit + n_cal], y_all[n_fit + n_cal :]
+    w_fit = None if w_all is None else w_all[:n_fit]
+    w_cal = None if w_all is None else w_all[n_fit : n_fit + n_cal]
+
+    report(0.3, "Training gradient-boosted trees")
+    booster, best_rounds = _fit_with_early_stopping(
+        x_fit, y_fit, x_cal, y_cal, w_fit, w_cal, lgb_params, options, report
+    )
+
+    report(0.7, "Calibrating and measuring on the holdout")
+    platt, metrics = _calibrate_and_measure(booster, best_rounds, x_cal, y_cal, w_cal, x_test, y_test)
+
+    if options["refit"]:
+        report(0.8, "Refitting on the whole training window")
+        x_all_raw = _with_context(data, ctx, use_frame_labels=True)
+        maps = F.fit_category_maps(x_all_raw)
+        x_all = F.encode_categories(x_all_raw, maps)
+        rounds = max(1, round(best_rounds * len(data) / n_fit))
+        booster = lgb.train(lgb_params, _dataset(x_all, y_all, weight=w_all), num_boost_round=rounds)
+    else:
+        booster = _truncate(booster, best_rounds)
+
+    info = _training_info(data, ctx, test, booster, started)
+    report(1.0, "Done")
+    return TrainedModel(
+        booster=booster,
+        platt=platt,
+        category_maps=maps,
+        spec=F.SPEC,
+        metrics=metrics,
+        params={**lgb_params, **options},
+        info=info,
+    )
+
+
+def _fit_and_holdout_features(
+    fit_part: pd.DataFrame, holdout: pd.DataFrame, ctx: pd.DataFrame, report: ProgressCallback
+) -> tuple[F.CategoryMaps, pd.DataFrame, pd.DataFrame]:
+    """Encoded features of the fit part and of the holdout (labels hidden), with the fit part's category maps."""
+    ctx_early = ctx[ctx["date"] < pd.to_datetime(holdout["date"]).min().normalize()]
+    ctx_late = ctx.drop(index=ctx_early.index)
+
+    report(0.1, "Building features for the training part")
+    x_fit_raw = _with_context(fit_part, ctx_early, use_frame_labels=True)
+    report(0.2, "Building features for the holdout (labels hidden)")
+    x_hold_raw = _with_context(
+        holdout.drop(columns=list(F.LABEL_COLUMNS), errors="ignore"),
+        ctx_late,
+        history=pd.concat([fit_part, ctx_early], ignore_index=True),
+    )
+    maps = F.fit_category_maps(x_fit_raw)
+    return maps, F.encode_categories(x_fit_raw, maps), F.encode_categories(x_hold_raw, maps)
+
+
+def _training_info(
+    data: pd.DataFrame, ctx: pd.DataFrame, test: pd.DataFrame, booster: lgb.Booster, started: float
+) -> dict[str, Any]:
+    """What the trained model records about its data, windows, rounds and cost."""
+    dates = pd.to_datetime(data["date"])
+    return {
+        "trained_rows": len(data),
+        "context_rows": len(ctx),
+        "window": [str(dates.min().date()), str(dates.max().date())],
+        "holdout_test_window": [str(pd.to_datetime(test["date"]).min().date()), str(dates.max().date())],
+        "rounds": booster.current_iteration(),
+        "training_seconds": time.perf_counter() - started,
+        "lightgbm": lgb.__version__,
+    }
+
+
+def _split_params(params: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sort ``train(params=...)`` overrides into training options and LightGBM parameters."""
     options = dict(DEFAULT_OPTIONS)
     lgb_params = dict(DEFAULT_LGB_PARAMS)
     for key, value in (params or {}).items():
         (options if key in DEFAULT_OPTIONS else lgb_params)[key] = value
+    return options, lgb_params
 
-    report(0.0, "Preparing declarations")
+
+def _labelled_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """The labelled rows in date order, with their 0/1 labels and optional fit weights."""
     data = F.normalise_columns(frame)
     if F.LABEL not in data.columns:
         raise ValueError(f"training frame needs the label column {F.LABEL!r}")
@@ -347,34 +433,23 @@ def train(
         if WEIGHT in data.columns
         else None
     )
+    return data, y_all, w_all
 
-    ctx = _context_rows(context, data)
 
-    fit_part, holdout = _split_by_time(data, options["holdout_fraction"])
-    calib, test = _split_by_time(holdout.reset_index(drop=True), 0.5)
-    n_fit, n_cal = len(fit_part), len(calib)
-    ctx_early = ctx[ctx["date"] < pd.to_datetime(holdout["date"]).min().normalize()]
-    ctx_late = ctx.drop(index=ctx_early.index)
-
-    report(0.1, "Building features for the training part")
-    x_fit_raw = _with_context(fit_part, ctx_early, use_frame_labels=True)
-    report(0.2, "Building features for the holdout (labels hidden)")
-    x_hold_raw = _with_context(
-        holdout.drop(columns=list(F.LABEL_COLUMNS), errors="ignore"),
-        ctx_late,
-        history=pd.concat([fit_part, ctx_early], ignore_index=True),
-    )
-    maps = F.fit_category_maps(x_fit_raw)
-    x_fit = F.encode_categories(x_fit_raw, maps)
-    x_hold = F.encode_categories(x_hold_raw, maps)
-    x_cal, x_test = x_hold.iloc[:n_cal], x_hold.iloc[n_cal:]
-    y_fit, y_cal, y_test = y_all[:n_fit], y_all[n_fit : n_fit + n_cal], y_all[n_fit + n_cal :]
-
-    report(0.3, "Training gradient-boosted trees")
-    d_fit = _dataset(x_fit, y_fit, weight=None if w_all is None else w_all[:n_fit])
-    d_cal = _dataset(
-        x_cal, y_cal, reference=d_fit, weight=None if w_all is None else w_all[n_fit : n_fit + n_cal]
-    )
+def _fit_with_early_stopping(
+    x_fit: pd.DataFrame,
+    y_fit: np.ndarray,
+    x_cal: pd.DataFrame,
+    y_cal: np.ndarray,
+    w_fit: np.ndarray | None,
+    w_cal: np.ndarray | None,
+    lgb_params: dict[str, Any],
+    options: dict[str, Any],
+    report: ProgressCallback,
+) -> tuple[lgb.Booster, int]:
+    """Boost on the fit part, stopping early on the calibration part; returns the booster and its best rounds."""
+    d_fit = _dataset(x_fit, y_fit, weight=w_fit)
+    d_cal = _dataset(x_cal, y_cal, reference=d_fit, weight=w_cal)
     max_rounds = int(options["max_rounds"])
 
     def _progress_cb(env: lgb.callback.CallbackEnv) -> None:
@@ -388,11 +463,21 @@ def train(
         valid_sets=[d_cal],
         callbacks=[lgb.early_stopping(int(options["early_stopping_rounds"]), verbose=False), _progress_cb],
     )
-    best_rounds = max(1, int(booster.best_iteration or booster.current_iteration()))
+    return booster, max(1, int(booster.best_iteration or booster.current_iteration()))
 
-    report(0.7, "Calibrating and measuring on the holdout")
+
+def _calibrate_and_measure(
+    booster: lgb.Booster,
+    best_rounds: int,
+    x_cal: pd.DataFrame,
+    y_cal: np.ndarray,
+    w_cal: np.ndarray | None,
+    x_test: pd.DataFrame,
+    y_test: np.ndarray,
+) -> tuple[tuple[float, float], dict[str, float]]:
+    """Fit the Platt calibration on the calibration part and measure the model on the test part."""
     raw_cal = np.asarray(booster.predict(x_cal, num_iteration=best_rounds, raw_score=True))
-    platt = _fit_platt(raw_cal, y_cal, weight=None if w_all is None else w_all[n_fit : n_fit + n_cal])
+    platt = _fit_platt(raw_cal, y_cal, weight=w_cal)
     raw_test = np.asarray(booster.predict(x_test, num_iteration=best_rounds, raw_score=True))
     p_test = _sigmoid(platt[0] * raw_test + platt[1])
     metrics = ranking_report(y_test, p_test)
@@ -400,37 +485,7 @@ def train(
     metrics["mean_predicted"] = float(p_test.mean())
     metrics["calibration_auc"] = ranking_report(y_cal, raw_cal)["auc"]
     metrics["best_rounds"] = float(best_rounds)
-
-    if options["refit"]:
-        report(0.8, "Refitting on the whole training window")
-        x_all_raw = _with_context(data, ctx, use_frame_labels=True)
-        maps = F.fit_category_maps(x_all_raw)
-        x_all = F.encode_categories(x_all_raw, maps)
-        rounds = max(1, round(best_rounds * len(data) / n_fit))
-        booster = lgb.train(lgb_params, _dataset(x_all, y_all, weight=w_all), num_boost_round=rounds)
-    else:
-        booster = _truncate(booster, best_rounds)
-
-    dates = pd.to_datetime(data["date"])
-    info = {
-        "trained_rows": len(data),
-        "context_rows": len(ctx),
-        "window": [str(dates.min().date()), str(dates.max().date())],
-        "holdout_test_window": [str(pd.to_datetime(test["date"]).min().date()), str(dates.max().date())],
-        "rounds": booster.current_iteration(),
-        "training_seconds": time.perf_counter() - started,
-        "lightgbm": lgb.__version__,
-    }
-    report(1.0, "Done")
-    return TrainedModel(
-        booster=booster,
-        platt=platt,
-        category_maps=maps,
-        spec=F.SPEC,
-        metrics=metrics,
-        params={**lgb_params, **options},
-        info=info,
-    )
+    return platt, metrics
 
 
 def _truncate(booster: lgb.Booster, rounds: int) -> lgb.Booster:

@@ -17,7 +17,7 @@ examinations change old days); a manager can recount an older period on demand f
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
@@ -34,6 +34,7 @@ from django.db.models import (
     Min,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
@@ -66,6 +67,23 @@ def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = 
     now = timezone.now()
     since = datetime.combine(first_day, dtime.min, tzinfo=UTC)
     until = datetime.combine(last_day + timedelta(days=1), dtime.min, tzinfo=UTC)
+    rows = _daily_rows(_annotated_subjects(since, until), now)
+    with transaction.atomic():
+        DailyStat.objects.filter(day__gte=first_day, day__lte=last_day).delete()
+        DailyStat.objects.bulk_create(rows, batch_size=2000)
+        target_rows = refresh_target_stats(targets_touched(first_day, last_day))
+        return StatRefresh.objects.create(
+            first_day=first_day,
+            last_day=last_day,
+            rows=len(rows) + target_rows,
+            seconds=round(time.monotonic() - began, 3),
+            requested_by=requested_by if getattr(requested_by, "pk", None) else None,
+        )
+
+
+def _annotated_subjects(since: datetime, until: datetime) -> QuerySet[Any]:
+    """Current subjects arriving in [since, until), with their day, channel, area, first assessment and
+    whether they were drawn, targeted, intervened on or still have an open target."""
     subjects = Subject.objects.filter(
         status=Subject.Status.CURRENT, arrival_at__gte=since, arrival_at__lt=until
     ).annotate(day=TruncDate("arrival_at", tzinfo=UTC))
@@ -83,11 +101,15 @@ def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = 
         subjects = subjects.annotate(ch=Value(""), area=Value(""), first_at=Value(None), drawn=Value(False))
     from apps.targeting.models import OPEN_STATES
 
-    subjects = subjects.annotate(
+    return subjects.annotate(
         is_targeted=Exists(Target.objects.filter(subject_id=OuterRef("pk"))),
         is_intervened=Exists(Instruction.objects.filter(target__subject_id=OuterRef("pk"))),
         is_open=Exists(Target.objects.filter(subject_id=OuterRef("pk"), state__in=sorted(OPEN_STATES))),
     )
+
+
+def _daily_rows(subjects: QuerySet[Any], now: datetime) -> list[DailyStat]:
+    """One summary row per day, port, agency, source, kind, channel and risk area, counted in one query."""
     # Release is counted once the subject has arrived: before that it is neither released nor stopped.
     arrived = Q(arrival_at__lte=now)
     not_intervened = Q(is_intervened=False)
@@ -111,7 +133,7 @@ def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = 
             release=Sum(wait),
         )
     )
-    rows = [
+    return [
         DailyStat(
             day=g["day"],
             port_id=g["port_id"],
@@ -132,17 +154,6 @@ def refresh_daily_stats(first_day: date, last_day: date, *, requested_by: Any = 
         )
         for g in grouped
     ]
-    with transaction.atomic():
-        DailyStat.objects.filter(day__gte=first_day, day__lte=last_day).delete()
-        DailyStat.objects.bulk_create(rows, batch_size=2000)
-        target_rows = refresh_target_stats(targets_touched(first_day, last_day))
-        return StatRefresh.objects.create(
-            first_day=first_day,
-            last_day=last_day,
-            rows=len(rows) + target_rows,
-            seconds=round(time.monotonic() - began, 3),
-            requested_by=requested_by if getattr(requested_by, "pk", None) else None,
-        )
 
 
 # --------------------------------------------------------------------------- the target summary
@@ -178,8 +189,8 @@ def refresh_target_stats(target_ids: Iterable[int]) -> int:
 
 
 def _refresh_chunk(ids: list[int]) -> int:
-    from apps.reports.measures import FINDING_OUTCOMES
-    from apps.targeting.models import TargetState, Transition, decision_due, port_mode
+    """Rewrite the summary rows of one chunk of targets; returns the rows written."""
+    from apps.targeting.models import TargetState
 
     targets = list(
         Target.objects.filter(pk__in=ids).values(
@@ -188,8 +199,33 @@ def _refresh_chunk(ids: list[int]) -> int:
         )
     )  # fmt: skip
     decisions = (TargetState.APPROVED, TargetState.REJECTED, TargetState.WITHDRAWN)
-    steps = (*decisions, TargetState.MISSED, TargetState.DISPATCHED, TargetState.RESULT_RECORDED)
-    # The first move of each target into each state that a measure times, in one grouped query.
+    first = _first_moves(
+        ids, (*decisions, TargetState.MISSED, TargetState.DISPATCHED, TargetState.RESULT_RECORDED)
+    )
+    decided: dict[int, datetime] = {}
+    for state in decisions:
+        for target_id, at in first[state].items():
+            decided[target_id] = min(at, decided.get(target_id, at))
+    current, officer = _current_results(ids)
+    seized = _seized_values(current)
+    channel = _latest_channels({t["subject_id"] for t in targets})
+    rows = _target_rows(targets, first, decided, current, officer, seized, channel)
+    fields = [f.name for f in TargetStat._meta.concrete_fields if not f.primary_key]
+    with transaction.atomic():
+        TargetStat.objects.filter(target_id__in=ids).exclude(
+            target_id__in=[r.target_id for r in rows]
+        ).delete()
+        # An upsert, so two workers rewriting the same target at once never collide on the key.
+        TargetStat.objects.bulk_create(
+            rows, batch_size=500, update_conflicts=True, unique_fields=["target"], update_fields=fields
+        )
+    return len(rows)
+
+
+def _first_moves(ids: list[int], steps: tuple[str, ...]) -> dict[str, dict[int, datetime]]:
+    """The first move of each target into each state that a measure times, in one grouped query."""
+    from apps.targeting.models import Transition
+
     first: dict[str, dict[int, datetime]] = {state: {} for state in steps}
     for target_id, state, at in (
         Transition.objects.filter(target_id__in=ids, to_state__in=steps)
@@ -199,12 +235,11 @@ def _refresh_chunk(ids: list[int]) -> int:
         .values_list("target_id", "to_state", "at")
     ):
         first[state][target_id] = at
-    decided: dict[int, datetime] = {}
-    for state in decisions:
-        for target_id, at in first[state].items():
-            decided[target_id] = min(at, decided.get(target_id, at))
-    missed, approved = first[TargetState.MISSED], first[TargetState.APPROVED]
-    dispatched, resulted = first[TargetState.DISPATCHED], first[TargetState.RESULT_RECORDED]
+    return first
+
+
+def _current_results(ids: list[int]) -> tuple[dict[int, dict[str, Any]], dict[int, int]]:
+    """Each target's current examination result and the officer who recorded the first one."""
     # The current result of an examination is its latest correction (one examination per target, and
     # a correction always points at the first result), and the officer is whoever made the first.
     current: dict[int, dict[str, Any]] = {}
@@ -218,24 +253,51 @@ def _refresh_chunk(ids: list[int]) -> int:
             current[r["target_id"]] = r
             if r["original_id"] is None:
                 officer[r["target_id"]] = r["recorded_by_id"]
-    seized: dict[int, Decimal] = {}
+    return current, officer
+
+
+def _seized_values(current: dict[int, dict[str, Any]]) -> dict[int, Decimal]:
+    """Estimated value of the goods seized, per current examination result."""
     goods = optional_model("frontline", "SeizedGoods")
-    if goods is not None and current:
-        seized = dict(
-            goods.objects.filter(result_id__in=[r["pk"] for r in current.values()])
-            .order_by()
-            .values("result_id")
-            .annotate(v=Sum("estimated_value"))
-            .values_list("result_id", "v")
-        )
+    if goods is None or not current:
+        return {}
+    return dict(
+        goods.objects.filter(result_id__in=[r["pk"] for r in current.values()])
+        .order_by()
+        .values("result_id")
+        .annotate(v=Sum("estimated_value"))
+        .values_list("result_id", "v")
+    )
+
+
+def _latest_channels(subject_ids: set[int]) -> dict[int, str]:
+    """The channel of each subject's latest assessment."""
     channel: dict[int, str] = {}
     assessment = optional_model("risk", "Assessment")
     if assessment is not None:
-        latest = assessment.objects.filter(subject_id__in={t["subject_id"] for t in targets})
+        latest = assessment.objects.filter(subject_id__in=subject_ids)
         for subject_id, ch in latest.order_by("subject_id", "created_at", "pk").values_list(
             "subject_id", "channel"
         ):
             channel[subject_id] = ch  # the last one wins: the latest assessment
+    return channel
+
+
+def _target_rows(
+    targets: Sequence[Mapping[str, Any]],
+    first: dict[str, dict[int, datetime]],
+    decided: dict[int, datetime],
+    current: dict[int, dict[str, Any]],
+    officer: dict[int, int],
+    seized: dict[int, Decimal],
+    channel: dict[int, str],
+) -> list[TargetStat]:
+    """One unsaved summary row per target, from what the chunk's queries read."""
+    from apps.reports.measures import FINDING_OUTCOMES
+    from apps.targeting.models import TargetState, decision_due, port_mode
+
+    missed, approved = first[TargetState.MISSED], first[TargetState.APPROVED]
+    dispatched, resulted = first[TargetState.DISPATCHED], first[TargetState.RESULT_RECORDED]
     rows = []
     for t in targets:
         pk, decided_at, exam = t["pk"], decided.get(t["pk"]), current.get(t["pk"])
@@ -250,7 +312,7 @@ def _refresh_chunk(ids: list[int]) -> int:
                 channel=channel.get(t["subject_id"]) or "",
                 random_control=t["random_control"],
                 state=t["state"],
-                nominated_day=_day(t["created_at"]),
+                nominated_day=t["created_at"].astimezone(UTC).date(),
                 decision_hours=_hours(decided_at, t["created_at"]) if decided_at else None,
                 dispatch_hours=_between(approved.get(pk), dispatched.get(pk)),
                 result_hours=_between(dispatched.get(pk), resulted.get(pk)),
@@ -267,22 +329,13 @@ def _refresh_chunk(ids: list[int]) -> int:
                 method=exam["method"] if exam else "",
                 officer_id=officer.get(pk, exam["recorded_by_id"]) if exam else None,
                 finding=finding,
-                revenue=exam["revenue_at_stake"] if finding else None,
+                revenue=exam["revenue_at_stake"] if finding and exam else None,
                 seized_value=(seized.get(exam["pk"]) or 0) if exam else 0,
                 exam_hours=_hours(exam["ended_at"], exam["started_at"]) if exam else 0.0,
                 release_hours=_hours(exam["ended_at"], arrival) if exam and arrival else None,
             )
         )
-    fields = [f.name for f in TargetStat._meta.concrete_fields if not f.primary_key]
-    with transaction.atomic():
-        TargetStat.objects.filter(target_id__in=ids).exclude(
-            target_id__in=[r.target_id for r in rows]
-        ).delete()
-        # An upsert, so two workers rewriting the same target at once never collide on the key.
-        TargetStat.objects.bulk_create(
-            rows, batch_size=500, update_conflicts=True, unique_fields=["target"], update_fields=fields
-        )
-    return len(rows)
+    return rows
 
 
 def targets_touched(first_day: date, last_day: date) -> set[int]:

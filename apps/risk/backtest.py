@@ -171,10 +171,12 @@ def run_backtest(backtest_id: int) -> Backtest | None:
 
 
 def _run(backtest: Backtest) -> None:
+    """Evaluate the rule version (and the one compared) on the period's subjects, chunk by chunk, and
+    store the tallies against the known outcomes."""
     tested = LiveRule.of(backtest.version, shadow=True, check_validity=False)
     compared = (
         LiveRule.of(backtest.compare_version, shadow=True, check_validity=False)
-        if backtest.compare_version_id
+        if backtest.compare_version is not None
         else None
     )
     rules = [tested] + ([compared] if compared else [])
@@ -195,31 +197,9 @@ def _run(backtest: Backtest) -> None:
         if not rows:
             break
         last_pk = rows[-1][0]
-        ids = [r[0] for r in rows]
-        known_ids, finding_ids, random_ids, random_finding_ids = set(), set(), set(), set()
-        for subject_id, found, random_control in Outcome.objects.filter(subject_id__in=ids).values_list(
-            "subject_id", "finding", "random_control"
-        ):
-            known_ids.add(subject_id)
-            if found:
-                finding_ids.add(subject_id)
-            if random_control:
-                random_ids.add(subject_id)
-                if found:
-                    random_finding_ids.add(subject_id)
+        known, finding = _known_outcomes([r[0] for r in rows], base)
         frame = build_frame(kind, ((r[4], r[1], r[2], r[3]) for r in rows), frame_fields(rules))
-        ports = frame["port"].astype(object).fillna("—").to_numpy()
-        arrival = frame["arrival_at"].to_numpy(dtype="float64")
-        moment = np.where(np.isnan(arrival), frame["received_at"].to_numpy(dtype="float64"), arrival)
-        days = (
-            pd.to_datetime(pd.Series(moment * 1e9), utc=True).dt.strftime("%Y-%m-%d").fillna("—").to_numpy()
-        )
-        known = np.fromiter((i in known_ids for i in ids), bool, len(ids))
-        finding = np.fromiter((i in finding_ids for i in ids), bool, len(ids))
-        base["known"] += int(known.sum())
-        base["findings"] += int(finding.sum())
-        base["random_known"] += len(random_ids)
-        base["random_findings"] += len(random_finding_ids)
+        ports, days = _ports_and_days(frame)
         hit_tested = tested.fires(frame)
         tallies["tested"].add(hit_tested, ports, days, known, finding)
         if compared is not None:
@@ -231,12 +211,7 @@ def _run(backtest: Backtest) -> None:
         done += len(rows)
         Backtest.objects.filter(pk=backtest.pk).update(progress_done=done)
     days_in_period = (backtest.period_end - backtest.period_start).days + 1
-    if base["random_known"] >= MIN_RANDOM_OUTCOMES:
-        base_rate, base_source = base["random_findings"] / base["random_known"], "random control"
-    elif base["known"]:
-        base_rate, base_source = base["findings"] / base["known"], "all examinations (biased by targeting)"
-    else:
-        base_rate, base_source = None, "no known outcomes"
+    base_rate, base_source = _base_rate(base)
     threshold = RiskSettings.current().nomination_threshold
     results: dict[str, Any] = {
         "subjects": total,
@@ -255,3 +230,43 @@ def _run(backtest: Backtest) -> None:
     Backtest.objects.filter(pk=backtest.pk).update(
         status=Backtest.Status.DONE, results=results, progress_done=total, finished_at=timezone.now()
     )
+
+
+def _known_outcomes(ids: list[int], base: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Which subjects of the chunk have a known outcome and which a finding; adds them to ``base``."""
+    known_ids, finding_ids, random_ids, random_finding_ids = set(), set(), set(), set()
+    for subject_id, found, random_control in Outcome.objects.filter(subject_id__in=ids).values_list(
+        "subject_id", "finding", "random_control"
+    ):
+        known_ids.add(subject_id)
+        if found:
+            finding_ids.add(subject_id)
+        if random_control:
+            random_ids.add(subject_id)
+            if found:
+                random_finding_ids.add(subject_id)
+    known = np.fromiter((i in known_ids for i in ids), bool, len(ids))
+    finding = np.fromiter((i in finding_ids for i in ids), bool, len(ids))
+    base["known"] += int(known.sum())
+    base["findings"] += int(finding.sum())
+    base["random_known"] += len(random_ids)
+    base["random_findings"] += len(random_finding_ids)
+    return known, finding
+
+
+def _ports_and_days(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's port and day (of arrival, else of receipt) for the tallies, "—" when unknown."""
+    ports = frame["port"].astype(object).fillna("—").to_numpy()
+    arrival = frame["arrival_at"].to_numpy(dtype="float64")
+    moment = np.where(np.isnan(arrival), frame["received_at"].to_numpy(dtype="float64"), arrival)
+    days = pd.to_datetime(pd.Series(moment * 1e9), utc=True).dt.strftime("%Y-%m-%d").fillna("—").to_numpy()
+    return ports, days
+
+
+def _base_rate(base: Counter[str]) -> tuple[float | None, str]:
+    """The finding rate the lift is measured against, from random control when it has enough outcomes."""
+    if base["random_known"] >= MIN_RANDOM_OUTCOMES:
+        return base["random_findings"] / base["random_known"], "random control"
+    if base["known"]:
+        return base["findings"] / base["known"], "all examinations (biased by targeting)"
+    return None, "no known outcomes"

@@ -121,20 +121,9 @@ def lookout_properties(entry: Any, partner: Partner) -> tuple[dict[str, Any], st
     return props, f"left out: {', '.join(left_out)}"
 
 
-def export_entry(
-    *, actor: User, entry: Any, partner: Partner, reason: str, purpose: str = Purpose.PARTNER_REQUEST
-) -> OutboundObject:
-    """A supervisor sends a watchlist entry to ``partner`` as an intelligence item (a new version when
-    sent before), by the same rules as a target:
-
-    - only an entry of a list our agency owns (another agency's list is not ours to pass on), live
-      (active, not expired);
-    - only when the list is shared with the partner's agency (the list's sharing, on its page): the entry
-      must be visible to the partner's system account, as any agency's sight of a list is decided;
-    - the entry's handling code becomes the markings (``ENTRY_HANDLING``); the list's remarks and card
-      hashes never leave (``lookout_properties``); a payment-card entry is refused outright;
-    - written to the access log (what, to whom, by whom, why); pushed after the commit.
-    """
+def _exportable_entry(*, actor: User, entry: Any, partner: Partner, reason: str) -> Any:
+    """The entry as the actor sees it, once every rule for sending it to ``partner`` holds; raises
+    Http404, PermissionDenied or ValidationError naming the rule broken."""
     from apps.watchlists.models import WatchlistEntry
 
     membership = check_alert(actor, "alert.export")
@@ -166,6 +155,24 @@ def export_entry(
     if entry.watchlist.risk_area not in RiskArea.values:
         raise ValidationError({"risk_area": f"The list's risk area {entry.watchlist.risk_area!r} is not one "
                                "a partner reads: set one of the risk areas on the list."})  # fmt: skip
+    return entry
+
+
+def export_entry(
+    *, actor: User, entry: Any, partner: Partner, reason: str, purpose: str = Purpose.PARTNER_REQUEST
+) -> OutboundObject:
+    """A supervisor sends a watchlist entry to ``partner`` as an intelligence item (a new version when
+    sent before), by the same rules as a target:
+
+    - only an entry of a list our agency owns (another agency's list is not ours to pass on), live
+      (active, not expired);
+    - only when the list is shared with the partner's agency (the list's sharing, on its page): the entry
+      must be visible to the partner's system account, as any agency's sight of a list is decided;
+    - the entry's handling code becomes the markings (``ENTRY_HANDLING``); the list's remarks and card
+      hashes never leave (``lookout_properties``); a payment-card entry is refused outright;
+    - written to the access log (what, to whom, by whom, why); pushed after the commit.
+    """
+    entry = _exportable_entry(actor=actor, entry=entry, partner=partner, reason=reason)
     props, left_out = lookout_properties(entry, partner)
     code, _action = ENTRY_HANDLING[entry.handling]
     sender = stix.identity_for()

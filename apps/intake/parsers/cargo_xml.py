@@ -195,32 +195,75 @@ def parse_cargo_xml(data: bytes, *, file: str) -> ParseResult:
 
 
 def _parse(data: bytes, file: str, result: ParseResult) -> ParseResult:
+    """Read the XML, check the waybill's header, then build its one consignment."""
     try:
         root = read_xml(data, file=file)
     except XmlReadError as exc:
         result.problems.append(exc.problem)
         return result
-    root_name = local_name(root)
-    if root_name == "Waybill":
-        kind, consignment_name, item_name = "xfwb", "MasterConsignment", "IncludedMasterConsignmentItem"
-    elif root_name == "HouseWaybill":
-        kind, consignment_name, item_name = "xfzb", "MasterConsignment", "IncludedHouseConsignmentItem"
-    else:
-        result.problems.append(
-            Problem(
-                file,
-                location(root),
-                f"root element {root_name!r} is not an XFWB Waybill or XFZB HouseWaybill",
-            )
-        )
+    names = _root_names(root, file, result)
+    if names is None:
         return result
+    kind, consignment_name, item_name = names
     result.format = kind
     rd = _Reader(file)
-    problems: list[Problem] = []
     header = first(root, "MessageHeaderDocument")
     business = first(root, "BusinessHeaderDocument")
     master = first(root, consignment_name)
     number = text(business, "ID")
+    problems = _header_problems(root, business, master, number, kind, consignment_name, file)
+    if problems:
+        result.problems.extend(problems)
+        return result
+
+    purpose = text(header, "PurposeCode").lower()
+    # For a house waybill the goods and parties are in the IncludedHouseConsignment.
+    body = first(master, "IncludedHouseConsignment") if kind == "xfzb" else master
+    if body is None:
+        result.problems.append(Problem(file, location(master), "missing IncludedHouseConsignment"))
+        return result
+    c = _consignment_head(header, master, body, number, kind, rd)
+    total_el = _read_totals(c, body, rd, result.problems, file)
+    _read_parties(c, body)
+    _read_goods(c, master, body, item_name, kind, rd, result.problems, file, total_el)
+    if result.problems:
+        return result
+    digest = hashlib.sha256(data).hexdigest()[:24]
+    result.messages.append(
+        ParsedMessage(
+            kind=kind,
+            message_key=f"{kind}:{number}:{digest}",
+            function=_PURPOSE.get(purpose, "original"),
+            version_key=number,
+            records=[c],
+            warnings=rd.warnings,
+        )
+    )
+    return result
+
+
+def _root_names(root, file: str, result: ParseResult) -> tuple[str, str, str] | None:
+    """The waybill kind and its consignment and item element names, or None (with a problem) for an unknown root."""
+    root_name = local_name(root)
+    if root_name == "Waybill":
+        return "xfwb", "MasterConsignment", "IncludedMasterConsignmentItem"
+    if root_name == "HouseWaybill":
+        return "xfzb", "MasterConsignment", "IncludedHouseConsignmentItem"
+    result.problems.append(
+        Problem(
+            file,
+            location(root),
+            f"root element {root_name!r} is not an XFWB Waybill or XFZB HouseWaybill",
+        )
+    )
+    return None
+
+
+def _header_problems(
+    root, business, master, number: str, kind: str, consignment_name: str, file: str
+) -> list[Problem]:
+    """The errors that refuse the waybill: no or malformed waybill number, no consignment."""
+    problems: list[Problem] = []
     if business is None or not number:
         problems.append(
             Problem(
@@ -237,17 +280,12 @@ def _parse(data: bytes, file: str, result: ParseResult) -> ParseResult:
         )
     if master is None:
         problems.append(Problem(file, location(root), f"missing {consignment_name}"))
-    if problems:
-        result.problems.extend(problems)
-        return result
+    return problems
 
+
+def _consignment_head(header, master, body, number: str, kind: str, rd: _Reader) -> Consignment:
+    """The consignment with its transport document, master reference, issue date and places."""
     type_code = text(header, "TypeCode")
-    purpose = text(header, "PurposeCode").lower()
-    # For a house waybill the goods and parties are in the IncludedHouseConsignment.
-    body = first(master, "IncludedHouseConsignment") if kind == "xfzb" else master
-    if body is None:
-        result.problems.append(Problem(file, location(master), "missing IncludedHouseConsignment"))
-        return result
     doc = TransportDocument(
         doc_type=_DOC_TYPE.get(type_code, "house-air-waybill" if kind == "xfzb" else "air-waybill"),
         reference=number,
@@ -266,21 +304,31 @@ def _parse(data: bytes, file: str, result: ParseResult) -> ParseResult:
     c.destination = text(body, "FinalDestinationLocation", "ID") or text(
         master, "FinalDestinationLocation", "ID"
     )
+    return c
+
+
+def _read_totals(c: Consignment, body, rd: _Reader, problems: list[Problem], file: str):
+    """Total pieces, weight, volume and description; returns the TotalPieceQuantity element for later checks."""
     total_el = first(body, "TotalPieceQuantity")
     c.pieces = rd.integer(total_el)
     if total_el is not None and c.pieces is None:
-        result.problems.append(
+        problems.append(
             Problem(file, location(total_el), f"TotalPieceQuantity {text(total_el)!r} is not a number")
         )
     weight_el = first(body, "IncludedTareGrossWeightMeasure")
     c.gross_mass_kg = _kg(rd, weight_el)
     if weight_el is not None and c.gross_mass_kg is None:
-        result.problems.append(
+        problems.append(
             Problem(file, location(weight_el), f"gross weight {text(weight_el)!r} is not a number")
         )
     volume = first(body, "GrossVolumeMeasure")
     c.volume_m3 = rd.decimal(volume)
     c.description = " ".join(text(body, "SummaryDescription").split())
+    return total_el
+
+
+def _read_parties(c: Consignment, body) -> None:
+    """Parties and customs notes; a customs identifier note names the shipper's or consignee's number."""
     for child in body:
         role = _PARTIES.get(local_name(child))
         if role:
@@ -301,11 +349,25 @@ def _parse(data: bytes, file: str, result: ParseResult) -> ParseResult:
         if party is not None and code == "T" and content and not party.extra.get("customs_id"):
             party.extra["customs_id"] = content
             party.extra["customs_id_country"] = country
+
+
+def _read_goods(
+    c: Consignment,
+    master,
+    body,
+    item_name: str,
+    kind: str,
+    rd: _Reader,
+    problems: list[Problem],
+    file: str,
+    total_el,
+) -> None:
+    """Movements, goods items and their containers; warns when the lines' pieces differ from the total."""
     movements = children(master, "SpecifiedLogisticsTransportMovement") + (
         children(body, "SpecifiedLogisticsTransportMovement") if body is not master else []
     )
     c.conveyances = [_movement(m, rd, kind) for m in movements]
-    c.goods = _items(body, item_name, rd, result.problems, file)
+    c.goods = _items(body, item_name, rd, problems, file)
     for item in c.goods:
         c.containers.extend(item.containers)
     if not c.description and c.goods:
@@ -316,17 +378,3 @@ def _parse(data: bytes, file: str, result: ParseResult) -> ParseResult:
             total_el,
             f"TotalPieceQuantity is {c.pieces} but the consignment items declare {sum(line_pieces)} piece(s)",
         )
-    if result.problems:
-        return result
-    digest = hashlib.sha256(data).hexdigest()[:24]
-    result.messages.append(
-        ParsedMessage(
-            kind=kind,
-            message_key=f"{kind}:{number}:{digest}",
-            function=_PURPOSE.get(purpose, "original"),
-            version_key=number,
-            records=[c],
-            warnings=rd.warnings,
-        )
-    )
-    return result

@@ -127,14 +127,13 @@ def _label(value: str, column: str) -> int:
     return number
 
 
-def _row_to_declaration(
-    values: dict[str, str], m: ColumnMapping, cols: dict[str, str], line: int
-) -> Declaration:
-    """Build one Declaration from ``values`` (our field → raw string); raise ``_RowError`` on bad data."""
+def _checked_values(
+    values: dict[str, str], m: ColumnMapping, cols: dict[str, str]
+) -> tuple[date | None, str, dict[str, Decimal | None], ExaminationLabel | None]:
+    """Check one row's values and convert its date, HS code, numbers and label; raise ``_RowError``."""
     for name in m.required:
         if name in cols and not values.get(name):
             raise _RowError(cols[name], "required value is empty")
-    decl_id = values["declaration_id"]
     decl_date: date | None = None
     if raw_date := values.get("date", ""):
         try:
@@ -158,7 +157,15 @@ def _row_to_declaration(
             values.get("critical_fraud", "0") or "0", cols.get("critical_fraud", "Critical Fraud")
         )
         label = ExaminationLabel(finding=fraud >= 1, severity=severity)
+    return decl_date, hs, numbers, label
 
+
+def _row_to_declaration(
+    values: dict[str, str], m: ColumnMapping, cols: dict[str, str], line: int
+) -> Declaration:
+    """Build one Declaration from ``values`` (our field → raw string); raise ``_RowError`` on bad data."""
+    decl_date, hs, numbers, label = _checked_values(values, m, cols)
+    decl_id = values["declaration_id"]
     currency = (values.get("currency") or m.default_currency).upper()
     item = GoodsItem(
         sequence=1,
@@ -365,32 +372,74 @@ def read_declarations_frame(
     )
     frame = frame.rename(columns={h: n for n, h in present.items()})
     frame["source_line"] = frame.index + 2
-    bad = pd.Series("", index=frame.index, dtype=object)
-    bad_col = pd.Series("", index=frame.index, dtype=object)
+    rejections = _Rejections(frame.index)
+    _check_frame_values(frame, present, mapping, rejections)
+    _check_frame_labels(frame, present, rejections)
+    rejected = rejections.rows()
+    problems = rejections.problems(frame, file)
+    frame = frame.loc[~rejected].reset_index(drop=True)
+    frame.attrs["problems"] = problems
+    return frame
 
-    def flag(mask: Any, column: str, reason: Any) -> None:
-        new = mask & (bad == "")
-        bad.loc[new] = reason[new] if isinstance(reason, pd.Series) else reason
-        bad_col.loc[new] = column
+
+class _Rejections:
+    """Per row, the first column and reason that refuse it (the frame path's ``_RowError``)."""
+
+    def __init__(self, index: Any) -> None:
+        import pandas as pd
+
+        self.reason = pd.Series("", index=index, dtype=object)
+        self.column = pd.Series("", index=index, dtype=object)
+
+    def flag(self, mask: Any, column: str, reason: Any) -> None:
+        """Refuse the rows in ``mask`` not refused yet, for ``reason`` (a string or one per row)."""
+        import pandas as pd
+
+        new = mask & (self.reason == "")
+        self.reason.loc[new] = reason[new] if isinstance(reason, pd.Series) else reason
+        self.column.loc[new] = column
+
+    def rows(self) -> Any:
+        """A mask of the refused rows."""
+        return self.reason != ""
+
+    def problems(self, frame: Any, file: str) -> list[Problem]:
+        """One problem per refused row, naming its line and column."""
+        rejected = self.rows()
+        return [
+            Problem(file, f"line {line}, column {col!r}", reason)
+            for line, col, reason in zip(
+                frame.loc[rejected, "source_line"], self.column[rejected], self.reason[rejected], strict=True
+            )
+        ]
+
+
+def _check_frame_values(
+    frame: Any, present: dict[str, str], mapping: ColumnMapping, rej: _Rejections
+) -> None:
+    """Vectorised checks and conversions of required values, date, HS code, countries and numbers."""
+    import pandas as pd
 
     for name in mapping.required:
         if name in present:
-            flag(frame[name].str.strip() == "", present[name], "required value is empty")
+            rej.flag(frame[name].str.strip() == "", present[name], "required value is empty")
     if "date" in present:
         parsed = pd.to_datetime(frame["date"], format=mapping.date_format, errors="coerce")
-        flag(parsed.isna() & (frame["date"] != ""), present["date"], "bad date " + frame["date"].map(repr))
+        rej.flag(
+            parsed.isna() & (frame["date"] != ""), present["date"], "bad date " + frame["date"].map(repr)
+        )
         frame["date"] = parsed
     if "hs_code" in present:
         hs = frame["hs_code"].str.strip()
         ok = hs.str.fullmatch(r"\d{6,10}") | (hs == "")
-        flag(~ok, present["hs_code"], "HS code " + hs.map(repr) + " is not 6-10 digits")
+        rej.flag(~ok, present["hs_code"], "HS code " + hs.map(repr) + " is not 6-10 digits")
         frame["hs_code"] = hs
         frame["hs6"] = hs.str[:6]
         frame["hs_chapter"] = hs.str[:2]
     for name in ("country_of_departure", "country_of_origin"):
         if name in present:
             code = frame[name].str.strip().str.upper()
-            flag(
+            rej.flag(
                 ~(code.str.fullmatch(r"[A-Z]{2}") | (code == "")),
                 present[name],
                 "country code " + frame[name].map(repr) + " is not two letters (ISO 3166-1 alpha-2)",
@@ -400,36 +449,33 @@ def read_declarations_frame(
         if name in present:
             raw = frame[name].str.strip()
             num = pd.to_numeric(raw, errors="coerce")
-            flag(num.isna() & (raw != ""), present[name], "non-numeric value " + raw.map(repr))
+            rej.flag(num.isna() & (raw != ""), present[name], "non-numeric value " + raw.map(repr))
             if name in _NON_NEGATIVE:
-                flag(num < 0, present[name], "negative value " + raw.map(repr))
+                rej.flag(num < 0, present[name], "negative value " + raw.map(repr))
             frame[name] = num
-    if "fraud" in present:
-        fraud = pd.to_numeric(frame["fraud"], errors="coerce")
-        flag(fraud.isna(), present["fraud"], "label must be a whole number, got " + frame["fraud"].map(repr))
-        severity = (
-            pd.to_numeric(frame["critical_fraud"].replace("", "0"), errors="coerce")
-            if "critical_fraud" in present
-            else pd.Series(0, index=frame.index)
+
+
+def _check_frame_labels(frame: Any, present: dict[str, str], rej: _Rejections) -> None:
+    """Vectorised check of the label columns, into ``label_finding`` and ``label_severity``."""
+    import pandas as pd
+
+    if "fraud" not in present:
+        return
+    fraud = pd.to_numeric(frame["fraud"], errors="coerce")
+    rej.flag(fraud.isna(), present["fraud"], "label must be a whole number, got " + frame["fraud"].map(repr))
+    severity = (
+        pd.to_numeric(frame["critical_fraud"].replace("", "0"), errors="coerce")
+        if "critical_fraud" in present
+        else pd.Series(0, index=frame.index)
+    )
+    if "critical_fraud" in present:
+        rej.flag(
+            severity.isna(),
+            present["critical_fraud"],
+            "label must be a whole number, got " + frame["critical_fraud"].map(repr),
         )
-        if "critical_fraud" in present:
-            flag(
-                severity.isna(),
-                present["critical_fraud"],
-                "label must be a whole number, got " + frame["critical_fraud"].map(repr),
-            )
-        frame["label_finding"] = fraud.fillna(0) >= 1
-        frame["label_severity"] = severity.fillna(0).astype("int64")
-    rejected = bad != ""
-    problems = [
-        Problem(file, f"line {line}, column {col!r}", reason)
-        for line, col, reason in zip(
-            frame.loc[rejected, "source_line"], bad_col[rejected], bad[rejected], strict=True
-        )
-    ]
-    frame = frame.loc[~rejected].reset_index(drop=True)
-    frame.attrs["problems"] = problems
-    return frame
+    frame["label_finding"] = fraud.fillna(0) >= 1
+    frame["label_severity"] = severity.fillna(0).astype("int64")
 
 
 def count_rows(paths: Iterable[str | Path]) -> int:

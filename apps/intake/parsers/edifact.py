@@ -227,7 +227,7 @@ def _read_una(text: str, start: int, file: str) -> tuple[Separators, int, Proble
     where = "UNA service string advice (line 1)"
     if len(advice) < 6:
         return DEFAULT_SEPARATORS, len(text), Problem(file, where, "UNA is shorter than its 6 characters")
-    component, element, decimal, release, _reserved, terminator = advice
+    component, element, decimal, release, _reserved, terminator = tuple(advice)
     # A space as release character means "none": no sender escapes data with a space.
     release = "" if release == " " else release
     structural = [component, element, terminator] + ([release] if release else [])
@@ -477,15 +477,7 @@ def _read_interchange(
 ) -> tuple[Interchange | None, int]:
     """Read one UNB..UNZ starting at ``position``; return it (None if refused) and the next position."""
     unb = segments[position]
-    interchange = Interchange(
-        separators=seps,
-        header=unb,
-        syntax=unb.get(0),
-        sender=unb.get(1).strip(),
-        recipient=unb.get(2).strip(),
-        prepared=parse_edifact_datetime(unb.get(3, 0).strip(), unb.get(3, 1).strip()),
-        control_reference=unb.get(4).strip(),
-    )
+    interchange = _interchange_header(unb, seps)
     message: Message | None = None
     group: Segment | None = None
     group_messages = 0
@@ -507,37 +499,14 @@ def _read_interchange(
         if tag == "UNH":
             if message is not None:
                 problems.append(_unterminated(file, message, segment))
-            message = Message(
-                reference=segment.get(0).strip(),
-                message_type=segment.get(1).strip(),
-                version=[c.strip() for c in segment.element(1)[1:]],
-                header=segment,
-                group_reference=group.get(4) if group else "",
-            )
+            message = _open_message(segment, group)
         elif tag == "UNT":
             if message is None:
                 problems.append(Problem(file, segment.where, "UNT without a preceding UNH"))
                 continue
             message.trailer = segment
             group_messages += 1
-            first_bad = bisect_left(malformed, service - len(message.body))
-            corrupt = (
-                segments[malformed[first_bad]]
-                if first_bad < len(malformed) and malformed[first_bad] < service
-                else None
-            )
-            if corrupt is not None:
-                problems.append(
-                    Problem(
-                        file,
-                        corrupt.where,
-                        f"malformed segment {corrupt.canonical()[:40]!r} in message "
-                        f"{message.reference!r}: message dropped",
-                    )
-                )
-            else:
-                _check_trailer(file, message, segment)
-                interchange.messages.append(message)
+            _close_message(segments, malformed, service, message, interchange, file, problems)
             message = None
         elif tag == "UNG":
             groups += 1
@@ -546,60 +515,126 @@ def _read_interchange(
             if message is not None:
                 problems.append(_unterminated(file, message, segment))
                 message = None
-            declared = _int(segment.get(0))
-            if declared is not None and declared != group_messages:
-                interchange.warnings.append(
-                    Problem(
-                        file,
-                        segment.where,
-                        f"UNE counts {declared} message(s), the group holds {group_messages}",
-                    )
-                )
+            _check_group_count(interchange, segment, group_messages, file)
             group = None
-        else:  # UNZ or UNB
+        else:  # UNZ or UNB: the interchange ends here either way
             if message is not None:
                 problems.append(_unterminated(file, message, segment))
-                message = None
             if tag == "UNB":
                 problems.append(
                     Problem(file, unb.where, "interchange has no UNZ trailer before the next UNB")
                 )
                 return interchange, service
-            interchange.trailer = segment
-            reference = segment.get(1).strip()
-            if not _is_reference(reference):
-                problems.append(
-                    Problem(
-                        file,
-                        segment.where,
-                        f"UNZ interchange control reference {reference[:60]!r} is not a reference "
-                        "(1 to 14 characters): the trailer is corrupt, so the interchange is refused",
-                    )
-                )
-                return None, cursor
-            if reference != interchange.control_reference:
-                interchange.warnings.append(
-                    Problem(
-                        file,
-                        segment.where,
-                        f"UNZ interchange control reference {reference!r} differs from the UNB's "
-                        f"{interchange.control_reference!r}",
-                    )
-                )
-            declared = _int(segment.get(0))
-            counted = groups or len(interchange.messages)
-            if declared is not None and declared != counted:
-                what = "group(s)" if groups else "message(s)"
-                interchange.warnings.append(
-                    Problem(file, segment.where, f"UNZ counts {declared} {what}, found {counted}")
-                )
-            return interchange, cursor
+            refused = not _close_interchange(interchange, segment, groups, file, problems)
+            return (None if refused else interchange), cursor
     if message is not None:
         problems.append(
             Problem(file, message.where, f"message {message.reference!r} is truncated: no UNT before the end")
         )
     problems.append(Problem(file, unb.where, "interchange has no UNZ trailer (file truncated?)"))
     return interchange, total
+
+
+def _open_message(unh: Segment, group: Segment | None) -> Message:
+    """A message begun by its UNH header, inside the functional group ``group`` if any."""
+    return Message(
+        reference=unh.get(0).strip(),
+        message_type=unh.get(1).strip(),
+        version=[c.strip() for c in unh.element(1)[1:]],
+        header=unh,
+        group_reference=group.get(4) if group else "",
+    )
+
+
+def _interchange_header(unb: Segment, seps: Separators) -> Interchange:
+    """An empty interchange carrying what its UNB header says."""
+    return Interchange(
+        separators=seps,
+        header=unb,
+        syntax=unb.get(0),
+        sender=unb.get(1).strip(),
+        recipient=unb.get(2).strip(),
+        prepared=parse_edifact_datetime(unb.get(3, 0).strip(), unb.get(3, 1).strip()),
+        control_reference=unb.get(4).strip(),
+    )
+
+
+def _close_message(
+    segments: list[Segment],
+    malformed: list[int],
+    service: int,
+    message: Message,
+    interchange: Interchange,
+    file: str,
+    problems: list[Problem],
+) -> None:
+    """At a message's UNT: drop it if its body holds a malformed segment, else check the trailer and keep it."""
+    first_bad = bisect_left(malformed, service - len(message.body))
+    corrupt = (
+        segments[malformed[first_bad]]
+        if first_bad < len(malformed) and malformed[first_bad] < service
+        else None
+    )
+    if corrupt is not None:
+        problems.append(
+            Problem(
+                file,
+                corrupt.where,
+                f"malformed segment {corrupt.canonical()[:40]!r} in message "
+                f"{message.reference!r}: message dropped",
+            )
+        )
+    else:
+        _check_trailer(file, message, segments[service])
+        interchange.messages.append(message)
+
+
+def _check_group_count(interchange: Interchange, une: Segment, group_messages: int, file: str) -> None:
+    """Warn when a UNE's message count differs from the messages the group held."""
+    declared = _int(une.get(0))
+    if declared is not None and declared != group_messages:
+        interchange.warnings.append(
+            Problem(
+                file,
+                une.where,
+                f"UNE counts {declared} message(s), the group holds {group_messages}",
+            )
+        )
+
+
+def _close_interchange(
+    interchange: Interchange, unz: Segment, groups: int, file: str, problems: list[Problem]
+) -> bool:
+    """Check the UNZ trailer; False (with a problem) when its reference is corrupt and the interchange refused."""
+    interchange.trailer = unz
+    reference = unz.get(1).strip()
+    if not _is_reference(reference):
+        problems.append(
+            Problem(
+                file,
+                unz.where,
+                f"UNZ interchange control reference {reference[:60]!r} is not a reference "
+                "(1 to 14 characters): the trailer is corrupt, so the interchange is refused",
+            )
+        )
+        return False
+    if reference != interchange.control_reference:
+        interchange.warnings.append(
+            Problem(
+                file,
+                unz.where,
+                f"UNZ interchange control reference {reference!r} differs from the UNB's "
+                f"{interchange.control_reference!r}",
+            )
+        )
+    declared = _int(unz.get(0))
+    counted = groups or len(interchange.messages)
+    if declared is not None and declared != counted:
+        what = "group(s)" if groups else "message(s)"
+        interchange.warnings.append(
+            Problem(file, unz.where, f"UNZ counts {declared} {what}, found {counted}")
+        )
+    return True
 
 
 _SERVICE_TAGS = frozenset({"UNH", "UNT", "UNG", "UNE", "UNZ", "UNB"})

@@ -178,6 +178,7 @@ class _Checker:
 
 
 def _declaration(obj: dict[str, Any], path: str, ck: _Checker) -> Declaration:
+    """One declaration object, checked field by field; its parts are read in the steps below."""
     ck.unknown(obj, _TOP, path)
     d = Declaration(reference=ck.string(obj, "reference", path, required=True))
     d.business_key = d.reference
@@ -196,6 +197,16 @@ def _declaration(obj: dict[str, Any], path: str, ck: _Checker) -> Declaration:
     d.country_of_dispatch = ck.string(obj, "country_of_dispatch", path, pattern=_COUNTRY)
     d.country_of_destination = ck.string(obj, "country_of_destination", path, pattern=_COUNTRY)
     d.channel = ck.string(obj, "channel", path)
+    _read_parties(obj, path, ck, d)
+    _read_conveyance(obj, path, ck, d)
+    _read_goods(obj, path, ck, d)
+    _read_containers_and_documents(obj, path, ck, d)
+    _read_label(obj, path, ck, d)
+    return d
+
+
+def _read_parties(obj: dict[str, Any], path: str, ck: _Checker, d: Declaration) -> None:
+    """The declaration's parties."""
     for ppath, p in ck.objects(obj, "parties", path):
         ck.unknown(p, _PARTY, ppath)
         d.parties.append(
@@ -211,6 +222,10 @@ def _declaration(obj: dict[str, Any], path: str, ck: _Checker) -> Declaration:
                 phone=ck.string(p, "phone", ppath),
             )
         )
+
+
+def _read_conveyance(obj: dict[str, Any], path: str, ck: _Checker, d: Declaration) -> None:
+    """The one conveyance, when given; its route must be ISO country codes."""
     conv = obj.get("conveyance")
     if conv is not None:
         cpath = f"{path}.conveyance"
@@ -242,6 +257,10 @@ def _declaration(obj: dict[str, Any], path: str, ck: _Checker) -> Declaration:
                     route_countries=list(route),
                 )
             )
+
+
+def _read_goods(obj: dict[str, Any], path: str, ck: _Checker, d: Declaration) -> None:
+    """The goods items; at least one unless the declaration is a cancellation."""
     goods = ck.objects(obj, "goods", path)
     if not goods and d.function != "cancellation":
         ck.fail(f"{path}.goods", "at least one goods item is required")
@@ -262,6 +281,10 @@ def _declaration(obj: dict[str, Any], path: str, ck: _Checker) -> Declaration:
         item.tax_rate = ck.number(g, "tax_rate", gpath)
         item.tax_type = ck.string(g, "tax_type", gpath)
         d.goods.append(item)
+
+
+def _read_containers_and_documents(obj: dict[str, Any], path: str, ck: _Checker, d: Declaration) -> None:
+    """The containers with their seals, and the transport documents."""
     for cpath, c in ck.objects(obj, "containers", path):
         seals = c.get("seals") or []
         if not isinstance(seals, list) or not all(isinstance(s, str) for s in seals):
@@ -281,6 +304,10 @@ def _declaration(obj: dict[str, Any], path: str, ck: _Checker) -> Declaration:
                 reference=ck.string(doc, "reference", dpath, required=True),
             )
         )
+
+
+def _read_label(obj: dict[str, Any], path: str, ck: _Checker, d: Declaration) -> None:
+    """The examination label used for training, when given."""
     label = obj.get("label")
     if label is not None:
         if not isinstance(label, dict) or not isinstance(label.get("finding"), bool):
@@ -289,7 +316,6 @@ def _declaration(obj: dict[str, Any], path: str, ck: _Checker) -> Declaration:
             d.label = ExaminationLabel(
                 finding=label["finding"], severity=ck.integer(label, "severity", f"{path}.label") or 0
             )
-    return d
 
 
 def parse_json(data: bytes | str, *, file: str) -> ParseResult:

@@ -120,25 +120,59 @@ def _split(value: Any) -> list[str]:
     return [v.strip() for v in re.split(r"[;|]", str(value or "")) if v.strip()]
 
 
+def _text(flat: dict[str, Any], name: str) -> str:
+    """A flat value as stripped text ("" when absent)."""
+    value = flat.get(name)
+    return "" if value is None else str(value).strip()
+
+
 def _record(flat: dict[str, Any], line: int, label: Callable[[str], str]) -> TraderRecord:
     """A record from flat values (CSV strings, or JSON values under the same names); raises ``_Refused``
     naming the field as the file names it (``label``)."""
-
-    def text(name: str) -> str:
-        value = flat.get(name)
-        return "" if value is None else str(value).strip()
-
     for name in _REQUIRED:
-        if not text(name):
+        if not _text(flat, name):
             raise _Refused(label(name), "required value is empty")
     try:
-        ident = operator_id(text("operator_id"))
+        ident = operator_id(_text(flat, "operator_id"))
     except BadKey as exc:
         raise _Refused(label("operator_id"), str(exc)) from None
-    country = text("country").upper()
+    country = _text(flat, "country").upper()
     if country and not _COUNTRY.match(country):
         raise _Refused(label("country"), f"country code {country!r} is not two letters (ISO 3166-1 alpha-2)")
     country = country or ident[:2]
+    phones, emails = _contacts(flat, country, label)
+    status, aeo_type, valid_from, valid_to = _aeo(flat, label)
+    history: list[ComplianceEvent] = flat.get("history") or []
+    counts = _counts(flat, history, label)
+    address = TraderAddress(_text(flat, "street"), _text(flat, "city"), _text(flat, "postcode"), country)
+    addresses = flat.get("addresses") or (
+        [address] if address.street or address.city or address.postcode else []
+    )
+    return TraderRecord(
+        operator_id=ident,
+        name=_text(flat, "name"),
+        short_name=_text(flat, "short_name"),
+        country=country,
+        addresses=addresses,
+        phones=phones,
+        emails=emails,
+        registered_on=_date(_text(flat, "registered_on"), label("registered_on")),
+        aeo_status=status,
+        aeo_type=aeo_type,
+        aeo_valid_from=valid_from,
+        aeo_valid_to=valid_to,
+        aeo_certificate=_text(flat, "aeo_certificate"),
+        findings_count=counts["findings_count"] or 0,
+        penalties_count=counts["penalties_count"] or 0,
+        revocations_count=counts["revocations_count"] or 0,
+        examinations_count=counts["examinations_count"],
+        history=history,
+        source_line=line,
+    )  # fmt: skip
+
+
+def _contacts(flat: dict[str, Any], country: str, label: Callable[[str], str]) -> tuple[list[str], list[str]]:
+    """The operator's phones (normalised for its country) and e-mail addresses; raises ``_Refused``."""
     phones, emails = [], []
     for raw in _split(flat.get("phone")):
         try:
@@ -150,11 +184,17 @@ def _record(flat: dict[str, Any], line: int, label: Callable[[str], str]) -> Tra
             emails.append(email_key(raw))
         except BadKey as exc:
             raise _Refused(label("email"), str(exc)) from None
-    status_word = text("aeo_status").casefold()
-    aeo_type_raw = text("aeo_type").upper().replace("-", "").replace(" ", "")
+    return phones, emails
+
+
+def _aeo(flat: dict[str, Any], label: Callable[[str], str]) -> tuple[str, str, date | None, date | None]:
+    """The AEO status, certificate type and validity, checked against each other; raises ``_Refused``."""
+    status_word = _text(flat, "aeo_status").casefold()
+    aeo_type_raw = _text(flat, "aeo_type").upper().replace("-", "").replace(" ", "")
     if status_word not in _STATUS_WORDS:
         raise _Refused(
-            label("aeo_status"), f"must be one of {', '.join(AEO_STATUSES)}; got {text('aeo_status')!r}"
+            label("aeo_status"),
+            f"must be one of {', '.join(AEO_STATUSES)}; got {_text(flat, 'aeo_status')!r}",
         )
     status = _STATUS_WORDS[status_word]
     if not status_word and aeo_type_raw:
@@ -163,56 +203,37 @@ def _record(flat: dict[str, Any], line: int, label: Callable[[str], str]) -> Tra
     if aeo_type_raw:
         if aeo_type_raw not in _TYPE_WORDS:
             raise _Refused(
-                label("aeo_type"), f"must be one of {', '.join(AEO_TYPES)}; got {text('aeo_type')!r}"
+                label("aeo_type"), f"must be one of {', '.join(AEO_TYPES)}; got {_text(flat, 'aeo_type')!r}"
             )
         aeo_type = _TYPE_WORDS[aeo_type_raw]
     if status in {"active", "suspended"} and not aeo_type:
         raise _Refused(
             label("aeo_type"), f"required when the AEO status is {status} ({', '.join(AEO_TYPES)})"
         )
-    valid_from = _date(text("aeo_valid_from"), label("aeo_valid_from"))
-    valid_to = _date(text("aeo_valid_to"), label("aeo_valid_to"))
+    valid_from = _date(_text(flat, "aeo_valid_from"), label("aeo_valid_from"))
+    valid_to = _date(_text(flat, "aeo_valid_to"), label("aeo_valid_to"))
     if valid_from and valid_to and valid_to < valid_from:
         raise _Refused(label("aeo_valid_to"), f"{valid_to} is before the start of validity {valid_from}")
+    return status, aeo_type, valid_from, valid_to
+
+
+def _counts(
+    flat: dict[str, Any], history: list[ComplianceEvent], label: Callable[[str], str]
+) -> dict[str, int | None]:
+    """The compliance counts; a missing one is taken from the history, a smaller one is refused."""
     counts = {name: _count(flat.get(name), label(name)) for name in _COUNTS}
-    history: list[ComplianceEvent] = flat.get("history") or []
     for name, kind in (
         ("findings_count", "finding"),
         ("penalties_count", "penalty"),
         ("revocations_count", "revocation"),
     ):
         events = sum(1 for e in history if e.kind == kind)
-        if counts[name] is None:
+        given = counts[name]
+        if given is None:
             counts[name] = events
-        elif counts[name] < events:
-            raise _Refused(
-                label(name), f"{counts[name]} is fewer than the {events} {kind} events in the history"
-            )
-    address = TraderAddress(text("street"), text("city"), text("postcode"), country)
-    addresses = flat.get("addresses") or (
-        [address] if address.street or address.city or address.postcode else []
-    )
-    return TraderRecord(
-        operator_id=ident,
-        name=text("name"),
-        short_name=text("short_name"),
-        country=country,
-        addresses=addresses,
-        phones=phones,
-        emails=emails,
-        registered_on=_date(text("registered_on"), label("registered_on")),
-        aeo_status=status,
-        aeo_type=aeo_type,
-        aeo_valid_from=valid_from,
-        aeo_valid_to=valid_to,
-        aeo_certificate=text("aeo_certificate"),
-        findings_count=counts["findings_count"] or 0,
-        penalties_count=counts["penalties_count"] or 0,
-        revocations_count=counts["revocations_count"] or 0,
-        examinations_count=counts["examinations_count"],
-        history=history,
-        source_line=line,
-    )  # fmt: skip
+        elif given < events:
+            raise _Refused(label(name), f"{given} is fewer than the {events} {kind} events in the history")
+    return counts
 
 
 def _message(kind: str, record: TraderRecord) -> ParsedMessage:
@@ -353,26 +374,7 @@ def _json_flat(obj: dict[str, Any], path: str) -> dict[str, Any]:
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
             raise _Refused(f"{path}.{key}", "must be a list of strings")
         flat[name] = value or []
-    raw_addresses = obj.get("addresses", [obj["address"]] if "address" in obj else [])
-    if not isinstance(raw_addresses, list):
-        raise _Refused(f"{path}.addresses", "must be a list of objects")
-    addresses = []
-    for i, a in enumerate(raw_addresses):
-        where = f"{path}.addresses[{i}]"
-        if not isinstance(a, dict) or any(k not in {"street", "city", "postcode", "country"} for k in a):
-            raise _Refused(where, "an address is an object of street, city, postcode, country")
-        country = str(a.get("country") or "").strip().upper()
-        if country and not _COUNTRY.match(country):
-            raise _Refused(f"{where}.country", f"country code {country!r} is not two letters")
-        addresses.append(
-            TraderAddress(
-                str(a.get("street") or "").strip(),
-                str(a.get("city") or "").strip(),
-                str(a.get("postcode") or "").strip(),
-                country,
-            )
-        )
-    flat["addresses"] = addresses
+    flat["addresses"] = _json_addresses(obj, path)
     aeo = obj.get("aeo") or {}
     if not isinstance(aeo, dict):
         raise _Refused(f"{path}.aeo", "must be an object {status, type, valid_from, valid_to, certificate}")
@@ -398,6 +400,36 @@ def _json_flat(obj: dict[str, Any], path: str) -> dict[str, Any]:
         revocations_count=compliance.get("revocations"),
         examinations_count=compliance.get("examinations"),
     )
+    flat["history"] = _json_history(compliance, path)
+    return flat
+
+
+def _json_addresses(obj: dict[str, Any], path: str) -> list[TraderAddress]:
+    """The operator's addresses (``addresses``, or a single ``address``), each checked."""
+    raw_addresses = obj.get("addresses", [obj["address"]] if "address" in obj else [])
+    if not isinstance(raw_addresses, list):
+        raise _Refused(f"{path}.addresses", "must be a list of objects")
+    addresses = []
+    for i, a in enumerate(raw_addresses):
+        where = f"{path}.addresses[{i}]"
+        if not isinstance(a, dict) or any(k not in {"street", "city", "postcode", "country"} for k in a):
+            raise _Refused(where, "an address is an object of street, city, postcode, country")
+        country = str(a.get("country") or "").strip().upper()
+        if country and not _COUNTRY.match(country):
+            raise _Refused(f"{where}.country", f"country code {country!r} is not two letters")
+        addresses.append(
+            TraderAddress(
+                str(a.get("street") or "").strip(),
+                str(a.get("city") or "").strip(),
+                str(a.get("postcode") or "").strip(),
+                country,
+            )
+        )
+    return addresses
+
+
+def _json_history(compliance: dict[str, Any], path: str) -> list[ComplianceEvent]:
+    """The compliance history's events, each checked."""
     history = compliance.get("history") or []
     if not isinstance(history, list):
         raise _Refused(f"{path}.compliance.history", "must be a list of events")
@@ -428,8 +460,7 @@ def _json_flat(obj: dict[str, Any], path: str) -> dict[str, Any]:
                 note=str(e.get("note") or "")[:500],
             )
         )
-    flat["history"] = events
-    return flat
+    return events
 
 
 _JSON_LABELS = {
@@ -438,6 +469,15 @@ _JSON_LABELS = {
     "findings_count": "compliance.findings", "penalties_count": "compliance.penalties",
     "revocations_count": "compliance.revocations", "examinations_count": "compliance.examinations",
 }  # fmt: skip
+
+
+def _json_label(path: str) -> Callable[[str], str]:
+    """How a field is named in errors for the operator at ``path``: its JSON path."""
+
+    def label(name: str) -> str:
+        return f"{path}.{_JSON_LABELS.get(name, name)}"
+
+    return label
 
 
 def _parse_json(text: str, file: str) -> ParseResult:
@@ -466,7 +506,7 @@ def _parse_json(text: str, file: str) -> ParseResult:
             continue
         try:
             flat = _json_flat(obj, path)
-            record = _record(flat, i + 1, lambda n, p=path: f"{p}.{_JSON_LABELS.get(n, n)}")
+            record = _record(flat, i + 1, _json_label(path))
         except _Refused as err:
             result.problems.append(Problem(file, err.field, err.reason))
             continue

@@ -200,7 +200,7 @@ class _Reader:
         if value is None:
             return None
         if value != value.to_integral_value():
-            self.warn(el, f"not a whole number: {el.text.strip()!r}")
+            self.warn(el, f"not a whole number: {text(el)!r}")
             return None
         return int(value)
 
@@ -464,20 +464,8 @@ def _declaration(decl: Element, rd: _Reader, problems: list[Problem], file: str)
     type_code = text(decl, "TypeCode")
     function = _function_of(function_code, type_code, bool(children(decl, "Amendment")))
     where = location(decl)
-    missing = []
-    if not function_code:
-        missing.append("FunctionCode")
-    if not reference and not mrn:
-        missing.append("FunctionalReferenceID (or ID)")
-    if not type_code:
-        missing.append("TypeCode")
     shipment = first(decl, "GoodsShipment")
-    if function == "original" and shipment is None:
-        missing.append("GoodsShipment")
-    elif function == "original" and not children(shipment, "GovernmentAgencyGoodsItem"):
-        missing.append("GoodsShipment/GovernmentAgencyGoodsItem")
-    if function != "original" and not mrn:
-        missing.append(f"ID (the MRN of the declaration this {function} changes)")
+    missing = _missing_parts(function_code, reference, mrn, type_code, function, shipment)
     if missing:
         problems.append(Problem(file, where, "missing mandatory " + ", ".join(missing)))
         return None
@@ -491,6 +479,40 @@ def _declaration(decl: Element, rd: _Reader, problems: list[Problem], file: str)
         declaration_type=type_code,
         source_line=decl.sourceline,
     )
+    _read_header(decl, rd, d)
+    border = first(decl, "BorderTransportMeans")
+    border_mode = text(border, "ModeCode")
+    if border is not None:
+        conv = _conveyance(border)
+        conv.sequence = 1
+        d.conveyances.append(conv)
+    if shipment is not None:
+        _read_shipment(decl, shipment, rd, d, border_mode)
+    return d
+
+
+def _missing_parts(
+    function_code: str, reference: str, mrn: str, type_code: str, function: str, shipment: Element | None
+) -> list[str]:
+    """The mandatory parts a declaration lacks for its function (empty when it can be mapped)."""
+    missing = []
+    if not function_code:
+        missing.append("FunctionCode")
+    if not reference and not mrn:
+        missing.append("FunctionalReferenceID (or ID)")
+    if not type_code:
+        missing.append("TypeCode")
+    if function == "original" and shipment is None:
+        missing.append("GoodsShipment")
+    elif function == "original" and not children(shipment, "GovernmentAgencyGoodsItem"):
+        missing.append("GoodsShipment/GovernmentAgencyGoodsItem")
+    if function != "original" and not mrn:
+        missing.append(f"ID (the MRN of the declaration this {function} changes)")
+    return missing
+
+
+def _read_header(decl: Element, rd: _Reader, d: Declaration) -> None:
+    """Declaration-level dates, totals, amounts, offices, parties, changes and authorisations."""
     d.declared_at = rd.wco_datetime(first(decl, "IssueDateTime"))
     d.accepted_at = rd.wco_datetime(first(decl, "AcceptanceDateTime"))
     stamp = d.accepted_at or d.declared_at
@@ -514,54 +536,51 @@ def _declaration(decl: Element, rd: _Reader, problems: list[Problem], file: str)
             d.extra.setdefault("authorisations", "")
             d.extra["authorisations"] = (d.extra["authorisations"] + f" {cat}:{aid}").strip()
 
-    border = first(decl, "BorderTransportMeans")
-    border_mode = text(border, "ModeCode")
-    if border is not None:
-        conv = _conveyance(border)
-        conv.sequence = 1
-        d.conveyances.append(conv)
 
-    if shipment is not None:
-        d.parties.extend(_parties(shipment))
-        d.country_of_destination = text(shipment, "Destination", "CountryCode").upper()
-        d.country_of_dispatch = text(shipment, "ExportCountry", "ID").upper()
-        terms = first(shipment, "TradeTerms")
-        if terms is not None:
-            d.delivery_terms = " ".join(
-                x for x in (text(terms, "ConditionCode"), text(terms, "LocationID")) if x
-            )
-        consignment = first(shipment, "Consignment")
-        if consignment is not None:
-            arrival = first(consignment, "ArrivalTransportMeans")
-            if arrival is not None:
-                conv = _conveyance(arrival, default_mode=border_mode)
-                conv.sequence = len(d.conveyances) + 1
-                conv.arrival_location = text(consignment, "GoodsLocation", "Name")
-                conv.departure_location = text(consignment, "LoadingLocation", "ID")
-                d.conveyances.append(conv)
-            elif d.conveyances:
-                d.conveyances[0].arrival_location = text(consignment, "GoodsLocation", "Name")
-            for eq in children(consignment, "TransportEquipment"):
-                if cid := text(eq, "ID"):
-                    seals = [text(s, "ID") for s in children(eq, "Seal") if text(s, "ID")]
-                    d.containers.append(Container(number=cid, seals=seals))
-            for carrier in children(consignment, "Carrier"):
-                d.parties.append(_party(carrier, "carrier"))
-        d.documents = _documents(shipment)
-        if ucr := text(shipment, "UCR", "TraderAssignedReferenceID"):
-            d.documents.append(TransportDocument(doc_type="other", reference=ucr, type_code="UCR"))
-        for gi in children(shipment, "GovernmentAgencyGoodsItem"):
-            item = _goods_item(gi, rd)
-            d.goods.append(item)
-            d.documents.extend(_documents(gi))
-            if len(procs := children(gi, "GovernmentProcedure")) and not d.procedure:
-                d.procedure = text(procs[0], "CurrentCode") + text(procs[0], "PreviousCode")
-        if d.item_count is not None and function == "original" and d.item_count != len(d.goods):
-            rd.warn(
-                first(decl, "GoodsItemQuantity"),
-                f"GoodsItemQuantity says {d.item_count} but {len(d.goods)} GovernmentAgencyGoodsItem present",
-            )
-    return d
+def _read_shipment(decl: Element, shipment: Element, rd: _Reader, d: Declaration, border_mode: str) -> None:
+    """The goods shipment: parties, countries, terms, consignment, documents and goods items."""
+    d.parties.extend(_parties(shipment))
+    d.country_of_destination = text(shipment, "Destination", "CountryCode").upper()
+    d.country_of_dispatch = text(shipment, "ExportCountry", "ID").upper()
+    terms = first(shipment, "TradeTerms")
+    if terms is not None:
+        d.delivery_terms = " ".join(x for x in (text(terms, "ConditionCode"), text(terms, "LocationID")) if x)
+    consignment = first(shipment, "Consignment")
+    if consignment is not None:
+        _read_consignment(consignment, d, border_mode)
+    d.documents = _documents(shipment)
+    if ucr := text(shipment, "UCR", "TraderAssignedReferenceID"):
+        d.documents.append(TransportDocument(doc_type="other", reference=ucr, type_code="UCR"))
+    for gi in children(shipment, "GovernmentAgencyGoodsItem"):
+        item = _goods_item(gi, rd)
+        d.goods.append(item)
+        d.documents.extend(_documents(gi))
+        if len(procs := children(gi, "GovernmentProcedure")) and not d.procedure:
+            d.procedure = text(procs[0], "CurrentCode") + text(procs[0], "PreviousCode")
+    if d.item_count is not None and d.function == "original" and d.item_count != len(d.goods):
+        rd.warn(
+            first(decl, "GoodsItemQuantity"),
+            f"GoodsItemQuantity says {d.item_count} but {len(d.goods)} GovernmentAgencyGoodsItem present",
+        )
+
+
+def _read_consignment(consignment: Element, d: Declaration, border_mode: str) -> None:
+    """The arrival conveyance (or the border one's arrival place), containers with seals, and carriers."""
+    arrival = first(consignment, "ArrivalTransportMeans")
+    if arrival is not None:
+        conv = _conveyance(arrival, default_mode=border_mode)
+        conv.sequence = len(d.conveyances) + 1
+        conv.arrival_location = text(consignment, "GoodsLocation", "Name")
+        conv.departure_location = text(consignment, "LoadingLocation", "ID")
+        d.conveyances.append(conv)
+    elif d.conveyances:
+        d.conveyances[0].arrival_location = text(consignment, "GoodsLocation", "Name")
+    for eq in children(consignment, "TransportEquipment"):
+        if cid := text(eq, "ID"):
+            seals = [text(s, "ID") for s in children(eq, "Seal") if text(s, "ID")]
+            d.containers.append(Container(number=cid, seals=seals))
+    for carrier in children(consignment, "Carrier"):
+        d.parties.append(_party(carrier, "carrier"))
 
 
 def _declarations(root: Element) -> list[Element]:

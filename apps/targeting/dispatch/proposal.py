@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date as Date
 from typing import Any
 
@@ -80,6 +81,34 @@ def build_proposal(*, actor: User, port: Port, shift: str, date: Date | None = N
         .prefetch_related("shares")
         .order_by("created_at", "id")
     )
+    methods = {m for m, slots in capacity.items() if slots > 0}
+    candidates, randoms, left_out, area_of = _candidates(targets, membership, methods, calibration)
+
+    def basis(target_id: int, method: str) -> str:
+        return calibration.basis(method, area_of[target_id], port.pk).text(port.locode)
+
+    # Random control first, within its reserve; what it leaves of the reserve goes back to risk targets.
+    reserve = reserved_slots(capacity, random_reserve_share())
+    drawn, refused = random_control_plan(randoms, reserve)
+    rest = dict(capacity)
+    for m in drawn.chosen.values():
+        rest[m] -= 1
+    plan = optimal_plan(candidates, rest)
+    baseline = first_come_plan(candidates, rest)
+    selected = _selected(randoms, candidates, drawn.chosen, refused, plan.chosen, basis, left_out)
+    return DispatchProposal.objects.create(
+        port=port, shift=shift, date=date, agency=membership.agency, created_by=actor, capacity=capacity,
+        capacity_source={m: source.get(m, "weekly default") for m in capacity},
+        selected=selected, left_out=left_out, expected_findings=round(plan.total, 4),
+        baseline_findings=round(baseline.total, 4),
+    )  # fmt: skip
+
+
+def _candidates(
+    targets: list[Target], membership: Any, methods: set[str], calibration: Calibration
+) -> tuple[list[Candidate], list[Candidate], list[dict[str, Any]], dict[int, str]]:
+    """Risk and random-control candidates with what each method is worth; the targets left out, with why;
+    and each candidate's risk area."""
     held = {
         h.target_id: h.agency.code
         for h in Hold.objects.filter(target__in=targets, released_at__isnull=True).select_related("agency")
@@ -88,7 +117,6 @@ def build_proposal(*, actor: User, port: Port, shift: str, date: Date | None = N
     randoms: list[Candidate] = []
     left_out: list[dict[str, Any]] = []
     area_of: dict[int, str] = {}
-    methods = {m for m, slots in capacity.items() if slots > 0}
     for order, t in enumerate(targets):
         if t.pk in held or t.state == TargetState.ON_HOLD:
             left_out.append(
@@ -117,35 +145,37 @@ def build_proposal(*, actor: User, port: Port, shift: str, date: Date | None = N
             continue
         candidate = Candidate(t.pk, t.version, round(p, 6), values, order, t.reference)
         (randoms if t.random_control else candidates).append(candidate)
+    return candidates, randoms, left_out, area_of
 
-    def basis(target_id: int, method: str) -> str:
-        return calibration.basis(method, area_of[target_id], port.pk).text(port.locode)
 
-    # Random control first, within its reserve; what it leaves of the reserve goes back to risk targets.
-    reserve = reserved_slots(capacity, random_reserve_share())
-    drawn, refused = random_control_plan(randoms, reserve)
-    rest = dict(capacity)
-    for m in drawn.chosen.values():
-        rest[m] -= 1
-    plan = optimal_plan(candidates, rest)
-    baseline = first_come_plan(candidates, rest)
-    selected = []
+def _selected(
+    randoms: list[Candidate],
+    candidates: list[Candidate],
+    drawn: dict[int, str],
+    refused: dict[int, str],
+    chosen: dict[int, str],
+    basis: Callable[[int, str], str],
+    left_out: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The proposal's lines, random control first then by value; adds the candidates not chosen to
+    ``left_out`` with why."""
+    selected: list[dict[str, Any]] = []
     for c in randoms:
-        if c.target_id in drawn.chosen:
-            m = drawn.chosen[c.target_id]
+        if c.target_id in drawn:
+            m = drawn[c.target_id]
             selected.append({"target": c.target_id, "version": c.version, "method": m, "p": c.p,
                              "value": 0.0, "random": True, "basis": basis(c.target_id, m)})  # fmt: skip
         else:
             left_out.append({"target": c.target_id, "version": c.version, "reason": refused[c.target_id]})
     floor: dict[str, float] = {}
     for c in candidates:
-        if c.target_id in plan.chosen:
-            m = plan.chosen[c.target_id]
+        if c.target_id in chosen:
+            m = chosen[c.target_id]
             selected.append({"target": c.target_id, "version": c.version, "method": m, "p": c.p,
                              "value": c.values[m], "basis": basis(c.target_id, m)})  # fmt: skip
             floor[m] = min(floor.get(m, 1.0), c.values[m])
     for c in candidates:
-        if c.target_id not in plan.chosen:
+        if c.target_id not in chosen:
             best_m, best_v = max(c.values.items(), key=lambda kv: kv[1])
             reason = (
                 f"Capacity full: {M(best_m).label.lower()} would find {best_v:.2f} expected, "
@@ -154,9 +184,4 @@ def build_proposal(*, actor: User, port: Port, shift: str, date: Date | None = N
             left_out.append({"target": c.target_id, "version": c.version, "reason": reason, "value": best_v,
                              "basis": basis(c.target_id, best_m)})  # fmt: skip
     selected.sort(key=lambda r: (not r.get("random"), -r["value"]))
-    return DispatchProposal.objects.create(
-        port=port, shift=shift, date=date, agency=membership.agency, created_by=actor, capacity=capacity,
-        capacity_source={m: source.get(m, "weekly default") for m in capacity},
-        selected=selected, left_out=left_out, expected_findings=round(plan.total, 4),
-        baseline_findings=round(baseline.total, 4),
-    )  # fmt: skip
+    return selected

@@ -114,54 +114,24 @@ def entry_from_dict(data: dict[str, Any], *, source: str, where: str = "entry") 
     """An entry from JSON (the API): ``{id, kind, name, aliases, dates_of_birth, nationalities, documents,
     addresses, programmes, remarks, listed_on}``; aliases may be strings or ``{name, quality, alias_type}``,
     documents ``{type|doc_type, number, country}``. Raises :class:`ValidationError` naming the field."""
-
-    def fail(field: str, problem: str) -> ValidationError:
-        return ValidationError({field: f"{where}: {problem}"})
-
     ext = str(data.get("id") or data.get("external_id") or "").strip()
     name = str(data.get("name") or "").strip()
     if not ext:
-        raise fail("id", "required")
+        raise _fail(where, "id", "required")
     if not name:
-        raise fail("name", "required")
+        raise _fail(where, "name", "required")
     kind = str(data.get("kind") or "person").casefold().replace("organization", "organisation")
     if kind not in KINDS:
-        raise fail("kind", f"unknown kind {kind!r}")
-    aliases = []
-    for raw in data.get("aliases") or []:
-        if isinstance(raw, str):
-            aliases.append(Alias(raw.strip()))
-        elif isinstance(raw, dict) and str(raw.get("name", "")).strip():
-            quality = raw.get("quality")
-            if quality not in (None, "strong", "weak"):
-                raise fail("aliases", f"quality must be strong or weak, not {quality!r}")
-            aliases.append(Alias(str(raw["name"]).strip(), quality, raw.get("alias_type") or "aka"))
-        else:
-            raise fail("aliases", f"an alias is a name or {{name, quality}}: {raw!r}")
-    dobs: list[BirthDate] = []
-    for raw in data.get("dates_of_birth") or ([data["date_of_birth"]] if data.get("date_of_birth") else []):
-        parsed = parse_date_of_birth(str(raw))
-        if not parsed:
-            raise fail("dates_of_birth", f"cannot read date {raw!r}")
-        dobs.extend(parsed)
-    documents = []
-    for raw in data.get("documents") or []:
-        if not isinstance(raw, dict) or not str(raw.get("number", "")).strip():
-            raise fail("documents", f"a document needs a number: {raw!r}")
-        documents.append(
-            Document(
-                str(raw.get("type") or raw.get("doc_type") or "document"),
-                str(raw["number"]).strip(),
-                importers.country_code(raw.get("country")) or raw.get("country") or None,
-                raw.get("note") or None,
-            )
-        )
+        raise _fail(where, "kind", f"unknown kind {kind!r}")
+    aliases = _aliases_from(data, where)
+    dobs = _dates_of_birth_from(data, where)
+    documents = _documents_from(data, where)
     listed_on = None
     if data.get("listed_on"):
         try:
             listed_on = dt.date.fromisoformat(str(data["listed_on"]))
         except ValueError:
-            raise fail("listed_on", f"not YYYY-MM-DD: {data['listed_on']!r}") from None
+            raise _fail(where, "listed_on", f"not YYYY-MM-DD: {data['listed_on']!r}") from None
     entry = importers.WatchlistEntry(
         source=source,
         external_id=ext,
@@ -184,11 +154,66 @@ def entry_from_dict(data: dict[str, Any], *, source: str, where: str = "entry") 
         gender=data.get("gender") or None,
         reference=data.get("reference") or None,
     )
+    _apply_key_fields(entry, data, where)
+    return entry
+
+
+def _fail(where: str, field: str, problem: str) -> ValidationError:
+    """The error naming the field of the entry at ``where``."""
+    return ValidationError({field: f"{where}: {problem}"})
+
+
+def _aliases_from(data: dict[str, Any], where: str) -> list[Alias]:
+    """The aliases, each a name or ``{name, quality, alias_type}``."""
+    aliases = []
+    for raw in data.get("aliases") or []:
+        if isinstance(raw, str):
+            aliases.append(Alias(raw.strip()))
+        elif isinstance(raw, dict) and str(raw.get("name", "")).strip():
+            quality = raw.get("quality")
+            if quality not in (None, "strong", "weak"):
+                raise _fail(where, "aliases", f"quality must be strong or weak, not {quality!r}")
+            aliases.append(Alias(str(raw["name"]).strip(), quality, raw.get("alias_type") or "aka"))
+        else:
+            raise _fail(where, "aliases", f"an alias is a name or {{name, quality}}: {raw!r}")
+    return aliases
+
+
+def _dates_of_birth_from(data: dict[str, Any], where: str) -> list[BirthDate]:
+    """The dates of birth (``dates_of_birth``, or a single ``date_of_birth``), however written."""
+    dobs: list[BirthDate] = []
+    for raw in data.get("dates_of_birth") or ([data["date_of_birth"]] if data.get("date_of_birth") else []):
+        parsed = parse_date_of_birth(str(raw))
+        if not parsed:
+            raise _fail(where, "dates_of_birth", f"cannot read date {raw!r}")
+        dobs.extend(parsed)
+    return dobs
+
+
+def _documents_from(data: dict[str, Any], where: str) -> list[Document]:
+    """The identity documents, each with a number."""
+    documents = []
+    for raw in data.get("documents") or []:
+        if not isinstance(raw, dict) or not str(raw.get("number", "")).strip():
+            raise _fail(where, "documents", f"a document needs a number: {raw!r}")
+        documents.append(
+            Document(
+                str(raw.get("type") or raw.get("doc_type") or "document"),
+                str(raw["number"]).strip(),
+                importers.country_code(raw.get("country")) or raw.get("country") or None,
+                raw.get("note") or None,
+            )
+        )
+    return documents
+
+
+def _apply_key_fields(entry: importers.WatchlistEntry, data: dict[str, Any], where: str) -> None:
+    """Check the exact-match key fields (IMO numbers, phones, ...) and put their keys on the entry."""
     extra: dict[str, list[str]] = {}
     for name in importers.EXTRA_KEY_FIELDS:
         values = data.get(name) or []
         if isinstance(values, str) or not isinstance(values, list):
-            raise fail(name, "a list of values")
+            raise _fail(where, name, "a list of values")
         if name != "imo" and values:
             extra[name] = [str(v) for v in values]
     for imo in data.get("imo") or []:
@@ -196,8 +221,7 @@ def entry_from_dict(data: dict[str, Any], *, source: str, where: str = "entry") 
     try:
         importers.apply_keys(entry, extra, document_field="documents" if not data.get("imo") else "imo")
     except importers.BadEntryKey as exc:
-        raise fail(exc.field_name, exc.problem) from None
-    return entry
+        raise _fail(where, exc.field_name, exc.problem) from None
 
 
 def _operational(data: dict[str, Any]) -> dict[str, Any]:

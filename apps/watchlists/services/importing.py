@@ -105,38 +105,10 @@ def upsert_entries(
     batch: list[importers.WatchlistEntry] = []
 
     def flush() -> None:
-        new: list[WatchlistEntry] = []
-        changed: list[WatchlistEntry] = []
-        for item in batch:
-            row = entry_row(item)
-            known = existing.get(item.external_id)
-            if known is None:
-                new.append(WatchlistEntry(watchlist=watchlist, external_id=item.external_id, **row))
-            elif known[1] != row["fingerprint"] or not known[2]:
-                counts["updated" if known[1] != row["fingerprint"] else "reactivated"] += 1
-                changed.append(WatchlistEntry(pk=known[0], active=True, **row))
-            else:
-                counts["unchanged"] += 1
-        with transaction.atomic():
-            WatchlistEntry.objects.bulk_create(new, batch_size=BATCH)
-            if changed:
-                now = timezone.now()
-                for obj in changed:
-                    obj.updated_at = now
-                WatchlistEntry.objects.bulk_update(
-                    changed, [*IMPORTED_FIELDS, "fingerprint", "active", "updated_at"], batch_size=200
-                )
-            if new or changed:
-                mark_changed(watchlist.pk)
-        counts["added"] += len(new)
+        _store_batch(watchlist, batch, existing, counts)
         batch.clear()
         if run is not None:
-            run.progress_done = counts["read"]
-            run.progress_total = max(total or 0, counts["read"])
-            run.counts = dict(counts)
-            ImportRun.objects.filter(pk=run.pk).update(
-                progress_done=run.progress_done, progress_total=run.progress_total, counts=run.counts
-            )
+            _save_progress(run, counts, total)
         if progress and run is not None:
             progress(run)
 
@@ -151,13 +123,63 @@ def upsert_entries(
             flush()
     flush()
     if deactivate_missing:
-        gone = [pk for ext, (pk, _fp, active) in existing.items() if active and ext not in seen]
-        with transaction.atomic():
-            for start in range(0, len(gone), 500):
-                WatchlistEntry.objects.filter(pk__in=gone[start : start + 500]).update(
-                    active=False, updated_at=timezone.now()
-                )
-            if gone:
-                mark_changed(watchlist.pk)
-        counts["deactivated"] = len(gone)
+        counts["deactivated"] = _deactivate_missing(watchlist, existing, seen)
     return counts
+
+
+def _store_batch(
+    watchlist: Watchlist,
+    batch: list[importers.WatchlistEntry],
+    existing: dict[str, tuple[int, str, bool]],
+    counts: ImportCounts,
+) -> None:
+    """Insert the batch's new entries and rewrite its changed or reactivated ones, in one transaction."""
+    new: list[WatchlistEntry] = []
+    changed: list[WatchlistEntry] = []
+    for item in batch:
+        row = entry_row(item)
+        known = existing.get(item.external_id)
+        if known is None:
+            new.append(WatchlistEntry(watchlist=watchlist, external_id=item.external_id, **row))
+        elif known[1] != row["fingerprint"] or not known[2]:
+            counts["updated" if known[1] != row["fingerprint"] else "reactivated"] += 1
+            changed.append(WatchlistEntry(pk=known[0], active=True, **row))
+        else:
+            counts["unchanged"] += 1
+    with transaction.atomic():
+        WatchlistEntry.objects.bulk_create(new, batch_size=BATCH)
+        if changed:
+            now = timezone.now()
+            for obj in changed:
+                obj.updated_at = now
+            WatchlistEntry.objects.bulk_update(
+                changed, [*IMPORTED_FIELDS, "fingerprint", "active", "updated_at"], batch_size=200
+            )
+        if new or changed:
+            mark_changed(watchlist.pk)
+    counts["added"] += len(new)
+
+
+def _save_progress(run: ImportRun, counts: ImportCounts, total: int | None) -> None:
+    """Record on the import run how far it has read and what it counted."""
+    run.progress_done = counts["read"]
+    run.progress_total = max(total or 0, counts["read"])
+    run.counts = dict(counts)
+    ImportRun.objects.filter(pk=run.pk).update(
+        progress_done=run.progress_done, progress_total=run.progress_total, counts=run.counts
+    )
+
+
+def _deactivate_missing(
+    watchlist: Watchlist, existing: dict[str, tuple[int, str, bool]], seen: set[str]
+) -> int:
+    """Deactivate the active entries the full list no longer holds; returns how many."""
+    gone = [pk for ext, (pk, _fp, active) in existing.items() if active and ext not in seen]
+    with transaction.atomic():
+        for start in range(0, len(gone), 500):
+            WatchlistEntry.objects.filter(pk__in=gone[start : start + 500]).update(
+                active=False, updated_at=timezone.now()
+            )
+        if gone:
+            mark_changed(watchlist.pk)
+    return len(gone)
