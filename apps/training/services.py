@@ -339,9 +339,8 @@ def running_exercises() -> QuerySet[Exercise]:
 def tick(exercise: Exercise, *, now: datetime | None = None) -> int:
     """Send the exercise's arrivals that are due, link the answers to their subjects, place due holds;
     finish the exercise when its time is up. Safe to repeat; returns the arrivals sent."""
-    from apps.intake.services import PortIndex, default_source_for, parse_payload, store_messages
-    from apps.simulator.engine import gen_parse
-    from apps.simulator.models import SubjectTruth
+    from apps.intake.services import PortIndex
+    from apps.simulator.engine import send_plan
 
     if exercise.state != Exercise.State.RUNNING:
         return 0
@@ -351,23 +350,10 @@ def tick(exercise: Exercise, *, now: datetime | None = None) -> int:
     sent = 0
     for row in exercise.arrivals.filter(sent_at=None, announce_at__lte=now).order_by("announce_at", "number"):
         plan, _ = _arrival_plan(exercise, script, row)
-        subjects = 0
         with transaction.atomic():
             if not ExerciseArrival.objects.filter(pk=row.pk, sent_at=None).update(sent_at=now):
                 continue  # another runner sent it
-            SubjectTruth.objects.bulk_create(
-                [SubjectTruth(key=k, **t.as_dict()) for k, t in plan.truths.items()], ignore_conflicts=True
-            )
-            for payload in plan.payloads:
-                source = default_source_for(payload.fmt)
-                if source is None:
-                    log.warning("training: no data source for %s: %s not sent", payload.fmt, payload.name)
-                    continue
-                result = gen_parse(parse_payload, payload)
-                counts = store_messages(
-                    source=source, parsed=[(m, payload.name) for m in result.messages], ports=ports
-                )
-                subjects += counts.subjects
+            subjects = send_plan(plan, ports, who="training: ")
             ExerciseArrival.objects.filter(pk=row.pk).update(subjects=subjects)
         sent += 1
     _link_answers(exercise)
