@@ -36,6 +36,10 @@ def tick_all() -> int:
 
 def run(stop: threading.Event, *, once: bool = False, echo: Any = None) -> None:
     """Tick until ``stop`` is set (or once)."""
+    from apps.core.exercise import refuse_live_centre
+
+    # A live centre, which runs without the simulator, is refused before anything of it is loaded.
+    refuse_live_centre(what="The training floor's runner")
     from apps.simulator.guard import ensure_exercise_database
 
     ensure_exercise_database(what="The training floor's runner")

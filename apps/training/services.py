@@ -5,7 +5,7 @@ through ``apps.watchlists.services``, data through intake, holds through ``apps.
 as the simulated colleagues of the demo (``apps.simulator.colleagues``) or a partner's liaison, so the
 trainees work the floor exactly as on a live shift. Nothing here runs on a live centre: the installation
 must be a training floor (``RATC_TRAINING``) and its database must carry the training mark
-(``apps.simulator.guard``). Scoring is in :mod:`apps.training.scoring`.
+(``apps.core.exercise``, ``apps.simulator.guard``). Scoring is in :mod:`apps.training.scoring`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.agencies.operations import membership_of
+from apps.core.exercise import LiveCentreRefused
 from apps.simulator import generators as gen
-from apps.simulator.guard import LiveCentreRefused, ensure_exercise_database
 from apps.training import scenario as scenarios
 from apps.training.models import TRAINER_ROLES, Exercise, ExerciseArrival, PlantedItem
 
@@ -106,6 +106,9 @@ def _check_floor(what: str) -> None:
             f"{what}: this installation is not a training floor (RATC_TRAINING is not set). Exercises run "
             "on a training floor with its own database, never on a live centre (see docs/training.md)."
         )
+    # A training floor has the simulator installed (settings); a live centre stopped above.
+    from apps.simulator.guard import ensure_exercise_database
+
     try:
         ensure_exercise_database(what=what)
     except LiveCentreRefused as exc:
