@@ -171,7 +171,7 @@ class Floor:
 
             path = shared_data() / "watchlists" / "un_consolidated.xml"
             self._listed = gen.listed_person(path, self.options.seed, self.clock().date())
-        return self._listed[0] if self._listed else None
+        return self._listed[0] if isinstance(self._listed, tuple) else None
 
     def replay(self, n: int) -> list[dict[str, str]]:
         """Shared labelled declarations for mail batch ``n`` (none when the file is not there)."""

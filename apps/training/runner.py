@@ -60,8 +60,10 @@ def start_in_server() -> bool:
         return True
     if "twisted.internet.reactor" not in sys.modules or "daphne.server" not in sys.modules:
         return False
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
 
+    # Daphne's reactor; twisted types the module's name as the bare interface, without ``self``.
+    reactor: Any = installed
     _started.set()
 
     def launch() -> None:

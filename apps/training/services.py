@@ -195,7 +195,7 @@ def _plan(exercise: Exercise, script: scenarios.Scenario, now: datetime) -> None
     for number, arrival in enumerate(script.arrivals):
         row = next(r for r in rows if r.number == number)
         _, keys = _arrival_plan(exercise, script, row)
-        for item in (*arrival.consignments, *arrival.travellers):
+        for item in arrival.items():
             if item.answer is None:
                 continue
             if isinstance(item, scenarios.Consignment):
@@ -391,6 +391,8 @@ def _place_holds(exercise: Exercise) -> None:
 
     supervisor = _colleague(colleagues.SUPERVISOR)
     for item in exercise.planted.filter(hold_placed=False).exclude(subject=None).exclude(hold={}):
+        if item.subject_id is None:  # excluded above; said again for the type checker
+            continue
         target = (
             Target.objects.filter(subject_id=item.subject_id, state__in=OPEN_STATES).order_by("pk").first()
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from apps.simulator import colleagues
 from apps.simulator.generators import rng_for
@@ -61,8 +61,8 @@ class DeskSteps(StaffBase):
             if self.reserved(target):
                 if self.released_at(target) <= now and self.step(
                     target, "lapse",
-                    lambda t=target: reject_target(
-                        actor=self.supervisor, target=t,
+                    partial(
+                        reject_target, actor=self.supervisor, target=target,
                         reason="No decision before the conveyance was released; closed by the duty manager.",
                     ),
                 ):  # fmt: skip
@@ -72,7 +72,7 @@ class DeskSteps(StaffBase):
                 continue
             if reviewed < PER_STEP and self.step(
                 target, "review",
-                lambda t=target: start_review(actor=self.analyst_for(t), target=t, reason="Picked from the queue"),
+                partial(start_review, actor=self.analyst_for(target), target=target, reason="Picked from the queue"),
             ):  # fmt: skip
                 reviewed += 1
         return reviewed, lapsed
@@ -151,7 +151,7 @@ class DeskSteps(StaffBase):
         for target in self.candidates([S.IN_REVIEW]):
             if target.updated_at + self.delay(target.pk, "submit") > now or count >= PER_STEP:
                 continue
-            if self.step(target, "submit", lambda t=target: self._rule_and_submit(t)):
+            if self.step(target, "submit", partial(self._rule_and_submit, target)):
                 count += 1
         return count
 
@@ -164,7 +164,9 @@ class DeskSteps(StaffBase):
 
         analyst = self.analyst_for(target)
         for hit in hits_behind(target):
-            if hit.current is None:
+            # The hits come annotated with their standing ruling (rulings.with_standing), which the
+            # model's type does not declare.
+            if cast(Any, hit).current is None:
                 rule_hit(actor=analyst, hit=hit, ruling=MatchRuling.TRUE_MATCH, reason=TRUE_MATCH_REASON)
         submit_for_approval(actor=analyst, target=target, reason=SUBMIT_REASON)
 

@@ -115,9 +115,7 @@ class PortSteps(StaffBase):
             instruction = Instruction.objects.filter(target=target).order_by("-dispatched_at").first()
             if instruction is None:
                 continue
-            if self.step(
-                target, "begin", lambda i=instruction, o=officer: begin_examination(actor=o, instruction=i)
-            ):
+            if self.step(target, "begin", partial(begin_examination, actor=officer, instruction=instruction)):
                 count += 1
         return count
 
@@ -139,7 +137,7 @@ class PortSteps(StaffBase):
                 continue
             data = self.result_for(target, instruction.method, started=target.updated_at, ended=now)
             if self.step(
-                target, "record", lambda i=instruction, o=officer, d=data: record_examination(actor=o, instruction=i, data=d)
+                target, "record", partial(record_examination, actor=officer, instruction=instruction, data=data)
             ):  # fmt: skip
                 count += 1
         return count
@@ -155,8 +153,11 @@ class PortSteps(StaffBase):
             if self.step(
                 target,
                 "close",
-                lambda t=target: close_target(
-                    actor=self.analyst_for(t), target=t, reason="Result reviewed; case closed"
+                partial(
+                    close_target,
+                    actor=self.analyst_for(target),
+                    target=target,
+                    reason="Result reviewed; case closed",
                 ),
             ):
                 count += 1

@@ -47,7 +47,7 @@ def _cargo(
     if arrival.port == "GBFXT":
         imo, name, carrier, flag, loading, route = next(v for v in world.VESSELS if v[0] == arrival.vessel)
         title = f"Vessel {name} from {loading}"
-        conveyance = {"mode": "sea", "vessel_imo": imo, "vessel_name": name, "carrier": carrier,
+        conveyance: dict[str, Any] = {"mode": "sea", "vessel_imo": imo, "vessel_name": name, "carrier": carrier,
                       "nationality": flag, "departure_location": loading, "arrival_location": "GBFXT",
                       "eta": arrival_at.isoformat(), "route_countries": [*route, "GB"]}  # fmt: skip
     else:

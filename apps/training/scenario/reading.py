@@ -61,10 +61,12 @@ class _Checker:
         if choices is not None and value not in choices:
             self.fail(where, f"{value!r} is not one of {', '.join(map(str, choices))}")
             return default
-        if minimum is not None and value < minimum:
+        # A number here (kind is float or int); isinstance with a kind known only at run time says object.
+        number: Any = value
+        if minimum is not None and number < minimum:
             self.fail(where, f"must be at least {minimum:g}, not {value!r}")
             return default
-        if maximum is not None and value > maximum:
+        if maximum is not None and number > maximum:
             self.fail(where, f"must be at most {maximum:g}, not {value!r}")
             return default
         return value
@@ -130,17 +132,15 @@ def parse(text: str, *, name: str = "scenario.yaml") -> Scenario:
     alerts = tuple(_alerts(check, data))
     background = _background(check, data)
     arrivals = tuple(_arrivals(check, data))
-    ids = [item.id for a in arrivals for item in (*a.consignments, *a.travellers)] + [a.id for a in arrivals]
+    ids = [item.id for a in arrivals for item in a.items()] + [a.id for a in arrivals]
     for index, arrival in enumerate(arrivals):
-        for i, item in enumerate((*arrival.consignments, *arrival.travellers)):
+        for i, item in enumerate(arrival.items()):
             if ids.count(item.id) > 1:
                 kind = "consignments" if isinstance(item, Consignment) else "travellers"
                 j = i if kind == "consignments" else i - len(arrival.consignments)
                 check.fail(f"arrivals[{index}].{kind}[{j}].id", f"{item.id!r} is used more than once")
     if arrivals and not any(
-        item.answer and item.answer.expect == "target"
-        for a in arrivals
-        for item in (*a.consignments, *a.travellers)
+        item.answer and item.answer.expect == "target" for a in arrivals for item in a.items()
     ):
         check.fail("arrivals", "no planted violation: at least one answer must expect 'target'")
     if check.problems:

@@ -79,6 +79,10 @@ class Arrival:
     travellers: tuple[Traveller, ...] = ()
     passengers: int = 0
 
+    def items(self) -> tuple[Consignment | Traveller, ...]:
+        """Its consignments, then its travellers."""
+        return (*self.consignments, *self.travellers)
+
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
@@ -97,9 +101,4 @@ class Scenario:
 
     def planted(self) -> list[tuple[Arrival, Consignment | Traveller]]:
         """Every consignment and traveller that carries an answer, with its arrival."""
-        return [
-            (a, item)
-            for a in self.arrivals
-            for item in (*a.consignments, *a.travellers)
-            if item.answer is not None
-        ]
+        return [(a, item) for a in self.arrivals for item in a.items() if item.answer is not None]
