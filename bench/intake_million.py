@@ -47,7 +47,7 @@ def generate(folder: Path, travellers: int, seed: int = 7) -> int:
         flight = gen.FlightPlan(
             "BA", str(100 + files % 8900), "JFK", "LHR", departure, departure + timedelta(hours=7)
         )
-        people = [gen._person(rng, rng.choice(nationalities), today) for _ in range(count)]
+        people = [gen.person(rng, rng.choice(nationalities), today) for _ in range(count)]
         text = gen.paxlst(flight, people, sent=departure - timedelta(hours=2), ref=f"B{files:08d}")
         (folder / f"api-{files:05d}.edi").write_text(text)
         files += 1

@@ -8,6 +8,7 @@ Celery broker, ``DJANGO_ENV=production`` to hardened settings.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,6 +50,17 @@ ALLOWED_HOSTS = env_list(
 )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
+# The floor simulator (apps.simulator: the demo's traffic and staff, a training floor's arrivals) is
+# installed only where made-up data belongs: the demo (RATC_DEMO), a training floor (RATC_TRAINING), and
+# the tools that read every app: the test suite (pytest-django loads these settings with pytest
+# imported), the processes a test starts (pytest sets PYTEST_CURRENT_TEST while a test runs: they
+# migrate and serve the same apps as the test) and the type checker (django-stubs loads these settings
+# inside mypy). A live centre runs without it.
+_TOOLING = not {"pytest", "mypy"}.isdisjoint(sys.modules) or bool(env_str("PYTEST_CURRENT_TEST"))
+SIMULATOR_INSTALLED = (
+    env_bool("RATC_DEMO", default=False) or env_bool("RATC_TRAINING", default=False) or _TOOLING
+)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -82,7 +94,7 @@ INSTALLED_APPS = [
     "apps.live",
     "apps.integrations",
     "apps.alerts",
-    "apps.simulator",
+    *(["apps.simulator"] if SIMULATOR_INSTALLED else []),
     "apps.training",
     "apps.handover",
     "apps.quality",

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -35,6 +35,9 @@ from django.utils import timezone
 
 from apps.simulator import generators as gen
 from apps.simulator.models import SimArrival, SimState, SubjectTruth
+
+if TYPE_CHECKING:
+    from apps.intake.services import PortIndex
 
 log = logging.getLogger("apps.simulator")
 
@@ -168,7 +171,7 @@ class Floor:
 
             path = shared_data() / "watchlists" / "un_consolidated.xml"
             self._listed = gen.listed_person(path, self.options.seed, self.clock().date())
-        return self._listed[0] if self._listed else None
+        return self._listed[0] if isinstance(self._listed, tuple) else None
 
     def replay(self, n: int) -> list[dict[str, str]]:
         """Shared labelled declarations for mail batch ``n`` (none when the file is not there)."""
@@ -223,7 +226,7 @@ class Floor:
 
     def announce(self, now: datetime, report: TickReport) -> None:
         """Send the data of every arrival due by ``now`` through the real intake."""
-        from apps.intake.services import PortIndex, default_source_for, parse_payload, store_messages
+        from apps.intake.services import PortIndex
 
         stale = SimArrival.objects.filter(
             sent_at=None, skipped=False, arrival_at__lt=now - self.scaled(STALE_MINUTES)
@@ -237,24 +240,10 @@ class Floor:
         ports = PortIndex()
         for arrival in due:
             plan = self.arrival_plan(arrival)
-            subjects = 0
             with transaction.atomic():
                 if not SimArrival.objects.filter(pk=arrival.pk, sent_at=None).update(sent_at=now):
                     continue  # another tick sent it
-                SubjectTruth.objects.bulk_create(
-                    [SubjectTruth(key=key, **truth.as_dict()) for key, truth in plan.truths.items()],
-                    ignore_conflicts=True,
-                )
-                for payload in plan.payloads:
-                    source = default_source_for(payload.fmt)
-                    if source is None:
-                        log.warning("no data source for %s: %s not sent", payload.fmt, payload.name)
-                        continue
-                    result = gen_parse(parse_payload, payload)
-                    counts = store_messages(
-                        source=source, parsed=[(m, payload.name) for m in result.messages], ports=ports
-                    )
-                    subjects += counts.subjects
+                subjects = send_plan(plan, ports)
                 SimArrival.objects.filter(pk=arrival.pk).update(subjects=subjects)
             # The risk engine assessed the new subjects when the transaction committed (inline in the
             # embedded mode, on a Celery worker otherwise).
@@ -361,3 +350,27 @@ def gen_parse(parse: Callable[..., Any], payload: gen.Payload) -> Any:
     if result.problems:
         log.error("generated %s was refused: %s", payload.name, result.problems[:3])
     return result
+
+
+def send_plan(plan: gen.ArrivalPlan, ports: PortIndex, *, who: str = "") -> int:
+    """Store the plan's hidden truths and send its payloads through the real intake, in the caller's
+    transaction (the demo's ticks and the training floor's alike); returns the subjects intake stored.
+    ``who`` starts the log lines ("training: ")."""
+    from apps.intake.services import default_source_for, parse_payload, store_messages
+
+    SubjectTruth.objects.bulk_create(
+        [SubjectTruth(key=key, **truth.as_dict()) for key, truth in plan.truths.items()],
+        ignore_conflicts=True,
+    )
+    subjects = 0
+    for payload in plan.payloads:
+        source = default_source_for(payload.fmt)
+        if source is None:
+            log.warning("%sno data source for %s: %s not sent", who, payload.fmt, payload.name)
+            continue
+        result = gen_parse(parse_payload, payload)
+        counts = store_messages(
+            source=source, parsed=[(m, payload.name) for m in result.messages], ports=ports
+        )
+        subjects += counts.subjects
+    return subjects

@@ -6,7 +6,8 @@ every writer of made-up data (the demo simulator, the training floor's scenarios
 :func:`ensure_exercise_database` first, and it refuses unless both hold:
 
 * the installation says it is an exercise: ``RATC_DEMO`` (the demo) or ``RATC_TRAINING`` (a training
-  floor) is set; a live centre sets neither;
+  floor) is set; a live centre sets neither (:mod:`apps.core.exercise`, which the live floor uses
+  without this app);
 * the database says so too: it carries an :class:`~apps.simulator.models.ExerciseDatabase` mark of the
   same kind. A database without the mark is marked on first use only while it holds no subjects at all
   (or, for the demo, when the simulator's own state row shows it ran there before the mark existed);
@@ -18,30 +19,13 @@ habit on a server whose ``DATABASE_URL`` still names the live database.
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
+from apps.core.exercise import LiveCentreRefused, database_name, refuse_live_centre
 from apps.simulator.models import ExerciseDatabase, SimState
 
-__all__ = ["LiveCentreRefused", "ensure_exercise_database", "installation_kind"]
-
-
-class LiveCentreRefused(RuntimeError):
-    """The database is (or may be) a live centre's: nothing made-up is written into it."""
-
-
-def installation_kind() -> str:
-    """``training``, ``demo`` or ``live``, as the installation's settings say."""
-    if getattr(settings, "RATC_TRAINING", False):
-        return ExerciseDatabase.Kind.TRAINING
-    if getattr(settings, "RATC_DEMO", False):
-        return ExerciseDatabase.Kind.DEMO
-    return "live"
-
-
-def _database_name() -> str:
-    name = connection.settings_dict.get("NAME") or ""
-    return str(name).rsplit("/", 1)[-1]
+# LiveCentreRefused is what ensure_exercise_database raises: its callers catch it from here.
+__all__ = ["LiveCentreRefused", "ensure_exercise_database"]
 
 
 def ensure_exercise_database(*, what: str) -> ExerciseDatabase:
@@ -49,15 +33,8 @@ def ensure_exercise_database(*, what: str) -> ExerciseDatabase:
     :class:`LiveCentreRefused` with what to do when ``what`` (e.g. "The floor simulator") may not run."""
     from apps.intake.models import Subject
 
-    kind = installation_kind()
-    database = _database_name()
-    if kind == "live":
-        raise LiveCentreRefused(
-            f"{what} refused to run: this installation is a live centre (neither RATC_TRAINING nor "
-            f"RATC_DEMO is set), and its database {database!r} holds real work. Made-up arrivals never go "
-            "into a live database. Run a training floor on its own database instead: RATC_TRAINING=1 "
-            "RATC_TRAINING_DATABASE_URL=<an empty database> (see docs/training.md)."
-        )
+    kind = refuse_live_centre(what=what)  # a live centre is refused before its database is read
+    database = database_name()
     with transaction.atomic():
         mark = ExerciseDatabase.objects.select_for_update().order_by("pk").first()
         if mark is None:

@@ -211,6 +211,8 @@ def ensure_history_and_model(rows: int) -> str:
         return "model: present"
     run = train_now(actor=None, sources=[source], activate=True)
     version = run.model_version
+    if version is None:  # the run was claimed by another process, which trains the model
+        return "model: being trained elsewhere"
     return f"model: {version} trained on {version.data_summary.get('rows')} declarations"
 
 

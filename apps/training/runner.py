@@ -36,6 +36,10 @@ def tick_all() -> int:
 
 def run(stop: threading.Event, *, once: bool = False, echo: Any = None) -> None:
     """Tick until ``stop`` is set (or once)."""
+    from apps.core.exercise import refuse_live_centre
+
+    # A live centre, which runs without the simulator, is refused before anything of it is loaded.
+    refuse_live_centre(what="The training floor's runner")
     from apps.simulator.guard import ensure_exercise_database
 
     ensure_exercise_database(what="The training floor's runner")
@@ -56,8 +60,10 @@ def start_in_server() -> bool:
         return True
     if "twisted.internet.reactor" not in sys.modules or "daphne.server" not in sys.modules:
         return False
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
 
+    # Daphne's reactor; twisted types the module's name as the bare interface, without ``self``.
+    reactor: Any = installed
     _started.set()
 
     def launch() -> None:

@@ -5,7 +5,7 @@ through ``apps.watchlists.services``, data through intake, holds through ``apps.
 as the simulated colleagues of the demo (``apps.simulator.colleagues``) or a partner's liaison, so the
 trainees work the floor exactly as on a live shift. Nothing here runs on a live centre: the installation
 must be a training floor (``RATC_TRAINING``) and its database must carry the training mark
-(``apps.simulator.guard``). Scoring is in :mod:`apps.training.scoring`.
+(``apps.core.exercise``, ``apps.simulator.guard``). Scoring is in :mod:`apps.training.scoring`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.agencies.operations import membership_of
+from apps.core.exercise import LiveCentreRefused
 from apps.simulator import generators as gen
-from apps.simulator.guard import LiveCentreRefused, ensure_exercise_database
 from apps.training import scenario as scenarios
 from apps.training.models import TRAINER_ROLES, Exercise, ExerciseArrival, PlantedItem
 
@@ -106,6 +106,9 @@ def _check_floor(what: str) -> None:
             f"{what}: this installation is not a training floor (RATC_TRAINING is not set). Exercises run "
             "on a training floor with its own database, never on a live centre (see docs/training.md)."
         )
+    # A training floor has the simulator installed (settings); a live centre stopped above.
+    from apps.simulator.guard import ensure_exercise_database
+
     try:
         ensure_exercise_database(what=what)
     except LiveCentreRefused as exc:
@@ -192,7 +195,7 @@ def _plan(exercise: Exercise, script: scenarios.Scenario, now: datetime) -> None
     for number, arrival in enumerate(script.arrivals):
         row = next(r for r in rows if r.number == number)
         _, keys = _arrival_plan(exercise, script, row)
-        for item in (*arrival.consignments, *arrival.travellers):
+        for item in arrival.items():
             if item.answer is None:
                 continue
             if isinstance(item, scenarios.Consignment):
@@ -339,9 +342,8 @@ def running_exercises() -> QuerySet[Exercise]:
 def tick(exercise: Exercise, *, now: datetime | None = None) -> int:
     """Send the exercise's arrivals that are due, link the answers to their subjects, place due holds;
     finish the exercise when its time is up. Safe to repeat; returns the arrivals sent."""
-    from apps.intake.services import PortIndex, default_source_for, parse_payload, store_messages
-    from apps.simulator.engine import gen_parse
-    from apps.simulator.models import SubjectTruth
+    from apps.intake.services import PortIndex
+    from apps.simulator.engine import send_plan
 
     if exercise.state != Exercise.State.RUNNING:
         return 0
@@ -351,23 +353,10 @@ def tick(exercise: Exercise, *, now: datetime | None = None) -> int:
     sent = 0
     for row in exercise.arrivals.filter(sent_at=None, announce_at__lte=now).order_by("announce_at", "number"):
         plan, _ = _arrival_plan(exercise, script, row)
-        subjects = 0
         with transaction.atomic():
             if not ExerciseArrival.objects.filter(pk=row.pk, sent_at=None).update(sent_at=now):
                 continue  # another runner sent it
-            SubjectTruth.objects.bulk_create(
-                [SubjectTruth(key=k, **t.as_dict()) for k, t in plan.truths.items()], ignore_conflicts=True
-            )
-            for payload in plan.payloads:
-                source = default_source_for(payload.fmt)
-                if source is None:
-                    log.warning("training: no data source for %s: %s not sent", payload.fmt, payload.name)
-                    continue
-                result = gen_parse(parse_payload, payload)
-                counts = store_messages(
-                    source=source, parsed=[(m, payload.name) for m in result.messages], ports=ports
-                )
-                subjects += counts.subjects
+            subjects = send_plan(plan, ports, who="training: ")
             ExerciseArrival.objects.filter(pk=row.pk).update(subjects=subjects)
         sent += 1
     _link_answers(exercise)
@@ -402,6 +391,8 @@ def _place_holds(exercise: Exercise) -> None:
 
     supervisor = _colleague(colleagues.SUPERVISOR)
     for item in exercise.planted.filter(hold_placed=False).exclude(subject=None).exclude(hold={}):
+        if item.subject_id is None:  # excluded above; said again for the type checker
+            continue
         target = (
             Target.objects.filter(subject_id=item.subject_id, state__in=OPEN_STATES).order_by("pk").first()
         )

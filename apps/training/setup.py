@@ -6,8 +6,6 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from apps.simulator.guard import ensure_exercise_database
-
 TRAINEE_PREFIX = "trainee."
 
 
@@ -16,6 +14,7 @@ def ensure_training_floor(*, accounts: int = 4) -> list[str]:
     from apps.agencies.models import Agency, Membership
     from apps.agencies.roles import Role
     from apps.core.demo import DEMO_PASSWORD, ensure_demo_world
+    from apps.simulator.guard import ensure_exercise_database
     from apps.simulator.setup import ensure_setup
     from apps.training.services import _check_floor
 

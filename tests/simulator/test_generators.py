@@ -11,6 +11,7 @@ from apps.intake.normalise import drafts_for
 from apps.intake.services import parse_payload
 from apps.simulator import generators as gen
 from apps.simulator.engine import TRAFFIC
+from apps.simulator.generators.messages import _edi
 
 WHEN = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 PORT_CODES = {"GBLHR": "LHR", "GBMNC": "MAN", "GBFXT": "GBFXT", "GBDVR": "GBDVR", "GBCOV": "GBCOV"}
@@ -68,7 +69,7 @@ def test_the_same_seed_gives_the_same_day_and_another_seed_another():
 
 
 def test_edifact_text_is_escaped():
-    assert gen._edi("O'NEIL+SONS:LTD?") == "O?'NEIL?+SONS?:LTD??"
+    assert _edi("O'NEIL+SONS:LTD?") == "O?'NEIL?+SONS?:LTD??"
 
 
 def test_the_listed_traveller_is_a_real_un_entry_spelt_otherwise(shared_data):

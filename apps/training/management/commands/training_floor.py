@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.simulator.guard import LiveCentreRefused
+from apps.core.exercise import LiveCentreRefused
 from apps.training import scenario as scenarios
 
 

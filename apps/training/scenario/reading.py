@@ -1,58 +1,28 @@
-"""Scenarios: the YAML files a trainer picks, read and checked, and turned into arrivals and answers.
-
-A scenario (format in ``docs/training.md``) scripts an exercise: the rules on the floor, the model and
-its blind spot, partner alerts (lookouts of a partner agency), ordinary background traffic, and the
-scripted arrivals whose consignments and travellers carry the answers. Reading is strict: every problem
-is reported with the file, the line and the key (``cocaine_transshipment.yaml, line 41:
-arrivals[0].consignments[1].value: must be a number above 0``), all of them at once, and nothing is
-created from a scenario with a problem.
-
-The arrivals are made with the floor simulator's generators (``apps.simulator.generators``): the same
-PAXLST, PNRGOV and declaration JSON the demo sends, through the same intake. Identities are made unique
-to the exercise (the last three characters of a document number or a trader's EORI become the
-exercise's number) so that a second run of a scenario never links to the travellers and traders, and
-their history, of the first.
-"""
+"""Reading a scenario file: every problem reported at once, with the file, the line and the key."""
 
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from apps.core.yamlfile import YamlSyntaxError, key_path, load_with_lines
-from apps.simulator import generators as gen
 from apps.simulator import world
-
-__all__ = [
-    "SCENARIO_DIR",
-    "Scenario",
-    "ScenarioError",
-    "available",
-    "build_arrival",
-    "load",
-    "parse",
-]
-
-SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
-RISK_AREAS = (
-    "narcotics", "weapons", "security", "revenue", "ipr", "cites", "sps", "strategic", "currency",
-    "people_smuggling", "immigration",
-)  # fmt: skip
-EXPECTS = ("target", "release", "leave")
-SCRIPTED_PORTS = {"GBFXT": "sea", "GBDVR": "road", "GBLHR": "air", "GBMNC": "air"}
-BACKGROUND_PORTS = ("GBFXT", "GBDVR", "GBLHR", "GBMNC", "GBCOV")
-PARTNER_AGENCIES = ("POL", "IMM", "BIO")
-
-
-class ScenarioError(ValueError):
-    """A scenario with problems; ``problems`` lists each as ``<file>, line <n>: <key>: <what>``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
+from apps.training.scenario.script import (
+    BACKGROUND_PORTS,
+    EXPECTS,
+    PARTNER_AGENCIES,
+    RISK_AREAS,
+    SCENARIO_DIR,
+    SCRIPTED_PORTS,
+    Answer,
+    Arrival,
+    Consignment,
+    Scenario,
+    ScenarioError,
+    Traveller,
+)
 
 
 class _Checker:
@@ -91,10 +61,12 @@ class _Checker:
         if choices is not None and value not in choices:
             self.fail(where, f"{value!r} is not one of {', '.join(map(str, choices))}")
             return default
-        if minimum is not None and value < minimum:
+        # A number here (kind is float or int); isinstance with a kind known only at run time says object.
+        number: Any = value
+        if minimum is not None and number < minimum:
             self.fail(where, f"must be at least {minimum:g}, not {value!r}")
             return default
-        if maximum is not None and value > maximum:
+        if maximum is not None and number > maximum:
             self.fail(where, f"must be at most {maximum:g}, not {value!r}")
             return default
         return value
@@ -105,85 +77,6 @@ class _Checker:
                 self.fail(
                     f"{path}.{key}" if path else key, f"unknown key (known: {', '.join(sorted(known))})"
                 )
-
-
-# --- The scenario, as read -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    expect: str
-    risk_area: str
-    finding: str
-    blind_spot: bool
-    hold: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Consignment:
-    id: str
-    hs_code: str
-    description: str
-    origin: str
-    net_mass_kg: float
-    value: float
-    importer: tuple[str, str]
-    answer: Answer | None
-    consignor: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Traveller:
-    id: str
-    surname: str
-    given: str
-    sex: str
-    born: date
-    nationality: str
-    document: str
-    booked_days_before: int
-    payment: str
-    bags: int
-    answer: Answer | None
-
-
-@dataclass(frozen=True, slots=True)
-class Arrival:
-    id: str
-    at: float
-    port: str
-    arrives_after: float
-    vessel: str = ""
-    truck: dict[str, str] = field(default_factory=dict)
-    flight: dict[str, str] = field(default_factory=dict)
-    consignments: tuple[Consignment, ...] = ()
-    travellers: tuple[Traveller, ...] = ()
-    passengers: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    key: str
-    title: str
-    briefing: str
-    seed: int
-    speed: float
-    duration: float
-    rules: tuple[dict[str, Any], ...]
-    model: dict[str, Any]
-    alerts: tuple[dict[str, Any], ...]
-    background: dict[str, int]
-    arrivals: tuple[Arrival, ...]
-    text: str
-
-    def planted(self) -> list[tuple[Arrival, Consignment | Traveller]]:
-        """Every consignment and traveller that carries an answer, with its arrival."""
-        return [
-            (a, item)
-            for a in self.arrivals
-            for item in (*a.consignments, *a.travellers)
-            if item.answer is not None
-        ]
 
 
 def _folders() -> list[Path]:
@@ -239,17 +132,15 @@ def parse(text: str, *, name: str = "scenario.yaml") -> Scenario:
     alerts = tuple(_alerts(check, data))
     background = _background(check, data)
     arrivals = tuple(_arrivals(check, data))
-    ids = [item.id for a in arrivals for item in (*a.consignments, *a.travellers)] + [a.id for a in arrivals]
+    ids = [item.id for a in arrivals for item in a.items()] + [a.id for a in arrivals]
     for index, arrival in enumerate(arrivals):
-        for i, item in enumerate((*arrival.consignments, *arrival.travellers)):
+        for i, item in enumerate(arrival.items()):
             if ids.count(item.id) > 1:
                 kind = "consignments" if isinstance(item, Consignment) else "travellers"
                 j = i if kind == "consignments" else i - len(arrival.consignments)
                 check.fail(f"arrivals[{index}].{kind}[{j}].id", f"{item.id!r} is used more than once")
     if arrivals and not any(
-        item.answer and item.answer.expect == "target"
-        for a in arrivals
-        for item in (*a.consignments, *a.travellers)
+        item.answer and item.answer.expect == "target" for a in arrivals for item in a.items()
     ):
         check.fail("arrivals", "no planted violation: at least one answer must expect 'target'")
     if check.problems:
@@ -497,141 +388,3 @@ def _arrivals(check: _Checker, data: dict[str, Any]) -> list[Arrival]:
             passengers=check.get(raw, path, "passengers", int, required=False, minimum=0, maximum=40, default=0),
         ))  # fmt: skip
     return arrivals
-
-
-# --- Turning a scripted arrival into messages -----------------------------------------------------------
-
-
-def unique(identifier: str, exercise_number: int) -> str:
-    """``identifier`` with its last three characters replaced by the exercise's number (see module doc)."""
-    return f"{identifier[:-3]}{exercise_number % 1000:03d}"
-
-
-def declaration_id(exercise_number: int, arrival_number: int, index: int) -> str:
-    return f"TRN{exercise_number % 1000:03d}{arrival_number:02d}{index:02d}"
-
-
-def _truth(answer: Answer | None, background: gen.Truth) -> gen.Truth:
-    if answer is None:
-        return background
-    if answer.expect == "release":
-        return gen.Truth("training", False)
-    return gen.Truth("training", True, "seizure", note=answer.finding[:300])
-
-
-def build_arrival(
-    scenario: Scenario, arrival: Arrival, number: int, *, exercise_number: int, arrival_at: datetime
-) -> tuple[gen.ArrivalPlan, dict[str, str]]:
-    """The arrival's messages (as the simulator's generators write them) and ``{scenario id: truth key}``."""
-    rng = gen.rng_for(scenario.seed, "training", exercise_number, number)
-    keys: dict[str, str] = {}
-    if SCRIPTED_PORTS[arrival.port] == "air":
-        return _flight(scenario, arrival, number, exercise_number, arrival_at, rng, keys), keys
-    return _cargo(arrival, number, exercise_number, arrival_at, rng, keys), keys
-
-
-def _cargo(
-    arrival: Arrival, number: int, exercise_number: int, arrival_at: datetime, rng: Any, keys: dict[str, str]
-) -> gen.ArrivalPlan:
-    if arrival.port == "GBFXT":
-        imo, name, carrier, flag, loading, route = next(v for v in world.VESSELS if v[0] == arrival.vessel)
-        title = f"Vessel {name} from {loading}"
-        conveyance = {"mode": "sea", "vessel_imo": imo, "vessel_name": name, "carrier": carrier,
-                      "nationality": flag, "departure_location": loading, "arrival_location": "GBFXT",
-                      "eta": arrival_at.isoformat(), "route_countries": [*route, "GB"]}  # fmt: skip
-    else:
-        country = arrival.truck.get("country") or "ES"
-        registration = arrival.truck.get("registration") or f"{country}{rng.randint(1000, 9999)}TRN"
-        carrier = ""
-        title = f"Truck {registration}"
-        conveyance = {"mode": "road", "registration": registration, "nationality": country,
-                      "departure_location": world.FERRY_FROM.get(country, "FRCQF"), "arrival_location": "GBDVR",
-                      "eta": arrival_at.isoformat(), "route_countries": [country, "FR", "GB"]}  # fmt: skip
-    plan = gen.ArrivalPlan(port=arrival.port, mode=conveyance["mode"], title=title, arrival_at=arrival_at,
-                           lead_minutes=arrival.arrives_after)  # fmt: skip
-    declarations = []
-    for index, item in enumerate(arrival.consignments):
-        reference = declaration_id(exercise_number, number, index)
-        goods = world.Goods(item.hs_code, item.description, item.value / item.net_mass_kg, "PK", 20)
-        importer = (unique(item.importer[0], exercise_number), item.importer[1])
-        containers = None
-        if conveyance["mode"] == "sea":
-            reefer = item.hs_code[:2] in ("06", "07", "08")
-            containers = [{"number": f"{carrier[:3]}U{rng.randint(1_000_000, 9_999_999)}",
-                           "type": "45R1" if reefer else "45G1", "seals": [f"S{rng.randint(100000, 999999)}"]}]  # fmt: skip
-        declarations.append(
-            gen.declaration(
-                rng,
-                reference,
-                arrival_at,
-                importer,
-                item.origin,
-                goods,
-                item.net_mass_kg,
-                item.value,
-                conveyance=conveyance,
-                containers=containers,
-            )
-        )
-        if item.consignor:  # the scenario names the sender (a partner's lookout may be on it)
-            for party in declarations[-1]["parties"]:
-                if party["role"] == "consignor":
-                    party["name"] = item.consignor
-        key = f"decl:{reference}"
-        keys[item.id] = key
-        plan.truths[key] = _truth(item.answer, gen.background_truth(rng, "consignment", item.value))
-    stamp = f"trn{exercise_number}-{number}"
-    plan.payloads.append(
-        gen.Payload(f"training-{stamp}.json", "json", gen.declarations_json(declarations), "declaration")
-    )
-    return plan
-
-
-def _flight(
-    scenario: Scenario, arrival: Arrival, number: int, exercise_number: int, arrival_at: datetime, rng: Any,
-    keys: dict[str, str],
-) -> gen.ArrivalPlan:  # fmt: skip
-    origin = arrival.flight.get("origin") or "JFK"
-    carrier = arrival.flight.get("carrier") or "BA"
-    flight_number = arrival.flight.get("number") or "1"
-    country, _, hours = world.AIRPORTS[origin]
-    iata = "LHR" if arrival.port == "GBLHR" else "MAN"
-    landing = arrival_at.replace(second=0, microsecond=0, tzinfo=None)
-    flight = gen.FlightPlan(carrier, flight_number, origin, iata, landing - timedelta(hours=hours), landing)
-    today = landing.date()
-    bookings: list[gen.Booking] = []
-    for item in arrival.travellers:
-        document = unique(item.document, exercise_number)
-        person = gen.Person(
-            surname=item.surname, given=item.given, sex=item.sex, born=item.born, nationality=item.nationality,
-            document=document, document_expiry=today + timedelta(days=rng.randint(200, 3000)),
-            truth=_truth(item.answer, gen.background_truth(rng, "traveller")),
-        )  # fmt: skip
-        locator = "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6))
-        created = flight.departure.date() - timedelta(days=item.booked_days_before)
-        payment = "CA" if item.payment == "cash" else "CC"
-        bookings.append(gen.Booking(locator, created, payment, [person], [item.bags]))
-        keys[item.id] = f"doc:{document}"
-    nationalities = world.NATIONALITIES_FROM.get(country, ["GBR"])
-    for _ in range(arrival.passengers):  # ordinary travellers, as the simulator makes them
-        person = gen.person(rng, rng.choice(nationalities), today, gen.background_truth(rng, "traveller"))
-        person.document = unique(person.document, exercise_number)
-        locator = "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6))
-        created = flight.departure.date() - timedelta(days=rng.randint(5, 90))
-        bookings.append(gen.Booking(locator, created, "CC", [person], [rng.choice([0, 1, 2])]))
-    rng.shuffle(bookings)
-    people = [p for b in bookings for p in b.people]
-    ref = f"T{exercise_number % 1000:03d}{number:03d}"
-    stamp = f"trn{exercise_number}-{number}"
-    plan = gen.ArrivalPlan(
-        port=arrival.port, mode="air", title=f"Flight {carrier}{flight_number} {origin}→{iata}",
-        arrival_at=arrival_at, lead_minutes=arrival.arrives_after,
-        payloads=[
-            gen.Payload(f"training-api-{stamp}.edi", "paxlst",
-                        gen.paxlst(flight, people, sent=flight.departure, ref=ref).encode(), "api"),
-            gen.Payload(f"training-pnr-{stamp}.edi", "pnrgov",
-                        gen.pnrgov(flight, bookings, sent=flight.departure, ref=ref).encode(), "pnr"),
-        ],
-    )  # fmt: skip
-    plan.truths = {f"doc:{p.document}": p.truth for p in people if p.truth is not None}
-    return plan
