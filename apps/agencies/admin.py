@@ -97,7 +97,8 @@ class ApiTokenAddForm(forms.ModelForm):
         fields = ["user", "name", "expires_at"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what the model form's clean returns (the stubs say "or None")
         if not self.errors:
             try:
                 tokens.validate_new(data["user"], data["name"].strip(), data["expires_at"])

@@ -13,8 +13,9 @@ so that a grant means the same thing on every page, in the API, exports and sock
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -24,6 +25,13 @@ from apps.agencies.operations import check, membership_of
 M = TypeVar("M", bound=models.Model)
 
 
+@runtime_checkable
+class Scoped(Protocol):
+    """A model class that says which of its rows a membership sees (a classmethod on each scoped model)."""
+
+    def visibility_q(self, membership: Any) -> Q: ...
+
+
 class ScopedQuerySet(models.QuerySet):
     """A queryset whose model defines ``visibility_q(membership) -> Q``."""
 
@@ -31,7 +39,9 @@ class ScopedQuerySet(models.QuerySet):
         membership = membership_of(user)
         if membership is None:
             return self.none()
-        return self.filter(self.model.visibility_q(membership))
+        model = self.model
+        assert isinstance(model, Scoped), f"{model.__name__} has no visibility_q"
+        return self.filter(model.visibility_q(membership))
 
 
 ScopedManager = models.Manager.from_queryset(ScopedQuerySet)
@@ -65,15 +75,20 @@ def agencies_granted(obj: models.Model, codename: str | None = None) -> models.Q
 
     _require_direct_grant_table(type(obj))
     groups = get_groups_with_perms(obj, only_with_perms_in=[codename or f"view_{obj._meta.model_name}"])
-    return Agency.objects.filter(group__in=groups)
+    # Without attach_perms guardian returns a queryset of groups; its annotation says "Group | dict".
+    return Agency.objects.filter(group__in=groups)  # type: ignore[misc]
 
 
 def _require_direct_grant_table(model: type[models.Model]) -> None:
     """Grants live in a direct-foreign-key table per model: guardian's generic table is slow at scale,
     and a model without its own table would silently fall back to it."""
+    from guardian.models import GroupObjectPermissionBase
     from guardian.utils import get_group_obj_perms_model
 
-    if get_group_obj_perms_model(model).objects.is_generic():
+    # guardian reads the class of an instance and takes a class as is; its annotation says instance only.
+    perms_model = get_group_obj_perms_model(model)  # type: ignore[arg-type]
+    assert issubclass(perms_model, GroupObjectPermissionBase)  # the generic table or a direct one
+    if perms_model.objects.is_generic():
         raise TypeError(f"{model.__name__} has no guardian direct-foreign-key group permission table")
 
 
@@ -101,9 +116,11 @@ def get_object_for(
     """
     if isinstance(queryset, type):
         queryset = queryset._default_manager.all()
+    assert isinstance(queryset, ScopedQuerySet), f"{queryset.model.__name__} is not scoped"
     try:
         obj = queryset.visible_to(user).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError):
+    # get() raises only the model's own DoesNotExist, a subclass of ObjectDoesNotExist.
+    except (ObjectDoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("Not found.") from None
     if operation is not None:
         check(user, operation, obj)

@@ -90,7 +90,12 @@ class ScopedInlineMixin:
             kwargs["queryset"] = self._choices(db_field, request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
-    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+    # ``request`` optional as in the auth GroupAdmin's signature (a base of GroupAdmin below); the admin
+    # always passes it.
+    def formfield_for_manytomany(
+        self, db_field: Any, request: HttpRequest | None = None, **kwargs: Any
+    ) -> Any:
+        assert request is not None
         if not _is_root(request) and "queryset" not in kwargs:
             kwargs["queryset"] = visible_rows(request, db_field.remote_field.model._default_manager.all())
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]

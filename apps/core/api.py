@@ -26,6 +26,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from apps.agencies.operations import can
+from apps.agencies.scoping import ScopedQuerySet
 from apps.core import idempotency
 from apps.core.problems import from_data, is_problem, set_problem_content_type
 from apps.core.requests import note_object
@@ -77,7 +78,9 @@ class ScopedViewSetMixin(_ViewSet):
     ordering_fields: Sequence[str] = ("id",)
 
     def get_queryset(self):
-        return super().get_queryset().visible_to(self.request.user)
+        queryset = super().get_queryset()
+        assert isinstance(queryset, ScopedQuerySet), f"{queryset.model.__name__} is not scoped"
+        return queryset.visible_to(self.request.user)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -17,6 +17,7 @@ Use it exactly like the ``csv`` module::
 
 from __future__ import annotations
 
+import _csv
 import csv
 import re
 from collections.abc import Iterable
@@ -47,7 +48,12 @@ class SafeWriter:
     """``csv.writer`` whose rows are neutralised first; ``writerow`` returns what ``csv`` returns (so a
     streaming response's echo buffer keeps working)."""
 
-    def __init__(self, f: Any, dialect: str | type[csv.Dialect] = "excel", **fmtparams: Any) -> None:
+    def __init__(
+        self,
+        f: Any,
+        dialect: str | _csv.Dialect | csv.Dialect | type[csv.Dialect] = "excel",
+        **fmtparams: Any,
+    ) -> None:
         self._writer = csv.writer(f, dialect, **fmtparams)
 
     @property
@@ -72,4 +78,5 @@ class DictWriter(csv.DictWriter):
 
     def __init__(self, f: Any, fieldnames: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(f, fieldnames, *args, **kwargs)
-        self.writer = SafeWriter(f, self.writer.dialect)
+        # typeshed types ``writer`` as csv's own class; DictWriter only calls its writerow(s), which ours has.
+        self.writer = SafeWriter(f, self.writer.dialect)  # type: ignore[assignment]

@@ -116,7 +116,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     return HttpResponse(body, status=400)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:  # Django always passes it
     if is_api(request):
         detail = str(exception) or "You do not have permission to perform this action."
         return problem_response(request, 403, detail, code="permission_denied")

@@ -9,6 +9,7 @@ lookup is ``IN`` as before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -24,7 +25,8 @@ class AnyOf(Lookup):
         values = list(dict.fromkeys(self.rhs))
         return [prepare(v) for v in values] if prepare else values
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    # The stubs allow only str and int parameters, in a tuple; the array this sends is one list parameter.
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, Sequence[Any]]:  # type: ignore[override]
         if connection.vendor != "postgresql":
             return In(self.lhs, self.rhs).as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)

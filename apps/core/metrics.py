@@ -117,7 +117,7 @@ class FloorCollector(Collector):
         yield _periodic_last_runs()
 
         depth = GaugeMetricFamily("ratc_targets_open", "Open targets by state", labels=["state"])
-        counts = dict.fromkeys(sorted(OPEN_STATES), 0)
+        counts: dict[str, int] = dict.fromkeys(sorted(OPEN_STATES), 0)
         try:
             rows = Target.objects.filter(state__in=counts).values_list("state").order_by()
             from django.db.models import Count

@@ -49,23 +49,25 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest):
         if iscoroutinefunction(self):
             return self._acall(request)
-        token = request_id.set(incoming_id(request.headers.get(HEADER)))
-        request.request_id = request_id.get()
+        rid = incoming_id(request.headers.get(HEADER))
+        token = request_id.set(rid)
+        request.request_id = rid  # type: ignore[attr-defined]  # our attribute on Django's request
         try:
             response = self.get_response(request)
         finally:
             request_id.reset(token)
-        response[HEADER] = request.request_id
+        response[HEADER] = rid
         return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
-        token = request_id.set(incoming_id(request.headers.get(HEADER)))
-        request.request_id = request_id.get()
+        rid = incoming_id(request.headers.get(HEADER))
+        token = request_id.set(rid)
+        request.request_id = rid  # type: ignore[attr-defined]  # our attribute on Django's request
         try:
             response = await self.get_response(request)
         finally:
             request_id.reset(token)
-        response[HEADER] = request.request_id
+        response[HEADER] = rid
         return response
 
 

@@ -192,7 +192,9 @@ def start_in_server() -> bool:
     if "twisted.internet.reactor" in sys.modules:  # never install a reactor from here
         from twisted.internet import reactor
 
-        reactor.addSystemEventTrigger("before", "shutdown", request_stop)
+        # Twisted's reactor interfaces are zope ones (methods without self): without the mypy-zope plugin
+        # mypy reads each argument one place off.
+        reactor.addSystemEventTrigger("before", "shutdown", request_stop)  # type: ignore[arg-type]
     atexit.register(_scheduler.stop)
     log.info("Periodic jobs run in this server process (%d registered)", len(jobs()))
     return True

@@ -205,15 +205,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     code = getattr(exc, "default_code", None)
     if isinstance(exc, exceptions.ValidationError):
         code = "invalid_parameter" if isinstance(exc, QueryParameterError) else "invalid"
-    elif isinstance(getattr(exc, "detail", None), str) and getattr(exc.detail, "code", None):
-        code = exc.detail.code
+    elif isinstance(detail := getattr(exc, "detail", None), exceptions.ErrorDetail) and detail.code:
+        code = detail.code
     if isinstance(exc, exceptions.Throttled):
         code = "throttled"
     response.data = from_data(
         response.status_code, response.data, instance=request.path if request else "", code=code
     )
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        response.data["retry_after"] = int(exc.wait + 0.999)
+    # Throttled sets ``wait`` in __init__; the stubs leave the attribute out.
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:  # type: ignore[attr-defined]
+        response.data["retry_after"] = int(exc.wait + 0.999)  # type: ignore[attr-defined]
     set_problem_content_type(response, request)
     return response
 

@@ -103,7 +103,7 @@ class ApiCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-    ordering = "-pk"
+    ordering: str | list[str] | tuple[str, ...] = "-pk"  # as CursorPagination declares it
     # The cursor holds the first ordering field's value and how many rows with that value were already
     # sent. One intake run stamps thousands of subjects with one ``received_at``: DRF's cap of 1000 would
     # make the walk repeat rows past it. 100 000 still bounds what a forged cursor can make the database skip.
@@ -236,7 +236,9 @@ class _PerCallerThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         # Read at each request (not at class definition) so that settings overrides apply in tests.
-        return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(self.scope)
+        rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
+        assert isinstance(rates, dict)  # the settings' dict of mixed values types each as object
+        return rates.get(self.scope)
 
     def __init__(self) -> None:
         self.rate = self.get_rate()

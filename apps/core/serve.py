@@ -32,6 +32,9 @@ from twisted.internet import reactor
 
 log = logging.getLogger("apps.core.serve")
 
+# _ZOPE_NOTE: Twisted's reactor interfaces are zope ones (methods declared without self); without the
+# mypy-zope plugin mypy reads each argument of ``reactor.callLater`` one place off, hence the ignores.
+
 #: Close code for "service restart": the client should reconnect (RFC 6455, IANA registry).
 SERVICE_RESTART = 1012
 
@@ -94,7 +97,7 @@ class DrainingServer(Server):
         self.draining_since = time.monotonic()
         log.info("Draining: not ready; closing the listener in %.0f s, stopping within %.0f s",
                  self.notice, self.limit)  # fmt: skip
-        reactor.callLater(self.notice, self._close_listener)
+        reactor.callLater(self.notice, self._close_listener)  # type: ignore[arg-type]  # see _ZOPE_NOTE
 
     def _close_listener(self) -> None:
         for port in self.ports:
@@ -105,7 +108,7 @@ class DrainingServer(Server):
         waited = time.monotonic() - (self.draining_since or 0.0)
         busy = self.in_hand()
         if busy and waited < self.limit:
-            reactor.callLater(0.1, self._wait_for_requests)
+            reactor.callLater(0.1, self._wait_for_requests)  # type: ignore[arg-type]  # see _ZOPE_NOTE
             return
         if busy:
             log.warning("Drain limit reached with %d request(s) in hand", busy)
@@ -113,7 +116,8 @@ class DrainingServer(Server):
         for protocol in sockets:
             protocol.serverClose(code=SERVICE_RESTART)
         log.info("Drained after %.1f s; %d live socket(s) told to reconnect", waited, len(sockets))
-        reactor.callLater(0.5 if sockets else 0, self._finish, waited)  # let the close frames leave
+        # Let the close frames leave.
+        reactor.callLater(0.5 if sockets else 0, self._finish, waited)  # type: ignore[arg-type]  # see _ZOPE_NOTE
 
     def _finish(self, waited: float) -> None:
         from apps.core import periodic

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -114,7 +115,7 @@ class RecordSerializer(RecordJsonSerializer):
 
 def _payload(request: Request) -> dict[str, Any]:
     """The request's data, with a multipart ``goods`` JSON string decoded."""
-    if hasattr(request.data, "getlist"):
+    if isinstance(request.data, MultiValueDict):  # a form's (multipart) QueryDict
         data: dict[str, Any] = {k: request.data.get(k) for k in request.data if k != "photos"}
         if isinstance(data.get("goods"), str):
             try:

@@ -40,7 +40,7 @@ def bulk_insert_rows(
     }
     if connection.vendor != "postgresql":
         objs = [model(**(defaults | row)) for row in rows]
-        model.objects.bulk_create(objs, batch_size=batch_size)
+        model._default_manager.bulk_create(objs, batch_size=batch_size)  # ``objects``: the only manager
         return [obj.pk for obj in objs]
     # (attribute, formatter straight to COPY text, default) per column.
     columns_out = [(f.attname, _formatter(f), defaults[f.attname]) for f in fields]
@@ -50,7 +50,11 @@ def bulk_insert_rows(
             [meta.db_table, pk.column, len(rows)],
         )
         ids = [ident for (ident,) in cursor.fetchall()]
-        columns = ", ".join(connection.ops.quote_name(c) for c in [pk.column, *(f.column for f in fields)])
+        names: list[str] = []
+        for field in [pk, *fields]:
+            assert field.column is not None  # a concrete field has a column
+            names.append(field.column)
+        columns = ", ".join(connection.ops.quote_name(c) for c in names)
         statement = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
         with cursor.cursor.copy(statement) as copy:
             # Rows go in COPY's text format, formatted here a column at a time (one formatter over a

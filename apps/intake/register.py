@@ -158,10 +158,10 @@ def fill_register_facts(subjects: list[Subject]) -> None:
         return  # no register: whether an importer is in one is unknown, not false
     entries = _entries(set(wanted.values()))
     for subject in subjects:
-        ident = wanted.get(subject.pk)
-        if not ident:
+        wanted_ident = wanted.get(subject.pk)
+        if not wanted_ident:
             continue
-        entry = entries.get(ident)
+        entry = entries.get(wanted_ident)
         facts = dict(subject.facts or {})
         if subject.kind == "consignment":
             facts["importer_in_register"] = entry is not None

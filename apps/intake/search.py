@@ -232,7 +232,7 @@ def carried_subject_ids(user: Any, conveyance_ids: list[int], cap: int) -> list[
 
 def _detail(subject: Subject) -> str:
     parts = [subject.source.name]
-    if subject.port_id:
+    if subject.port is not None:  # no query when port_id is None
         parts.append(subject.port.locode)
     if subject.arrival_at:
         parts.append(f"arrives {date_format(timezone.localtime(subject.arrival_at), 'j M Y H:i')}")

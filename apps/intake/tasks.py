@@ -90,7 +90,7 @@ def _close_broken_connection() -> None:
     inside a caller's transaction: that is the caller's to end; a worker runs tasks outside one.)"""
     if connection.in_atomic_block:
         return
-    with suppress(DATABASE_UNAVAILABLE):
+    with suppress(*DATABASE_UNAVAILABLE):
         connection.close_if_unusable_or_obsolete()
 
 

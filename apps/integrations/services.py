@@ -369,6 +369,8 @@ def _log_read(delivery: WebhookDelivery, endpoint: WebhookEndpoint, *, at: Any) 
     from apps.compliance.models import AccessLogEntry, Purpose
     from apps.compliance.services import data_owner_agency_id
 
+    if delivery.instruction_id is None:  # a delivery about no instruction: nothing was read
+        return
     membership = membership_of(endpoint.owner)
     instruction = (
         Instruction.objects.select_related("target__subject").filter(pk=delivery.instruction_id).first()

@@ -288,7 +288,8 @@ def build_sections(user: Any, board: Board, now: datetime | None = None) -> dict
     presence = presence_for_board({t.pk for t in shown + arrivals + breaches + findings})
     for group in (shown, arrivals, breaches, findings):
         for target in group:
-            target.present = presence.get(target.pk, [])
+            # For the board's template: who has the target open (not a field, hence the ignore).
+            target.present = presence.get(target.pk, [])  # type: ignore[union-attr]
     undecided = sum(counts.get(s, 0) for s in (S.NOMINATED, S.IN_REVIEW, S.AWAITING_APPROVAL))
     return {
         "board": board,

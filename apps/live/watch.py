@@ -99,10 +99,10 @@ def live_sessions(pairs: Iterable[tuple[str | None, int]]) -> set[tuple[str | No
         rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
         raw = dict(rows.values_list("session_key", "session_data"))
     else:  # cache, cached_db, file, signed cookies: one load each (checks expiry)
-        for key in keys:
-            data = engine.SessionStore(key).load()
+        for session_key in keys:
+            data = engine.SessionStore(session_key).load()
             if data:
-                sessions[key] = data
+                sessions[session_key] = data
     alive: set[tuple[str | None, int]] = set()
     verified: dict[tuple[str | None, int], tuple[str, str]] = {}
     store = engine.SessionStore()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -99,6 +99,16 @@ def missing_by_movement(
     return movements[:MAX_MOVEMENTS]
 
 
+class MissingField(TypedDict):
+    """One line of a data request: a field a feed's records lacked, and in how many records."""
+
+    feed: str
+    feed_label: str
+    field: str
+    label: str
+    records: int
+
+
 def send_data_request(
     *,
     actor: User,
@@ -127,7 +137,7 @@ def send_data_request(
     if due_by <= timezone.localdate(now):
         raise ValidationError({"due_by": "The date to send the data by must be after today."})
     figures = measure.carrier_figures(actor, source, carrier, now=now)
-    missing = [
+    missing: list[MissingField] = [
         {"feed": f.feed, "feed_label": f.feed_label, "field": name, "label": label, "records": n}
         for f in figures
         for name, label, n in f.missing_fields

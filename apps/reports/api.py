@@ -256,7 +256,9 @@ class ReportViewSet(viewsets.ViewSet):
         form = SliceForm(request.query_params or None, user=request.user)
         s = form.to_slice()
         if form.errors:
-            raise QueryParameterError({field: list(errors) for field, errors in form.errors.items()})
+            raise QueryParameterError(
+                {field: [str(e) for e in errors] for field, errors in form.errors.items()}
+            )
         return s
 
     @extend_schema(

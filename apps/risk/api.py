@@ -75,7 +75,9 @@ class RuleWriteSerializer(serializers.Serializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["risk_area"].choices = risk_area_choices()
+        risk_area = self.fields["risk_area"]
+        assert isinstance(risk_area, serializers.ChoiceField)  # declared so above
+        risk_area.choices = risk_area_choices()
 
 
 class RuleTransitionSerializer(serializers.ModelSerializer):

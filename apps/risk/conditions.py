@@ -234,6 +234,7 @@ def tokenize(text: str) -> Iterator[Token]:
                 raise ConditionError("this text is not closed with a quote", column=position + 1, token=bad)
             raise ConditionError("unexpected character", column=position + 1, token=bad)
         kind, raw = match.lastgroup, match.group()
+        assert kind is not None  # every alternative of _TOKEN is a named group
         column = position + 1
         position = match.end()
         if kind == "ws":

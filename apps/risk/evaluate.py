@@ -217,6 +217,7 @@ def evaluate_one(node: Mapping[str, Any], kind: str, typed: Mapping[str, Any]) -
         return not missing
     if missing:
         return False
+    assert x is not None  # None is missing
     if field.type in {"code", "text", "list"}:
         return _text_predicate(field.type, op, node["value"])(x)
     num_op, bound = _number_bounds(field.type, op, node["value"])

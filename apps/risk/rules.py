@@ -150,6 +150,7 @@ def live_rules(kinds: Iterable[str] | None = None) -> list[LiveRule]:
             officer_text=rule.officer_text,
         )
         for rule in rules.select_related("live_version").order_by("pk")
+        if rule.live_version is not None  # always: filtered on live_version__isnull=False
     ]
 
 

@@ -217,7 +217,8 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
 
 class QueueLineSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # A declared field named label (collected from the class body); the stubs read Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
     oldest = serializers.DateTimeField(allow_null=True)
     breaches = serializers.IntegerField()

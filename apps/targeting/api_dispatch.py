@@ -69,7 +69,8 @@ class CreateOperationSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     agencies = serializers.SlugRelatedField(
-        slug_field="code", queryset=Agency.objects.all(), many=True, required=False, default=list,
+        # many=True makes a ManyRelatedField (whose default is a list); the stubs type the one-agency field.
+        slug_field="code", queryset=Agency.objects.all(), many=True, required=False, default=list,  # type: ignore[arg-type]
         help_text="Codes of the partner agencies taking part (they then see the operation).",
     )  # fmt: skip
     description = serializers.CharField(required=False, default="", allow_blank=True)
@@ -77,7 +78,10 @@ class CreateOperationSerializer(serializers.Serializer):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if user is not None:
-            self.fields["agencies"].child_relation.queryset = Agency.objects.visible_to(user)
+            agencies = self.fields["agencies"]
+            assert isinstance(agencies, serializers.ManyRelatedField)  # declared with many=True above
+            # The stubs type ``queryset`` with Manager, a descriptor: mypy reads any assignment as its __get__.
+            agencies.child_relation.queryset = Agency.objects.visible_to(user)  # type: ignore[arg-type]
 
 
 class OperationTargetSerializer(serializers.ModelSerializer):
@@ -175,7 +179,8 @@ class JointOperationViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewset
 class CapacityLineSerializer(serializers.Serializer):
     method = serializers.CharField()
     slots = serializers.IntegerField()
-    source = serializers.CharField()
+    # A declared field named source (collected from the class body); the stubs read Field.source.
+    source = serializers.CharField()  # type: ignore[assignment]
 
 
 class ProposalRowSerializer(serializers.Serializer):
@@ -294,7 +299,10 @@ class ProposeSerializer(serializers.Serializer):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if user is not None:
-            self.fields["port"].queryset = Port.objects.visible_to(user)
+            port = self.fields["port"]
+            assert isinstance(port, serializers.RelatedField)  # declared as a SlugRelatedField above
+            # The stubs type ``queryset`` with Manager, a descriptor: mypy reads any assignment as its __get__.
+            port.queryset = Port.objects.visible_to(user)  # type: ignore[arg-type]
 
 
 class AcceptSerializer(serializers.Serializer):

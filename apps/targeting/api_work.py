@@ -281,7 +281,10 @@ class ShareSerializer(serializers.Serializer):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if user is not None:
-            self.fields["agency"].queryset = Agency.objects.visible_to(user)
+            agency = self.fields["agency"]
+            assert isinstance(agency, serializers.RelatedField)  # declared as a SlugRelatedField above
+            # The stubs type ``queryset`` with Manager, a descriptor: mypy reads any assignment as its __get__.
+            agency.queryset = Agency.objects.visible_to(user)  # type: ignore[arg-type]
 
 
 class ConsentSerializer(serializers.Serializer):

@@ -29,7 +29,7 @@ def audience_of(target: Target) -> list[str]:
         *TargetShare.objects.filter(target_id=target.pk).values_list("agency_id", flat=True),
     }
     groups = [*(group_name("agency", a) for a in sorted(agency_ids)), group_name("target", target.pk)]
-    if target.port_id:
+    if target.port is not None:  # no query when port_id is None
         groups.append(group_name("port", target.port.locode))
     return groups
 

@@ -61,9 +61,9 @@ def change_operating_model(
     from apps.targeting.services.moves import _publish, _record
 
     with transaction.atomic():
-        current = (
-            CentreConfiguration.objects.select_for_update().filter(pk=getattr(config, "pk", None)).first()
-        )
+        current = None
+        if config is not None and config.pk is not None:  # an unsaved configuration has no row to lock
+            current = CentreConfiguration.objects.select_for_update().filter(pk=config.pk).first()
         current = current or CentreConfiguration.current()
         before = CentreConfiguration(
             pk=current.pk,

@@ -68,7 +68,7 @@ def find_targets(user: Any, query: SearchQuery, limit: int) -> Found:
     for target, how in ordered[:limit]:
         seen = disclose(user, target)
         parts = [target.get_state_display(), seen.subject.title]
-        if target.port_id:
+        if target.port is not None:  # no query when port_id is None
             parts.append(target.port.locode)
         results.append(
             Result(

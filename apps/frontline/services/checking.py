@@ -112,6 +112,12 @@ def _check_input(data: ResultInput, *, not_before: datetime | None) -> ResultInp
     return data
 
 
+def checked_times(data: ResultInput) -> tuple[datetime, datetime]:
+    """The start and end of a result ``_check_input`` has passed: it fills in both."""
+    assert data.started_at is not None and data.ended_at is not None, "the result was not checked"
+    return data.started_at, data.ended_at
+
+
 def _check_photos(photos: Iterable[UploadedFile]) -> list[CheckedPhoto]:
     photos = [p for p in photos if p is not None]
     if len(photos) > MAX_PHOTOS:

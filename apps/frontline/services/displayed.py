@@ -14,6 +14,7 @@ def _latest_by_root(root_ids: Sequence[int]) -> dict[int, ExaminationResult]:
     """The latest correction per original result (originals without correction are absent)."""
     latest: dict[int, ExaminationResult] = {}
     for row in ExaminationResult.objects.filter(original_id__in=root_ids).order_by("recorded_at", "pk"):
+        assert row.original_id is not None  # filtered on it
         latest[row.original_id] = row
     return latest
 

@@ -78,8 +78,7 @@ def followers_of(target: Target, root: ExaminationResult) -> set[int]:
             "user_id", flat=True
         )
     )
-    people.discard(None)
-    return people
+    return {pk for pk in people if pk is not None}
 
 
 def _tell_followers(

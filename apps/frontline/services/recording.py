@@ -25,7 +25,14 @@ from apps.frontline.models import (
     SeizedGoods,
 )
 from apps.frontline.photos import CheckedPhoto
-from apps.frontline.services.checking import Conflict, Recorded, ResultInput, _check_input, _check_photos
+from apps.frontline.services.checking import (
+    Conflict,
+    Recorded,
+    ResultInput,
+    _check_input,
+    _check_photos,
+    checked_times,
+)
 from apps.frontline.services.feedback import _feedback_for, _tell, _tell_followers
 from apps.frontline.services.officers import OPEN_AT_PORT, S
 from apps.intake.models import Outcome
@@ -116,7 +123,7 @@ def record_examination(
                 severity=SEVERITY[ExaminationOutcome(data.outcome)],
                 random_control=target.random_control,
                 revenue_at_stake=data.revenue_at_stake,
-                recorded_at=data.ended_at,
+                recorded_at=checked_times(data)[1],
             )
             result = _store(
                 actor, membership, target, instruction, data, checked, original=None, outcome=outcome,
@@ -181,7 +188,7 @@ def correct_examination(
                     finding=data.outcome in FINDING_OUTCOMES,
                     severity=SEVERITY[ExaminationOutcome(data.outcome)],
                     revenue_at_stake=data.revenue_at_stake,
-                    recorded_at=data.ended_at,
+                    recorded_at=checked_times(data)[1],
                 )
             _feedback_for(correction, target, root=root)
             _tell(target, correction, "examination.corrected")
@@ -212,7 +219,7 @@ def _local(moment: datetime | None, target: Target) -> str:
     if moment is None:
         return ""
     try:
-        tz = ZoneInfo(target.port.timezone) if target.port_id else ZoneInfo("UTC")
+        tz = ZoneInfo(target.port.timezone) if target.port is not None else ZoneInfo("UTC")
     except (KeyError, ValueError):
         tz = ZoneInfo("UTC")
     return f"at {moment.astimezone(tz):%H:%M} on the tablet"
@@ -231,6 +238,7 @@ def _store(
     written: list[str],
     reason: str = "",
 ) -> ExaminationResult:
+    started_at, ended_at = checked_times(data)
     result = ExaminationResult.objects.create(
         target=target,
         instruction=instruction,
@@ -238,8 +246,8 @@ def _store(
         idempotency_key=data.idempotency_key,
         method=data.method,
         outcome=data.outcome,
-        started_at=data.started_at,
-        ended_at=data.ended_at,
+        started_at=started_at,
+        ended_at=ended_at,
         revenue_at_stake=data.revenue_at_stake,
         notes=data.notes.strip(),
         reason=reason,
@@ -268,7 +276,7 @@ def _store(
         for row in saved:
             row.file.delete(save=False)
         raise
-    written.extend(row.file.name for row in saved)
+    written.extend(row.file.name for row in saved if row.file.name)  # each has one: it was just saved
     announce_target_changed(target.pk)  # the report's summary row of the target, rewritten after the commit
     return result
 

@@ -50,6 +50,7 @@ def person_view(viewer: Any, subject: Subject) -> PersonView:
     view.outcomes = [
         (o, number_of[o.subject_id])
         for o in Outcome.objects.filter(subject_id__in=ids).order_by("-recorded_at")[:20]
+        if o.subject_id is not None  # always: filtered on it
     ]
     if opened.status == Subject.Status.SUPERSEDED:
         view.opened_sections = merge_facts(

@@ -67,7 +67,9 @@ def _cited(user: Any, s: Slice) -> dict[tuple[str, str], int]:
         .values_list("reasons", flat=True)
     )
     for reasons in rows.iterator(chunk_size=2000):
-        for ref in {(r.get("kind"), str(r.get("ref") or "")) for r in reasons or [] if isinstance(r, dict)}:
-            if ref[0] in {"watchlist", "model"} and ref[1]:
-                cited[ref] += 1
+        for kind, ref in {
+            (r.get("kind"), str(r.get("ref") or "")) for r in reasons or [] if isinstance(r, dict)
+        }:
+            if isinstance(kind, str) and kind in {"watchlist", "model"} and ref:
+                cited[(kind, ref)] += 1
     return cited

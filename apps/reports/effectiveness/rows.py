@@ -188,6 +188,8 @@ def _flag_rules(user: Any, s: Slice, rows: list[LedgerRow]) -> None:
     if not rows:
         return
     rule_model = optional_model("risk", "Rule")
+    if rule_model is None:  # rule rows come from the risk app: without it there are none
+        return
     fb_model = optional_model("frontline", "ExaminationFeedback")
     rule_ids = {r.rule_id for r in rows}
     rules = {r.pk: r for r in rule_model.objects.filter(pk__in=rule_ids).select_related("live_version")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from apps.reports.definitions import MIN_RANDOM_EXAMS, MIN_RANDOM_FINDINGS
@@ -39,7 +40,8 @@ class Lift:
 
 def katz_lift(findings: int, exams: int, base_findings: int, base_exams: int, z: float = Z95) -> Lift:
     """Ratio of two proportions ``(a/n1) / (c/n0)`` with the Katz log-normal interval (see module)."""
-    a, n1, c, n0 = findings, exams, base_findings, base_exams
+    # Floats: the continuity correction below adds halves.
+    a, n1, c, n0 = float(findings), float(exams), float(base_findings), float(base_exams)
     if n1 <= 0 or n0 <= 0:
         return Lift(None, None, None)
     value = (a / n1) / (c / n0) if c > 0 else None
@@ -64,7 +66,7 @@ def mh_lift(cells: list[tuple[int, int, int, int]], z: float = Z95) -> Lift:
     if len(cells) == 1:
         return katz_lift(*cells[0], z=z)
 
-    def sums(rows: list[tuple[float, float, float, float]]) -> tuple[float, float, float]:
+    def sums(rows: Sequence[tuple[float, float, float, float]]) -> tuple[float, float, float]:
         r = sum(a * n0 / (n1 + n0) for a, n1, c, n0 in rows)
         s = sum(c * n1 / (n1 + n0) for a, n1, c, n0 in rows)
         p = sum(n1 * n0 * (a + c) / (n1 + n0) ** 2 - a * c / (n1 + n0) for a, n1, c, n0 in rows)

@@ -241,22 +241,28 @@ class Calibration:
             # examination carry no information and take no part; ``probability`` interpolates over them.
             used = [b for b in range(BANDS) if band_sum[b][2] > 0]
             mean_p = [band_sum[b][3] / band_sum[b][2] for b in used]
-            raw = [_shrink(*band_sum[b][:3], 1.0, kappa_band) * p for b, p in zip(used, mean_p, strict=True)]
+            raw = [
+                _shrink(band_sum[b][0], band_sum[b][1], band_sum[b][2], 1.0, kappa_band) * p
+                for b, p in zip(used, mean_p, strict=True)
+            ]
             fitted = _isotonic(raw, [band_sum[b][2] + kappa_band for b in used])
             cal.knots = list(zip(mean_p, fitted, strict=True))
             cal.band_g = [1.0] * BANDS
             for b, p, q in zip(used, mean_p, fitted, strict=True):
                 cal.band_g[b] = q / p if p > 0 else 1.0
         cal.band_counts = [(int(n), int(f)) for f, _, n, _ in band_sum]
-        for (m, a, p), (f, _, n) in cell_sum.items():
-            cal.counts[(m, a, p)] = (int(n), int(f))
-        for (m, a), (f, _, n) in nat_sum.items():
-            cal.national[(m, a)] = (int(n), int(f))
+        # The sums are floats; the loops above typed ``n``, ``f`` and ``p`` as ints, hence the own names.
+        for cell, (found, _, count) in cell_sum.items():
+            cal.counts[cell] = (int(count), int(found))
+        for pair, (found, _, count) in nat_sum.items():
+            cal.national[pair] = (int(count), int(found))
         # Shown rates: the shrunk finding rate per examination of each cell and of the nation.
-        for (m, a, p), (f, e, n) in cell_sum.items():
-            cal.cell_rate[(m, a, p)] = (f + kappa * (e / n) * cal.national_c[(m, a)]) / (n + kappa)
-        for (m, a), (f, e, n) in nat_sum.items():
-            cal.national_rate[(m, a)] = (f + kappa * (e / n) * cal.method_c[m]) / (n + kappa)
+        for cell, (found, expected, count) in cell_sum.items():
+            parent = cal.national_c[(cell[0], cell[1])]
+            cal.cell_rate[cell] = (found + kappa * (expected / count) * parent) / (count + kappa)
+        for pair, (found, expected, count) in nat_sum.items():
+            parent = cal.method_c[pair[0]]
+            cal.national_rate[pair] = (found + kappa * (expected / count) * parent) / (count + kappa)
         return cal
 
 

@@ -56,7 +56,7 @@ def claim_target(*, actor: User, target: Target) -> Target:
         if not won:
             holder = Target.objects.filter(pk=target.pk).values_list("claimed_by_id", flat=True).first()
             if holder != actor.pk:
-                user = get_user_model().objects.filter(pk=holder).first()
+                user = get_user_model().objects.filter(pk=holder).first() if holder is not None else None
                 name = (user.get_full_name() or user.username) if user else "someone else"
                 raise StaleChange(f"{target.reference} is already being worked by {name}.")
         target.refresh_from_db()

@@ -15,7 +15,7 @@ from apps.agencies.operations import check
 from apps.core.events import group_name, publish_on_commit
 from apps.targeting.models import Attachment, Comment, Target
 from apps.targeting.services.attachments import _check_attachment
-from apps.targeting.services.moves import _agency_of, _publish
+from apps.targeting.services.moves import _member_agency, _publish
 
 MENTION = re.compile(r"(?<![\w.])@([\w.+-]+)")
 
@@ -37,7 +37,7 @@ def add_comment(
     if not body.strip():
         raise ValidationError({"body": "Write something."})
     checked = [(upload, *_check_attachment(upload)) for upload in attachments]
-    agency = _agency_of(actor)
+    agency = _member_agency(actor)
     with transaction.atomic():
         comment = Comment.objects.create(target=target, author=actor, owner_agency=agency, body=body.strip())
         if not private:
@@ -56,7 +56,7 @@ def add_comment(
                                   version=target.version)  # fmt: skip
         for upload, content_type, sha256, size in checked:
             Attachment.objects.create(
-                comment=comment, file=upload, name=upload.name[:200], content_type=content_type, size=size,
+                comment=comment, file=upload, name=(upload.name or "")[:200], content_type=content_type, size=size,
                 sha256=sha256,
             )  # fmt: skip
         _publish(target)

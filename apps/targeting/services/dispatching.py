@@ -52,7 +52,8 @@ def dispatch_target(
         raise ValidationError({"shift": f"Unknown shift {shift!r}."})
     if not instruction.strip():
         raise ValidationError({"instruction": "Tell the officer what to look for."})
-    if target.port_id is None:
+    port = target.port  # None (and no query) when port_id is None
+    if port is None:
         raise ValidationError({"port": "This target has no port to dispatch to."})
     if Hold.objects.filter(target=target, released_at__isnull=True).exists():
         raise TransitionRefused(f"{target.reference} is held by a partner agency and cannot be dispatched.")
@@ -60,14 +61,14 @@ def dispatch_target(
     with transaction.atomic():
         target = _move(
             actor=actor, target=target, action="dispatch", expected_version=expected_version,
-            reason=reason or f"{ExaminationMethod(method).label} at {target.port_id and target.port.locode}",
+            reason=reason or f"{ExaminationMethod(method).label} at {port.locode}",
             checked="target.dispatch",
         )  # fmt: skip
         record = Instruction.objects.create(
-            target=target, port_id=target.port_id, method=method, shift=shift, instruction=instruction.strip(),
+            target=target, port=port, method=method, shift=shift, instruction=instruction.strip(),
             dispatched_by=actor, proposal=proposal,
         )  # fmt: skip
-        locode = target.port.locode
+        locode = port.locode
         publish_on_commit(
             group_name("port", locode), "instruction.dispatched",
             target=target.pk, instruction=record.pk, state=target.state, version=target.version,

@@ -17,7 +17,7 @@ from apps.targeting.services.moves import (
     S,
     StaleChange,
     TransitionRefused,
-    _agency_of,
+    _member_agency,
     _move,
     _publish,
     _record,
@@ -36,7 +36,7 @@ def place_hold(*, actor: User, target: Target, reason: str, expected_version: in
     check(actor, "target.hold", target)
     if not reason.strip():
         raise ValidationError({"reason": "Say why (e.g. “do not examine: controlled delivery”)."})
-    agency = _agency_of(actor)
+    agency = _member_agency(actor)
     with transaction.atomic():
         if Hold.objects.filter(target=target, agency=agency, released_at__isnull=True).exists():
             raise TransitionRefused(f"Your agency already holds {target.reference}.")

@@ -48,6 +48,13 @@ def _agency_of(actor: User | None) -> Agency | None:
     return membership.agency if membership else None
 
 
+def _member_agency(actor: User) -> Agency:
+    """The agency of an actor ``check`` has just let through: only a member passes ``check``."""
+    agency = _agency_of(actor)
+    assert agency is not None, "check() lets only members of an agency through"
+    return agency
+
+
 def _publish(target: Target, event_type: str = "target.changed", groups: list[str] | None = None) -> None:
     """Tell the target's audience (``apps.targeting.audience``) after commit, ids only."""
     for group in audience_of(target) if groups is None else groups:

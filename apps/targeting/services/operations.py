@@ -13,7 +13,7 @@ from django.db.models import F
 from apps.agencies.models import Agency
 from apps.agencies.operations import check, membership_of
 from apps.targeting.models import JointOperation, Target
-from apps.targeting.services.moves import _agency_of, _publish, _record
+from apps.targeting.services.moves import _member_agency, _publish, _record
 
 
 def create_operation(
@@ -31,7 +31,7 @@ def create_operation(
         raise ValidationError({"ends_at": "The operation must end after it starts."})
     with transaction.atomic():
         operation = JointOperation.objects.create(
-            name=name.strip(), owner_agency=_agency_of(actor), starts_at=starts_at, ends_at=ends_at,
+            name=name.strip(), owner_agency=_member_agency(actor), starts_at=starts_at, ends_at=ends_at,
             description=description,
         )  # fmt: skip
         operation.agencies.set(list(agencies))

@@ -9,7 +9,7 @@ from django import template
 from django.template.defaultfilters import date, timesince_filter, timeuntil_filter
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # missing in django-stubs
 
 from apps.targeting.disclosure import reads_briefing_only
 

@@ -66,11 +66,13 @@ def parse_date_of_birth(text: str) -> list[BirthDate]:
             return [BirthDate(a, year_to=b if b != a else None, approximate=approx)]
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:t.*)?", value)
     if m:
-        y, mo, d = int(m.group(1)), m.group(2) and int(m.group(2)), m.group(3) and int(m.group(3))
+        y = int(m.group(1))
+        mo = int(m.group(2)) if m.group(2) else None
+        d = int(m.group(3)) if m.group(3) else None
         return [BirthDate(y, mo or None, d or None, approximate=approx)] if _valid(y, mo, d) else []
     m = re.fullmatch(r"(?:(\d{1,2})\s+)?([a-z]+)\.?,?\s+(\d{4})", value)
     if m and m.group(2) in _MONTHS:
-        y, mo, d = int(m.group(3)), _MONTHS[m.group(2)], m.group(1) and int(m.group(1))
+        y, mo, d = int(m.group(3)), _MONTHS[m.group(2)], int(m.group(1)) if m.group(1) else None
         return [BirthDate(y, mo, d or None, approximate=approx)] if _valid(y, mo, d) else []
     m = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", value)
     if m:
