@@ -19,7 +19,7 @@ may see both the subject and the list answers it. So:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -30,6 +30,16 @@ from django.utils import timezone
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.watchlists.models import HitRuling, MatchRuling, WatchlistEntry, WatchlistHit
+
+if TYPE_CHECKING:  # the annotated row's type exists for the checker only (django-stubs' helper package)
+    from django_stubs_ext import WithAnnotations
+
+
+class Standing(TypedDict):
+    """What :func:`with_standing` adds to each hit: the ruling that stands, or None."""
+
+    current: str | None
+
 
 __all__ = [
     "ALLOWS_ACTION",
@@ -63,7 +73,7 @@ def _latest(field: str) -> Subquery:
     )
 
 
-def with_standing(rows: QuerySet[WatchlistHit]) -> QuerySet[WatchlistHit]:
+def with_standing(rows: QuerySet[WatchlistHit]) -> QuerySet[WithAnnotations[WatchlistHit, Standing]]:
     """``rows`` annotated with ``current``: the ruling that stands (the latest, on the entry as it still reads), or None."""
     return rows.annotate(_ruling=_latest("ruling"), _ruled_fp=_latest("entry_fingerprint")).annotate(
         current=Case(When(_ruled_fp=F("entry__fingerprint"), then=F("_ruling")), default=None)
@@ -267,7 +277,7 @@ def _latest_assessment_id(subject: Any) -> int | None:
     return assessments.order_by("-created_at", "-pk").values_list("pk", flat=True).first()
 
 
-def _hits_behind(target: Any) -> tuple[list[WatchlistHit], list[str]]:
+def _hits_behind(target: Any) -> tuple[list[WithAnnotations[WatchlistHit, Standing]], list[str]]:
     subject = target.subject
     entry_ids, unnamed = _entry_ids_of_reasons(getattr(target, "reasons", None))
     live_entries = set(WatchlistEntry.objects.filter(pk__in=entry_ids).values_list("pk", flat=True))
@@ -283,7 +293,7 @@ def _hits_behind(target: Any) -> tuple[list[WatchlistHit], list[str]]:
     return list(rows), unnamed
 
 
-def hits_behind(target: Any) -> list[WatchlistHit]:
+def hits_behind(target: Any) -> list[WithAnnotations[WatchlistHit, Standing]]:
     """The watchlist hits behind ``target`` (its watchlist reasons and its subject's latest assessment),
     each annotated with its standing ruling (``current``)."""
     return _hits_behind(target)[0]

@@ -33,13 +33,28 @@ def _project() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
-def _imported_roots(*folders: str) -> dict[str, str]:
-    """Top-level module of every absolute import under ``folders`` (in functions too) → a file importing it."""
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """The ids of the nodes under ``if TYPE_CHECKING:``: imports the type checker reads and the product never runs."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                inside |= {id(n) for n in ast.walk(child)}
+    return inside
+
+
+def _imported_roots(*folders: str, typing_only: bool = False) -> dict[str, str]:
+    """Top-level module of every absolute import under ``folders`` (in functions too) → a file importing it:
+    the imports that run, or with ``typing_only`` those under ``if TYPE_CHECKING:``."""
     own = {"apps", "ratc_ops", "tests", "bench", "__future__"}
     roots: dict[str, str] = {}
     for folder in folders:
         for path in sorted((ROOT / folder).rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            tree = ast.parse(path.read_text(), str(path))
+            checking = _type_checking_only(tree)
+            for node in ast.walk(tree):
+                if (id(node) in checking) != typing_only:
+                    continue
                 if isinstance(node, ast.Import):
                     modules = [alias.name for alias in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -66,6 +81,17 @@ def test_every_import_of_the_product_is_declared_and_in_the_production_lock():
             problems.append(f"{root} ({where}): {sorted(dists)} not in pyproject's dependencies")
         elif not dists & production.keys():
             problems.append(f"{root} ({where}): {sorted(dists)} not pinned in requirements/lock.txt")
+    assert not problems, "\n".join(problems)
+
+
+def test_imports_for_the_type_checker_only_are_in_the_development_lock():
+    development = _pins("requirements/dev.txt")
+    distributions = importlib.metadata.packages_distributions()
+    problems = [
+        f"{root} ({where}): not pinned in requirements/dev.txt"
+        for root, where in sorted(_imported_roots("apps", "ratc_ops", typing_only=True).items())
+        if not {_canon(d) for d in distributions.get(root, [])} & development.keys()
+    ]
     assert not problems, "\n".join(problems)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -85,7 +86,7 @@ def entry_row(entry: importers.WatchlistEntry) -> dict[str, Any]:
     return row
 
 
-def to_dataclass(row: dict[str, Any] | WatchlistEntry, cls: type = importers.WatchlistEntry, **extra: Any):
+def to_dataclass(row: Mapping[str, Any] | WatchlistEntry, cls: type = importers.WatchlistEntry, **extra: Any):
     """Rebuild the pure dataclass (for the matcher) from a stored row or model instance."""
     get = row.get if isinstance(row, dict) else lambda k, default=None: getattr(row, k, default)
     return cls(
