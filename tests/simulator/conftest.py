@@ -67,3 +67,14 @@ def clock():
 @pytest.fixture
 def floor(demo, clock) -> Floor:
     return Floor(Options(seed=7, speed=60, setup=False), owner="test-floor")
+
+
+@pytest.fixture
+def tick(floor, django_capture_on_commit_callbacks):
+    """``floor.tick`` with the after-commit work (assessment, nomination, events) run as in production."""
+
+    def run(now=None):
+        with django_capture_on_commit_callbacks(execute=True):
+            return floor.tick(now)
+
+    return run
