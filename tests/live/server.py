@@ -26,8 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Environment variables that do not change what ``migrate`` makes of an empty file: the file itself,
-#: and whether Celery runs tasks inline (migrating an empty database sends none).
-_NOT_SCHEMA = {"SQLITE_PATH", "CELERY_TASK_ALWAYS_EAGER"}
+#: whether Celery runs tasks inline (migrating an empty database sends none), and the test pytest is on.
+_NOT_SCHEMA = {"SQLITE_PATH", "CELERY_TASK_ALWAYS_EAGER", "PYTEST_CURRENT_TEST"}
 #: Migrated empty SQLite files of this process, one per environment (see ``migrate_sqlite``).
 _MIGRATED: dict[tuple[tuple[str, str], ...], Path] = {}
 
