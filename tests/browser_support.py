@@ -26,6 +26,17 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PARALLEL = bool(os.environ.get("PYTEST_XDIST_WORKER"))
 
 
+#: Files that take a minute or more (``--durations``), longest first: handed out before the others
+#: (after the browser group), so that the two workers finish together.
+LONG_FILES = (
+    "browser",
+    "tests/security/test_crawl.py",
+    "tests/compliance/test_gate.py",
+    "tests/core/test_migrations.py",
+    "tests/simulator/test_floor.py",
+)
+
+
 def is_browser_file(nodeid: str) -> bool:
     """Browser tests live in ``tests/browser/`` or in an app's ``test_browser.py`` (the controller of
     pytest-xdist sees only node ids, not marks)."""
@@ -47,6 +58,15 @@ def pytest_xdist_make_scheduler(config, log):
     class BrowserTogether(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return "browser" if is_browser_file(nodeid) else super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            # xdist hands out files by their number of tests; a file of a few long tests would come
+            # last and leave one worker running it alone. The long ones go out first instead.
+            for scope in LONG_FILES:
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+                    break
+            super()._assign_work_unit(node)
 
     return BrowserTogether(config, log)
 

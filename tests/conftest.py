@@ -4,6 +4,8 @@
 - ``police_liaison``: a partner agency's liaison officer (agency POL); sees only what is shared.
 - ``port_officer``: a customs frontline officer at ``port_a``.
 - ``outsider``: an analyst of another agency (BIO) with nothing shared; must see nothing of CUS's.
+- ``customs_admin``, ``risk_manager`` and ``manager``: the centre's administrator, risk manager (rules,
+  models, watchlists) and manager (reports).
 """
 
 from __future__ import annotations
@@ -97,6 +99,16 @@ def outsider(world):
 @pytest.fixture
 def customs_admin(world):
     return member("ada", world.customs, Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def risk_manager(world):
+    return member("rita", world.customs, Role.RISK_MANAGER)
+
+
+@pytest.fixture
+def manager(world):
+    return member("maria", world.customs, Role.MANAGER)
 
 
 @pytest.fixture

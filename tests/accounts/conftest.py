@@ -134,3 +134,9 @@ def _query_value(url: str, name: str) -> str:
     from urllib.parse import parse_qs
 
     return parse_qs(urlsplit(url).query).get(name, [""])[0]
+
+
+@pytest.fixture
+def required(settings):
+    """A second factor required of everyone (``RATC_REQUIRE_SECOND_FACTOR``)."""
+    settings.RATC_REQUIRE_SECOND_FACTOR = True

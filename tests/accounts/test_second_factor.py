@@ -21,11 +21,6 @@ from tests.factories import PASSWORD
 SUBJECTS = "/data/subjects/"
 
 
-@pytest.fixture
-def required(settings):
-    settings.RATC_REQUIRE_SECOND_FACTOR = True
-
-
 def password_sign_in(client, user, next_url: str = "") -> object:
     response = client.post("/login/", {"username": user.username, "password": PASSWORD, "next": next_url})
     assert response.status_code == 302, response.content[:300]

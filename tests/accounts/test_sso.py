@@ -7,7 +7,6 @@ it over HTTP, checks the signed ID token against the provider's keys and reads t
 
 from __future__ import annotations
 
-import pytest
 from django.contrib.auth import get_user_model
 
 from apps.accounts.models import SsoIdentity
@@ -22,11 +21,6 @@ def declare_purpose(client) -> None:
     session = client.session
     session[SESSION_KEY] = {"code": "risk_analysis", "text": ""}
     session.save()
-
-
-@pytest.fixture
-def required(settings):
-    settings.RATC_REQUIRE_SECOND_FACTOR = True
 
 
 def test_the_login_page_offers_single_sign_on_only_when_configured(client, settings, db):

@@ -181,11 +181,12 @@ def test_from_a_hit_to_the_seizure_in_the_report(daphne, new_page, screenshot, t
     manager = new_page(viewport=LARGE)
     sign_in(manager, base, "manager", DEMO_PASSWORD)
     click_nav(manager, "Reports")
-    # Figures follow results within a minute (recounted in the background): look again until then.
-    for _ in range(18):
+    # Figures follow results within a minute (recounted in the background): look again until then,
+    # every second for up to 90 s (a longer interval only adds to the wait).
+    for _ in range(90):
         if "1,448,000 GBP" in manager.locator("main").inner_text():
             break
-        manager.wait_for_timeout(5000)
+        manager.wait_for_timeout(1000)
         manager.reload()
     assert re.search(r"value seized\s*1,448,000 GBP", manager.locator("main").inner_text(), re.I)
     screenshot(manager, "flow-13-report")

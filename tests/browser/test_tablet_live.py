@@ -11,8 +11,6 @@ Screenshots go to ``artifacts/screenshots/tablet-*``.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -21,7 +19,7 @@ import pytest
 from apps.core.demo import DEMO_PASSWORD
 from tests.browser.conftest import sign_in
 from tests.browser.test_frontline import _ready_offline, declare_purpose
-from tests.live.server import ROOT, DaphneServer
+from tests.live.server import DaphneServer
 
 pytestmark = [pytest.mark.browser]
 LANDSCAPE = (1024, 768)
@@ -77,14 +75,9 @@ def seed() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def daphne(tmp_path_factory):
     server = DaphneServer(tmp_path_factory.mktemp("daphne-tablet"))
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT, env=server.env, check=True, timeout=900,
-    )  # fmt: skip
+    server.migrate()
     seeded = json.loads(
-        server.run_python(
-            "import json; from tests.browser.test_tablet_live import seed; print(json.dumps(seed()))"
-        )
+        server.seed("import json; from tests.browser.test_tablet_live import seed; print(json.dumps(seed()))")
         .strip()
         .splitlines()[-1]
     )

@@ -11,10 +11,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from apps.agencies.roles import Role
 from apps.core.errors import BadInput, parse_id
 from apps.risk.models import Rule, RuleVersion
-from tests.factories import member
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +22,6 @@ GARBAGE_IDS = ["abc", "²", "99999999999999999999999", "-1", "0", "1.5", ""]
 @pytest.fixture(autouse=True)
 def _no_debug(settings):
     settings.DEBUG = False
-
-
-@pytest.fixture
-def risk_manager(world):
-    return member("rita", world.customs, Role.RISK_MANAGER)
-
-
-@pytest.fixture
-def manager(world):
-    return member("maria", world.customs, Role.MANAGER)
 
 
 @pytest.fixture

@@ -143,11 +143,6 @@ def test_json_register_with_history_and_problems_at_their_path():
 
 
 @pytest.fixture
-def risk_manager(world):
-    return member("rita", world.customs, Role.RISK_MANAGER)
-
-
-@pytest.fixture
 def register(world) -> DataSource:
     RiskSettings.objects.create(random_control_share=0.0)
     return DataSourceFactory(

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from apps.agencies.roles import Role
-from tests.factories import member
-
 #: Quick training for tests (the defaults are for production-size data).
 FAST = {"max_rounds": 150, "early_stopping_rounds": 30, "learning_rate": 0.1}
 
@@ -21,8 +18,3 @@ def _media_and_caches(settings, tmp_path):
     yield
     dataset.clear_cache()
     services._MODELS.clear()
-
-
-@pytest.fixture
-def risk_manager(world):
-    return member("rita", world.customs, Role.RISK_MANAGER)

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 from apps.agencies.roles import Role
 from apps.learning import services
 from apps.learning.models import DriftCheck, TrainingRun
-from tests.browser.conftest import CHROMIUM, sign_in
+from tests.browser.conftest import sign_in
 from tests.factories import PASSWORD, DataSourceFactory, member
 from tests.learning.helpers import ingest_new, ingest_train, trained_version
 
+# Without Chromium the plugin tests.browser_support skips these (fails them with RATC_REQUIRE_BROWSER=1).
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM))
-        and os.environ.get("RATC_REQUIRE_BROWSER") != "1",
-        reason=f"no Chromium at {CHROMIUM}",
-    ),
 ]
 
 

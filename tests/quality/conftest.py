@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from apps.agencies.roles import Role
 from apps.intake.models import DataSource, IntakeRun, Message, SourceKind, Subject
 from apps.quality import measure
-from tests.factories import DataSourceFactory, member
+from tests.factories import DataSourceFactory
 
 _ids = itertools.count(1)
 
@@ -36,11 +35,6 @@ FULL_API = {
 @pytest.fixture
 def api_source(world) -> DataSource:
     return DataSourceFactory(owner_agency=world.customs, kind=SourceKind.API, name="Airline API")
-
-
-@pytest.fixture
-def risk_manager(world):
-    return member("rita", world.customs, Role.RISK_MANAGER)
 
 
 def message(source: DataSource, run=None, file_name: str = "") -> Message:

@@ -65,11 +65,6 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def manager(world):
-    return member("maria", world.customs, Role.MANAGER)
-
-
-@pytest.fixture
 def police_manager(world):
     return member("pete", world.police, Role.MANAGER)
 
@@ -77,11 +72,6 @@ def police_manager(world):
 @pytest.fixture
 def outsider_manager(world):
     return member("olga", world.bio, Role.MANAGER)
-
-
-@pytest.fixture
-def risk_manager(world):
-    return member("rita", world.customs, Role.RISK_MANAGER)
 
 
 def _rule(world, name: str) -> tuple[Rule, RuleVersion]:

@@ -19,11 +19,6 @@ ARRIVAL = dt.datetime(2025, 3, 10, 8, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def risk_manager(world):
-    return member("rita", world.customs, Role.RISK_MANAGER)
-
-
-@pytest.fixture
 def outsider_risk_manager(world):
     return member("bruno", world.bio, Role.RISK_MANAGER)
 

@@ -4,11 +4,8 @@ an assessment. Screenshots go to artifacts/screenshots/risk-*.png."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import shutil
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,16 +15,12 @@ from apps.core.demo import DEMO_PASSWORD, ensure_demo_world
 from apps.intake.models import DataSource, Outcome, Subject
 from apps.risk import services
 from apps.risk.models import Assessment, RiskSettings
-from tests.browser.conftest import CHROMIUM, sign_in
+from tests.browser.conftest import sign_in
 
-_HAVE_BROWSER = bool(Path(CHROMIUM).exists() or shutil.which(CHROMIUM))
+# Without Chromium the plugin tests.browser_support skips these (fails them with RATC_REQUIRE_BROWSER=1).
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not _HAVE_BROWSER and os.environ.get("RATC_REQUIRE_BROWSER") != "1",
-        reason=f"no Chromium at {CHROMIUM}",
-    ),
 ]
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.apps import apps as django_apps
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.simulator.engine import Floor, Options
 from apps.simulator.models import SimAction, SimArrival, SimState, SubjectTruth
@@ -31,18 +31,35 @@ def _simulator_tables(django_db_setup, django_db_blocker):
                     editor.create_model(model)
 
 
-@pytest.fixture
-def demo(db, _simulator_tables, settings):
-    """The demo world, with the simulated colleagues, rules and officers of the simulator's first start
-    (no watchlist, no model, no aged passengers)."""
+@pytest.fixture(scope="module")
+def _demo_world(_simulator_tables, django_db_blocker):
+    """The demo world, built once per test module inside a transaction that is rolled back at the end;
+    each test runs in a savepoint of it, so what one test changes is gone for the next (as in
+    tests/security/conftest.py). The simulator's modules have no transactional test."""
+    from django.test import override_settings
+
     from apps.core.demo import ensure_demo_world
     from apps.simulator.guard import ensure_exercise_database
     from apps.simulator.setup import ensure_setup
 
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        override_settings(RATC_DEMO=True, PASSWORD_HASHERS=fast),
+        transaction.atomic(),
+    ):
+        ensure_exercise_database(what="the simulator tests")  # an empty database: marked as the demo's
+        ensure_demo_world()
+        ensure_setup(steps=("colleagues", "officers", "rules"))
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(_demo_world, db, settings):
+    """The demo world, with the simulated colleagues, rules and officers of the simulator's first start
+    (no watchlist, no model, no aged passengers)."""
     settings.RATC_DEMO = True
-    ensure_exercise_database(what="the simulator tests")  # an empty database: marked as the demo's
-    ensure_demo_world()
-    ensure_setup(steps=("colleagues", "officers", "rules"))
 
 
 @pytest.fixture
@@ -67,3 +84,14 @@ def clock():
 @pytest.fixture
 def floor(demo, clock) -> Floor:
     return Floor(Options(seed=7, speed=60, setup=False), owner="test-floor")
+
+
+@pytest.fixture
+def tick(floor, django_capture_on_commit_callbacks):
+    """``floor.tick`` with the after-commit work (assessment, nomination, events) run as in production."""
+
+    def run(now=None):
+        with django_capture_on_commit_callbacks(execute=True):
+            return floor.tick(now)
+
+    return run

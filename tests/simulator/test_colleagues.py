@@ -31,15 +31,6 @@ DEMO_LOGINS = {u.username for u in DEMO_USERS} | {o[0] for o in EXTRA_OFFICERS}
 LIAISONS = ("police.liaison", "immigration.liaison", "biosecurity.liaison")
 
 
-@pytest.fixture
-def tick(floor, django_capture_on_commit_callbacks):
-    def run(now=None):
-        with django_capture_on_commit_callbacks(execute=True):
-            return floor.tick(now)
-
-    return run
-
-
 def test_the_colleagues_are_named_customs_staff_who_cannot_sign_in(demo):
     users = get_user_model().objects.filter(username__startswith=colleagues.PREFIX)
     assert {u.username for u in users} == {c.username for c in colleagues.COLLEAGUES}

@@ -33,17 +33,6 @@ def snapshot() -> dict[str, int]:
     }
 
 
-@pytest.fixture
-def tick(floor, django_capture_on_commit_callbacks):
-    """``floor.tick`` with the after-commit work (assessment, nomination, events) run as in production."""
-
-    def run(now=None):
-        with django_capture_on_commit_callbacks(execute=True):
-            return floor.tick(now)
-
-    return run
-
-
 def run_for(tick, floor: Floor, clock, sim_minutes: float, step: float = 10) -> None:
     """Tick every ``step`` simulated minutes for ``sim_minutes``, moving the clock between ticks."""
     for _ in range(int(sim_minutes / step)):

@@ -10,12 +10,6 @@ from tests.factories import member
 from tests.targeting.factories import SubjectFactory, TargetFactory
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Hashing a password properly takes a deliberate half second; these tests create many people."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def port_supervisor(world):
     """A customs supervisor at Felixstowe (port_a): the port's own team."""

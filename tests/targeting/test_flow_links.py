@@ -11,7 +11,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.agencies.roles import Role
 from apps.intake.models import SourceKind, Subject
 from apps.risk.models import Assessment, RiskSettings
 from apps.risk.services import assess_subjects
@@ -19,7 +18,7 @@ from apps.targeting import services
 from apps.targeting.models import HandlingCode, Target, TargetShare
 from apps.watchlists.models import WatchlistHit
 from apps.watchlists.services import rule_hit
-from tests.factories import DataSourceFactory, member
+from tests.factories import DataSourceFactory
 from tests.risk.conftest import write_rule
 
 pytestmark = pytest.mark.django_db
@@ -37,16 +36,6 @@ def _engine(db):
     clear_cache()
     yield
     clear_cache()
-
-
-@pytest.fixture
-def risk_manager(world):
-    return member("rita", world.customs, Role.RISK_MANAGER)
-
-
-@pytest.fixture
-def manager(world):
-    return member("mona", world.customs, Role.MANAGER)
 
 
 @pytest.fixture

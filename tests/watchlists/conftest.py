@@ -75,14 +75,6 @@ def stored_lists(django_db_setup, django_db_blocker, data_dir: Path):
 
 
 @pytest.fixture
-def risk_manager(world):
-    from apps.agencies.roles import Role
-    from tests.factories import member
-
-    return member("rita", world.customs, Role.RISK_MANAGER)
-
-
-@pytest.fixture
 def customs_list(world):
     """A customs lookout list with two persons and a vessel, not shared with anyone."""
     from tests.watchlists.helpers import make_entry, make_list
