@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, OuterRef, Q, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
@@ -231,23 +231,8 @@ def known_target_ids(user: Any, board: Board, limit: int = 5000) -> set[int]:
     return set(ids)
 
 
-def build_sections(user: Any, board: Board, now: datetime | None = None) -> dict[str, Any]:
-    """Everything the board's partials draw, in a handful of queries, all through ``visible_to``."""
-    from apps.live.presence import presence_for_board
-
-    now = now or timezone.now()
-    base = board_targets(user, board)
-    cards = base.select_related("port", "owner_agency", "subject").only(
-        "pk", "state", "version", "risk_area", "priority", "arrival_at", "created_at", "updated_at", "port__locode",
-        "port__name", "port__mode", "owner_agency__code", "subject__kind", "claimed_by_id", "random_control",
-    )  # fmt: skip
-    counts = dict(
-        base.filter(state__in=COLUMN_STATES)
-        .order_by()
-        .values_list("state")
-        .annotate(n=Count("pk"))
-        .values_list("state", "n")
-    )
+def _columns(cards: QuerySet[Target], counts: dict[str, int]) -> tuple[list[dict[str, Any]], list[Target]]:
+    """The board's columns (their first cards, total and how many more) and every card they show."""
     # The first cards of every column in one query (a row number per state), not one query per column.
     ranked = cards.filter(state__in=COLUMN_STATES).annotate(
         place=Window(
@@ -272,6 +257,27 @@ def build_sections(user: Any, board: Board, now: datetime | None = None) -> dict
                 "more": total - len(items),
             }
         )
+    return columns, shown
+
+
+def build_sections(user: Any, board: Board, now: datetime | None = None) -> dict[str, Any]:
+    """Everything the board's partials draw, in a handful of queries, all through ``visible_to``."""
+    from apps.live.presence import presence_for_board
+
+    now = now or timezone.now()
+    base = board_targets(user, board)
+    cards = base.select_related("port", "owner_agency", "subject").only(
+        "pk", "state", "version", "risk_area", "priority", "arrival_at", "created_at", "updated_at", "port__locode",
+        "port__name", "port__mode", "owner_agency__code", "subject__kind", "claimed_by_id", "random_control",
+    )  # fmt: skip
+    counts = dict(
+        base.filter(state__in=COLUMN_STATES)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    )
+    columns, shown = _columns(cards, counts)
     horizon = now + timedelta(hours=board.arrivals_hours)
     arrivals = list(
         cards.filter(arrival_at__gte=now, arrival_at__lte=horizon)
