@@ -378,11 +378,13 @@ class Flow:
         self.step("target_page", lambda: self.request("target_page", "analyst", "GET", detail))
 
         def move(step: str, who: str, action: str, to_state: str, **extra: str) -> None:
-            """A transition posted on the target page, as its buttons post it; it must have happened."""
+            """A transition posted from the target page, as its buttons post it; it must have happened."""
+            from django.urls import reverse
 
             def post() -> None:
                 version = Target.objects.values_list("version", flat=True).get(pk=target.pk)
-                self.request(step, who, "POST", detail, {"do": action, "version": str(version), **extra}, 302)
+                url = reverse(f"targeting:target_{action}", args=[target.pk])  # each button has its URL
+                self.request(step, who, "POST", url, {"version": str(version), **extra}, 302)
                 state = Target.objects.values_list("state", flat=True).get(pk=target.pk)
                 if state != to_state:
                     raise Failed(f"{action}: the target is {state}, not {to_state}")

@@ -16,6 +16,22 @@ urlpatterns = [
         model="alerts.IncomingAlert",
         subject="subject",
     ),
+    # Each action on an incoming alert is a POST to its own URL (gated as the alert's page is).
+    *[
+        personal_data(
+            path(f"alerts/<int:pk>/{route}/", view, name=f"incoming-{route}"),
+            object_type="incoming_alert",
+            model="alerts.IncomingAlert",
+            subject="subject",
+        )
+        for route, view in (
+            ("target", views.turn_into_target),
+            ("attach", views.attach),
+            ("watchlist", views.add_to_watchlist),
+            ("consent", views.consent),
+            ("dismiss", views.dismiss),
+        )
+    ],
     path("alerts/sent/", views.outbound, name="outbound"),
     path("alerts/partners/", views.partners, name="partners"),
     path("alerts/partners/<int:pk>/sync/", views.sync, name="sync"),

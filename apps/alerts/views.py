@@ -4,18 +4,32 @@ is a service call (``apps.alerts.services``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.agencies.operations import membership_of
 from apps.alerts import services
+from apps.alerts.forms import (
+    AttachForm,
+    ConsentForm,
+    DismissForm,
+    SendEntryForm,
+    SendTargetForm,
+    TurnIntoTargetForm,
+    WatchlistForm,
+)
 from apps.alerts.models import IncomingAlert, OutboundObject, Partner, PartnerSighting
 from apps.compliance.services import purpose_of
+from apps.core.actions import Done, acting, cleaned
 from apps.core.requests import AuthedRequest
 
 
@@ -42,50 +56,41 @@ def queue(request: AuthedRequest) -> HttpResponse:
     )
 
 
+def _back_to_alert(request: HttpRequest, alert: IncomingAlert) -> str:
+    return reverse("alerts:incoming", args=[alert.pk])
+
+
+def on_alert(view: Callable[[AuthedRequest, IncomingAlert], Done]) -> Callable[..., HttpResponseBase]:
+    """An action on one incoming alert (``alerts/<pk>/<action>/``): POST only, on an alert in the person's
+    scope (else 404); a refusal comes back as a message on the alert's page."""
+    act = acting(_back_to_alert)(view)
+
+    @login_required
+    @require_POST
+    @wraps(view)
+    def wrapper(request: AuthedRequest, pk: int) -> HttpResponseBase:
+        return act(request, services.get_incoming_for(request.user, pk))
+
+    return wrapper
+
+
 @login_required
-@require_http_methods(["GET", "POST"])
 def incoming(request: AuthedRequest, pk: int) -> HttpResponse:
-    """One incoming alert: what the partner sent, its handling, and the analyst's actions."""
+    """One incoming alert: what the partner sent, its handling, and the analyst's actions (each posting
+    to its own URL below)."""
     alert = services.get_incoming_for(request.user, pk)
-    errors: list[str] = []
-    if request.method == "POST":
-        action = request.POST.get("do", "")
-        try:
-            if action == "target":
-                target = services.turn_into_target(
-                    actor=request.user, alert=alert, subject_id=request.POST.get("subject", "").strip(),
-                    reason=request.POST.get("reason", ""),
-                )  # fmt: skip
-                messages.success(request, f"{target.reference} nominated from {alert.reference}.")
-                return redirect("targeting:detail", pk=target.pk)
-            if action == "attach":
-                services.attach_to_subject(
-                    actor=request.user, alert=alert, subject_id=request.POST.get("subject", "").strip()
-                )
-            elif action == "watchlist":
-                services.add_to_watchlist(
-                    actor=request.user, alert=alert, watchlist_id=request.POST.get("watchlist", "")
-                )
-            elif action == "consent":
-                services.record_consent(actor=request.user, alert=alert, note=request.POST.get("note", ""))
-            elif action == "dismiss":
-                services.dismiss(actor=request.user, alert=alert, reason=request.POST.get("reason", ""))
-            else:
-                raise ValidationError("Unknown action.")
-            return redirect("alerts:incoming", pk=alert.pk)
-        except (ValidationError, PermissionDenied) as exc:
-            errors = _errors(exc)
-            alert.refresh_from_db()
     from apps.watchlists.services import visible_watchlists
 
     watchlists = [
-        w for w in visible_watchlists(request.user) if w.owner_agency_id == request.user.membership.agency_id
+        w
+        for w in visible_watchlists(request.user)
+        if w.owner_agency_id == membership_of(request.user).agency_id
     ]
     return render(
         request,
         "alerts/incoming.html",
         {
-            "alert": alert, "props": alert.properties, "errors": errors, "watchlists": watchlists,
+            "alert": alert, "props": alert.properties, "watchlists": watchlists,
             "can_act": services.alert_can(request.user, "alert.act"),
             "can_watchlist": services.alert_can(request.user, "alert.watchlist"),
             "can_consent": services.alert_can(request.user, "alert.consent"),
@@ -93,6 +98,44 @@ def incoming(request: AuthedRequest, pk: int) -> HttpResponse:
             "candidates": services.candidate_subjects(request.user, alert) if alert.status == "new" else [],
         },
     )  # fmt: skip
+
+
+@on_alert
+def turn_into_target(request: AuthedRequest, alert: IncomingAlert) -> Done:
+    data = cleaned(TurnIntoTargetForm(request.POST))
+    target = services.turn_into_target(
+        actor=request.user, alert=alert, subject_id=data["subject"], reason=data["reason"]
+    )
+    messages.success(request, f"{target.reference} nominated from {alert.reference}.")
+    return redirect("targeting:detail", pk=target.pk)
+
+
+@on_alert
+def attach(request: AuthedRequest, alert: IncomingAlert) -> Done:
+    data = cleaned(AttachForm(request.POST))
+    services.attach_to_subject(actor=request.user, alert=alert, subject_id=data["subject"])
+    return ""
+
+
+@on_alert
+def add_to_watchlist(request: AuthedRequest, alert: IncomingAlert) -> Done:
+    data = cleaned(WatchlistForm(request.POST))
+    services.add_to_watchlist(actor=request.user, alert=alert, watchlist_id=data["watchlist"])
+    return ""
+
+
+@on_alert
+def consent(request: AuthedRequest, alert: IncomingAlert) -> Done:
+    data = cleaned(ConsentForm(request.POST))
+    services.record_consent(actor=request.user, alert=alert, note=data["note"])
+    return ""
+
+
+@on_alert
+def dismiss(request: AuthedRequest, alert: IncomingAlert) -> Done:
+    data = cleaned(DismissForm(request.POST))
+    services.dismiss(actor=request.user, alert=alert, reason=data["reason"])
+    return ""
 
 
 @login_required
@@ -106,17 +149,14 @@ def outbound(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         from apps.targeting.models import Target
 
-        form = {k: request.POST.get(k, "").strip() for k in ("target", "partner", "reason")}
+        posted = SendTargetForm(request.POST)
+        posted.is_valid()  # text fields only: always valid
+        form = posted.cleaned_data
         try:
-            ref = form["target"].upper().removeprefix("T-").lstrip("0") or "0"
-            target = (
-                Target.objects.visible_to(request.user).filter(pk=int(ref) if ref.isdigit() else 0).first()
-            )
+            target = Target.objects.visible_to(request.user).filter(pk=posted.target_pk()).first()
             if target is None:
                 raise ValidationError(f"No target {form['target']} that you may see.")
-            partner = services.get_partner_for(
-                request.user, form["partner"] if form["partner"].isdigit() else 0
-            )
+            partner = services.get_partner_for(request.user, posted.partner_pk())
             purpose = purpose_of(request)
             row = services.export_target(
                 actor=request.user, target=target, partner=partner, reason=form["reason"],
@@ -150,12 +190,13 @@ def send_entry(request: AuthedRequest, pk: int) -> HttpResponse:
     entry = WatchlistEntry.objects.visible_to(request.user).filter(pk=pk).first()
     if entry is None:
         raise Http404("Not found.")
-    partner_id = request.POST.get("partner", "")
+    form = SendEntryForm(request.POST)
+    form.is_valid()  # text fields only: always valid
     try:
-        partner = services.get_partner_for(request.user, partner_id if partner_id.isdigit() else 0)
+        partner = services.get_partner_for(request.user, form.partner_pk())
         purpose = purpose_of(request)
         row = services.export_entry(
-            actor=request.user, entry=entry, partner=partner, reason=request.POST.get("reason", ""),
+            actor=request.user, entry=entry, partner=partner, reason=form.cleaned_data["reason"],
             **({"purpose": purpose.code} if purpose else {}),
         )  # fmt: skip
     except (ValidationError, PermissionDenied) as exc:
@@ -206,4 +247,17 @@ def target_sightings(user: Any, target: Any) -> list[PartnerSighting]:
     return list(PartnerSighting.objects.visible_to(user).filter(target=target).select_related("partner"))
 
 
-__all__ = ["incoming", "outbound", "partners", "queue", "send_entry", "sync", "target_sightings"]
+__all__ = [
+    "add_to_watchlist",
+    "attach",
+    "consent",
+    "dismiss",
+    "incoming",
+    "outbound",
+    "partners",
+    "queue",
+    "send_entry",
+    "sync",
+    "target_sightings",
+    "turn_into_target",
+]

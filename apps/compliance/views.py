@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.agencies.operations import check
 from apps.agencies.scoping import get_object_for
+from apps.compliance.forms import PurposeForm, UnmaskDecisionForm, UnmaskRequestForm
 from apps.compliance.models import AccessLogEntry, Purpose, RetentionRun, UnmaskRequest
 from apps.compliance.registry import chained_models
 from apps.compliance.services import (
@@ -24,6 +25,7 @@ from apps.compliance.services import (
     set_purpose,
 )
 from apps.compliance.verification import verify_chain
+from apps.core.actions import cleaned
 from apps.core.requests import AuthedRequest
 from apps.intake.models import DataSource, Subject
 
@@ -40,7 +42,8 @@ def purpose(request: AuthedRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            set_purpose(request, request.POST.get("purpose", ""), request.POST.get("text", ""))
+            data = cleaned(PurposeForm(request.POST))
+            set_purpose(request, data["purpose"], data["text"])
         except ValueError as exc:
             error = str(exc)
         else:
@@ -87,7 +90,8 @@ def unmask_requests(request: AuthedRequest) -> HttpResponse:
 def ask_unmask(request: AuthedRequest, subject_pk: int) -> HttpResponse:
     subject = get_object_for(request.user, Subject, pk=subject_pk)
     try:
-        request_unmask(actor=request.user, subject=subject, reason=request.POST.get("reason", ""))
+        data = cleaned(UnmaskRequestForm(request.POST))
+        request_unmask(actor=request.user, subject=subject, reason=data["reason"])
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
@@ -99,11 +103,10 @@ def ask_unmask(request: AuthedRequest, subject_pk: int) -> HttpResponse:
 @require_POST
 def decide(request: AuthedRequest, pk: int) -> HttpResponse:
     unmask = get_object_for(request.user, UnmaskRequest, pk=pk)
+    form = UnmaskDecisionForm(request.POST)
+    data = cleaned(form)
     try:
-        decide_unmask(
-            actor=request.user, unmask=unmask, approve=request.POST.get("decision") == "approve",
-            reason=request.POST.get("reason", ""),
-        )  # fmt: skip
+        decide_unmask(actor=request.user, unmask=unmask, approve=form.approves(), reason=data["reason"])
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     return redirect("compliance:unmask")

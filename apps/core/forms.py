@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -57,7 +58,7 @@ class SignInForm(AuthenticationForm):
     @property
     def refused_as_system(self) -> bool:
         """The password was right, but the account is a system's (the page says so, not "no match")."""
-        return self.has_error(forms.forms.NON_FIELD_ERRORS, "system_account")
+        return self.has_error(NON_FIELD_ERRORS, "system_account")
 
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)

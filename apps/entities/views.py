@@ -22,7 +22,9 @@ from django.views.decorators.http import require_POST
 
 from apps.agencies.operations import can, check
 from apps.agencies.scoping import get_object_for
+from apps.core.actions import cleaned
 from apps.core.requests import AuthedRequest
+from apps.entities.forms import LinkDecisionForm
 from apps.entities.models import EntityLink, LinkDecision
 from apps.entities.network import EDGE_KINDS, MAX_HOPS, Graph, network
 from apps.entities.services import decide_link
@@ -104,15 +106,16 @@ def decide(request: AuthedRequest, pk: int) -> HttpResponse:
     link = get_object_for(
         request.user, EntityLink.objects.select_related("from_subject", "to_subject"), pk=pk
     )
-    decision = request.POST.get("decision", "")
+    form = LinkDecisionForm(request.POST)
+    data = cleaned(form)  # text only: always valid
+    decision = data["decision"]
     try:
-        decide_link(actor=request.user, link=link, decision=decision, reason=request.POST.get("reason", ""))
+        decide_link(actor=request.user, link=link, decision=decision, reason=data["reason"])
     except (ValueError, ValidationError) as error:
         messages.error(request, str(error))
     else:
         label = dict(LinkDecision.Decision.choices).get(decision, decision)
         messages.success(request, f"Link {label.lower()}; the decision holds on every later import.")
-    back = request.POST.get("back", "")
-    if back.startswith("/") and not back.startswith("//"):
+    if back := form.back_url():
         return redirect(back)
     return redirect("entities:network", pk=link.from_subject_id)

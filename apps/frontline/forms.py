@@ -28,9 +28,10 @@ def parse_moment(value: Any, tz_name: str = "UTC") -> datetime | None:
     if isinstance(value, datetime):
         moment = value
     else:
-        moment = parse_datetime(str(value).strip())
-        if moment is None:
+        parsed = parse_datetime(str(value).strip())
+        if parsed is None:
             raise ValidationError("Enter a date and time.")
+        moment = parsed
     if timezone.is_naive(moment):
         try:
             tz = ZoneInfo(tz_name or "UTC")
@@ -72,8 +73,9 @@ class ResultForm(forms.Form):
     def to_input(self) -> ResultInput:
         """The parsed result; raises ``ValidationError`` with field names when the form is invalid."""
         if not self.is_valid():
-            raise ValidationError({k: " ".join(v) for k, v in self.errors.items()})
-        data, errors = self.cleaned_data, {}
+            raise ValidationError({k: " ".join(str(m) for m in v) for k, v in self.errors.items()})
+        data = self.cleaned_data
+        errors: dict[str, Any] = {}
         moments: dict[str, datetime | None] = {}
         for name in ("started_at", "ended_at", "entered_at"):
             try:

@@ -199,7 +199,7 @@ def instruction(request: AuthedRequest, pk: int) -> HttpResponse:
     except (StaleChange, TransitionRefused) as error:
         return _refused(request, found, ValidationError({"outcome": str(error)}), 409)
     if _wants_json(request):
-        payload = {"status": "recorded" if status == 201 else "ok", "message": note}
+        payload: dict[str, Any] = {"status": "recorded" if status == 201 else "ok", "message": note}
         if result is not None:
             payload.update(
                 result=result.pk, reference=found.target.reference, outcome=result.get_outcome_display()

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.dateparse import parse_date, parse_datetime
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from apps.agencies.models import Shift
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
+from apps.core.actions import Done, acting, cleaned
 from apps.core.errors import id_or_none
 from apps.core.requests import AuthedRequest
 from apps.handover import services
+from apps.handover.forms import AcknowledgeForm, CloseItemForm, ItemForm, PrepareForm, SubmitForm
 from apps.handover.models import Handover, HandoverItem
 
 SECTIONS = (
@@ -53,18 +60,14 @@ def handover_list(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def prepare(request: AuthedRequest) -> HttpResponse:
     check(request.user, "handover.write")
-    desks = {d.key: d for d in services.desks_for(request.user)}
-    desk = desks.get(request.POST.get("desk", ""))
-    try:
-        shift_date = parse_date(request.POST.get("shift_date") or "")
-    except ValueError:  # well formed but not a day (2026-02-30)
-        shift_date = None
-    if desk is None or shift_date is None:
+    form = PrepareForm(request.POST, desks={d.key: d for d in services.desks_for(request.user)})
+    if not form.is_valid():  # a desk not the person's, or a day that is not one (2026-02-30)
         messages.error(request, "Choose one of your desks and the shift's date.")
         return redirect("handover:list")
+    data = form.cleaned_data
     try:
         handover = services.prepare_handover(
-            actor=request.user, desk=desk, shift_date=shift_date, shift=request.POST.get("shift", "")
+            actor=request.user, desk=data["desk"], shift_date=data["shift_date"], shift=data["shift"]
         )
     except ValidationError as error:
         _say(request, error)
@@ -110,72 +113,58 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "handover/detail.html", context)
 
 
-def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
-    handover = _handover(request, pk)
-    try:
-        note = action(handover)
-    except ValidationError as error:
-        _say(request, error)
-    else:
-        if note:
-            messages.success(request, note)
-    return redirect("handover:detail", pk=handover.pk)
+def _back(request: HttpRequest, handover: Handover, **kwargs: Any) -> str:
+    return reverse("handover:detail", args=[handover.pk])
 
 
-@login_required
-@require_POST
-def add_item(request: AuthedRequest, pk: int) -> HttpResponse:
-    def do(handover: Handover) -> str:
-        from apps.targeting.models import Target
+def on_handover(view: Callable[..., Done]) -> Callable[..., HttpResponseBase]:
+    """An action on one handover: POST only, on a handover the person may see (else 404, 403 without
+    ``handover.view``); a refusal comes back as a message on the handover's page."""
+    act = acting(_back)(view)
 
-        target_pk = id_or_none(request.POST.get("target"))
-        target = Target.objects.visible_to(request.user).filter(pk=target_pk).first() if target_pk else None
-        services.add_item(
-            actor=request.user, handover=handover, text=request.POST.get("text", ""), target=target
-        )
-        return "Item added."
+    @login_required
+    @require_POST
+    @wraps(view)
+    def wrapper(request: AuthedRequest, pk: int, **kwargs: Any) -> HttpResponseBase:
+        return act(request, _handover(request, pk), **kwargs)
 
-    return _act(request, pk, do)
+    return wrapper
 
 
-@login_required
-@require_POST
-def close_item(request: AuthedRequest, pk: int, item_pk: int) -> HttpResponse:
-    def do(handover: Handover) -> str:
-        item = get_object_for(request.user, HandoverItem.objects.filter(handover=handover), pk=item_pk)
-        services.close_item(actor=request.user, item=item, resolution=request.POST.get("resolution", ""))
-        return "Item closed."
+@on_handover
+def add_item(request: AuthedRequest, handover: Handover) -> str:
+    from apps.targeting.models import Target
 
-    return _act(request, pk, do)
-
-
-@login_required
-@require_POST
-def refresh(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        lambda h: services.refresh_summary(actor=request.user, handover=h) and "Summary brought up to date.",
-    )
+    data = cleaned(ItemForm(request.POST))
+    target_pk = id_or_none(data["target"])
+    target = Target.objects.visible_to(request.user).filter(pk=target_pk).first() if target_pk else None
+    services.add_item(actor=request.user, handover=handover, text=data["text"], target=target)
+    return "Item added."
 
 
-@login_required
-@require_POST
-def submit(request: AuthedRequest, pk: int) -> HttpResponse:
-    def do(handover: Handover) -> str:
-        services.submit_handover(actor=request.user, handover=handover, notes=request.POST.get("notes", ""))
-        return "Handed over: it now waits for the incoming supervisor's acknowledgement."
-
-    return _act(request, pk, do)
+@on_handover
+def close_item(request: AuthedRequest, handover: Handover, item_pk: int) -> str:
+    item = get_object_for(request.user, HandoverItem.objects.filter(handover=handover), pk=item_pk)
+    data = cleaned(CloseItemForm(request.POST))
+    services.close_item(actor=request.user, item=item, resolution=data["resolution"])
+    return "Item closed."
 
 
-@login_required
-@require_POST
-def acknowledge(request: AuthedRequest, pk: int) -> HttpResponse:
-    def do(handover: Handover) -> str:
-        services.acknowledge_handover(
-            actor=request.user, handover=handover, note=request.POST.get("note", "")
-        )
-        return "Acknowledged: the desk is yours."
+@on_handover
+def refresh(request: AuthedRequest, handover: Handover) -> str:
+    services.refresh_summary(actor=request.user, handover=handover)
+    return "Summary brought up to date."
 
-    return _act(request, pk, do)
+
+@on_handover
+def submit(request: AuthedRequest, handover: Handover) -> str:
+    data = cleaned(SubmitForm(request.POST))
+    services.submit_handover(actor=request.user, handover=handover, notes=data["notes"])
+    return "Handed over: it now waits for the incoming supervisor's acknowledgement."
+
+
+@on_handover
+def acknowledge(request: AuthedRequest, handover: Handover) -> str:
+    data = cleaned(AcknowledgeForm(request.POST))
+    services.acknowledge_handover(actor=request.user, handover=handover, note=data["note"])
+    return "Acknowledged: the desk is yours."

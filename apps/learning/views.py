@@ -5,14 +5,18 @@ Thin: the services check the actor and do the work; views read, call a service, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
 
 from apps.agencies.operations import can, check
+from apps.core.actions import acting
 from apps.core.htmx import render_page_or_fragment
 from apps.core.requests import AuthedRequest
 from apps.learning import services
@@ -65,22 +69,32 @@ def start_training(request: AuthedRequest) -> HttpResponse:
     return redirect("learning:models")
 
 
+def _back_to_version(request: HttpRequest, pk: int) -> str:
+    return reverse("learning:model", args=[pk])
+
+
+def version_move(action: str) -> Callable[..., HttpResponseBase]:
+    """The view of one button of a version (``ACTIONS``: activate, retire, roll back), at its own URL; a
+    refusal comes back as a message on the version's page."""
+
+    @login_required
+    @require_POST
+    @acting(_back_to_version)
+    def view(request: AuthedRequest, pk: int) -> str:
+        version = services.get_version_for(request.user, pk)
+        changed = ACTIONS[action](actor=request.user, version=version)
+        return f"{changed} is now {changed.get_status_display().lower()}."
+
+    view.__name__ = view.__qualname__ = f"version_{action}"
+    return view
+
+
 @login_required
+@require_safe
 def model_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    """A version's metrics, feature importance and drift; risk managers activate, retire or roll back."""
+    """A version's metrics, feature importance and drift; risk managers activate, retire or roll back
+    (each button posts to ``version_move``'s URL)."""
     version = services.get_version_for(request.user, pk)
-    if request.method == "POST":
-        action = ACTIONS.get(request.POST.get("action", ""))
-        if action is None:
-            messages.error(request, "Unknown action.")
-        else:
-            try:
-                changed = action(actor=request.user, version=version)
-            except ValidationError as exc:
-                messages.error(request, " ".join(exc.messages))
-            else:
-                messages.success(request, f"{changed} is now {changed.get_status_display().lower()}.")
-        return redirect("learning:model", pk=version.pk)
     drift = services.latest_drift(version)
     context = {
         "version": version,

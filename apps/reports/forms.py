@@ -28,6 +28,30 @@ MAX_DAYS = 366 * 3
 FIRST_DAY = date(2000, 1, 1)
 
 
+def _of_agency(membership: Any, **lookups: Any) -> Any:
+    """The people with a membership of the given agency matching ``lookups`` (one filter: the same
+    membership row); for someone without an agency, those whose membership has none."""
+    if membership is None:
+        lookups["membership__agency__isnull"] = True
+    else:
+        lookups["membership__agency_id"] = membership.agency_id
+    return get_user_model().objects.filter(**lookups)
+
+
+class _UsernameChoice(forms.ModelChoiceField):
+    """People by their user name (an officer in the slice's filter)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.username
+
+
+class _ColleagueChoice(forms.ModelChoiceField):
+    """People by name and the address the report goes to."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.get_full_name() or obj.username} <{obj.email}>"
+
+
 class SliceForm(forms.Form):
     """Period and narrowing of a report. Invalid or missing values fall back to the last 30 days."""
 
@@ -39,7 +63,7 @@ class SliceForm(forms.Form):
     )
     risk_area = forms.ChoiceField(choices=[("", "All risk areas"), *RiskArea.choices], required=False)
     channel = forms.ChoiceField(choices=[("", "All channels"), *CHANNELS], required=False)
-    officer = forms.ModelChoiceField(
+    officer = _UsernameChoice(
         queryset=get_user_model().objects.none(), required=False, empty_label="All officers"
     )
     rule: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
@@ -55,13 +79,9 @@ class SliceForm(forms.Form):
         membership = membership_of(user)
         model_choices(self, "port").queryset = Port.objects.visible_to(user)
         model_choices(self, "agency").queryset = Agency.objects.visible_to(user)
-        agency_id = membership.agency_id if membership else None
-        model_choices(self, "officer").queryset = (
-            get_user_model()
-            .objects.filter(membership__agency_id=agency_id, membership__role=Role.FRONTLINE)
-            .order_by("username")
-        )
-        model_choices(self, "officer").label_from_instance = lambda u: u.username
+        model_choices(self, "officer").queryset = _of_agency(
+            membership, membership__role=Role.FRONTLINE
+        ).order_by("username")
         rule = optional_model("risk", "Rule")
         if rule is not None:
             model_choices(self, "rule").queryset = rule.objects.visible_to(user).order_by("name")
@@ -139,7 +159,7 @@ class ReviewForm(forms.Form):
 class SubscriptionForm(forms.Form):
     """Add a colleague of the same agency to the weekly report."""
 
-    user = forms.ModelChoiceField(queryset=get_user_model().objects.none(), label="Colleague")
+    user = _ColleagueChoice(queryset=get_user_model().objects.none(), label="Colleague")
     port = forms.ModelChoiceField(queryset=Port.objects.none(), required=False, empty_label="All ports")
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -147,16 +167,8 @@ class SubscriptionForm(forms.Form):
         membership = membership_of(user)
         roles = [Role.MANAGER, Role.SUPERVISOR, Role.RISK_MANAGER, Role.AUDITOR]
         model_choices(self, "user").queryset = (
-            get_user_model()
-            .objects.filter(
-                membership__agency_id=membership.agency_id if membership else None,
-                membership__role__in=roles,
-                is_active=True,
-            )
+            _of_agency(membership, membership__role__in=roles, is_active=True)
             .exclude(email="")
             .order_by("username")
-        )
-        model_choices(self, "user").label_from_instance = lambda u: (
-            f"{u.get_full_name() or u.username} <{u.email}>"
         )
         model_choices(self, "port").queryset = Port.objects.visible_to(user)

@@ -15,4 +15,5 @@ urlpatterns = [
     path("export/", views.export, name="export"),
     path("report.pdf", views.pdf, name="pdf"),
     path("subscriptions/", views.subscriptions, name="subscriptions"),
+    path("subscriptions/<int:pk>/stop/", views.stop_subscription, name="stop_subscription"),
 ]

@@ -13,6 +13,19 @@ from apps.intake.models import SubjectKind
 from apps.risk.models import Rule, RuleVersion, risk_area_choices
 
 
+class RuleMoveForm(forms.Form):
+    """A lifecycle button of a rule: the reason kept in its history (the service says when it is needed)."""
+
+    reason = forms.CharField(required=False)
+
+
+class ParseForm(forms.Form):
+    """The editor's live preview: the condition as typed, and the kind of subject it is about."""
+
+    text = forms.CharField(required=False, strip=False)
+    subject_kind = forms.CharField(required=False)
+
+
 class RuleForm(forms.Form):
     """A rule and the wording of its next version (the condition in the text syntax)."""
 
@@ -46,7 +59,9 @@ class RuleForm(forms.Form):
         choice_field(self, "risk_area").choices = risk_area_choices()
 
     @classmethod
-    def initial_for(cls, rule: Rule, version: RuleVersion) -> dict[str, Any]:
+    def initial_for(cls, rule: Rule, version: RuleVersion | None) -> dict[str, Any]:
+        if version is None:  # not for a stored rule (saving one writes its first version)
+            return {"name": rule.name, "officer_text": rule.officer_text}
         return {
             "name": rule.name,
             "officer_text": rule.officer_text,

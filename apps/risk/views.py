@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -9,15 +10,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.agencies.models import Port
-from apps.agencies.operations import can, check
+from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.compliance.gate import note_results
 from apps.compliance.masking import masked_title, subject_is_masked
+from apps.core.actions import acting, cleaned
 from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
 from apps.core.requests import AuthedRequest
@@ -27,7 +30,7 @@ from apps.risk import backtest as lab
 from apps.risk import services
 from apps.risk.conditions import ConditionError, parse
 from apps.risk.fields import CATALOGUE
-from apps.risk.forms import BacktestForm, RuleForm
+from apps.risk.forms import BacktestForm, ParseForm, RuleForm, RuleMoveForm
 from apps.risk.models import Backtest, RuleState, risk_area_choices
 
 
@@ -79,7 +82,7 @@ def _editor_context(request: AuthedRequest, form: RuleForm, rule: Any = None) ->
         "rule": rule,
         "catalogue": CATALOGUE,
         "may_edit": can(request.user, "rule.edit")
-        and (rule is None or rule.owner_agency_id == request.membership.agency_id),
+        and (rule is None or rule.owner_agency_id == membership_of(request.user).agency_id),
     }
 
 
@@ -131,8 +134,9 @@ def rule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 def parse_preview(request: AuthedRequest) -> HttpResponse:
     """Live feedback while a condition is typed: the parsed structure, or where the error is."""
     check(request.user, "rule.view")
-    text = request.POST.get("text", "")
-    kind = request.POST.get("subject_kind", "consignment")
+    form = ParseForm(request.POST)
+    form.is_valid()  # text fields only: the parser says what is wrong with them
+    text, kind = form.cleaned_data["text"], form.cleaned_data["subject_kind"] or "consignment"
     context: dict[str, Any] = {"text": text}
     if kind not in CATALOGUE:
         context["error"] = ConditionError("choose the kind of subject first")
@@ -147,35 +151,43 @@ def parse_preview(request: AuthedRequest) -> HttpResponse:
     return render(request, "risk/editor.html#parse-result", context)
 
 
+def _back_to_rule(request: HttpRequest, pk: int) -> str:
+    return reverse("risk:rule", args=[pk])
+
+
+def rule_move(action: str) -> Callable[..., HttpResponseBase]:
+    """The view of one lifecycle button of a rule (``services.TRANSITIONS``: shadow, activate, retire),
+    at its own URL; a refusal comes back as a message on the rule's page."""
+
+    @login_required
+    @require_POST
+    @acting(_back_to_rule)
+    def view(request: AuthedRequest, pk: int) -> str:
+        rule = services.get_rule_for(request.user, pk)
+        data = cleaned(RuleMoveForm(request.POST))
+        services.TRANSITIONS[action](actor=request.user, rule=rule, reason=data["reason"])
+        return f"The rule is now {rule.get_state_display().lower()}."
+
+    view.__name__ = view.__qualname__ = f"rule_{action}"
+    return view
+
+
 @login_required
-@require_http_methods(["GET", "POST"])
 def rule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    """A rule with its versions, hit counts, lifecycle and backtests; POST moves it through its lifecycle."""
+    """A rule with its versions, hit counts, lifecycle and backtests (each lifecycle button posts to
+    ``rule_move``'s URL)."""
     rule = services.get_rule_for(request.user, pk)
-    if request.method == "POST":
-        action = services.TRANSITIONS.get(request.POST.get("action", ""))
-        if action is None:
-            messages.error(request, "Unknown action.")
-        else:
-            try:
-                action(actor=request.user, rule=rule, reason=request.POST.get("reason", "").strip())
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-            else:
-                messages.success(request, f"The rule is now {rule.get_state_display().lower()}.")
-        return redirect("risk:rule", pk=rule.pk)
     from apps.targeting import flow  # the floor sits above the engine: its links are read, not imported
 
     counts = services.rule_hit_counts(rule)
     hits = list(services.recent_hits(rule, request.user))
     versions = list(rule.versions.select_related("created_by"))
-    for version in versions:
-        version.counts = counts.get(version.pk, {"hits": 0, "shadow": 0})
-    owner = rule.owner_agency_id == request.membership.agency_id
+    owner = rule.owner_agency_id == membership_of(request.user).agency_id
     context = {
         "rule": rule,
         "latest": versions[0] if versions else None,
         "versions": versions,
+        "versions_with_counts": [(v, counts.get(v.pk, {"hits": 0, "shadow": 0})) for v in versions],
         "transitions": rule.transitions.select_related("actor", "version")[:50],
         "hits": hits,
         # The targets that came of the rule, and each hit's live target or a nominate button (one read).

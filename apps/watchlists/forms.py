@@ -67,3 +67,10 @@ class ScreenForm(forms.Form):
     nationality = forms.CharField(max_length=60, required=False, help_text="ISO code or country name")
     document = forms.CharField(max_length=60, required=False, label="Document number")
     kind = forms.ChoiceField(choices=[("", "Any kind"), *EntryKind.choices], required=False)
+
+
+class RulingForm(forms.Form):
+    """Ruling one hit: the service names a ruling it does not know, and when a reason is needed."""
+
+    ruling = forms.CharField(required=False)
+    reason = forms.CharField(required=False, strip=False)

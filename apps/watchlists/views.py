@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,11 +14,12 @@ from django.views.decorators.http import require_POST
 
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
+from apps.core.actions import cleaned
 from apps.core.errors import form_status
 from apps.core.htmx import render_page_or_fragment
 from apps.core.requests import AuthedRequest
 from apps.watchlists import services
-from apps.watchlists.forms import EntryControlForm, ImportForm, ScreenForm, WatchlistForm
+from apps.watchlists.forms import EntryControlForm, ImportForm, RulingForm, ScreenForm, WatchlistForm
 from apps.watchlists.models import EntryKind, ImportRun, MatchRuling
 from apps.watchlists.screening import screen_name_for
 
@@ -200,18 +203,20 @@ def hits(request: AuthedRequest) -> HttpResponse:
 def rule_hit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Rule one hit; htmx swaps the ruling form for the ruling (or for the form with its error)."""
     hit = services.get_hit_for(request.user, pk)
-    ruling, reason = request.POST.get("ruling", ""), request.POST.get("reason", "")
-    context = {"hit": hit, "rulings": MatchRuling.choices, "reason": reason}
+    data = cleaned(RulingForm(request.POST))  # text only: always valid
+    context: dict[str, Any] = {"hit": hit, "rulings": MatchRuling.choices, "reason": data["reason"]}
     try:
-        context["ruled"] = services.rule_hit(actor=request.user, hit=hit, ruling=ruling, reason=reason)
+        ruled = services.rule_hit(actor=request.user, hit=hit, ruling=data["ruling"], reason=data["reason"])
     except ValidationError as exc:
-        context["errors"] = [m for messages_ in exc.message_dict.values() for m in messages_]
+        errors = [m for messages_ in exc.message_dict.values() for m in messages_]
+        context["errors"] = errors
         if not getattr(request, "htmx", None):
-            for message in context["errors"]:
+            for message in errors:
                 messages.error(request, message)
             return redirect("watchlists:hits")
         return render(request, "watchlists/hits.html#ruling", context)
+    context["ruled"] = ruled
     if getattr(request, "htmx", None):
         return render(request, "watchlists/hits.html#ruling", context)
-    messages.success(request, f"Hit #{hit.pk} ruled: {context['ruled'].get_ruling_display().lower()}.")
+    messages.success(request, f"Hit #{hit.pk} ruled: {ruled.get_ruling_display().lower()}.")
     return redirect("watchlists:hits")

@@ -217,8 +217,10 @@ def test_only_risk_managers_train_and_activate(
     client = client_for(customs_analyst)
     assert client.post(reverse("learning:train"), {"sources": [source.pk]}).status_code == 403
     page = client.get(reverse("learning:model", args=[active.pk]))
-    assert page.status_code == 200 and b'value="retire"' not in page.content
-    assert client.post(reverse("learning:model", args=[active.pk]), {"action": "retire"}).status_code == 403
+    retire = reverse("learning:model_retire", args=[active.pk])
+    assert page.status_code == 200 and retire.encode() not in page.content
+    refused = client.post(retire, follow=True)  # the service refuses: said on the version's page
+    assert b'class="message message-error"' in refused.content
     api = client.patch(
         reverse("modelversion-detail", args=[active.pk]),
         {"status": "retired"},
@@ -240,7 +242,7 @@ def test_outsider_sees_nothing_of_another_agencys_models(stored, world, outsider
     run = TrainingRun.objects.create(owner_agency=world.customs, model_version=active)
     client = client_for(outsider)
     assert client.get(reverse("learning:model", args=[active.pk])).status_code == 404
-    assert client.post(reverse("learning:model", args=[active.pk]), {"action": "retire"}).status_code == 404
+    assert client.post(reverse("learning:model_retire", args=[active.pk])).status_code == 404
     assert client.get(reverse("learning:training", args=[run.pk])).status_code == 404
     assert client.get(reverse("modelversion-detail", args=[active.pk])).status_code == 404
     assert client.get(reverse("modelversion-list")).json()["results"] == []
@@ -287,7 +289,8 @@ def test_risk_manager_trains_from_the_page_and_follows_progress(
     assert b"<html" not in fragment.content and b'aria-valuenow="100"' in fragment.content
     assert b"every 1s" not in fragment.content  # a finished run stops polling
     detail = client.get(reverse("learning:model", args=[run.model_version.pk]))
-    assert b"Precision" in detail.content and b'value="retire"' in detail.content
+    retire = reverse("learning:model_retire", args=[run.model_version.pk]).encode()
+    assert b"Precision" in detail.content and retire in detail.content
     assert b"What the model looks at" in detail.content
     support = run.model_version.data_summary["support"]
     assert 0 <= support["mean_thin_share"] <= 1 and support["subjects"] > 100

@@ -167,7 +167,7 @@ def test_subscriptions_are_kept_per_agency(history, manager, client_for, outside
     assert client.post(reverse("reports:subscriptions"), {"user": manager.pk}).status_code == 302
     subscription = ReportSubscription.objects.get()
     other = client_for(outsider_manager)
-    assert other.post(reverse("reports:subscriptions"), {"stop": subscription.pk}).status_code == 404
+    assert other.post(reverse("reports:stop_subscription", args=[subscription.pk])).status_code == 404
     assert (
         other.post(reverse("reports:subscriptions"), {"user": manager.pk}).status_code == 400
     )  # not a choice
@@ -223,11 +223,13 @@ def test_a_bad_period_or_filter_answers_400_naming_the_field(history, manager, c
     assert refused.status_code == 400 and f"{field}:" in refused.content.decode()
 
 
-def test_stopping_a_subscription_by_a_non_id_answers_400(history, manager, client_for):
+def test_stopping_a_subscription_that_is_not_one_answers_404(history, manager, client_for):
     client = client_for(manager)
     for stop in ("abc", "²", "99999999999999999999999", "-1"):
-        response = client.post(reverse("reports:subscriptions"), {"stop": stop})
-        assert response.status_code == 400 and "stop:" in response.content.decode(), stop
+        response = client.post(f"/reports/subscriptions/{stop}/stop/")
+        assert response.status_code == 404, stop
+    response = client.post(reverse("reports:stop_subscription", args=[2**63 - 1]))
+    assert response.status_code == 404
 
 
 def test_rule_names_are_text_in_the_pdf_never_markup(history, manager, client_for):

@@ -112,15 +112,20 @@ def test_lifecycle_actions_are_posts_for_risk_managers(client_for, risk_manager,
     analyst = client_for(customs_analyst)
     page = analyst.get(url).content.decode()
     assert "Publish v1 to shadow" not in page
-    assert analyst.post(url, {"action": "shadow"}).status_code == 403
+    # Refused by the service: said on the rule's page, and nothing moves.
+    refused = analyst.post(reverse("risk:rule_shadow", args=[rule.pk]), follow=True)
+    assert (
+        refused.redirect_chain[-1][0] == url and 'class="message message-error"' in refused.content.decode()
+    )
+    assert Rule.objects.get(pk=rule.pk).state == RuleState.DRAFT
     manager = client_for(risk_manager)
     assert "Publish v1 to shadow" in manager.get(url).content.decode()
-    manager.post(url, {"action": "shadow"})
-    manager.post(url, {"action": "activate", "reason": "Looks right"})
+    manager.post(reverse("risk:rule_shadow", args=[rule.pk]))
+    manager.post(reverse("risk:rule_activate", args=[rule.pk]), {"reason": "Looks right"})
     assert Rule.objects.get(pk=rule.pk).state == RuleState.ACTIVE
-    response = manager.post(url, {"action": "retire"}, follow=True)
+    response = manager.post(reverse("risk:rule_retire", args=[rule.pk]), follow=True)
     assert "Say why" in response.content.decode()
-    manager.post(url, {"action": "retire", "reason": "Obsolete"})
+    manager.post(reverse("risk:rule_retire", args=[rule.pk]), {"reason": "Obsolete"})
     assert Rule.objects.get(pk=rule.pk).state == RuleState.RETIRED
 
 
@@ -130,7 +135,7 @@ def test_post_without_csrf_token_is_refused(client, risk_manager):
     rule = write_rule(risk_manager, COFFEE)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(risk_manager)
-    assert strict.post(reverse("risk:rule", args=[rule.pk]), {"action": "shadow"}).status_code == 403
+    assert strict.post(reverse("risk:rule_shadow", args=[rule.pk])).status_code == 403
 
 
 def test_frontline_officers_do_not_see_rules(client_for, port_officer, risk_manager):

@@ -374,13 +374,13 @@ def test_a_proposal_accepted_through_the_api_dispatches_as_the_page_does(
     services.propose_dispatch(actor=customs_supervisor, port=world.port_b, shift="early")
     page_proposal = DispatchProposal.objects.get(port=world.port_b)
     page = client.get(reverse("targeting:dispatch"), {"port": "GBLHR", "shift": "early"}).content.decode()
-    form = {"port": "GBLHR", "shift": "early", "do": "accept", "proposal": page_proposal.pk}
+    form = {"port": "GBLHR", "shift": "early", "proposal": page_proposal.pk}
     for row in page_proposal.selected:
         form[f"method-{row['target']}"] = row["method"]
         form[f"instruction-{row['target']}"] = page.split(f'data-testid="instruction-{row["target"]}">')[
             1
         ].split("<")[0]
-    client.post(reverse("targeting:dispatch"), form)
+    client.post(reverse("targeting:dispatch_accept"), form)
     api_outcome = _outcome(DispatchProposal.objects.get(pk=data["id"]))
     assert api_outcome == _outcome(page_proposal)
     assert [r[0] for r in api_outcome[1]] == [TargetState.DISPATCHED] * 2 and all(

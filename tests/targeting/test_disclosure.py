@@ -329,16 +329,18 @@ def test_a_bad_hold_target_answers_400(target, police_liaison, client_for):
 
 
 @pytest.mark.parametrize(
-    "post",
+    ("action", "post"),
     [
-        {"do": "share", "agency": "abc"},
-        {"do": "consent", "share": "abc"},
-        {"do": "release_hold", "hold": "abc"},
+        ("target_share", {"agency": "abc"}),
+        ("target_consent", {"share": "abc"}),
+        ("target_release_hold", {"hold": "abc"}),
     ],
 )
-def test_bad_page_posts_answer_with_a_message_not_a_500(post, make_target, customs_analyst, client_for):
+def test_bad_page_posts_answer_with_a_message_not_a_500(
+    action, post, make_target, customs_analyst, client_for
+):
     target = make_target(state="nominated")
-    response = client_for(customs_analyst).post(reverse("targeting:detail", args=[target.pk]), post)
+    response = client_for(customs_analyst).post(reverse(f"targeting:{action}", args=[target.pk]), post)
     assert response.status_code in {302, 404}
 
 

@@ -154,7 +154,9 @@ def test_the_page_shows_capacity_source_reasons_and_calibration(
         )
     client = client_for(customs_supervisor)
     url = reverse("targeting:dispatch")
-    client.post(url, {"port": "GBFXT", "shift": "early", "date": day.isoformat(), "do": "propose"})
+    client.post(
+        reverse("targeting:dispatch_propose"), {"port": "GBFXT", "shift": "early", "date": day.isoformat()}
+    )
     page = client.get(f"{url}?port=GBFXT&shift=early&date={day.isoformat()}").content.decode()
     assert chosen.reference in page and left.reference in page
     assert "Capacity full: non-intrusive scan would find" in page

@@ -69,9 +69,8 @@ def test_the_analysts_words_reach_the_officers_tablet(
     box = page.split('name="instruction"', 1)[1].split("</textarea>", 1)[0]
     assert WORDS in box  # the dispatch box starts with what the analyst wrote for the port
     client.post(
-        reverse("targeting:detail", args=[target.pk]),
+        reverse("targeting:target_dispatch", args=[target.pk]),
         {
-            "do": "dispatch",
             "version": target.version,
             "method": "physical",
             "instruction": box.split(">", 1)[1],
@@ -105,7 +104,7 @@ def test_the_proposal_box_per_target_reaches_the_instruction(
     )
     client = client_for(customs_supervisor)
     url = reverse("targeting:dispatch")
-    client.post(url, {"port": "GBFXT", "shift": "early", "do": "propose"})
+    client.post(reverse("targeting:dispatch_propose"), {"port": "GBFXT", "shift": "early"})
     page = html.unescape(client.get(url, {"port": "GBFXT", "shift": "early"}).content.decode())
     boxes = {
         target.pk: page.split(f'name="instruction-{target.pk}"', 1)[1]
@@ -117,9 +116,9 @@ def test_the_proposal_box_per_target_reaches_the_instruction(
     assert boxes[kept.pk] == "Narcotics risk.\nCount the cartons against the manifest."
     proposal = services.DispatchProposal.objects.get()
     client.post(
-        url,
+        reverse("targeting:dispatch_accept"),
         {
-            "port": "GBFXT", "shift": "early", "do": "accept", "proposal": proposal.pk,
+            "port": "GBFXT", "shift": "early", "proposal": proposal.pk,
             f"method-{edited.pk}": "physical", f"method-{kept.pk}": "physical",
             # One box edited by the supervisor, the other sent as the page filled it.
             f"instruction-{edited.pk}": "Supervisor: strip the evaporator panel, dog first.",

@@ -40,8 +40,11 @@ def test_rows_offer_claim_release_or_nothing(make_target, customs_analyst, custo
     theirs = make_target(claimed_by=customs_supervisor)
     html = render(customs_analyst, [free, mine, theirs])
     rows = {t.pk: html.split(f'data-target="{t.pk}"')[1].split("</tr>")[0] for t in (free, mine, theirs)}
-    assert 'value="claim"' in rows[free.pk] and 'name="csrfmiddlewaretoken"' in rows[free.pk]
-    assert 'value="release"' in rows[mine.pk]
+    assert (
+        f'action="/targets/{free.pk}/claim/"' in rows[free.pk]
+        and 'name="csrfmiddlewaretoken"' in rows[free.pk]
+    )
+    assert f'action="/targets/{mine.pk}/release/"' in rows[mine.pk]
     assert "<form" not in rows[theirs.pk]
     assert 'name="next" value="/targets/queues/work/?port=GBFXT"' in rows[free.pk]
     assert "<form" not in render(customs_analyst, [free], show_claim=False)

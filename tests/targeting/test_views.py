@@ -61,7 +61,7 @@ def test_a_stale_approval_is_refused_with_a_clear_message(client_for, customs_su
     Target.objects.filter(pk=target.pk).update(state=TargetState.REJECTED, version=2)
     client = client_for(customs_supervisor)
     response = client.post(
-        reverse("targeting:detail", args=[target.pk]), {"do": "approve", "version": "1"}, follow=True
+        reverse("targeting:target_approve", args=[target.pk]), {"version": "1"}, follow=True
     )
     text = response.content.decode()
     assert "was changed by" in text and "Reload it and decide again" in text
@@ -91,13 +91,13 @@ def test_a_liaison_holds_from_the_page_and_dispatch_is_blocked(
 ):
     target = make_target(state="approved")
     TargetShare.objects.create(target=target, agency=world.police)
-    client_for(police_liaison).post(reverse("targeting:detail", args=[target.pk]),
-                                    {"do": "hold", "reason": "Controlled delivery", "version": "1"})  # fmt: skip
+    client_for(police_liaison).post(reverse("targeting:target_hold", args=[target.pk]),
+                                    {"reason": "Controlled delivery", "version": "1"})  # fmt: skip
     page = client_for(customs_supervisor).get(reverse("targeting:detail", args=[target.pk])).content.decode()
     assert "Do not examine." in page and 'data-action="dispatch"' not in page
     response = client_for(customs_supervisor).post(
-        reverse("targeting:detail", args=[target.pk]),
-        {"do": "dispatch", "version": "2", "method": "scan", "instruction": "x"}, follow=True,
+        reverse("targeting:target_dispatch", args=[target.pk]),
+        {"version": "2", "method": "scan", "instruction": "x"}, follow=True,
     )  # fmt: skip
     assert "cannot" in response.content.decode()
     assert Target.objects.get(pk=target.pk).state == TargetState.ON_HOLD
@@ -108,16 +108,15 @@ def test_dispatch_page_proposes_and_accepts(client_for, customs_supervisor, port
     chosen, left = make_target(state="approved", score=0.9), make_target(state="approved", score=0.1)
     client = client_for(customs_supervisor)
     url = reverse("targeting:dispatch")
-    client.post(url, {"port": "GBFXT", "shift": "early", "do": "propose"})
+    client.post(reverse("targeting:dispatch_propose"), {"port": "GBFXT", "shift": "early"})
     page = client.get(url + "?port=GBFXT&shift=early").content.decode()
     assert chosen.reference in page and "Capacity full" in page and "Left out (1)" in page
     proposal = page.split('name="proposal" value="')[1].split('"')[0]
     client.post(
-        url,
+        reverse("targeting:dispatch_accept"),
         {
             "port": "GBFXT",
             "shift": "early",
-            "do": "accept",
             "proposal": proposal,
             f"method-{chosen.pk}": "physical",
         },

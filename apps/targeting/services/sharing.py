@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,6 +16,19 @@ from apps.targeting.models import HandlingCode, Target, TargetShare
 from apps.targeting.services.moves import _publish, _record
 
 
+def may_pass_on(agency_id: int | None, target: Target, shares: Iterable[TargetShare] | None = None) -> bool:
+    """The pass-on rule: the owner agency shares its target; another agency only if its own share of
+    it says "may pass on". ``shares`` are the target's shares when the caller has them already (the
+    page asks this for its Share button; :func:`share_target` enforces it)."""
+    if agency_id == target.owner_agency_id:
+        return True
+    if agency_id is None:
+        return False
+    if shares is None:
+        shares = TargetShare.objects.filter(target=target, agency_id=agency_id)
+    return any(s.agency_id == agency_id and s.code == HandlingCode.PASS_ON for s in shares)
+
+
 def share_target(*, actor: User, target: Target, agency: Agency, code: str = HandlingCode.SEE) -> TargetShare:
     """Share the target with ``agency`` under a handling code.
 
@@ -24,12 +39,13 @@ def share_target(*, actor: User, target: Target, agency: Agency, code: str = Han
     if code not in HandlingCode.values:
         raise ValidationError({"code": f"Unknown handling code {code!r}."})
     membership = membership_of(actor)
-    if membership.agency_id != target.owner_agency_id:
-        own = TargetShare.objects.filter(target=target, agency_id=membership.agency_id).first()
-        if own is None or own.code != HandlingCode.PASS_ON:
-            raise PermissionDenied("Your agency may not pass this target on.")
-        if code not in {HandlingCode.SEE, HandlingCode.CONSENT}:
-            raise PermissionDenied("A passed-on target may only be shared to see, or with owner consent.")
+    if not may_pass_on(membership.agency_id, target):
+        raise PermissionDenied("Your agency may not pass this target on.")
+    if membership.agency_id != target.owner_agency_id and code not in {
+        HandlingCode.SEE,
+        HandlingCode.CONSENT,
+    }:
+        raise PermissionDenied("A passed-on target may only be shared to see, or with owner consent.")
     if agency.pk == target.owner_agency_id:
         raise ValidationError({"agency": "The owner agency already sees its target."})
     owner = membership.agency_id == target.owner_agency_id

@@ -64,6 +64,10 @@ class _Table:
         # Random control is not revealed to an officer at the port (``disclosure``): the examination is as thorough.
         self.hide_random = request is not None and reads_briefing_only(request.user)
         self.detail_url = reverse("targeting:detail", args=[int(self.MARK)])
+        # Each claim button posts to its own action's URL (``targeting:target_claim``, ``target_release``).
+        self.action_urls = {
+            name: reverse(f"targeting:target_{name}", args=[int(self.MARK)]) for name in ("claim", "release")
+        }
         self.states = {k: str(v) for k, v in Target._meta.get_field("state").flatchoices}
         self.areas = {k: str(v) for k, v in Target._meta.get_field("risk_area").flatchoices}
         self.months: dict[int, str] = {}
@@ -80,6 +84,9 @@ class _Table:
 
     def url(self, pk: int) -> str:
         return e(self.detail_url.replace(self.MARK, str(pk)))
+
+    def action_url(self, name: str, pk: int) -> str:
+        return e(self.action_urls[name].replace(self.MARK, str(pk)))
 
     def when(self, local: Any) -> str:
         """``date(local, "d M H:i")`` with the month's (translated) name looked up once per month."""
@@ -117,7 +124,7 @@ def _target_row(context: template.Context, t: Any, table: _Table) -> str:
         arrival = DASH
     claimed = f'<span class="tg-claim">● {e(person(t.claimed_by))}</span>' if t.claimed_by else FREE
     port = f"<code>{e(t.port.locode)}</code>" if t.port else DASH
-    claim = f'\n  <td class="tg-actions">{_claim_form(table, t, detail_url)}</td>' if table.show_claim else ""
+    claim = f'\n  <td class="tg-actions">{_claim_form(table, t)}</td>' if table.show_claim else ""
     return (
         f'\n<tr class="{"tg-row-breach" if sla == "breached" else ""}" data-target="{t.pk}">'
         f'\n  <td><a class="tg-ref" href="{detail_url}">{e(t.reference)}</a>{pills}</td>'
@@ -132,7 +139,7 @@ def _target_row(context: template.Context, t: Any, table: _Table) -> str:
     )
 
 
-def _claim_form(table: _Table, t: Any, detail_url: str) -> str:
+def _claim_form(table: _Table, t: Any) -> str:
     if table.request is None:  # a claim button needs the viewer (and its CSRF field)
         return ""
     if t.claimed_by_id == table.request.user.pk:
@@ -142,7 +149,7 @@ def _claim_form(table: _Table, t: Any, detail_url: str) -> str:
     else:
         return ""
     return (
-        f'<form method="post" action="{detail_url}">{table.csrf}<input type="hidden" name="do" value="{do}">'
+        f'<form method="post" action="{table.action_url(do, t.pk)}">{table.csrf}'
         f'<input type="hidden" name="next" value="{table.next}">'
         f'<button class="{style}" type="submit">{label}</button></form>'
     )

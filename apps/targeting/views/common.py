@@ -1,0 +1,47 @@
+"""What the targeting views share: the lists' queryset and how an action on a target is loaded and ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.agencies.operations import check
+from apps.agencies.scoping import get_object_for
+from apps.core.actions import Done, acting
+from apps.core.requests import AuthedRequest
+from apps.targeting.models import Target
+from apps.targeting.services import StaleChange
+
+PAGE_SIZE = 50
+
+
+def list_queryset(user: Any) -> Any:  # a TargetQuerySet (with_urgency, breaching)
+    # No subject: the lists show none of it, and joining the subjects table costs more than the page.
+    return Target.objects.visible_to(user).select_related("port", "owner_agency", "claimed_by")
+
+
+def detail_url(request: HttpRequest, target: Target) -> str:
+    return reverse("targeting:detail", args=[target.pk])
+
+
+def on_target(view: Callable[[AuthedRequest, Target], Done]) -> Callable[..., HttpResponseBase]:
+    """An action on one target (``<pk>/<action>/``): POST only, by someone who may view targets, on a
+    target in the person's scope (else 404, as a missing id); what the service refuses, or a change
+    someone else made first, comes back as a message on the target's page (or the post's ``next``)."""
+    act = acting(detail_url, also=(StaleChange,))(view)
+
+    @login_required
+    @require_POST
+    @wraps(view)
+    def wrapper(request: AuthedRequest, pk: int) -> HttpResponseBase:
+        check(request.user, "target.view")
+        target = get_object_for(request.user, Target.objects.select_related("owner_agency", "port"), pk=pk)
+        return act(request, target)
+
+    return wrapper
