@@ -16,11 +16,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.agencies.operations import membership_of
+from apps.core.actions import cleaned, refusal_text
 from apps.core.errors import id_or_none
 from apps.core.htmx import render_page_or_fragment
 from apps.core.requests import AuthedRequest
 from apps.training import scenario as scenarios
 from apps.training import scoring, services
+from apps.training.forms import StartExerciseForm
 from apps.training.models import Exercise
 
 
@@ -55,19 +57,17 @@ def home(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         if not trainer:
             raise PermissionDenied("Only a trainer starts an exercise.")
-        picked = request.POST.getlist("trainees")
-        trainees = list(
-            services.trainee_choices(request.user).filter(pk__in=[p for p in picked if p.isdigit()])
-        )
+        form = StartExerciseForm(request.POST, trainees=services.trainee_choices(request.user))
         try:
+            data = cleaned(form)
             exercise = services.start_exercise(
-                actor=request.user, scenario_key=request.POST.get("scenario", ""),
-                speed=float(request.POST.get("speed") or 0) or None, trainees=trainees or None,
+                actor=request.user, scenario_key=data["scenario"], speed=data["speed"] or None,
+                trainees=list(data["trainees"]) or None,
             )  # fmt: skip
         except scenarios.ScenarioError as exc:
             errors = exc.problems
-        except (ValidationError, services.TrainingRefused, ValueError) as exc:
-            errors = [str(getattr(exc, "messages", [exc])[0]) if hasattr(exc, "messages") else str(exc)]
+        except (ValidationError, services.TrainingRefused) as exc:
+            errors = [refusal_text(exc)]
         else:
             messages.success(request, f"Exercise “{exercise.title}” started at x{exercise.speed:g}.")
             return redirect("training:exercise", pk=exercise.pk)

@@ -130,3 +130,27 @@ def test_exercises_never_run_on_a_live_centre_and_stay_in_their_agency(training,
     with pytest.raises(PermissionDenied):
         services.get_exercise_for(training.one, exercise.pk, answers=True)
     assert SCENARIOS.exists()
+
+
+def test_the_start_form_starts_an_exercise_for_the_trainees_picked(training, client):
+    client.force_login(training.trainer)
+    url = reverse("training:home")
+    answer = client.post(url, {"scenario": "short_drill", "speed": "120", "trainees": [training.one.pk]})
+    exercise = Exercise.objects.get()
+    assert answer.status_code == 302 and answer["Location"] == reverse(
+        "training:exercise", args=[exercise.pk]
+    )
+    assert exercise.speed == 120 and list(exercise.trainees.all()) == [training.one]
+
+
+def test_the_start_form_names_the_field_it_refuses(training, client):
+    client.force_login(training.trainer)
+    url = reverse("training:home")
+    # Someone of another agency is not the trainer's to train; a speed out of range is not a speed.
+    answer = client.post(url, {"scenario": "short_drill", "trainees": [training.outsider.pk]})
+    assert answer.status_code == 400 and "(field “trainees”)" in answer.content.decode()
+    answer = client.post(url, {"scenario": "short_drill", "speed": "0"})
+    assert answer.status_code == 400 and "(field “speed”)" in answer.content.decode()
+    answer = client.post(url, {"scenario": "no_such_scenario"})
+    assert answer.status_code == 400
+    assert not Exercise.objects.exists()
