@@ -243,8 +243,9 @@ def subscriptions(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def stop_subscription(request: AuthedRequest, pk: int) -> HttpResponse:
     """Stop one subscription of the agency (its own URL; another agency's answers as a missing one)."""
-    check(request.user, "report.export")
+    # Found in the person's scope first: another agency's subscription is missing, not forbidden.
     found = get_object_for(request.user, ReportSubscription, pk=pk)
+    check(request.user, "report.export")
     found.delete()
     messages.success(request, "Subscription stopped.")
     return redirect("reports:subscriptions")

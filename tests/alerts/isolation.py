@@ -69,6 +69,13 @@ def _entry(world: Any) -> dict[str, Any]:
 
 
 SCOPED_ROUTES = {"alerts:incoming": _incoming, "alerts:sync": _sync, "alerts:send-entry": _entry}
+# Each action on an incoming alert has its own URL; all miss for another agency as the alert's page does.
+SCOPED_ROUTES.update(
+    {
+        f"alerts:incoming-{action}": _incoming
+        for action in ("target", "attach", "watchlist", "consent", "dismiss")
+    }
+)
 ACCOUNT_ROUTES = {
     "alerts:taxii-collection": _collection,
     "alerts:taxii-objects": _collection,

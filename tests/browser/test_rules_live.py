@@ -36,7 +36,7 @@ def test_a_retired_rule_shows_on_another_rules_list_without_reload(daphne, new_p
     sign_in(manager, server.url, "riskmanager", DEMO_PASSWORD)
     manager.goto(f"{server.url}/risk/rules/{rule}/")
     manager.fill("#reason", "Superseded by the new coffee profile")
-    manager.click('button[name=action][value="retire"]')
+    manager.click('button[formaction$="/retire/"]')
 
     listing.wait_for_selector(f"{row} .rk-state-retired", timeout=15_000)
     assert listing.evaluate("window.__notReloaded") is True

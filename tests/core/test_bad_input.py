@@ -74,14 +74,6 @@ def test_report_pages_answer_400_naming_the_field(api, manager, query, field):
         _no_trace(response)
 
 
-@pytest.mark.parametrize("stop", GARBAGE_IDS[:4])
-def test_stopping_a_subscription_names_stop(api, manager, stop):
-    response = api(manager).post(reverse("reports:subscriptions"), {"stop": stop})
-    assert response.status_code == 400 and "stop:" in response.content.decode()
-    assert b'data-testid="error"' in response.content
-    _no_trace(response)
-
-
 @pytest.mark.parametrize(
     ("route", "param"),
     [("risk-assessment-list", "subject"), ("watchlistentry-list", "watchlist")],

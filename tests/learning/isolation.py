@@ -26,6 +26,9 @@ def _run(world: Any) -> TrainingRun:
 SCOPED_ROUTES = {
     "learning:model": lambda w: {"pk": _version(w).pk},
     "learning:training": lambda w: {"pk": _run(w).pk},
+    "learning:model_activate": lambda w: {"pk": _version(w).pk},
+    "learning:model_retire": lambda w: {"pk": _version(w).pk},
+    "learning:model_rollback": lambda w: {"pk": _version(w).pk},
     "modelversion-detail": lambda w: {"pk": _version(w).pk},
     "trainingrun-detail": lambda w: {"pk": _run(w).pk},
 }

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.agencies.roles import Role
+from apps.reports.models import ReportSubscription
 from apps.risk.models import Rule, RuleVersion
+from tests.factories import member
 
 
 def _rule(w: Any) -> dict[str, int]:
@@ -22,5 +25,10 @@ def _rule(w: Any) -> dict[str, int]:
     return {"pk": rule.pk}
 
 
-SCOPED_ROUTES = {"reports:rule": _rule}
+def _subscription(w: Any) -> dict[str, int]:
+    subscriber = member("customs.reader", w.customs, Role.MANAGER)
+    return {"pk": ReportSubscription.objects.create(user=subscriber).pk}
+
+
+SCOPED_ROUTES = {"reports:rule": _rule, "reports:stop_subscription": _subscription}
 REFERENCE_ROUTES: set[str] = set()

@@ -56,6 +56,9 @@ def _assessment(w: Any) -> dict[str, int]:
 SCOPED_ROUTES = {
     "risk:rule": lambda w: {"pk": _rule(w).pk},
     "risk:rule_edit": lambda w: {"pk": _rule(w).pk},
+    "risk:rule_shadow": lambda w: {"pk": _rule(w).pk},
+    "risk:rule_activate": lambda w: {"pk": _rule(w).pk},
+    "risk:rule_retire": lambda w: {"pk": _rule(w).pk},
     "risk:backtest": _backtest,
     "risk:assessment": _assessment,
     "risk-rule-detail": lambda w: {"pk": _rule(w).pk},

@@ -116,3 +116,10 @@ SCOPED_ROUTES = {
     "dispatch-proposal-detail": _proposal,
     "dispatch-proposal-accept": _proposal,
 }
+
+# Each action on a target has its own URL (``targeting/urls.py``: ``<pk>/<action>/``), named
+# ``target_<action>``; every one of them must miss for another agency as the page does.
+from apps.targeting import transitions  # noqa: E402
+
+_ACTIONS = ("claim", "release", "hold", "release_hold", "comment", "share", "consent", *transitions.buttons())
+SCOPED_ROUTES.update({f"targeting:target_{action}": _target_pk for action in _ACTIONS})
