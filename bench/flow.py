@@ -514,6 +514,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ratc_ops.settings")
     os.environ["DJANGO_DEBUG"] = "0"  # as served: no query log, no debug pages
     os.environ["RATC_SIMULATE"] = "0"
+    # The bench grows ``make demo``'s world, simulated staff included: a demo installation, where the
+    # simulator app is installed (a live centre's settings leave it out).
+    os.environ["RATC_DEMO"] = "1"
     # PostgreSQL without DEBUG needs the chain key; the benchmarks share the checkout's key file.
     os.environ.setdefault("RATC_CHAIN_KEY_FILE", str(ROOT / "var" / "chain.key"))
     os.environ.setdefault("MEDIA_ROOT", str(ROOT / "var" / "bench_flow_media"))  # the results' photos
