@@ -4,14 +4,12 @@ is a service call (``apps.alerts.services``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -29,7 +27,7 @@ from apps.alerts.forms import (
 )
 from apps.alerts.models import IncomingAlert, OutboundObject, Partner, PartnerSighting
 from apps.compliance.services import purpose_of
-from apps.core.actions import Done, acting, cleaned
+from apps.core.actions import Done, acting_on, cleaned
 from apps.core.requests import AuthedRequest
 
 
@@ -60,18 +58,9 @@ def _back_to_alert(request: HttpRequest, alert: IncomingAlert) -> str:
     return reverse("alerts:incoming", args=[alert.pk])
 
 
-def on_alert(view: Callable[[AuthedRequest, IncomingAlert], Done]) -> Callable[..., HttpResponseBase]:
-    """An action on one incoming alert (``alerts/<pk>/<action>/``): POST only, on an alert in the person's
-    scope (else 404); a refusal comes back as a message on the alert's page."""
-    act = acting(_back_to_alert)(view)
-
-    @login_required
-    @require_POST
-    @wraps(view)
-    def wrapper(request: AuthedRequest, pk: int) -> HttpResponseBase:
-        return act(request, services.get_incoming_for(request.user, pk))
-
-    return wrapper
+#: An action on one incoming alert (``alerts/<pk>/<action>/``), on an alert in the person's scope (else
+#: 404); a refusal comes back as a message on the alert's page.
+on_alert = acting_on(lambda request, pk: services.get_incoming_for(request.user, pk), _back_to_alert)
 
 
 @login_required

@@ -17,10 +17,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 #: What an action view returns: the message for the person ("" for none), or its own answer.
@@ -89,6 +91,27 @@ def acting(
             if done:
                 messages.success(request, done)
             return go_back(request, next_url(request, back(request, *args, **kwargs)))
+
+        return wrapper
+
+    return decorate
+
+
+def acting_on(
+    load: Callable[[Any, int], Any], back: Callable[..., str], *, also: tuple[type[Exception], ...] = ()
+) -> Callable[[ActionView], View]:
+    """Decorate an action on one object (``<pk>/<action>/``): signed in, POST only, the object loaded by
+    ``load(request, pk)`` through the person's scope (a 404 there stays a 404), then :func:`acting` with
+    ``back(request, obj)``. The view is called as ``view(request, obj, **kwargs)``."""
+
+    def decorate(view: ActionView) -> View:
+        act = acting(back, also=also)(view)
+
+        @login_required
+        @require_POST
+        @wraps(view)
+        def wrapper(request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponseBase:
+            return act(request, load(request, pk), **kwargs)
 
         return wrapper
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -18,7 +16,7 @@ from django.views.decorators.http import require_POST
 from apps.agencies.models import Shift
 from apps.agencies.operations import can, check, membership_of
 from apps.agencies.scoping import get_object_for
-from apps.core.actions import Done, acting, cleaned
+from apps.core.actions import acting_on, cleaned
 from apps.core.errors import id_or_none
 from apps.core.requests import AuthedRequest
 from apps.handover import services
@@ -117,18 +115,9 @@ def _back(request: HttpRequest, handover: Handover, **kwargs: Any) -> str:
     return reverse("handover:detail", args=[handover.pk])
 
 
-def on_handover(view: Callable[..., Done]) -> Callable[..., HttpResponseBase]:
-    """An action on one handover: POST only, on a handover the person may see (else 404, 403 without
-    ``handover.view``); a refusal comes back as a message on the handover's page."""
-    act = acting(_back)(view)
-
-    @login_required
-    @require_POST
-    @wraps(view)
-    def wrapper(request: AuthedRequest, pk: int, **kwargs: Any) -> HttpResponseBase:
-        return act(request, _handover(request, pk), **kwargs)
-
-    return wrapper
+#: An action on one handover: on a handover the person may see (else 404, 403 without ``handover.view``);
+#: a refusal comes back as a message on the handover's page.
+on_handover = acting_on(_handover, _back)
 
 
 @on_handover

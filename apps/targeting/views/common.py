@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from apps.agencies.operations import check
 from apps.agencies.scoping import get_object_for
-from apps.core.actions import Done, acting
+from apps.core.actions import acting_on
 from apps.core.requests import AuthedRequest
 from apps.targeting.models import Target
 from apps.targeting.services import StaleChange
@@ -30,18 +26,12 @@ def detail_url(request: HttpRequest, target: Target) -> str:
     return reverse("targeting:detail", args=[target.pk])
 
 
-def on_target(view: Callable[[AuthedRequest, Target], Done]) -> Callable[..., HttpResponseBase]:
-    """An action on one target (``<pk>/<action>/``): POST only, by someone who may view targets, on a
-    target in the person's scope (else 404, as a missing id); what the service refuses, or a change
-    someone else made first, comes back as a message on the target's page (or the post's ``next``)."""
-    act = acting(detail_url, also=(StaleChange,))(view)
+def _target(request: AuthedRequest, pk: int) -> Target:
+    check(request.user, "target.view")
+    return get_object_for(request.user, Target.objects.select_related("owner_agency", "port"), pk=pk)
 
-    @login_required
-    @require_POST
-    @wraps(view)
-    def wrapper(request: AuthedRequest, pk: int) -> HttpResponseBase:
-        check(request.user, "target.view")
-        target = get_object_for(request.user, Target.objects.select_related("owner_agency", "port"), pk=pk)
-        return act(request, target)
 
-    return wrapper
+#: An action on one target (``<pk>/<action>/``): by someone who may view targets, on a target in the
+#: person's scope (else 404, as a missing id); what the service refuses, or a change someone else made
+#: first, comes back as a message on the target's page (or the post's ``next``).
+on_target = acting_on(_target, detail_url, also=(StaleChange,))
