@@ -193,3 +193,12 @@ def test_the_calendar_is_kept_in_the_admin_by_the_national_centre(client, world,
     assert free_capacity(world.port_a, "early", date(2026, 12, 25)) == {"scan": 0}
     client.force_login(police_admin)
     assert client.get(reverse("admin:agencies_capacityday_changelist")).status_code == 403
+
+
+def test_a_record_of_zero_probability_targets_alone_still_values_a_scored_one():
+    # Only random-control targets examined so far: every band's mean raw probability is 0. The simulated
+    # floor once divided by that 0 when a scored target came up for dispatch.
+    calibration = Calibration()
+    calibration.knots = [(0.0, 0.02)]
+    assert calibration.probability(0.0) == 0.02
+    assert calibration.probability(0.4) == 0.02

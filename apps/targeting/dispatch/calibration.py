@@ -181,7 +181,8 @@ class Calibration:
         if p <= knots[0][0]:
             return p * knots[0][1] / knots[0][0] if knots[0][0] > 0 else knots[0][1]
         if p >= knots[-1][0]:
-            return p * knots[-1][1] / knots[-1][0]
+            # Every recorded band may sit at a raw p of 0 (only random-control targets examined so far).
+            return p * knots[-1][1] / knots[-1][0] if knots[-1][0] > 0 else knots[-1][1]
         for (x0, y0), (x1, y1) in pairwise(knots):
             if p <= x1:
                 return y0 + (y1 - y0) * (p - x0) / (x1 - x0) if x1 > x0 else y1
