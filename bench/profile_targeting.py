@@ -35,6 +35,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--top", type=int, default=25, help="functions listed per request with --profile")
     parser.add_argument("--keep", action="store_true", help="keep the database; reuse it when loaded")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--show-queries", action="store_true", help="list the SQL of one request of each kind")
     return parser.parse_args()
 
 
@@ -130,6 +131,10 @@ def main() -> None:
                     ({"sql": s, "ms": round(t, 2)} for s, t in slowest.items()), key=lambda x: -x["ms"]
                 )[:6],
             }
+            if args.show_queries:
+                with CaptureQueriesContext(connection) as queries:
+                    call()
+                entry["sql"] = [q["sql"][:200] for q in queries.captured_queries]
             if args.profile:
                 profile = cProfile.Profile()
                 profile.enable()

@@ -118,7 +118,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the user, membership, agency and ports read in one query (apps.accounts.principal).
+    "apps.accounts.principal.PrincipalAuthenticationMiddleware",
     # The database out of reach (a restart): 503 with Retry-After, not a 500 (apps.core.unavailable).
     "apps.core.unavailable.DatabaseUnavailableMiddleware",
     # request.user.is_verified(): whether this session passed a second factor (django-otp).
@@ -452,6 +453,9 @@ OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso-callback"
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)  # one shift
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Django's database sessions, read with the principal in one query (apps.accounts.sessions); not from
+# the cache: a session ended in the database must end on the next request.
+SESSION_ENGINE = "apps.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

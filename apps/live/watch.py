@@ -93,7 +93,8 @@ def live_sessions(pairs: Iterable[tuple[str | None, int]]) -> set[tuple[str | No
     engine = import_module(settings.SESSION_ENGINE)
     raw: dict[str, str] = {}
     sessions: dict[str, dict[str, Any]] = {}
-    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+    # Django's table, read in bulk (apps.accounts.sessions is Django's database store, same table).
+    if settings.SESSION_ENGINE in {"django.contrib.sessions.backends.db", "apps.accounts.sessions"}:
         from django.contrib.sessions.models import Session
 
         rows = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
