@@ -35,7 +35,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--top", type=int, default=25, help="functions listed per request with --profile")
     parser.add_argument("--keep", action="store_true", help="keep the database; reuse it when loaded")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--show-queries", action="store_true", help="list the SQL of one request of each kind")
+    parser.add_argument(
+        "--show-queries", action="store_true", help="list the SQL of one request of each kind"
+    )
     return parser.parse_args()
 
 

@@ -45,12 +45,16 @@ def _fields(model: type[models.Model]) -> list[models.Field]:
     return list(model._meta.concrete_fields)
 
 
+def qn(name: Any) -> str:
+    """A quoted table or column name (the models' metadata types them as optional)."""
+    return connection.ops.quote_name(str(name))
+
+
 def principal_sql(vendor: str) -> tuple[str, str]:
     """The columns and the joins of the principal query, as (select list, from clause after ``u``).
 
     The user's row is ``u``; the caller says how ``u`` is found (``u.id = %s`` or a join). The ports come
     as one JSON array of rows in a subquery (PostgreSQL ``json_agg``, SQLite ``json_group_array``)."""
-    qn = connection.ops.quote_name
     columns = [f"{alias}.{qn(f.column)}" for model, alias in _ROWS for f in _fields(model)]
     port_cols = ", ".join(f"p.{qn(f.column)}" for f in _fields(Port))
     through = Membership.ports.through._meta
@@ -106,7 +110,8 @@ def build_principal(values: Sequence[Any]) -> User | None:
         names = [f.attname for f in _fields(model)]
         parts.append((model, names, row[offset : offset + len(names)]))
         offset += len(names)
-    (_, user_names, user_values), (_, m_names, m_values), (_, a_names, a_values), (_, g_names, g_values) = parts
+    (_, user_names, user_values), (_, m_names, m_values), (_, a_names, a_values) = parts[:3]
+    g_names, g_values = parts[3][1:]
     if user_values[0] is None:
         return None
     user = User.from_db(connection.alias, user_names, user_values)
@@ -123,10 +128,10 @@ def build_principal(values: Sequence[Any]) -> User | None:
         ports = [Port.from_db(connection.alias, port_names, r) for r in port_rows if r and r[0] is not None]
         ports.sort(key=lambda p: (p.name, p.pk))  # Port's own ordering, as ``membership.ports.all()`` has it
         # What ``prefetch_related("ports")`` leaves: ``membership.ports.all()`` reads no more.
-        queryset = membership.ports.all()
+        queryset: Any = membership.ports.all()
         queryset._result_cache = ports
         queryset._prefetch_done = True
-        membership._prefetched_objects_cache = {"ports": queryset}
+        membership._prefetched_objects_cache = {"ports": queryset}  # type: ignore[attr-defined]
     # ``apps.agencies.operations.membership_of`` answers from here for the rest of the request; it
     # still returns None for an inactive user, as before.
     user._ratc_membership = membership  # type: ignore[attr-defined]
@@ -141,7 +146,7 @@ def load_principal(user_id: Any) -> User | None:
     sql = _by_id_sql.get(connection.vendor)
     if sql is None:
         select, joins = principal_sql(connection.vendor)
-        sql = f"SELECT {select} FROM {connection.ops.quote_name(User._meta.db_table)} u {joins} WHERE u.{connection.ops.quote_name(User._meta.pk.column)} = %s"
+        sql = f"SELECT {select} FROM {qn(User._meta.db_table)} u {joins} WHERE u.{qn(User._meta.pk.column)} = %s"
         _by_id_sql[connection.vendor] = sql
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id])
@@ -165,15 +170,15 @@ def _reads_by_pk(backend: Any) -> str | None:
 def get_user(request: Any) -> Any:
     """``django.contrib.auth.get_user``, step for step, but for the read of the user: the principal
     (preloaded with the session by ``apps.accounts.sessions`` or read here in one query)."""
-    user = None
+    user: Any = None
     try:
-        user_id = auth._get_user_session_key(request)
+        user_id = auth._get_user_session_key(request)  # type: ignore[attr-defined]
         backend_path = request.session[auth.BACKEND_SESSION_KEY]
     except KeyError:
         pass
     else:
         if backend_path in settings.AUTHENTICATION_BACKENDS:
-            backend = auth.load_backend(backend_path)
+            backend: Any = auth.load_backend(backend_path)
             kind = _reads_by_pk(backend)
             if kind is None:
                 user = backend.get_user(user_id)

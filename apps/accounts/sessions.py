@@ -27,7 +27,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import connection
 from django.utils import timezone
 
-from apps.accounts.principal import build_principal, principal_sql
+from apps.accounts.principal import build_principal, principal_sql, qn
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ def _hint(session_key: str) -> str | None:
 def _sql() -> str:
     sql = _joined_sql.get(connection.vendor)
     if sql is None:
-        qn = connection.ops.quote_name
         select, joins = principal_sql(connection.vendor)
         sql = (
             f"SELECT s.{qn('session_data')}, {select} FROM {qn('django_session')} s "
@@ -76,7 +75,7 @@ class SessionStore(DbSessionStore):
     def _get_session_from_db(self) -> Any:
         hinted = _hint(self.session_key) if self.session_key else None
         if hinted is None:
-            return super()._get_session_from_db()
+            return super()._get_session_from_db()  # type: ignore[misc]
         try:
             # Same condition as Django's read: the key, and not expired (Django's ``expire_date__gt``).
             with connection.cursor() as cursor:
@@ -89,7 +88,7 @@ class SessionStore(DbSessionStore):
             self._session_key = None
             return None
         self._principal = (hinted, build_principal(row[1:]))
-        return self.model(session_key=self.session_key, session_data=row[0])
+        return self.model(session_key=str(self.session_key), session_data=row[0])
 
     def load(self) -> dict[str, Any]:
         data = super().load()

@@ -56,7 +56,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connections, models, router, transaction
 from django.utils import timezone
 
 from apps.compliance import anchors
@@ -162,12 +162,24 @@ def append(model: type[Chained], **fields: Any) -> Chained:
 def _insert(row: HashChained) -> None:
     model = type(row)
     row.key_id, key = anchors.current_key()
-    # The HMAC covers the primary key (a copied row does not verify), which exists once inserted:
-    # one more UPDATE of our own, uncommitted row, which nobody else can be waiting for.
-    with transaction.atomic(savepoint=False):
-        models.Model.save(row)
+    # The HMAC covers the primary key (a copied row does not verify). On PostgreSQL the key is taken
+    # from the table's sequence first, so the row is written keyed in one INSERT (no transaction of
+    # its own, no UPDATE); a failed INSERT leaves a gap in the keys, as a rolled-back one always did.
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor == "postgresql" and row.pk is None:
+        meta = model._meta
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column])
+            row.pk = cursor.fetchone()[0]
         row.mac = row.compute_mac(key)
-        model._base_manager.filter(pk=row.pk).update(mac=row.mac, key_id=row.key_id)
+        models.Model.save(row, force_insert=True)
+    else:
+        # Elsewhere (SQLite) the key exists once inserted: one more UPDATE of our own, uncommitted
+        # row, which nobody else can be waiting for.
+        with transaction.atomic(using=connection.alias, savepoint=False):
+            models.Model.save(row)
+            row.mac = row.compute_mac(key)
+            model._base_manager.filter(pk=row.pk).update(mac=row.mac, key_id=row.key_id)
     _seal_after_commit(model, row.pk)
 
 

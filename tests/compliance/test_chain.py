@@ -240,3 +240,20 @@ def test_appends_in_concurrent_transactions_do_not_wait_for_each_other(world, cu
     assert timings["second_finished_while_first_open"] and timings["second_s"] < 2
     report = verify_chain(AccessLogEntry)
     assert report.ok and report.rows == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the key from the sequence is PostgreSQL's")
+def test_an_entry_is_written_keyed_in_one_insert_and_verifies(world, customs_analyst):
+    """On PostgreSQL the key comes from the sequence first: one INSERT with its HMAC, no UPDATE after."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        (entry,) = log(world, customs_analyst, 1)
+    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].startswith('INSERT INTO "compliance_accesslogentry"')
+    stored = AccessLogEntry.objects.get(pk=entry.pk)
+    key = anchors.chain_keys()[stored.key_id]
+    assert stored.mac == entry.mac == stored.compute_mac(key)
+    log(world, customs_analyst, 2)
+    report = verify_chain(AccessLogEntry)
+    assert report.ok and report.rows == 3
