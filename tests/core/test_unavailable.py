@@ -72,7 +72,7 @@ def test_page_answers_503_not_the_error_page(signed_in, url):
 @pytest.mark.django_db
 def test_outage_while_loading_the_signed_in_user_is_503(signed_in):
     """The session's user is read by the first middleware that asks for it: still 503, not 500."""
-    with mock.patch("django.contrib.auth.middleware.auth.get_user", side_effect=OperationalError(RESTART)):
+    with mock.patch("apps.accounts.principal.get_user", side_effect=OperationalError(RESTART)):
         response = signed_in.get("/api/v1/me/")
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
