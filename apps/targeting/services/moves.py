@@ -23,6 +23,7 @@ from apps.targeting import transitions
 from apps.targeting.audience import audience_of
 from apps.targeting.events import announce_target_changed, instruction_moved
 from apps.targeting.models import Target, TargetState, Transition
+from apps.targeting.queries import known_visible
 
 S = TargetState
 
@@ -91,8 +92,19 @@ def _loaded_relations(obj: Any, prefix: str = "", depth: int = 2) -> list[str]:
 def _reload(target: Target) -> None:
     """Read ``target`` again after its conditional UPDATE, with the related rows the caller had loaded
     (read again in the same query), so that the page or answer that shows it next does not fetch its
-    owner, port and subject one query at a time."""
+    owner, port and subject one query at a time.
+
+    The shares the caller prefetched are kept: every change of a target's shares raises its version in
+    the same transaction (``sharing``), and the UPDATE just made succeeded on the version they were read
+    with, so they are the shares of the target as it now is. Whether it was loaded through the actor's
+    scope (``queries.loaded_through_scope``) is kept too: it is the same row."""
+    shares = getattr(target, "_prefetched_objects_cache", {}).get("shares")
+    loaded_for = target.__dict__.get("_ratc_loaded_visible_to")
     target.refresh_from_db(from_queryset=Target.objects.select_related(*_loaded_relations(target)))
+    if shares is not None:
+        target._prefetched_objects_cache["shares"] = shares  # type: ignore[attr-defined]  # Django's own
+    if loaded_for is not None:
+        target.__dict__["_ratc_loaded_visible_to"] = loaded_for
 
 
 def _stale_message(target_pk: int) -> str:
@@ -142,7 +154,7 @@ def _move(
         raise TransitionRefused(f"{target.reference}: “{action}” is not a move this target can make.")
     row = next((m for m in rows if target.state in m.from_states), None)
     if actor is not None and (row or rows[0]).operation != checked:  # not the system, not checked already
-        check(actor, (row or rows[0]).operation, target)
+        check(actor, (row or rows[0]).operation, target, visible=known_visible(target, actor))
     if (row or rows[0]).reason_required and not reason.strip():
         raise ValidationError({"reason": "Give a reason for this decision."})
     version = target.version if expected_version is None else expected_version
@@ -171,7 +183,7 @@ def _move(
         _reload(target)
         # Who to tell is read before the history row is appended (appending locks nothing shared; rows
         # are linked into the chain after the commit: apps.compliance.chain).
-        groups = audience_of(target)
+        groups = audience_of(target, shares=getattr(target, "_prefetched_objects_cache", {}).get("shares"))
         _record(target, actor, from_state, to_state, reason)
         _publish(target, event, groups)
         instruction_moved(target.pk, from_state, to_state)  # port systems' webhooks, after the commit
