@@ -85,7 +85,7 @@ def _update_returning(queryset: Any, values: dict[str, Any]) -> Target | None:
     query.annotations = {}
     text, params = query.get_compiler(queryset.db).as_sql()
     quote = connections[queryset.db].ops.quote_name
-    columns = ", ".join(quote(f.column) for f in Target._meta.concrete_fields)
+    columns = ", ".join(quote(str(f.column)) for f in Target._meta.concrete_fields)
     rows = list(Target.objects.using(queryset.db).raw(f"{text} RETURNING {columns}", params))
     return rows[0] if rows else None
 
@@ -101,6 +101,7 @@ def _take_row(target: Target, row: Target, changes: dict[str, Any]) -> None:
     succeeded on the version they were read with, so they are the shares of the target as it now is.
     Whether it was loaded through the actor's scope (``queries.loaded_through_scope``) is kept too: it
     is the same row."""
+    field: Any  # a concrete field; the foreign keys among them cache their related row
     for field in Target._meta.concrete_fields:
         setattr(target, field.attname, getattr(row, field.attname))
         if not field.is_relation:
