@@ -26,7 +26,7 @@ from apps.intake.models import Subject
 from apps.targeting import services
 from apps.targeting.disclosure import disclose
 from apps.targeting.models import Hold, Instruction, Target, TargetShare
-from apps.targeting.queries import allowed_actions, filter_targets, queue_summary
+from apps.targeting.queries import allowed_actions, filter_targets, loaded_through_scope, queue_summary
 
 
 class Conflict(APIException):
@@ -165,6 +165,11 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
             .prefetch_related(Prefetch("shares", queryset=TargetShare.objects.select_related("agency")))
         )
         return filter_targets(queryset, self.request.query_params, self.request.user)
+
+    def get_object(self) -> Target:
+        # Loaded through ``visible_to(request.user)`` (``get_queryset``): the service acting on it for the
+        # same user does not ask the database whether he sees it a second time.
+        return loaded_through_scope(super().get_object(), self.request.user)
 
     @extend_schema(request=NominateSerializer, responses=TargetSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -13,21 +13,27 @@ never back (``apps.live.consumers`` asks this module, as it asks ``Target.object
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from apps.core.events import group_name
 from apps.targeting.models import Target, TargetShare
 
 __all__ = ["audience_of", "audience_of_id"]
 
 
-def audience_of(target: Target) -> list[str]:
+def audience_of(target: Target, *, shares: Iterable[TargetShare] | None = None) -> list[str]:
     """The groups told about a change to ``target``: agencies (sorted), then its page, then its port.
 
-    Reads the shares (one query) and ``target.port`` (none when the caller loaded it with the target).
+    Reads the shares (one query; none when the caller passes the target's current ``shares``, as
+    ``moves._move`` does with the ones it loaded at the version it changed) and ``target.port`` (none
+    when the caller loaded it with the target).
     """
-    agency_ids = {
-        target.owner_agency_id,
-        *TargetShare.objects.filter(target_id=target.pk).values_list("agency_id", flat=True),
-    }
+    shared: Iterable[int]
+    if shares is None:
+        shared = TargetShare.objects.filter(target_id=target.pk).values_list("agency_id", flat=True)
+    else:
+        shared = [share.agency_id for share in shares]
+    agency_ids = {target.owner_agency_id, *shared}
     groups = [*(group_name("agency", a) for a in sorted(agency_ids)), group_name("target", target.pk)]
     if target.port is not None:  # no query when port_id is None
         groups.append(group_name("port", target.port.locode))

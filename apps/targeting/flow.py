@@ -90,8 +90,11 @@ def _refs(reasons: Iterable[dict[str, Any]], pattern: re.Pattern[str]) -> list[t
     return list(dict.fromkeys(found))
 
 
-def links_for_target(viewer: Any, target: Target, seen: Any) -> TargetLinks:
-    """The target's links for ``viewer``; ``seen`` is ``disclose(viewer, target)``."""
+def links_for_target(
+    viewer: Any, target: Target, seen: Any, *, instructions: Iterable[Any] | None = None
+) -> TargetLinks:
+    """The target's links for ``viewer``; ``seen`` is ``disclose(viewer, target)``; ``instructions``: the
+    target's instructions when the caller has read them already."""
     from apps.intake.models import Subject
     from apps.learning.models import ModelVersion
     from apps.risk.models import Assessment, RuleVersion
@@ -100,15 +103,20 @@ def links_for_target(viewer: Any, target: Target, seen: Any) -> TargetLinks:
     links = TargetLinks()
     if can(viewer, "exam.view"):
         # The examination's own page (the tablet's): the target is visible, so are its instructions.
-        links.instructions = {
-            pk: reverse("frontline:instruction", args=[pk])
-            for pk in target.instructions.values_list("pk", flat=True)
-        }
+        pks = (
+            [i.pk for i in instructions]
+            if instructions is not None
+            else target.instructions.values_list("pk", flat=True)
+        )
+        links.instructions = {pk: reverse("frontline:instruction", args=[pk]) for pk in pks}
     if seen.briefing_only:
         return links
-    if (
-        can(viewer, "subject.view")
-        and Subject.objects.visible_to(viewer).filter(pk=target.subject_id).exists()
+    # ``panel_subject_visible``: the same question, asked by the query that loaded the target for its page.
+    subject_visible = target.__dict__.get("panel_subject_visible")
+    if can(viewer, "subject.view") and (
+        subject_visible
+        if subject_visible is not None
+        else Subject.objects.visible_to(viewer).filter(pk=target.subject_id).exists()
     ):
         links.subject = FlowLink(reverse("intake:subject", args=[target.subject_id]), seen.subject.title)
     reasons = seen.reasons  # only what the viewer may read of them: a withheld reason has no ref

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Window
+from django.db.models import Count, Exists, Min, OuterRef, Window
 from django.utils import timezone
 
 from apps.agencies.models import Agency, CentreConfiguration, Port
@@ -18,6 +18,58 @@ from apps.targeting import transitions
 from apps.targeting.models import OPEN_STATES, RiskArea, Target, TargetState, breach_q
 
 S = TargetState
+
+#: Set on a target by the code that loaded it through ``visible_to(user)`` in this request: the id of that
+#: user. A service acting for the same user on this very object need not ask visibility again.
+_LOADED_FOR = "_ratc_loaded_visible_to"
+
+
+def loaded_through_scope(target: Target, user: Any) -> Target:
+    """Note that ``target`` was just loaded through ``Target.objects.visible_to(user)`` (a view's, the
+    API's ``get_object``): ``known_visible`` then spares the services the same visibility query."""
+    target.__dict__[_LOADED_FOR] = getattr(user, "pk", None)
+    return target
+
+
+#: The target page's panels that are rows of a child table, by the relation that holds them.
+_PANELS = ("holds", "shares", "comments", "instructions", "examination_results")
+
+
+def panels_of(user: Any) -> dict[str, Any]:
+    """Annotations for the one query that loads a target for its page: whether each child panel has any
+    row of the target at all (``has_panel``), and whether the viewer may open its subject.
+
+    A panel with no row is then not queried: the page shows it empty, as its scoped query would have
+    found it. Each flag counts every row of the target, whoever may read it, so it can only spare a
+    query that would have found nothing; a panel with rows is read through its own rule as before. The
+    subject's flag is ``Subject.objects.visible_to(user)``, the one rule for subjects, asked inside the
+    same query rather than after it.
+    """
+    from apps.intake.models import Subject
+
+    flags: dict[str, Any] = {}
+    for relation in _PANELS:
+        child: Any = Target._meta.get_field(relation)  # a reverse relation: the child's foreign key
+        rows = child.related_model._default_manager.filter(**{child.field.name: OuterRef("pk")})
+        flags[f"panel_{relation}"] = Exists(rows)
+    if can(user, "subject.view"):
+        flags["panel_subject_visible"] = Exists(
+            Subject.objects.visible_to(user).filter(pk=OuterRef("subject_id"))
+        )
+    return flags
+
+
+def has_panel(target: Target, relation: str) -> bool:
+    """Whether ``target`` may have rows of ``relation`` for its page: False only when it was loaded with
+    ``panels_of`` and has none at all; True (ask) for a target loaded any other way."""
+    return target.__dict__.get(f"panel_{relation}", True) is not False
+
+
+def known_visible(target: Target, user: Any) -> bool | None:
+    """True when ``target`` was loaded through ``user``'s scope in this request (``loaded_through_scope``),
+    else None: ``operations.check`` then asks the database, as for any object."""
+    pk = getattr(user, "pk", None)
+    return True if pk is not None and target.__dict__.get(_LOADED_FOR) == pk else None
 
 
 class TargetAccess:

@@ -106,6 +106,8 @@ class ResultsPart(DisclosureBase):
         """
         if not can(self.viewer, "exam.view"):
             return []
+        if self.target.__dict__.get("panel_examination_results") is False:  # loaded for its page: none
+            return []
         rows = list(
             self.target.examination_results.select_related("recorded_by", "recorded_by_agency")
             .prefetch_related("goods", "photos")

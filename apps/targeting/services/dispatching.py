@@ -23,6 +23,7 @@ from apps.targeting.models import (
     Instruction,
     Target,
 )
+from apps.targeting.queries import known_visible
 from apps.targeting.services.moves import StaleChange, TransitionRefused, _move
 from apps.targeting.services.workflow import _refuse_unruled_hits
 
@@ -43,7 +44,7 @@ def dispatch_target(
     ``instruction`` is the intelligence the frontline officer may see (blank: ``default_instruction``,
     the analyst's words); of the target's reasons, the tablet shows no more than ``disclose`` gives him.
     """
-    check(actor, "target.dispatch", target)
+    check(actor, "target.dispatch", target, visible=known_visible(target, actor))
     if not instruction.strip():
         instruction = default_instruction(target, actor)
     if method not in ExaminationMethod.values:

@@ -12,8 +12,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, models, transaction
+from django.db.models import F, sql
 from django.utils import timezone
 
 from apps.agencies.models import Agency
@@ -23,6 +23,7 @@ from apps.targeting import transitions
 from apps.targeting.audience import audience_of
 from apps.targeting.events import announce_target_changed, instruction_moved
 from apps.targeting.models import Target, TargetState, Transition
+from apps.targeting.queries import known_visible
 
 S = TargetState
 
@@ -76,23 +77,46 @@ def _record(target: Target, actor: User | None, from_state: str, to_state: str, 
     return transition
 
 
-def _loaded_relations(obj: Any, prefix: str = "", depth: int = 2) -> list[str]:
-    """``select_related`` names of the foreign keys already loaded on ``obj`` (and on those, ``depth`` deep)."""
-    names = []
-    for field in obj._meta.concrete_fields:
-        if field.is_relation and field.is_cached(obj):
-            names.append(prefix + field.name)
-            related = field.get_cached_value(obj)
-            if related is not None and depth > 1:
-                names += _loaded_relations(related, f"{prefix}{field.name}__", depth - 1)
-    return names
+def _update_returning(queryset: Any, values: dict[str, Any]) -> Target | None:
+    """``queryset.update(**values)`` that also returns the updated row (``UPDATE ... RETURNING``), or
+    None when no row matched: the row as this very statement left it, without reading it again."""
+    query = queryset.query.chain(sql.UpdateQuery)
+    query.add_update_values(values)
+    query.annotations = {}
+    text, params = query.get_compiler(queryset.db).as_sql()
+    quote = connections[queryset.db].ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in Target._meta.concrete_fields)
+    rows = list(Target.objects.using(queryset.db).raw(f"{text} RETURNING {columns}", params))
+    return rows[0] if rows else None
 
 
-def _reload(target: Target) -> None:
-    """Read ``target`` again after its conditional UPDATE, with the related rows the caller had loaded
-    (read again in the same query), so that the page or answer that shows it next does not fetch its
-    owner, port and subject one query at a time."""
-    target.refresh_from_db(from_queryset=Target.objects.select_related(*_loaded_relations(target)))
+def _take_row(target: Target, row: Target, changes: dict[str, Any]) -> None:
+    """Make ``target`` the updated ``row`` (``_update_returning``), keeping what the caller loaded with
+    it that the update did not change, so that the page or answer that shows it next does not fetch its
+    owner, port and subject one query at a time.
+
+    Related rows are kept when the update left their id alone, else taken from ``changes`` (the claimant
+    a review sets) or dropped (read when asked). The shares the caller prefetched are kept: every change
+    of a target's shares raises its version in the same transaction (``sharing``), and this update
+    succeeded on the version they were read with, so they are the shares of the target as it now is.
+    Whether it was loaded through the actor's scope (``queries.loaded_through_scope``) is kept too: it
+    is the same row."""
+    field: Any  # a concrete field; the foreign keys among them cache their related row
+    for field in Target._meta.concrete_fields:
+        setattr(target, field.attname, getattr(row, field.attname))
+        if not field.is_relation:
+            continue
+        given = changes.get(field.name)
+        if isinstance(given, models.Model):
+            field.set_cached_value(target, given)
+        elif field.is_cached(target):
+            cached = field.get_cached_value(target)
+            if getattr(cached, "pk", None) != getattr(target, field.attname):
+                field.delete_cached_value(target)
+    prefetched = getattr(target, "_prefetched_objects_cache", {})
+    target._prefetched_objects_cache = {  # type: ignore[attr-defined]  # Django's own
+        name: rows for name, rows in prefetched.items() if name == "shares"
+    }
 
 
 def _stale_message(target_pk: int) -> str:
@@ -142,7 +166,7 @@ def _move(
         raise TransitionRefused(f"{target.reference}: “{action}” is not a move this target can make.")
     row = next((m for m in rows if target.state in m.from_states), None)
     if actor is not None and (row or rows[0]).operation != checked:  # not the system, not checked already
-        check(actor, (row or rows[0]).operation, target)
+        check(actor, (row or rows[0]).operation, target, visible=known_visible(target, actor))
     if (row or rows[0]).reason_required and not reason.strip():
         raise ValidationError({"reason": "Give a reason for this decision."})
     version = target.version if expected_version is None else expected_version
@@ -162,16 +186,17 @@ def _move(
         changes.update(claimed_by=None, claimed_at=None)
     now = timezone.now()
     with transaction.atomic():
-        updated = Target.objects.filter(pk=target.pk, version=version, state__in=row.from_states).update(
-            state=to_state, version=F("version") + 1, updated_at=now, **changes
+        matched = Target.objects.filter(pk=target.pk, version=version, state__in=row.from_states)
+        updated = _update_returning(
+            matched, {"state": to_state, "version": F("version") + 1, "updated_at": now, **changes}
         )
-        if updated != 1:
+        if updated is None:
             raise StaleChange(_stale_message(target.pk))
         from_state = target.state
-        _reload(target)
+        _take_row(target, updated, changes)
         # Who to tell is read before the history row is appended (appending locks nothing shared; rows
         # are linked into the chain after the commit: apps.compliance.chain).
-        groups = audience_of(target)
+        groups = audience_of(target, shares=getattr(target, "_prefetched_objects_cache", {}).get("shares"))
         _record(target, actor, from_state, to_state, reason)
         _publish(target, event, groups)
         instruction_moved(target.pk, from_state, to_state)  # port systems' webhooks, after the commit

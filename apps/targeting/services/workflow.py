@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.agencies.operations import check
 from apps.targeting import transitions
 from apps.targeting.models import Target
+from apps.targeting.queries import known_visible
 from apps.targeting.services.moves import StaleChange, TransitionRefused, _move
 
 
@@ -53,7 +54,7 @@ def approve_target(
     Four eyes (``routing``): never the person who nominated or submitted it. A watchlist hit behind it
     must have been ruled a true match (or unsure) by a person first.
     """
-    check(actor, "target.approve", target)
+    check(actor, "target.approve", target, visible=known_visible(target, actor))
     _refuse_unruled_hits(target)
     return _move(
         actor=actor, target=target, action="approve", expected_version=expected_version, reason=reason,

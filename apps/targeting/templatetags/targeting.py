@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django import template
 from django.template.defaultfilters import date, timesince_filter, timeuntil_filter
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # missing in django-stubs
+from django.utils.translation import get_language
 
 from apps.targeting.disclosure import reads_briefing_only
 
@@ -111,9 +115,9 @@ def _target_row(context: template.Context, t: Any, table: _Table) -> str:
     if t.arrival_at:
         local = template_localtime(t.arrival_at, context.use_tz)
         relative = (
-            f"in {e(timeuntil_filter(t.arrival_at, now))}"
+            f"in {e(_between(now, t.arrival_at) or timeuntil_filter(t.arrival_at, now))}"
             if now not in (None, "") and t.arrival_at > now  # without ``now`` the template said "ago"
-            else f"{e(timesince_filter(t.arrival_at, now))} ago"
+            else f"{e(_between(t.arrival_at, now) or timesince_filter(t.arrival_at, now))} ago"
         )
         # ``date(local, "c")`` is ``isoformat()`` of the local time.
         arrival = (
@@ -137,6 +141,35 @@ def _target_row(context: template.Context, t: Any, table: _Table) -> str:
         f"\n  <td>{claimed}</td>{claim}"
         "\n</tr>"
     )
+
+
+#: Below four weeks, ``timesince``'s words depend only on the whole minutes between the two times (no
+#: month or year, whose lengths vary with the calendar, can be counted), so the words for a number of
+#: minutes are worked out once per process and language, not once per row of every queue page.
+_SAME_WORDS_BELOW = timedelta(days=27)
+_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
+
+
+def _between(earlier: Any, later: Any) -> str:
+    """``timesince(earlier, later)`` (``timeuntil`` reversed) as the filters write it, for the times of a
+    queue row; "" when the filters must say it themselves (no times, or four weeks and more apart)."""
+    if not isinstance(earlier, datetime) or not isinstance(later, datetime):
+        return ""
+    if earlier.tzinfo is not UTC or later.tzinfo is not UTC:
+        # In a zone with summer time ``timesince`` counts wall-clock hours; the database's times and
+        # ``timezone.now()`` are UTC, where wall clock and elapsed time agree.
+        return ""
+    delta = later - earlier
+    if delta >= _SAME_WORDS_BELOW:
+        return ""
+    since = delta.days * 86400 + delta.seconds  # as ``timesince`` counts: microseconds ignored
+    return _minutes_in_words(max(since, 0) // 60, get_language() or "")
+
+
+@lru_cache(maxsize=8192)
+def _minutes_in_words(minutes: int, language: str) -> str:
+    # ``language`` is in the key: the words are the active language's (``get_language``).
+    return str(timesince(_EPOCH, _EPOCH + timedelta(minutes=minutes)))
 
 
 def _claim_form(table: _Table, t: Any) -> str:

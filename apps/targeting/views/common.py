@@ -12,6 +12,7 @@ from apps.agencies.scoping import get_object_for
 from apps.core.actions import acting_on
 from apps.core.requests import AuthedRequest
 from apps.targeting.models import Target
+from apps.targeting.queries import loaded_through_scope
 from apps.targeting.services import StaleChange
 
 PAGE_SIZE = 50
@@ -28,7 +29,8 @@ def detail_url(request: HttpRequest, target: Target) -> str:
 
 def _target(request: AuthedRequest, pk: int) -> Target:
     check(request.user, "target.view")
-    return get_object_for(request.user, Target.objects.select_related("owner_agency", "port"), pk=pk)
+    target = get_object_for(request.user, Target.objects.select_related("owner_agency", "port"), pk=pk)
+    return loaded_through_scope(target, request.user)  # the action's service need not ask visibility again
 
 
 #: An action on one target (``<pk>/<action>/``): by someone who may view targets, on a target in the

@@ -51,16 +51,19 @@ def queue(request: AuthedRequest) -> HttpResponse:
         Target.objects.visible_to(request.user).filter(state__in=OPEN_STATES), request.GET, request.user
     )
     page = urgent_page(targets, request.GET.get("page"), now=now, per_page=PAGE_SIZE)
-    title = _queue_title(request.GET)
+    title = _queue_title(request.GET, page.object_list)
     context = {"page": page, "title": title, "now": now, "can_claim": can(request.user, "target.claim")}
     return render_page_or_fragment(request, "targeting/queue.html", context, fragment="rows")
 
 
-def _queue_title(params: Any) -> str:
+def _queue_title(params: Any, rows: Any = ()) -> str:
     parts = []
     if params.get("port"):
+        # The rows of a port's queue came with their port (``urgent_page``): its name needs no query.
+        loaded = next((t.port for t in rows if t.port is not None and t.port.locode == params["port"]), None)
         parts.append(
-            Port.objects.filter(locode=params["port"]).values_list("name", flat=True).first()
+            (loaded.name if loaded is not None else None)
+            or Port.objects.filter(locode=params["port"]).values_list("name", flat=True).first()
             or params["port"]
         )
     if params.get("risk_area") in RiskArea.values:

@@ -19,7 +19,7 @@ from apps.core.requests import AuthedRequest, note_object
 from apps.targeting import flow, services
 from apps.targeting.disclosure import disclose
 from apps.targeting.models import OPEN_STATES, Comment, HandlingCode, Target
-from apps.targeting.queries import TargetAccess
+from apps.targeting.queries import TargetAccess, has_panel, panels_of
 from apps.targeting.routing import deciding_team_label
 from apps.targeting.services.sharing import may_pass_on
 
@@ -28,14 +28,25 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
     user = request.user
     membership = membership_of(user)
     seen = disclose(user, target)  # everything of the target below is rendered from what this returns
-    holds = [seen.hold(h) for h in target.holds.select_related("agency", "placed_by", "released_by")]
-    shares = list(target.shares.select_related("agency", "shared_by", "consent_given_by"))
-    comments = (
-        Comment.objects.visible_to(user)
-        .filter(target=target)
-        .select_related("author", "owner_agency")
-        .prefetch_related("attachments", "mentions", "shared_with")
-    )
+    # A panel whose table has no row of this target at all (``panels_of``, read with the target) costs
+    # no query; one that has rows reads them as before, through the same rule.
+    holds = []
+    if has_panel(target, "holds"):
+        holds = [seen.hold(h) for h in target.holds.select_related("agency", "placed_by", "released_by")]
+    shares = []
+    if has_panel(target, "shares"):
+        shares = list(target.shares.select_related("agency", "shared_by", "consent_given_by"))
+    comments: Any = []
+    if has_panel(target, "comments"):
+        comments = (
+            Comment.objects.visible_to(user)
+            .filter(target=target)
+            .select_related("author", "owner_agency")
+            .prefetch_related("attachments", "mentions", "shared_with")
+        )
+    instructions: list[Any] = []
+    if has_panel(target, "instructions"):
+        instructions = list(target.instructions.select_related("port", "dispatched_by"))
     # One visibility query and one read of the configuration for every button of the page.
     access = TargetAccess(user, target, visible=True)  # the view loaded it through visible_to
     actions = [
@@ -62,7 +73,7 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
         # The dispatch box starts with what the analyst wrote for the port (``services.default_instruction``).
         "default_instruction": services.default_instruction(target, user) if can_dispatch else "",
         "methods": ExaminationMethod.choices,
-        "instructions": target.instructions.select_related("port", "dispatched_by"),
+        "instructions": instructions,
         "can_claim": access.may("target.claim") and target.state in OPEN_STATES,
         "can_hold": access.may("target.hold") and target.state in services.HOLDABLE_STATES | {"on_hold"},
         "can_comment": access.may("target.comment"),
@@ -74,7 +85,7 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
         "team": deciding_team_label(target, access.config),
         "now": timezone.now(),
         # What the target came from and what came of it, each only if the viewer may open it.
-        "links": flow.links_for_target(user, target, seen),
+        "links": flow.links_for_target(user, target, seen, instructions=instructions),
         "results": seen.results(),
     }  # fmt: skip
 
@@ -86,7 +97,7 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     check(request.user, "target.view")
     queryset = Target.objects.select_related(
         "port", "owner_agency", "claimed_by", "subject", "subject__port", "subject__source", "operation"
-    )
+    ).annotate(**panels_of(request.user))
     target = get_object_for(request.user, queryset, pk=pk)
     # Purpose and the access log, for the page and its htmx panel alike: the gate in ``urls.py``.
     note_object(request, target)  # loaded with its subject: the log names the data's owner from it
