@@ -308,23 +308,22 @@ def headline(user: Any, s: Slice, *, full: bool = True) -> dict[str, Any]:
     return _headline(user, s, subject_figures(user, s), exams, nominations, target_events(user, s), full=full)
 
 
-def page_headline(user: Any, s: Slice) -> tuple[dict[str, Any], dict[str, Any], PeriodScan]:
+def page_headline(
+    user: Any, s: Slice, *, full_previous: bool = False
+) -> tuple[dict[str, Any], dict[str, Any], PeriodScan]:
     """:func:`headline` of the slice (``full``, without the grouped rows) and of the previous period
-    (not ``full``), from one pass over each summary table (:func:`apps.reports.onepass.page_scan`);
+    (``full_previous``), from one pass over each summary table (:func:`apps.reports.onepass.page_scan`);
     with this period's scan, whose breakdowns the page's tables are made from."""
     current, previous = page_scan(user, s)
-    before = s.previous()
-    values = _headline(
-        user, s, subject_figures(user, s, current.sums), current.exams, current.nominations, current.events,
-        full=True, ports=current.by["port"] if current.exams is not None else None,
-    )  # fmt: skip
-    earlier = _headline(
-        user, before, subject_figures(user, before, previous.sums), previous.exams, previous.nominations,
-        previous.events, full=False,
-    )  # fmt: skip
-    for key in ("exam_groups", "nomination_groups"):
-        values.pop(key)
-    return values, earlier, current
+    figures = []
+    for p, scan, full in ((s, current, True), (s.previous(), previous, full_previous)):
+        values = _headline(
+            user, p, subject_figures(user, p, scan.sums), scan.exams, scan.nominations, scan.events,
+            full=full, ports=scan.by["port"] if scan.exams is not None else None,
+        )  # fmt: skip
+        values.pop("exam_groups", None), values.pop("nomination_groups", None)
+        figures.append(values)
+    return figures[0], figures[1], current
 
 
 def _headline(
@@ -356,7 +355,7 @@ def _headline(
 
 def compare(user: Any, s: Slice) -> list[dict[str, Any]]:
     """Each measure now and in the previous period of the same length, with the change."""
-    now, before = headline(user, s), headline(user, s.previous())
+    now, before, _ = page_headline(user, s, full_previous=True)
     rows = []
     for key, measure in MEASURES.items():
         a, b = now.get(key), before.get(key)

@@ -73,8 +73,8 @@ _NOMINATION_SETS: dict[str, tuple[str, ...]] = {
 class PeriodScan:
     """The grouped rows of one period, shaped as the per-figure functions give and take them.
 
-    ``exams`` is ``None`` while frontline examinations are not installed; the examination breakdowns
-    (``by``: per day, port and method, officer, risk area) are counted for this period only.
+    ``exams`` is ``None`` while frontline examinations are not installed; ``by`` holds the examination
+    breakdowns (per day, port and method, officer, risk area).
     """
 
     exams: list[dict[str, Any]] | None = None
@@ -110,7 +110,7 @@ def _scan_targets(
             if kind == "selection":
                 assert into.exams is not None
                 into.exams.append(row)
-            elif period:  # the breakdowns are of this period only
+            else:
                 into.by[kind].append(row)
     for kind, period, row in _grouped(user, s, before, "nominated_day", _NOMINATION_SUMS, _NOMINATION_SETS):
         into = current if period else previous

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.reports import direct
+from apps.reports import measures as m
 from apps.reports.services.report import build_report
 from apps.reports.slicing import Slice
 from apps.targeting.models import TargetShare
@@ -94,3 +95,14 @@ def test_both_periods_come_from_one_query_per_summary_table(history, manager):
     # Examinations, nominations, missed and breaches (both periods each); the arrivals of both periods;
     # the seizures of this period (the goods, found through the summary).
     assert len(summaries) == 4 and len(daily) == 1
+
+
+def test_the_measures_table_compares_both_periods_as_counted_directly(history, manager, world):
+    """The measures table (CSV, XLSX, PDF) comes from the same pass, the previous period in full."""
+    for s in slices(history, world, PERIOD)[:5]:
+        now, before = direct.headline(manager, s), direct.headline(manager, s.previous())
+        for row in m.compare(manager, s):
+            key = row["measure"].key
+            if key not in MEDIANS:
+                same(row["value"], now.get(key), f"{key} {s.describe()}")
+                same(row["previous"], before.get(key), f"previous {key} {s.describe()}")
