@@ -1,9 +1,17 @@
 """Benchmark of performance reporting over many subjects, on PostgreSQL.
 
-Measures p95 latency (ms) of the main report page (30 days, all filters open) and of a CSV export (the
-measures table, which counts this period and the previous one), each beside a baseline measured in the
-same run (the trivial ``/healthz`` view through the same server, client and concurrency). Goal: p95 of
-the page under 300 ms. Prints ONE JSON object.
+Measures p95 latency (ms) of the main report page (30 days, all filters open) freshly computed, and of
+a CSV export (the measures table, which counts this period and the previous one), each beside a
+baseline measured in the same run (the trivial ``/healthz`` view through the same server, client and
+concurrency). Goals (issue 25, item 5): p95 of the freshly computed page under 100 ms, and at most
+ten times the p95 of ``/healthz`` in the same run. Prints ONE JSON object; ``met`` beside each goal, and
+at the top only when all hold.
+
+"Freshly computed": the page keeps a computed report for a few minutes per agency, role and slice
+(``apps.reports.services.cache``). The bench starts a new generation of those keys
+(``forget_reports``) before measuring, and every measured request asks for a 30-day period not asked
+before, so no request is answered from that cache. The same page asked again (the cached path) is
+measured beside it, for information.
 
 It creates a throw-away database (``test_<name>_bench_reports``), loads subjects arriving over 90 days,
 their assessments, targets, transitions, instructions, examinations and seized goods with COPY
@@ -39,7 +47,9 @@ from pathlib import Path
 
 from bench.serving import Browser, database_url, percentile, session_cookie, start_servers, stop_servers
 
-GOAL_P95_MS = 300.0
+GOAL_P95_MS = 100.0
+#: The page may cost at most this many times the trivial view, measured in the same run.
+GOAL_RATIO_TO_HEALTHZ = 10.0
 DAYS = 90
 
 
@@ -354,6 +364,10 @@ def main() -> None:
         for browser in browsers:  # warm every process (templates, pools) and its cache of the period
             browser.request("GET", f"/reports/?{query}")
             browser.request("GET", cold(args.users, args.requests))
+        from apps.reports.services import forget_reports
+
+        # A new generation of cache keys: a kept database's earlier run cached these very periods.
+        forget_reports()
         results = {
             "baseline_healthz": measure(
                 args.users, args.requests, lambda u, i: browsers[u].request("GET", "/healthz")
@@ -373,6 +387,22 @@ def main() -> None:
             ),
         }
         page_p95 = results["report_page_cold"]["p95_ms"]
+        healthz_p95 = results["baseline_healthz"]["p95_ms"]
+        ratio = round(page_p95 / healthz_p95, 2) if page_p95 is not None and healthz_p95 else None
+        errors = sum(r["errors"] for r in results.values())
+        goals = {
+            "report_page_cold_p95_ms": {
+                "goal": GOAL_P95_MS,
+                "value": page_p95,
+                "met": page_p95 is not None and page_p95 < GOAL_P95_MS,
+            },
+            "report_page_cold_p95_over_healthz_p95": {
+                "goal": GOAL_RATIO_TO_HEALTHZ,
+                "value": ratio,
+                "met": ratio is not None and ratio <= GOAL_RATIO_TO_HEALTHZ,
+            },
+            "no_errors": {"goal": 0, "value": errors, "met": errors == 0},
+        }
         print(
             json.dumps(
                 {
@@ -386,10 +416,12 @@ def main() -> None:
                         "db_pool_size_per_process": args.pool,
                     },
                     "load_avg_before": load_avg,
+                    "load_avg_after": [round(x, 2) for x in os.getloadavg()],
                     "requests_per_user": args.requests,
                     "results": results,
-                    "goal": {"report_page_cold_p95_ms": GOAL_P95_MS},
-                    "meets_goal": page_p95 is not None and page_p95 < GOAL_P95_MS,
+                    "page_cache": "bypassed: new key generation, every measured period asked once",
+                    "goals": goals,
+                    "met": all(g["met"] for g in goals.values()),
                 },
                 indent=2,
             )

@@ -101,16 +101,20 @@ def officer_rows(s: Slice, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: (-r["examinations"], r["officer"]))
 
 
-def day_rows(user: Any, s: Slice) -> dict[date, dict[str, Any]]:
-    """Every day of the period with its arrivals (from the daily summary), targets, examinations and
-    findings still at zero: the rows of the daily trend (the direct reference fills them too)."""
+def day_rows(user: Any, s: Slice, arrivals: dict[date, int] | None = None) -> dict[date, dict[str, Any]]:
+    """Every day of the period with its arrivals (from the daily summary, or ``arrivals`` per day when
+    the caller has counted them), targets, examinations and findings still at zero: the rows of the
+    daily trend (the direct reference fills them too)."""
     by_day: dict[date, dict[str, Any]] = {
         s.start + timedelta(days=i): {"arrivals": 0, "targets": 0, "examinations": 0, "findings": 0}
         for i in range(s.days)
     }
     if s.subject_level:
-        for row in daily_stats(user, s).order_by().values("day").annotate(n=Sum("arrivals")):
-            by_day[row["day"]]["arrivals"] = row["n"]
+        if arrivals is None:
+            grouped = daily_stats(user, s).order_by().values("day").annotate(n=Sum("arrivals"))
+            arrivals = {row["day"]: row["n"] for row in grouped}
+        for day, n in arrivals.items():
+            by_day[day]["arrivals"] = n
     return by_day
 
 
@@ -120,9 +124,10 @@ def daily_trend(
     *,
     exams: list[dict[str, Any]] | None = None,
     nominations: list[dict[str, Any]] | None = None,
+    arrivals: dict[date, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Per day of the period: arrivals, targets nominated, examinations and findings."""
-    by_day = day_rows(user, s)
+    by_day = day_rows(user, s, arrivals)
     for g in nomination_groups(user, s) if nominations is None else nominations:
         by_day[g["nominated_day"]]["targets"] += g["n"]
     for g in (exam_groups(user, s) if exams is None else exams) or ():
@@ -131,15 +136,20 @@ def daily_trend(
     return [{"day": d, **v} for d, v in sorted(by_day.items())]
 
 
-def channel_distribution(user: Any, s: Slice) -> list[dict[str, Any]]:
-    """Arrivals of the period by the channel of their latest assessment ("not assessed" when none)."""
+def channel_distribution(user: Any, s: Slice, arrivals: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """Arrivals of the period by the channel of their latest assessment ("not assessed" when none),
+    from the daily summary or from ``arrivals`` per channel when the caller has counted them."""
     if not s.subject_level:
         return []
     labels = {"green": "Green", "yellow": "Yellow", "red": "Red", "blue": "Blue", "": "Not assessed"}
-    rows = {
-        r["channel"]: r["n"]
-        for r in daily_stats(user, s).order_by().values("channel").annotate(n=Sum("arrivals"))
-    }
+    rows = (
+        {
+            r["channel"]: r["n"]
+            for r in daily_stats(user, s).order_by().values("channel").annotate(n=Sum("arrivals"))
+        }
+        if arrivals is None
+        else arrivals
+    )
     return [{"channel": c, "label": label, "arrivals": rows.get(c, 0)} for c, label in labels.items()]
 
 

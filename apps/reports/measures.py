@@ -56,6 +56,7 @@ from apps.reports.breakdowns import (
     workload_rows,
 )
 from apps.reports.definitions import MEASURES
+from apps.reports.onepass import PeriodScan, page_scan
 from apps.reports.scope import (
     _ratio,
     daily_stats,
@@ -92,6 +93,7 @@ __all__ = [
     "nomination_groups",
     "officer_rows",
     "officer_workload",
+    "page_headline",
     "port_workload",
     "queue_breaches",
     "seizures_by_kind",
@@ -118,20 +120,22 @@ def _median(qs: QuerySet | None, field: str) -> float | None:
     return statistics.median(values) if values else None
 
 
-def subject_figures(user: Any, s: Slice) -> dict[str, Any]:
-    """Arrivals, assessed, released with no intervention, and untargeted time to release."""
+def subject_figures(user: Any, s: Slice, sums: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Arrivals, assessed, released with no intervention, and untargeted time to release (from the
+    daily summary's ``sums`` of the slice when the caller has them)."""
     if not s.subject_level:
         return {"arrivals": None, "assessed": None, "released_share": None, "release_hours_untargeted": None}
-    sums = daily_stats(user, s).aggregate(
-        arrivals=Sum("arrivals"),
-        assessed=Sum("assessed"),
-        targeted=Sum("targeted"),
-        random_control=Sum("random_control"),
-        arrived=Sum("arrived"),
-        released=Sum("released"),
-        held=Sum("held"),
-        release_seconds=Sum("release_seconds"),
-    )
+    if sums is None:
+        sums = daily_stats(user, s).aggregate(
+            arrivals=Sum("arrivals"),
+            assessed=Sum("assessed"),
+            targeted=Sum("targeted"),
+            random_control=Sum("random_control"),
+            arrived=Sum("arrived"),
+            released=Sum("released"),
+            held=Sum("held"),
+            release_seconds=Sum("release_seconds"),
+        )
     arrivals = sums["arrivals"] or 0
     untargeted = arrivals - (sums["targeted"] or 0)
     seconds = sums["release_seconds"] or 0.0
@@ -301,14 +305,48 @@ def headline(user: Any, s: Slice, *, full: bool = True) -> dict[str, Any]:
     them.
     """
     exams, nominations = exam_groups(user, s, detail=full), nomination_groups(user, s, detail=full)
+    return _headline(user, s, subject_figures(user, s), exams, nominations, target_events(user, s), full=full)
+
+
+def page_headline(
+    user: Any, s: Slice, *, full_previous: bool = False
+) -> tuple[dict[str, Any], dict[str, Any], PeriodScan]:
+    """:func:`headline` of the slice (``full``, without the grouped rows) and of the previous period
+    (``full_previous``), from one pass over each summary table (:func:`apps.reports.onepass.page_scan`);
+    with this period's scan, whose breakdowns the page's tables are made from."""
+    current, previous = page_scan(user, s)
+    figures = []
+    for p, scan, full in ((s, current, True), (s.previous(), previous, full_previous)):
+        values = _headline(
+            user, p, subject_figures(user, p, scan.sums), scan.exams, scan.nominations, scan.events,
+            full=full, ports=scan.by["port"] if scan.exams is not None else None,
+        )  # fmt: skip
+        values.pop("exam_groups", None), values.pop("nomination_groups", None)
+        figures.append(values)
+    return figures[0], figures[1], current
+
+
+def _headline(
+    user: Any,
+    s: Slice,
+    subjects: dict[str, Any],
+    exams: list[dict[str, Any]] | None,
+    nominations: list[dict[str, Any]],
+    events: dict[str, int],
+    *,
+    full: bool,
+    ports: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The figures from the grouped rows (``ports``: examinations per port and method, when ``exams``
+    are not that detailed)."""
     values: dict[str, Any] = {}
-    values.update(subject_figures(user, s))
+    values.update(subjects)
     values.update(examination_figures(user, s, medians=False, groups=exams))
     figures = nomination_figures(user, s, medians=False, groups=nominations)
     values.update({k: v for k, v in figures.items() if full or k != "targets_by_state"})
-    values.update(target_events(user, s))
+    values.update(events)
     if full:
-        workload = port_workload(user, s, exams)
+        workload = port_workload(user, s, exams if ports is None else ports)
         values["capacity_use"] = capacity_use(workload)
         values["port_workload"] = workload
         values["exam_groups"], values["nomination_groups"] = exams, nominations
@@ -317,7 +355,7 @@ def headline(user: Any, s: Slice, *, full: bool = True) -> dict[str, Any]:
 
 def compare(user: Any, s: Slice) -> list[dict[str, Any]]:
     """Each measure now and in the previous period of the same length, with the change."""
-    now, before = headline(user, s), headline(user, s.previous())
+    now, before, _ = page_headline(user, s, full_previous=True)
     rows = []
     for key, measure in MEASURES.items():
         a, b = now.get(key), before.get(key)

@@ -151,6 +151,8 @@ class TargetStat(models.Model):
             models.Index(fields=["exam_day"], name="targetstat_exam"),
             models.Index(fields=["arrival_at"], name="targetstat_arrival"),
             models.Index(fields=["missed_day"], name="targetstat_missed"),
+            # Queue breaches are counted by when the decision fell due; only breached rows are asked for.
+            models.Index(fields=["decision_due"], condition=Q(breached=True), name="targetstat_breached"),
         ]
 
     def __str__(self) -> str:

@@ -102,8 +102,8 @@ def states_table(user: Any, s: Slice, by_state: dict[str, int] | None = None) ->
     )
 
 
-def channels_table(user: Any, s: Slice) -> Table:
-    rows = m.channel_distribution(user, s)
+def channels_table(user: Any, s: Slice, arrivals: dict[str, int] | None = None) -> Table:
+    rows = m.channel_distribution(user, s, arrivals)
     total = sum(r["arrivals"] for r in rows)
     for r in rows:
         r["share"] = r["arrivals"] / total if total else None

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import template
 
-from apps.reports.charts import fmt, money
+from apps.reports.charts import escape, fmt, money
 
 register = template.Library()
 
@@ -70,33 +70,53 @@ def rp_table_body(t: Any) -> str:
             '<tr><td colspan="{}" class="muted">Nothing in this period.</td></tr>', len(columns)
         )
     else:
+        # Plain escaping per cell (format_html per cell costs more than the rest of the table).
+        opens = ['<td class="num">' if c.unit else "<td>" for c in columns[1:]]
         lines = []
         for row in t.rows:
-            cells = [format_html('<th scope="row">{}</th>', rp_cell(row, columns[0]))]
-            cells += [
-                format_html("<td{}>{}</td>", mark_safe(' class="num"') if c.unit else "", rp_cell(row, c))
-                for c in columns[1:]
-            ]
-            lines.append("<tr>" + "".join(cells) + "</tr>")
-        body = mark_safe("".join(lines))  # noqa: S308 - every cell above is escaped by format_html
+            cells = [f'<tr><th scope="row">{escape(rp_cell(row, columns[0]))}</th>']
+            cells += [f"{o}{escape(rp_cell(row, c))}</td>" for o, c in zip(opens, columns[1:], strict=True)]
+            lines.append("".join(cells) + "</tr>")
+        body = mark_safe("".join(lines))  # noqa: S308 - every cell above is escaped
     return format_html("<thead><tr>{}</tr></thead><tbody>{}</tbody>", head, body)
 
 
 @register.simple_tag
 def rp_chart_rows(chart: Any) -> str:
     """The data table rows of a chart."""
-    from django.utils.html import format_html, format_html_join
+    from django.utils.html import format_html
     from django.utils.safestring import mark_safe
 
     if not chart.rows:
         return format_html('<tr><td colspan="{}" class="muted">No figures.</td></tr>', len(chart.headers))
-    lines = []
-    for row in chart.rows:
-        lines.append(
-            format_html(
-                '<tr><th scope="row">{}</th>{}</tr>',
-                row[0],
-                format_html_join("", '<td class="num">{}</td>', ((c,) for c in row[1:])),
-            )
-        )
-    return mark_safe("".join(lines))  # noqa: S308 - escaped by format_html
+    lines = [
+        f'<tr><th scope="row">{escape(row[0])}</th>'
+        + "".join(f'<td class="num">{escape(c)}</td>' for c in row[1:])
+        + "</tr>"
+        for row in chart.rows
+    ]
+    return mark_safe("".join(lines))  # noqa: S308 - every cell is escaped
+
+
+@register.simple_tag
+def rp_select(bound: Any) -> str:
+    """A filter's ``<select>`` drawn in Python: Django's widget renders a template for every option,
+    a tenth of the page's time for a few dozen options. Same markup: name, id, the chosen option
+    ``selected``, ``aria-invalid`` on an error."""
+    from django.utils.html import format_html, format_html_join
+    from django.utils.safestring import mark_safe
+
+    value = bound.value()
+    chosen = "" if value is None else str(getattr(value, "pk", value))
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (str(key), mark_safe(" selected") if str(key) == chosen else "", label)
+            for key, label in bound.field.choices
+        ),
+    )
+    invalid = mark_safe(' aria-invalid="true"') if bound.errors else ""
+    return format_html(
+        '<select name="{}" id="{}"{}>{}</select>', bound.html_name, bound.auto_id, invalid, options
+    )
