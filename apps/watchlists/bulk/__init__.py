@@ -27,6 +27,7 @@ batches of thousands of travellers. Where the time goes in the per-name path, an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -36,11 +37,22 @@ import numpy as np
 from apps.watchlists.bulk.bounds import _survivors
 from apps.watchlists.bulk.similarity import _TokenTable
 from apps.watchlists.bulk.state import _candidates, _State, _state
-from apps.watchlists.evidence import REVIEW_THRESHOLD
+from apps.watchlists.evidence import (
+    DOB_EXACT,
+    DOB_RANGE,
+    DOB_SAME_YEAR_OTHER_DAY,
+    DOB_SWAPPED,
+    DOB_YEAR,
+    DOCUMENT_MATCH,
+    NAME_MIDPOINT,
+    NAME_SLOPE,
+    NATIONALITY_MATCH,
+    REVIEW_THRESHOLD,
+)
 from apps.watchlists.importers.entries import BirthDate
 from apps.watchlists.matching.index import CANDIDATES, SPELLING_CANDIDATES, ScreeningIndex, _key
 from apps.watchlists.matching.names import Token, tokenize
-from apps.watchlists.matching.query import Evidence, Match, merge_spellings
+from apps.watchlists.matching.query import Evidence, Match, _doc_key, merge_spellings
 from apps.watchlists.matching.scoring import score_tokens
 
 __all__ = ["Query", "screen_many", "screen_one"]
@@ -105,7 +117,8 @@ def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Ma
             floor_of.append(np.inf)
         return g
 
-    for query in queries:
+    found_of = _evidence(queries)
+    for query, found in zip(queries, found_of, strict=True):
         org = query.kind is not None and query.kind != "person"
         raw = (query.name, org, query.kind is None)
         gs = seen.get(raw)
@@ -124,7 +137,13 @@ def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Ma
                 )
             seen[raw] = gs
         q_of.append(gs)
-        floor = query.evidence.floor(query.threshold)
+        # A name of one spelling is scored only as far as the evidence the lists hold could lift it
+        # (``evidence_floor``): a candidate below that cannot reach the threshold. A name of several
+        # spellings keeps the query's own floor, because ``merge_spellings`` orders an alias by the first
+        # spelling that scored it at or above the floor, and the order decides ties between aliases.
+        floor = (
+            evidence_floor(state, found, query.threshold) if len(gs) == 1 else found.floor(query.threshold)
+        )
         for g in gs:
             kinds_of[g].add(query.kind)
             floor_of[g] = min(floor_of[g], floor)
@@ -149,7 +168,7 @@ def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Ma
     for i, query in enumerate(queries):
         gs = q_of[i]
         if gs and any(scored[g] for g in gs):
-            results[i] = _finish(index, query, [scored[g] for g in gs], keyed[gs[0]][0])
+            results[i] = _finish(index, query, found_of[i], [scored[g] for g in gs], keyed[gs[0]][0])
     return results
 
 
@@ -213,10 +232,56 @@ def _score_chunk(
         scored[g].extend((a, found[a]) for a in cands[g].tolist() if a in found)
 
 
+def _evidence(queries: Sequence[Query]) -> list[Evidence]:
+    """``q.evidence`` for every query; dates of birth and nationalities repeat, and are read once each."""
+    dobs: dict[object, BirthDate | None] = {}
+    nats: dict[str | None, str | None] = {}
+    out: list[Evidence] = []
+    for q in queries:
+        dob = dobs.get(q.date_of_birth, _UNSEEN)
+        if dob is _UNSEEN:
+            dob = dobs[q.date_of_birth] = Evidence.of(q.date_of_birth).dob
+        nat = nats.get(q.nationality, _UNSEEN)
+        if nat is _UNSEEN:
+            nat = nats[q.nationality] = Evidence.of(None, q.nationality).nationality
+        out.append(Evidence(dob, nat, _doc_key(q.document) if q.document else ""))  # type: ignore[arg-type]
+    return out
+
+
+_UNSEEN = object()
+
+
+def evidence_floor(state: _State, found: Evidence, threshold: float) -> float:
+    """The lowest name score that could reach ``threshold`` with the best evidence any listed entry can
+    add to ``found``: never below ``found.floor(threshold)``, which assumes every piece agrees.
+
+    A document number no entry lists adds nothing, a nationality no entry has only conflicts, and a date
+    of birth that is no entry's full date (nor that date with day and month swapped) adds at most what a
+    year or a range agreeing gives (:func:`apps.watchlists.evidence.dob_part`).
+    """
+    if threshold <= 0.0 or threshold >= 1.0:
+        return found.floor(threshold)
+    best = 0.0
+    if found.document and found.document in state.doc_keys:
+        best += DOCUMENT_MATCH
+    if found.nationality and found.nationality in state.nationalities:
+        best += NATIONALITY_MATCH
+    dob = found.dob
+    if dob is not None:
+        dob_best = max(DOB_YEAR, DOB_RANGE, DOB_SAME_YEAR_OTHER_DAY, 0.0)
+        if dob.is_full and (dob.year, dob.day, dob.month) in state.full_dobs:
+            dob_best = max(dob_best, DOB_SWAPPED)
+        if dob.is_full and (dob.year, dob.month, dob.day) in state.full_dobs:
+            dob_best = max(dob_best, DOB_EXACT)
+        best += dob_best
+    logit = math.log(threshold / (1.0 - threshold))
+    return max(found.floor(threshold), NAME_MIDPOINT + (logit - best) / NAME_SLOPE - 1e-9)
+
+
 def _finish(
-    index: ScreeningIndex, query: Query, scored: list[list[tuple[int, float]]], tokens: tuple[Token, ...]
-) -> list[Match]:
+    index: ScreeningIndex, query: Query, found: Evidence, scored: list[list[tuple[int, float]]],
+    tokens: tuple[Token, ...],
+) -> list[Match]:  # fmt: skip
     """The tail of :meth:`ScreeningIndex.screen` for one query: spellings merged, evidence, best per entry."""
-    found = query.evidence
     merged = merge_spellings(scored, found.floor(query.threshold))
     return index.rank(merged, found, query.kind, query.limit, query.threshold, tokens)

@@ -10,6 +10,7 @@ import numpy as np
 from apps.watchlists.bulk.similarity import _ALPHABET, _TokenTable
 from apps.watchlists.matching.index import ScreeningIndex
 from apps.watchlists.matching.names import Token
+from apps.watchlists.matching.query import _doc_key
 from apps.watchlists.matching.scoring import EXTRA_QUERY_COST, SINGLE_NAME_EXTRA_COST
 
 #: Per-name postings above which the per-name path switches to a dense pass: done name by name here.
@@ -60,6 +61,13 @@ class _State:
             self.entry_kind[index.alias_entry] if len(index.alias_entry) else self.entry_kind[:0]
         )
         self.segments: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # What the lists hold as secondary evidence, for ``evidence_floor``: a traveller's document,
+        # date or nationality that no entry carries can add nothing to any match.
+        self.doc_keys = {_doc_key(d.number) for e in index.entries for d in e.documents}
+        self.full_dobs = {
+            (d.year, d.month, d.day) for e in index.entries for d in e.dates_of_birth if d.is_full
+        }
+        self.nationalities = {n for e in index.entries for n in e.nationalities}
 
     def token_segments(self, index: ScreeningIndex, t: Token) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Posting ranges and gains of one query token, exactly as ``ScreeningIndex._candidates`` makes them."""
