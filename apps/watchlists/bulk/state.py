@@ -8,10 +8,11 @@ import weakref
 import numpy as np
 
 from apps.watchlists.bulk.similarity import _ALPHABET, _TokenTable
+from apps.watchlists.evidence import SHORT_NAME, SINGLE_NAME, WEAK_ALIAS
 from apps.watchlists.matching.index import ScreeningIndex
 from apps.watchlists.matching.names import Token
 from apps.watchlists.matching.query import _doc_key
-from apps.watchlists.matching.scoring import EXTRA_QUERY_COST, SINGLE_NAME_EXTRA_COST
+from apps.watchlists.matching.scoring import EXTRA_QUERY_COST, SINGLE_NAME_EXTRA_COST, short_name, single_name
 
 #: Per-name postings above which the per-name path switches to a dense pass: done name by name here.
 DENSE = 50_000
@@ -68,6 +69,28 @@ class _State:
             (d.year, d.month, d.day) for e in index.entries for d in e.dates_of_birth if d.is_full
         }
         self.nationalities = {n for e in index.entries for n in e.nationalities}
+        # Per alias, for the row bound of ``apps.watchlists.bulk._row_cutoffs``: the hull of its entry's
+        # birth years (a "circa" date two years wider each way), and what the alias's own quality takes
+        # off every match on it (``ScreeningIndex.rank``: weak alias, single name, short parts).
+        lo = np.full(len(index.entries), np.inf)
+        hi = np.full(len(index.entries), -np.inf)
+        for e_idx, e in enumerate(index.entries):
+            for d in e.dates_of_birth:
+                slack = 2 if d.approximate else 0
+                lo[e_idx] = min(lo[e_idx], d.year - slack)
+                hi[e_idx] = max(hi[e_idx], (d.year_to or d.year) + slack)
+        self.alias_year_lo = lo[index.alias_entry]
+        self.alias_year_hi = hi[index.alias_entry]
+        self.alias_dated = np.isfinite(self.alias_year_lo)
+        quality = np.where(index.alias_weak, WEAK_ALIAS, 0.0)
+        for a in range(len(index.alias_entry)):
+            if not index.alias_org[a]:
+                tokens = index.alias_tokens(a)
+                if single_name(tokens):
+                    quality[a] += SINGLE_NAME
+                elif short_name(tokens):
+                    quality[a] += SHORT_NAME
+        self.alias_quality = quality
 
     def token_segments(self, index: ScreeningIndex, t: Token) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Posting ranges and gains of one query token, exactly as ``ScreeningIndex._candidates`` makes them."""
