@@ -101,7 +101,8 @@ def screen_many(
 ) -> list[list[Match]]:
     """``[screen_one(index, q) for q in queries]``, computed in bulk; same hits, same order.
 
-    ``stages``, when given, receives the seconds spent in each stage (for the benches).
+    ``stages``, when given, receives the CPU seconds spent in each stage (for the benches: CPU time, because
+    the machines they run on are shared).
     """
     clock = _Clock(stages)
     results: list[list[Match]] = [[] for _ in queries]
@@ -118,6 +119,8 @@ def screen_many(
     reach_of: list[list[float]] = []  # per group: _REACH_FIELDS, combined over its travellers
     seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
     floor_q: list[float] = []
+    several: set[int] = set()  # groups of names with several spellings
+    cands_of: dict[int, np.ndarray] = {}  # their candidates, in order (``_in_order``)
     reach_q: list[tuple[float, ...] | None] = []
 
     def group(key: tuple, entry: tuple[tuple[Token, ...], str, bool, bool]) -> int:
@@ -151,18 +154,18 @@ def screen_many(
                 )
             seen[raw] = gs
         q_of.append(gs)
-        # A name of one spelling is scored only as far as the evidence the lists hold could lift it
-        # (``_reach``, ``_row_cutoffs``): a candidate below that cannot reach the threshold. A name of several
-        # spellings keeps the query's own floor, because ``merge_spellings`` orders an alias by the first
-        # spelling that scored it at or above the floor, and the order decides ties between aliases.
-        own_reach = _reach(state, found, query.threshold)
-        reach_q.append(own_reach)
-        reach = own_reach if len(gs) == 1 else None
+        # A name is scored only as far as the evidence the lists hold could lift it (``_reach``,
+        # ``_row_cutoffs``): a candidate below that cannot reach the threshold. A name of several
+        # spellings is merged at the query's own floor all the same (``_in_order``).
+        reach = _reach(state, found, query.threshold)
+        reach_q.append(reach)
         floor = _floor(found, query.threshold, reach)
-        floor_q.append(floor)
+        floor_q.append(floor if len(gs) == 1 else found.floor(query.threshold))
         for g in gs:
             kinds_of[g].add(query.kind)
             floor_of[g] = min(floor_of[g], floor)
+            if len(gs) > 1:
+                several.add(g)
             r = reach_of[g]
             if reach is None:
                 r[6] = 0.0  # no row bound for this group
@@ -184,6 +187,7 @@ def screen_many(
             [SPELLING_CANDIDATES if keyed[g][3] else TOP_K for g in chunk],
         )
         clock.lap("candidates")
+        cands_of.update((g, cands[j]) for j, g in enumerate(chunk) if g in several)
         _score_chunk(
             index,
             state,
@@ -208,6 +212,10 @@ def screen_many(
                     np.zeros(len(merged), dtype=np.int64), np.asarray([a for a, _s in merged], dtype=np.int64),
                 ).tolist()  # fmt: skip
                 merged = [m for m, cut in zip(merged, cuts, strict=True) if m[1] >= cut]
+            if merged and len(gs) > 1:
+                merged = _in_order(
+                    index, query, [(keyed[g], cands_of[g], scored[g]) for g in gs], merged, floor_q[i]
+                )
             if merged:
                 results[i] = index.rank(
                     merged, found_of[i], query.kind, query.limit, query.threshold, keyed[gs[0]][0]
@@ -216,16 +224,51 @@ def screen_many(
     return results
 
 
+def _in_order(
+    index: ScreeningIndex, query: Query,
+    spellings: list[tuple[tuple[tuple[Token, ...], str, bool, bool], np.ndarray, list[tuple[int, float]]]],
+    reachable: list[tuple[int, float]], floor: float,
+) -> list[tuple[int, float]]:  # fmt: skip
+    """The per-name path's merge of a name's spellings (``merge_spellings`` at the query's own ``floor``),
+    restricted to the ``reachable`` aliases.
+
+    The spellings were scored only where a row may reach the threshold, but the merge orders an alias by
+    the first spelling that scored it at or above ``floor``, which may be one the row bound skipped, and
+    the order decides ties between aliases of one entry. The few reachable aliases are therefore scored
+    in every spelling that has them as candidates, in the per-name path's candidate order.
+    """
+    keep = {a for a, _s in reachable}
+    lists = []
+    for (tokens, name, org, person_only), cands, scored in spellings:
+        known = dict(scored)
+        found = []
+        for a in cands.tolist():
+            if a not in keep:
+                continue
+            is_org = bool(index.alias_org[a])
+            if (person_only and is_org) or (
+                query.kind is not None and index.entries[int(index.alias_entry[a])].kind != query.kind
+            ):
+                continue
+            score = known.get(a)
+            if score is None:
+                variant = tokens if is_org == org else tokenize(name, organisation=is_org)
+                score = score_tokens(variant, index.alias_tokens(a), not is_org)
+            found.append((a, score))
+        lists.append(found)
+    return merge_spellings(lists, floor)
+
+
 class _Clock:
-    """Adds the time since the last lap to a named stage (nothing when no ``stages`` dict is given)."""
+    """Adds the CPU time since the last lap to a named stage (nothing when no ``stages`` dict is given)."""
 
     def __init__(self, stages: dict[str, float] | None) -> None:
         self.stages = stages
-        self.last = time.perf_counter()
+        self.last = time.process_time()
 
     def lap(self, stage: str) -> None:
         if self.stages is not None:
-            now = time.perf_counter()
+            now = time.process_time()
             self.stages[stage] = self.stages.get(stage, 0.0) + now - self.last
             self.last = now
 
@@ -251,6 +294,11 @@ def _score_chunk(
     person_only = np.asarray([k[3] for k in keyed], dtype=np.bool_)
     keep &= ~(person_only[rg] & index.alias_org[ra])
     ra, rg = ra[keep], rg[keep]
+    # A name score is at most 1: a row whose entry's evidence asks for more (a listed birth date five
+    # years off, say) is never scored; most rows of ordinary travellers end here.
+    row_cut = _row_cutoffs(state, cutoff, reach, rg, ra)
+    keep = row_cut <= 1.0
+    ra, rg, row_cut = ra[keep], rg[keep], row_cut[keep]
     if not len(ra):
         return
     is_org = index.alias_org[ra]
@@ -274,7 +322,6 @@ def _score_chunk(
     q_ptr = np.concatenate(([0], np.cumsum([len(v) for v in variants]))).astype(np.int64)
     q_table = _TokenTable(q_tokens, state.text_ids, state.phon_ids)
     ids = np.asarray(q_ids, dtype=np.int64)
-    row_cut = _row_cutoffs(state, cutoff, reach, rg, ra)
     alive = _survivors(index, state, q_table, q_tokens, ids, q_ptr, rq, ra, row_cut)
     clock.lap("bound")
     # Survivors get the exact scorer; keep each name's candidate order (it decides ties between aliases).
@@ -368,7 +415,7 @@ def _row_cutoffs(
     five or more at most DOB_FAR (``_one_dob``: off by one is DOB_NEAR, up to four DOB_OFF), whichever
     of the entry's dates is compared; an entry with no date adds nothing; the alias's weak grade,
     single name or short parts always count (``ScreeningIndex.rank``). Groups whose row reach is 0
-    (names of several spellings, thresholds at 0 or 1) keep their floor.
+    (thresholds at 0 or 1) keep their floor.
     """
     r = reach[rg]
     with np.errstate(invalid="ignore", over="ignore"):  # inf where a group has no row bound: not used
