@@ -119,6 +119,7 @@ def screen_many(
     reach_of: list[list[float]] = []  # per group: _REACH_FIELDS, combined over its travellers
     seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
     floor_q: list[float] = []
+    reach_cache: dict[tuple, tuple[tuple[float, ...] | None, float, float]] = {}
     several: set[int] = set()  # groups of names with several spellings
     cands_of: dict[int, np.ndarray] = {}  # their candidates, in order (``_in_order``)
     reach_q: list[tuple[float, ...] | None] = []
@@ -157,10 +158,21 @@ def screen_many(
         # A name is scored only as far as the evidence the lists hold could lift it (``_reach``,
         # ``_row_cutoffs``): a candidate below that cannot reach the threshold. A name of several
         # spellings is merged at the query's own floor all the same (``_in_order``).
-        reach = _reach(state, found, query.threshold)
+        # Travellers' evidence repeats (a date, a nationality, a document no entry lists): bounded once each.
+        listed = bool(found.document) and found.document in state.doc_keys
+        known = bool(found.nationality) and found.nationality in state.nationalities
+        ev_key = (found.dob, bool(found.nationality), known, bool(found.document), listed, query.threshold)
+        bounded = reach_cache.get(ev_key)
+        if bounded is None:
+            reach = _reach(state, found, query.threshold)
+            bounded = reach_cache[ev_key] = (
+                reach,
+                _floor(found, query.threshold, reach),
+                found.floor(query.threshold),
+            )
+        reach, floor, own_floor = bounded
         reach_q.append(reach)
-        floor = _floor(found, query.threshold, reach)
-        floor_q.append(floor if len(gs) == 1 else found.floor(query.threshold))
+        floor_q.append(floor if len(gs) == 1 else own_floor)
         for g in gs:
             kinds_of[g].add(query.kind)
             floor_of[g] = min(floor_of[g], floor)
