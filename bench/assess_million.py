@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             "total": round(total_s, 2),
             "rules_cpu_per_worker": [round(p["rules_cpu_s"], 2) for p in parts],
             "screening_cpu_per_worker": [round(p["screening_cpu_s"], 2) for p in parts],
-            "screening_stages_per_worker": [
+            "screening_stage_cpu_per_worker": [
                 {k: round(v, 2) for k, v in p["stages"].items()}  # type: ignore[attr-defined]
                 for p in parts
             ],
