@@ -19,7 +19,12 @@ Run: ``python -m bench.assess_million`` (N = 1,000,000) or ``--n 200000``. Print
   travellers, as names/s on one core and projected to N on two cores; ``paths_agree_on_sample``
   checks that the bulk path gives exactly the same hits (entries, aliases, scores, reasons).
 
-Goal (brief, issue 4): one million travellers through rules + screening in under 60 s on two cores.
+* The machine is shared: each worker's CPU seconds (rules, screening) are reported beside its wall
+  time, with the load average at the start and at the end; ``seconds.screening_stages_per_worker``
+  splits screening into normalisation (spellings), candidate generation, the vectorised bound, the
+  exact scorer and result assembly (evidence, ranking).
+
+Goal (issue 25 item 4): one million travellers through rules + screening in under 20 s on two cores.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ from apps.watchlists.matching import ScreeningIndex  # noqa: E402
 from bench.risk import generate, rules  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "watchlists"
-GOAL_SECONDS = 60.0
+GOAL_SECONDS = 20.0
 WORKERS = 2
 #: Faker locale -> share of arrivals (roughly a UK hub's mix).
 ORIGINS = {
@@ -134,6 +139,7 @@ def _work(worker: int) -> dict[str, float | int]:
     index: ScreeningIndex = _shared["index"]  # type: ignore[assignment]
     mine = np.flatnonzero(_shared["shard"] == worker)  # type: ignore[operator]
     started = time.perf_counter()
+    cpu = time.process_time()
     live = _shared["rules"]
     frame = frame_from_raw("traveller", raw.iloc[mine].reset_index(drop=True), _shared["fields"])  # type: ignore[arg-type]
     fired = np.zeros(len(mine), dtype=np.bool_)
@@ -141,14 +147,17 @@ def _work(worker: int) -> dict[str, float | int]:
         if not rule.shadow:
             fired |= rule.fires(frame)
     rules_s = time.perf_counter() - started
+    rules_cpu = time.process_time() - cpu
     names, dobs, nats, docs = (_shared[k] for k in ("names", "dobs", "nats", "docs"))
     queries = [
         Query(names[i], date_of_birth=dobs[i], nationality=nats[i], document=docs[i], kind="person")  # type: ignore[index]
         for i in mine.tolist()
     ]
-    t0 = time.perf_counter()
-    found = screen_many(index, queries)
+    t0, cpu = time.perf_counter(), time.process_time()
+    stages: dict[str, float] = {}
+    found = screen_many(index, queries, stages=stages)
     screen_s = time.perf_counter() - t0
+    screen_cpu = time.process_time() - cpu
     return {
         "worker": worker,
         "travellers": len(mine),
@@ -157,6 +166,9 @@ def _work(worker: int) -> dict[str, float | int]:
         "screening_hits": sum(1 for f in found if f),
         "rules_s": rules_s,
         "screening_s": screen_s,
+        "rules_cpu_s": rules_cpu,
+        "screening_cpu_s": screen_cpu,
+        "stages": stages,  # type: ignore[dict-item]
     }
 
 
@@ -189,6 +201,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     _shared.update(raw=raw, names=names, dobs=dobs, nats=nats, docs=docs, shard=shard, rules=live)
     _shared["fields"] = frame_fields(live)
 
+    load_at_start = os.getloadavg()
     started = time.perf_counter()
     index = ScreeningIndex.build(entries)
     _state(index)  # the bulk path's tables, built once and shared with the workers
@@ -226,6 +239,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             "rules_per_worker": [round(p["rules_s"], 2) for p in parts],
             "screening_per_worker": [round(p["screening_s"], 2) for p in parts],
             "total": round(total_s, 2),
+            "rules_cpu_per_worker": [round(p["rules_cpu_s"], 2) for p in parts],
+            "screening_cpu_per_worker": [round(p["screening_cpu_s"], 2) for p in parts],
+            "screening_stage_cpu_per_worker": [
+                {k: round(v, 2) for k, v in p["stages"].items()}  # type: ignore[attr-defined]
+                for p in parts
+            ],
         },
         "travellers_per_second": round(args.n / total_s),
         "screening_names_per_second": round(screening_names / screen_wall),
@@ -245,14 +264,16 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         ),
         "paths_agree_on_sample": agree,
         "goal": {
-            "what": "1,000,000 travellers through rules + screening in < 60 s on two cores",
+            "what": "1,000,000 travellers through rules + screening in < 20 s on two cores",
             "seconds": round(total_s * 1_000_000 / args.n, 2),
             "extrapolated": args.n != 1_000_000,
             "met": total_s * 1_000_000 / args.n < GOAL_SECONDS,
         },
+        "met": total_s * 1_000_000 / args.n < GOAL_SECONDS and agree,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
+            "load_average_at_start": load_at_start,
             "load_average_at_end": os.getloadavg(),
         },
     }

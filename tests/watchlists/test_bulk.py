@@ -102,3 +102,45 @@ def test_screen_subjects_matches_screen_subject_for_every_kind(world, customs_li
         one = screen_subject(s)
         assert [h.as_dict() for h in bulk.get(s.pk, [])] == [h.as_dict() for h in one]
     assert len(bulk) == 5
+
+
+def _shifted(d, years: int, swap: bool = False) -> str:
+    """A listed date of birth moved by ``years`` (day and month swapped if asked), as a traveller gives it."""
+    month, day = (d.day, d.month) if swap else (d.month, d.day)
+    if not d.is_full:
+        return f"{d.year + years:04d}"
+    return f"{d.year + years:04d}-{month:02d}-{min(day, 28):02d}"
+
+
+def test_bulk_path_skips_only_what_cannot_reach_the_threshold(index: ScreeningIndex) -> None:
+    """The bulk path skips names and rows by the evidence the lists hold (a date of birth years away from
+    an entry's, a document no entry lists, an alias graded weak): travellers whose evidence sits on either
+    side of those bounds get exactly the per-name hits, under both thresholds."""
+    rng = random.Random(9)
+    people = [e for e in index.entries if e.kind == "person" and e.dates_of_birth][::11]
+    queries = []
+    for e in people:
+        d = e.dates_of_birth[0]
+        doc = e.documents[0].number if e.documents else None
+        nat = e.nationalities[0] if e.nationalities else "GB"
+        variant = name_variant(e.name, rng)
+        for years in (0, 1, 2, 4, 5, -3):
+            queries.append(Query(variant, date_of_birth=_shifted(d, years), nationality=nat, kind="person"))
+        queries.append(Query(variant, date_of_birth=_shifted(d, 0, swap=True), kind="person"))
+        queries.append(
+            Query(variant, date_of_birth=str(d.year), nationality="ZZ", document="X1", kind="person")
+        )
+        queries.append(Query(e.name, date_of_birth=_shifted(d, 7), document=doc, kind="person"))
+        queries.append(Query(variant, date_of_birth=_shifted(d, 9), document=doc, threshold=0.8))
+        queries.append(Query(e.name, date_of_birth=_shifted(d, 3), kind="person", threshold=0.8))
+    bulk = screen_many(index, queries)
+    one = [screen_one(index, q) for q in queries]
+    differ = [
+        (q, _signature(b), _signature(o))
+        for q, b, o in zip(queries, bulk, one, strict=True)
+        if _signature(b) != _signature(o)
+    ]
+    assert not differ, differ[:3]
+    # Both sides of the bounds are exercised: hits with a near date, none with a far one on a variant.
+    assert sum(1 for o in one if o) > len(people)
+    assert any(not o for o in one)

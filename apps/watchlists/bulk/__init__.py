@@ -27,6 +27,8 @@ batches of thousands of travellers. Where the time goes in the per-name path, an
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -36,11 +38,24 @@ import numpy as np
 from apps.watchlists.bulk.bounds import _survivors
 from apps.watchlists.bulk.similarity import _TokenTable
 from apps.watchlists.bulk.state import _candidates, _State, _state
-from apps.watchlists.evidence import REVIEW_THRESHOLD
+from apps.watchlists.evidence import (
+    DOB_EXACT,
+    DOB_FAR,
+    DOB_OFF,
+    DOB_RANGE,
+    DOB_SAME_YEAR_OTHER_DAY,
+    DOB_SWAPPED,
+    DOB_YEAR,
+    DOCUMENT_MATCH,
+    NAME_MIDPOINT,
+    NAME_SLOPE,
+    NATIONALITY_MATCH,
+    REVIEW_THRESHOLD,
+)
 from apps.watchlists.importers.entries import BirthDate
 from apps.watchlists.matching.index import CANDIDATES, SPELLING_CANDIDATES, ScreeningIndex, _key
 from apps.watchlists.matching.names import Token, tokenize
-from apps.watchlists.matching.query import Evidence, Match, merge_spellings
+from apps.watchlists.matching.query import Evidence, Match, _doc_key, merge_spellings
 from apps.watchlists.matching.scoring import score_tokens
 
 __all__ = ["Query", "screen_many", "screen_one"]
@@ -81,8 +96,15 @@ def screen_one(index: ScreeningIndex, q: Query) -> list[Match]:
     )
 
 
-def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Match]]:
-    """``[screen_one(index, q) for q in queries]``, computed in bulk; same hits, same order."""
+def screen_many(
+    index: ScreeningIndex, queries: Sequence[Query], stages: dict[str, float] | None = None
+) -> list[list[Match]]:
+    """``[screen_one(index, q) for q in queries]``, computed in bulk; same hits, same order.
+
+    ``stages``, when given, receives the CPU seconds spent in each stage (for the benches: CPU time, because
+    the machines they run on are shared).
+    """
+    clock = _Clock(stages)
     results: list[list[Match]] = [[] for _ in queries]
     if not queries or not len(index):
         return results
@@ -94,7 +116,13 @@ def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Ma
     keyed: list[tuple[tuple[Token, ...], str, bool, bool]] = []
     kinds_of: list[set[str | None]] = []
     floor_of: list[float] = []
+    reach_of: list[list[float]] = []  # per group: _REACH_FIELDS, combined over its travellers
     seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
+    floor_q: list[float] = []
+    reach_cache: dict[tuple, tuple[tuple[float, ...] | None, float, float]] = {}
+    several: set[int] = set()  # groups of names with several spellings
+    cands_of: dict[int, np.ndarray] = {}  # their candidates, in order (``_in_order``)
+    reach_q: list[tuple[float, ...] | None] = []
 
     def group(key: tuple, entry: tuple[tuple[Token, ...], str, bool, bool]) -> int:
         g = groups.get(key)
@@ -103,9 +131,12 @@ def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Ma
             keyed.append(entry)
             kinds_of.append(set())
             floor_of.append(np.inf)
+            reach_of.append([np.inf, -np.inf, -np.inf, np.inf, -np.inf, 0.0, 1.0])
         return g
 
-    for query in queries:
+    found_of = _evidence(queries)
+    clock.lap("evidence")
+    for query, found in zip(queries, found_of, strict=True):
         org = query.kind is not None and query.kind != "person"
         raw = (query.name, org, query.kind is None)
         gs = seen.get(raw)
@@ -124,10 +155,40 @@ def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Ma
                 )
             seen[raw] = gs
         q_of.append(gs)
-        floor = query.evidence.floor(query.threshold)
+        # A name is scored only as far as the evidence the lists hold could lift it (``_reach``,
+        # ``_row_cutoffs``): a candidate below that cannot reach the threshold. A name of several
+        # spellings is merged at the query's own floor all the same (``_in_order``).
+        # Travellers' evidence repeats (a date, a nationality, a document no entry lists): bounded once each.
+        listed = bool(found.document) and found.document in state.doc_keys
+        known = bool(found.nationality) and found.nationality in state.nationalities
+        ev_key = (found.dob, bool(found.nationality), known, bool(found.document), listed, query.threshold)
+        bounded = reach_cache.get(ev_key)
+        if bounded is None:
+            reach = _reach(state, found, query.threshold)
+            bounded = reach_cache[ev_key] = (
+                reach,
+                _floor(found, query.threshold, reach),
+                found.floor(query.threshold),
+            )
+        reach, floor, own_floor = bounded
+        reach_q.append(reach)
+        floor_q.append(floor if len(gs) == 1 else own_floor)
         for g in gs:
             kinds_of[g].add(query.kind)
             floor_of[g] = min(floor_of[g], floor)
+            if len(gs) > 1:
+                several.add(g)
+            r = reach_of[g]
+            if reach is None:
+                r[6] = 0.0  # no row bound for this group
+            else:
+                r[0] = min(r[0], reach[0])
+                r[1] = max(r[1], reach[1])
+                r[2] = max(r[2], reach[2])
+                r[3] = min(r[3], reach[3])
+                r[4] = max(r[4], reach[4])
+                r[5] = max(r[5], reach[5])
+    clock.lap("normalise")
     scored: list[list[tuple[int, float]]] = [[] for _ in keyed]
     for start in range(0, len(keyed), CHUNK):
         chunk = range(start, min(start + CHUNK, len(keyed)))
@@ -137,6 +198,8 @@ def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Ma
             [keyed[g][0] for g in chunk],
             [SPELLING_CANDIDATES if keyed[g][3] else TOP_K for g in chunk],
         )
+        clock.lap("candidates")
+        cands_of.update((g, cands[j]) for j, g in enumerate(chunk) if g in several)
         _score_chunk(
             index,
             state,
@@ -144,19 +207,88 @@ def screen_many(index: ScreeningIndex, queries: Sequence[Query]) -> list[list[Ma
             [kinds_of[g] for g in chunk],
             cands,
             np.asarray([floor_of[g] for g in chunk]),
+            np.asarray([reach_of[g] for g in chunk]).reshape(len(chunk), 7),
             [scored[g] for g in chunk],
+            clock,
         )
     for i, query in enumerate(queries):
         gs = q_of[i]
         if gs and any(scored[g] for g in gs):
-            results[i] = _finish(index, query, [scored[g] for g in gs], keyed[gs[0]][0])
+            # A group is scored down to its lowest floor; each traveller keeps only what may reach
+            # the threshold with their own evidence (the rest would rank below it).
+            merged = merge_spellings([scored[g] for g in gs], floor_q[i])
+            if merged and reach_q[i] is not None:
+                # Dropping, after the merge, what cannot reach the threshold leaves the others' order.
+                cuts = _row_cutoffs(
+                    state, np.asarray([floor_q[i]]), np.asarray([[*reach_q[i], 1.0]]),  # type: ignore[misc]
+                    np.zeros(len(merged), dtype=np.int64), np.asarray([a for a, _s in merged], dtype=np.int64),
+                ).tolist()  # fmt: skip
+                merged = [m for m, cut in zip(merged, cuts, strict=True) if m[1] >= cut]
+            if merged and len(gs) > 1:
+                merged = _in_order(
+                    index, query, [(keyed[g], cands_of[g], scored[g]) for g in gs], merged, floor_q[i]
+                )
+            if merged:
+                results[i] = index.rank(
+                    merged, found_of[i], query.kind, query.limit, query.threshold, keyed[gs[0]][0]
+                )
+    clock.lap("rank")
     return results
+
+
+def _in_order(
+    index: ScreeningIndex, query: Query,
+    spellings: list[tuple[tuple[tuple[Token, ...], str, bool, bool], np.ndarray, list[tuple[int, float]]]],
+    reachable: list[tuple[int, float]], floor: float,
+) -> list[tuple[int, float]]:  # fmt: skip
+    """The per-name path's merge of a name's spellings (``merge_spellings`` at the query's own ``floor``),
+    restricted to the ``reachable`` aliases.
+
+    The spellings were scored only where a row may reach the threshold, but the merge orders an alias by
+    the first spelling that scored it at or above ``floor``, which may be one the row bound skipped, and
+    the order decides ties between aliases of one entry. The few reachable aliases are therefore scored
+    in every spelling that has them as candidates, in the per-name path's candidate order.
+    """
+    keep = {a for a, _s in reachable}
+    lists = []
+    for (tokens, name, org, person_only), cands, scored in spellings:
+        known = dict(scored)
+        found = []
+        for a in cands.tolist():
+            if a not in keep:
+                continue
+            is_org = bool(index.alias_org[a])
+            if (person_only and is_org) or (
+                query.kind is not None and index.entries[int(index.alias_entry[a])].kind != query.kind
+            ):
+                continue
+            score = known.get(a)
+            if score is None:
+                variant = tokens if is_org == org else tokenize(name, organisation=is_org)
+                score = score_tokens(variant, index.alias_tokens(a), not is_org)
+            found.append((a, score))
+        lists.append(found)
+    return merge_spellings(lists, floor)
+
+
+class _Clock:
+    """Adds the CPU time since the last lap to a named stage (nothing when no ``stages`` dict is given)."""
+
+    def __init__(self, stages: dict[str, float] | None) -> None:
+        self.stages = stages
+        self.last = time.process_time()
+
+    def lap(self, stage: str) -> None:
+        if self.stages is not None:
+            now = time.process_time()
+            self.stages[stage] = self.stages.get(stage, 0.0) + now - self.last
+            self.last = now
 
 
 def _score_chunk(
     index: ScreeningIndex, state: _State, keyed: list[tuple[tuple[Token, ...], str, bool, bool]],
-    kinds: list[set[str | None]], cands: list[np.ndarray], cutoff: np.ndarray,
-    scored: list[list[tuple[int, float]]],
+    kinds: list[set[str | None]], cands: list[np.ndarray], cutoff: np.ndarray, reach: np.ndarray,
+    scored: list[list[tuple[int, float]]], clock: _Clock,
 ) -> None:  # fmt: skip
     """Exact name scores of the candidates that may pass their group's ``cutoff``, in candidate order."""
     # Query variants: the person and organisation tokenisations of each name (score_tokens uses the
@@ -174,6 +306,11 @@ def _score_chunk(
     person_only = np.asarray([k[3] for k in keyed], dtype=np.bool_)
     keep &= ~(person_only[rg] & index.alias_org[ra])
     ra, rg = ra[keep], rg[keep]
+    # A name score is at most 1: a row whose entry's evidence asks for more (a listed birth date five
+    # years off, say) is never scored; most rows of ordinary travellers end here.
+    row_cut = _row_cutoffs(state, cutoff, reach, rg, ra)
+    keep = row_cut <= 1.0
+    ra, rg, row_cut = ra[keep], rg[keep], row_cut[keep]
     if not len(ra):
         return
     is_org = index.alias_org[ra]
@@ -197,13 +334,17 @@ def _score_chunk(
     q_ptr = np.concatenate(([0], np.cumsum([len(v) for v in variants]))).astype(np.int64)
     q_table = _TokenTable(q_tokens, state.text_ids, state.phon_ids)
     ids = np.asarray(q_ids, dtype=np.int64)
-    alive = _survivors(index, state, q_table, q_tokens, ids, q_ptr, rq, ra, cutoff[rg])
+    alive = _survivors(index, state, q_table, q_tokens, ids, q_ptr, rq, ra, row_cut)
+    clock.lap("bound")
     # Survivors get the exact scorer; keep each name's candidate order (it decides ties between aliases).
     exact: dict[tuple[int, int], float] = {}
-    for vid, a, g in zip(rq[alive].tolist(), ra[alive].tolist(), rg[alive].tolist(), strict=True):
+    for vid, a, g, cut in zip(
+        rq[alive].tolist(), ra[alive].tolist(), rg[alive].tolist(), row_cut[alive].tolist(), strict=True
+    ):
         score = score_tokens(variants[vid], index.alias_tokens(a), not index.alias_org[a])
-        if score >= cutoff[g]:
+        if score >= cut:
             exact[(g, a)] = score
+    clock.lap("exact")
     if not exact:
         return
     by_group: dict[int, dict[int, float]] = {}
@@ -213,10 +354,90 @@ def _score_chunk(
         scored[g].extend((a, found[a]) for a in cands[g].tolist() if a in found)
 
 
-def _finish(
-    index: ScreeningIndex, query: Query, scored: list[list[tuple[int, float]]], tokens: tuple[Token, ...]
-) -> list[Match]:
-    """The tail of :meth:`ScreeningIndex.screen` for one query: spellings merged, evidence, best per entry."""
-    found = query.evidence
-    merged = merge_spellings(scored, found.floor(query.threshold))
-    return index.rank(merged, found, query.kind, query.limit, query.threshold, tokens)
+def _evidence(queries: Sequence[Query]) -> list[Evidence]:
+    """``q.evidence`` for every query; dates of birth and nationalities repeat, and are read once each."""
+    dobs: dict[object, BirthDate | None] = {}
+    nats: dict[str | None, str | None] = {}
+    out: list[Evidence] = []
+    for q in queries:
+        dob = dobs.get(q.date_of_birth, _UNSEEN)
+        if dob is _UNSEEN:
+            dob = dobs[q.date_of_birth] = Evidence.of(q.date_of_birth).dob
+        nat = nats.get(q.nationality, _UNSEEN)
+        if nat is _UNSEEN:
+            nat = nats[q.nationality] = Evidence.of(None, q.nationality).nationality
+        out.append(Evidence(dob, nat, _doc_key(q.document) if q.document else ""))  # type: ignore[arg-type]
+    return out
+
+
+_UNSEEN = object()
+
+
+#: ``ScreeningIndex.rank`` keeps a match whose combined score *rounded to four places* reaches the
+#: threshold: the bounds below aim this much lower, so that rounding never lets through what they drop.
+ROUNDING = 1e-4
+
+
+def _reach(state: _State, found: Evidence, threshold: float) -> tuple[float, ...] | None:
+    """The most the lists' evidence could add to a name match of this traveller, as the row bound of
+    :func:`_row_cutoffs` needs it: (log-odds of the threshold less rounding, what a nationality and a
+    document could add, what a date of birth could add, the traveller's birth years lo and hi (inf, -inf
+    without), 1.0 when the traveller gave no date of birth, else 0.0). None for a threshold at 0 or 1.
+
+    A document number no entry lists adds nothing, a nationality no entry has only conflicts, and a date
+    of birth that is no entry's full date (nor that date with day and month swapped) adds at most what a
+    year or a range agreeing gives (:func:`apps.watchlists.evidence.dob_part`).
+    """
+    aim = threshold - ROUNDING
+    if aim <= 0.0 or threshold >= 1.0:
+        return None
+    other = 0.0
+    if found.document and found.document in state.doc_keys:
+        other += DOCUMENT_MATCH
+    if found.nationality and found.nationality in state.nationalities:
+        other += NATIONALITY_MATCH
+    dob = found.dob
+    if dob is None:
+        return (math.log(aim / (1.0 - aim)), other, 0.0, np.inf, -np.inf, 1.0)
+    dob_best = max(DOB_YEAR, DOB_RANGE, DOB_SAME_YEAR_OTHER_DAY, 0.0)
+    if dob.is_full and (dob.year, dob.day, dob.month) in state.full_dobs:
+        dob_best = max(dob_best, DOB_SWAPPED)
+    if dob.is_full and (dob.year, dob.month, dob.day) in state.full_dobs:
+        dob_best = max(dob_best, DOB_EXACT)
+    years = dob.years()
+    return (math.log(aim / (1.0 - aim)), other, dob_best, float(years[0]), float(years[-1]), 0.0)
+
+
+def _floor(found: Evidence, threshold: float, reach: tuple[float, ...] | None) -> float:
+    """The lowest name score that could reach ``threshold`` with the best evidence any listed entry can
+    add (``reach``; None: the query's own floor, which assumes every piece it brings agrees)."""
+    own = found.floor(threshold)
+    if reach is None:
+        return own
+    return max(own, NAME_MIDPOINT + (reach[0] - reach[1] - reach[2]) / NAME_SLOPE - 1e-9)
+
+
+def _row_cutoffs(
+    state: _State, cutoff: np.ndarray, reach: np.ndarray, rg: np.ndarray, ra: np.ndarray
+) -> np.ndarray:
+    """Per (group, alias) row, the name score below which no traveller of the group can reach their
+    threshold on that alias: the group's floor, raised by what the alias's entry and quality allow.
+
+    A listed date of birth two or more years from every year a traveller gives weighs at most DOB_OFF,
+    five or more at most DOB_FAR (``_one_dob``: off by one is DOB_NEAR, up to four DOB_OFF), whichever
+    of the entry's dates is compared; an entry with no date adds nothing; the alias's weak grade,
+    single name or short parts always count (``ScreeningIndex.rank``). Groups whose row reach is 0
+    (thresholds at 0 or 1) keep their floor.
+    """
+    r = reach[rg]
+    with np.errstate(invalid="ignore", over="ignore"):  # inf where a group has no row bound: not used
+        gap = np.maximum(
+            np.maximum(state.alias_year_lo[ra] - r[:, 4], r[:, 3] - state.alias_year_hi[ra]), 0.0
+        )
+        dated = state.alias_dated[ra] & np.isfinite(r[:, 3])
+        dob = np.where(gap >= 5, DOB_FAR, np.where(gap >= 2, DOB_OFF, r[:, 2]))
+        dob = np.where(dated, dob, 0.0)
+        dob = np.where(r[:, 5] > 0, np.maximum(dob, 0.0), dob)  # a traveller without a date loses nothing
+        raised = NAME_MIDPOINT + (r[:, 0] - r[:, 1] - dob - state.alias_quality[ra]) / NAME_SLOPE - 1e-9
+    base = cutoff[rg]
+    return np.where(r[:, 6] > 0, np.maximum(base, raised), base)

@@ -8,9 +8,11 @@ import weakref
 import numpy as np
 
 from apps.watchlists.bulk.similarity import _ALPHABET, _TokenTable
+from apps.watchlists.evidence import SHORT_NAME, SINGLE_NAME, WEAK_ALIAS
 from apps.watchlists.matching.index import ScreeningIndex
 from apps.watchlists.matching.names import Token
-from apps.watchlists.matching.scoring import EXTRA_QUERY_COST, SINGLE_NAME_EXTRA_COST
+from apps.watchlists.matching.query import _doc_key
+from apps.watchlists.matching.scoring import EXTRA_QUERY_COST, SINGLE_NAME_EXTRA_COST, short_name, single_name
 
 #: Per-name postings above which the per-name path switches to a dense pass: done name by name here.
 DENSE = 50_000
@@ -60,6 +62,35 @@ class _State:
             self.entry_kind[index.alias_entry] if len(index.alias_entry) else self.entry_kind[:0]
         )
         self.segments: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # What the lists hold as secondary evidence, for ``evidence_floor``: a traveller's document,
+        # date or nationality that no entry carries can add nothing to any match.
+        self.doc_keys = {_doc_key(d.number) for e in index.entries for d in e.documents}
+        self.full_dobs = {
+            (d.year, d.month, d.day) for e in index.entries for d in e.dates_of_birth if d.is_full
+        }
+        self.nationalities = {n for e in index.entries for n in e.nationalities}
+        # Per alias, for the row bound of ``apps.watchlists.bulk._row_cutoffs``: the hull of its entry's
+        # birth years (a "circa" date two years wider each way), and what the alias's own quality takes
+        # off every match on it (``ScreeningIndex.rank``: weak alias, single name, short parts).
+        lo = np.full(len(index.entries), np.inf)
+        hi = np.full(len(index.entries), -np.inf)
+        for e_idx, e in enumerate(index.entries):
+            for d in e.dates_of_birth:
+                slack = 2 if d.approximate else 0
+                lo[e_idx] = min(lo[e_idx], d.year - slack)
+                hi[e_idx] = max(hi[e_idx], (d.year_to or d.year) + slack)
+        self.alias_year_lo = lo[index.alias_entry]
+        self.alias_year_hi = hi[index.alias_entry]
+        self.alias_dated = np.isfinite(self.alias_year_lo)
+        quality = np.where(index.alias_weak, WEAK_ALIAS, 0.0)
+        for a in range(len(index.alias_entry)):
+            if not index.alias_org[a]:
+                tokens = index.alias_tokens(a)
+                if single_name(tokens):
+                    quality[a] += SINGLE_NAME
+                elif short_name(tokens):
+                    quality[a] += SHORT_NAME
+        self.alias_quality = quality
 
     def token_segments(self, index: ScreeningIndex, t: Token) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Posting ranges and gains of one query token, exactly as ``ScreeningIndex._candidates`` makes them."""
@@ -91,25 +122,37 @@ def _candidates(
 ) -> list[np.ndarray]:
     """``ScreeningIndex._candidates(q, k)`` for every ``q``, ``k`` in ``names``, ``top_ks``, merged into one
     numpy pass."""
-    seg_lo: list[np.ndarray] = []
-    seg_hi: list[np.ndarray] = []
-    seg_gain: list[np.ndarray] = []
-    seg_name: list[np.ndarray] = []
+    # Segments per distinct part of the chunk, then per (name, part) occurrence by index arithmetic: in
+    # the order of the names and of their parts, as the per-name path adds them up.
+    part_of: dict[tuple[str, bool], int] = {}
+    tables: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    occ_part: list[int] = []
+    occ_name: list[int] = []
     for k, q in enumerate(names):
         for t in q:
-            lo, hi, gain = state.token_segments(index, t)
-            if len(lo):
-                seg_lo.append(lo)
-                seg_hi.append(hi)
-                seg_gain.append(gain)
-                seg_name.append(np.full(len(lo), k, dtype=np.int64))
+            key = (t.text, t.abjad)
+            j = part_of.get(key)
+            if j is None:
+                j = part_of[key] = len(tables)
+                tables.append(state.token_segments(index, t))
+            occ_part.append(j)
+            occ_name.append(k)
     out = [np.zeros(0, dtype=np.int32) for _ in names]
-    if not seg_lo:
+    if not tables:
         return out
-    lo = np.concatenate(seg_lo)
-    lengths = np.concatenate(seg_hi) - lo
-    gains = np.concatenate(seg_gain)
-    owner = np.concatenate(seg_name)
+    part_n = np.fromiter((len(lo) for lo, _hi, _gain in tables), np.int64, len(tables))
+    if not part_n.sum():
+        return out
+    part_start = np.cumsum(part_n) - part_n
+    all_lo = np.concatenate([lo for lo, _hi, _gain in tables])
+    all_len = np.concatenate([hi for _lo, hi, _gain in tables]) - all_lo
+    all_gain = np.concatenate([gain for _lo, _hi, gain in tables])
+    occ = np.asarray(occ_part, dtype=np.int64)
+    occ_n = part_n[occ]
+    first = np.cumsum(occ_n) - occ_n
+    seg = np.arange(int(occ_n.sum()), dtype=np.int64) - np.repeat(first - part_start[occ], occ_n)
+    lo, lengths, gains = all_lo[seg], all_len[seg], all_gain[seg]
+    owner = np.repeat(np.asarray(occ_name, dtype=np.int64), occ_n)
     n_ids = np.bincount(owner, weights=lengths, minlength=len(names)).astype(np.int64)
     dense = np.flatnonzero(n_ids > DENSE)
     if len(dense):  # the per-name path takes another route for these: take it too
@@ -137,18 +180,22 @@ def _candidates(
     nonempty = bounds[1:] > bounds[:-1]
     group_max[nonempty] = np.maximum.reduceat(totals, bounds[:-1][nonempty])
     keep_rel = totals >= 0.3 * group_max[key_name]
-    for k in np.flatnonzero(nonempty).tolist():
-        if n_ids[k] > DENSE:
-            continue
+    # Names with no more postings than candidates keep every alias (``np.unique`` in the per-name path),
+    # names with no more aliases than candidates those within 0.3 of the best: both at once. The rest
+    # partition their totals name by name, exactly as the per-name path does (it decides ties).
+    k_top = np.asarray(top_ks, dtype=np.int64)
+    n_unique = bounds[1:] - bounds[:-1]
+    every = n_ids <= k_top
+    simple = nonempty & (n_ids <= DENSE) & (every | (n_unique <= k_top))
+    take = simple[key_name] & (every[key_name] | keep_rel)
+    pieces = np.split(key_alias[take], np.cumsum(np.bincount(key_name[take], minlength=len(names)))[:-1])
+    for k in np.flatnonzero(simple).tolist():
+        out[k] = pieces[k]
+    for k in np.flatnonzero(nonempty & (n_ids <= DENSE) & ~simple).tolist():
         s, e = bounds[k], bounds[k + 1]
         top_k = top_ks[k]
-        if n_ids[k] <= top_k:
-            out[k] = key_alias[s:e]
-        elif e - s > top_k:
-            g_tot = totals[s:e]
-            top = np.argpartition(-g_tot, top_k)[:top_k]
-            g_uniq, g_tot = key_alias[s:e][top], g_tot[top]
-            out[k] = g_uniq[g_tot >= 0.3 * g_tot.max()]
-        else:
-            out[k] = key_alias[s:e][keep_rel[s:e]]
+        g_tot = totals[s:e]
+        top = np.argpartition(-g_tot, top_k)[:top_k]
+        g_uniq, g_tot = key_alias[s:e][top], g_tot[top]
+        out[k] = g_uniq[g_tot >= 0.3 * g_tot.max()]
     return out
