@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.db.models.fields.json import KT
 
 from apps.agencies.operations import check, membership_of
 from apps.entities import resolution
-from apps.entities.models import BlockKey, EntityLink, LinkDecision
-from apps.intake.bulk import bulk_insert_rows
+from apps.entities.models import BlockKey, EntityLink, LinkDecision, LinkRecord
+from apps.intake.bulk import bulk_insert_rows, copy_text
 from apps.intake.models import Subject, SubjectLink
 from apps.intake.normalise import key_hash
 
@@ -169,6 +169,7 @@ def _link_kind(
     keys = _hashed(resolution.block_keys(prepared, engine_kind))
     new_ids = set(new["rid"].tolist())
     bulk_insert_rows(BlockKey, [{"subject_id": int(r), "key": k} for k, r in keys.itertuples(index=False)])
+    _store_prepared(prepared, fresh=True)
     stored_keys, stored = _stored_candidates(keys, new_ids, subject_kind, engine_kind, counts)
     pairs = resolution.candidate_pairs(keys, stored_keys if stored is not None else None)
     every = prepared if stored is None else pd.concat([stored, prepared])
@@ -191,37 +192,83 @@ def _link_kind(
 def _stored_candidates(
     keys: pd.DataFrame, new_ids: set[int], subject_kind: str, engine_kind: str, counts: LinkCounts
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The stored records sharing a usable blocking key with the batch: their keys and prepared columns."""
+    """The live stored records sharing a usable blocking key with the batch: their keys and prepared
+    columns (read from ``LinkRecord``, prepared once when each was stored)."""
     batch_keys = keys["key"].unique().tolist()
     # A key that MAX_BLOCK live stored records hold already blocks nothing (``candidate_pairs`` drops it
     # once the batch's own holders are added): its holders are not read at all. Counted by the database,
     # so that the common keys (a frequent name and nationality) are not brought back to be dropped.
-    usable = (
+    live = (
         BlockKey.objects.filter(key__any=batch_keys, subject__kind=subject_kind)
         .exclude(subject__status=Subject.Status.SUPERSEDED)
         .exclude(subject_id__any=new_ids)
         .order_by()
-        .values("key")
-        .annotate(n=Count("pk"))
-        .filter(n__lt=resolution.MAX_BLOCK)
-        .values("key")
     )
-    stored_pairs = list(
-        BlockKey.objects.filter(key__any=batch_keys, key__in=usable)
-        .exclude(subject_id__any=new_ids)
-        .order_by()
-        .values_list("key", "subject_id")[:MAX_CANDIDATES]
+    usable = live.values("key").annotate(n=Count("pk")).filter(n__lt=resolution.MAX_BLOCK).values("key")
+    stored_pairs = list(live.filter(key__in=usable).values_list("key", "subject_id")[:MAX_CANDIDATES])
+    if not stored_pairs:
+        return None, None
+    stored_keys = pd.DataFrame(stored_pairs, columns=["key", "rid"])
+    holders = sorted(set(stored_keys["rid"].tolist()))
+    counts.candidates += len(holders)
+    columns = _prepared_columns(engine_kind)
+    packed = list(LinkRecord.objects.filter(subject_id__any=holders).values_list("subject_id", "fields"))
+    frames = []
+    if packed:
+        split = [fields.split(LinkRecord.SEPARATOR) for _, fields in packed]
+        index = pd.Index([pk for pk, _ in packed], dtype="int64", name="rid")
+        frames.append(
+            pd.DataFrame(
+                {
+                    c: pd.Series([f[i] for f in split], dtype=object, index=index)
+                    for i, c in enumerate(columns)
+                },
+                index=index,
+            )
+        )
+    missing = sorted(set(holders) - {pk for pk, _ in packed})
+    if missing:
+        # Stored before link records were kept: prepared from their facts this once, and kept.
+        others = _stored(missing, subject_kind)
+        if others:
+            late = resolution.prepare(_frame(others, subject_kind), engine_kind)
+            _store_prepared(late, fresh=False)
+            frames.append(late)
+    if not frames:
+        return None, None
+    stored = pd.concat(frames) if len(frames) > 1 else frames[0]
+    # Only keys of records actually prepared: the scorer looks each pair's records up by id.
+    return stored_keys[stored_keys["rid"].isin(stored.index)], stored
+
+
+def _prepared_columns(engine_kind: str) -> list[str]:
+    """The columns ``resolution.prepare`` makes for a kind, in its order (that of ``LinkRecord.fields``)."""
+    empty = pd.DataFrame({"rid": pd.Series([], dtype="int64")})
+    return list(resolution.prepare(empty, engine_kind).columns)
+
+
+def _packed(prepared: pd.DataFrame) -> list[tuple[int, str]]:
+    """Each prepared record as (subject id, its columns joined by ``LinkRecord.SEPARATOR``)."""
+    sep = LinkRecord.SEPARATOR
+    columns = [[v.replace(sep, " ") for v in prepared[c].tolist()] for c in prepared.columns]
+    return list(zip(prepared.index.tolist(), map(sep.join, zip(*columns, strict=True)), strict=True))
+
+
+def _store_prepared(prepared: pd.DataFrame, *, fresh: bool) -> None:
+    """Keep the prepared columns of records: with one COPY for a batch's new records (``fresh``: no row
+    can exist for them yet), else skipping records another batch has kept meanwhile."""
+    rows = _packed(prepared)
+    if not rows:
+        return
+    if fresh and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            statement = "COPY entities_linkrecord (subject_id, fields) FROM STDIN"
+            with cursor.cursor.copy(statement) as copy:
+                copy.write("".join(f"{pk}\t{copy_text(fields)}\n" for pk, fields in rows))
+        return
+    LinkRecord.objects.bulk_create(
+        [LinkRecord(subject_id=pk, fields=fields) for pk, fields in rows], ignore_conflicts=True
     )
-    stored_keys = pd.DataFrame(stored_pairs, columns=["key", "rid"]) if stored_pairs else None
-    stored = None
-    if stored_keys is not None:
-        holders = sorted(set(stored_keys["rid"].tolist()))
-        others = _stored(holders, subject_kind)
-        live = {r[0] for r in others}
-        stored_keys = stored_keys[stored_keys["rid"].isin(live)]
-        stored = resolution.prepare(_frame(others, subject_kind), engine_kind) if others else None
-        counts.candidates += len(others)
-    return stored_keys, stored
 
 
 def _linked(links: resolution.Links) -> dict[Pair, tuple[float, float]]:
