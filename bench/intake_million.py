@@ -177,7 +177,9 @@ def main() -> None:
 
         def rss_at(fraction: float) -> int:
             moment = seconds * fraction
-            return next((kib for t, kib in samples if t >= moment), samples[-1][1] if samples else 0) // 1024
+            # A sample taken as the child exited reads 0: only live readings count.
+            live = [(t, kib) for t, kib in samples if kib]
+            return next((kib for t, kib in live if t >= moment), live[-1][1] if live else 0) // 1024
 
         report = {
             "travellers_generated": args.travellers,
@@ -192,7 +194,7 @@ def main() -> None:
                 "at_100%": rss_at(0.99),
                 "peak": max((k for _, k in samples), default=0) // 1024,
             },
-            "progress_updates_on_console": err.count("file/s"),
+            "progress_updates_on_console": err.count("ingest:"),  # one a redraw of the bar
             "summary": out.strip().splitlines()[-1:],
             "cpu_seconds": {
                 "intake_process": round(

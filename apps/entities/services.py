@@ -22,13 +22,13 @@ import pandas as pd
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.db.models.fields.json import KT
 
 from apps.agencies.operations import check, membership_of
 from apps.entities import resolution
 from apps.entities.models import BlockKey, EntityLink, LinkDecision, LinkRecord
-from apps.intake.bulk import bulk_insert_rows, copy_text
+from apps.intake.bulk import bulk_insert_rows, copy_text, keep_statistics_current
 from apps.intake.models import Subject, SubjectLink
 from apps.intake.normalise import key_hash
 
@@ -164,13 +164,18 @@ def _link_kind(
     rows: list[BatchRecord], subject_kind: str, engine_kind: str, link_kind: str, counts: LinkCounts
 ) -> None:
     """Block, score and store the links of one kind's new records, among themselves and with stored ones."""
+    # The planner must know how large the key table has grown: with statistics from when it was
+    # small (never analysed, autovacuum off or behind) it read the whole table for every batch, a
+    # cost that grew with everything stored. Changes of earlier, committed batches are counted.
+    keep_statistics_current(BlockKey, LinkRecord)
     new = _frame(rows, subject_kind)
     prepared = resolution.prepare(new, engine_kind)
     keys = _hashed(resolution.block_keys(prepared, engine_kind))
     new_ids = set(new["rid"].tolist())
+    # Read before the batch's own keys are written: the lookup then returns only stored holders.
+    stored_keys, stored = _stored_candidates(keys, new_ids, subject_kind, engine_kind, counts)
     bulk_insert_rows(BlockKey, [{"subject_id": int(r), "key": k} for k, r in keys.itertuples(index=False)])
     _store_prepared(prepared, fresh=True)
-    stored_keys, stored = _stored_candidates(keys, new_ids, subject_kind, engine_kind, counts)
     pairs = resolution.candidate_pairs(keys, stored_keys if stored is not None else None)
     every = prepared if stored is None else pd.concat([stored, prepared])
     links = resolution.score(every, pairs, engine_kind)
@@ -195,20 +200,32 @@ def _stored_candidates(
     """The live stored records sharing a usable blocking key with the batch: their keys and prepared
     columns (read from ``LinkRecord``, prepared once when each was stored)."""
     batch_keys = keys["key"].unique().tolist()
-    # A key that MAX_BLOCK live stored records hold already blocks nothing (``candidate_pairs`` drops it
-    # once the batch's own holders are added): its holders are not read at all. Counted by the database,
-    # so that the common keys (a frequent name and nationality) are not brought back to be dropped.
-    live = (
-        BlockKey.objects.filter(key__any=batch_keys, subject__kind=subject_kind)
-        .exclude(subject__status=Subject.Status.SUPERSEDED)
-        .exclude(subject_id__any=new_ids)
+    # Three index lookups, none joined: the stored holders of the batch's keys (its own are not written
+    # yet, but a re-linked record may hold keys already: left out here), which of them are live records
+    # of this kind, and their prepared fields. Joining the key table to the subjects made the planner
+    # hash whole tables for what is a few thousand rows.
+    held = [
+        (key, pk)
+        for key, pk in BlockKey.objects.filter(key__any=batch_keys)
         .order_by()
-    )
-    usable = live.values("key").annotate(n=Count("pk")).filter(n__lt=resolution.MAX_BLOCK).values("key")
-    stored_pairs = list(live.filter(key__in=usable).values_list("key", "subject_id")[:MAX_CANDIDATES])
-    if not stored_pairs:
+        .values_list("key", "subject_id")[:MAX_CANDIDATES]
+        if pk not in new_ids
+    ]
+    if not held:
         return None, None
-    stored_keys = pd.DataFrame(stored_pairs, columns=["key", "rid"])
+    live = set(
+        Subject.objects.filter(pk__any=list({pk for _, pk in held}), kind=subject_kind)
+        .exclude(status=Subject.Status.SUPERSEDED)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    stored_keys = pd.DataFrame([(k, pk) for k, pk in held if pk in live], columns=["key", "rid"])
+    # A key that MAX_BLOCK live stored records hold already blocks nothing (``candidate_pairs`` drops it
+    # once the batch's own holders are added): its holders are not read at all.
+    sizes = stored_keys["key"].map(stored_keys["key"].value_counts())
+    stored_keys = stored_keys[sizes < resolution.MAX_BLOCK]
+    if not len(stored_keys):
+        return None, None
     holders = sorted(set(stored_keys["rid"].tolist()))
     counts.candidates += len(holders)
     columns = _prepared_columns(engine_kind)
