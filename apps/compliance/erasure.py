@@ -62,6 +62,9 @@ def scrub_reasons(reasons: list[Any]) -> list[Any]:
 
 def erase_copies(*, subject_ids: list[int], kept_ids: set[int]) -> None:
     """Scrub the copies of the erased subjects' data; ``kept_ids`` are those scrubbed in place."""
+    link_record = _model("entities.LinkRecord")  # the names entity resolution links a record on
+    if link_record is not None and kept_ids:
+        link_record.objects.filter(subject_id__in=kept_ids).delete()
     assessment = _model("risk.Assessment")
     if assessment is not None and kept_ids:
         rows = assessment.objects.filter(subject_id__in=kept_ids).values_list("pk", "explanation")

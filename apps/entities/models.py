@@ -28,6 +28,26 @@ class BlockKey(models.Model):
         return self.key
 
 
+class LinkRecord(models.Model):
+    """A person or trader record's linking fields as the engine prepared them (``resolution.prepare``).
+
+    Written once, with the record's blocking keys: a later batch that shares a key with the record reads
+    this row (one primary-key probe) instead of reading the record's facts and preparing them again,
+    which was most of the cost of linking a batch once much was stored. ``fields`` holds the prepared
+    columns in the engine's order, joined by ``SEPARATOR``. It is a copy of the record's names, birth
+    date and document: deleted with the record (cascade), and by ``compliance.erasure.erase_copies``
+    when an erased record is kept scrubbed in place.
+    """
+
+    SEPARATOR = "\x1f"  # ASCII unit separator: never in a prepared field (see ``services._packed``)
+
+    subject = models.OneToOneField(Subject, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    fields = models.TextField()
+
+    def __str__(self) -> str:
+        return str(self.subject_id)
+
+
 class EntityLink(models.Model):
     """Two records found to be the same person or the same trader, with the score and the reasons.
 

@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.fields.json import KT
 
 from apps.agencies.operations import check, membership_of
 from apps.entities import resolution
-from apps.entities.models import BlockKey, EntityLink, LinkDecision
-from apps.intake.bulk import bulk_insert_rows
+from apps.entities.models import BlockKey, EntityLink, LinkDecision, LinkRecord
+from apps.intake.bulk import bulk_insert_rows, copy_text, keep_statistics_current
 from apps.intake.models import Subject, SubjectLink
 from apps.intake.normalise import key_hash
 
@@ -164,12 +164,18 @@ def _link_kind(
     rows: list[BatchRecord], subject_kind: str, engine_kind: str, link_kind: str, counts: LinkCounts
 ) -> None:
     """Block, score and store the links of one kind's new records, among themselves and with stored ones."""
+    # The planner must know how large the key table has grown: with statistics from when it was
+    # small (never analysed, autovacuum off or behind) it read the whole table for every batch, a
+    # cost that grew with everything stored. Changes of earlier, committed batches are counted.
+    keep_statistics_current(BlockKey, LinkRecord)
     new = _frame(rows, subject_kind)
     prepared = resolution.prepare(new, engine_kind)
     keys = _hashed(resolution.block_keys(prepared, engine_kind))
     new_ids = set(new["rid"].tolist())
-    bulk_insert_rows(BlockKey, [{"subject_id": int(r), "key": k} for k, r in keys.itertuples(index=False)])
+    # Read before the batch's own keys are written: the lookup then returns only stored holders.
     stored_keys, stored = _stored_candidates(keys, new_ids, subject_kind, engine_kind, counts)
+    bulk_insert_rows(BlockKey, [{"subject_id": int(r), "key": k} for k, r in keys.itertuples(index=False)])
+    _store_prepared(prepared, fresh=True)
     pairs = resolution.candidate_pairs(keys, stored_keys if stored is not None else None)
     every = prepared if stored is None else pd.concat([stored, prepared])
     links = resolution.score(every, pairs, engine_kind)
@@ -191,37 +197,95 @@ def _link_kind(
 def _stored_candidates(
     keys: pd.DataFrame, new_ids: set[int], subject_kind: str, engine_kind: str, counts: LinkCounts
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The stored records sharing a usable blocking key with the batch: their keys and prepared columns."""
+    """The live stored records sharing a usable blocking key with the batch: their keys and prepared
+    columns (read from ``LinkRecord``, prepared once when each was stored)."""
     batch_keys = keys["key"].unique().tolist()
-    # A key that MAX_BLOCK live stored records hold already blocks nothing (``candidate_pairs`` drops it
-    # once the batch's own holders are added): its holders are not read at all. Counted by the database,
-    # so that the common keys (a frequent name and nationality) are not brought back to be dropped.
-    usable = (
-        BlockKey.objects.filter(key__any=batch_keys, subject__kind=subject_kind)
-        .exclude(subject__status=Subject.Status.SUPERSEDED)
-        .exclude(subject_id__any=new_ids)
-        .order_by()
-        .values("key")
-        .annotate(n=Count("pk"))
-        .filter(n__lt=resolution.MAX_BLOCK)
-        .values("key")
-    )
-    stored_pairs = list(
-        BlockKey.objects.filter(key__any=batch_keys, key__in=usable)
-        .exclude(subject_id__any=new_ids)
+    # Three index lookups, none joined: the stored holders of the batch's keys (its own are not written
+    # yet, but a re-linked record may hold keys already: left out here), which of them are live records
+    # of this kind, and their prepared fields. Joining the key table to the subjects made the planner
+    # hash whole tables for what is a few thousand rows.
+    held = [
+        (key, pk)
+        for key, pk in BlockKey.objects.filter(key__any=batch_keys)
         .order_by()
         .values_list("key", "subject_id")[:MAX_CANDIDATES]
+        if pk not in new_ids
+    ]
+    if not held:
+        return None, None
+    live = set(
+        Subject.objects.filter(pk__any=list({pk for _, pk in held}), kind=subject_kind)
+        .exclude(status=Subject.Status.SUPERSEDED)
+        .order_by()
+        .values_list("pk", flat=True)
     )
-    stored_keys = pd.DataFrame(stored_pairs, columns=["key", "rid"]) if stored_pairs else None
-    stored = None
-    if stored_keys is not None:
-        holders = sorted(set(stored_keys["rid"].tolist()))
-        others = _stored(holders, subject_kind)
-        live = {r[0] for r in others}
-        stored_keys = stored_keys[stored_keys["rid"].isin(live)]
-        stored = resolution.prepare(_frame(others, subject_kind), engine_kind) if others else None
-        counts.candidates += len(others)
-    return stored_keys, stored
+    stored_keys = pd.DataFrame([(k, pk) for k, pk in held if pk in live], columns=["key", "rid"])
+    # A key that MAX_BLOCK live stored records hold already blocks nothing (``candidate_pairs`` drops it
+    # once the batch's own holders are added): its holders are not read at all.
+    sizes = stored_keys["key"].map(stored_keys["key"].value_counts())
+    stored_keys = stored_keys[sizes < resolution.MAX_BLOCK]
+    if not len(stored_keys):
+        return None, None
+    holders = sorted(set(stored_keys["rid"].tolist()))
+    counts.candidates += len(holders)
+    columns = _prepared_columns(engine_kind)
+    packed = list(LinkRecord.objects.filter(subject_id__any=holders).values_list("subject_id", "fields"))
+    frames = []
+    if packed:
+        split = [fields.split(LinkRecord.SEPARATOR) for _, fields in packed]
+        index = pd.Index([pk for pk, _ in packed], dtype="int64", name="rid")
+        frames.append(
+            pd.DataFrame(
+                {
+                    c: pd.Series([f[i] for f in split], dtype=object, index=index)
+                    for i, c in enumerate(columns)
+                },
+                index=index,
+            )
+        )
+    missing = sorted(set(holders) - {pk for pk, _ in packed})
+    if missing:
+        # Stored before link records were kept: prepared from their facts this once, and kept.
+        others = _stored(missing, subject_kind)
+        if others:
+            late = resolution.prepare(_frame(others, subject_kind), engine_kind)
+            _store_prepared(late, fresh=False)
+            frames.append(late)
+    if not frames:
+        return None, None
+    stored = pd.concat(frames) if len(frames) > 1 else frames[0]
+    # Only keys of records actually prepared: the scorer looks each pair's records up by id.
+    return stored_keys[stored_keys["rid"].isin(stored.index)], stored
+
+
+def _prepared_columns(engine_kind: str) -> list[str]:
+    """The columns ``resolution.prepare`` makes for a kind, in its order (that of ``LinkRecord.fields``)."""
+    empty = pd.DataFrame({"rid": pd.Series([], dtype="int64")})
+    return list(resolution.prepare(empty, engine_kind).columns)
+
+
+def _packed(prepared: pd.DataFrame) -> list[tuple[int, str]]:
+    """Each prepared record as (subject id, its columns joined by ``LinkRecord.SEPARATOR``)."""
+    sep = LinkRecord.SEPARATOR
+    columns = [[v.replace(sep, " ") for v in prepared[c].tolist()] for c in prepared.columns]
+    return list(zip(prepared.index.tolist(), map(sep.join, zip(*columns, strict=True)), strict=True))
+
+
+def _store_prepared(prepared: pd.DataFrame, *, fresh: bool) -> None:
+    """Keep the prepared columns of records: with one COPY for a batch's new records (``fresh``: no row
+    can exist for them yet), else skipping records another batch has kept meanwhile."""
+    rows = _packed(prepared)
+    if not rows:
+        return
+    if fresh and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            statement = "COPY entities_linkrecord (subject_id, fields) FROM STDIN"
+            with cursor.cursor.copy(statement) as copy:
+                copy.write("".join(f"{pk}\t{copy_text(fields)}\n" for pk, fields in rows))
+        return
+    LinkRecord.objects.bulk_create(
+        [LinkRecord(subject_id=pk, fields=fields) for pk, fields in rows], ignore_conflicts=True
+    )
 
 
 def _linked(links: resolution.Links) -> dict[Pair, tuple[float, float]]:

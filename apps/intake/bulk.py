@@ -140,6 +140,11 @@ def _escaped(text: str) -> str:
     return text
 
 
+def copy_text(text: str) -> str:
+    """A string in PostgreSQL's COPY text format (for a caller writing its own COPY)."""
+    return _escaped(text)
+
+
 def _text(value: Any) -> str:
     """One value in PostgreSQL's COPY text format: NULL marked, backslash, tab and newlines escaped."""
     if type(value) is str:  # the commonest, tested first

@@ -28,6 +28,16 @@ API = {"surname": "KOWALSKI", "given": "PIOTR", "dob": "1979-04-12", "doc": "PL1
         ("swapped name order", API | {"surname": "PIOTR", "given": "KOWALSKI", "doc": ""}),
         ("missing birth date on the same flight", API | {"dob": "", "doc": "", "nationality": ""}),
         ("birth date one typo apart, same document", API | {"dob": "1979-12-04", "trip": ""}),
+        # Found only by the nationality-and-name keys, through either end of the document.
+        (
+            "birth date one typo apart, document one digit apart at its end",
+            API | {"dob": "1979-12-04", "doc": "PL1234568", "trip": ""},
+        ),
+        (
+            "no birth date, document one digit apart at its start",
+            API | {"dob": "", "doc": "PK1234567", "trip": ""},
+        ),
+        ("no birth date, a digit of the document dropped", API | {"dob": "", "doc": "PL124567", "trip": ""}),
     ],
 )
 def test_one_person_despite_noise(case, other):

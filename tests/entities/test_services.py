@@ -11,7 +11,8 @@ from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from apps.entities.models import EntityLink, LinkDecision
+from apps.compliance.erasure import erase_copies
+from apps.entities.models import EntityLink, LinkDecision, LinkRecord
 from apps.entities.services import decide_link
 from apps.intake.identity import person_view
 from apps.intake.models import SourceKind, Subject, SubjectLink
@@ -146,3 +147,29 @@ def test_a_partner_who_only_reads_a_source_may_not_decide(flight, world):
     police_analyst = type(police_analyst).objects.get(pk=police_analyst.pk)  # fresh membership cache
     decide_link(actor=police_analyst, link=cross, decision="confirm", reason="Police own the PNR record")
     assert LinkDecision.objects.get().agency == world.police
+
+
+def test_a_later_batch_links_to_a_record_kept_prepared_or_stored_before_records_were_kept(flight):
+    """Each stored traveller's linking fields are kept once (``LinkRecord``); a traveller stored before
+    they were kept (its row missing) is prepared from its facts when a batch needs it, and kept then."""
+    piotr_api, piotr_pnr = flight["piotr_api"], flight["piotr_pnr"]
+    assert LinkRecord.objects.filter(subject_id__in=[piotr_api.pk, piotr_pnr.pk]).count() == 2
+    LinkRecord.objects.filter(subject_id=piotr_api.pk).delete()
+    resend(flight)
+    again = Subject.objects.get(
+        source=flight["pnr"], kind="traveller", status=Subject.Status.CURRENT, facts__surname="PIOTR"
+    )
+    assert again.pk != piotr_pnr.pk
+    assert _same(piotr_api, again)
+    assert LinkRecord.objects.filter(subject_id=piotr_api.pk).exists()
+
+
+def test_erasing_a_kept_record_erases_its_linking_fields(flight):
+    """A traveller erased after its retention but kept (a target points at it) is scrubbed in place:
+    the copy of its names the linker keeps goes with its facts; a deleted traveller's goes with it."""
+    piotr, ewa = flight["piotr_api"], flight["ewa_pnr"]
+    assert "KOWALSKI" in LinkRecord.objects.get(subject_id=piotr.pk).fields
+    erase_copies(subject_ids=[piotr.pk], kept_ids={piotr.pk})
+    assert not LinkRecord.objects.filter(subject_id=piotr.pk).exists()
+    Subject.objects.filter(pk=ewa.pk).delete()
+    assert not LinkRecord.objects.filter(subject_id=ewa.pk).exists()

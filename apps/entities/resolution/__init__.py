@@ -10,8 +10,8 @@ How it works, in three vectorised steps, never a Python loop over pairs of recor
    doubled letters, vowels), company names without their legal-form suffix, addresses with their
    abbreviations spelt one way. Names repeat a great deal, so each distinct string is normalised once.
 2. **Block**: every record gets a few blocking keys (its document; its date of birth with each name
-   token's skeleton; its flight with each token; its nationality with the whole skeleton name; a trader's
-   id, name and address number keys). Only records sharing a key are compared: a self-join of the key
+   token's skeleton; its flight with each token; its nationality and whole skeleton name with either end
+   of its document; a trader's id, name and address number keys). Only records sharing a key are compared: a self-join of the key
    table. A key held by too many records (a placeholder document, a very common name without a birth
    date) blocks nothing: it would compare thousands of strangers.
 3. **Score** each candidate pair with weights of evidence (log-odds, Fellegi-Sunter style): name

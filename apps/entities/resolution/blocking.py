@@ -7,6 +7,9 @@ import pandas as pd
 
 #: A blocking key held by more records than this blocks nothing (see the module's docstring).
 MAX_BLOCK = 250
+#: Characters of each end of a document in a name key (see ``block_keys``): one edit leaves an end intact
+#: in a document of twice as many characters or more.
+DOC_END = 3
 
 
 def block_keys(prepared: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -38,8 +41,18 @@ def block_keys(prepared: pd.DataFrame, kind: str) -> pd.DataFrame:
                 if trip:
                     add_key(f"t|{trip}|{token[:2]}")
                     add_rid(rid)
-            if tokens:
-                add_key(f"n|{nat}|{' '.join(sorted(tokens))}")
+            if tokens and doc:
+                # Nationality and whole name, with either end of the document. Records that share
+                # neither a document, nor a birth date and a name token, nor a flight, only score as a
+                # link when their documents are known and one character apart (the weights: a near
+                # birth date or none cannot outweigh the prior with the name alone). One edit leaves
+                # the first or the last three characters of a document as they were, so these keys
+                # find every such pair; the whole name alone held hundreds of strangers a key once a
+                # few hundred thousand travellers were stored, all read and scored with each batch.
+                name = " ".join(sorted(tokens))
+                add_key(f"n|{nat}|{name}|{doc[:DOC_END]}")
+                add_rid(rid)
+                add_key(f"n|{nat}|{name}|~{doc[-DOC_END:]}")
                 add_rid(rid)
     else:
         columns = zip(

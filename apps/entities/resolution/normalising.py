@@ -77,6 +77,13 @@ _VOWELS_AND_H = re.compile(r"[AEIOUH]")
 _REPEATS = re.compile(r"(.)\1+")
 
 
+def _plain(text: str) -> str:
+    """``translit`` without its cache."""
+    if not text:
+        return ""
+    return fold(anyascii(text) if not text.isascii() else text)
+
+
 @functools.lru_cache(maxsize=1 << 20)
 def translit(text: str) -> str:
     """Latin, upper case, no accents or punctuation: 'Жуков' and 'ZHUKOV' and 'Žukov' compare."""
@@ -147,7 +154,9 @@ def prepare(records: pd.DataFrame, kind: str) -> pd.DataFrame:
         columns["sk_sn"] = [_skeleton_name(v) for v in surname]
         columns["sk_gn"] = [_skeleton_name(v) for v in given]
         columns["dob"] = [v[:10] for v in _column(records, "dob")]
-        columns["doc"] = [translit(v).replace(" ", "") for v in _column(records, "doc")]
+        # Not through ``translit``'s cache: a document number is seldom seen twice, and a million of
+        # them kept there was most of a long intake's growing memory.
+        columns["doc"] = [_plain(v).replace(" ", "") for v in _column(records, "doc")]
         columns["nat"] = [v.upper() for v in _column(records, "nationality")]
         columns["trip"] = _column(records, "trip")
     elif kind == "trader":
