@@ -2,9 +2,10 @@
 analysts' confirm and split.
 
 ``link_subjects(subject_ids)`` runs inside intake's store transaction, right after a batch's subjects are
-written. It is incremental: the batch's blocking keys (keyed hashes, ``BlockKey``) are stored, the
-records of earlier batches sharing one are read by an indexed lookup, and only those are scored with the
-batch (``apps.entities.resolution``). Decisions are read first: a pair an analyst split is never linked
+written. It is incremental: the batch's blocking keys (keyed hashes, ``BlockKey``) and its records'
+prepared linking fields (``LinkRecord``) are stored, the records of earlier batches sharing a key are
+found by indexed lookups and read as prepared then (never prepared again), and only those are scored
+with the batch (``apps.entities.resolution``). Decisions are read first: a pair an analyst split is never linked
 again, a pair an analyst confirmed is linked whatever the score, both by the records' business
 identities, so they hold for the next version of a record after a re-import.
 
