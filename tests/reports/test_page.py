@@ -87,13 +87,14 @@ def test_another_agency_counts_only_what_is_shared_with_it(
     assert build_report(outsider_manager, PERIOD).values["targets"] == 0
 
 
-def test_both_periods_come_from_one_query_per_summary_table(history, manager):
+def test_both_periods_come_from_a_few_grouped_queries(history, manager):
     with CaptureQueriesContext(connection) as queries:
         build_report(manager, PERIOD)
     summaries = [q["sql"] for q in queries.captured_queries if "reports_targetstat" in q["sql"]]
     daily = [q["sql"] for q in queries.captured_queries if "reports_dailystat" in q["sql"]]
-    # Examinations, nominations, missed and breaches (both periods each); the arrivals of both periods;
-    # the seizures of this period (the goods, found through the summary).
+    # The target summary: examinations, nominations, missed and breaches (each for both periods), and
+    # the seizures of this period (the goods, found through it); the daily summary: both periods at once.
+    # Before, one query per figure and period: seven on the target summary, four on the daily one.
     assert len(summaries) == 4 and len(daily) == 1
 
 
