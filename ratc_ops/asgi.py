@@ -11,12 +11,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from apps.live.frames import DirectFrames  # noqa: E402
 from apps.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Sessions authenticate sockets; the Origin must be one of ALLOWED_HOSTS.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Sessions authenticate sockets; the Origin must be one of ALLOWED_HOSTS. ``DirectFrames`` only
+        # lets numbered messages reach Daphne's sockets in one system call each (apps/live/frames.py).
+        "websocket": DirectFrames(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )
