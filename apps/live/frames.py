@@ -49,10 +49,24 @@ class DirectWriter:
     """Writes text frames to one Daphne (Autobahn on Twisted TCP) websocket connection."""
 
     def __init__(self, protocol: Any) -> None:
-        self.protocol = protocol
+        self.protocol: Any = protocol
 
     def write(self, text: str) -> bool:
-        """Send ``text`` as one frame; ``False`` when the ordinary path must send it (or drop it)."""
+        """Send ``text`` as one frame; ``False`` when the ordinary path must send it (or drop it).
+
+        The checks read Autobahn's and Twisted's own attributes (pinned in the lock). Should an upgrade
+        rename one, the writer turns itself off and the socket carries on through Channels.
+        """
+        if self.protocol is None:
+            return False
+        try:
+            return self._write(text)
+        except AttributeError:
+            log.warning("direct websocket writer off: Autobahn or Twisted changed", exc_info=True)
+            self.protocol = None
+            return False
+
+    def _write(self, text: str) -> bool:
         protocol = self.protocol
         if protocol.state != protocol.STATE_OPEN or protocol.send_state != protocol.SEND_STATE_GROUND:
             return False  # not open yet, closing, or in the middle of another message

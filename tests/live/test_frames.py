@@ -98,6 +98,16 @@ def test_a_socket_not_open_is_left_to_the_ordinary_path(pair):
     assert not frames.DirectWriter(protocol).write("x")
 
 
+def test_a_renamed_twisted_attribute_turns_the_writer_off_not_the_board(pair):
+    """An upgrade of Twisted or Autobahn that renames what the writer reads must not stop the boards."""
+    protocol, _client = pair
+    del protocol.transport._tempDataLen
+    writer = frames.DirectWriter(protocol)
+    assert not writer.write("x")  # the consumer sends it through Channels instead
+    protocol.transport._tempDataLen = 0
+    assert not writer.write("y")  # and keeps doing so for this socket
+
+
 def test_only_daphnes_own_send_gets_a_writer():
     async def send(message: dict[str, Any]) -> None: ...
 
