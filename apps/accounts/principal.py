@@ -167,46 +167,50 @@ def _reads_by_pk(backend: Any) -> str | None:
     return None
 
 
-def get_user(request: Any) -> Any:
-    """``django.contrib.auth.get_user``, step for step, but for the read of the user: the principal
-    (preloaded with the session by ``apps.accounts.sessions`` or read here in one query)."""
-    user: Any = None
+def _session_hash_holds(request: Any, user: Any) -> bool:
+    """Whether the session still carries the user's password-derived hash (a changed password ends
+    every other session); a hash made under a retired ``SECRET_KEY_FALLBACKS`` key is renewed."""
+    stored = request.session.get(auth.HASH_SESSION_KEY)
+    if not stored:
+        return False
+    current = user.get_session_auth_hash()
+    if constant_time_compare(stored, current):
+        return True
+    if not any(constant_time_compare(stored, old) for old in user.get_session_auth_fallback_hash()):
+        return False
+    request.session.cycle_key()
+    request.session[auth.HASH_SESSION_KEY] = current
+    return True
+
+
+def _user_of_session(request: Any) -> Any:
+    """The session's user as its backend would find it, or None; the principal read stands in for the
+    backends that read the user by primary key."""
     try:
         user_id = auth._get_user_session_key(request)  # type: ignore[attr-defined]
         backend_path = request.session[auth.BACKEND_SESSION_KEY]
     except KeyError:
-        pass
-    else:
-        if backend_path in settings.AUTHENTICATION_BACKENDS:
-            backend: Any = auth.load_backend(backend_path)
-            kind = _reads_by_pk(backend)
-            if kind is None:
-                user = backend.get_user(user_id)
-            else:
-                preloaded = getattr(request.session, "principal_for", None)
-                user = preloaded(user_id) if preloaded is not None else None
-                if user is None:
-                    user = load_principal(user_id)
-                if kind == "model" and user is not None and not backend.user_can_authenticate(user):
-                    user = None
-            # Verify the session (as Django does): a changed password ends every other session.
-            if hasattr(user, "get_session_auth_hash"):
-                session_hash = request.session.get(auth.HASH_SESSION_KEY)
-                if not session_hash:
-                    session_hash_verified = False
-                else:
-                    session_auth_hash = user.get_session_auth_hash()
-                    session_hash_verified = constant_time_compare(session_hash, session_auth_hash)
-                if not session_hash_verified:
-                    if session_hash and any(
-                        constant_time_compare(session_hash, fallback_auth_hash)
-                        for fallback_auth_hash in user.get_session_auth_fallback_hash()
-                    ):
-                        request.session.cycle_key()
-                        request.session[auth.HASH_SESSION_KEY] = session_auth_hash
-                    else:
-                        request.session.flush()
-                        user = None
+        return None
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None  # a backend removed from the settings signs its sessions out
+    backend: Any = auth.load_backend(backend_path)
+    kind = _reads_by_pk(backend)
+    if kind is None:
+        return backend.get_user(user_id)
+    preloaded = getattr(request.session, "principal_for", None)
+    user = (preloaded(user_id) if preloaded is not None else None) or load_principal(user_id)
+    if kind == "model" and user is not None and not backend.user_can_authenticate(user):
+        return None  # ModelBackend's own rule: an inactive user is nobody
+    return user
+
+
+def get_user(request: Any) -> Any:
+    """What ``django.contrib.auth.get_user`` answers (the same rules: backend still configured, user
+    found, session hash still valid), with the user read as the principal in one query."""
+    user = _user_of_session(request)
+    if user is not None and hasattr(user, "get_session_auth_hash") and not _session_hash_holds(request, user):
+        request.session.flush()
+        user = None
     return user or AnonymousUser()
 
 
