@@ -23,6 +23,15 @@ batches of thousands of travellers. Where the time goes in the per-name path, an
    by its shape. The exact scorer runs only where the bound reaches the cut-off, so no pair the
    per-name path would keep is ever dropped (``tests/watchlists/test_bulk.py`` checks this on the
    real lists).
+4. **Evidence.** Most pairs that score a fair name cannot reach the threshold once the traveller's
+   other evidence meets the entry's: the per-name path still scores and ranks them. Here a name is
+   scored only down to the floor its evidence could lift it from *given what the lists hold* (a
+   document no entry lists, a nationality none has, a date that is no listed full date add nothing),
+   and each (name, alias) row down to what the alias's entry allows (a listed birth year two or five
+   years off weighs at most DOB_OFF or DOB_FAR; weak, single and short aliases always cost). A row
+   asking for a name score above 1 is never bounded; after the merge no unreachable row is ranked.
+   Names of several spellings re-score their few reachable aliases in every spelling (``_in_order``)
+   so that the merge orders them as the per-name path does.
 """
 
 from __future__ import annotations
