@@ -6,7 +6,7 @@ then arrivals per day and per channel for the tables): fourteen round trips, eac
 scope's filter again. The page needs all of them at once, so :func:`page_scan` reads
 
 - the target summary once: the rows in the user's scope with any moment (nomination, examination,
-  missed, decision due) in either period, grouped by ``GROUPING SETS`` into the examinations per day,
+  missed, decision due) in either period, grouped (one statement) into the examinations per day,
   port, method, risk area, officer and selection, the nominations per day and state, and the missed
   targets and breaches, each tagged with its period;
 - the daily summary once: the sums of both periods per day and channel (at most a few hundred rows).
@@ -20,11 +20,13 @@ grouped rows have the very shapes of :func:`~apps.reports.scope.exam_groups` and
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -36,7 +38,7 @@ from apps.reports.slicing import Slice, optional_model
 #: previous, NULL neither) the moment falls in, the keys summed first (a few thousand groups at most,
 #: so the grouping sets below add up those instead of every target), the sums, and the grouping sets
 #: the page's breakdowns need.
-_COUNTS = "SUM({})::bigint"  # a sum of counts is a count (PostgreSQL would answer a numeric)
+_COUNTS = "CAST(SUM({}) AS bigint)"  # a sum of counts is a count (PostgreSQL would answer a numeric)
 _SUMS = "SUM({})"
 _EXAM_SUMS = (
     ("n", "COUNT(*)", _COUNTS),
@@ -142,20 +144,56 @@ def _grouped(
     inner, inner_params = scoped.query.sql_with_params()
     fine = ", ".join(f"{expr} AS {name}" for name, expr, _ in sums)
     rolled = ", ".join(f"{roll.format(name)} AS {name}" for name, _, roll in sums)
-    grouping = ", ".join(f"(p, {', '.join(ks)})" for ks in sets.values())
-    sql = (
-        f"SELECT GROUPING({', '.join(keys)}), p, {', '.join(keys)}, {rolled} FROM ("
-        f"SELECT CASE WHEN {day} >= %s THEN 1 ELSE 0 END AS p, {', '.join(keys)}, {fine} "
-        f"FROM ({inner}) t GROUP BY 1, {', '.join(keys)}"
-        f") fine GROUP BY GROUPING SETS ({grouping})"
+    # The rows are summed once by period and every key (``fine``), then each set adds up those few
+    # thousand groups: one statement, as GROUPING SETS would be, written as a UNION ALL of the sets so
+    # that SQLite (the embedded default) runs it too.
+    branches = " UNION ALL ".join(
+        f"SELECT '{name}', p, {', '.join(k if k in ks else _typed_null(scoped.model, k) for k in keys)}, {rolled} "
+        f"FROM fine GROUP BY p, {', '.join(ks)}"
+        for name, ks in sets.items()
     )
-    masks = {sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k not in ks): name
-             for name, ks in sets.items()}  # fmt: skip
+    sql = (
+        f"WITH fine AS (SELECT CASE WHEN {day} >= %s THEN 1 ELSE 0 END AS p, {', '.join(keys)}, {fine} "
+        f"FROM ({inner}) t GROUP BY 1, {', '.join(keys)}) {branches}"
+    )
     names = ["p", *keys, *(name for name, _, _ in sums)]
+    convert = _converters(scoped.model, names, sums)
     with connection.cursor() as cursor:
         cursor.execute(sql, [s.start, *inner_params])
         rows = cursor.fetchall()
-    return [(masks[mask], values[0], dict(zip(names, values, strict=True))) for mask, *values in rows]
+    found = []
+    for kind, *values in rows:
+        for i, col, chain in convert:
+            for step in chain:
+                values[i] = step(values[i], col, connection)
+        found.append((kind, values[0], dict(zip(names, values, strict=True))))
+    return found
+
+
+def _typed_null(model: Any, key: str) -> str:
+    """NULL of the key's own column type (PostgreSQL types a bare NULL in a UNION as text)."""
+    return f"CAST(NULL AS {model._meta.get_field(key).db_type(connection)})"
+
+
+def _converters(
+    model: Any, names: list[str], sums: tuple[tuple[str, str, str], ...]
+) -> list[tuple[int, Any, list]]:
+    """What the ORM would do to each raw column (SQLite answers dates as text, booleans as 0/1 and
+    decimal sums as floats; PostgreSQL needs none): the key's own field, or the field a sum adds up."""
+    summed = {name: re.search(r"SUM\((\w+)\)", expr) for name, expr, _ in sums}
+    out = []
+    for i, name in enumerate(names):
+        match = summed.get(name)
+        source = match.group(1) if match else name
+        try:
+            field = model._meta.get_field(source)
+        except FieldDoesNotExist:
+            continue  # the period, or a count
+        col = field.get_col(model._meta.db_table)
+        chain = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if chain:
+            out.append((i, col, chain))
+    return out
 
 
 #: The columns each pass sums, besides its keys.
