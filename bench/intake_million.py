@@ -210,8 +210,12 @@ def main() -> None:
         }
         flat = report["rss_mib"]["peak"] <= 1.25 * max(report["rss_mib"]["at_10%"], 1)
         report["memory_flat"] = flat
+        # The goal is a million in 120 s; linking grows with what is stored, so a smaller run's time
+        # does not scale to it and is never reported as meeting it.
+        report["goal_applies_to_this_size"] = args.travellers >= 1_000_000
         report["met"] = (
-            child.returncode == 0
+            report["goal_applies_to_this_size"]
+            and child.returncode == 0
             and report["travellers_stored"] == args.travellers
             and seconds < 120
             and flat
