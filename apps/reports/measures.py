@@ -58,6 +58,7 @@ from apps.reports.breakdowns import (
 from apps.reports.definitions import MEASURES
 from apps.reports.onepass import PeriodScan, page_scan
 from apps.reports.scope import (
+    DAILY_SUMS,
     _ratio,
     daily_stats,
     exam_groups,
@@ -126,16 +127,7 @@ def subject_figures(user: Any, s: Slice, sums: dict[str, Any] | None = None) -> 
     if not s.subject_level:
         return {"arrivals": None, "assessed": None, "released_share": None, "release_hours_untargeted": None}
     if sums is None:
-        sums = daily_stats(user, s).aggregate(
-            arrivals=Sum("arrivals"),
-            assessed=Sum("assessed"),
-            targeted=Sum("targeted"),
-            random_control=Sum("random_control"),
-            arrived=Sum("arrived"),
-            released=Sum("released"),
-            held=Sum("held"),
-            release_seconds=Sum("release_seconds"),
-        )
+        sums = daily_stats(user, s).aggregate(**{name: Sum(name) for name in DAILY_SUMS})
     arrivals = sums["arrivals"] or 0
     untargeted = arrivals - (sums["targeted"] or 0)
     seconds = sums["release_seconds"] or 0.0

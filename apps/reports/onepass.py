@@ -31,7 +31,7 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from apps.reports.scope import daily_stats, target_stats
+from apps.reports.scope import DAILY_SUMS, daily_stats, target_stats
 from apps.reports.slicing import Slice, optional_model
 
 #: Each pass: the rows of one kind of moment, a period column saying which period (1 this one, 0 the
@@ -222,32 +222,20 @@ def _scan_events(
     previous.events = {"missed": found["missed_before"], "breaches": found["breaches_before"]}
 
 
-_DAILY = (
-    "arrivals",
-    "assessed",
-    "targeted",
-    "random_control",
-    "arrived",
-    "released",
-    "held",
-    "release_seconds",
-)
-
-
 def _scan_days(user: Any, s: Slice, before: Slice, current: PeriodScan, previous: PeriodScan) -> None:
     both = replace(s, start=before.start)
     grouped = (
         daily_stats(user, both)
         .order_by()
         .values_list("day", "channel")
-        .annotate(*(Sum(name) for name in _DAILY))
+        .annotate(*(Sum(name) for name in DAILY_SUMS))
     )
     # As ``aggregate`` answers: ``None`` for a period without rows.
-    totals: dict[bool, dict[str, Any]] = {True: dict.fromkeys(_DAILY), False: dict.fromkeys(_DAILY)}
+    totals: dict[bool, dict[str, Any]] = {True: dict.fromkeys(DAILY_SUMS), False: dict.fromkeys(DAILY_SUMS)}
     for day, channel, *sums in grouped:
         now = day >= s.start
         into = current if now else previous
-        for name, value in zip(_DAILY, sums, strict=True):
+        for name, value in zip(DAILY_SUMS, sums, strict=True):
             totals[now][name] = (totals[now][name] or 0) + (value or 0)
         into.arrivals_by_day[day] = into.arrivals_by_day.get(day, 0) + (sums[0] or 0)
         into.arrivals_by_channel[channel] = into.arrivals_by_channel.get(channel, 0) + (sums[0] or 0)

@@ -86,6 +86,19 @@ def daily_stats(user: Any, s: Slice) -> QuerySet:
     return qs
 
 
+#: The daily summary's counts the page adds up over a period (``subject_figures`` and the one pass).
+DAILY_SUMS = (
+    "arrivals",
+    "assessed",
+    "targeted",
+    "random_control",
+    "arrived",
+    "released",
+    "held",
+    "release_seconds",
+)
+
+
 # --------------------------------------------------------------------------- grouped scans
 
 
