@@ -118,76 +118,108 @@ def screen_many(
     if not queries or not len(index):
         return results
     state = _state(index)
-    # Distinct names, by normalised tokens (and person/organisation handling). A name's other spellings
-    # (``ScreeningIndex.spellings``) are groups of their own, scored against people's aliases only.
-    groups: dict[tuple, int] = {}
-    q_of: list[tuple[int, ...]] = []
-    keyed: list[tuple[tuple[Token, ...], str, bool, bool]] = []
-    kinds_of: list[set[str | None]] = []
-    floor_of: list[float] = []
-    reach_of: list[list[float]] = []  # per group: _REACH_FIELDS, combined over its travellers
-    seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
-    floor_q: list[float] = []
-    reach_cache: dict[tuple, tuple[tuple[float, ...] | None, float, float]] = {}
-    several: set[int] = set()  # groups of names with several spellings
-    cands_of: dict[int, np.ndarray] = {}  # their candidates, in order (``_in_order``)
-    reach_q: list[tuple[float, ...] | None] = []
-
-    def group(key: tuple, entry: tuple[tuple[Token, ...], str, bool, bool]) -> int:
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = len(keyed)
-            keyed.append(entry)
-            kinds_of.append(set())
-            floor_of.append(np.inf)
-            reach_of.append([np.inf, -np.inf, -np.inf, np.inf, -np.inf, 0.0, 1.0])
-        return g
-
     found_of = _evidence(queries)
     clock.lap("evidence")
+    groups = _Groups(index, state)
     for query, found in zip(queries, found_of, strict=True):
+        groups.add(query, found)
+    clock.lap("normalise")
+    groups.score(clock)
+    for i, query in enumerate(queries):
+        results[i] = groups.rank(i, query, found_of[i])
+    clock.lap("rank")
+    return results
+
+
+class _Groups:
+    """The batch's distinct names (by normalised tokens and person/organisation handling), each scored
+    once, and for every query the groups it belongs to and the floor its evidence allows.
+
+    A name's other spellings (``ScreeningIndex.spellings``) are groups of their own, scored against
+    people's aliases only.
+    """
+
+    def __init__(self, index: ScreeningIndex, state: _State) -> None:
+        self.index, self.state = index, state
+        self.ids: dict[tuple, int] = {}
+        self.keyed: list[tuple[tuple[Token, ...], str, bool, bool]] = []
+        self.kinds_of: list[set[str | None]] = []
+        self.floor_of: list[float] = []
+        self.reach_of: list[list[float]] = []  # per group: _REACH_FIELDS, combined over its travellers
+        self.several: set[int] = set()  # groups of names with several spellings
+        self.seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
+        self.bounds: dict[tuple, tuple[tuple[float, ...] | None, float, float]] = {}
+        # Per query: its groups, its floor, its reach.
+        self.q_of: list[tuple[int, ...]] = []
+        self.floor_q: list[float] = []
+        self.reach_q: list[tuple[float, ...] | None] = []
+        # After ``score``: each group's (alias, score) rows, and the candidates of names of several spellings.
+        self.scored: list[list[tuple[int, float]]] = []
+        self.cands_of: dict[int, np.ndarray] = {}
+
+    def _group(self, key: tuple, entry: tuple[tuple[Token, ...], str, bool, bool]) -> int:
+        g = self.ids.get(key)
+        if g is None:
+            g = self.ids[key] = len(self.keyed)
+            self.keyed.append(entry)
+            self.kinds_of.append(set())
+            self.floor_of.append(np.inf)
+            self.reach_of.append([np.inf, -np.inf, -np.inf, np.inf, -np.inf, 0.0, 1.0])
+        return g
+
+    def _groups_of(self, query: Query) -> tuple[int, ...]:
         org = query.kind is not None and query.kind != "person"
         raw = (query.name, org, query.kind is None)
-        gs = seen.get(raw)
-        if gs is None:  # a new spelling: normalise it once
-            spelled = index.spellings(query.name, org)
-            if not spelled:
-                gs = ()
-            else:
-                key: tuple = (org, _key(spelled[0]))
-                if query.kind is None:  # both tokenisations are scored (people's and organisations' aliases)
-                    key += (_key(tokenize(query.name, organisation=not org)),)
-                key += tuple(_key(sp) for sp in spelled[1:])
-                gs = (group(key, (spelled[0], query.name, org, False)),)
-                gs += tuple(
-                    group(("spelling", _key(sp)), (sp, query.name, False, True)) for sp in spelled[1:]
-                )
-            seen[raw] = gs
-        q_of.append(gs)
-        # A name is scored only as far as the evidence the lists hold could lift it (``_reach``,
-        # ``_row_cutoffs``): a candidate below that cannot reach the threshold. A name of several
-        # spellings is merged at the query's own floor all the same (``_in_order``).
-        # Travellers' evidence repeats (a date, a nationality, a document no entry lists): bounded once each.
+        gs = self.seen.get(raw)
+        if gs is not None:
+            return gs
+        spelled = self.index.spellings(query.name, org)  # a new spelling: normalise it once
+        if not spelled:
+            gs = ()
+        else:
+            key: tuple = (org, _key(spelled[0]))
+            if query.kind is None:  # both tokenisations are scored (people's and organisations' aliases)
+                key += (_key(tokenize(query.name, organisation=not org)),)
+            key += tuple(_key(sp) for sp in spelled[1:])
+            gs = (self._group(key, (spelled[0], query.name, org, False)),)
+            gs += tuple(
+                self._group(("spelling", _key(sp)), (sp, query.name, False, True)) for sp in spelled[1:]
+            )
+        self.seen[raw] = gs
+        return gs
+
+    def _bounded(self, query: Query, found: Evidence) -> tuple[tuple[float, ...] | None, float, float]:
+        """The query's reach, floor and own floor. Travellers' evidence repeats (a date, a nationality,
+        a document no entry lists): bounded once each."""
+        state = self.state
         listed = bool(found.document) and found.document in state.doc_keys
         known = bool(found.nationality) and found.nationality in state.nationalities
         ev_key = (found.dob, bool(found.nationality), known, bool(found.document), listed, query.threshold)
-        bounded = reach_cache.get(ev_key)
+        bounded = self.bounds.get(ev_key)
         if bounded is None:
             reach = _reach(state, found, query.threshold)
-            bounded = reach_cache[ev_key] = (
+            bounded = self.bounds[ev_key] = (
                 reach,
                 _floor(found, query.threshold, reach),
                 found.floor(query.threshold),
             )
-        reach, floor, own_floor = bounded
-        reach_q.append(reach)
-        floor_q.append(floor if len(gs) == 1 else own_floor)
+        return bounded
+
+    def add(self, query: Query, found: Evidence) -> None:
+        """Put the query in its groups. A name is scored only as far as the evidence the lists hold
+        could lift it (``_reach``, ``_row_cutoffs``): a candidate below that cannot reach the threshold.
+        A name of several spellings is merged at the query's own floor all the same (``_in_order``)."""
+        gs = self._groups_of(query)
+        self.q_of.append(gs)
+        reach, floor, own_floor = self._bounded(query, found)
+        self.reach_q.append(reach)
+        self.floor_q.append(floor if len(gs) == 1 else own_floor)
         for g in gs:
-            kinds_of[g].add(query.kind)
-            floor_of[g] = min(floor_of[g], floor)
+            self.kinds_of[g].add(query.kind)
+            self.floor_of[g] = min(self.floor_of[g], floor)
             if len(gs) > 1:
-                several.add(g)
-            r = reach_of[g]
+                self.several.add(g)
+            r = self.reach_of[g]
             if reach is None:
                 r[6] = 0.0  # no row bound for this group
             else:
@@ -197,52 +229,55 @@ def screen_many(
                 r[3] = min(r[3], reach[3])
                 r[4] = max(r[4], reach[4])
                 r[5] = max(r[5], reach[5])
-    clock.lap("normalise")
-    scored: list[list[tuple[int, float]]] = [[] for _ in keyed]
-    for start in range(0, len(keyed), CHUNK):
-        chunk = range(start, min(start + CHUNK, len(keyed)))
-        cands = _candidates(
-            index,
-            state,
-            [keyed[g][0] for g in chunk],
-            [SPELLING_CANDIDATES if keyed[g][3] else TOP_K for g in chunk],
-        )
-        clock.lap("candidates")
-        cands_of.update((g, cands[j]) for j, g in enumerate(chunk) if g in several)
-        _score_chunk(
-            index,
-            state,
-            [keyed[g] for g in chunk],
-            [kinds_of[g] for g in chunk],
-            cands,
-            np.asarray([floor_of[g] for g in chunk]),
-            np.asarray([reach_of[g] for g in chunk]).reshape(len(chunk), 7),
-            [scored[g] for g in chunk],
-            clock,
-        )
-    for i, query in enumerate(queries):
-        gs = q_of[i]
-        if gs and any(scored[g] for g in gs):
-            # A group is scored down to its lowest floor; each traveller keeps only what may reach
-            # the threshold with their own evidence (the rest would rank below it).
-            merged = merge_spellings([scored[g] for g in gs], floor_q[i])
-            if merged and reach_q[i] is not None:
-                # Dropping, after the merge, what cannot reach the threshold leaves the others' order.
-                cuts = _row_cutoffs(
-                    state, np.asarray([floor_q[i]]), np.asarray([[*reach_q[i], 1.0]]),  # type: ignore[misc]
-                    np.zeros(len(merged), dtype=np.int64), np.asarray([a for a, _s in merged], dtype=np.int64),
-                ).tolist()  # fmt: skip
-                merged = [m for m, cut in zip(merged, cuts, strict=True) if m[1] >= cut]
-            if merged and len(gs) > 1:
-                merged = _in_order(
-                    index, query, [(keyed[g], cands_of[g], scored[g]) for g in gs], merged, floor_q[i]
-                )
-            if merged:
-                results[i] = index.rank(
-                    merged, found_of[i], query.kind, query.limit, query.threshold, keyed[gs[0]][0]
-                )
-    clock.lap("rank")
-    return results
+
+    def score(self, clock: _Clock) -> None:
+        """Score every group against its candidates, a chunk of groups at a time."""
+        keyed = self.keyed
+        self.scored = [[] for _ in keyed]
+        for start in range(0, len(keyed), CHUNK):
+            chunk = range(start, min(start + CHUNK, len(keyed)))
+            cands = _candidates(
+                self.index,
+                self.state,
+                [keyed[g][0] for g in chunk],
+                [SPELLING_CANDIDATES if keyed[g][3] else TOP_K for g in chunk],
+            )
+            clock.lap("candidates")
+            self.cands_of.update((g, cands[j]) for j, g in enumerate(chunk) if g in self.several)
+            _score_chunk(
+                self.index,
+                self.state,
+                [keyed[g] for g in chunk],
+                [self.kinds_of[g] for g in chunk],
+                cands,
+                np.asarray([self.floor_of[g] for g in chunk]),
+                np.asarray([self.reach_of[g] for g in chunk]).reshape(len(chunk), 7),
+                [self.scored[g] for g in chunk],
+                clock,
+            )
+
+    def rank(self, i: int, query: Query, found: Evidence) -> list[Match]:
+        """Query ``i``'s hits from its groups' scores."""
+        gs, scored, floor, reach = self.q_of[i], self.scored, self.floor_q[i], self.reach_q[i]
+        if not gs or not any(scored[g] for g in gs):
+            return []
+        # A group is scored down to its lowest floor; each traveller keeps only what may reach
+        # the threshold with their own evidence (the rest would rank below it).
+        merged = merge_spellings([scored[g] for g in gs], floor)
+        if merged and reach is not None:
+            # Dropping, after the merge, what cannot reach the threshold leaves the others' order.
+            cuts = _row_cutoffs(
+                self.state, np.asarray([floor]), np.asarray([[*reach, 1.0]]),
+                np.zeros(len(merged), dtype=np.int64), np.asarray([a for a, _s in merged], dtype=np.int64),
+            ).tolist()  # fmt: skip
+            merged = [m for m, cut in zip(merged, cuts, strict=True) if m[1] >= cut]
+        if merged and len(gs) > 1:
+            merged = _in_order(
+                self.index, query, [(self.keyed[g], self.cands_of[g], scored[g]) for g in gs], merged, floor
+            )
+        if not merged:
+            return []
+        return self.index.rank(merged, found, query.kind, query.limit, query.threshold, self.keyed[gs[0]][0])
 
 
 def _in_order(
