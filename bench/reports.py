@@ -17,7 +17,10 @@ It creates a throw-away database (``test_<name>_bench_reports``), loads subjects
 their assessments, targets, transitions, instructions, examinations and seized goods with COPY
 (``apps.intake.bulk.bulk_insert_rows``), rebuilds the summary tables (timed), serves the app from
 ``--servers`` Daphne processes with pooled connections (``bench.serving``, as production runs it) and
-drives them with ``--users`` managers at once, each on a keep-alive connection.
+drives them with ``--users`` managers at once, each on a keep-alive connection. Before the servers
+start, ``--split`` periods are built one at a time in the bench's own process (``data.in_process``):
+``build_report``'s wall and CPU time, each of its statements' and the whole view's, that is where one
+page's time goes without the queueing of the served figures.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops python -m bench.reports
     DATABASE_URL=... python -m bench.reports --subjects 100000      # a quick run
@@ -35,13 +38,14 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,6 +67,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pool", type=int, default=4, help="PostgreSQL connections pooled per process")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the database; reuse it when loaded")
+    parser.add_argument(
+        "--split",
+        type=int,
+        default=10,
+        help="fresh periods built in this process first, to say where a page's time goes (0: none)",
+    )
     return parser.parse_args()
 
 
@@ -252,6 +262,56 @@ def chained(rows: list[dict[str, object]], head: object) -> list[dict[str, objec
     return rows
 
 
+def where_time_goes(periods: int, today: date) -> dict[str, object]:
+    """Where a freshly computed page's time goes, measured in this process before the servers start (one
+    request at a time: no queueing, unlike the served figures): ``build_report`` for ``periods`` 30-day
+    periods (the ones the servers are asked for), wall and CPU; each of its statements (the database's
+    share, 1 ms resolution); and the whole view of the same period through the middleware (test client;
+    beyond ``build_report`` it draws the filter form, the template and the session). Medians, in ms."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.reports.services import build_report, forget_reports
+    from apps.reports.slicing import Slice
+
+    forget_reports()  # a kept database's earlier run cached these very periods
+    manager = get_user_model().objects.get(username="manager")
+    client = Client()
+    client.force_login(manager)
+    walls, cpus, views, view_cpus, statements = [], [], [], [], {}
+    for i in range(periods):
+        end = today - timedelta(days=1 + i)  # as the servers are asked (whose cache is forgotten later)
+        s = Slice(start=end - timedelta(days=29), end=end)
+        wall, cpu = time.perf_counter(), time.process_time()
+        with CaptureQueriesContext(connection) as queries:
+            build_report(manager, s)
+        walls.append((time.perf_counter() - wall) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+        for q in queries.captured_queries:  # each statement named by its start, dates and numbers left out
+            name = re.sub(r"'[^']*'|\b\d+\b", "?", q["sql"])[:80]
+            statements.setdefault(name, []).append(float(q["time"]) * 1000)
+        wall, cpu = time.perf_counter(), time.process_time()
+        response = client.get(f"/reports/?start={s.start}&end={s.end}")  # build_report caches nothing
+        if response.status_code != 200:
+            raise RuntimeError(f"/reports/ answered HTTP {response.status_code}")
+        views.append((time.perf_counter() - wall) * 1000)
+        view_cpus.append((time.process_time() - cpu) * 1000)
+
+    def median(values: list[float]) -> float | None:
+        return percentile(sorted(values), 0.5)
+
+    return {
+        "periods": periods,
+        "build_report_wall_ms": median(walls),
+        "build_report_cpu_ms": median(cpus),
+        "statements_ms": {sql: median(times) for sql, times in statements.items()},
+        "whole_view_wall_ms": median(views),
+        "whole_view_cpu_ms": median(view_cpus),
+    }
+
+
 def measure(users: int, per_user: int, make_request) -> dict[str, float]:
     """Run ``make_request(user_index, i)`` (returns an HTTP status) from ``users`` threads at once;
     latency percentiles in ms."""
@@ -346,6 +406,8 @@ def main() -> None:
                 # The rewrite left dead rows and stale statistics; autovacuum would clean up soon.
                 c.execute("VACUUM ANALYZE reports_dailystat")
                 c.execute("VACUUM ANALYZE reports_targetstat")
+        if args.split:
+            data["in_process"] = where_time_goes(args.split, today)
         connection.close()  # the servers are the database's clients from here on
         servers = start_servers(args.servers, args.pool, database_url(name), logdir)
         browsers = [
