@@ -45,7 +45,7 @@ from datetime import date
 import numpy as np
 
 from apps.watchlists.bulk.bounds import _survivors
-from apps.watchlists.bulk.similarity import _TokenTable
+from apps.watchlists.bulk.similarity import _QueryParts
 from apps.watchlists.bulk.state import _candidates, _State, _state
 from apps.watchlists.evidence import (
     DOB_EXACT,
@@ -234,6 +234,7 @@ class _Groups:
         """Score every group against its candidates, a chunk of groups at a time."""
         keyed = self.keyed
         self.scored = [[] for _ in keyed]
+        parts = _QueryParts(self.state.text_ids, self.state.phon_ids)
         for start in range(0, len(keyed), CHUNK):
             chunk = range(start, min(start + CHUNK, len(keyed)))
             cands = _candidates(
@@ -253,6 +254,7 @@ class _Groups:
                 np.asarray([self.floor_of[g] for g in chunk]),
                 np.asarray([self.reach_of[g] for g in chunk]).reshape(len(chunk), 7),
                 [self.scored[g] for g in chunk],
+                parts,
                 clock,
             )
 
@@ -332,7 +334,7 @@ class _Clock:
 def _score_chunk(
     index: ScreeningIndex, state: _State, keyed: list[tuple[tuple[Token, ...], str, bool, bool]],
     kinds: list[set[str | None]], cands: list[np.ndarray], cutoff: np.ndarray, reach: np.ndarray,
-    scored: list[list[tuple[int, float]]], clock: _Clock,
+    scored: list[list[tuple[int, float]]], parts: _QueryParts, clock: _Clock,
 ) -> None:  # fmt: skip
     """Exact name scores of the candidates that may pass their group's ``cutoff``, in candidate order."""
     # Query variants: the person and organisation tokenisations of each name (score_tokens uses the
@@ -365,20 +367,9 @@ def _score_chunk(
         q, name, org, _person_only = keyed[vkey // 2]
         wants_org = bool(vkey % 2)
         variants.append(q if wants_org == org else tokenize(name, organisation=wants_org))
-    distinct: dict[tuple[str, bool], int] = {}
-    q_tokens: list[Token] = []
-    q_ids: list[int] = []
-    for v in variants:
-        for t in v:
-            tid = distinct.get((t.text, t.abjad))
-            if tid is None:
-                tid = distinct[(t.text, t.abjad)] = len(q_tokens)
-                q_tokens.append(t)
-            q_ids.append(tid)
+    ids = parts.rows(variants)
     q_ptr = np.concatenate(([0], np.cumsum([len(v) for v in variants]))).astype(np.int64)
-    q_table = _TokenTable(q_tokens, state.text_ids, state.phon_ids)
-    ids = np.asarray(q_ids, dtype=np.int64)
-    alive = _survivors(index, state, q_table, q_tokens, ids, q_ptr, rq, ra, row_cut)
+    alive = _survivors(index, state, parts.table, parts.tokens, ids, q_ptr, rq, ra, row_cut)
     clock.lap("bound")
     # Survivors get the exact scorer; keep each name's candidate order (it decides ties between aliases).
     exact: dict[tuple[int, int], float] = {}
