@@ -169,12 +169,20 @@ def _candidates(
     who = np.repeat(owner, lengths)
     weights = np.repeat(gains, lengths)
     n_alias = len(index.alias_entry)
-    # One sort for the whole chunk; within a name, contributions keep their order, so bincount adds
-    # the same float32 gains in the same sequence as the per-name path does.
-    keys, inverse = np.unique(who * n_alias + ids, return_inverse=True)
+    # One stable sort for the whole chunk: the keys come as sorted runs (names in order, each posting
+    # list sorted), which a stable sort merges several times faster than ``np.unique`` sorts them; and
+    # within a (name, alias) key, contributions keep their order, so bincount adds the same float32
+    # gains in the same sequence as the per-name path does.
+    flat = who * n_alias + ids
+    order = np.argsort(flat, kind="stable")
+    flat = flat[order]
+    new = np.empty(len(flat), dtype=np.bool_)
+    new[0] = True
+    np.not_equal(flat[1:], flat[:-1], out=new[1:])
+    keys = flat[new]
     key_name = keys // n_alias
     key_alias = (keys % n_alias).astype(np.int32)
-    totals = np.bincount(inverse.ravel(), weights=weights) - index.length_tie[key_alias]
+    totals = np.bincount(np.cumsum(new) - 1, weights=weights[order]) - index.length_tie[key_alias]
     bounds = np.searchsorted(key_name, np.arange(len(names) + 1))
     group_max = np.zeros(len(names))
     nonempty = bounds[1:] > bounds[:-1]
