@@ -240,4 +240,4 @@ class ScreeningIndex(AliasPostings):
 
 
 def _key(tokens: Sequence[Token]) -> tuple[tuple[str, bool], ...]:
-    return tuple((t.text, t.abjad) for t in tokens)
+    return tuple([(t.text, t.abjad) for t in tokens])
