@@ -144,15 +144,16 @@ class _Groups:
         self.ids: dict[tuple, int] = {}
         self.keyed: list[tuple[tuple[Token, ...], str, bool, bool]] = []
         self.kinds_of: list[set[str | None]] = []
-        self.floor_of: list[float] = []
-        self.reach_of: list[list[float]] = []  # per group: _REACH_FIELDS, combined over its travellers
         self.several: set[int] = set()  # groups of names with several spellings
         self.seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
-        self.bounds: dict[tuple, tuple[tuple[float, ...] | None, float, float]] = {}
-        # Per query: its groups, its floor, its reach.
+        # The distinct (reach, floor, own floor) of the batch's evidence (``_bounded``), by evidence.
+        self.bounds: dict[tuple, int] = {}
+        self.bounded: list[tuple[tuple[float, ...] | None, float, float]] = []
+        # Per query: its groups and its bounds; per (group, query) pair, for ``_combined``.
         self.q_of: list[tuple[int, ...]] = []
-        self.floor_q: list[float] = []
-        self.reach_q: list[tuple[float, ...] | None] = []
+        self.b_of: list[int] = []
+        self.pair_g: list[int] = []
+        self.pair_b: list[int] = []
         # After ``score``: each group's (alias, score) rows, and the candidates of names of several spellings.
         self.scored: list[list[tuple[int, float]]] = []
         self.cands_of: dict[int, np.ndarray] = {}
@@ -163,8 +164,6 @@ class _Groups:
             g = self.ids[key] = len(self.keyed)
             self.keyed.append(entry)
             self.kinds_of.append(set())
-            self.floor_of.append(np.inf)
-            self.reach_of.append([np.inf, -np.inf, -np.inf, np.inf, -np.inf, 0.0, 1.0])
         return g
 
     def _groups_of(self, query: Query) -> tuple[int, ...]:
@@ -188,52 +187,53 @@ class _Groups:
         self.seen[raw] = gs
         return gs
 
-    def _bounded(self, query: Query, found: Evidence) -> tuple[tuple[float, ...] | None, float, float]:
-        """The query's reach, floor and own floor. Travellers' evidence repeats (a date, a nationality,
-        a document no entry lists): bounded once each."""
+    def _bounded(self, query: Query, found: Evidence) -> int:
+        """The query's reach, floor and own floor (as a row of ``self.bounded``). Travellers' evidence
+        repeats (a date, a nationality, a document no entry lists): bounded once each."""
         state = self.state
         listed = bool(found.document) and found.document in state.doc_keys
         known = bool(found.nationality) and found.nationality in state.nationalities
         ev_key = (found.dob, bool(found.nationality), known, bool(found.document), listed, query.threshold)
-        bounded = self.bounds.get(ev_key)
-        if bounded is None:
+        b = self.bounds.get(ev_key)
+        if b is None:
             reach = _reach(state, found, query.threshold)
-            bounded = self.bounds[ev_key] = (
-                reach,
-                _floor(found, query.threshold, reach),
-                found.floor(query.threshold),
-            )
-        return bounded
+            b = self.bounds[ev_key] = len(self.bounded)
+            self.bounded.append((reach, _floor(found, query.threshold, reach), found.floor(query.threshold)))
+        return b
 
     def add(self, query: Query, found: Evidence) -> None:
         """Put the query in its groups. A name is scored only as far as the evidence the lists hold
         could lift it (``_reach``, ``_row_cutoffs``): a candidate below that cannot reach the threshold.
         A name of several spellings is merged at the query's own floor all the same (``_in_order``)."""
         gs = self._groups_of(query)
+        b = self._bounded(query, found)
         self.q_of.append(gs)
-        reach, floor, own_floor = self._bounded(query, found)
-        self.reach_q.append(reach)
-        self.floor_q.append(floor if len(gs) == 1 else own_floor)
+        self.b_of.append(b)
         for g in gs:
             self.kinds_of[g].add(query.kind)
-            self.floor_of[g] = min(self.floor_of[g], floor)
-            if len(gs) > 1:
-                self.several.add(g)
-            r = self.reach_of[g]
-            if reach is None:
-                r[6] = 0.0  # no row bound for this group
-            else:
-                r[0] = min(r[0], reach[0])
-                r[1] = max(r[1], reach[1])
-                r[2] = max(r[2], reach[2])
-                r[3] = min(r[3], reach[3])
-                r[4] = max(r[4], reach[4])
-                r[5] = max(r[5], reach[5])
+            self.pair_g.append(g)
+            self.pair_b.append(b)
+        if len(gs) > 1:
+            self.several.update(gs)
+
+    def _combined(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per group, the lowest floor of its travellers, and their reach combined: the lowest aim, the
+        most other evidence and date could add, the widest birth years, and 0.0 in the last column (no
+        row bound) where a traveller has no reach (see ``_reach``)."""
+        rows = np.asarray(
+            [(*r, 1.0, f) if r is not None else (*_NO_REACH, f) for r, f, _own in self.bounded]
+        ).reshape(len(self.bounded), 8)[np.asarray(self.pair_b, dtype=np.int64)]
+        groups = np.asarray(self.pair_g, dtype=np.int64)
+        combined = np.tile(np.asarray([*_NO_REACH[:6], 1.0, np.inf]), (len(self.keyed), 1))
+        for col, how in enumerate(_COMBINE):
+            how.at(combined[:, col], groups, rows[:, col])
+        return combined[:, 7], combined[:, :7]
 
     def score(self, clock: _Clock) -> None:
         """Score every group against its candidates, a chunk of groups at a time."""
         keyed = self.keyed
         self.scored = [[] for _ in keyed]
+        floor_of, reach_of = self._combined()
         parts = _QueryParts(self.state.text_ids, self.state.phon_ids)
         for start in range(0, len(keyed), CHUNK):
             chunk = range(start, min(start + CHUNK, len(keyed)))
@@ -251,8 +251,8 @@ class _Groups:
                 [keyed[g] for g in chunk],
                 [self.kinds_of[g] for g in chunk],
                 cands,
-                np.asarray([self.floor_of[g] for g in chunk]),
-                np.asarray([self.reach_of[g] for g in chunk]).reshape(len(chunk), 7),
+                floor_of[chunk.start : chunk.stop],
+                reach_of[chunk.start : chunk.stop],
                 [self.scored[g] for g in chunk],
                 parts,
                 clock,
@@ -260,7 +260,9 @@ class _Groups:
 
     def rank(self, i: int, query: Query, found: Evidence) -> list[Match]:
         """Query ``i``'s hits from its groups' scores."""
-        gs, scored, floor, reach = self.q_of[i], self.scored, self.floor_q[i], self.reach_q[i]
+        gs, scored = self.q_of[i], self.scored
+        reach, floor, own_floor = self.bounded[self.b_of[i]]
+        floor = floor if len(gs) == 1 else own_floor
         if not gs or not any(scored[g] for g in gs):
             return []
         # A group is scored down to its lowest floor; each traveller keeps only what may reach
@@ -406,6 +408,10 @@ def _evidence(queries: Sequence[Query]) -> list[Evidence]:
 
 
 _UNSEEN = object()
+#: ``_reach``'s fields where a traveller has none: nothing to combine (and 0.0: no row bound).
+_NO_REACH = (np.inf, -np.inf, -np.inf, np.inf, -np.inf, 0.0, 0.0)
+#: How ``_Groups._combined`` combines each of them over a group's travellers, then the floor.
+_COMBINE = (np.minimum, np.maximum, np.maximum, np.minimum, np.maximum, np.maximum, np.minimum, np.minimum)
 
 
 #: ``ScreeningIndex.rank`` keeps a match whose combined score *rounded to four places* reaches the
