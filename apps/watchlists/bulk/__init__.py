@@ -125,8 +125,10 @@ def screen_many(
         groups.add(query, found)
     clock.lap("normalise")
     groups.score(clock)
-    for i, query in enumerate(queries):
-        results[i] = groups.rank(i, query, found_of[i])
+    scored = [bool(rows) for rows in groups.scored]
+    for i, (query, gs) in enumerate(zip(queries, groups.q_of, strict=True)):
+        if any([scored[g] for g in gs]):  # most travellers' names score nothing: nothing to rank
+            results[i] = groups.rank(i, query, found_of[i])
     clock.lap("rank")
     return results
 
