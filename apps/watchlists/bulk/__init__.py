@@ -45,7 +45,7 @@ from datetime import date
 import numpy as np
 
 from apps.watchlists.bulk.bounds import _survivors
-from apps.watchlists.bulk.similarity import _TokenTable
+from apps.watchlists.bulk.similarity import _QueryParts
 from apps.watchlists.bulk.state import _candidates, _State, _state
 from apps.watchlists.evidence import (
     DOB_EXACT,
@@ -125,8 +125,10 @@ def screen_many(
         groups.add(query, found)
     clock.lap("normalise")
     groups.score(clock)
-    for i, query in enumerate(queries):
-        results[i] = groups.rank(i, query, found_of[i])
+    scored = [bool(rows) for rows in groups.scored]
+    for i, (query, gs) in enumerate(zip(queries, groups.q_of, strict=True)):
+        if any([scored[g] for g in gs]):  # most travellers' names score nothing: nothing to rank
+            results[i] = groups.rank(i, query, found_of[i])
     clock.lap("rank")
     return results
 
@@ -144,15 +146,16 @@ class _Groups:
         self.ids: dict[tuple, int] = {}
         self.keyed: list[tuple[tuple[Token, ...], str, bool, bool]] = []
         self.kinds_of: list[set[str | None]] = []
-        self.floor_of: list[float] = []
-        self.reach_of: list[list[float]] = []  # per group: _REACH_FIELDS, combined over its travellers
         self.several: set[int] = set()  # groups of names with several spellings
         self.seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
-        self.bounds: dict[tuple, tuple[tuple[float, ...] | None, float, float]] = {}
-        # Per query: its groups, its floor, its reach.
+        # The distinct (reach, floor, own floor) of the batch's evidence (``_bounded``), by evidence.
+        self.bounds: dict[tuple, int] = {}
+        self.bounded: list[tuple[tuple[float, ...] | None, float, float]] = []
+        # Per query: its groups and its bounds; per (group, query) pair, for ``_combined``.
         self.q_of: list[tuple[int, ...]] = []
-        self.floor_q: list[float] = []
-        self.reach_q: list[tuple[float, ...] | None] = []
+        self.b_of: list[int] = []
+        self.pair_g: list[int] = []
+        self.pair_b: list[int] = []
         # After ``score``: each group's (alias, score) rows, and the candidates of names of several spellings.
         self.scored: list[list[tuple[int, float]]] = []
         self.cands_of: dict[int, np.ndarray] = {}
@@ -163,8 +166,6 @@ class _Groups:
             g = self.ids[key] = len(self.keyed)
             self.keyed.append(entry)
             self.kinds_of.append(set())
-            self.floor_of.append(np.inf)
-            self.reach_of.append([np.inf, -np.inf, -np.inf, np.inf, -np.inf, 0.0, 1.0])
         return g
 
     def _groups_of(self, query: Query) -> tuple[int, ...]:
@@ -188,52 +189,54 @@ class _Groups:
         self.seen[raw] = gs
         return gs
 
-    def _bounded(self, query: Query, found: Evidence) -> tuple[tuple[float, ...] | None, float, float]:
-        """The query's reach, floor and own floor. Travellers' evidence repeats (a date, a nationality,
-        a document no entry lists): bounded once each."""
+    def _bounded(self, query: Query, found: Evidence) -> int:
+        """The query's reach, floor and own floor (as a row of ``self.bounded``). Travellers' evidence
+        repeats (a date, a nationality, a document no entry lists): bounded once each."""
         state = self.state
         listed = bool(found.document) and found.document in state.doc_keys
         known = bool(found.nationality) and found.nationality in state.nationalities
         ev_key = (found.dob, bool(found.nationality), known, bool(found.document), listed, query.threshold)
-        bounded = self.bounds.get(ev_key)
-        if bounded is None:
+        b = self.bounds.get(ev_key)
+        if b is None:
             reach = _reach(state, found, query.threshold)
-            bounded = self.bounds[ev_key] = (
-                reach,
-                _floor(found, query.threshold, reach),
-                found.floor(query.threshold),
-            )
-        return bounded
+            b = self.bounds[ev_key] = len(self.bounded)
+            self.bounded.append((reach, _floor(found, query.threshold, reach), found.floor(query.threshold)))
+        return b
 
     def add(self, query: Query, found: Evidence) -> None:
         """Put the query in its groups. A name is scored only as far as the evidence the lists hold
         could lift it (``_reach``, ``_row_cutoffs``): a candidate below that cannot reach the threshold.
         A name of several spellings is merged at the query's own floor all the same (``_in_order``)."""
         gs = self._groups_of(query)
+        b = self._bounded(query, found)
         self.q_of.append(gs)
-        reach, floor, own_floor = self._bounded(query, found)
-        self.reach_q.append(reach)
-        self.floor_q.append(floor if len(gs) == 1 else own_floor)
+        self.b_of.append(b)
         for g in gs:
             self.kinds_of[g].add(query.kind)
-            self.floor_of[g] = min(self.floor_of[g], floor)
-            if len(gs) > 1:
-                self.several.add(g)
-            r = self.reach_of[g]
-            if reach is None:
-                r[6] = 0.0  # no row bound for this group
-            else:
-                r[0] = min(r[0], reach[0])
-                r[1] = max(r[1], reach[1])
-                r[2] = max(r[2], reach[2])
-                r[3] = min(r[3], reach[3])
-                r[4] = max(r[4], reach[4])
-                r[5] = max(r[5], reach[5])
+            self.pair_g.append(g)
+            self.pair_b.append(b)
+        if len(gs) > 1:
+            self.several.update(gs)
+
+    def _combined(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per group, the lowest floor of its travellers, and their reach combined: the lowest aim, the
+        most other evidence and date could add, the widest birth years, and 0.0 in the last column (no
+        row bound) where a traveller has no reach (see ``_reach``)."""
+        rows = np.asarray(
+            [(*r, 1.0, f) if r is not None else (*_NO_REACH, f) for r, f, _own in self.bounded]
+        ).reshape(len(self.bounded), 8)[np.asarray(self.pair_b, dtype=np.int64)]
+        groups = np.asarray(self.pair_g, dtype=np.int64)
+        combined = np.tile(np.asarray([*_NO_REACH[:6], 1.0, np.inf]), (len(self.keyed), 1))
+        for col, how in enumerate(_COMBINE):
+            how.at(combined[:, col], groups, rows[:, col])
+        return combined[:, 7], combined[:, :7]
 
     def score(self, clock: _Clock) -> None:
         """Score every group against its candidates, a chunk of groups at a time."""
         keyed = self.keyed
         self.scored = [[] for _ in keyed]
+        floor_of, reach_of = self._combined()
+        parts = _QueryParts(self.state.text_ids, self.state.phon_ids)
         for start in range(0, len(keyed), CHUNK):
             chunk = range(start, min(start + CHUNK, len(keyed)))
             cands = _candidates(
@@ -250,15 +253,18 @@ class _Groups:
                 [keyed[g] for g in chunk],
                 [self.kinds_of[g] for g in chunk],
                 cands,
-                np.asarray([self.floor_of[g] for g in chunk]),
-                np.asarray([self.reach_of[g] for g in chunk]).reshape(len(chunk), 7),
+                floor_of[chunk.start : chunk.stop],
+                reach_of[chunk.start : chunk.stop],
                 [self.scored[g] for g in chunk],
+                parts,
                 clock,
             )
 
     def rank(self, i: int, query: Query, found: Evidence) -> list[Match]:
         """Query ``i``'s hits from its groups' scores."""
-        gs, scored, floor, reach = self.q_of[i], self.scored, self.floor_q[i], self.reach_q[i]
+        gs, scored = self.q_of[i], self.scored
+        reach, floor, own_floor = self.bounded[self.b_of[i]]
+        floor = floor if len(gs) == 1 else own_floor
         if not gs or not any(scored[g] for g in gs):
             return []
         # A group is scored down to its lowest floor; each traveller keeps only what may reach
@@ -332,7 +338,7 @@ class _Clock:
 def _score_chunk(
     index: ScreeningIndex, state: _State, keyed: list[tuple[tuple[Token, ...], str, bool, bool]],
     kinds: list[set[str | None]], cands: list[np.ndarray], cutoff: np.ndarray, reach: np.ndarray,
-    scored: list[list[tuple[int, float]]], clock: _Clock,
+    scored: list[list[tuple[int, float]]], parts: _QueryParts, clock: _Clock,
 ) -> None:  # fmt: skip
     """Exact name scores of the candidates that may pass their group's ``cutoff``, in candidate order."""
     # Query variants: the person and organisation tokenisations of each name (score_tokens uses the
@@ -365,20 +371,9 @@ def _score_chunk(
         q, name, org, _person_only = keyed[vkey // 2]
         wants_org = bool(vkey % 2)
         variants.append(q if wants_org == org else tokenize(name, organisation=wants_org))
-    distinct: dict[tuple[str, bool], int] = {}
-    q_tokens: list[Token] = []
-    q_ids: list[int] = []
-    for v in variants:
-        for t in v:
-            tid = distinct.get((t.text, t.abjad))
-            if tid is None:
-                tid = distinct[(t.text, t.abjad)] = len(q_tokens)
-                q_tokens.append(t)
-            q_ids.append(tid)
+    ids = parts.rows(variants)
     q_ptr = np.concatenate(([0], np.cumsum([len(v) for v in variants]))).astype(np.int64)
-    q_table = _TokenTable(q_tokens, state.text_ids, state.phon_ids)
-    ids = np.asarray(q_ids, dtype=np.int64)
-    alive = _survivors(index, state, q_table, q_tokens, ids, q_ptr, rq, ra, row_cut)
+    alive = _survivors(index, state, parts.table, parts.tokens, ids, q_ptr, rq, ra, row_cut)
     clock.lap("bound")
     # Survivors get the exact scorer; keep each name's candidate order (it decides ties between aliases).
     exact: dict[tuple[int, int], float] = {}
@@ -415,6 +410,10 @@ def _evidence(queries: Sequence[Query]) -> list[Evidence]:
 
 
 _UNSEEN = object()
+#: ``_reach``'s fields where a traveller has none: nothing to combine (and 0.0: no row bound).
+_NO_REACH = (np.inf, -np.inf, -np.inf, np.inf, -np.inf, 0.0, 0.0)
+#: How ``_Groups._combined`` combines each of them over a group's travellers, then the floor.
+_COMBINE = (np.minimum, np.maximum, np.maximum, np.minimum, np.maximum, np.maximum, np.minimum, np.minimum)
 
 
 #: ``ScreeningIndex.rank`` keeps a match whose combined score *rounded to four places* reaches the

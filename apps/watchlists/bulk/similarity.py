@@ -65,6 +65,38 @@ class _TokenTable:
         # "Major": counts for the alignment's "at least one real name part matched" rule.
         self.major = ~(self.minor | self.initial)
 
+    def extend(self, other: _TokenTable) -> None:
+        """Append ``other``'s rows (same features, computed with the same vocabulary ids)."""
+        for name, column in vars(self).items():
+            setattr(self, name, np.concatenate((column, getattr(other, name))))
+
+
+class _QueryParts:
+    """A batch's query parts in one :class:`_TokenTable`, grown chunk by chunk: the chunks of a batch
+    share most of their parts, whose features are then computed once per batch, not once per chunk."""
+
+    def __init__(self, text_ids: dict[str, int], phon_ids: dict[str, int]) -> None:
+        self.text_ids, self.phon_ids = text_ids, phon_ids
+        self.row: dict[tuple[str, bool], int] = {}
+        self.tokens: list[Token] = []
+        self.table = _TokenTable([], text_ids, phon_ids)
+
+    def rows(self, names: Sequence[Sequence[Token]]) -> np.ndarray:
+        """The table rows of every part of ``names``, name after name, adding the parts not seen yet."""
+        new: list[Token] = []
+        out: list[int] = []
+        for name in names:
+            for t in name:
+                r = self.row.get((t.text, t.abjad))
+                if r is None:
+                    r = self.row[(t.text, t.abjad)] = len(self.tokens)
+                    self.tokens.append(t)
+                    new.append(t)
+                out.append(r)
+        if new:
+            self.table.extend(_TokenTable(new, self.text_ids, self.phon_ids))
+        return np.asarray(out, dtype=np.int64)
+
 
 def _budget(length: np.ndarray) -> np.ndarray:
     """Vectorised :func:`apps.watchlists.matching.scoring._edit_budget`."""

@@ -169,12 +169,20 @@ def _candidates(
     who = np.repeat(owner, lengths)
     weights = np.repeat(gains, lengths)
     n_alias = len(index.alias_entry)
-    # One sort for the whole chunk; within a name, contributions keep their order, so bincount adds
-    # the same float32 gains in the same sequence as the per-name path does.
-    keys, inverse = np.unique(who * n_alias + ids, return_inverse=True)
+    # One stable sort for the whole chunk: the keys come as sorted runs (names in order, each posting
+    # list sorted), which a stable sort merges several times faster than ``np.unique`` sorts them; and
+    # within a (name, alias) key, contributions keep their order, so bincount adds the same float32
+    # gains in the same sequence as the per-name path does.
+    flat = who * n_alias + ids
+    order = np.argsort(flat, kind="stable")
+    flat = flat[order]
+    new = np.empty(len(flat), dtype=np.bool_)
+    new[0] = True
+    np.not_equal(flat[1:], flat[:-1], out=new[1:])
+    keys = flat[new]
     key_name = keys // n_alias
     key_alias = (keys % n_alias).astype(np.int32)
-    totals = np.bincount(inverse.ravel(), weights=weights) - index.length_tie[key_alias]
+    totals = np.bincount(np.cumsum(new) - 1, weights=weights[order]) - index.length_tie[key_alias]
     bounds = np.searchsorted(key_name, np.arange(len(names) + 1))
     group_max = np.zeros(len(names))
     nonempty = bounds[1:] > bounds[:-1]
@@ -187,15 +195,13 @@ def _candidates(
     n_unique = bounds[1:] - bounds[:-1]
     every = n_ids <= k_top
     simple = nonempty & (n_ids <= DENSE) & (every | (n_unique <= k_top))
-    take = simple[key_name] & (every[key_name] | keep_rel)
-    pieces = np.split(key_alias[take], np.cumsum(np.bincount(key_name[take], minlength=len(names)))[:-1])
+    take = np.flatnonzero(simple[key_name] & (every[key_name] | keep_rel))
+    ends = np.searchsorted(key_name[take], np.arange(1, len(names) + 1)).tolist()
     for k in np.flatnonzero(simple).tolist():
-        out[k] = pieces[k]
+        out[k] = key_alias[take[ends[k - 1] if k else 0 : ends[k]]]
+    # The partition's best always holds the name's best total: its 0.3 cut is ``keep_rel``'s.
+    neg, starts = -totals, bounds.tolist()
     for k in np.flatnonzero(nonempty & (n_ids <= DENSE) & ~simple).tolist():
-        s, e = bounds[k], bounds[k + 1]
-        top_k = top_ks[k]
-        g_tot = totals[s:e]
-        top = np.argpartition(-g_tot, top_k)[:top_k]
-        g_uniq, g_tot = key_alias[s:e][top], g_tot[top]
-        out[k] = g_uniq[g_tot >= 0.3 * g_tot.max()]
+        top = np.argpartition(neg[starts[k] : starts[k + 1]], top_ks[k])[: top_ks[k]] + starts[k]
+        out[k] = key_alias[top[keep_rel[top]]]
     return out

@@ -17,7 +17,7 @@ from apps.watchlists import evidence, scripts
 from apps.watchlists.evidence import REVIEW_THRESHOLD, Part
 from apps.watchlists.importers.entries import BirthDate, WatchlistEntry
 from apps.watchlists.matching.names import Token, _make_token, tokenize
-from apps.watchlists.matching.postings import AliasPostings
+from apps.watchlists.matching.postings import POSTINGS_CACHE, AliasPostings
 from apps.watchlists.matching.query import Evidence, Match, _doc_key, merge_spellings
 from apps.watchlists.matching.scoring import joined_forms, score_tokens, short_name, single_name
 
@@ -41,6 +41,10 @@ class ScreeningIndex(AliasPostings):
     *vocabulary* for typos; candidates are ranked by IDF-weighted overlap and only the top
     ``CANDIDATES`` (sixty) are scored in full.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cuts: dict[str, list[tuple[Token, Token]]] = {}
 
     def spellings(self, name: str, organisation: bool = False) -> list[tuple[Token, ...]]:
         """The token sequences a name is screened as: as written first, then other spellings of it.
@@ -80,36 +84,45 @@ class ScreeningIndex(AliasPostings):
         for i, t in enumerate(tokens):
             if not real[i] or t.abjad or len(t.text) < 6 or t.text in self.vocab:
                 continue  # a part the list writes as it is needs no splitting
-            # Both halves listed words; or one half a listed word and the other left for the scorer to
-            # compare (it may carry a typo): in a long run-together name (ten letters or more, both
-            # halves of five or more), or in one of seven or more that is near no listed word at all
-            # (halves of three or more: "Naimqasmi" is "naim" + "qasmi", to meet "Naim Qasim"). A part
-            # the list writes nearly so ("Elisabeth", a letter or two apart: NEAR_SIM) is cut only where
-            # both halves are listed words: each further spelling is screened in full, and most such
-            # cuts find nothing.
-            cuts = [
-                c for c in range(3, len(t.text) - 2) if t.text[:c] in self.vocab and t.text[c:] in self.vocab
-            ]
-            if not cuts and len(t.text) >= 10:
-                cuts = [
-                    c
-                    for c in range(5, len(t.text) - 4)
-                    if t.text[:c] in self.vocab or t.text[c:] in self.vocab
-                ]
-            if not cuts and len(t.text) >= 7 and self.nearest(t) < NEAR_SIM:
-                cuts = [
-                    c
-                    for c in range(3, len(t.text) - 2)
-                    if t.text[:c] in self.vocab or t.text[c:] in self.vocab
-                ]
-
-            def known(c: int, text: str = t.text) -> int:  # the longer listed half first
-                return max(len(h) if h in self.vocab else 0 for h in (text[:c], text[c:]))
-
-            for cut in sorted(cuts, key=lambda c: -known(c))[:2]:
-                parts = (_make_token(t.text[:cut], False), _make_token(t.text[cut:], False))
+            for parts in self._cuts_of(t):
                 out.append((*tokens[:i], *parts, *tokens[i + 1 :]))
         return out
+
+    def _cuts_of(self, t: Token) -> list[tuple[Token, Token]]:
+        """The (at most two) ways :meth:`_rejoined` cuts the part ``t`` in two, kept per index: they
+        depend on the part and the list's vocabulary only, and names repeat their parts."""
+        found = self._cuts.get(t.text)
+        if found is None:
+            if len(self._cuts) >= POSTINGS_CACHE:
+                self._cuts.clear()
+            found = self._cuts[t.text] = self._cut(t)
+        return found
+
+    def _cut(self, t: Token) -> list[tuple[Token, Token]]:
+        # Both halves listed words; or one half a listed word and the other left for the scorer to
+        # compare (it may carry a typo): in a long run-together name (ten letters or more, both
+        # halves of five or more), or in one of seven or more that is near no listed word at all
+        # (halves of three or more: "Naimqasmi" is "naim" + "qasmi", to meet "Naim Qasim"). A part
+        # the list writes nearly so ("Elisabeth", a letter or two apart: NEAR_SIM) is cut only where
+        # both halves are listed words: each further spelling is screened in full, and most such
+        # cuts find nothing.
+        cuts = [c for c in range(3, len(t.text) - 2) if t.text[:c] in self.vocab and t.text[c:] in self.vocab]
+        if not cuts and len(t.text) >= 10:
+            cuts = [
+                c for c in range(5, len(t.text) - 4) if t.text[:c] in self.vocab or t.text[c:] in self.vocab
+            ]
+        if not cuts and len(t.text) >= 7 and self.nearest(t) < NEAR_SIM:
+            cuts = [
+                c for c in range(3, len(t.text) - 2) if t.text[:c] in self.vocab or t.text[c:] in self.vocab
+            ]
+
+        def known(c: int, text: str = t.text) -> int:  # the longer listed half first
+            return max(len(h) if h in self.vocab else 0 for h in (text[:c], text[c:]))
+
+        return [
+            (_make_token(t.text[:cut], False), _make_token(t.text[cut:], False))
+            for cut in sorted(cuts, key=lambda c: -known(c))[:2]
+        ]
 
     def screen(
         self,
@@ -227,4 +240,4 @@ class ScreeningIndex(AliasPostings):
 
 
 def _key(tokens: Sequence[Token]) -> tuple[tuple[str, bool], ...]:
-    return tuple((t.text, t.abjad) for t in tokens)
+    return tuple([(t.text, t.abjad) for t in tokens])

@@ -73,6 +73,7 @@ _LEGAL = frozenset(
         "ltd llc inc corp co plc jsc ojsc cjsc pjsc sa ag gmbh bv nv srl spa sarl pt lp llp kg ab as oy spzoo bvba pte pty sas se oood ead eood cv de sl"
     )
 )
+_LEGAL_ANY = _LEGAL | frozenset(_LEGAL_WORDS)  # a word of either: the name has a legal form
 _NUMBER_WORDS = {
     w: str(i)
     for i, w in enumerate(
@@ -97,6 +98,10 @@ _NUMBER_WORDS.update(
 _ABJAD = re.compile(r"[\u0590-\u05FF\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
 _CJK = re.compile(r"[\u1100-\u11FF\u3040-\u30FF\u3130-\u318F\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF]")
 _MUHAMMAD = re.compile(r"^m[ou]h[ae]?m+[ae]?[dt]$")
+# ``tokenize``'s patterns, compiled once: it runs once per distinct name of a batch.
+_DOTTED = re.compile(r"\b(?:[a-z]\.){2,}[a-z]?\b\.?")
+_APOSTROPHES = re.compile(r"['`\u2019\u02bc\u02bb]")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity hash: tokens are interned, hashing is hot
@@ -255,11 +260,12 @@ def tokenize(name: str, *, organisation: bool = False) -> tuple[Token, ...]:
             name = f"{first} {last}"  # "MALKEVICH, Alexander" -> "Alexander MALKEVICH"
     text, abjad = _to_latin(name)
     text = text.casefold().replace("&", " and ")
-    text = re.sub(r"\b(?:[a-z]\.){2,}[a-z]?\b\.?", lambda m: m.group(0).replace(".", ""), text)
-    text = re.sub(r"['`\u2019\u02bc\u02bb]", "", text)
-    text = re.sub(r"[^a-z0-9]+", " ", text)
+    if "." in text:  # dotted abbreviations: "U.S.A." -> "usa"
+        text = _DOTTED.sub(_undotted, text)
+    text = _APOSTROPHES.sub("", text)
+    text = _NOT_ALNUM.sub(" ", text)
     words = [w for w in text.split() if w not in _HONORIFICS]
-    if organisation or any(w in _LEGAL_WORDS or w in _LEGAL for w in words[1:]):
+    if organisation or not _LEGAL_ANY.isdisjoint(words[1:]):
         joined = " " + " ".join(words) + " "
         for phrase, short in _LEGAL_PHRASES:
             joined = joined.replace(f" {phrase} ", f" {short} ")
@@ -278,4 +284,8 @@ def tokenize(name: str, *, organisation: bool = False) -> tuple[Token, ...]:
     words = [w for k, w in enumerate(words) if w not in words[:k]]  # "Sergey Sergey Shoigu"
     if not words and text.strip():
         words = text.split()  # a name made only of honorifics: keep it rather than lose it
-    return tuple(_make_token(w, abjad) for w in words)
+    return tuple([_make_token(w, abjad) for w in words])
+
+
+def _undotted(m: re.Match[str]) -> str:
+    return m.group(0).replace(".", "")

@@ -74,8 +74,11 @@ def _as_birthdate(value: str | date | BirthDate | None) -> BirthDate | None:
     return parsed[0] if parsed else None
 
 
+_NOT_DOC = re.compile(r"[^0-9A-Z]")
+
+
 def _doc_key(number: str) -> str:
-    return re.sub(r"[^0-9A-Z]", "", number.upper())
+    return _NOT_DOC.sub("", number.upper())
 
 
 def merge_spellings(lists: Sequence[Iterable[tuple[int, float]]], floor: float) -> list[tuple[int, float]]:
