@@ -117,11 +117,11 @@ def _state(index: ScreeningIndex) -> _State:
     return state
 
 
-def _candidates(
-    index: ScreeningIndex, state: _State, names: list[tuple[Token, ...]], top_ks: list[int]
-) -> list[np.ndarray]:
-    """``ScreeningIndex._candidates(q, k)`` for every ``q``, ``k`` in ``names``, ``top_ks``, merged into one
-    numpy pass."""
+def _occurrences(
+    index: ScreeningIndex, state: _State, names: list[tuple[Token, ...]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The posting segments of every (name, part) occurrence of the chunk: their starts, lengths, gains
+    and owning name, or None when no part has any posting."""
     # Segments per distinct part of the chunk, then per (name, part) occurrence by index arithmetic: in
     # the order of the names and of their parts, as the per-name path adds them up.
     part_of: dict[tuple[str, bool], int] = {}
@@ -137,12 +137,11 @@ def _candidates(
                 tables.append(state.token_segments(index, t))
             occ_part.append(j)
             occ_name.append(k)
-    out = [np.zeros(0, dtype=np.int32) for _ in names]
     if not tables:
-        return out
+        return None
     part_n = np.fromiter((len(lo) for lo, _hi, _gain in tables), np.int64, len(tables))
     if not part_n.sum():
-        return out
+        return None
     part_start = np.cumsum(part_n) - part_n
     all_lo = np.concatenate([lo for lo, _hi, _gain in tables])
     all_len = np.concatenate([hi for _lo, hi, _gain in tables]) - all_lo
@@ -151,8 +150,20 @@ def _candidates(
     occ_n = part_n[occ]
     first = np.cumsum(occ_n) - occ_n
     seg = np.arange(int(occ_n.sum()), dtype=np.int64) - np.repeat(first - part_start[occ], occ_n)
-    lo, lengths, gains = all_lo[seg], all_len[seg], all_gain[seg]
     owner = np.repeat(np.asarray(occ_name, dtype=np.int64), occ_n)
+    return all_lo[seg], all_len[seg], all_gain[seg], owner
+
+
+def _candidates(
+    index: ScreeningIndex, state: _State, names: list[tuple[Token, ...]], top_ks: list[int]
+) -> list[np.ndarray]:
+    """``ScreeningIndex._candidates(q, k)`` for every ``q``, ``k`` in ``names``, ``top_ks``, merged into one
+    numpy pass."""
+    out = [np.zeros(0, dtype=np.int32) for _ in names]
+    found = _occurrences(index, state, names)
+    if found is None:
+        return out
+    lo, lengths, gains, owner = found
     n_ids = np.bincount(owner, weights=lengths, minlength=len(names)).astype(np.int64)
     dense = np.flatnonzero(n_ids > DENSE)
     if len(dense):  # the per-name path takes another route for these: take it too
