@@ -7,12 +7,15 @@ django-guardian direct-foreign-key table.
 
 Grants are django-guardian object permissions given to an agency's group (``Agency.group``), never to
 people; people are not members of that group, and a member sees what his agency was granted. Grants are
-read here only, through guardian's public API (``get_objects_for_group``, ``get_groups_with_perms``),
-so that a grant means the same thing on every page, in the API, exports and sockets.
+read here only, so that a grant means the same thing on every page, in the API, exports and sockets:
+the objects granted to a group from guardian's direct-foreign-key table of the model (``granted_pks``,
+the subquery ``get_objects_for_group`` builds, without its detour), the groups holding a grant on an
+object through guardian's ``get_groups_with_perms``.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -51,20 +54,24 @@ def granted_pks(model: type[models.Model], membership: Any, codename: str | None
     """Primary keys of ``model`` rows granted to the member's agency group (``view_<model>`` by default).
 
     A lazy subquery for ``Q(pk__in=...)``: the grants are read in the same SQL query as the page's rows.
+    It selects what ``get_objects_for_group(group, codename, model, any_perm=True,
+    accept_global_perms=False)`` selects, the granted keys of the model's direct-foreign-key table, for
+    this group and this permission of this model's content type, without wrapping them in a second
+    subquery over the model's own table (a grant's row goes with its object: the key is a foreign key)
+    nor building guardian's four querysets on every scoped query. A model-wide permission of the group
+    is no grant, as there.
     """
-    from guardian.shortcuts import get_objects_for_group
+    from django.contrib.contenttypes.models import ContentType
 
-    _require_direct_grant_table(model)
-    # ``any_perm``: with one permission "any" and "all" agree, and only guardian's "any" path stays a
-    # subquery (its "all of several" path reads the grants into Python). ``accept_global_perms``: a
-    # model-wide permission of the group is no grant, and asking for one would cost a query.
-    return get_objects_for_group(
-        membership.agency.group,
-        codename or f"view_{model._meta.model_name}",
-        model,
-        any_perm=True,
-        accept_global_perms=False,
-    ).values("pk")
+    return (
+        _direct_grant_table(model)
+        .objects.filter(
+            group_id=membership.agency.group_id,
+            permission__content_type=ContentType.objects.get_for_model(model),  # cached by Django
+            permission__codename=codename or f"view_{model._meta.model_name}",
+        )
+        .values_list("content_object_id", flat=True)
+    )
 
 
 def agencies_granted(obj: models.Model, codename: str | None = None) -> models.QuerySet:
@@ -73,15 +80,17 @@ def agencies_granted(obj: models.Model, codename: str | None = None) -> models.Q
 
     from apps.agencies.models import Agency
 
-    _require_direct_grant_table(type(obj))
+    _direct_grant_table(type(obj))
     groups = get_groups_with_perms(obj, only_with_perms_in=[codename or f"view_{obj._meta.model_name}"])
     # Without attach_perms guardian returns a queryset of groups; its annotation says "Group | dict".
     return Agency.objects.filter(group__in=groups)  # type: ignore[misc]
 
 
-def _require_direct_grant_table(model: type[models.Model]) -> None:
-    """Grants live in a direct-foreign-key table per model: guardian's generic table is slow at scale,
-    and a model without its own table would silently fall back to it."""
+@cache
+def _direct_grant_table(model: type[models.Model]) -> Any:
+    """Guardian's direct-foreign-key group permission table of ``model``: grants live in a table per
+    model, as the generic table is slow at scale, and a model without its own table would silently fall
+    back to it. Read from the models' metadata once per model."""
     from guardian.models import GroupObjectPermissionBase
     from guardian.utils import get_group_obj_perms_model
 
@@ -90,6 +99,7 @@ def _require_direct_grant_table(model: type[models.Model]) -> None:
     assert issubclass(perms_model, GroupObjectPermissionBase)  # the generic table or a direct one
     if perms_model.objects.is_generic():
         raise TypeError(f"{model.__name__} has no guardian direct-foreign-key group permission table")
+    return perms_model
 
 
 class AgencyOwned(models.Model):

@@ -214,15 +214,41 @@ class ScopedFilterSet(filters.FilterSet):
         return super().filter_for_lookup(field, lookup_type)
 
 
+_AUTO_FILTERSETS: dict[tuple[type, type], Any] = {}
+
+
+def _asked(filterset_class: Any, params: Any) -> bool:
+    """Whether a request with query ``params`` gets anything from ``filterset_class`` but the queryset
+    itself: some parameter names one of its filters (``name``, or ``name_<suffix>`` for the range
+    widgets), or one of them is required. Otherwise every filter sees an empty value and returns the
+    queryset as it is, and the form, its fields and the deep copies of the filters are work for nothing.
+    """
+    names = filterset_class.base_filters
+    if any(f.extra.get("required") for f in names.values()):
+        return True
+    return any(key == name or key.startswith(f"{name}_") for key in params for name in names)
+
+
 class ScopedFilterBackend(filters.DjangoFilterBackend):
     """``DjangoFilterBackend`` over :class:`ScopedFilterSet`; a bad value is a problem naming the parameter."""
 
     filterset_base = ScopedFilterSet
 
+    def get_filterset_class(self, view: Any, queryset: Any = None) -> Any:
+        # django-filter builds a new ``AutoFilterSet`` class from ``filterset_fields`` (a class attribute
+        # of every viewset here) on every request; it is the same class each time for one view and model.
+        if getattr(view, "filterset_class", None) or queryset is None:
+            return super().get_filterset_class(view, queryset)
+        key = (type(view), queryset.model)
+        if key not in _AUTO_FILTERSETS:
+            _AUTO_FILTERSETS[key] = super().get_filterset_class(view, queryset)
+        return _AUTO_FILTERSETS[key]
+
     def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None or not _asked(filterset_class, request.query_params):
+            return queryset  # what the filterset would answer when none of its parameters is given
         filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
-            return queryset
         if not filterset.is_valid() and self.raise_exception:
             raise QueryParameterError({k: list(v) for k, v in filterset.errors.items()})
         return filterset.qs

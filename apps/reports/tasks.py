@@ -20,9 +20,14 @@ def refresh_daily_stats_task(days: int = 2) -> int:
     return rows
 
 
-@shared_task(name="reports.refresh_target_stats")
+@shared_task(name="reports.refresh_target_stats", ignore_result=True)
 def refresh_target_stats_task(target_ids: list[int]) -> int:
-    """Rewrite the target summary rows of ``target_ids`` (after a workflow commit). Returns rows written."""
+    """Rewrite the target summary rows of ``target_ids`` (after a workflow commit). Returns rows written.
+
+    ``ignore_result``: nobody waits for this task (``stats._send_changes`` sends it and goes on), and a
+    kept result made every sending request subscribe to the result's channel in Redis, and unsubscribe,
+    and the worker store the result for a day.
+    """
     from apps.reports.services import forget_reports
     from apps.reports.stats import refresh_target_stats
 

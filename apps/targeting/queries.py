@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, Min, OuterRef, Window
+from django.db.models import BooleanField, Count, Exists, F, Func, Min, OuterRef, Window
 from django.utils import timezone
 
 from apps.agencies.models import Agency, CentreConfiguration, Port
@@ -35,6 +35,31 @@ def loaded_through_scope(target: Target, user: Any) -> Target:
 _PANELS = ("holds", "shares", "comments", "instructions", "examination_results")
 
 
+class _AnyRow(Func):
+    """``EXISTS (SELECT 1 FROM <child> WHERE <child>.<key> = <the target's id>)``: whether the target has
+    any row at all in the child table of ``relation``.
+
+    The same SQL as ``Exists(Child.objects.filter(target=OuterRef("pk")))`` without building and compiling
+    a queryset per flag: five of them added about two thirds to the compilation of the page's one target
+    query. The table and column come from the models' metadata; the target's id is the outer query's own
+    column.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, relation: str) -> None:
+        child: Any = Target._meta.get_field(relation)  # a reverse relation: the child's foreign key
+        self.table, self.column = child.related_model._meta.db_table, child.field.column
+        super().__init__(F("pk"))
+
+    def as_sql(  # type: ignore[override]  # the template is this class's own, not the caller's
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        table, column = connection.ops.quote_name(self.table), connection.ops.quote_name(self.column)
+        template = f"EXISTS (SELECT 1 FROM {table} WHERE {table}.{column} = %(expressions)s)"
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+
 def panels_of(user: Any) -> dict[str, Any]:
     """Annotations for the one query that loads a target for its page: whether each child panel has any
     row of the target at all (``has_panel``), and whether the viewer may open its subject.
@@ -47,11 +72,7 @@ def panels_of(user: Any) -> dict[str, Any]:
     """
     from apps.intake.models import Subject
 
-    flags: dict[str, Any] = {}
-    for relation in _PANELS:
-        child: Any = Target._meta.get_field(relation)  # a reverse relation: the child's foreign key
-        rows = child.related_model._default_manager.filter(**{child.field.name: OuterRef("pk")})
-        flags[f"panel_{relation}"] = Exists(rows)
+    flags: dict[str, Any] = {f"panel_{relation}": _AnyRow(relation) for relation in _PANELS}
     if can(user, "subject.view"):
         flags["panel_subject_visible"] = Exists(
             Subject.objects.visible_to(user).filter(pk=OuterRef("subject_id"))

@@ -289,6 +289,8 @@ def _hits_behind(target: Any) -> tuple[list[WithAnnotations[WatchlistHit, Standi
     wanted = Q(subject_id=subject.pk, entry_id__in=live_entries)
     if (assessment_id := _latest_assessment_id(subject)) is not None:
         wanted |= Q(subject_id=subject.pk, last_assessment_id=assessment_id)
+    elif not live_entries:
+        return [], unnamed  # no entry named and no assessment: no hit can be behind it (no query either)
     rows = with_standing(WatchlistHit.objects.filter(wanted)).order_by("pk")
     return list(rows), unnamed
 

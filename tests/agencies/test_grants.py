@@ -34,7 +34,7 @@ def test_a_grant_to_one_agency_shows_nothing_to_another(world, police_liaison, o
     source = DataSourceFactory(owner_agency=world.customs)
     assign_perm("intake.view_datasource", world.police.group, source)
     assert not DataSource.objects.visible_to(outsider).exists()
-    assert list(granted_pks(DataSource, membership_of(police_liaison))) == [{"pk": source.pk}]
+    assert list(granted_pks(DataSource, membership_of(police_liaison))) == [source.pk]
 
 
 def test_agencies_granted_names_the_agencies_holding_a_grant(world):
