@@ -203,3 +203,16 @@ def test_without_beat_the_server_process_marks_missed_every_five_minutes(make_ta
     with time_machine.travel(start + timedelta(minutes=5), tick=False):
         assert periodic.run_due() == ["mark-missed-targets"]
     assert Target.objects.get(pk=target.pk).state == S.MISSED
+
+
+def test_a_port_changed_in_this_process_is_timed_by_its_new_mode_at_once(world, make_target):
+    """The in-process map of port modes forgets a port saved here: its key may even name another port
+    later (SQLite hands a rolled-back or deleted row's key to the next new one)."""
+    now = timezone.now()
+    made = make_target(port=world.port_a, risk_area="security", arrival_at=now + timedelta(days=3))
+    target = Target.objects.get(pk=made.pk)  # without its port: the mode comes from the map
+    assert target.sla_status(now + timedelta(minutes=25)) == "ok"  # a sea port: twelve hours
+    world.port_a.mode = "air"
+    world.port_a.save(update_fields=["mode"])
+    target = Target.objects.get(pk=target.pk)
+    assert target.sla_status(now + timedelta(minutes=25)) == "breached"  # now an airport: 20 minutes

@@ -66,6 +66,13 @@ def port_mode(port_id: int | None) -> str:
     return _PORT_MODES.get(port_id, "")
 
 
+def forget_port_modes(**_kwargs: Any) -> None:
+    """Drop the map when a port is saved or deleted in this process (other processes read again within
+    ``_PORT_MODES_TTL``): a port's key can name another port later (SQLite gives a deleted row's key to
+    the next new row), and a changed mode should not wait a minute where it was made."""
+    _PORT_MODES.clear()
+
+
 def breach_q(now: datetime) -> Q:
     """Undecided targets past their service level (``Target.sla_status`` == "breached"), as a filter."""
     from apps.agencies.models import TransportMode
