@@ -207,7 +207,7 @@ def test_without_beat_the_server_process_marks_missed_every_five_minutes(make_ta
 
 def test_a_port_changed_in_this_process_is_timed_by_its_new_mode_at_once(world, make_target):
     """The in-process map of port modes forgets a port saved here: its key may even name another port
-    later (SQLite hands a rolled-back or deleted row's key to the next new one)."""
+    later (SQLite hands a rolled-back row's key to the next new one, as between two tests)."""
     now = timezone.now()
     made = make_target(port=world.port_a, risk_area="security", arrival_at=now + timedelta(days=3))
     target = Target.objects.get(pk=made.pk)  # without its port: the mode comes from the map

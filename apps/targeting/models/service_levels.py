@@ -68,8 +68,8 @@ def port_mode(port_id: int | None) -> str:
 
 def forget_port_modes(**_kwargs: Any) -> None:
     """Drop the map when a port is saved or deleted in this process (other processes read again within
-    ``_PORT_MODES_TTL``): a port's key can name another port later (SQLite gives a deleted row's key to
-    the next new row), and a changed mode should not wait a minute where it was made."""
+    ``_PORT_MODES_TTL``): a port's key can name another port later (SQLite gives a rolled-back row's
+    key to the next new row), and a changed mode should not wait a minute where it was made."""
     _PORT_MODES.clear()
 
 
