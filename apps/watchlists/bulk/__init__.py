@@ -127,7 +127,7 @@ def screen_many(
     groups.score(clock)
     scored = [bool(rows) for rows in groups.scored]
     for i, (query, gs) in enumerate(zip(queries, groups.q_of, strict=True)):
-        if any([scored[g] for g in gs]):  # most travellers' names score nothing: nothing to rank
+        if any([scored[g] for g in gs]):  # most travellers' names score nothing: no hit, no rank
             results[i] = groups.rank(i, query, found_of[i])
     clock.lap("rank")
     return results
@@ -261,12 +261,11 @@ class _Groups:
             )
 
     def rank(self, i: int, query: Query, found: Evidence) -> list[Match]:
-        """Query ``i``'s hits from its groups' scores."""
+        """Query ``i``'s hits from its groups' scores (``screen_many`` asks only for a query one of whose
+        groups scored an alias)."""
         gs, scored = self.q_of[i], self.scored
         reach, floor, own_floor = self.bounded[self.b_of[i]]
         floor = floor if len(gs) == 1 else own_floor
-        if not gs or not any(scored[g] for g in gs):
-            return []
         # A group is scored down to its lowest floor; each traveller keeps only what may reach
         # the threshold with their own evidence (the rest would rank below it).
         merged = merge_spellings([scored[g] for g in gs], floor)
