@@ -177,7 +177,15 @@ def _link_kind(
     new_ids = set(new["rid"].tolist())
     # Read before the batch's own keys are written: the lookup then returns only stored holders.
     stored_keys, stored = _stored_candidates(keys, new_ids, subject_kind, engine_kind, counts)
-    bulk_insert_rows(BlockKey, [{"subject_id": int(r), "key": k} for k, r in keys.itertuples(index=False)])
+    # Built from the columns' lists (Python ints and strings): ``itertuples`` made a named tuple and a
+    # numpy integer per key, seven keys a traveller.
+    bulk_insert_rows(
+        BlockKey,
+        [
+            {"subject_id": r, "key": k}
+            for k, r in zip(keys["key"].tolist(), keys["rid"].tolist(), strict=True)
+        ],
+    )
     _store_prepared(prepared, fresh=True)
     pairs = resolution.candidate_pairs(keys, stored_keys if stored is not None else None)
     every = prepared if stored is None else pd.concat([stored, prepared])

@@ -97,14 +97,17 @@ def insert_messages(source: DataSource, fresh: list[Parsed], run: IntakeRun | No
 def primary_drafts(fresh: list[Parsed], message_ids: list[int]) -> list[PrimaryDraft]:
     """The subject drafts of the new messages, in message order, each with its message id and function.
 
-    Normalising happens here, once per record, so that every later step works on drafts and never
-    looks at a parser's records again.
+    Normalising happens once per record: in the parsing process, beside the parse, when the run has one
+    (``apps.intake.parallel``), else here; every later step works on drafts and never looks at a
+    parser's records again.
     """
     primary: list[PrimaryDraft] = []
     for (parsed_message, _), message_id in zip(fresh, message_ids, strict=True):
-        for record in parsed_message.records:
-            for draft in drafts_for(record):
-                primary.append((draft, message_id, parsed_message.function))
+        function = parsed_message.function
+        drafts = parsed_message.drafts
+        if drafts is None:  # parsed here, not in the parsing process: normalised now
+            drafts = [draft for record in parsed_message.records for draft in drafts_for(record)]
+        primary.extend((draft, message_id, function) for draft in drafts)
     return primary
 
 

@@ -97,3 +97,37 @@ def test_files_are_read_a_few_ahead_never_all_at_once(settings, in_a_process):
     assert name == "f0.csv"
     assert len(read) <= parallel.AHEAD + 2  # the look-ahead and the next one asked for, not ten
     assert [n for n, _ in results] == [f"f{n}.csv" for n in range(1, 10)]
+
+
+def test_the_parsing_process_normalises_as_storing_would(settings):
+    """The drafts made in the parsing process are those storing would make from the records (the same
+    keyed hashes: the process is handed its parent's secret), and only the drafts cross back."""
+    from apps.intake.normalise import drafts_for
+    from apps.intake.normalise.drafts import key_secret, use_key_secret
+
+    settings.INTAKE_PARSE_PROCESS = False
+    alone = [r for _, r in parallel.parsed_files(iter(files()), fmt="declarations-csv", register=False)]
+    settings.INTAKE_PARSE_PROCESS = True
+    mine = key_secret()
+    use_key_secret(b"a secret the environment does not have")  # the process must use this one
+    try:
+        ahead = [r for _, r in parallel.parsed_files(iter(files()), fmt="declarations-csv", register=False)]
+        expected = [
+            [
+                (d.external_id, d.facts, d.details, sorted(d.keys))
+                for rec in m.records
+                for d in drafts_for(rec)
+            ]
+            for r in alone
+            for m in r.messages
+        ]
+    finally:
+        use_key_secret(mine)
+    made = [
+        [(d.external_id, d.facts, d.details, sorted(d.keys)) for d in m.drafts]
+        for r in ahead
+        for m in r.messages
+    ]
+    assert made == expected and any(made)
+    assert all(m.records == [] for r in ahead for m in r.messages)
+    assert all(m.drafts is None and m.records for r in alone for m in r.messages)

@@ -32,9 +32,27 @@ class SubjectDraft:
     label: tuple[bool, int] | None = None  # (finding, severity) of imported history
 
 
+#: The secret a parsing process was handed by the process it parses for (``use_key_secret``).
+_GIVEN_SECRET: list[bytes] = []
+
+
 @functools.cache
 def _key_secret() -> bytes:
+    if _GIVEN_SECRET:
+        return _GIVEN_SECRET[0]
     return (getattr(settings, "RATC_KEY_SECRET", "") or settings.SECRET_KEY).encode()
+
+
+def key_secret() -> bytes:
+    """The secret keyed hashes are made with (for handing to a parsing process: ``use_key_secret``)."""
+    return _key_secret()
+
+
+def use_key_secret(secret: bytes) -> None:
+    """Make keyed hashes with ``secret`` in this process: a parsing process normalises with its parent's
+    secret, whatever its own settings would say, so that its keys are the ones the parent would make."""
+    _GIVEN_SECRET[:] = [secret]
+    _key_secret.cache_clear()
 
 
 def key_hash(kind: str, value: str) -> str:

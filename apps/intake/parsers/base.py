@@ -51,6 +51,10 @@ class ParsedMessage:
     records: list[Any] = field(default_factory=list)
     filtered_fields: int = 0  # sensitive fields dropped on intake (PNR SSR/OSI/remarks)
     warnings: list[Problem] = field(default_factory=list)
+    # The records' subject drafts, when the parsing process normalised them already (``apps.intake.
+    # parallel``); ``records`` is then emptied, so that only the drafts cross back. None: normalise
+    # ``records`` when stored.
+    drafts: list[Any] | None = None
 
 
 @dataclass(slots=True)
