@@ -17,7 +17,14 @@ class BlockKey(models.Model):
     probe a key) instead of comparing it with every stored record.
     """
 
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No foreign-key constraint in the database: a traveller has seven blocking keys, and PostgreSQL
+    # checks each key's subject again at commit, a tenth of the database's time in a bulk intake. Keys
+    # are written only for subjects the same transaction has just inserted; Django's collector still
+    # deletes them with their subject (``on_delete`` is Python's), and a key left by a subject deleted
+    # otherwise finds nothing: candidates are read back through the live subjects.
+    subject = models.ForeignKey(
+        Subject, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     key = models.CharField(max_length=40)
 
     class Meta:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from apps.compliance.erasure import erase_copies
-from apps.entities.models import EntityLink, LinkDecision, LinkRecord
+from apps.entities.models import BlockKey, EntityLink, LinkDecision, LinkRecord
 from apps.entities.services import decide_link
 from apps.intake.identity import person_view
 from apps.intake.models import SourceKind, Subject, SubjectLink
@@ -173,3 +173,12 @@ def test_erasing_a_kept_record_erases_its_linking_fields(flight):
     assert not LinkRecord.objects.filter(subject_id=piotr.pk).exists()
     Subject.objects.filter(pk=ewa.pk).delete()
     assert not LinkRecord.objects.filter(subject_id=ewa.pk).exists()
+
+
+def test_a_deleted_traveller_takes_its_blocking_keys_with_it(flight):
+    """Blocking keys carry no foreign-key constraint in the database (a bulk intake writes seven a
+    traveller); Django's collector still deletes them with their subject."""
+    ewa = flight["ewa_pnr"]
+    assert BlockKey.objects.filter(subject_id=ewa.pk).exists()
+    Subject.objects.filter(pk=ewa.pk).delete()
+    assert not BlockKey.objects.filter(subject_id=ewa.pk).exists()
