@@ -82,6 +82,27 @@ def rp_table_body(t: Any) -> str:
 
 
 @register.simple_tag
+def rp_kpis(kpis: list[dict[str, Any]]) -> str:
+    """The headline figures' cards (``build_report``'s ``kpis``), drawn in Python: the template's loop
+    resolved some 170 variables and filters a page for fourteen cards. Same markup, every text escaped."""
+    from django.utils.safestring import mark_safe
+
+    cards = []
+    for k in kpis:
+        measure, unit = k["measure"], k["measure"].unit
+        label, value = escape(measure.label), escape(rp_value(k["value"], unit))
+        previous = escape(rp_value(k["previous"], unit))
+        cards.append(
+            f'\n    <article class="rp-kpi rp-kpi-{escape(k["trend"] or "flat")}" aria-label="{label}: {value}, '
+            f'previous period {previous}">\n      <h3 class="rp-kpi-label"><a href="#help" '
+            f'title="{escape(measure.definition)}">{label}</a></h3>\n      <p class="rp-kpi-value">{value}</p>\n'
+            f'      <p class="rp-kpi-prev"><span class="rp-delta">{escape(rp_change(k["change"], unit))}</span> '
+            f'<span class="muted">vs {previous}</span></p>\n    </article>\n  '
+        )
+    return mark_safe("".join(cards))  # noqa: S308 - every text above is escaped
+
+
+@register.simple_tag
 def rp_chart_rows(chart: Any) -> str:
     """The data table rows of a chart."""
     from django.utils.html import format_html
