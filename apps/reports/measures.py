@@ -226,25 +226,31 @@ def examination_figures(
     return out
 
 
-def seizures_by_kind(user: Any, s: Slice) -> list[dict[str, Any]]:
-    """Goods seized in the period's examinations: per kind and unit, the lines, quantity and value."""
-    rows = examined(user, s)
+def seizures_by_kind(
+    user: Any, s: Slice, grouped: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Goods seized in the period's examinations: per kind and unit, the lines, quantity and value
+    (``grouped``: those per kind and unit when the caller counted them, as the page's scan does)."""
     goods = optional_model("frontline", "SeizedGoods")
-    if rows is None or goods is None:
+    if goods is None:
         return []
+    if grouped is None:
+        rows = examined(user, s)
+        if rows is None:
+            return []
+        grouped = list(
+            goods.objects.filter(result_id__in=rows.filter(seized_value__gt=0).values("result_id"))
+            .order_by()
+            .values("kind", "unit")
+            .annotate(
+                lines=Count("pk"),
+                examinations=Count("result", distinct=True),
+                quantity=Sum("quantity"),
+                value=Sum("estimated_value"),
+            )
+        )
     kinds = dict(goods._meta.get_field("kind").choices)
     units = dict(goods._meta.get_field("unit").choices)
-    grouped = (
-        goods.objects.filter(result_id__in=rows.filter(seized_value__gt=0).values("result_id"))
-        .order_by()
-        .values("kind", "unit")
-        .annotate(
-            lines=Count("pk"),
-            examinations=Count("result", distinct=True),
-            quantity=Sum("quantity"),
-            value=Sum("estimated_value"),
-        )
-    )
     return _seizure_rows(grouped, kinds, units)
 
 
@@ -306,7 +312,7 @@ def page_headline(
     """:func:`headline` of the slice (``full``, without the grouped rows) and of the previous period
     (``full_previous``), from one pass over each summary table (:func:`apps.reports.onepass.page_scan`);
     with this period's scan, whose breakdowns the page's tables are made from."""
-    current, previous = page_scan(user, s)
+    current, previous = page_scan(user, s, full_previous=full_previous)
     figures = []
     for p, scan, full in ((s, current, True), (s.previous(), previous, full_previous)):
         values = _headline(

@@ -5,15 +5,18 @@ examinations, nominations, missed targets and breaches, each for this period and
 then arrivals per day and per channel for the tables): fourteen round trips, each planning the
 scope's filter again. The page needs all of them at once, so :func:`page_scan` reads
 
-- the target summary once: the rows in the user's scope with any moment (nomination, examination,
-  missed, decision due) in either period, grouped (one statement) into the examinations per day,
-  port, method, risk area, officer and selection, the nominations per day and state, and the missed
-  targets and breaches, each tagged with its period;
+- the target summary three times: the rows in the user's scope with an examination in either period,
+  grouped (one statement) into the examinations per selection (both periods) and per day, port and
+  method, risk area and officer (this period; the previous one only where its figures need them); the
+  rows nominated in either period, grouped into the nominations per state (both periods) and per day;
+  the missed targets and queue breaches of both periods;
+- the goods seized in this period's examinations, found through the same rows (one statement);
 - the daily summary once: the sums of both periods per day and channel (at most a few hundred rows).
 
 The scope is the one of :func:`apps.reports.scope.target_stats` and :func:`~apps.reports.scope.daily_stats`
-(their SQL is wrapped, not rewritten), so a manager still counts only what their agency may see. The
-grouped rows have the very shapes of :func:`~apps.reports.scope.exam_groups` and
+(their SQL is wrapped, not rewritten), so a manager still counts only what their agency may see; the
+target summary's scope is composed once and wrapped by each of its statements. The grouped rows have
+the very shapes of :func:`~apps.reports.scope.exam_groups` and
 :func:`~apps.reports.scope.nomination_groups`, so the figures are made by the same functions of
 :mod:`apps.reports.measures`; the tests hold the page to the direct computation.
 """
@@ -22,24 +25,24 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Field
 from django.utils import timezone
 
+from apps.reports.models import DailyStat, TargetStat
 from apps.reports.scope import DAILY_SUMS, daily_stats, target_stats
 from apps.reports.slicing import Slice, optional_model
 
-#: Each pass: the rows of one kind of moment, a period column saying which period (1 this one, 0 the
-#: previous, NULL neither) the moment falls in, the keys summed first (a few thousand groups at most,
-#: so the grouping sets below add up those instead of every target), the sums, and the grouping sets
-#: the page's breakdowns need.
 _COUNTS = "CAST(SUM({}) AS bigint)"  # a sum of counts is a count (PostgreSQL would answer a numeric)
 _SUMS = "SUM({})"
+
+#: Each pass's sums: the name, what each group of rows sums, and how the groups' sums add up.
 _EXAM_SUMS = (
     ("n", "COUNT(*)", _COUNTS),
     ("f", "COUNT(*) FILTER (WHERE finding)", _COUNTS),
@@ -49,13 +52,6 @@ _EXAM_SUMS = (
     ("released", "COUNT(release_hours)", _COUNTS),
     ("hours", "SUM(exam_hours)", _SUMS),
 )
-_EXAM_SETS: dict[str, tuple[str, ...]] = {
-    "selection": ("random_control",),  # both periods' examination figures
-    "day": ("exam_day",),  # the trend
-    "port": ("port_id", "method"),  # port workload
-    "officer": ("officer_id",),  # officer workload
-    "area": ("risk_area",),  # hit rate by risk area
-}
 _NOMINATION_SUMS = (
     ("n", "COUNT(*)", _COUNTS),
     ("decided", "COUNT(decision_hours)", _COUNTS),
@@ -65,10 +61,42 @@ _NOMINATION_SUMS = (
     ("resulted", "COUNT(result_hours)", _COUNTS),
     ("result", "SUM(result_hours)", _SUMS),
 )
-_NOMINATION_SETS: dict[str, tuple[str, ...]] = {
-    "state": ("state",),  # both periods' targets by state and step times
-    "nominated": ("nominated_day",),  # the trend
+#: Missed targets and queue breaches of each period (``%s``: its bounds), as ``target_events`` counts.
+_EVENT_SUMS = tuple(
+    (f"{what}_{period}", f"COUNT(*) FILTER (WHERE {condition})", _COUNTS)
+    for period in ("now", "before")
+    for what, condition in (
+        ("missed", "missed_day >= %s AND missed_day <= %s"),
+        ("breaches", "breached AND decision_due >= %s AND decision_due < %s AND decision_due <= %s"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class _Set:
+    """A breakdown of a pass: its keys, and the sums it reads (the others are left NULL)."""
+
+    keys: tuple[str, ...]
+    sums: tuple[str, ...]
+
+
+_EXAM_SETS = {
+    "selection": _Set(("random_control",), ("n", "f", "revenue", "seized", "release", "released")),
+    "day": _Set(("exam_day",), ("n", "f")),  # the trend
+    "port": _Set(("port_id", "method"), ("n",)),  # port workload
+    "officer": _Set(("officer_id",), ("n", "f", "hours")),  # officer workload
+    "area": _Set(("risk_area",), ("n", "f")),  # hit rate by risk area
 }
+_NOMINATION_SETS = {
+    "state": _Set(("state",), tuple(name for name, _, _ in _NOMINATION_SUMS)),  # by state, step times
+    "nominated": _Set(("nominated_day",), ("n",)),  # the trend
+}
+#: The columns of the target summary the passes read: the scope is compiled once, selecting these.
+_COLUMNS = (
+    "exam_day", "method", "officer_id", "port_id", "random_control", "risk_area", "finding", "revenue",
+    "seized_value", "release_hours", "exam_hours", "result_id", "nominated_day", "state", "decision_hours",
+    "dispatch_hours", "result_hours", "missed_day", "decision_due", "breached",
+)  # fmt: skip
 
 
 @dataclass
@@ -76,7 +104,8 @@ class PeriodScan:
     """The grouped rows of one period, shaped as the per-figure functions give and take them.
 
     ``exams`` is ``None`` while frontline examinations are not installed; ``by`` holds the examination
-    breakdowns (per day, port and method, officer, risk area).
+    breakdowns (per day, port and method, officer, risk area); ``seizures`` the goods seized (this
+    period's scan only; ``None`` where not counted).
     """
 
     exams: list[dict[str, Any]] | None = None
@@ -87,152 +116,264 @@ class PeriodScan:
     sums: dict[str, Any] | None = None
     arrivals_by_day: dict[date, int] = field(default_factory=dict)
     arrivals_by_channel: dict[str, int] = field(default_factory=dict)
+    seizures: list[dict[str, Any]] | None = None
 
 
-def page_scan(user: Any, s: Slice, now: datetime | None = None) -> tuple[PeriodScan, PeriodScan]:
-    """This period's and the previous period's grouped rows: one query per summary table."""
+def page_scan(
+    user: Any, s: Slice, now: datetime | None = None, *, full_previous: bool = False
+) -> tuple[PeriodScan, PeriodScan]:
+    """This period's and the previous period's grouped rows: two statements over the target summary,
+    one over the goods seized, one over the daily summary. The previous period is broken down by port
+    only when ``full_previous`` (its figures need nothing else)."""
     now = now or timezone.now()
     before = s.previous()
     current, previous = PeriodScan(), PeriodScan()
-    _scan_targets(user, s, before, now, current, previous)
+    scoped = target_stats(user, s).order_by().values(*_COLUMNS)
+    rows = scoped.query.sql_with_params()  # the scope, composed once for every statement below
+    if optional_model("frontline", "ExaminationResult") is not None:
+        _scan_exams(
+            rows, s, before, current, previous, ("selection", "port") if full_previous else ("selection",)
+        )
+        current.seizures = _seizures(rows, s)
+    _scan_nominations(rows, s, before, current, previous)
+    _scan_events(rows, s, before, now, current, previous)
     if s.subject_level:
         _scan_days(user, s, before, current, previous)
     return current, previous
 
 
-def _scan_targets(
-    user: Any, s: Slice, before: Slice, now: datetime, current: PeriodScan, previous: PeriodScan
+def _prep_as(name: str) -> Callable[[Any], Any]:
+    """How a bound of a target summary column is passed, as the ORM would (SQLite keeps dates as text)."""
+    column = TargetStat._meta.get_field(name)
+    assert isinstance(column, Field)
+    return lambda value: column.get_db_prep_value(value, connection)
+
+
+def _scan_exams(
+    rows: tuple[str, tuple[Any, ...]],
+    s: Slice,
+    before: Slice,
+    current: PeriodScan,
+    previous: PeriodScan,
+    previous_sets: tuple[str, ...],
 ) -> None:
-    if optional_model("frontline", "ExaminationResult") is not None:
-        current.exams, previous.exams = [], []
-        # An officer narrows examinations only (as ``scope.examined`` does).
-        narrow = {"officer_id": s.officer_id} if s.officer_id else {}
-        for kind, period, row in _grouped(user, s, before, "exam_day", _EXAM_SUMS, _EXAM_SETS, narrow):
-            into = current if period else previous
-            if kind == "selection":
-                assert into.exams is not None
-                into.exams.append(row)
-            else:
-                into.by[kind].append(row)
-    for kind, period, row in _grouped(user, s, before, "nominated_day", _NOMINATION_SUMS, _NOMINATION_SETS):
-        into = current if period else previous
+    current.exams, previous.exams = [], []
+    where = "exam_day >= %s AND exam_day <= %s"
+    day = _prep_as("exam_day")
+    params = [day(before.start), day(s.end)]
+    if s.officer_id:  # an officer narrows examinations only (as ``scope.examined`` does)
+        where += " AND officer_id = %s"
+        params.append(s.officer_id)
+    period = ("CASE WHEN exam_day >= %s THEN 1 ELSE 0 END", [day(s.start)])
+    found = _grouped(rows, (where, params), period, _EXAM_SUMS, _EXAM_SETS, previous_sets)
+    for kind, p, row in found:
+        into = current if p else previous
+        if kind == "selection":
+            assert into.exams is not None
+            into.exams.append(row)
+        else:
+            into.by[kind].append(row)
+
+
+def _scan_nominations(
+    rows: tuple[str, tuple[Any, ...]], s: Slice, before: Slice, current: PeriodScan, previous: PeriodScan
+) -> None:
+    """The nominations of both periods by state, and this period's by day."""
+    day = _prep_as("nominated_day")
+    where = ("nominated_day >= %s AND nominated_day <= %s", [day(before.start), day(s.end)])
+    period = ("CASE WHEN nominated_day >= %s THEN 1 ELSE 0 END", [day(s.start)])
+    # Both sets over both periods: the days of the previous period's groups left NULL would halve its
+    # few hundred groups but cost more than that (each row deciding its period again per key).
+    sets = tuple(_NOMINATION_SETS)
+    for kind, p, row in _grouped(rows, where, period, _NOMINATION_SUMS, _NOMINATION_SETS, sets):
         if kind == "state":
-            into.nominations.append(row)
-        elif period:
-            into.nominated_by_day.append(row)
-    _scan_events(user, s, before, now, current, previous)
+            (current if p else previous).nominations.append(row)
+        elif p:
+            current.nominated_by_day.append(row)
+
+
+def _scan_events(
+    rows: tuple[str, tuple[Any, ...]],
+    s: Slice,
+    before: Slice,
+    now: datetime,
+    current: PeriodScan,
+    previous: PeriodScan,
+) -> None:
+    """Missed targets and queue breaches of both periods, in one statement (as ``target_events``
+    counts). Apart from the nomination pass: riding on it, every row of that pass (most of the
+    period's targets) would test the four counts' conditions, which took more of the database's time
+    than this statement, which reads the events' rows by their indexes."""
+    day, due = _prep_as("missed_day"), _prep_as("decision_due")
+    params: list[Any] = []
+    for one in (s, before):
+        params += [day(one.start), day(one.end), due(one.since), due(one.until), due(now)]
+    inner, inner_params = rows
+    sql = (
+        f"SELECT {', '.join(expr for _, expr, _ in _EVENT_SUMS)} FROM ({inner}) t WHERE "
+        "(missed_day >= %s AND missed_day <= %s) OR (breached AND decision_due >= %s AND decision_due < %s "
+        "AND decision_due <= %s)"
+    )
+    where = [day(before.start), day(s.end), due(before.since), due(s.until), due(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *inner_params, *where])
+        found = dict(zip((name for name, _, _ in _EVENT_SUMS), cursor.fetchone(), strict=True))
+    current.events = {"missed": found["missed_now"], "breaches": found["breaches_now"]}
+    previous.events = {"missed": found["missed_before"], "breaches": found["breaches_before"]}
 
 
 def _grouped(
-    user: Any,
-    s: Slice,
-    before: Slice,
-    day: str,
+    rows: tuple[str, tuple[Any, ...]],
+    where: tuple[str, list[Any]],
+    period: tuple[str, list[Any]],
     sums: tuple[tuple[str, str, str], ...],
-    sets: dict[str, tuple[str, ...]],
-    narrow: dict[str, Any] | None = None,
-) -> list[tuple[str, int, dict[str, Any]]]:
-    """``(set, period, row)`` for each group of the target summary rows in scope whose ``day`` falls in
-    either period: one query, the rows summed by period and every key first, then by each of ``sets``."""
-    keys = sorted({k for ks in sets.values() for k in ks})
-    scoped = (
-        target_stats(user, s)
-        .filter(**{f"{day}__gte": before.start, f"{day}__lte": s.end}, **(narrow or {}))
-        .order_by()
-        .values(*dict.fromkeys((day, *keys, *_SOURCES[day])))
+    sets: dict[str, _Set],
+    previous_sets: tuple[str, ...],
+) -> list[tuple[str, int | None, dict[str, Any]]]:
+    """``(set, period, row)`` for each group of the scoped ``rows`` matching ``where``: one statement,
+    the rows summed once by ``period`` (1 this one, 0 the previous) and every key, then each of
+    ``sets`` adds up those few thousand groups (the previous period's only for ``previous_sets``).
+
+    Written as a UNION ALL of the sets rather than GROUPING SETS so that SQLite (the embedded default)
+    runs it too. A key no set of the previous period reads is NULL in that period's groups, so they are
+    as few as its figures need."""
+    keys = sorted({k for one in sets.values() for k in one.keys})
+    kept = {k for name in previous_sets for k in sets[name].keys}
+    inner, inner_params = rows
+    fine = ", ".join(
+        [
+            *(k if k in kept else f"CASE WHEN p = 1 THEN {k} END AS {k}" for k in keys),
+            *(f"{e} AS {n}" for n, e, _ in sums),
+        ]
     )
-    inner, inner_params = scoped.query.sql_with_params()
-    fine = ", ".join(f"{expr} AS {name}" for name, expr, _ in sums)
-    rolled = ", ".join(f"{roll.format(name)} AS {name}" for name, _, roll in sums)
-    # The rows are summed once by period and every key (``fine``), then each set adds up those few
-    # thousand groups: one statement, as GROUPING SETS would be, written as a UNION ALL of the sets so
-    # that SQLite (the embedded default) runs it too.
-    branches = " UNION ALL ".join(
-        f"SELECT '{name}', p, {', '.join(k if k in ks else _typed_null(scoped.model, k) for k in keys)}, {rolled} "
-        f"FROM fine GROUP BY p, {', '.join(ks)}"
-        for name, ks in sets.items()
-    )
+    branches = " UNION ALL ".join(_branch(name, one, keys, sums, previous_sets) for name, one in sets.items())
     sql = (
-        f"WITH fine AS (SELECT CASE WHEN {day} >= %s THEN 1 ELSE 0 END AS p, {', '.join(keys)}, {fine} "
-        f"FROM ({inner}) t GROUP BY 1, {', '.join(keys)}) {branches}"
+        f"WITH fine AS (SELECT p, {fine} FROM (SELECT {period[0]} AS p, t.* FROM ({inner}) t WHERE {where[0]}) r "
+        f"GROUP BY {', '.join(str(i) for i in range(1, len(keys) + 2))}) {branches}"
     )
     names = ["p", *keys, *(name for name, _, _ in sums)]
-    convert = _converters(scoped.model, names, sums)
+    convert = _converters(names, sums)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [s.start, *inner_params])
-        rows = cursor.fetchall()
-    found = []
-    for kind, *values in rows:
+        cursor.execute(sql, [*period[1], *inner_params, *where[1]])
+        found = cursor.fetchall()
+    out = []
+    for kind, *values in found:
         for i, col, chain in convert:
             for step in chain:
                 values[i] = step(values[i], col, connection)
-        found.append((kind, values[0], dict(zip(names, values, strict=True))))
-    return found
+        out.append((kind, values[0], dict(zip(names, values, strict=True))))
+    return out
 
 
-def _typed_null(model: Any, key: str) -> str:
+def _branch(
+    name: str,
+    one: _Set,
+    keys: list[str],
+    sums: tuple[tuple[str, str, str], ...],
+    previous_sets: tuple[str, ...],
+) -> str:
+    """One set's rows of :func:`_grouped`: its keys and sums, NULL (of the column's type) for the rest."""
+    columns = ", ".join(k if k in one.keys else _typed_null(k) for k in keys)
+    totals = ", ".join(
+        f"{roll.format(n)} AS {n}" if n in one.sums else f"CAST(NULL AS {_sum_type(expr, roll)}) AS {n}"
+        for n, expr, roll in sums
+    )
+    which = "" if name in previous_sets else " WHERE p = 1"
+    return f"SELECT '{name}', p, {columns}, {totals} FROM fine{which} GROUP BY p, {', '.join(one.keys)}"
+
+
+def _typed_null(key: str) -> str:
     """NULL of the key's own column type (PostgreSQL types a bare NULL in a UNION as text)."""
-    return f"CAST(NULL AS {model._meta.get_field(key).db_type(connection)})"
+    return f"CAST(NULL AS {TargetStat._meta.get_field(key).db_type(connection)})"
 
 
-def _converters(
-    model: Any, names: list[str], sums: tuple[tuple[str, str, str], ...]
-) -> list[tuple[int, Any, list]]:
+def _sum_type(expr: str, roll: str) -> str:
+    """The type of a sum (for its NULL): a count's, or the summed column's."""
+    summed = re.search(r"SUM\((\w+)\)", expr)
+    if roll == _COUNTS or summed is None:
+        return "bigint"
+    kind = TargetStat._meta.get_field(summed.group(1)).db_type(connection) or "numeric"
+    return "numeric" if kind.startswith("numeric") or kind.startswith("decimal") else kind
+
+
+def _converters(names: list[str], sums: tuple[tuple[str, str, str], ...]) -> list[tuple[int, Any, list]]:
     """What the ORM would do to each raw column (SQLite answers dates as text, booleans as 0/1 and
     decimal sums as floats; PostgreSQL needs none): the key's own field, or the field a sum adds up."""
     summed = {name: re.search(r"SUM\((\w+)\)", expr) for name, expr, _ in sums}
+    return _field_converters(TargetStat, [(match.group(1) if (match := summed.get(n)) else n) for n in names])
+
+
+def _field_converters(model: Any, sources: list[str]) -> list[tuple[int, Any, list]]:
+    """The converters of each column of a raw row, by the model field it comes from (none for counts)."""
     out = []
-    for i, name in enumerate(names):
-        match = summed.get(name)
-        source = match.group(1) if match else name
+    for i, source in enumerate(sources):
         try:
-            field = model._meta.get_field(source)
+            f = model._meta.get_field(source)
         except FieldDoesNotExist:
             continue  # the period, or a count
-        col = field.get_col(model._meta.db_table)
-        chain = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        col = f.get_col(model._meta.db_table)
+        chain = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
         if chain:
             out.append((i, col, chain))
     return out
 
 
-#: The columns each pass sums, besides its keys.
-_SOURCES = {
-    "exam_day": ("finding", "revenue", "seized_value", "release_hours", "exam_hours"),
-    "nominated_day": ("decision_hours", "dispatch_hours", "result_hours"),
-}
-
-
-def _scan_events(
-    user: Any, s: Slice, before: Slice, now: datetime, current: PeriodScan, previous: PeriodScan
-) -> None:
-    """Missed targets and queue breaches of both periods, in one query (as ``target_events`` counts)."""
-    counts: dict[str, Any] = {}
-    moments = Q()
-    for name, p in (("now", s), ("before", before)):
-        missed = Q(missed_day__gte=p.start, missed_day__lte=p.end)
-        breached = Q(
-            decision_due__gte=p.since, decision_due__lt=p.until, decision_due__lte=now, breached=True
+def _seizures(rows: tuple[str, tuple[Any, ...]], s: Slice) -> list[dict[str, Any]] | None:
+    """The goods seized in the period's examinations per kind and unit (``measures.seizures_by_kind``),
+    found through the scoped rows; ``None`` without the goods' model."""
+    goods = optional_model("frontline", "SeizedGoods")
+    if goods is None:
+        return None
+    meta = goods._meta
+    result, kind, unit = (meta.get_field(n).column for n in ("result", "kind", "unit"))
+    quantity, value = (meta.get_field(n).column for n in ("quantity", "estimated_value"))
+    inner, inner_params = rows
+    day = _prep_as("exam_day")
+    where, params = "exam_day >= %s AND exam_day <= %s AND seized_value > 0", [day(s.start), day(s.end)]
+    if s.officer_id:
+        where += " AND officer_id = %s"
+        params.append(s.officer_id)
+    sql = (
+        f"SELECT {kind}, {unit}, COUNT(*), COUNT(DISTINCT {result}), SUM({quantity}), SUM({value}) "
+        f"FROM {meta.db_table} WHERE {result} IN (SELECT result_id FROM ({inner}) t WHERE {where}) "
+        f"GROUP BY {kind}, {unit}"
+    )
+    convert = _field_converters(
+        goods, ["kind", "unit", "lines", "examinations", "quantity", "estimated_value"]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*inner_params, *params])
+        found = cursor.fetchall()
+    out = []
+    for values in map(list, found):
+        for i, col, chain in convert:
+            for step in chain:
+                values[i] = step(values[i], col, connection)
+        out.append(
+            dict(zip(("kind", "unit", "lines", "examinations", "quantity", "value"), values, strict=True))
         )
-        counts[f"missed_{name}"] = Count("pk", filter=missed)
-        counts[f"breaches_{name}"] = Count("pk", filter=breached)
-        moments |= missed | breached
-    found = target_stats(user, s).filter(moments).aggregate(**counts)
-    current.events = {"missed": found["missed_now"], "breaches": found["breaches_now"]}
-    previous.events = {"missed": found["missed_before"], "breaches": found["breaches_before"]}
+    return out
 
 
 def _scan_days(user: Any, s: Slice, before: Slice, current: PeriodScan, previous: PeriodScan) -> None:
     both = replace(s, start=before.start)
-    grouped = (
-        daily_stats(user, both)
-        .order_by()
-        .values_list("day", "channel")
-        .annotate(*(Sum(name) for name in DAILY_SUMS))
+    # The scope's SQL wrapped (as the target summary's): the ORM's eight ``Sum`` annotations cost more
+    # to compose than the statement takes to run.
+    inner, inner_params = (
+        daily_stats(user, both).order_by().values("day", "channel", *DAILY_SUMS).query.sql_with_params()
     )
+    sql = f"SELECT day, channel, {', '.join(f'SUM({n})' for n in DAILY_SUMS)} FROM ({inner}) t GROUP BY day, channel"
+    convert = _field_converters(DailyStat, ["day", "channel", *DAILY_SUMS])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, inner_params)
+        grouped = cursor.fetchall()
     # As ``aggregate`` answers: ``None`` for a period without rows.
     totals: dict[bool, dict[str, Any]] = {True: dict.fromkeys(DAILY_SUMS), False: dict.fromkeys(DAILY_SUMS)}
-    for day, channel, *sums in grouped:
+    for values in map(list, grouped):
+        for i, col, chain in convert:
+            for step in chain:
+                values[i] = step(values[i], col, connection)
+        day, channel, *sums = values
         now = day >= s.start
         into = current if now else previous
         for name, value in zip(DAILY_SUMS, sums, strict=True):

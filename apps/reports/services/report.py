@@ -97,7 +97,7 @@ def build_report(user: Any, s: Slice) -> Report:
     states = states_table(user, s, values["targets_by_state"])
     channels = channels_table(user, s, scan.arrivals_by_channel)
     areas = areas_table(user, s, exams["area"] if exams is not None else None)
-    seizures = seizures_table(user, s)
+    seizures = seizures_table(user, s, scan.seizures)
     ports = ports_table(user, s, values["port_workload"])
     officers = officers_table(user, s, exams["officer"] if exams is not None else None)
     summary = Table(

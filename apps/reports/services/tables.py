@@ -134,7 +134,7 @@ def areas_table(user: Any, s: Slice, groups: list[dict[str, Any]] | None = None)
     )
 
 
-def seizures_table(user: Any, s: Slice) -> Table:
+def seizures_table(user: Any, s: Slice, grouped: list[dict[str, Any]] | None = None) -> Table:
     return Table(
         "seizures",
         TABLES["seizures"],
@@ -146,7 +146,7 @@ def seizures_table(user: Any, s: Slice) -> Table:
             Column("unit", "Unit"),
             Column("value", "Estimated value", "money"),
         ],
-        m.seizures_by_kind(user, s),
+        m.seizures_by_kind(user, s, grouped),
     )
 
 
