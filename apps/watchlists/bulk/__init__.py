@@ -117,18 +117,12 @@ def screen_many(
     results: list[list[Match]] = [[] for _ in queries]
     if not queries or not len(index):
         return results
-    state = _state(index)
-    found_of = _evidence(queries)
-    clock.lap("evidence")
-    groups = _Groups(index, state)
-    for query, found in zip(queries, found_of, strict=True):
-        groups.add(query, found)
-    clock.lap("normalise")
+    groups = _Groups(index, _state(index))
+    groups.add_all(queries, clock)
     groups.score(clock)
-    scored = [bool(rows) for rows in groups.scored]
-    for i, (query, gs) in enumerate(zip(queries, groups.q_of, strict=True)):
-        if any([scored[g] for g in gs]):  # most travellers' names score nothing: no hit, no rank
-            results[i] = groups.rank(i, query, found_of[i])
+    for i in groups.to_rank().tolist():  # most travellers' names score nothing: no hit, no rank
+        query = queries[i]
+        results[i] = groups.rank(i, query, query.evidence)
     clock.lap("rank")
     return results
 
@@ -145,19 +139,21 @@ class _Groups:
         self.index, self.state = index, state
         self.ids: dict[tuple, int] = {}
         self.keyed: list[tuple[tuple[Token, ...], str, bool, bool]] = []
-        self.kinds_of: list[set[str | None]] = []
+        # Kinds per group as shared frozensets, and scored rows only for groups that scored: a batch
+        # has hundreds of thousands of groups, and a container per group each is work for the collector.
+        self.kinds_of: list[frozenset[str | None]] = []
+        self.kind_sets: dict[frozenset[str | None], frozenset[str | None]] = {}
         self.several: set[int] = set()  # groups of names with several spellings
         self.seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
         # The distinct (reach, floor, own floor) of the batch's evidence (``_bounded``), by evidence.
         self.bounds: dict[tuple, int] = {}
         self.bounded: list[tuple[tuple[float, ...] | None, float, float]] = []
-        # Per query: its groups and its bounds; per (group, query) pair, for ``_combined``.
-        self.q_of: list[tuple[int, ...]] = []
-        self.b_of: list[int] = []
-        self.pair_g: list[int] = []
-        self.pair_b: list[int] = []
+        # The batch in columns: per query the row of ``sets`` (its groups) and of ``bounded`` it has.
+        self.sets: list[tuple[int, ...]] = []
+        self.q_set = np.zeros(0, dtype=np.int64)
+        self.q_b = np.zeros(0, dtype=np.int64)
         # After ``score``: each group's (alias, score) rows, and the candidates of names of several spellings.
-        self.scored: list[list[tuple[int, float]]] = []
+        self.scored: dict[int, list[tuple[int, float]]] = {}
         self.cands_of: dict[int, np.ndarray] = {}
 
     def _group(self, key: tuple, entry: tuple[tuple[Token, ...], str, bool, bool]) -> int:
@@ -165,7 +161,7 @@ class _Groups:
         if g is None:
             g = self.ids[key] = len(self.keyed)
             self.keyed.append(entry)
-            self.kinds_of.append(set())
+            self.kinds_of.append(_NO_KINDS)
         return g
 
     def _groups_of(self, query: Query) -> tuple[int, ...]:
@@ -189,43 +185,95 @@ class _Groups:
         self.seen[raw] = gs
         return gs
 
-    def _bounded(self, query: Query, found: Evidence) -> int:
-        """The query's reach, floor and own floor (as a row of ``self.bounded``). Travellers' evidence
-        repeats (a date, a nationality, a document no entry lists): bounded once each."""
+    def _bounded(self, found: Evidence, threshold: float) -> int:
+        """The row of ``self.bounded`` holding the reach, floor and own floor of this evidence."""
         state = self.state
         listed = bool(found.document) and found.document in state.doc_keys
         known = bool(found.nationality) and found.nationality in state.nationalities
-        ev_key = (found.dob, bool(found.nationality), known, bool(found.document), listed, query.threshold)
+        ev_key = (found.dob, bool(found.nationality), known, bool(found.document), listed, threshold)
         b = self.bounds.get(ev_key)
         if b is None:
-            reach = _reach(state, found, query.threshold)
+            reach = _reach(state, found, threshold)
             b = self.bounds[ev_key] = len(self.bounded)
-            self.bounded.append((reach, _floor(found, query.threshold, reach), found.floor(query.threshold)))
+            self.bounded.append((reach, _floor(found, threshold, reach), found.floor(threshold)))
         return b
 
-    def add(self, query: Query, found: Evidence) -> None:
-        """Put the query in its groups. A name is scored only as far as the evidence the lists hold
-        could lift it (``_reach``, ``_row_cutoffs``): a candidate below that cannot reach the threshold.
-        A name of several spellings is merged at the query's own floor all the same (``_in_order``)."""
+    def add_all(self, queries: Sequence[Query], clock: _Clock) -> None:
+        """Put every query in its groups, and give it its evidence bounds, as two integer columns.
+
+        A name is scored only as far as the evidence the lists hold could lift it (``_reach``,
+        ``_row_cutoffs``): a candidate below that cannot reach the threshold. A name of several spellings
+        is merged at the query's own floor all the same (``_in_order``). Names, dates of birth and
+        nationalities repeat: each distinct one is read once; a document only counts as listed or not.
+        """
+        n = len(queries)
+        evidence = _EvidenceKeys(self.state)
+        q_b = np.empty(n, dtype=np.int64)
+        keyed: dict[tuple, int] = {}  # (dob, nationality, document) classes -> row of ``bounded``
+        for i, q in enumerate(queries):
+            key = evidence.key(q)
+            b = keyed.get(key)
+            if b is None:
+                b = keyed[key] = self._bounded(evidence.evidence(q), q.threshold)
+            q_b[i] = b
+        clock.lap("evidence")
+        q_set = np.empty(n, dtype=np.int64)
+        set_of: dict[tuple[str, str | None], int] = {}
+        for i, q in enumerate(queries):
+            raw = (q.name, q.kind)
+            s = set_of.get(raw)
+            if s is None:
+                s = set_of[raw] = self._add_set(q)
+            q_set[i] = s
+        self.q_set, self.q_b = q_set, q_b
+        clock.lap("normalise")
+
+    def _add_set(self, query: Query) -> int:
+        """A new (name, kind) of the batch: its groups, as a row of ``self.sets``."""
         gs = self._groups_of(query)
-        b = self._bounded(query, found)
-        self.q_of.append(gs)
-        self.b_of.append(b)
         for g in gs:
-            self.kinds_of[g].add(query.kind)
-            self.pair_g.append(g)
-            self.pair_b.append(b)
+            kinds = self.kinds_of[g]
+            if query.kind not in kinds:
+                kinds = kinds | {query.kind}
+                self.kinds_of[g] = self.kind_sets.setdefault(kinds, kinds)
         if len(gs) > 1:
             self.several.update(gs)
+        self.sets.append(gs)
+        return len(self.sets) - 1
+
+    def _set_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every set's groups flattened, and the set each belongs to."""
+        sizes = np.fromiter((len(gs) for gs in self.sets), np.int64, len(self.sets))
+        flat = np.fromiter((g for gs in self.sets for g in gs), np.int64, int(sizes.sum()))
+        return flat, np.repeat(np.arange(len(self.sets), dtype=np.int64), sizes)
+
+    def to_rank(self) -> np.ndarray:
+        """The queries one of whose groups scored an alias, in batch order."""
+        flat, owner = self._set_groups()
+        hit = np.zeros(len(self.keyed), dtype=np.bool_)
+        hit[np.fromiter((g for g, rows in self.scored.items() if rows), np.int64)] = True
+        set_hit = np.bincount(owner, weights=hit[flat], minlength=len(self.sets)) > 0
+        return np.flatnonzero(set_hit[self.q_set])
 
     def _combined(self) -> tuple[np.ndarray, np.ndarray]:
         """Per group, the lowest floor of its travellers, and their reach combined: the lowest aim, the
         most other evidence and date could add, the widest birth years, and 0.0 in the last column (no
         row bound) where a traveller has no reach (see ``_reach``)."""
+        # Each distinct (set, evidence) pair of the batch once: min and max do not care how often.
+        n_b = max(len(self.bounded), 1)
+        pairs = np.unique(self.q_set * n_b + self.q_b)
+        p_set, p_b = pairs // n_b, pairs % n_b
+        flat, owner = self._set_groups()
+        sizes = np.bincount(owner, minlength=len(self.sets))
+        starts = np.cumsum(sizes) - sizes
+        per = sizes[p_set]
+        pair_b = np.repeat(p_b, per)
+        groups = flat[
+            np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per - starts[p_set], per)
+        ]
         rows = np.asarray(
             [(*r, 1.0, f) if r is not None else (*_NO_REACH, f) for r, f, _own in self.bounded]
-        ).reshape(len(self.bounded), 8)[np.asarray(self.pair_b, dtype=np.int64)]
-        groups = np.asarray(self.pair_g, dtype=np.int64)
+        ).reshape(len(self.bounded), 8)[pair_b]
         combined = np.tile(np.asarray([*_NO_REACH[:6], 1.0, np.inf]), (len(self.keyed), 1))
         for col, how in enumerate(_COMBINE):
             how.at(combined[:, col], groups, rows[:, col])
@@ -234,7 +282,7 @@ class _Groups:
     def score(self, clock: _Clock) -> None:
         """Score every group against its candidates, a chunk of groups at a time."""
         keyed = self.keyed
-        self.scored = [[] for _ in keyed]
+        self.scored = {}
         floor_of, reach_of = self._combined()
         parts = _QueryParts(self.state.text_ids, self.state.phon_ids)
         for start in range(0, len(keyed), CHUNK):
@@ -247,7 +295,7 @@ class _Groups:
             )
             clock.lap("candidates")
             self.cands_of.update((g, cands[j]) for j, g in enumerate(chunk) if g in self.several)
-            _score_chunk(
+            found = _score_chunk(
                 self.index,
                 self.state,
                 [keyed[g] for g in chunk],
@@ -255,20 +303,21 @@ class _Groups:
                 cands,
                 floor_of[chunk.start : chunk.stop],
                 reach_of[chunk.start : chunk.stop],
-                [self.scored[g] for g in chunk],
                 parts,
                 clock,
             )
+            self.scored.update((chunk.start + j, rows) for j, rows in found.items())
 
     def rank(self, i: int, query: Query, found: Evidence) -> list[Match]:
         """Query ``i``'s hits from its groups' scores (``screen_many`` asks only for a query one of whose
         groups scored an alias)."""
-        gs, scored = self.q_of[i], self.scored
-        reach, floor, own_floor = self.bounded[self.b_of[i]]
+        gs = self.sets[int(self.q_set[i])]
+        scored = [self.scored.get(g, []) for g in gs]
+        reach, floor, own_floor = self.bounded[int(self.q_b[i])]
         floor = floor if len(gs) == 1 else own_floor
         # A group is scored down to its lowest floor; each traveller keeps only what may reach
         # the threshold with their own evidence (the rest would rank below it).
-        merged = merge_spellings([scored[g] for g in gs], floor)
+        merged = merge_spellings(scored, floor)
         if merged and reach is not None:
             # Dropping, after the merge, what cannot reach the threshold leaves the others' order.
             cuts = _row_cutoffs(
@@ -278,7 +327,11 @@ class _Groups:
             merged = [m for m, cut in zip(merged, cuts, strict=True) if m[1] >= cut]
         if merged and len(gs) > 1:
             merged = _in_order(
-                self.index, query, [(self.keyed[g], self.cands_of[g], scored[g]) for g in gs], merged, floor
+                self.index,
+                query,
+                [(self.keyed[g], self.cands_of[g], rows) for g, rows in zip(gs, scored, strict=True)],
+                merged,
+                floor,
             )
         if not merged:
             return []
@@ -336,15 +389,15 @@ class _Clock:
 
 def _score_chunk(
     index: ScreeningIndex, state: _State, keyed: list[tuple[tuple[Token, ...], str, bool, bool]],
-    kinds: list[set[str | None]], cands: list[np.ndarray], cutoff: np.ndarray, reach: np.ndarray,
-    scored: list[list[tuple[int, float]]], parts: _QueryParts, clock: _Clock,
-) -> None:  # fmt: skip
+    kinds: list[frozenset[str | None]], cands: list[np.ndarray], cutoff: np.ndarray, reach: np.ndarray,
+    parts: _QueryParts, clock: _Clock,
+) -> dict[int, list[tuple[int, float]]]:  # fmt: skip
     """Exact name scores of the candidates that may pass their group's ``cutoff``, in candidate order."""
     # Query variants: the person and organisation tokenisations of each name (score_tokens uses the
     # organisation one against organisations' aliases); other spellings meet people's aliases only.
     lengths = [len(c) for c in cands]
     if not sum(lengths):
-        return
+        return {}
     ra = np.concatenate(cands).astype(np.int64)
     rg = np.repeat(np.arange(len(cands), dtype=np.int64), lengths)
     keep = np.ones(len(ra), dtype=np.bool_)
@@ -361,7 +414,7 @@ def _score_chunk(
     keep = row_cut <= 1.0
     ra, rg, row_cut = ra[keep], rg[keep], row_cut[keep]
     if not len(ra):
-        return
+        return {}
     is_org = index.alias_org[ra]
     vkeys, rq = np.unique(rg * 2 + is_org, return_inverse=True)
     rq = rq.ravel().astype(np.int64)
@@ -384,31 +437,52 @@ def _score_chunk(
             exact[(g, a)] = score
     clock.lap("exact")
     if not exact:
-        return
+        return {}
     by_group: dict[int, dict[int, float]] = {}
     for (g, a), score in exact.items():
         by_group.setdefault(g, {})[a] = score
-    for g, found in by_group.items():
-        scored[g].extend((a, found[a]) for a in cands[g].tolist() if a in found)
+    return {g: [(a, found[a]) for a in cands[g].tolist() if a in found] for g, found in by_group.items()}
 
 
-def _evidence(queries: Sequence[Query]) -> list[Evidence]:
-    """``q.evidence`` for every query; dates of birth and nationalities repeat, and are read once each."""
-    dobs: dict[object, BirthDate | None] = {}
-    nats: dict[str | None, str | None] = {}
-    out: list[Evidence] = []
-    for q in queries:
-        dob = dobs.get(q.date_of_birth, _UNSEEN)
-        if dob is _UNSEEN:
-            dob = dobs[q.date_of_birth] = Evidence.of(q.date_of_birth).dob
-        nat = nats.get(q.nationality, _UNSEEN)
-        if nat is _UNSEEN:
-            nat = nats[q.nationality] = Evidence.of(None, q.nationality).nationality
-        out.append(Evidence(dob, nat, _doc_key(q.document) if q.document else ""))  # type: ignore[arg-type]
-    return out
+class _EvidenceKeys:
+    """What of a query's evidence its bounds depend on (``_Groups._bounded``), as a small key read from
+    the raw values: its date of birth (each distinct value parsed once), whether it gives a nationality
+    and one the lists hold, whether it gives a document number and one the lists hold."""
+
+    def __init__(self, state: _State) -> None:
+        self.doc_keys, self.nationalities = state.doc_keys, state.nationalities
+        self.dob_ids: dict[object, int] = {}
+        self.dobs: dict[BirthDate | None, int] = {}
+        self.parsed: list[BirthDate | None] = []
+        self.nats: dict[str | None, int] = {}
+        self.codes: dict[str | None, str | None] = {}
+
+    def key(self, q: Query) -> tuple[int, int, int, float]:
+        dob = self.dob_ids.get(q.date_of_birth)
+        if dob is None:
+            parsed = Evidence.of(q.date_of_birth).dob
+            dob = self.dob_ids[q.date_of_birth] = self.dobs.setdefault(parsed, len(self.dobs))
+            if dob == len(self.parsed):
+                self.parsed.append(parsed)
+        nat = self.nats.get(q.nationality)
+        if nat is None:
+            code = self.codes[q.nationality] = Evidence.of(None, q.nationality).nationality
+            nat = self.nats[q.nationality] = 0 if not code else 2 if code in self.nationalities else 1
+        doc = 0
+        if q.document:
+            number = q.document
+            # ``_doc_key`` keeps A-Z and 0-9 after upper-casing: an ASCII alphanumeric number loses nothing.
+            found = number.upper() if number.isascii() and number.isalnum() else _doc_key(number)
+            doc = 0 if not found else 2 if found in self.doc_keys else 1
+        return (dob, nat, doc, q.threshold)
+
+    def evidence(self, q: Query) -> Evidence:
+        """``q.evidence`` from what ``key(q)`` read (a query already keyed)."""
+        dob = self.parsed[self.dob_ids[q.date_of_birth]]
+        return Evidence(dob, self.codes[q.nationality], _doc_key(q.document) if q.document else "")
 
 
-_UNSEEN = object()
+_NO_KINDS: frozenset[str | None] = frozenset()
 #: ``_reach``'s fields where a traveller has none: nothing to combine (and 0.0: no row bound).
 _NO_REACH = (np.inf, -np.inf, -np.inf, np.inf, -np.inf, 0.0, 0.0)
 #: How ``_Groups._combined`` combines each of them over a group's travellers, then the floor.
