@@ -120,9 +120,7 @@ def screen_many(
     groups = _Groups(index, _state(index))
     groups.add_all(queries, clock)
     groups.score(clock)
-    for i in groups.to_rank().tolist():  # most travellers' names score nothing: no hit, no rank
-        query = queries[i]
-        results[i] = groups.rank(i, query, query.evidence)
+    groups.rank(queries, results)  # most travellers' names score nothing: no hit, no rank
     clock.lap("rank")
     return results
 
@@ -138,7 +136,12 @@ class _Groups:
     def __init__(self, index: ScreeningIndex, state: _State) -> None:
         self.index, self.state = index, state
         self.ids: dict[tuple, int] = {}
-        self.keyed: list[tuple[tuple[Token, ...], str, bool, bool]] = []
+        # Per group, in columns (one tuple per group would be one more object per group for the
+        # collector to walk): its tokens, the name as written, organisation handling, people only.
+        self.tokens: list[tuple[Token, ...]] = []
+        self.names: list[str] = []
+        self.org: list[bool] = []
+        self.person_only: list[bool] = []
         # Kinds per group as shared frozensets, and scored rows only for groups that scored: a batch
         # has hundreds of thousands of groups, and a container per group each is work for the collector.
         self.kinds_of: list[frozenset[str | None]] = []
@@ -152,6 +155,7 @@ class _Groups:
         self.sets: list[tuple[int, ...]] = []
         self.q_set = np.zeros(0, dtype=np.int64)
         self.q_b = np.zeros(0, dtype=np.int64)
+        self.evidence = _EvidenceKeys(state)
         # After ``score``: each group's (alias, score) rows, and the candidates of names of several spellings.
         self.scored: dict[int, list[tuple[int, float]]] = {}
         self.cands_of: dict[int, np.ndarray] = {}
@@ -159,10 +163,17 @@ class _Groups:
     def _group(self, key: tuple, entry: tuple[tuple[Token, ...], str, bool, bool]) -> int:
         g = self.ids.get(key)
         if g is None:
-            g = self.ids[key] = len(self.keyed)
-            self.keyed.append(entry)
+            g = self.ids[key] = len(self.tokens)
+            self.tokens.append(entry[0])
+            self.names.append(entry[1])
+            self.org.append(entry[2])
+            self.person_only.append(entry[3])
             self.kinds_of.append(_NO_KINDS)
         return g
+
+    def keyed(self, g: int) -> tuple[tuple[Token, ...], str, bool, bool]:
+        """Group ``g``'s tokens, name as written, organisation handling and people-only flag."""
+        return (self.tokens[g], self.names[g], self.org[g], self.person_only[g])
 
     def _groups_of(self, query: Query) -> tuple[int, ...]:
         org = query.kind is not None and query.kind != "person"
@@ -170,18 +181,16 @@ class _Groups:
         gs = self.seen.get(raw)
         if gs is not None:
             return gs
-        spelled = self.index.spellings(query.name, org)  # a new spelling: normalise it once
+        spelled = self.index.keyed_spellings(query.name, org)  # a new spelling: normalise it once
         if not spelled:
             gs = ()
         else:
-            key: tuple = (org, _key(spelled[0]))
+            key: tuple = (org, spelled[0][1])
             if query.kind is None:  # both tokenisations are scored (people's and organisations' aliases)
                 key += (_key(tokenize(query.name, organisation=not org)),)
-            key += tuple(_key(sp) for sp in spelled[1:])
-            gs = (self._group(key, (spelled[0], query.name, org, False)),)
-            gs += tuple(
-                self._group(("spelling", _key(sp)), (sp, query.name, False, True)) for sp in spelled[1:]
-            )
+            key += tuple(k for _sp, k in spelled[1:])
+            gs = (self._group(key, (spelled[0][0], query.name, org, False)),)
+            gs += tuple(self._group(("spelling", k), (sp, query.name, False, True)) for sp, k in spelled[1:])
         self.seen[raw] = gs
         return gs
 
@@ -207,7 +216,7 @@ class _Groups:
         nationalities repeat: each distinct one is read once; a document only counts as listed or not.
         """
         n = len(queries)
-        evidence = _EvidenceKeys(self.state)
+        evidence = self.evidence
         q_b = np.empty(n, dtype=np.int64)
         keyed: dict[tuple, int] = {}  # (dob, nationality, document) classes -> row of ``bounded``
         for i, q in enumerate(queries):
@@ -250,7 +259,7 @@ class _Groups:
     def to_rank(self) -> np.ndarray:
         """The queries one of whose groups scored an alias, in batch order."""
         flat, owner = self._set_groups()
-        hit = np.zeros(len(self.keyed), dtype=np.bool_)
+        hit = np.zeros(len(self.tokens), dtype=np.bool_)
         hit[np.fromiter((g for g, rows in self.scored.items() if rows), np.int64)] = True
         set_hit = np.bincount(owner, weights=hit[flat], minlength=len(self.sets)) > 0
         return np.flatnonzero(set_hit[self.q_set])
@@ -274,31 +283,31 @@ class _Groups:
         rows = np.asarray(
             [(*r, 1.0, f) if r is not None else (*_NO_REACH, f) for r, f, _own in self.bounded]
         ).reshape(len(self.bounded), 8)[pair_b]
-        combined = np.tile(np.asarray([*_NO_REACH[:6], 1.0, np.inf]), (len(self.keyed), 1))
+        combined = np.tile(np.asarray([*_NO_REACH[:6], 1.0, np.inf]), (len(self.tokens), 1))
         for col, how in enumerate(_COMBINE):
             how.at(combined[:, col], groups, rows[:, col])
         return combined[:, 7], combined[:, :7]
 
     def score(self, clock: _Clock) -> None:
         """Score every group against its candidates, a chunk of groups at a time."""
-        keyed = self.keyed
         self.scored = {}
         floor_of, reach_of = self._combined()
         parts = _QueryParts(self.state.text_ids, self.state.phon_ids)
-        for start in range(0, len(keyed), CHUNK):
-            chunk = range(start, min(start + CHUNK, len(keyed)))
+        n = len(self.tokens)
+        for start in range(0, n, CHUNK):
+            chunk = range(start, min(start + CHUNK, n))
             cands = _candidates(
                 self.index,
                 self.state,
-                [keyed[g][0] for g in chunk],
-                [SPELLING_CANDIDATES if keyed[g][3] else TOP_K for g in chunk],
+                self.tokens[start : chunk.stop],
+                [SPELLING_CANDIDATES if only else TOP_K for only in self.person_only[start : chunk.stop]],
             )
             clock.lap("candidates")
             self.cands_of.update((g, cands[j]) for j, g in enumerate(chunk) if g in self.several)
             found = _score_chunk(
                 self.index,
                 self.state,
-                [keyed[g] for g in chunk],
+                [self.keyed(g) for g in chunk],
                 [self.kinds_of[g] for g in chunk],
                 cands,
                 floor_of[chunk.start : chunk.stop],
@@ -308,34 +317,54 @@ class _Groups:
             )
             self.scored.update((chunk.start + j, rows) for j, rows in found.items())
 
-    def rank(self, i: int, query: Query, found: Evidence) -> list[Match]:
-        """Query ``i``'s hits from its groups' scores (``screen_many`` asks only for a query one of whose
-        groups scored an alias)."""
-        gs = self.sets[int(self.q_set[i])]
-        scored = [self.scored.get(g, []) for g in gs]
-        reach, floor, own_floor = self.bounded[int(self.q_b[i])]
-        floor = floor if len(gs) == 1 else own_floor
-        # A group is scored down to its lowest floor; each traveller keeps only what may reach
-        # the threshold with their own evidence (the rest would rank below it).
-        merged = merge_spellings(scored, floor)
-        if merged and reach is not None:
+    def rank(self, queries: Sequence[Query], results: list[list[Match]]) -> None:
+        """The hits of every query one of whose groups scored an alias (the others have none)."""
+        todo = self.to_rank().tolist()
+        merged_of, floors = self._merged(todo)
+        for j, i in enumerate(todo):
+            merged, gs, query = merged_of[j], self.sets[int(self.q_set[i])], queries[i]
+            if merged and len(gs) > 1:
+                spellings = [(self.keyed(g), self.cands_of[g], self.scored.get(g, [])) for g in gs]
+                merged = _in_order(self.index, query, spellings, merged, floors[j])
+            if merged:
+                results[i] = self.index.rank(
+                    merged, self.evidence.evidence(query), query.kind, query.limit, query.threshold,
+                    self.tokens[gs[0]],
+                )  # fmt: skip
+
+    def _merged(self, todo: list[int]) -> tuple[list[list[tuple[int, float]]], list[float]]:
+        """Per query of ``todo``, its groups' scores merged at its floor, less what cannot reach its
+        threshold with its own evidence (a group is scored down to its lowest floor; the rest would
+        rank below the threshold), and that floor. The row bounds of all of them in one numpy pass."""
+        merged_of: list[list[tuple[int, float]]] = []
+        floors: list[float] = []
+        rows_q: list[int] = []
+        rows_a: list[int] = []
+        reaches: list[tuple[float, ...]] = []
+        for j, i in enumerate(todo):
+            gs = self.sets[int(self.q_set[i])]
+            reach, floor, own_floor = self.bounded[int(self.q_b[i])]
+            floor = floor if len(gs) == 1 else own_floor
+            merged = merge_spellings([self.scored.get(g, []) for g in gs], floor)
+            merged_of.append(merged)
+            floors.append(floor)
+            reaches.append((*reach, 1.0) if reach is not None else _NO_REACH)
+            if merged and reach is not None:
+                rows_q += [j] * len(merged)
+                rows_a += [a for a, _s in merged]
+        if rows_q:
             # Dropping, after the merge, what cannot reach the threshold leaves the others' order.
             cuts = _row_cutoffs(
-                self.state, np.asarray([floor]), np.asarray([[*reach, 1.0]]),
-                np.zeros(len(merged), dtype=np.int64), np.asarray([a for a, _s in merged], dtype=np.int64),
+                self.state, np.asarray(floors), np.asarray(reaches).reshape(len(todo), 7),
+                np.asarray(rows_q, dtype=np.int64), np.asarray(rows_a, dtype=np.int64),
             ).tolist()  # fmt: skip
-            merged = [m for m, cut in zip(merged, cuts, strict=True) if m[1] >= cut]
-        if merged and len(gs) > 1:
-            merged = _in_order(
-                self.index,
-                query,
-                [(self.keyed[g], self.cands_of[g], rows) for g, rows in zip(gs, scored, strict=True)],
-                merged,
-                floor,
-            )
-        if not merged:
-            return []
-        return self.index.rank(merged, found, query.kind, query.limit, query.threshold, self.keyed[gs[0]][0])
+            at = 0
+            for j, merged in enumerate(merged_of):
+                if merged and self.bounded[int(self.q_b[todo[j]])][0] is not None:
+                    mine = cuts[at : at + len(merged)]
+                    at += len(merged)
+                    merged_of[j] = [m for m, cut in zip(merged, mine, strict=True) if m[1] >= cut]
+        return merged_of, floors
 
 
 def _in_order(
