@@ -6,7 +6,8 @@ batches of thousands of travellers. Where the time goes in the per-name path, an
 
 1. **Repeated names.** Manifests repeat names (frequent travellers, common names, "SMITH, JOHN" and
    "John Smith"). Names are screened once per distinct *normalised* token sequence; only the cheap
-   secondary evidence (date of birth, nationality, document) is applied per traveller.
+   secondary evidence (date of birth, nationality, document) is applied per traveller. The batch is
+   read into columns: per traveller the row of its name set and of its evidence class, nothing more.
 2. **Candidate generation.** Each distinct token's expansion (exact, phonetic, skeleton and trigram
    neighbours in the list vocabulary) is computed once per index, not once per name; the inverted
    lists of a whole batch are merged and ranked with a handful of numpy calls. Ranking reproduces
