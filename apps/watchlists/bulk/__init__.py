@@ -6,7 +6,8 @@ batches of thousands of travellers. Where the time goes in the per-name path, an
 
 1. **Repeated names.** Manifests repeat names (frequent travellers, common names, "SMITH, JOHN" and
    "John Smith"). Names are screened once per distinct *normalised* token sequence; only the cheap
-   secondary evidence (date of birth, nationality, document) is applied per traveller.
+   secondary evidence (date of birth, nationality, document) is applied per traveller. The batch is
+   read into columns: per traveller the row of its name set and of its evidence class, nothing more.
 2. **Candidate generation.** Each distinct token's expansion (exact, phonetic, skeleton and trigram
    neighbours in the list vocabulary) is computed once per index, not once per name; the inverted
    lists of a whole batch are merged and ranked with a handful of numpy calls. Ranking reproduces
@@ -117,18 +118,10 @@ def screen_many(
     results: list[list[Match]] = [[] for _ in queries]
     if not queries or not len(index):
         return results
-    state = _state(index)
-    found_of = _evidence(queries)
-    clock.lap("evidence")
-    groups = _Groups(index, state)
-    for query, found in zip(queries, found_of, strict=True):
-        groups.add(query, found)
-    clock.lap("normalise")
+    groups = _Groups(index, _state(index))
+    groups.add_all(queries, clock)
     groups.score(clock)
-    scored = [bool(rows) for rows in groups.scored]
-    for i, (query, gs) in enumerate(zip(queries, groups.q_of, strict=True)):
-        if any([scored[g] for g in gs]):  # most travellers' names score nothing: no hit, no rank
-            results[i] = groups.rank(i, query, found_of[i])
+    groups.rank(queries, results)  # most travellers' names score nothing: no hit, no rank
     clock.lap("rank")
     return results
 
@@ -144,29 +137,44 @@ class _Groups:
     def __init__(self, index: ScreeningIndex, state: _State) -> None:
         self.index, self.state = index, state
         self.ids: dict[tuple, int] = {}
-        self.keyed: list[tuple[tuple[Token, ...], str, bool, bool]] = []
-        self.kinds_of: list[set[str | None]] = []
+        # Per group, in columns (one tuple per group would be one more object per group for the
+        # collector to walk): its tokens, the name as written, organisation handling, people only.
+        self.tokens: list[tuple[Token, ...]] = []
+        self.names: list[str] = []
+        self.org: list[bool] = []
+        self.person_only: list[bool] = []
+        # Kinds per group as shared frozensets, and scored rows only for groups that scored: a batch
+        # has hundreds of thousands of groups, and a container per group each is work for the collector.
+        self.kinds_of: list[frozenset[str | None]] = []
+        self.kind_sets: dict[frozenset[str | None], frozenset[str | None]] = {}
         self.several: set[int] = set()  # groups of names with several spellings
         self.seen: dict[tuple[str, bool, bool], tuple[int, ...]] = {}
         # The distinct (reach, floor, own floor) of the batch's evidence (``_bounded``), by evidence.
         self.bounds: dict[tuple, int] = {}
         self.bounded: list[tuple[tuple[float, ...] | None, float, float]] = []
-        # Per query: its groups and its bounds; per (group, query) pair, for ``_combined``.
-        self.q_of: list[tuple[int, ...]] = []
-        self.b_of: list[int] = []
-        self.pair_g: list[int] = []
-        self.pair_b: list[int] = []
+        # The batch in columns: per query the row of ``sets`` (its groups) and of ``bounded`` it has.
+        self.sets: list[tuple[int, ...]] = []
+        self.q_set = np.zeros(0, dtype=np.int64)
+        self.q_b = np.zeros(0, dtype=np.int64)
+        self.evidence = _EvidenceKeys(state)
         # After ``score``: each group's (alias, score) rows, and the candidates of names of several spellings.
-        self.scored: list[list[tuple[int, float]]] = []
+        self.scored: dict[int, list[tuple[int, float]]] = {}
         self.cands_of: dict[int, np.ndarray] = {}
 
     def _group(self, key: tuple, entry: tuple[tuple[Token, ...], str, bool, bool]) -> int:
         g = self.ids.get(key)
         if g is None:
-            g = self.ids[key] = len(self.keyed)
-            self.keyed.append(entry)
-            self.kinds_of.append(set())
+            g = self.ids[key] = len(self.tokens)
+            self.tokens.append(entry[0])
+            self.names.append(entry[1])
+            self.org.append(entry[2])
+            self.person_only.append(entry[3])
+            self.kinds_of.append(_NO_KINDS)
         return g
+
+    def keyed(self, g: int) -> tuple[tuple[Token, ...], str, bool, bool]:
+        """Group ``g``'s tokens, name as written, organisation handling and people-only flag."""
+        return (self.tokens[g], self.names[g], self.org[g], self.person_only[g])
 
     def _groups_of(self, query: Query) -> tuple[int, ...]:
         org = query.kind is not None and query.kind != "person"
@@ -174,115 +182,190 @@ class _Groups:
         gs = self.seen.get(raw)
         if gs is not None:
             return gs
-        spelled = self.index.spellings(query.name, org)  # a new spelling: normalise it once
+        spelled = self.index.keyed_spellings(query.name, org)  # a new spelling: normalise it once
         if not spelled:
             gs = ()
         else:
-            key: tuple = (org, _key(spelled[0]))
+            key: tuple = (org, spelled[0][1])
             if query.kind is None:  # both tokenisations are scored (people's and organisations' aliases)
                 key += (_key(tokenize(query.name, organisation=not org)),)
-            key += tuple(_key(sp) for sp in spelled[1:])
-            gs = (self._group(key, (spelled[0], query.name, org, False)),)
-            gs += tuple(
-                self._group(("spelling", _key(sp)), (sp, query.name, False, True)) for sp in spelled[1:]
-            )
+            key += tuple(k for _sp, k in spelled[1:])
+            gs = (self._group(key, (spelled[0][0], query.name, org, False)),)
+            gs += tuple(self._group(("spelling", k), (sp, query.name, False, True)) for sp, k in spelled[1:])
         self.seen[raw] = gs
         return gs
 
-    def _bounded(self, query: Query, found: Evidence) -> int:
-        """The query's reach, floor and own floor (as a row of ``self.bounded``). Travellers' evidence
-        repeats (a date, a nationality, a document no entry lists): bounded once each."""
+    def _bounded(self, found: Evidence, threshold: float) -> int:
+        """The row of ``self.bounded`` holding the reach, floor and own floor of this evidence."""
         state = self.state
         listed = bool(found.document) and found.document in state.doc_keys
         known = bool(found.nationality) and found.nationality in state.nationalities
-        ev_key = (found.dob, bool(found.nationality), known, bool(found.document), listed, query.threshold)
+        ev_key = (found.dob, bool(found.nationality), known, bool(found.document), listed, threshold)
         b = self.bounds.get(ev_key)
         if b is None:
-            reach = _reach(state, found, query.threshold)
+            reach = _reach(state, found, threshold)
             b = self.bounds[ev_key] = len(self.bounded)
-            self.bounded.append((reach, _floor(found, query.threshold, reach), found.floor(query.threshold)))
+            self.bounded.append((reach, _floor(found, threshold, reach), found.floor(threshold)))
         return b
 
-    def add(self, query: Query, found: Evidence) -> None:
-        """Put the query in its groups. A name is scored only as far as the evidence the lists hold
-        could lift it (``_reach``, ``_row_cutoffs``): a candidate below that cannot reach the threshold.
-        A name of several spellings is merged at the query's own floor all the same (``_in_order``)."""
+    def add_all(self, queries: Sequence[Query], clock: _Clock) -> None:
+        """Put every query in its groups, and give it its evidence bounds, as two integer columns.
+
+        A name is scored only as far as the evidence the lists hold could lift it (``_reach``,
+        ``_row_cutoffs``): a candidate below that cannot reach the threshold. A name of several spellings
+        is merged at the query's own floor all the same (``_in_order``). Names, dates of birth and
+        nationalities repeat: each distinct one is read once; a document only counts as listed or not.
+        """
+        n = len(queries)
+        evidence = self.evidence
+        q_b = np.empty(n, dtype=np.int64)
+        keyed: dict[tuple, int] = {}  # (dob, nationality, document) classes -> row of ``bounded``
+        for i, q in enumerate(queries):
+            key = evidence.key(q)
+            b = keyed.get(key)
+            if b is None:
+                b = keyed[key] = self._bounded(evidence.evidence(q), q.threshold)
+            q_b[i] = b
+        clock.lap("evidence")
+        q_set = np.empty(n, dtype=np.int64)
+        set_of: dict[tuple[str, str | None], int] = {}
+        for i, q in enumerate(queries):
+            raw = (q.name, q.kind)
+            s = set_of.get(raw)
+            if s is None:
+                s = set_of[raw] = self._add_set(q)
+            q_set[i] = s
+        self.q_set, self.q_b = q_set, q_b
+        clock.lap("normalise")
+
+    def _add_set(self, query: Query) -> int:
+        """A new (name, kind) of the batch: its groups, as a row of ``self.sets``."""
         gs = self._groups_of(query)
-        b = self._bounded(query, found)
-        self.q_of.append(gs)
-        self.b_of.append(b)
         for g in gs:
-            self.kinds_of[g].add(query.kind)
-            self.pair_g.append(g)
-            self.pair_b.append(b)
+            kinds = self.kinds_of[g]
+            if query.kind not in kinds:
+                kinds = kinds | {query.kind}
+                self.kinds_of[g] = self.kind_sets.setdefault(kinds, kinds)
         if len(gs) > 1:
             self.several.update(gs)
+        self.sets.append(gs)
+        return len(self.sets) - 1
+
+    def _set_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every set's groups flattened, and the set each belongs to."""
+        sizes = np.fromiter((len(gs) for gs in self.sets), np.int64, len(self.sets))
+        flat = np.fromiter((g for gs in self.sets for g in gs), np.int64, int(sizes.sum()))
+        return flat, np.repeat(np.arange(len(self.sets), dtype=np.int64), sizes)
+
+    def to_rank(self) -> np.ndarray:
+        """The queries one of whose groups scored an alias, in batch order."""
+        flat, owner = self._set_groups()
+        hit = np.zeros(len(self.tokens), dtype=np.bool_)
+        hit[np.fromiter((g for g, rows in self.scored.items() if rows), np.int64)] = True
+        set_hit = np.bincount(owner, weights=hit[flat], minlength=len(self.sets)) > 0
+        return np.flatnonzero(set_hit[self.q_set])
 
     def _combined(self) -> tuple[np.ndarray, np.ndarray]:
         """Per group, the lowest floor of its travellers, and their reach combined: the lowest aim, the
         most other evidence and date could add, the widest birth years, and 0.0 in the last column (no
         row bound) where a traveller has no reach (see ``_reach``)."""
+        # Each distinct (set, evidence) pair of the batch once: min and max do not care how often.
+        n_b = max(len(self.bounded), 1)
+        pairs = np.unique(self.q_set * n_b + self.q_b)
+        p_set, p_b = pairs // n_b, pairs % n_b
+        flat, owner = self._set_groups()
+        sizes = np.bincount(owner, minlength=len(self.sets))
+        starts = np.cumsum(sizes) - sizes
+        per = sizes[p_set]
+        pair_b = np.repeat(p_b, per)
+        groups = flat[
+            np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per - starts[p_set], per)
+        ]
         rows = np.asarray(
             [(*r, 1.0, f) if r is not None else (*_NO_REACH, f) for r, f, _own in self.bounded]
-        ).reshape(len(self.bounded), 8)[np.asarray(self.pair_b, dtype=np.int64)]
-        groups = np.asarray(self.pair_g, dtype=np.int64)
-        combined = np.tile(np.asarray([*_NO_REACH[:6], 1.0, np.inf]), (len(self.keyed), 1))
+        ).reshape(len(self.bounded), 8)[pair_b]
+        combined = np.tile(np.asarray([*_NO_REACH[:6], 1.0, np.inf]), (len(self.tokens), 1))
         for col, how in enumerate(_COMBINE):
             how.at(combined[:, col], groups, rows[:, col])
         return combined[:, 7], combined[:, :7]
 
     def score(self, clock: _Clock) -> None:
         """Score every group against its candidates, a chunk of groups at a time."""
-        keyed = self.keyed
-        self.scored = [[] for _ in keyed]
+        self.scored = {}
         floor_of, reach_of = self._combined()
         parts = _QueryParts(self.state.text_ids, self.state.phon_ids)
-        for start in range(0, len(keyed), CHUNK):
-            chunk = range(start, min(start + CHUNK, len(keyed)))
+        n = len(self.tokens)
+        for start in range(0, n, CHUNK):
+            chunk = range(start, min(start + CHUNK, n))
             cands = _candidates(
                 self.index,
                 self.state,
-                [keyed[g][0] for g in chunk],
-                [SPELLING_CANDIDATES if keyed[g][3] else TOP_K for g in chunk],
+                self.tokens[start : chunk.stop],
+                [SPELLING_CANDIDATES if only else TOP_K for only in self.person_only[start : chunk.stop]],
             )
             clock.lap("candidates")
             self.cands_of.update((g, cands[j]) for j, g in enumerate(chunk) if g in self.several)
-            _score_chunk(
+            found = _score_chunk(
                 self.index,
                 self.state,
-                [keyed[g] for g in chunk],
+                [self.keyed(g) for g in chunk],
                 [self.kinds_of[g] for g in chunk],
                 cands,
                 floor_of[chunk.start : chunk.stop],
                 reach_of[chunk.start : chunk.stop],
-                [self.scored[g] for g in chunk],
                 parts,
                 clock,
             )
+            self.scored.update((chunk.start + j, rows) for j, rows in found.items())
 
-    def rank(self, i: int, query: Query, found: Evidence) -> list[Match]:
-        """Query ``i``'s hits from its groups' scores (``screen_many`` asks only for a query one of whose
-        groups scored an alias)."""
-        gs, scored = self.q_of[i], self.scored
-        reach, floor, own_floor = self.bounded[self.b_of[i]]
-        floor = floor if len(gs) == 1 else own_floor
-        # A group is scored down to its lowest floor; each traveller keeps only what may reach
-        # the threshold with their own evidence (the rest would rank below it).
-        merged = merge_spellings([scored[g] for g in gs], floor)
-        if merged and reach is not None:
+    def rank(self, queries: Sequence[Query], results: list[list[Match]]) -> None:
+        """The hits of every query one of whose groups scored an alias (the others have none)."""
+        todo = self.to_rank().tolist()
+        merged_of, floors = self._merged(todo)
+        for j, i in enumerate(todo):
+            merged, gs, query = merged_of[j], self.sets[int(self.q_set[i])], queries[i]
+            if merged and len(gs) > 1:
+                spellings = [(self.keyed(g), self.cands_of[g], self.scored.get(g, [])) for g in gs]
+                merged = _in_order(self.index, query, spellings, merged, floors[j])
+            if merged:
+                results[i] = self.index.rank(
+                    merged, self.evidence.evidence(query), query.kind, query.limit, query.threshold,
+                    self.tokens[gs[0]],
+                )  # fmt: skip
+
+    def _merged(self, todo: list[int]) -> tuple[list[list[tuple[int, float]]], list[float]]:
+        """Per query of ``todo``, its groups' scores merged at its floor, less what cannot reach its
+        threshold with its own evidence (a group is scored down to its lowest floor; the rest would
+        rank below the threshold), and that floor. The row bounds of all of them in one numpy pass."""
+        merged_of: list[list[tuple[int, float]]] = []
+        floors: list[float] = []
+        rows_q: list[int] = []
+        rows_a: list[int] = []
+        reaches: list[tuple[float, ...]] = []
+        for j, i in enumerate(todo):
+            gs = self.sets[int(self.q_set[i])]
+            reach, floor, own_floor = self.bounded[int(self.q_b[i])]
+            floor = floor if len(gs) == 1 else own_floor
+            merged = merge_spellings([self.scored.get(g, []) for g in gs], floor)
+            merged_of.append(merged)
+            floors.append(floor)
+            reaches.append((*reach, 1.0) if reach is not None else _NO_REACH)
+            if merged and reach is not None:
+                rows_q += [j] * len(merged)
+                rows_a += [a for a, _s in merged]
+        if rows_q:
             # Dropping, after the merge, what cannot reach the threshold leaves the others' order.
             cuts = _row_cutoffs(
-                self.state, np.asarray([floor]), np.asarray([[*reach, 1.0]]),
-                np.zeros(len(merged), dtype=np.int64), np.asarray([a for a, _s in merged], dtype=np.int64),
+                self.state, np.asarray(floors), np.asarray(reaches).reshape(len(todo), 7),
+                np.asarray(rows_q, dtype=np.int64), np.asarray(rows_a, dtype=np.int64),
             ).tolist()  # fmt: skip
-            merged = [m for m, cut in zip(merged, cuts, strict=True) if m[1] >= cut]
-        if merged and len(gs) > 1:
-            merged = _in_order(
-                self.index, query, [(self.keyed[g], self.cands_of[g], scored[g]) for g in gs], merged, floor
-            )
-        if not merged:
-            return []
-        return self.index.rank(merged, found, query.kind, query.limit, query.threshold, self.keyed[gs[0]][0])
+            at = 0
+            for j, merged in enumerate(merged_of):
+                if merged and self.bounded[int(self.q_b[todo[j]])][0] is not None:
+                    mine = cuts[at : at + len(merged)]
+                    at += len(merged)
+                    merged_of[j] = [m for m, cut in zip(merged, mine, strict=True) if m[1] >= cut]
+        return merged_of, floors
 
 
 def _in_order(
@@ -336,15 +419,15 @@ class _Clock:
 
 def _score_chunk(
     index: ScreeningIndex, state: _State, keyed: list[tuple[tuple[Token, ...], str, bool, bool]],
-    kinds: list[set[str | None]], cands: list[np.ndarray], cutoff: np.ndarray, reach: np.ndarray,
-    scored: list[list[tuple[int, float]]], parts: _QueryParts, clock: _Clock,
-) -> None:  # fmt: skip
+    kinds: list[frozenset[str | None]], cands: list[np.ndarray], cutoff: np.ndarray, reach: np.ndarray,
+    parts: _QueryParts, clock: _Clock,
+) -> dict[int, list[tuple[int, float]]]:  # fmt: skip
     """Exact name scores of the candidates that may pass their group's ``cutoff``, in candidate order."""
     # Query variants: the person and organisation tokenisations of each name (score_tokens uses the
     # organisation one against organisations' aliases); other spellings meet people's aliases only.
     lengths = [len(c) for c in cands]
     if not sum(lengths):
-        return
+        return {}
     ra = np.concatenate(cands).astype(np.int64)
     rg = np.repeat(np.arange(len(cands), dtype=np.int64), lengths)
     keep = np.ones(len(ra), dtype=np.bool_)
@@ -361,7 +444,7 @@ def _score_chunk(
     keep = row_cut <= 1.0
     ra, rg, row_cut = ra[keep], rg[keep], row_cut[keep]
     if not len(ra):
-        return
+        return {}
     is_org = index.alias_org[ra]
     vkeys, rq = np.unique(rg * 2 + is_org, return_inverse=True)
     rq = rq.ravel().astype(np.int64)
@@ -384,31 +467,52 @@ def _score_chunk(
             exact[(g, a)] = score
     clock.lap("exact")
     if not exact:
-        return
+        return {}
     by_group: dict[int, dict[int, float]] = {}
     for (g, a), score in exact.items():
         by_group.setdefault(g, {})[a] = score
-    for g, found in by_group.items():
-        scored[g].extend((a, found[a]) for a in cands[g].tolist() if a in found)
+    return {g: [(a, found[a]) for a in cands[g].tolist() if a in found] for g, found in by_group.items()}
 
 
-def _evidence(queries: Sequence[Query]) -> list[Evidence]:
-    """``q.evidence`` for every query; dates of birth and nationalities repeat, and are read once each."""
-    dobs: dict[object, BirthDate | None] = {}
-    nats: dict[str | None, str | None] = {}
-    out: list[Evidence] = []
-    for q in queries:
-        dob = dobs.get(q.date_of_birth, _UNSEEN)
-        if dob is _UNSEEN:
-            dob = dobs[q.date_of_birth] = Evidence.of(q.date_of_birth).dob
-        nat = nats.get(q.nationality, _UNSEEN)
-        if nat is _UNSEEN:
-            nat = nats[q.nationality] = Evidence.of(None, q.nationality).nationality
-        out.append(Evidence(dob, nat, _doc_key(q.document) if q.document else ""))  # type: ignore[arg-type]
-    return out
+class _EvidenceKeys:
+    """What of a query's evidence its bounds depend on (``_Groups._bounded``), as a small key read from
+    the raw values: its date of birth (each distinct value parsed once), whether it gives a nationality
+    and one the lists hold, whether it gives a document number and one the lists hold."""
+
+    def __init__(self, state: _State) -> None:
+        self.doc_keys, self.nationalities = state.doc_keys, state.nationalities
+        self.dob_ids: dict[object, int] = {}
+        self.dobs: dict[BirthDate | None, int] = {}
+        self.parsed: list[BirthDate | None] = []
+        self.nats: dict[str | None, int] = {}
+        self.codes: dict[str | None, str | None] = {}
+
+    def key(self, q: Query) -> tuple[int, int, int, float]:
+        dob = self.dob_ids.get(q.date_of_birth)
+        if dob is None:
+            parsed = Evidence.of(q.date_of_birth).dob
+            dob = self.dob_ids[q.date_of_birth] = self.dobs.setdefault(parsed, len(self.dobs))
+            if dob == len(self.parsed):
+                self.parsed.append(parsed)
+        nat = self.nats.get(q.nationality)
+        if nat is None:
+            code = self.codes[q.nationality] = Evidence.of(None, q.nationality).nationality
+            nat = self.nats[q.nationality] = 0 if not code else 2 if code in self.nationalities else 1
+        doc = 0
+        if q.document:
+            number = q.document
+            # ``_doc_key`` keeps A-Z and 0-9 after upper-casing: an ASCII alphanumeric number loses nothing.
+            found = number.upper() if number.isascii() and number.isalnum() else _doc_key(number)
+            doc = 0 if not found else 2 if found in self.doc_keys else 1
+        return (dob, nat, doc, q.threshold)
+
+    def evidence(self, q: Query) -> Evidence:
+        """``q.evidence`` from what ``key(q)`` read (a query already keyed)."""
+        dob = self.parsed[self.dob_ids[q.date_of_birth]]
+        return Evidence(dob, self.codes[q.nationality], _doc_key(q.document) if q.document else "")
 
 
-_UNSEEN = object()
+_NO_KINDS: frozenset[str | None] = frozenset()
 #: ``_reach``'s fields where a traveller has none: nothing to combine (and 0.0: no row bound).
 _NO_REACH = (np.inf, -np.inf, -np.inf, np.inf, -np.inf, 0.0, 0.0)
 #: How ``_Groups._combined`` combines each of them over a group's travellers, then the floor.

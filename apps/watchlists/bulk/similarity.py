@@ -77,7 +77,9 @@ class _QueryParts:
 
     def __init__(self, text_ids: dict[str, int], phon_ids: dict[str, int]) -> None:
         self.text_ids, self.phon_ids = text_ids, phon_ids
-        self.row: dict[tuple[str, bool], int] = {}
+        # By token object: tokens are interned (``_make_token``), and an object hashes by identity, far
+        # cheaper than a (text, script) key; a token made twice only takes two rows of equal features.
+        self.row: dict[Token, int] = {}
         self.tokens: list[Token] = []
         self.table = _TokenTable([], text_ids, phon_ids)
 
@@ -87,9 +89,9 @@ class _QueryParts:
         out: list[int] = []
         for name in names:
             for t in name:
-                r = self.row.get((t.text, t.abjad))
+                r = self.row.get(t)
                 if r is None:
-                    r = self.row[(t.text, t.abjad)] = len(self.tokens)
+                    r = self.row[t] = len(self.tokens)
                     self.tokens.append(t)
                     new.append(t)
                 out.append(r)

@@ -124,16 +124,16 @@ def _occurrences(
     and owning name, or None when no part has any posting."""
     # Segments per distinct part of the chunk, then per (name, part) occurrence by index arithmetic: in
     # the order of the names and of their parts, as the per-name path adds them up.
-    part_of: dict[tuple[str, bool], int] = {}
+    # By token object (identity hash; tokens are interned): a token made twice is only looked up twice.
+    part_of: dict[Token, int] = {}
     tables: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     occ_part: list[int] = []
     occ_name: list[int] = []
     for k, q in enumerate(names):
         for t in q:
-            key = (t.text, t.abjad)
-            j = part_of.get(key)
+            j = part_of.get(t)
             if j is None:
-                j = part_of[key] = len(tables)
+                j = part_of[t] = len(tables)
                 tables.append(state.token_segments(index, t))
             occ_part.append(j)
             occ_name.append(k)

@@ -54,20 +54,28 @@ class ScreeningIndex(AliasPostings):
         together or one part split where the list's vocabulary writes it so ("Abdulrahman" /
         "Abdul Rahman", "Xiaoming" / "Xiao Ming").
         """
+        return [tokens for tokens, _key in self.keyed_spellings(name, organisation)]
+
+    def keyed_spellings(
+        self, name: str, organisation: bool = False
+    ) -> list[tuple[tuple[Token, ...], tuple[tuple[str, bool], ...]]]:
+        """:meth:`spellings`, each with its ``_key`` (the bulk path groups names by it: computed once)."""
         base = tokenize(name, organisation=organisation)
-        if not base or organisation:
-            return [base] if base else []
-        out = [base]
-        seen = {_key(base)}
+        if not base:
+            return []
+        out = [(base, _key(base))]
+        if organisation:
+            return out
+        seen = {out[0][1]}
 
         def add(tokens: tuple[Token, ...]) -> None:
-            if tokens and _key(tokens) not in seen and len(out) < MAX_SPELLINGS:
-                seen.add(_key(tokens))
-                out.append(tokens)
+            if tokens and len(out) < MAX_SPELLINGS and (key := _key(tokens)) not in seen:
+                seen.add(key)
+                out.append((tokens, key))
 
         for alt in scripts.romanisations(name):
             add(tokenize(alt))
-        for tokens in list(out):
+        for tokens, _k in list(out):
             for other in self._rejoined(tokens):
                 add(other)
         return out
