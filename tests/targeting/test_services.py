@@ -388,8 +388,8 @@ def test_events_go_to_the_right_groups_with_ids_only(make_target, world, customs
     # Every move publishes through the one conditional change (services.moves).
     monkeypatch.setattr(
         services.moves,
-        "publish_on_commit",
-        lambda group, event, **payload: sent.append((group, event, payload)),
+        "publish_many_on_commit",
+        lambda groups, event, **payload: sent.extend((group, event, payload) for group in groups),
     )
     target = make_target()
     TargetShare.objects.create(target=target, agency=world.police)
