@@ -146,7 +146,7 @@ def group_name(resource: str, ident: Any) -> str:
     return f"{resource}-{ident}"
 
 
-def _redis_client() -> tuple[Any, Any] | None:
+def redis_client() -> tuple[Any, Any] | None:
     """The Redis client behind the default cache and the cache itself, when the cache is Redis."""
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
@@ -163,7 +163,7 @@ def _redis_client() -> tuple[Any, Any] | None:
 def next_sequence(group: str) -> int:
     """Raise and return the group's sequence number (atomic in Redis; per process without it)."""
     key = SEQ_PREFIX + group
-    found = _redis_client()
+    found = redis_client()
     if found is not None:
         client, backend = found
         return int(client.incr(backend.make_and_validate_key(key)))
@@ -262,7 +262,7 @@ def _send(group: str, event_type: str, payload: dict[str, Any]) -> None:
 
 def next_sequences(groups: list[str]) -> list[int]:
     """``next_sequence`` of each group, in order: with Redis, every ``INCR`` in one round trip."""
-    found = _redis_client()
+    found = redis_client()
     if found is None:
         return [next_sequence(group) for group in groups]
     client, backend = found
