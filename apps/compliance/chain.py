@@ -159,18 +159,40 @@ def append(model: type[Chained], **fields: Any) -> Chained:
     return row
 
 
+def next_key_sql(model: type[HashChained]) -> str | None:
+    """SQL that takes the next key of ``model``'s table from its sequence, for a statement the caller
+    makes anyway (``keyed_by_sequence``); None where keys exist only once inserted (SQLite)."""
+    if connections[router.db_for_write(model)].vendor != "postgresql":
+        return None
+    meta = model._meta
+    return f"nextval(pg_get_serial_sequence('{meta.db_table}', '{meta.pk.column}'))"
+
+
+def keyed_by_sequence(row: Chained, key: int) -> Chained:
+    """``row`` with the key a statement of the caller took from its table's sequence (``next_key_sql``):
+    it is written keyed in one INSERT, without a ``nextval`` of its own."""
+    row.pk = key
+    row._ratc_key_from_sequence = True  # type: ignore[attr-defined]  # ours: read by _insert
+    return row
+
+
 def _insert(row: HashChained) -> None:
     model = type(row)
     row.key_id, key = anchors.current_key()
     # The HMAC covers the primary key (a copied row does not verify). On PostgreSQL the key is taken
-    # from the table's sequence first, so the row is written keyed in one INSERT (no transaction of
-    # its own, no UPDATE); a failed INSERT leaves a gap in the keys, as a rolled-back one always did.
+    # from the table's sequence first (here, or by the caller's own statement: ``keyed_by_sequence``),
+    # so the row is written keyed in one INSERT (no transaction of its own, no UPDATE); a failed INSERT
+    # leaves a gap in the keys, as a rolled-back one always did.
     connection = connections[router.db_for_write(model)]
-    if connection.vendor == "postgresql" and row.pk is None:
+    sequenced = getattr(row, "_ratc_key_from_sequence", False)
+    if connection.vendor == "postgresql" and (row.pk is None or sequenced):
         meta = model._meta
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column])
-            row.pk = cursor.fetchone()[0]
+        if not sequenced:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column]
+                )
+                row.pk = cursor.fetchone()[0]
         row.mac = row.compute_mac(key)
         models.Model.save(row, force_insert=True)
     else:

@@ -270,6 +270,59 @@ class _PerCallerThrottle(SimpleRateThrottle):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
 
+    def allow_request(self, request: Any, view: Any) -> bool:
+        """DRF's sliding window, with Redis in one round trip (``_WINDOW``) instead of a GET and a SET of
+        the pickled list of times; DRF's own code with any other cache (tests on SQLite, no Redis)."""
+        from apps.core.events import redis_client
+
+        found = redis_client() if self.rate is not None else None
+        if found is None:
+            return bool(super().allow_request(request, view))
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        client, backend = found
+        self.now = self.timer()
+        key = backend.make_and_validate_key(_WINDOW_PREFIX + self.key)
+        allowed, count, oldest = _window_script(client)(
+            keys=[key], args=[repr(self.now), self.duration, self.num_requests], client=client
+        )
+        # What DRF's ``wait`` reads: how many times the window holds and the oldest of them.
+        self.history = [float(oldest)] * int(count) if oldest is not None else []
+        return bool(allowed)
+
+
+#: The caller's times of the last ``duration`` seconds, newest first, as a Redis list (DRF keeps the same
+#: list pickled under its cache key): drop the times that left the window, refuse when ``limit`` remain,
+#: else add now. One script, so two requests of one caller at once cannot both take the last place.
+_WINDOW = """
+local key, now, duration, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local oldest = redis.call('LINDEX', key, -1)
+while oldest and tonumber(oldest) <= now - duration do
+  redis.call('RPOP', key)
+  oldest = redis.call('LINDEX', key, -1)
+end
+local count = redis.call('LLEN', key)
+if count >= limit then
+  return {0, count, oldest}
+end
+redis.call('LPUSH', key, ARGV[1])
+redis.call('EXPIRE', key, duration)
+return {1, count + 1, redis.call('LINDEX', key, -1)}
+"""
+#: Not DRF's key: its value there is a pickled list, not a Redis list.
+_WINDOW_PREFIX = "rate:"
+_window: Any = None
+
+
+def _window_script(client: Any) -> Any:
+    """The script's handle (its SHA computed once per process; sent by ``EVALSHA``, by ``EVAL`` after a
+    Redis restart forgot it)."""
+    global _window
+    if _window is None:
+        _window = client.register_script(_WINDOW)
+    return _window
+
 
 class TokenRateThrottle(_PerCallerThrottle):
     """Per API token (``apps.agencies.tokens``): two tokens of one system account have a bucket each."""

@@ -352,6 +352,32 @@ def test_a_session_is_limited_per_person(world, customs_analyst, settings):
     assert client.get("/api/v1/agencies/").status_code == 429
 
 
+def test_the_window_slides_and_says_how_long_to_wait(world, customs_analyst, settings):
+    """The same sliding window with Redis (one script) as DRF's with any other cache: times older than
+    the period leave it, and ``wait`` is DRF's answer from the times it holds."""
+    from types import SimpleNamespace
+
+    from apps.core.rest import UserRateThrottle
+
+    cache.clear()
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"token": "100/min", "user": "2/min"}}  # fmt: skip
+    request = SimpleNamespace(auth=None, user=customs_analyst, META={"REMOTE_ADDR": "127.0.0.1"})
+
+    def ask(now: float) -> tuple[bool, float | None]:
+        throttle = UserRateThrottle()
+        throttle.timer = lambda: now  # type: ignore[method-assign]
+        allowed = throttle.allow_request(request, None)
+        return allowed, (None if allowed else throttle.wait())
+
+    assert ask(1000.0) == (True, None) and ask(1030.0) == (True, None)
+    refused, wait = ask(1045.0)
+    assert not refused and wait == pytest.approx(15.0)  # the time of 1000 leaves the window at 1060
+    assert ask(1060.5) == (True, None)  # it has left; 1030 and 1060.5 are held
+    assert ask(1070.0)[0] is False
+    assert ask(1090.5)[0] is True
+
+
 # --- Problem details --------------------------------------------------------------------------------
 
 

@@ -180,8 +180,8 @@ def test_partner_agencies_are_told_with_ids_only(instruction, port_officer, worl
     sent = []
     monkeypatch.setattr(
         services.feedback,
-        "publish_on_commit",
-        lambda group, event, **payload: sent.append((group, event, payload)),
+        "publish_many_on_commit",
+        lambda groups, event, **payload: sent.extend((group, event, payload) for group in groups),
     )
     result = services.record_examination(actor=port_officer, instruction=instruction, data=seizure()).result
     told = {group: payload for group, event, payload in sent if event == "examination.recorded"}

@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from apps.core.events import EVENT_TYPES, EVENTS, publish_on_commit
+from apps.core.events import EVENT_TYPES, EVENTS, publish_many_on_commit, publish_on_commit
 from apps.targeting import services
 from apps.targeting.models import TargetState
 from tests.live.conftest import WAIT
@@ -133,6 +133,37 @@ async def test_sequence_numbers_rise_by_one_per_group_and_follow_commits(world):
     first, second = await tap.next(), await tap.next()
     assert (first["target"], second["target"]) == (1, 3)  # the rolled-back change sent nothing
     assert second["seq"] == first["seq"] + 1
+
+
+async def test_one_event_to_many_groups_is_numbered_per_group_and_follows_commits(world):
+    """``publish_many_on_commit`` (a move's audience in one callback): the same messages and numbers as
+    one ``publish_on_commit`` per group, and nothing of a rolled-back savepoint."""
+    port, agency = Tap(), Tap()
+    await port.join("port-TEST2")
+    await agency.join("agency-TEST2")
+
+    def publish() -> None:
+        publish_on_commit("port-TEST2", "target.changed", target=1, state="nominated", version=1)
+        try:
+            with transaction.atomic():
+                publish_many_on_commit(
+                    ["port-TEST2", "agency-TEST2"], "target.changed", target=2, state="nominated", version=1
+                )
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        publish_many_on_commit(
+            ["port-TEST2", "agency-TEST2"], "target.changed", target=3, state="approved", version=2
+        )
+
+    await db(publish)()
+    first, second = await port.next(), await port.next()
+    assert (first["target"], second["target"]) == (1, 3)  # the rolled-back change sent nothing
+    assert second["seq"] == first["seq"] + 1
+    check_layer_message(second, "port-TEST2")
+    told = await agency.next()
+    check_layer_message(told, "agency-TEST2")
+    assert (told["target"], told["state"], told["version"]) == (3, "approved", 2)
 
 
 def test_every_browser_kind_has_a_schema_here():

@@ -91,7 +91,7 @@ def test_the_api_answers_a_move_with_the_row_it_made_and_tells_every_sharing_age
 ):
     told: list[str] = []
     monkeypatch.setattr(
-        "apps.targeting.services.moves.publish_on_commit", lambda group, *a, **k: told.append(group)
+        "apps.targeting.services.moves.publish_many_on_commit", lambda groups, *a, **k: told.extend(groups)
     )
     target = make_target(state="awaiting_approval", claimed_by=customs_supervisor)
     TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)

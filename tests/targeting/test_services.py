@@ -388,8 +388,8 @@ def test_events_go_to_the_right_groups_with_ids_only(make_target, world, customs
     # Every move publishes through the one conditional change (services.moves).
     monkeypatch.setattr(
         services.moves,
-        "publish_on_commit",
-        lambda group, event, **payload: sent.append((group, event, payload)),
+        "publish_many_on_commit",
+        lambda groups, event, **payload: sent.extend((group, event, payload) for group in groups),
     )
     target = make_target()
     TargetShare.objects.create(target=target, agency=world.police)
@@ -405,3 +405,26 @@ def test_events_go_to_the_right_groups_with_ids_only(make_target, world, customs
         e == "target.changed" and p == {"target": target.pk, "state": "in_review", "version": 2}
         for _, e, p in sent
     )
+
+
+def test_a_move_writes_its_history_row_keyed_in_one_insert(make_target, customs_analyst):
+    """On PostgreSQL the move's ``UPDATE ... RETURNING`` takes the history row's key from its sequence:
+    the row is one keyed INSERT with its HMAC, no ``nextval`` of its own; SQLite keys it as before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.compliance import anchors
+    from apps.targeting.models import Transition
+
+    target = make_target()
+    before = set(Transition.objects.filter(target=target).values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        services.start_review(actor=customs_analyst, target=target)
+    (row,) = Transition.objects.filter(target=target).exclude(pk__in=before)
+    assert (row.from_state, row.to_state, row.version) == ("nominated", "in_review", 2)
+    assert row.mac == row.compute_mac(anchors.chain_keys()[row.key_id])
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum(s.startswith('INSERT INTO "targeting_transition"') for s in statements) == 1
+    if connection.vendor == "postgresql":
+        assert not any(s.startswith("SELECT nextval") and "targeting_transition" in s for s in statements)
+        assert not any(s.startswith('UPDATE "targeting_transition"') for s in statements)

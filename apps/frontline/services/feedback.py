@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Q, Sum
 
 from apps.agencies.roles import Role
-from apps.core.events import group_name, publish_on_commit
+from apps.core.events import group_name, publish_many_on_commit, publish_on_commit
 from apps.frontline.models import (
     ExaminationFeedback,
     ExaminationOutcome,
@@ -63,8 +63,9 @@ def _feedback_for(
 
 def _tell(target: Target, result: ExaminationResult, event: str) -> None:
     """Ids only, after commit, to the target's audience: the agencies that see it, its page and its port."""
-    for group in audience_of(target):
-        publish_on_commit(group, event, target=target.pk, result=result.pk, version=target.version)
+    publish_many_on_commit(
+        audience_of(target), event, target=target.pk, result=result.pk, version=target.version
+    )
 
 
 def followers_of(target: Target, root: ExaminationResult) -> set[int]:

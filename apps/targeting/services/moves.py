@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from apps.agencies.models import Agency
 from apps.agencies.operations import check, membership_of
-from apps.core.events import publish_on_commit
+from apps.compliance.chain import keyed_by_sequence, next_key_sql
+from apps.core.events import publish_many_on_commit
 from apps.targeting import transitions
 from apps.targeting.audience import audience_of
 from apps.targeting.events import announce_target_changed, instruction_moved
@@ -57,14 +58,18 @@ def _member_agency(actor: User) -> Agency:
 
 
 def _publish(target: Target, event_type: str = "target.changed", groups: list[str] | None = None) -> None:
-    """Tell the target's audience (``apps.targeting.audience``) after commit, ids only."""
-    for group in audience_of(target) if groups is None else groups:
-        publish_on_commit(group, event_type, target=target.pk, state=target.state, version=target.version)
+    """Tell the target's audience (``apps.targeting.audience``) after commit, ids only (one callback for
+    all its groups: their numbers in one Redis round trip)."""
+    audience = audience_of(target) if groups is None else groups
+    publish_many_on_commit(audience, event_type, target=target.pk, state=target.state, version=target.version)
 
 
-def _record(target: Target, actor: User | None, from_state: str, to_state: str, reason: str) -> Transition:
+def _record(
+    target: Target, actor: User | None, from_state: str, to_state: str, reason: str, *, key: int | None = None
+) -> Transition:
+    """Append the history row; ``key``: its key, when the caller's statement took it from the sequence."""
     agency = _agency_of(actor)
-    transition = Transition.objects.create(
+    transition = Transition(
         target=target,
         actor=actor if getattr(actor, "pk", None) else None,
         actor_agency=agency,
@@ -73,19 +78,33 @@ def _record(target: Target, actor: User | None, from_state: str, to_state: str, 
         version=target.version,
         reason=reason,
     )
+    if key is not None:
+        keyed_by_sequence(transition, key)
+    transition.save()
     announce_target_changed(target.pk)  # the report's summary row of the target, rewritten after the commit
     return transition
 
 
+#: The column of ``_update_returning``'s row that holds the history row's key (PostgreSQL).
+TRANSITION_KEY = "ratc_transition_key"
+
+
 def _update_returning(queryset: Any, values: dict[str, Any]) -> Target | None:
     """``queryset.update(**values)`` that also returns the updated row (``UPDATE ... RETURNING``), or
-    None when no row matched: the row as this very statement left it, without reading it again."""
+    None when no row matched: the row as this very statement left it, without reading it again.
+
+    On PostgreSQL the same statement takes the key of the move's history row from its sequence
+    (``TRANSITION_KEY``; only when a row matched: ``RETURNING`` is evaluated per updated row), so that
+    the row is inserted without a ``nextval`` round trip of its own."""
     query = queryset.query.chain(sql.UpdateQuery)
     query.add_update_values(values)
     query.annotations = {}
     text, params = query.get_compiler(queryset.db).as_sql()
     quote = connections[queryset.db].ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in Target._meta.concrete_fields)
+    next_key = next_key_sql(Transition)
+    if next_key is not None:
+        columns += f", {next_key} AS {quote(TRANSITION_KEY)}"
     rows = list(Target.objects.using(queryset.db).raw(f"{text} RETURNING {columns}", params))
     return rows[0] if rows else None
 
@@ -197,7 +216,7 @@ def _move(
         # Who to tell is read before the history row is appended (appending locks nothing shared; rows
         # are linked into the chain after the commit: apps.compliance.chain).
         groups = audience_of(target, shares=getattr(target, "_prefetched_objects_cache", {}).get("shares"))
-        _record(target, actor, from_state, to_state, reason)
+        _record(target, actor, from_state, to_state, reason, key=getattr(updated, TRANSITION_KEY, None))
         _publish(target, event, groups)
         instruction_moved(target.pk, from_state, to_state)  # port systems' webhooks, after the commit
     return target
