@@ -7,15 +7,11 @@ rows go in with one COPY; no model instance is built, which is most of the cost 
 
 ``keep_statistics_current(*models)`` re-analyses tables that a bulk load has doubled since their last
 ANALYZE, so that the planner keeps choosing index lookups as they grow.
-
-``collector_paused()`` holds Python's cyclic garbage collector off while a batch is parsed or stored.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -69,32 +65,6 @@ def bulk_insert_rows(
                     columns_text.append([fmt(row.get(name, default)) for row in part])
                 copy.write("\n".join(map("\t".join, zip(*columns_text, strict=True))) + "\n")
     return ids
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector held off for the block, and restored as it was after.
-
-    A batch allocates hundreds of thousands of containers that all stay alive until it ends (records,
-    drafts, rows, JSON): each few hundred allocations start a collection, and the oldest generation's
-    collections walk every live object again (the parsed file, the batch, Django's own). They find
-    nothing to free (the batch holds no cycles that outlive it; reference counting frees the rest as
-    usual), and were a quarter of the CPU time of a 50,000-declaration intake. The young generations are
-    collected once as the block ends, so whatever cycle the block left is freed then: memory stays flat
-    from one batch to the next.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-            # One collection of the young generations now, as the many during the block would have
-            # done: the cycles the block made (pandas frames, Django's querysets) are freed here rather
-            # than in a full collection that a process allocating little between blocks seldom reaches.
-            # Its survivors go to the oldest generation, collected as Python usually does.
-            gc.collect(1)
 
 
 # Below this many changed rows a table is never re-analysed here: the planner's guesses are harmless.

@@ -33,7 +33,7 @@ from itertools import chain, islice
 
 from django.conf import settings
 
-from apps.intake.bulk import collector_paused
+from apps.core.collector import collector_paused
 from apps.intake.normalise import drafts_for
 from apps.intake.normalise.drafts import key_secret, use_key_secret
 from apps.intake.parsers.base import ParseResult

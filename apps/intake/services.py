@@ -20,8 +20,9 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.agencies.models import Agency, Port
 from apps.agencies.operations import check, membership_of
+from apps.core.collector import collector_paused
 from apps.intake import events, storing
-from apps.intake.bulk import bulk_insert_rows, collector_paused, keep_statistics_current
+from apps.intake.bulk import bulk_insert_rows, keep_statistics_current
 from apps.intake.models import (
     DataSource,
     IntakeRun,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import random
 from pathlib import Path
 
@@ -144,3 +145,9 @@ def test_bulk_path_skips_only_what_cannot_reach_the_threshold(index: ScreeningIn
     # Both sides of the bounds are exercised: hits with a near date, none with a far one on a variant.
     assert sum(1 for o in one if o) > len(people)
     assert any(not o for o in one)
+
+
+def test_bulk_screening_leaves_the_garbage_collector_as_it_found_it(index: ScreeningIndex) -> None:
+    assert gc.isenabled()
+    screen_many(index, [Query("John Smith"), Query("Maria Garcia", kind="person")])
+    assert gc.isenabled()  # paused only while the batch is screened

@@ -45,6 +45,7 @@ from datetime import date
 
 import numpy as np
 
+from apps.core.collector import collector_paused
 from apps.watchlists.bulk.bounds import _survivors
 from apps.watchlists.bulk.similarity import _QueryParts
 from apps.watchlists.bulk.state import _candidates, _State, _state
@@ -118,11 +119,14 @@ def screen_many(
     results: list[list[Match]] = [[] for _ in queries]
     if not queries or not len(index):
         return results
-    groups = _Groups(index, _state(index))
-    groups.add_all(queries, clock)
-    groups.score(clock)
-    groups.rank(queries, results)  # most travellers' names score nothing: no hit, no rank
-    clock.lap("rank")
+    # The batch's groups, spellings and results all live until it ends: collections during it find
+    # nothing to free (``collector_paused``).
+    with collector_paused():
+        groups = _Groups(index, _state(index))
+        groups.add_all(queries, clock)
+        groups.score(clock)
+        groups.rank(queries, results)  # most travellers' names score nothing: no hit, no rank
+        clock.lap("rank")
     return results
 
 
