@@ -911,22 +911,9 @@ class Drill:
         failed = IntakeRun.objects.filter(pk__in=runs, status=IntakeRun.Status.FAILED).count()
         return finished + failed >= len(runs)
 
-    def fault(self, name: str, **figures: Any) -> None:
-        recovery = figures.get("recovery_s")
-        figures["goal_recovery_s"] = GOAL_RECOVERY_S
-        figures["met"] = recovery is not None and recovery < GOAL_RECOVERY_S
-        self.report["faults"][name] = figures
-        log(f"{name}: {figures}")
-
-    def fault_worker_kill(self, runs: list[int]) -> None:
-        """kill -9 the worker host that holds an intake run; its supervisor starts it again after 1 s.
-
-        Recovery: from the kill until the task it held is taken again by a worker (its "received" line
-        in a worker's log after the kill); the run's finishing is reported beside it.
-        """
-        from django.db import close_old_connections
-
-        from apps.intake.models import IntakeRun
+    def _kill_worker_holding_a_run(self) -> tuple[list[tuple[str, int]], dict[str, int], float] | None:
+        """Wait until worker1 holds an intake run's task, then kill -9 it and start it again after 1 s:
+        the (task, run) pairs it held, each worker log's size before the kill, and the kill's time."""
         from ratc_ops.celery import app as celery_app
 
         held: list[tuple[str, int]] = []
@@ -938,8 +925,7 @@ class Drill:
             return bool(held)
 
         if wait_for(holding, 120, 0.2) is None:
-            self.fault("celery_worker_kill", recovery_s=None, note="worker1 never held an intake run")
-            return
+            return None
         time.sleep(0.5)  # well into the run
         logs = {name: self.workdir / f"{name}.log" for name in ("worker1", "worker2")}
         offsets = {name: path.stat().st_size for name, path in logs.items()}
@@ -947,6 +933,44 @@ class Drill:
         self.cluster.kill("worker1", signal.SIGKILL)
         time.sleep(1.0)
         self.cluster.worker("worker1")
+        return held, offsets, killed
+
+    def fault(self, name: str, **figures: Any) -> None:
+        recovery = figures.get("recovery_s")
+        figures["goal_recovery_s"] = GOAL_RECOVERY_S
+        figures["met"] = recovery is not None and recovery < GOAL_RECOVERY_S
+        self.report["faults"][name] = figures
+        log(f"{name}: {figures}")
+
+    def fault_worker_kill(self, runs: list[int]) -> None:
+        """kill -9 the worker host that holds an intake run; its supervisor starts it again after 1 s.
+
+        Recovery: from the kill until the task it held is taken again by a worker (its "received" line
+        in a worker's log after the kill); the run's finishing is reported beside it. A kill that came
+        after the run it aimed at had finished (its task done and acknowledged, nothing to take again)
+        tested nothing: the drill aims again at the next run the worker holds.
+        """
+        from django.db import close_old_connections
+
+        from apps.intake.models import IntakeRun
+
+        kills = 0
+        for _attempt in range(3):
+            aimed = self._kill_worker_holding_a_run()
+            if aimed is None:
+                self.fault("celery_worker_kill", recovery_s=None, note="worker1 never held an intake run")
+                return
+            held, offsets, killed = aimed
+            kills += 1
+            close_old_connections()
+            ended_first = IntakeRun.objects.filter(
+                pk__in=[run_id for _, run_id in held],
+                finished_at__lt=datetime.fromtimestamp(killed, tz=UTC),
+            ).count()
+            if ended_first < len(held):
+                break
+            log("the run worker1 held had finished before the kill: aiming at the next one")
+        logs = {name: self.workdir / f"{name}.log" for name in ("worker1", "worker2")}
         task_ids = [task_id for task_id, _ in held]
         run_ids = [run_id for _, run_id in held]
 
@@ -972,7 +996,7 @@ class Drill:
         done = wait_for(finished, 120, 0.2)
         statuses = dict(IntakeRun.objects.filter(pk__in=run_ids).values_list("pk", "status"))
         self.fault(
-            "celery_worker_kill", killed_holding_runs=run_ids, run_status_after=statuses,
+            "celery_worker_kill", kills=kills, killed_holding_runs=run_ids, run_status_after=statuses,
             recovery_s=redelivered_s, visibility_timeout_s=self.args.visibility,
             run_finished_s=None if done is None else round(time.time() - killed, 2),
             recovery_means="from the kill until a worker took the task it held again (redelivered)",
