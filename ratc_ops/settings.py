@@ -245,6 +245,9 @@ RATC_CHAIN_ANCHOR_SECONDS = env_int("RATC_CHAIN_ANCHOR_SECONDS", 60, minimum=0)
 # On PostgreSQL rows are linked into the chain by a thread of each process after the commit, off the
 # request's path; SQLite serialises writers anyway and links them inline.
 RATC_CHAIN_SEAL_IN_BACKGROUND = env_bool("RATC_CHAIN_SEAL_IN_BACKGROUND", default=bool(DATABASE_URL))
+# How long that thread lets commits gather before a round (a round costs the same for one row or many);
+# also the longest a committed row waits, beyond the round itself, to be linked.
+RATC_CHAIN_SEAL_DELAY_MS = env_int("RATC_CHAIN_SEAL_DELAY_MS", 200, minimum=0, maximum=10_000)
 
 # --- Redis: channel layer and Celery ----------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
