@@ -154,9 +154,12 @@ def _key_for(key_id: str) -> bytes:
 Chained = TypeVar("Chained", bound="HashChained")
 
 
-def append(model: type[Chained], **fields: Any) -> Chained:
-    """Append one row to ``model``'s log: inserted and keyed now, linked into the chain after the commit."""
+def append(model: type[Chained], *, sequence_key: int | None = None, **fields: Any) -> Chained:
+    """Append one row to ``model``'s log: inserted and keyed now, linked into the chain after the commit.
+    ``sequence_key``: its key, when a statement of the caller took it (``keyed_by_sequence``)."""
     row = model(**fields)
+    if sequence_key is not None:
+        keyed_by_sequence(row, sequence_key)
     row.save()
     return row
 

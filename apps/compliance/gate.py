@@ -32,7 +32,7 @@ from django.utils.html import escape
 from django.utils.http import urlencode
 
 from apps.compliance.models import Purpose
-from apps.core.requests import OBJECT_ATTR
+from apps.core.requests import ACCESS_KEY, ACCESS_KEY_SQL_ATTR, OBJECT_ATTR
 
 __all__ = [
     "PersonalRoute",
@@ -120,6 +120,9 @@ def _gated(view: Callable[..., HttpResponse], spec: PersonalRoute) -> Callable[.
             return refused
         if purpose_of(request) is None:
             return _refuse(request, is_api)
+        if spec.lookup and kwargs.get(spec.lookup) and (key_sql := _key_sql()):
+            # The view's query of the route's object takes the entry's key (``drawing_access_key``).
+            setattr(request, ACCESS_KEY_SQL_ATTR, key_sql)
         response = view(request, *args, **kwargs)
         if 200 <= response.status_code < 300:
             _log(request, response, spec, kwargs)
@@ -127,6 +130,22 @@ def _gated(view: Callable[..., HttpResponse], spec: PersonalRoute) -> Callable[.
 
     gated.personal_data = spec  # type: ignore[attr-defined]
     return gated
+
+
+def _key_sql() -> str | None:
+    """The SQL that takes an access-log entry's key from the log's sequence (None on SQLite)."""
+    from apps.compliance.chain import next_key_sql
+    from apps.compliance.models import AccessLogEntry
+
+    return next_key_sql(AccessLogEntry)
+
+
+def _drawn_key(noted: Any) -> int | None:
+    """The access-log key the view's query of its object took (``drawing_access_key``), once only."""
+    key = getattr(noted, ACCESS_KEY, None)
+    if key is not None:
+        setattr(noted, ACCESS_KEY, None)  # a second entry (none today) takes a key of its own
+    return key
 
 
 def _refuse(request: HttpRequest, is_api: bool) -> HttpResponse:
@@ -171,7 +190,8 @@ def _log(request: HttpRequest, response: HttpResponse, spec: PersonalRoute, kwar
     surface = f"{route}{' (htmx)' if request.headers.get('HX-Request') == 'true' else ''}"
     if request.method not in {"GET", "HEAD"}:
         surface += f" {request.method}"
-    subject = _subject(spec, object_id, getattr(request, OBJECT_ATTR, None)) if object_id else None
+    noted = getattr(request, OBJECT_ATTR, None)
+    subject = _subject(spec, object_id, noted) if object_id else None
     if spec.export:
         action, summary = "export", f"{surface} {request.GET.urlencode()[:150]}".strip()
     elif object_id:
@@ -183,7 +203,7 @@ def _log(request: HttpRequest, response: HttpResponse, spec: PersonalRoute, kwar
         summary = f"{surface} q={query or '-'}" + (f", {count} item(s) returned" if count is not None else "")
     record_access(
         request=request, action=action, object_type=spec.object_type, object_id=object_id,
-        summary=summary, obj=subject,
+        summary=summary, obj=subject, key=_drawn_key(noted),
     )  # fmt: skip
 
 

@@ -91,11 +91,14 @@ def record_access(
     summary: str,
     disclosed_to: str = "",
     obj: Any = None,
+    key: int | None = None,
 ) -> AccessLogEntry:
     """Append an access to personal data to the hash-chained log (refused without a purpose).
 
     The entry names the agency that owns the data read (:func:`data_owner_agency_id`, from ``obj`` or
     the subject id), so that agency's data protection officer sees partners' reads of its data.
+    ``key``: the entry's key, taken from the log's sequence by a statement of the request's own (the
+    gate's ``drawing_access_key``), else the entry takes one itself.
     """
     purpose = require_purpose(request)
     membership = membership_of(request.user)
@@ -103,6 +106,7 @@ def record_access(
         raise PermissionDenied("No membership.")
     return append(
         AccessLogEntry,
+        sequence_key=key,
         at=timezone.now(),
         user=request.user,
         agency_id=membership.agency_id,

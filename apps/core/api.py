@@ -29,7 +29,7 @@ from apps.agencies.operations import can
 from apps.agencies.scoping import ScopedQuerySet
 from apps.core import idempotency
 from apps.core.problems import from_data, is_problem, set_problem_content_type
-from apps.core.requests import note_object
+from apps.core.requests import drawing_access_key, note_object
 from apps.core.rest import PreconditionFailed
 
 __all__ = ["ScopedReadOnlyViewSet", "ScopedViewSetMixin", "etag_for"]
@@ -80,7 +80,10 @@ class ScopedViewSetMixin(_ViewSet):
     def get_queryset(self):
         queryset = super().get_queryset()
         assert isinstance(queryset, ScopedQuerySet), f"{queryset.model.__name__} is not scoped"
-        return queryset.visible_to(self.request.user)
+        queryset = queryset.visible_to(self.request.user)
+        if getattr(self, "_loading_object", False):  # the route's one object (``get_object``)
+            queryset = drawing_access_key(self.request, queryset)
+        return queryset
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -113,7 +116,11 @@ class ScopedViewSetMixin(_ViewSet):
         return value
 
     def get_object(self):
-        obj = super().get_object()
+        self._loading_object = True  # its query takes the access-log key the gate asked for, if any
+        try:
+            obj = super().get_object()
+        finally:
+            self._loading_object = False
         note_object(self.request, obj)  # loaded through the scope: the access log need not read it again
         header = self.request.headers.get("If-Match")
         if self.request.method not in SAFE_METHODS and header is not None:

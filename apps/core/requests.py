@@ -8,10 +8,12 @@ annotation cannot go, :func:`signed_in` narrows it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db.models import BigIntegerField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from rest_framework.request import Request
 
@@ -47,3 +49,25 @@ def note_object(request: HttpRequest | Request, obj: object) -> None:
     owner from it (and its subject, when loaded with it) rather than reading both again. Kept here, in
     core, because the API's base view (``apps.core.api``) notes its objects and may not import the gate."""
     setattr(getattr(request, "_request", request), OBJECT_ATTR, obj)
+
+
+#: Where the personal-data gate leaves, for a route that logs the view of one object, the SQL that takes
+#: the access-log entry's key from its table's sequence (PostgreSQL only; ``apps.compliance.chain``).
+ACCESS_KEY_SQL_ATTR = "_personal_data_key_sql"
+#: The annotation, on the object loaded with :func:`drawing_access_key`, that holds that key.
+ACCESS_KEY = "ratc_access_log_key"
+
+Q = TypeVar("Q", bound=QuerySet)
+
+
+def drawing_access_key(request: HttpRequest | Request, queryset: Q) -> Q:
+    """``queryset`` that also takes the key of the access-log entry the gate writes after the view, when
+    the gate asked for one: the object's own query brings it, instead of a ``SELECT nextval`` of the
+    log's own. Only for the query that loads the route's one object (a key is taken per row returned;
+    one not used leaves a gap in the keys, as a failed INSERT does, and the chain's ``seq`` none)."""
+    sql = getattr(getattr(request, "_request", request), ACCESS_KEY_SQL_ATTR, None)
+    if sql is None:
+        return queryset
+    # The SQL is ``next_key_sql``'s, made from the models' metadata: nothing of the request is in it.
+    key = RawSQL(sql, (), output_field=BigIntegerField())  # noqa: S611
+    return queryset.annotate(**{ACCESS_KEY: key})

@@ -120,3 +120,56 @@ def test_a_review_answers_with_its_new_claimant(client_for, customs_analyst, mak
     assert response.status_code == 200, response.content
     assert response.json()["claimed_by"] == customs_analyst.username
     assert Target.objects.get(pk=target.pk).claimed_by_id == customs_analyst.pk
+
+
+def _access_entries_of(requests) -> tuple[list, list[str]]:
+    from apps.compliance.models import AccessLogEntry
+
+    before = set(AccessLogEntry.objects.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        for request in requests:
+            assert request().status_code == 200
+    entries = list(AccessLogEntry.objects.exclude(pk__in=before).order_by("pk"))
+    return entries, [q["sql"] for q in queries.captured_queries]
+
+
+def test_the_page_and_the_api_take_their_access_log_key_with_the_target(
+    client_for, customs_analyst, customs_supervisor, make_target
+):
+    """On PostgreSQL the query that loads the route's target also takes the key of the access-log entry
+    the gate writes after the view (no ``SELECT nextval`` of the log's own); each answer still writes one
+    entry, with the same fields and a MAC that verifies; SQLite keys it as before."""
+    from apps.compliance import anchors
+    from apps.compliance.chain import seal
+    from apps.compliance.models import AccessLogEntry
+    from apps.compliance.verification import verify_chain
+
+    page, moved = make_target(state="approved"), make_target(state="awaiting_approval")
+    url = f"/api/v1/targets/{moved.pk}/transitions/"
+    body = {"action": "approve", "expected_version": 1, "reason": "ok"}
+    entries, statements = _access_entries_of([
+        lambda: client_for(customs_analyst).get(reverse("targeting:detail", args=[page.pk])),
+        lambda: client_for(customs_supervisor).post(url, body, content_type="application/json"),
+    ])  # fmt: skip
+    assert [(e.action, e.object_type, e.object_id) for e in entries] == [
+        ("view", "target", str(page.pk)), ("view", "target", str(moved.pk))
+    ]  # fmt: skip
+    assert [e.user_id for e in entries] == [customs_analyst.pk, customs_supervisor.pk]
+    assert all(e.mac == e.compute_mac(anchors.chain_keys()[e.key_id]) for e in entries)
+    assert sum(s.startswith('INSERT INTO "compliance_accesslogentry"') for s in statements) == 2
+    if connection.vendor == "postgresql":
+        assert not any(s.startswith("SELECT nextval") for s in statements)
+        loads = [s for s in statements if s.startswith('SELECT "targeting_target"."id"')]
+        assert sum("compliance_accesslogentry" in s for s in loads) == 2  # one per route's target
+    seal(AccessLogEntry, wait=True)
+    assert verify_chain(AccessLogEntry).ok
+
+
+def test_a_target_outside_the_scope_writes_no_entry_and_takes_no_key(client_for, police_liaison, make_target):
+    from apps.compliance.models import AccessLogEntry
+
+    target = make_target(state="approved")  # customs', not shared with the police
+    before = AccessLogEntry.objects.count()
+    assert client_for(police_liaison).get(reverse("targeting:detail", args=[target.pk])).status_code == 404
+    assert client_for(police_liaison).get(f"/api/v1/targets/{target.pk}/").status_code == 404
+    assert AccessLogEntry.objects.count() == before

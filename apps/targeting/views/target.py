@@ -15,7 +15,7 @@ from apps.agencies.models import Agency, ExaminationMethod
 from apps.agencies.operations import check, membership_of
 from apps.agencies.scoping import get_object_for
 from apps.core.htmx import render_page_or_fragment
-from apps.core.requests import AuthedRequest, note_object
+from apps.core.requests import AuthedRequest, drawing_access_key, note_object
 from apps.targeting import flow, services
 from apps.targeting.disclosure import disclose
 from apps.targeting.models import OPEN_STATES, Comment, HandlingCode, Target
@@ -98,7 +98,8 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     queryset = Target.objects.select_related(
         "port", "owner_agency", "claimed_by", "subject", "subject__port", "subject__source", "operation"
     ).annotate(**panels_of(request.user))
-    target = get_object_for(request.user, queryset, pk=pk)
+    # The access log's key comes with the target's row (the gate writes the entry after this view).
+    target = get_object_for(request.user, drawing_access_key(request, queryset), pk=pk)
     # Purpose and the access log, for the page and its htmx panel alike: the gate in ``urls.py``.
     note_object(request, target)  # loaded with its subject: the log names the data's owner from it
     return render_page_or_fragment(
