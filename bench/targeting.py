@@ -270,6 +270,10 @@ def capacity(saturation: list[dict], users: int, think: float) -> dict:
 
 
 def bench_broker_url() -> str:
+    """``BENCH_REDIS`` when set (a Redis database of the caller's own, on a machine shared with others),
+    else database ``BENCH_REDIS_DB`` of ``REDIS_URL``'s server."""
+    if given := os.environ.get("BENCH_REDIS"):
+        return given
     return urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path=f"/{BENCH_REDIS_DB}"))
 
 
