@@ -6,8 +6,9 @@ then runs ``manage.py ingest FOLDER`` in a child process against a fresh Postgre
 ``REDIS_URL`` set (on a Redis database of its own, emptied afterwards), so that assessments are queued
 for Celery workers as in production rather than run inline. The child's resident memory is sampled every
 half second. Prints one JSON object: travellers stored, seconds, travellers per second, resident memory
-at 10 %, 50 % and 100 % of the run and its peak, how many progress updates the console showed, and the
-baseline of parsing the same files without storing them (measured in the same run).
+at 10 %, 50 % and 100 % of the run and its peak, how many progress updates the console showed, the
+baseline of parsing the same files without storing them (measured in the same run), and the batches
+queued for entity linking (a worker links them after each commit; no worker runs here).
 
 The machine is shared, so wall time alone says little: the JSON also holds the CPU seconds of the
 intake process (with its parsing process) and of its PostgreSQL backend, and the load average before
@@ -174,6 +175,12 @@ def main() -> None:
             ["psql", f"{PG}/{name}", "-tAc", "SELECT count(*) FROM intake_subject WHERE kind = 'traveller'"],
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
+        # Entity linking runs after each batch's commit, in a worker (none runs here): the batches left
+        # for it, so that the work moved out of the intake stays in sight.
+        backlog = subprocess.run(
+            ["psql", f"{PG}/{name}", "-tAc", "SELECT count(*) FROM entities_linkbacklog"],
+            capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
 
         def rss_at(fraction: float) -> int:
             moment = seconds * fraction
@@ -204,6 +211,7 @@ def main() -> None:
             },
             "load_average_1min": {"before": round(load_before[0], 2), "after": round(load_after[0], 2)},
             "baseline_parse_only_seconds": round(baseline, 1),
+            "batches_left_to_link": int(backlog or 0),
             "goal": "all stored in < 120 s (issue 26, for 1,000,000), memory flat (peak within 25 % of the"
             " 10 % figure), visible progress",
             "goal_seconds": 120,

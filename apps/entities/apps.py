@@ -6,7 +6,8 @@ class EntitiesConfig(AppConfig):
     verbose_name = "Entities and networks"
 
     def ready(self) -> None:
-        """A batch intake stores is linked against everything stored, inside intake's transaction."""
+        """A batch intake stores is queued in intake's transaction and linked against everything stored
+        after the commit."""
         from apps.entities.services import on_batch_stored
         from apps.intake.events import batch_stored
 

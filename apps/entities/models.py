@@ -131,3 +131,21 @@ class LinkDecision(models.Model):
     def visibility_q(cls, membership) -> Q:
         visible = DataSource.objects.filter(DataSource.visibility_q(membership)).values("pk")
         return Q(a_source__in=visible) & Q(b_source__in=visible)
+
+
+class LinkBacklog(models.Model):
+    """A stored batch of person and trader records waiting to be linked (``services.link_backlog``).
+
+    Intake writes the row in the batch's own transaction and queues the linking task after commit: the
+    intake ends when its records are stored, and the links follow. The row, not the task message, is
+    the work: batches are linked oldest first, each against every batch linked before it (as when
+    they were linked inside intake's transaction), and a task lost with its worker or its broker
+    leaves the row for the next task to link.
+    """
+
+    subject_ids = models.JSONField(help_text="The batch's person and trader records, as stored.")
+    upto = models.BigIntegerField(help_text="The batch's last subject id: linked as things stood then.")
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"batch of {len(self.subject_ids)} queued {self.queued_at:%Y-%m-%d %H:%M:%S}"

@@ -1,7 +1,7 @@
 """What intake announces to the apps above it, which it does not import.
 
 Intake sits below the risk engine and the reports: it stores what arrives and says so here, after the
-transaction commits (or, for the entity links, inside it), and whoever listens acts (``RiskConfig.ready`` asks the engine to assess the stored
+transaction commits (or, for the entity links, queued inside it), and whoever listens acts (``RiskConfig.ready`` asks the engine to assess the stored
 subjects, ``ReportsConfig.ready`` drops the cached reports when a source's sharing changes). A deployment
 without the risk engine simply has no listener.
 """
@@ -13,8 +13,8 @@ from django.dispatch import Signal
 __all__ = ["batch_stored", "sharing_changed", "subjects_stored"]
 
 #: Sent inside the store transaction with ``subject_ids`` and ``records`` (the batch as written): the
-#: entities app links the batch against everything stored before the transaction commits, so a listener
-#: that fails fails the batch, as a direct call would.
+#: entities app queues the batch's linking in the transaction, and links it after the commit (a listener
+#: that fails fails the batch, as a direct call would).
 batch_stored = Signal()
 
 #: Sent after commit with ``subject_ids`` (a list): new current subjects that the risk engine assesses.

@@ -299,8 +299,15 @@ class SubjectKey(models.Model):
     # plain index only: keys are hashes, compared for equality and never by prefix, so the extra
     # pattern-matching index a ``db_index`` CharField gets on PostgreSQL would be pure cost. Hash keys
     # land at random places in their index, which makes every index on them the dearest part of a bulk
-    # load once the index outgrows the cache.
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="keys", db_index=False)
+    # load once the index outgrows the cache. No foreign-key constraint in the database (as for the
+    # blocking keys, ``entities.BlockKey``): PostgreSQL checked each key's subject again at commit, two or
+    # three a traveller, a quarter of the commit's time in a bulk intake. Keys are written only for
+    # subjects just inserted (intake, in the same transaction) or read from the table (migrations);
+    # Django's collector deletes them with their subject, and retention deletes them first; a key whose
+    # subject is gone leads nowhere, since every lookup goes on through the subjects.
+    subject = models.ForeignKey(
+        Subject, on_delete=models.CASCADE, related_name="keys", db_index=False, db_constraint=False
+    )
     key = models.CharField(max_length=48)
 
     class Meta:

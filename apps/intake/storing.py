@@ -307,11 +307,10 @@ def link_rows(
 
 
 def resolve_entities(rows: list[dict[str, Any]], subject_ids: list[int]) -> None:
-    """Entity resolution: this batch's travellers and traders against everything stored.
+    """Entity resolution: this batch's travellers and traders against everything stored (queued here,
+    linked after the commit).
 
-    Handed the rows just written rather than reading them back (a query and the JSON of every
-    traveller and trader of the batch, for nothing); versions already superseded in the batch are left
-    out.
+    Handed the rows just written; versions already superseded in the batch are left out.
     """
     link_batch(
         subject_ids,

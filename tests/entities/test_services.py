@@ -8,12 +8,14 @@ from datetime import date, timedelta
 
 import pytest
 from django.http import Http404
+from django.test import TestCase
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from apps.compliance.erasure import erase_copies
-from apps.entities.models import BlockKey, EntityLink, LinkDecision, LinkRecord
+from apps.entities.models import BlockKey, EntityLink, LinkBacklog, LinkDecision, LinkRecord
 from apps.entities.services import decide_link
+from apps.entities.tasks import link_backlog_task
 from apps.intake.identity import person_view
 from apps.intake.models import SourceKind, Subject, SubjectLink
 from apps.intake.services import parse_payload, store_messages
@@ -26,7 +28,10 @@ BORN = date(1979, 4, 12)
 def _store(source, name: str, text: str) -> None:
     result = parse_payload(text.encode(), name=name)
     assert not result.problems, result.problems
-    store_messages(source=source, parsed=[(m, name) for m in result.messages])
+    # Intake queues the batch's linking, which a worker does after the commit (inline in the embedded
+    # mode): the test's transaction never commits, so the callbacks are run here as a commit runs them.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        store_messages(source=source, parsed=[(m, name) for m in result.messages])
 
 
 @pytest.fixture
@@ -182,3 +187,26 @@ def test_a_deleted_traveller_takes_its_blocking_keys_with_it(flight):
     assert BlockKey.objects.filter(subject_id=ewa.pk).exists()
     Subject.objects.filter(pk=ewa.pk).delete()
     assert not BlockKey.objects.filter(subject_id=ewa.pk).exists()
+
+
+def test_a_batch_is_linked_after_its_commit_as_things_stood_when_it_was_stored(flight):
+    """Intake queues a batch's linking in its transaction and a worker links it after the commit. A
+    task lost on the way leaves the batch queued for the next; a batch linked after a later one has
+    superseded its record links the record as it stood when it was stored, as linking in the
+    transaction did."""
+    booking = flight["booking"]
+    sent = timezone.now().replace(tzinfo=None, microsecond=0)
+    for ref, bags in (("PNR0002", [2, 1]), ("PNR0003", [3, 1])):
+        changed = Booking(booking.locator, booking.created, booking.payment, booking.people, bags)
+        result = parse_payload(pnrgov(flight["plan"], [changed], sent=sent, ref=ref).encode(), name=ref)
+        with TestCase.captureOnCommitCallbacks(execute=False) as queued:  # no worker yet
+            store_messages(source=flight["pnr"], parsed=[(m, ref) for m in result.messages])
+        assert queued  # the task, asked for after the commit
+    versions = Subject.objects.filter(source=flight["pnr"], facts__surname="PIOTR").order_by("version")
+    second, third = versions[1], versions[2]
+    assert second.status == Subject.Status.SUPERSEDED and LinkBacklog.objects.count() == 2
+    assert not _same(flight["piotr_api"], second) and not _same(flight["piotr_api"], third)
+
+    assert link_backlog_task() == 2  # the next task links both batches, oldest first
+    assert _same(flight["piotr_api"], second) and _same(flight["piotr_api"], third)
+    assert not LinkBacklog.objects.exists() and link_backlog_task() == 0

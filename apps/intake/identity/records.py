@@ -115,10 +115,10 @@ def _split_from(subject: Subject) -> list[int]:
 
 
 def link_batch(subject_ids: list[int], records: list[tuple[Any, ...]] | None = None) -> None:
-    """Link a batch just stored against everything stored (entity resolution, ``apps.entities``): called
-    by intake's store path inside its transaction, with the batch's ``records`` as it wrote them (see
-    ``link_subjects``). The entities app sits above intake: it listens (``EntitiesConfig.ready``), in
-    this transaction, and an installation without it has no listener."""
+    """Have a batch just stored linked against everything stored (entity resolution, ``apps.entities``):
+    called by intake's store path inside its transaction, with the batch's ``records`` as it wrote them.
+    The entities app sits above intake: it listens (``EntitiesConfig.ready``) and queues the batch in
+    this transaction, to be linked after the commit; an installation without it has no listener."""
     events.batch_stored.send(sender=Subject, subject_ids=subject_ids, records=records)
 
 
