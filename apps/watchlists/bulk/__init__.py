@@ -116,16 +116,19 @@ def screen_many(
     the machines they run on are shared).
     """
     clock = _Clock(stages)
-    results: list[list[Match]] = [[] for _ in queries]
     if not queries or not len(index):
-        return results
+        return [[] for _ in queries]
     # The batch's groups, spellings and results all live until it ends: collections during it find
     # nothing to free (``collector_paused``).
     with collector_paused():
+        results: list[list[Match]] = [[] for _ in queries]
         groups = _Groups(index, _state(index))
         groups.add_all(queries, clock)
         groups.score(clock)
         groups.rank(queries, results)  # most travellers' names score nothing: no hit, no rank
+        # Freed now by reference counting, the groups are not walked by the collection that ends the
+        # pause (millions of small tuples, keys and lists); only the results are.
+        del groups
         clock.lap("rank")
     return results
 
