@@ -439,9 +439,9 @@ def _score_chunk(
     rg = np.repeat(np.arange(len(cands), dtype=np.int64), lengths)
     keep = np.ones(len(ra), dtype=np.bool_)
     for wanted in {frozenset(w) for w in kinds if None not in w}:
-        groups = np.asarray([g for g, w in enumerate(kinds) if frozenset(w) == wanted], dtype=np.int64)
-        mine = np.isin(rg, groups)
-        keep[mine] = np.isin(state.alias_kind[ra[mine]], [k for k in wanted if k is not None])
+        of_group = np.fromiter((frozenset(w) == wanted for w in kinds), np.bool_, len(kinds))
+        mine = of_group[rg]
+        keep[mine] = state.of_kinds(wanted)[ra[mine]]
     person_only = np.asarray([k[3] for k in keyed], dtype=np.bool_)
     keep &= ~(person_only[rg] & index.alias_org[ra])
     ra, rg = ra[keep], rg[keep]

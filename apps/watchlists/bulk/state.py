@@ -61,6 +61,7 @@ class _State:
         self.alias_kind = (
             self.entry_kind[index.alias_entry] if len(index.alias_entry) else self.entry_kind[:0]
         )
+        self.kind_masks: dict[frozenset[str | None], np.ndarray] = {}
         self.segments: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         # What the lists hold as secondary evidence, for ``evidence_floor``: a traveller's document,
         # date or nationality that no entry carries can add nothing to any match.
@@ -91,6 +92,14 @@ class _State:
                 elif short_name(tokens):
                     quality[a] += SHORT_NAME
         self.alias_quality = quality
+
+    def of_kinds(self, kinds: frozenset[str | None]) -> np.ndarray:
+        """Per alias, whether its entry is of one of ``kinds`` (kept per set of kinds: a batch asks for
+        the same few in every chunk)."""
+        found = self.kind_masks.get(kinds)
+        if found is None:
+            found = self.kind_masks[kinds] = np.isin(self.alias_kind, [k for k in kinds if k is not None])
+        return found
 
     def token_segments(self, index: ScreeningIndex, t: Token) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Posting ranges and gains of one query token, exactly as ``ScreeningIndex._candidates`` makes them."""
