@@ -28,6 +28,12 @@ F1_FLOOR = 0.83
         ("Владимир Путин", "vladimir putin"),
         ("Jean-Marie  Le Pen", "jean marie le pen"),
         ("Sergey Sergey Shoigu", "sergey shoigu"),
+        # Plain ASCII letters, as API data arrives (``tokenize``'s shortcut), and the words that leave it.
+        ("OLIVER  JAMES BROWN", "oliver james brown"),
+        ("JOHN JOHN SMITH", "john smith"),
+        ("MR JOHN SMITH", "john smith"),
+        ("HENRY THE EIGHTH", "henry the 8"),
+        ("JOHN SMITH LIMITED", "john smith ltd"),
     ],
 )
 def test_normalize_name(raw: str, normal: str) -> None:

@@ -116,16 +116,19 @@ def screen_many(
     the machines they run on are shared).
     """
     clock = _Clock(stages)
-    results: list[list[Match]] = [[] for _ in queries]
     if not queries or not len(index):
-        return results
+        return [[] for _ in queries]
     # The batch's groups, spellings and results all live until it ends: collections during it find
     # nothing to free (``collector_paused``).
     with collector_paused():
+        results: list[list[Match]] = [[] for _ in queries]
         groups = _Groups(index, _state(index))
         groups.add_all(queries, clock)
         groups.score(clock)
         groups.rank(queries, results)  # most travellers' names score nothing: no hit, no rank
+        # Freed now by reference counting, the groups are not walked by the collection that ends the
+        # pause (millions of small tuples, keys and lists); only the results are.
+        del groups
         clock.lap("rank")
     return results
 
@@ -436,9 +439,9 @@ def _score_chunk(
     rg = np.repeat(np.arange(len(cands), dtype=np.int64), lengths)
     keep = np.ones(len(ra), dtype=np.bool_)
     for wanted in {frozenset(w) for w in kinds if None not in w}:
-        groups = np.asarray([g for g, w in enumerate(kinds) if frozenset(w) == wanted], dtype=np.int64)
-        mine = np.isin(rg, groups)
-        keep[mine] = np.isin(state.alias_kind[ra[mine]], [k for k in wanted if k is not None])
+        of_group = np.fromiter((frozenset(w) == wanted for w in kinds), np.bool_, len(kinds))
+        mine = of_group[rg]
+        keep[mine] = state.of_kinds(wanted)[ra[mine]]
     person_only = np.asarray([k[3] for k in keyed], dtype=np.bool_)
     keep &= ~(person_only[rg] & index.alias_org[ra])
     ra, rg = ra[keep], rg[keep]

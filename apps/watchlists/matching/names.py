@@ -243,6 +243,11 @@ def _numbers(words: list[str]) -> list[str]:
     return out
 
 
+#: Words ``tokenize`` drops or rewrites in a person's name (a name of plain letters without any of them
+#: takes its shortcut).
+_REWRITTEN = _HONORIFICS | _LEGAL_ANY | frozenset(_NUMBER_WORDS) | frozenset(_TENS)
+
+
 def normalize_name(name: str, *, organisation: bool = False) -> str:
     """Normalised text of a name (tokens joined by spaces), for display and equality tests."""
     return " ".join(t.text for t in tokenize(name, organisation=organisation))
@@ -254,6 +259,13 @@ def tokenize(name: str, *, organisation: bool = False) -> tuple[Token, ...]:
     ``organisation`` turns on legal-form folding and joins runs of single letters ("A B C" ->
     "abc"); for people, single letters stay initials.
     """
+    if not organisation and name.isascii() and name.replace(" ", "").isalpha():
+        # Plain letters and spaces (most travellers' names, as passports print them): nothing to
+        # transliterate, fold or join; unless a word is one the steps below drop or rewrite, the
+        # tokens are the lower-cased words, each once, in order (the steps below give the same).
+        words = name.lower().split()
+        if _REWRITTEN.isdisjoint(words):
+            return tuple([_make_token(w, False) for w in dict.fromkeys(words)])
     if not organisation and name.count(",") == 1:
         last, first = name.split(",")
         if first.strip() and last.strip():
