@@ -61,13 +61,15 @@ _NOMINATION_SUMS = (
     ("resulted", "COUNT(result_hours)", _COUNTS),
     ("result", "SUM(result_hours)", _SUMS),
 )
-#: Missed targets and queue breaches of each period (``%s``: its bounds), as ``target_events`` counts.
+#: Missed targets and queue breaches of each period (``%s``: its bounds), as ``target_events`` counts,
+#: each among the rows of its kind (the breaches among the breached rows: ``breached`` is the condition
+#: of their index, which a count naming the column again would keep from being read alone).
 _EVENT_SUMS = tuple(
-    (f"{what}_{period}", f"COUNT(*) FILTER (WHERE {condition})", _COUNTS)
+    (f"{what}_{period}", f"COUNT(*) FILTER (WHERE {condition})")
     for period in ("now", "before")
     for what, condition in (
         ("missed", "missed_day >= %s AND missed_day <= %s"),
-        ("breaches", "breached AND decision_due >= %s AND decision_due < %s AND decision_due <= %s"),
+        ("breaches", "decision_due >= %s AND decision_due < %s AND decision_due <= %s"),
     )
 )
 
@@ -158,14 +160,10 @@ def _scan_exams(
     previous_sets: tuple[str, ...],
 ) -> None:
     current.exams, previous.exams = [], []
-    where = "exam_day >= %s AND exam_day <= %s"
-    day = _prep_as("exam_day")
-    params = [day(before.start), day(s.end)]
-    if s.officer_id:  # an officer narrows examinations only (as ``scope.examined`` does)
-        where += " AND officer_id = %s"
-        params.append(s.officer_id)
-    period = ("CASE WHEN exam_day >= %s THEN 1 ELSE 0 END", [day(s.start)])
-    found = _grouped(rows, (where, params), period, _EXAM_SUMS, _EXAM_SETS, previous_sets)
+    # An officer narrows examinations only (as ``scope.examined`` does).
+    where: tuple[str, list[Any]] = (" AND officer_id = %s", [s.officer_id]) if s.officer_id else ("", [])
+    periods = _periods("exam_day", s, before)
+    found = _grouped(rows, periods, where, _EXAM_SUMS, _EXAM_SETS, previous_sets)
     for kind, p, row in found:
         into = current if p else previous
         if kind == "selection":
@@ -179,13 +177,9 @@ def _scan_nominations(
     rows: tuple[str, tuple[Any, ...]], s: Slice, before: Slice, current: PeriodScan, previous: PeriodScan
 ) -> None:
     """The nominations of both periods by state, and this period's by day."""
-    day = _prep_as("nominated_day")
-    where = ("nominated_day >= %s AND nominated_day <= %s", [day(before.start), day(s.end)])
-    period = ("CASE WHEN nominated_day >= %s THEN 1 ELSE 0 END", [day(s.start)])
-    # Both sets over both periods: the days of the previous period's groups left NULL would halve its
-    # few hundred groups but cost more than that (each row deciding its period again per key).
-    sets = tuple(_NOMINATION_SETS)
-    for kind, p, row in _grouped(rows, where, period, _NOMINATION_SUMS, _NOMINATION_SETS, sets):
+    # The previous period by state only: its figures read no day.
+    periods = _periods("nominated_day", s, before)
+    for kind, p, row in _grouped(rows, periods, ("", []), _NOMINATION_SUMS, _NOMINATION_SETS, ("state",)):
         if kind == "state":
             (current if p else previous).nominations.append(row)
         elif p:
@@ -203,58 +197,82 @@ def _scan_events(
     """Missed targets and queue breaches of both periods, in one statement (as ``target_events``
     counts). Apart from the nomination pass: riding on it, every row of that pass (most of the
     period's targets) would test the four counts' conditions, which took more of the database's time
-    than this statement, which reads the events' rows by their indexes."""
+    than this statement, which reads the events' rows by their indexes: the missed and the breached
+    rows each by their own (two subqueries, not one read of either kind of row, which PostgreSQL can
+    only answer by a bitmap of both indexes and then the table's rows; alone, each is an index-only
+    scan). Each count's condition lies inside its subquery's range, so the counts are the same."""
     day, due = _prep_as("missed_day"), _prep_as("decision_due")
-    params: list[Any] = []
+    missed: list[Any] = []
+    breaches: list[Any] = []
     for one in (s, before):
-        params += [day(one.start), day(one.end), due(one.since), due(one.until), due(now)]
+        missed += [day(one.start), day(one.end)]
+        breaches += [due(one.since), due(one.until), due(now)]
     inner, inner_params = rows
+    counts = {name: f"{expr} AS {name}" for name, expr in _EVENT_SUMS}
     sql = (
-        f"SELECT {', '.join(expr for _, expr, _ in _EVENT_SUMS)} FROM ({inner}) t WHERE "
-        "(missed_day >= %s AND missed_day <= %s) OR (breached AND decision_due >= %s AND decision_due < %s "
-        "AND decision_due <= %s)"
+        f"SELECT m.missed_now, b.breaches_now, m.missed_before, b.breaches_before FROM "
+        f"(SELECT {counts['missed_now']}, {counts['missed_before']} FROM ({inner}) t "
+        "WHERE missed_day >= %s AND missed_day <= %s) m, "
+        f"(SELECT {counts['breaches_now']}, {counts['breaches_before']} FROM ({inner}) t "
+        "WHERE breached AND decision_due >= %s AND decision_due < %s AND decision_due <= %s) b"
     )
-    where = [day(before.start), day(s.end), due(before.since), due(s.until), due(now)]
+    params = [
+        *missed, *inner_params, day(before.start), day(s.end),
+        *breaches, *inner_params, due(before.since), due(s.until), due(now),
+    ]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *inner_params, *where])
-        found = dict(zip((name for name, _, _ in _EVENT_SUMS), cursor.fetchone(), strict=True))
+        cursor.execute(sql, params)
+        found = dict(zip((name for name, _ in _EVENT_SUMS), cursor.fetchone(), strict=True))
     current.events = {"missed": found["missed_now"], "breaches": found["breaches_now"]}
     previous.events = {"missed": found["missed_before"], "breaches": found["breaches_before"]}
 
 
+def _periods(column: str, s: Slice, before: Slice) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """Which rows of a pass are this period's (``column``, a day, in it) and which the previous one's
+    (from its first day up to this period's), with their bounds passed as the ORM would."""
+    day = _prep_as(column)
+    return (
+        (f"{column} >= %s AND {column} <= %s", [day(s.start), day(s.end)]),
+        (f"{column} >= %s AND {column} < %s", [day(before.start), day(s.start)]),
+    )
+
+
 def _grouped(
     rows: tuple[str, tuple[Any, ...]],
+    periods: tuple[tuple[str, list[Any]], tuple[str, list[Any]]],
     where: tuple[str, list[Any]],
-    period: tuple[str, list[Any]],
     sums: tuple[tuple[str, str, str], ...],
     sets: dict[str, _Set],
     previous_sets: tuple[str, ...],
 ) -> list[tuple[str, int | None, dict[str, Any]]]:
-    """``(set, period, row)`` for each group of the scoped ``rows`` matching ``where``: one statement,
-    the rows summed once by ``period`` (1 this one, 0 the previous) and every key, then each of
-    ``sets`` adds up those few thousand groups (the previous period's only for ``previous_sets``).
+    """``(set, period, row)`` for each group of the scoped ``rows`` of either of ``periods`` (this one,
+    then the previous) that also match ``where``: one statement, the rows summed once per period
+    (``p``: 1 this one, 0 the previous) and every key, then each of ``sets`` adds up those few thousand
+    groups (the previous period's only for ``previous_sets``).
 
     Written as a UNION ALL of the sets rather than GROUPING SETS so that SQLite (the embedded default)
-    runs it too. A key no set of the previous period reads is NULL in that period's groups, so they are
-    as few as its figures need."""
+    runs it too. The previous period's rows are grouped by the keys its sets read only (the others
+    NULL), so its groups are as few as its figures need; each period's rows are grouped by a branch of
+    their own (a row deciding its period per key cost a third of the statement)."""
     keys = sorted({k for one in sets.values() for k in one.keys})
     kept = {k for name in previous_sets for k in sets[name].keys}
     inner, inner_params = rows
-    fine = ", ".join(
-        [
-            *(k if k in kept else f"CASE WHEN p = 1 THEN {k} END AS {k}" for k in keys),
-            *(f"{e} AS {n}" for n, e, _ in sums),
-        ]
-    )
+    totals = ", ".join(f"{e} AS {n}" for n, e, _ in sums)
+    mine = ", ".join(keys)
+    theirs = ", ".join(k if k in kept else f"{_typed_null(k)} AS {k}" for k in keys)
+    by = ", ".join(k for k in keys if k in kept)
+    assert by, "the previous period is grouped by some key (with none, no rows would still give a row)"
+    (now, now_params), (then, then_params) = periods
     branches = " UNION ALL ".join(_branch(name, one, keys, sums, previous_sets) for name, one in sets.items())
     sql = (
-        f"WITH fine AS (SELECT p, {fine} FROM (SELECT {period[0]} AS p, t.* FROM ({inner}) t WHERE {where[0]}) r "
-        f"GROUP BY {', '.join(str(i) for i in range(1, len(keys) + 2))}) {branches}"
+        f"WITH fine AS (SELECT 1 AS p, {mine}, {totals} FROM ({inner}) t WHERE {now}{where[0]} GROUP BY {mine} "
+        f"UNION ALL SELECT 0, {theirs}, {totals} FROM ({inner}) t WHERE {then}{where[0]} GROUP BY {by}) {branches}"
     )
+    params = [*inner_params, *now_params, *where[1], *inner_params, *then_params, *where[1]]
     names = ["p", *keys, *(name for name, _, _ in sums)]
     convert = _converters(names, sums)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*period[1], *inner_params, *where[1]])
+        cursor.execute(sql, params)
         found = cursor.fetchall()
     out = []
     for kind, *values in found:

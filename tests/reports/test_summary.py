@@ -289,3 +289,20 @@ def test_sharing_or_unsharing_a_source_changes_the_cached_report_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         unshare_source(actor=customs_admin, source=source, agency=world.police)
     assert cached_report(police_manager, PERIOD).values["arrivals"] == before
+
+
+def test_a_port_team_is_not_given_the_report_its_agency_left_in_the_cache(history, world, customs_supervisor):
+    """The cached report is keyed by agency and role, and by the person and ports where the view of
+    targets is narrowed further: a port team's supervisor, after a national supervisor of the same agency
+    opened the same slice, gets his own figures, not the whole agency's."""
+    from apps.agencies.roles import Role
+    from apps.reports.services import build_report, cached_report
+    from tests.factories import member
+
+    pia = member("pia", world.customs, Role.SUPERVISOR, ports=[world.port_b])
+    national = cached_report(customs_supervisor, PERIOD).values
+    own = build_report(pia, PERIOD).values
+    assert own["examinations"] != national["examinations"]
+    assert cached_report(pia, PERIOD).values == own
+    # And the other way round: the national page is not the port team's either.
+    assert cached_report(customs_supervisor, PERIOD).values == national

@@ -18,19 +18,22 @@ def _cache_key(user: Any, s: Slice, kind: str) -> str | None:
     from django.core.cache import cache
 
     from apps.agencies.operations import membership_of
+    from apps.targeting.models import Target
 
     membership = membership_of(user)
     if membership is None:
         return None
     generation = cache.get_or_set(GENERATION_KEY, 1, None)
     query = "&".join(f"{k}={v}" for k, v in sorted(s.query().items()))
-    # Scope follows the agency (and, for port-bound roles, the ports): the key carries both.
-    ports = (
-        ",".join(str(p) for p in sorted(membership.ports.values_list("pk", flat=True)))
-        if membership.role == "frontline"
-        else ""
-    )
-    return f"reports:{kind}:{generation}:{membership.agency_id}:{membership.role}:{ports}:{query}"
+    # Scope follows the agency and role, and for a member whose view of targets is narrowed further
+    # (a port-bound role, or a port team, who also sees what they nominated themselves) the person and
+    # their ports: the key carries them all. Keyed by role alone, a port team's supervisor was given the
+    # figures of the whole agency that a national supervisor's page had left in the cache.
+    whose = ""
+    if Target.narrows(membership):
+        ports = ",".join(str(p) for p in sorted(membership.ports.values_list("pk", flat=True)))
+        whose = f"u{membership.user_id}@{ports}"
+    return f"reports:{kind}:{generation}:{membership.agency_id}:{membership.role}:{whose}:{query}"
 
 
 def cached_report(user: Any, s: Slice) -> Report:
