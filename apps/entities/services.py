@@ -31,6 +31,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 
 from apps.agencies.operations import check, membership_of
+from apps.core.locks import session_lock
 from apps.entities import resolution
 from apps.entities.models import BlockKey, EntityLink, LinkBacklog, LinkDecision, LinkRecord
 from apps.intake.bulk import bulk_insert_rows, copy_text, keep_statistics_current
@@ -542,7 +543,7 @@ def link_backlog() -> int:
     """
     linked = 0
     while True:
-        with _backlog_lock() as mine:
+        with session_lock(*BACKLOG_LOCK) as mine:
             if not mine:
                 return linked
             while _link_oldest():
@@ -560,21 +561,3 @@ def _link_oldest() -> bool:
         link_subjects(entry.subject_ids, upto=entry.upto)
         LinkBacklog.objects.filter(pk=entry.pk).delete()
     return True
-
-
-@contextlib.contextmanager
-def _backlog_lock() -> Iterator[bool]:
-    """Whether this process may link the backlog now: the session lock on PostgreSQL; elsewhere (the
-    embedded mode, one process, tasks inline) always."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", BACKLOG_LOCK)
-        (mine,) = cursor.fetchone()
-    try:
-        yield mine
-    finally:
-        if mine:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", BACKLOG_LOCK)

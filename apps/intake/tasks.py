@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 from celery import shared_task
 from django.db import connection
 from django.utils import timezone
 
+from apps.core.locks import session_lock
 from apps.intake import uploads
 from apps.intake.models import IntakeRun
 from apps.intake.services import DATABASE_UNAVAILABLE, run_intake
@@ -49,7 +50,7 @@ def run_intake_task(self, run_id: int, stored_paths: list[str]) -> int:
     run marked failed, so that nobody waits on a run no worker will finish.
     """
     try:
-        with _run_lock(run_id) as mine:
+        with session_lock(RUN_LOCK_SPACE, run_id) as mine:
             if not mine:
                 log.info(
                     "intake run %s is being worked by another worker; this delivery does nothing", run_id
@@ -115,22 +116,3 @@ def _read(stored: str) -> bytes:
         path.unlink(missing_ok=True)
         return data
     return uploads.read(stored)
-
-
-@contextmanager
-def _run_lock(run_id: int):
-    """Whether this worker may work the run: a PostgreSQL session lock, which the server releases by
-    itself when the holder's connection ends (a worker killed with -9 included). Elsewhere (SQLite: the
-    embedded mode, tasks inline, one process) always."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_SPACE, run_id])
-        (mine,) = cursor.fetchone()
-    try:
-        yield mine
-    finally:
-        if mine:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_SPACE, run_id])
