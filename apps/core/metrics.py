@@ -1,7 +1,7 @@
 """Prometheus metrics: django-prometheus for requests and the database, and the product's own.
 
 The product's figures are what an operator of a centre watches: how fast intake is storing, how deep the
-target queues and the task queue are, how many live screens this process holds, how many tasks failed.
+target queues, the task queue and the entity-linking backlog are, how many live screens this process holds, how many tasks failed.
 Requests, sockets and the database's figures are each Daphne process's own (scrape each process, not the
 load balancer). Intake runs and task failures happen mostly in Celery workers, which serve no HTTP: they
 are counted in Redis (:class:`SharedCounter`), so every web process reports the whole installation's totals
@@ -98,7 +98,7 @@ SHARED_COUNTERS = (INTAKE_MESSAGES, INTAKE_REJECTED_FILES, TASK_FAILURES)
 
 class FloorCollector(Collector):
     """Queue depth by state, the broker's waiting tasks, this process's live sockets, the installation's
-    intake and task-failure counts, and when each periodic job last ran."""
+    intake and task-failure counts, when each periodic job last ran, and the linking backlog."""
 
     def describe(self):
         """The names alone, so that registering at start-up reads nothing from the database."""
@@ -108,6 +108,8 @@ class FloorCollector(Collector):
         yield GaugeMetricFamily("ratc_live_sockets", "Live sockets in this process")
         yield GaugeMetricFamily("ratc_celery_queue_length", "Tasks waiting in the broker's default queue")
         yield GaugeMetricFamily("ratc_periodic_job_last_run_timestamp_seconds", "Last run", labels=["job"])
+        yield GaugeMetricFamily("ratc_link_backlog_batches", "Stored batches waiting to be linked")
+        yield GaugeMetricFamily("ratc_link_backlog_oldest_seconds", "Age of the oldest batch waiting")
 
     def collect(self):
         from apps.targeting.models import OPEN_STATES, Target
@@ -115,6 +117,7 @@ class FloorCollector(Collector):
         for counter in SHARED_COUNTERS:
             yield counter.family()
         yield _periodic_last_runs()
+        yield from _link_backlog()
 
         depth = GaugeMetricFamily("ratc_targets_open", "Open targets by state", labels=["state"])
         counts: dict[str, int] = dict.fromkeys(sorted(OPEN_STATES), 0)
@@ -161,6 +164,32 @@ def _periodic_last_runs() -> GaugeMetricFamily:
     except Exception:  # the database is down: readiness says so; metrics stay answerable
         log.debug("Periodic jobs' last runs not read", exc_info=True)
     return family
+
+
+def _link_backlog() -> list[GaugeMetricFamily]:
+    """How many stored batches wait for entity linking, and how long the oldest has waited: linking runs
+    after intake's commits, one worker at a time, so a batch that keeps failing holds up those behind it
+    and shows here as an age that only grows."""
+    from django.db.models import Count, Min
+    from django.utils import timezone
+
+    from apps.entities.models import LinkBacklog
+
+    try:
+        found = LinkBacklog.objects.aggregate(n=Count("pk"), oldest=Min("queued_at"))
+    except Exception:  # the database is down: readiness says so; metrics stay answerable
+        return []
+    age = (timezone.now() - found["oldest"]).total_seconds() if found["oldest"] else 0.0
+    return [
+        GaugeMetricFamily(
+            "ratc_link_backlog_batches", "Stored batches waiting for entity linking", value=found["n"]
+        ),
+        GaugeMetricFamily(
+            "ratc_link_backlog_oldest_seconds",
+            "How long the oldest batch waiting for entity linking has waited (0 when none)",
+            value=age,
+        ),
+    ]
 
 
 def _broker_queue_length() -> int | None:

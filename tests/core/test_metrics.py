@@ -86,3 +86,20 @@ def test_each_periodic_job_says_when_it_last_ran(db, client, monkeypatch):
     name = "ratc_periodic_job_last_run_timestamp_seconds"
     assert value(text, name, job="mark-missed-targets") == at.timestamp()
     assert value(text, name, job="reports-weekly") == 0  # never ran: no sample, nothing invented
+
+
+def test_the_linking_backlog_shows_its_depth_and_the_age_of_its_oldest_batch(db, client):
+    """Linking follows intake's commits, oldest batch first: one that keeps failing holds up the rest, and
+    an operator sees it as an age that grows."""
+    from apps.entities.models import LinkBacklog
+
+    text = client.get("/metrics").content.decode()
+    assert value(text, "ratc_link_backlog_batches") == 0
+    assert value(text, "ratc_link_backlog_oldest_seconds") == 0
+    with time_machine.travel(datetime(2026, 6, 1, 12, 0, tzinfo=UTC), tick=False):
+        LinkBacklog.objects.create(subject_ids=[1, 2], upto=2)
+    with time_machine.travel(datetime(2026, 6, 1, 12, 10, tzinfo=UTC), tick=False):
+        LinkBacklog.objects.create(subject_ids=[3], upto=3)
+        text = client.get("/metrics").content.decode()
+    assert value(text, "ratc_link_backlog_batches") == 2
+    assert value(text, "ratc_link_backlog_oldest_seconds") == 600
