@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from apps.core.collector import collector_paused
 from apps.watchlists.bulk import Query, screen_many, screen_one
 
 if TYPE_CHECKING:
@@ -137,18 +138,22 @@ def screen_subjects(subjects: list[Subject], *, bundle: Bundle | None = None) ->
     bundle = bundle or bundle_for(None)
     if not bundle.size or not subjects:
         return {}
-    per_subject = [_asks(bundle, subject) for subject in subjects]
-    queries = [a.query for asks, _exact in per_subject for a in asks]
-    matches = iter(screen_many(bundle.index, queries))
-    found: dict[int, list[Hit]] = {}
-    for subject, (asks, exact) in zip(subjects, per_subject, strict=True):
-        hits = list(exact)
-        for a in asks:
-            hits += _hits(
-                bundle, a.query.name, next(matches), kinds=a.kinds, limit=a.limit, field_name=a.field_name
-            )
-        if hits:
-            found[subject.pk] = _best_per_entry(hits)
+    # The batch's queries live until it ends, like what screen_many builds from them: built under the
+    # same pause of the collector (``collector_paused``), whose collections would walk the whole heap
+    # for nothing (more than half the CPU of building 500,000 queries in a worker).
+    with collector_paused():
+        per_subject = [_asks(bundle, subject) for subject in subjects]
+        queries = [a.query for asks, _exact in per_subject for a in asks]
+        matches = iter(screen_many(bundle.index, queries))
+        found: dict[int, list[Hit]] = {}
+        for subject, (asks, exact) in zip(subjects, per_subject, strict=True):
+            hits = list(exact)
+            for a in asks:
+                hits += _hits(
+                    bundle, a.query.name, next(matches), kinds=a.kinds, limit=a.limit, field_name=a.field_name
+                )
+            if hits:
+                found[subject.pk] = _best_per_entry(hits)
     return found
 
 
