@@ -347,8 +347,8 @@ def coerce_column(field_type: str, column: pd.Series) -> pd.Series:
         reader = _COERCE[field_type]
         return pd.Series(np.fromiter((reader(v) for v in column), "float64", len(column)), index=column.index)
     reader = _COERCE[field_type]
-    if field_type == "list":  # lists are unhashable: read each, then group the canonical strings
-        return pd.Series([reader(v) for v in column], index=column.index, dtype=object).astype("category")
+    if field_type == "list":
+        return pd.Series(_lists(column), index=column.index, dtype=object).astype("category")
     # Read each distinct raw value once (a million rows carry a few thousand distinct codes).
     objects = column.to_numpy(dtype=object)
     try:
@@ -358,6 +358,32 @@ def coerce_column(field_type: str, column: pd.Series) -> pd.Series:
     # ``get``: a NaN read back from ``unique`` may be another NaN object; a NaN is missing anyway.
     values = pd.Series([mapping.get(v) for v in objects], index=column.index, dtype=object)
     return values.astype("category")
+
+
+def _lists(column: pd.Series) -> list[str | None]:
+    """:func:`coerce_list` of each value, each distinct list of strings (or string) read once.
+
+    Lists are unhashable, but a million travellers' routes are a few thousand distinct ones: a list whose
+    items are all strings is keyed by their tuple, a string by itself (a tuple never equals a string).
+    Anything else (numbers, whose 1, 1.0 and True are equal keys but read differently; missing values;
+    nested lists) is read on its own.
+    """
+    read: dict[str | tuple[str, ...], str | None] = {}
+    out: list[str | None] = []
+    for value in column:
+        kind = type(value)
+        if kind is str:
+            key: str | tuple[str, ...] = value
+        elif (kind is list or kind is tuple) and all(type(item) is str for item in value):
+            key = tuple(value)
+        else:
+            out.append(coerce_list(value))
+            continue
+        found = read.get(key, read)  # ``read`` itself: not read yet (None is a reading)
+        if found is read:
+            found = read[key] = coerce_list(value)
+        out.append(found)  # type: ignore[arg-type]
+    return out
 
 
 # --- derived facts -------------------------------------------------------------------------------------

@@ -229,3 +229,21 @@ def test_vectorised_and_per_subject_paths_agree(kind):
 def test_a_frame_only_builds_the_columns_rules_read():
     frame = build_frame("consignment", [(COFFEE, "GBFXT", ARRIVAL, None)], {"value_per_kg"})
     assert set(frame.columns) == {"declared_value", "net_mass_kg", "value_per_kg"}
+
+
+def test_a_list_column_reads_each_value_as_one_value_alone_would():
+    """A column of lists reads each distinct list of strings once; values that look alike but read
+    differently (1, 1.0 and True are equal keys; a list and its joined string) are read each as they are."""
+    import pandas as pd
+
+    from apps.risk.fields import coerce_column, coerce_list
+
+    values = [
+        ["PA", "ve"], ["PA", "ve"], ("PA", "ve"), "PA,ve", "pa;VE", ["ve", "PA"], [], "", None, float("nan"),
+        [1], [1.0], [True], 1, 1.0, True, ["CO", None, " "], ["co"], [["nested"]], ["PA", "ve"],
+    ]  # fmt: skip
+    column = coerce_column("list", pd.Series(values, dtype=object))
+    expected = [coerce_list(v) for v in values]
+    assert [None if pd.isna(v) else v for v in column.tolist()] == expected
+    assert expected[:5] == ["|PA|VE|"] * 5 and expected[5] == "|VE|PA|"
+    assert expected[10:13] == ["|1|", "|1.0|", "|TRUE|"]
