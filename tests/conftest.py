@@ -48,8 +48,18 @@ def _seal_in_the_committing_thread_before_a_flush(request, settings):
     """A transactional or browser test ends by TRUNCATE-ing every table. A background sealer still
     linking a chain holds a row lock that TRUNCATE waits on while TRUNCATE holds locks the sealer needs:
     PostgreSQL broke that deadlock once in CI by failing the flush. These tests seal in the thread that
-    commits, so no thread of ours is left working when the database is emptied."""
-    if "browser" in request.keywords or {"transactional_db", "live_server"} & set(request.fixturenames):
+    commits, so no thread of ours is left working when the database is emptied. Transactional by the
+    ``django_db(transaction=True)`` mark counts too: the sealer waits ``RATC_CHAIN_SEAL_DELAY_MS`` before
+    its round, so a test that ends within that pause empties the database under it."""
+    marker = request.node.get_closest_marker("django_db")
+    marked = marker is not None and bool(
+        marker.kwargs.get("transaction", marker.args[0] if marker.args else False)
+    )
+    if (
+        marked
+        or "browser" in request.keywords
+        or {"transactional_db", "live_server"} & set(request.fixturenames)
+    ):
         settings.RATC_CHAIN_SEAL_IN_BACKGROUND = False
 
 
