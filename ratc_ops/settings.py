@@ -287,6 +287,10 @@ if _VISIBILITY_TIMEOUT := env_int("CELERY_VISIBILITY_TIMEOUT", 0, minimum=0):
         "visibility_timeout": _VISIBILITY_TIMEOUT,
         "unacked_restore_interval": 1,  # look for abandoned tasks every second, not every 100
         "unacked_restore_throttle": 1,
+        # The lock a worker takes while it puts abandoned tasks back (a round of milliseconds) outlives a
+        # worker killed inside it for this long (default five minutes): no task is redelivered until it
+        # expires. Seen in the drill: the killed worker held it, and its run waited minutes, not seconds.
+        "unacked_mutex_expire": min(_VISIBILITY_TIMEOUT, 300),
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
