@@ -325,7 +325,9 @@ def tokenize(data: bytes | str, *, file: str = "") -> tuple[Separators, list[Seg
     newline_is_terminator = term == "\n"
 
     chunks = text[body_start:].split(term)
-    has_release = bool(rel) and rel in text
+    # Looked for in the segments only: the UNA itself names the release character, and finding it there
+    # sent every interchange with a UNA down the slower paths below.
+    has_release = bool(rel) and text.find(rel, body_start) != -1
     if has_release:
         chunks = _join_released_terminators(chunks, rel, term)
         splitter = _released_splitter(seps)
