@@ -20,7 +20,9 @@ their assessments, targets, transitions, instructions, examinations and seized g
 drives them with ``--users`` managers at once, each on a keep-alive connection. Before the servers
 start, ``--split`` periods are built one at a time in the bench's own process (``data.in_process``):
 ``build_report``'s wall and CPU time, each of its statements' and the whole view's, that is where one
-page's time goes without the queueing of the served figures.
+page's time goes without the queueing of the served figures. Beside the served fresh pages, the CPU
+the servers and the PostgreSQL backends spent per page, the backends' wait for a core, and what they
+were doing (sampled), so that their wall time can be told apart (``Accounting``).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops python -m bench.reports
     DATABASE_URL=... python -m bench.reports --subjects 100000      # a quick run
@@ -48,6 +50,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from bench.serving import Browser, database_url, percentile, session_cookie, start_servers, stop_servers
 
@@ -267,7 +270,9 @@ def where_time_goes(periods: int, today: date) -> dict[str, object]:
     request at a time: no queueing, unlike the served figures): ``build_report`` for ``periods`` 30-day
     periods (the ones the servers are asked for), wall and CPU; each of its statements (the database's
     share, 1 ms resolution); and the whole view of the same period through the middleware (test client;
-    beyond ``build_report`` it draws the filter form, the template and the session). Medians, in ms."""
+    beyond ``build_report`` it draws the filter form, the template and the session). Medians, in ms;
+    and where ``Accounting`` can read it, the database's CPU a page (the backend's clock, 10 ms ticks,
+    so a mean over the periods)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -281,19 +286,25 @@ def where_time_goes(periods: int, today: date) -> dict[str, object]:
     client = Client()
     client.force_login(manager)
     walls, cpus, views, view_cpus, statements = [], [], [], [], {}
+    backend = {"build_report": 0.0, "whole_view": 0.0}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
     for i in range(periods):
         end = today - timedelta(days=1 + i)  # as the servers are asked (whose cache is forgotten later)
         s = Slice(start=end - timedelta(days=29), end=end)
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, database = time.perf_counter(), time.process_time(), Accounting.cpu_ms(pid)
         with CaptureQueriesContext(connection) as queries:
             build_report(manager, s)
+        backend["build_report"] += Accounting.cpu_ms(pid) - database
         walls.append((time.perf_counter() - wall) * 1000)
         cpus.append((time.process_time() - cpu) * 1000)
         for q in queries.captured_queries:  # each statement named by its start, dates and numbers left out
             name = re.sub(r"'[^']*'|\b\d+\b", "?", q["sql"])[:80]
             statements.setdefault(name, []).append(float(q["time"]) * 1000)
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, database = time.perf_counter(), time.process_time(), Accounting.cpu_ms(pid)
         response = client.get(f"/reports/?start={s.start}&end={s.end}")  # build_report caches nothing
+        backend["whole_view"] += Accounting.cpu_ms(pid) - database
         if response.status_code != 200:
             raise RuntimeError(f"/reports/ answered HTTP {response.status_code}")
         views.append((time.perf_counter() - wall) * 1000)
@@ -309,10 +320,105 @@ def where_time_goes(periods: int, today: date) -> dict[str, object]:
         "statements_ms": {sql: median(times) for sql, times in statements.items()},
         "whole_view_wall_ms": median(views),
         "whole_view_cpu_ms": median(view_cpus),
+        **(
+            {f"{part}_postgres_cpu_ms_mean": round(total / periods, 1) for part, total in backend.items()}
+            if Accounting.available() and Path(f"/proc/{pid}").exists()
+            else {}
+        ),
     }
 
 
-def measure(users: int, per_user: int, make_request) -> dict[str, float]:
+class Accounting:
+    """Where the served pages' wall time goes, beside their latencies: the CPU the Daphne processes
+    and the PostgreSQL backends serving them spent per page, how long those backends waited for a core
+    (the runqueue, from ``/proc/<pid>/schedstat``), and what they were doing, sampled every few
+    milliseconds from ``pg_stat_activity`` (on a core or runnable, or waiting on a lock or an IO, or
+    idle, waiting for the application's next statement). Linux and a database on this machine only:
+    elsewhere left out. The backends are those open when it starts (after the warm-up opened the
+    pools'); one opened during the measurement is counted from zero, without its runqueue wait."""
+
+    def __init__(self, db_url: str, pids: list[int]) -> None:
+        self.db_url, self.pids = db_url, pids
+        self.samples: dict[str, int] = {}
+        self.stop = threading.Event()
+
+    @staticmethod
+    def available() -> bool:
+        return Path("/proc/self/schedstat").exists()
+
+    @staticmethod
+    def cpu_ms(pid: int) -> float:
+        """User and system CPU of a process (its ended threads too), ms."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def runqueue_ms(pid: int) -> float:
+        """Time a (single-threaded) process waited for a core, ms."""
+        try:
+            return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e6
+        except (FileNotFoundError, ProcessLookupError):
+            return 0.0
+
+    def backends(self) -> list[int]:
+        import psycopg
+
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return [pid for (pid,) in rows if Path(f"/proc/{pid}").exists()]
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                for state, kind, event in conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                ):
+                    if state == "active":
+                        key = f"waiting: {kind} {event}" if kind else "on a core or runnable"
+                    else:
+                        key = "idle (the application's turn)"
+                    self.samples[key] = self.samples.get(key, 0) + 1
+                time.sleep(0.005)
+
+    def around(self, pages: int, run) -> dict[str, Any]:
+        """``run()``, and what the servers and backends spent on its ``pages``."""
+        backends = self.backends()
+        cpu0 = {pid: self.cpu_ms(pid) for pid in self.pids + backends}
+        queue0 = {pid: self.runqueue_ms(pid) for pid in backends}
+        sampler = threading.Thread(target=self._sample)
+        sampler.start()
+        try:
+            out = run()
+        finally:
+            self.stop.set()
+            sampler.join()
+        backends = sorted(set(backends) | set(self.backends()))
+
+        def per_page(total: float) -> float:
+            return round(total / pages, 1)
+
+        return out | {
+            "per_page_ms": {
+                "daphne_cpu": per_page(sum(self.cpu_ms(pid) - cpu0[pid] for pid in self.pids)),
+                "postgres_cpu": per_page(sum(self.cpu_ms(pid) - cpu0.get(pid, 0.0) for pid in backends)),
+                "postgres_runqueue_wait": per_page(
+                    sum(self.runqueue_ms(pid) - queue0[pid] for pid in queue0)
+                ),
+            },
+            "postgres_backend_samples": dict(sorted(self.samples.items(), key=lambda kv: -kv[1])),
+        }
+
+
+def measure(users: int, per_user: int, make_request) -> dict[str, Any]:
     """Run ``make_request(user_index, i)`` (returns an HTTP status) from ``users`` threads at once;
     latency percentiles in ms."""
     timings: list[float] = []
@@ -426,18 +532,28 @@ def main() -> None:
         for browser in browsers:  # warm every process (templates, pools) and its cache of the period
             browser.request("GET", f"/reports/?{query}")
             browser.request("GET", cold(args.users, args.requests))
+        # Once all at once too, so that each process's pool holds the connections the measurement uses.
+        measure(args.users, 1, lambda u, i: browsers[u].request("GET", cold(args.users, args.requests)))
         from apps.reports.services import forget_reports
 
         # A new generation of cache keys: a kept database's earlier run cached these very periods.
         forget_reports()
+
+        def cold_pages() -> dict[str, Any]:
+            def pages() -> dict[str, Any]:
+                return measure(args.users, args.requests, lambda u, i: browsers[u].request("GET", cold(u, i)))
+
+            if not Accounting.available():
+                return pages()
+            accounting = Accounting(database_url(name), [process.pid for process, _ in servers])
+            return accounting.around(args.users * args.requests, pages)
+
         results = {
             "baseline_healthz": measure(
                 args.users, args.requests, lambda u, i: browsers[u].request("GET", "/healthz")
             ),
             # Every request a different 30-day period: nothing is reused from the cache.
-            "report_page_cold": measure(
-                args.users, args.requests, lambda u, i: browsers[u].request("GET", cold(u, i))
-            ),
+            "report_page_cold": cold_pages(),
             # The same period again (managers of one agency opening the same report): the cached path.
             "report_page_cached": measure(
                 args.users, args.requests, lambda u, i: browsers[u].request("GET", f"/reports/?{query}")
