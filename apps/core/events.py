@@ -28,6 +28,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -156,8 +157,20 @@ def redis_client() -> tuple[Any, Any] | None:
         return None
     # Django keeps integers as plain Redis integers, so INCR reads and writes the value ``cache.get``
     # sees: one round trip instead of add + exists + incr. (``_cache`` is the backend's own client
-    # wrapper, the same since the backend came in Django 4.0.)
-    return backend._cache.get_client(write=True), backend
+    # wrapper, the same since the backend came in Django 4.0.) Its ``get_client`` makes a new
+    # ``redis.Redis`` on every call, which redis-py fills with its table of response callbacks (a
+    # throttle and a move's events made three or four a request): one per connection pool instead.
+    # A client over a pool holds no connection of its own and may be shared by threads.
+    wrapper: Any = backend._cache
+    pool = wrapper._get_connection_pool(write=True)
+    client = _CLIENTS.get(pool)
+    if client is None:
+        client = _CLIENTS[pool] = wrapper._client(connection_pool=pool)
+    return client, backend
+
+
+#: A ``redis.Redis`` per connection pool of the cache (``redis_client``); gone with its pool.
+_CLIENTS: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
 
 
 def next_sequence(group: str) -> int:

@@ -26,7 +26,14 @@ from apps.intake.models import Subject
 from apps.targeting import services
 from apps.targeting.disclosure import disclose
 from apps.targeting.models import Hold, Instruction, Target, TargetShare
-from apps.targeting.queries import allowed_actions, filter_targets, loaded_through_scope, queue_summary
+from apps.targeting.queries import (
+    allowed_actions,
+    filter_targets,
+    loaded_through_scope,
+    move_context,
+    queue_summary,
+    take_move_context,
+)
 
 
 class Conflict(APIException):
@@ -159,17 +166,21 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
     ordering_fields = ("created_at", "id")
 
     def get_queryset(self):
-        queryset = (
-            super()
-            .get_queryset()
-            .prefetch_related(Prefetch("shares", queryset=TargetShare.objects.select_related("agency")))
-        )
+        queryset = super().get_queryset()
+        if self.action == "transitions" and self.request.method == "POST" and (context := move_context()):
+            # What the move and its checks read (shares, proposers, configuration, latest assessment) comes
+            # with the target, in its one query.
+            queryset = queryset.annotate(**context)
+        else:
+            queryset = queryset.prefetch_related(
+                Prefetch("shares", queryset=TargetShare.objects.select_related("agency"))
+            )
         return filter_targets(queryset, self.request.query_params, self.request.user)
 
     def get_object(self) -> Target:
         # Loaded through ``visible_to(request.user)`` (``get_queryset``): the service acting on it for the
         # same user does not ask the database whether he sees it a second time.
-        return loaded_through_scope(super().get_object(), self.request.user)
+        return take_move_context(loaded_through_scope(super().get_object(), self.request.user))
 
     @extend_schema(request=NominateSerializer, responses=TargetSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

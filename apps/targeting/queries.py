@@ -8,14 +8,27 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, Count, Exists, F, Func, Min, OuterRef, Window
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    JSONField,
+    Min,
+    OuterRef,
+    Window,
+)
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from apps.agencies.models import Agency, CentreConfiguration, Port
 from apps.agencies.operations import allows, can, membership_of
 from apps.core.errors import id_or_none
 from apps.targeting import transitions
-from apps.targeting.models import OPEN_STATES, RiskArea, Target, TargetState, breach_q
+from apps.targeting.models import OPEN_STATES, RiskArea, Target, TargetShare, TargetState, breach_q
 
 S = TargetState
 
@@ -91,6 +104,124 @@ def known_visible(target: Target, user: Any) -> bool | None:
     else None: ``operations.check`` then asks the database, as for any object."""
     pk = getattr(user, "pk", None)
     return True if pk is not None and target.__dict__.get(_LOADED_FOR) == pk else None
+
+
+#: The columns ``move_context`` adds to the API's query of a target about to be moved.
+_PROPOSERS, _CONFIG, _ASSESSMENT, _SHARES = "ratc_proposers", "ratc_config", "ratc_assessment", "ratc_shares"
+
+
+def _json_object(meta: Any, alias: str, quote: Any) -> str:
+    """``jsonb_build_object`` of every concrete column of a row of ``meta``'s table, by attribute name."""
+    pairs = ", ".join(f"'{f.attname}', {alias}.{quote(f.column)}" for f in meta.concrete_fields)
+    return f"jsonb_build_object({pairs})"
+
+
+def _from_json(model: Any, row: dict[str, Any], db: str) -> Any:
+    """The instance ``_json_object`` gave: each value through its field's ``to_python``, as loaded."""
+    fields = model._meta.concrete_fields
+    return model.from_db(db, [f.attname for f in fields], [f.to_python(row[f.attname]) for f in fields])
+
+
+def _move_context_sql() -> dict[str, str]:
+    """The sub-selects of ``move_context`` (PostgreSQL), from the models' metadata: the actors of the
+    target's moves to awaiting approval, the centre's configuration row as JSON, the id of its
+    subject's latest assessment, its shares with their agencies as JSON. The target is the outer
+    query's own table."""
+    from apps.targeting.models import Transition
+
+    quote = connection.ops.quote_name
+    target = quote(Target._meta.db_table)
+    transition = quote(Transition._meta.db_table)
+    config = CentreConfiguration._meta
+    primary: Any = config.pk
+    shares, agencies = TargetShare._meta, Agency._meta
+    assessment: Any = Target._meta.get_field("subject").related_model._meta.get_field("assessments")
+    assessments = assessment.related_model._meta
+    return {
+        _PROPOSERS: (
+            f"(SELECT jsonb_agg(t.{quote('actor_id')}) FROM {transition} t WHERE t.{quote('target_id')} = "
+            f"{target}.{quote('id')} AND t.{quote('to_state')} = '{S.AWAITING_APPROVAL.value}' "
+            f"AND t.{quote('actor_id')} IS NOT NULL)"
+        ),
+        _CONFIG: (
+            f"(SELECT {_json_object(config, 'c', quote)} FROM {quote(config.db_table)} c "
+            f"ORDER BY c.{quote(primary.column)} LIMIT 1)"
+        ),
+        _ASSESSMENT: (
+            f"(SELECT a.{quote(assessments.pk.column)} FROM {quote(assessments.db_table)} a "
+            f"WHERE a.{quote(assessment.field.column)} = {target}.{quote('subject_id')} "
+            f"ORDER BY a.{quote('created_at')} DESC, a.{quote(assessments.pk.column)} DESC LIMIT 1)"
+        ),
+        # In the shares' own order (``Meta.ordering``: ``shared_at``), as their prefetch read them.
+        _SHARES: (
+            f"(SELECT jsonb_agg(jsonb_build_array({_json_object(shares, 's', quote)}, "
+            f"{_json_object(agencies, 'g', quote)}) ORDER BY s.{quote('shared_at')}, s.{quote('id')}) "
+            f"FROM {quote(shares.db_table)} s INNER JOIN {quote(agencies.db_table)} g "
+            f"ON g.{quote('id')} = s.{quote(shares.get_field('agency').column)} "
+            f"WHERE s.{quote(shares.get_field('target').column)} = {target}.{quote('id')})"
+        ),
+    }
+
+
+_move_sql: dict[str, str] | None = None
+
+
+def move_context() -> dict[str, Any]:
+    """Annotations for the one query that loads a target for a move (the API's ``transitions``), on
+    PostgreSQL; none elsewhere (each is then read by itself, as before).
+
+    What the move and its checks would each read in a statement of their own, before its transaction:
+    the target's shares and their agencies (the agency check, the audience, the answer), the proposers
+    four eyes keeps off approval (``routing.proposers_of``), the centre's configuration
+    (``CentreConfiguration.current``) and the subject's latest assessment (the watchlist hits behind
+    it). Read in the same statement a moment earlier, they are what those statements would have read:
+    every change of a target's shares and every move to awaiting approval raises the version this move
+    is made against, and the configuration and assessments are read outside the move's transaction
+    either way. The SQL is built once per process from the models' metadata (no compilation per
+    request); ``take_move_context`` hands the values to the functions that would have read them."""
+    global _move_sql
+    if connection.vendor != "postgresql":
+        return {}
+    if _move_sql is None:
+        _move_sql = _move_context_sql()
+    fields = {
+        _PROPOSERS: JSONField(),
+        _CONFIG: JSONField(),
+        _ASSESSMENT: IntegerField(),
+        _SHARES: JSONField(),
+    }
+    # Names and one state value from the models, no input of anyone's: nothing to inject.
+    return {name: RawSQL(_move_sql[name], (), output_field=field) for name, field in fields.items()}  # noqa: S611
+
+
+def take_move_context(target: Target) -> Target:
+    """Hand what ``move_context`` read with ``target`` to the functions that would read it again: the
+    shares (where their prefetch puts them), the proposers (for this version of the target), the
+    configuration, the subject's latest assessment."""
+    from apps.targeting.routing import note_config, note_proposers
+    from apps.watchlists.rulings import note_latest_assessment
+
+    values = target.__dict__
+    if _CONFIG not in values:
+        return target
+    db = target._state.db or "default"
+    submitted = values.pop(_PROPOSERS) or []
+    note_proposers(target, {*submitted, *([target.nominated_by_id] if target.nominated_by_id else [])})
+    if (row := values.pop(_CONFIG)) is not None:  # none yet: ``current`` makes it, as before
+        note_config(target, _from_json(CentreConfiguration, row, db))
+    note_latest_assessment(target.subject, values.pop(_ASSESSMENT))
+    shares = []
+    for share_row, agency_row in values.pop(_SHARES) or []:
+        share = _from_json(TargetShare, share_row, db)
+        TargetShare._meta.get_field("agency").set_cached_value(share, _from_json(Agency, agency_row, db))
+        TargetShare._meta.get_field("target").set_cached_value(share, target)
+        shares.append(share)
+    # What ``prefetch_related("shares")`` leaves: the relation's queryset, its rows already read.
+    manager: Any = target.shares
+    cached = manager._apply_rel_filters(TargetShare.objects.select_related("agency"))
+    cached._result_cache, cached._prefetch_done = shares, True
+    target.__dict__.setdefault("_prefetched_objects_cache", {})["shares"] = cached
+    return target
 
 
 class TargetAccess:

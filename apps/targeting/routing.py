@@ -114,7 +114,7 @@ def check_target_operation(
             raise PermissionDenied("This target is not dispatched to one of your ports.")
         return
     if operation in ROUTED_OPERATIONS:
-        config = config or CentreConfiguration.current()
+        config = config or target.__dict__.get(_CONFIG) or CentreConfiguration.current()
         if not in_deciding_team(membership, target, config):
             raise PermissionDenied(
                 f"{deciding_team_label(target, config)} decides on this target under the current operating model."
@@ -123,6 +123,21 @@ def check_target_operation(
             raise PermissionDenied(
                 "Four eyes: you nominated or submitted this target, so another supervisor approves it."
             )
+
+
+#: Set on a target by the query that loaded it for a move (``queries.take_move_context``): the centre's
+#: configuration that query read, in place of reading it again for the move's checks.
+_CONFIG = "_ratc_config"
+
+
+def note_config(target: Any, config: CentreConfiguration) -> None:
+    """The centre's configuration read with ``target`` in this request (``queries.move_context``)."""
+    target.__dict__[_CONFIG] = config
+
+
+def note_proposers(target: Any, proposers: set[int]) -> None:
+    """The proposers of ``target`` as it is now, read with it (``queries.move_context``)."""
+    target.__dict__["_ratc_proposers"] = (target.version, proposers)
 
 
 def proposers_of(target: Any) -> set[int]:

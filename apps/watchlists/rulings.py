@@ -269,7 +269,18 @@ def _entry_ids_of_reasons(reasons: Any) -> tuple[list[int], list[str]]:
     return ids, unnamed
 
 
+#: Set on a subject by the query that loaded it with its target for a move (``note_latest_assessment``).
+_LATEST_ASSESSMENT = "_ratc_latest_assessment"
+
+
+def note_latest_assessment(subject: Any, assessment_id: int | None) -> None:
+    """The id of ``subject``'s latest assessment (None: it has none), read with it in this request."""
+    subject.__dict__[_LATEST_ASSESSMENT] = assessment_id
+
+
 def _latest_assessment_id(subject: Any) -> int | None:
+    if _LATEST_ASSESSMENT in subject.__dict__:
+        return subject.__dict__[_LATEST_ASSESSMENT]
     # The risk app's assessments, read through the subject's reverse relation: this app sits beside risk.
     assessments = getattr(subject, "assessments", None)
     if assessments is None:
@@ -280,7 +291,11 @@ def _latest_assessment_id(subject: Any) -> int | None:
 def _hits_behind(target: Any) -> tuple[list[WithAnnotations[WatchlistHit, Standing]], list[str]]:
     subject = target.subject
     entry_ids, unnamed = _entry_ids_of_reasons(getattr(target, "reasons", None))
-    live_entries = set(WatchlistEntry.objects.filter(pk__in=entry_ids).values_list("pk", flat=True))
+    live_entries = (
+        set(WatchlistEntry.objects.filter(pk__in=entry_ids).values_list("pk", flat=True))
+        if entry_ids
+        else set()
+    )
     for entry_id in sorted(set(entry_ids) - live_entries):
         unnamed.append(f"{ENTRY_REF}{entry_id}")
     # A reason a person wrote names an entry the engine may never have recorded: record it, to be ruled.

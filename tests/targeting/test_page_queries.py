@@ -173,3 +173,119 @@ def test_a_target_outside_the_scope_writes_no_entry_and_takes_no_key(client_for,
     assert client_for(police_liaison).get(reverse("targeting:detail", args=[target.pk])).status_code == 404
     assert client_for(police_liaison).get(f"/api/v1/targets/{target.pk}/").status_code == 404
     assert AccessLogEntry.objects.count() == before
+
+
+def _submitted_by(actor, world) -> Target:
+    from tests.targeting.factories import SubjectFactory
+
+    subject = SubjectFactory(source__owner_agency=world.customs, port=world.port_a)
+    target = services.nominate_target(
+        actor=actor, subject=subject, risk_area="narcotics", reasons=[], reason="Tip"
+    )
+    services.start_review(actor=actor, target=target)
+    return services.submit_for_approval(actor=actor, target=target)
+
+
+def _approve(client, target):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            f"/api/v1/targets/{target.pk}/transitions/",
+            {"action": "approve", "expected_version": target.version, "reason": "ok"},
+            content_type="application/json",
+        )
+    return response, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_move_through_the_api_reads_its_checks_with_the_target(client_for, customs_supervisor, make_target):
+    """On PostgreSQL the proposers (four eyes), the centre's configuration and the subject's latest
+    assessment come in the one query that loads the target: no statement of their own."""
+    from apps.agencies.models import CentreConfiguration
+
+    CentreConfiguration.current()  # the centre's row exists (the first read of a new centre makes it)
+    response, statements = _approve(client_for(customs_supervisor), make_target(state="awaiting_approval"))
+    assert response.status_code == 200, response.content
+    own = [
+        s for s in statements
+        if s.startswith(('SELECT "agencies_centreconfiguration"', 'SELECT "risk_assessment"'))
+        or (s.startswith('SELECT "targeting_transition"."actor_id"'))
+    ]  # fmt: skip
+    assert own == [] if connection.vendor == "postgresql" else len(own) == 3
+
+
+def test_four_eyes_through_the_api_reads_the_proposers_and_configuration_in_force(
+    client_for, customs_supervisor, world
+):
+    from apps.agencies.models import CentreConfiguration, Role
+    from tests.factories import member
+
+    target = _submitted_by(customs_supervisor, world)
+    response, _ = _approve(client_for(customs_supervisor), target)
+    assert response.status_code == 403 and "Four eyes" in response.json()["detail"]
+    config = CentreConfiguration.current()
+    setattr(config, f"four_eyes_{config.operating_model}", False)
+    config.save()
+    response, _ = _approve(client_for(customs_supervisor), target)
+    assert response.status_code == 200, response.content
+    other = _submitted_by(customs_supervisor, world)
+    setattr(config, f"four_eyes_{config.operating_model}", True)
+    config.save()
+    assert _approve(client_for(customs_supervisor), other)[0].status_code == 403
+    bella = member("bella", world.customs, Role.SUPERVISOR)
+    assert _approve(client_for(bella), other)[0].status_code == 200
+
+
+def test_what_a_move_reads_with_its_target_is_what_its_checks_would_read(customs_supervisor, world):
+    from apps.agencies.models import CentreConfiguration
+    from apps.risk.models import Assessment, Channel
+    from apps.targeting.queries import move_context, take_move_context
+    from apps.targeting.routing import _CONFIG, proposers_of
+    from apps.watchlists.rulings import _latest_assessment_id
+
+    target = _submitted_by(customs_supervisor, world)
+    for score in (0.2, 0.4):
+        Assessment.objects.create(subject=target.subject, score=score, channel=Channel.values[0])
+
+    def load() -> Target:
+        return Target.objects.select_related("subject").annotate(**move_context()).get(pk=target.pk)
+
+    loaded, fresh = take_move_context(load()), Target.objects.select_related("subject").get(pk=target.pk)
+    assert proposers_of(loaded) == proposers_of(fresh) == {customs_supervisor.pk}
+    latest = _latest_assessment_id(fresh.subject)
+    assert latest == Assessment.objects.order_by("-created_at", "-pk").first().pk
+    assert _latest_assessment_id(loaded.subject) == latest
+    if connection.vendor == "postgresql":
+        config, current = loaded.__dict__[_CONFIG], CentreConfiguration.current()
+        assert [getattr(config, f.attname) for f in config._meta.concrete_fields] == [
+            getattr(current, f.attname) for f in current._meta.concrete_fields
+        ]
+        Assessment.objects.all().delete()
+        assert _latest_assessment_id(take_move_context(load()).subject) is None  # none: no query, none
+    else:
+        assert _CONFIG not in loaded.__dict__  # SQLite: each is read by itself, as before
+
+
+def test_a_partner_moves_through_the_api_only_as_the_shares_read_with_the_target_allow(
+    client_for, customs_analyst, police_liaison, make_target, world
+):
+    """The shares a move reads with its target (PostgreSQL) decide as their own query did: a share
+    awaiting the owner's consent does not let the partner act, the same share once consented does; the
+    answer lists them, and a stale version is still refused."""
+    target = make_target()
+    share = TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.CONSENT)
+
+    def withdraw(version: int):
+        return client_for(police_liaison).post(
+            f"/api/v1/targets/{target.pk}/transitions/",
+            {"action": "withdraw", "expected_version": version, "reason": "Ours"},
+            content_type="application/json",
+        )
+
+    assert withdraw(1).status_code == 403
+    services.give_consent(actor=customs_analyst, share=share, reason="Agreed by phone")
+    version = Target.objects.get(pk=target.pk).version
+    assert version > 1  # giving consent raised it: a move against the old version is stale
+    assert withdraw(1).status_code == 409
+    response = withdraw(version)
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == TargetState.WITHDRAWN
+    assert response.json()["shared_with"] == [{"agency": "POL", "code": "consent"}]
