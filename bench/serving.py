@@ -58,7 +58,16 @@ def start_servers(
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
         servers.append((process, port))
-    deadline = time.monotonic() + 120
+    try:
+        _wait_until_answering(servers, logdir, deadline=time.monotonic() + 120)
+    except BaseException:
+        # A bench that gives up must not leave its servers running on a machine others measure on.
+        stop_servers(servers)
+        raise
+    return servers
+
+
+def _wait_until_answering(servers: list[tuple[subprocess.Popen, int]], logdir: Path, deadline: float) -> None:
     for process, port in servers:
         while True:
             if process.poll() is not None:
@@ -74,7 +83,6 @@ def start_servers(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Daphne on port {port} did not answer; see {logdir}")
             time.sleep(0.3)
-    return servers
 
 
 def stop_servers(servers: list[tuple[subprocess.Popen, int]]) -> None:
