@@ -297,33 +297,43 @@ def may(user: Any, operation: str, target: Target) -> bool:
     return TargetAccess(user, target).may(operation)
 
 
-def urgent_page(queryset: Any, number: Any, *, now: datetime, per_page: int) -> Page:
+def urgent_page(
+    queryset: Any, number: Any, *, now: datetime, per_page: int, fields: tuple[str, ...] = ()
+) -> Page:
     """One page of ``queryset`` (scoped and filtered already), most urgent first.
 
     Ranked in two steps so that the ranking over every open target of a queue reads only the narrow
     ``target_open_queue`` index: first the page's ids (and the count) from the index, then the page's
     rows with their port, owner and claimant. The rows are loaded through ``queryset`` again, so a
-    target that left the scope between the two steps is not shown.
+    target that left the scope between the two steps is not shown. ``fields``: only these columns of
+    the rows (``QuerySet.only``), when the caller knows what it will read of them.
     """
     ranked = queryset.with_urgency(now).order_by("-urgency", "arrival_at", "id")
-    paginator = Paginator(ranked.values_list("pk", flat=True), per_page)
-    # The page's ids and the queue's length in one scan (a window count), not a second COUNT query.
+    paginator = Paginator(ranked.values_list("pk", "urgency"), per_page)
+    # The page's ids, their urgency and the queue's length in one scan (a window count), not a second
+    # COUNT query.
     raw = str(number or "1")
     found = []
     if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 1_000_000:
         first = (int(raw) - 1) * per_page
         found = list(
-            ranked.annotate(total=Window(Count("pk"))).values_list("pk", "total")[first : first + per_page]
+            ranked.annotate(total=Window(Count("pk"))).values_list("pk", "urgency", "total")[
+                first : first + per_page
+            ]
         )
     if found:
-        paginator.count = found[0][1]  # the paginator's cached count, so it asks the database no more
+        paginator.count = found[0][2]  # the paginator's cached count, so it asks the database no more
         page = paginator.page(int(raw))
-        ids = [pk for pk, _ in found]
+        urgency = {pk: rank for pk, rank, _ in found}
     else:  # an empty queue, a page past its end or not a number: the paginator's own answer
         page = paginator.get_page(number)
-        ids = list(page.object_list)
-    rows = queryset.select_related("port", "owner_agency", "claimed_by").with_urgency(now).in_bulk(ids)
-    page.object_list = [rows[pk] for pk in ids if pk in rows]
+        urgency = dict(page.object_list)
+    # The rows carry the urgency they were ranked by (the same statement's), not a second ``Urgency``.
+    rows = queryset.select_related("port", "owner_agency", "claimed_by")
+    rows = (rows.only(*fields) if fields else rows).in_bulk(list(urgency))
+    page.object_list = [rows[pk] for pk in urgency if pk in rows]
+    for target in page.object_list:
+        target.urgency = urgency[target.pk]  # the annotation's name, as ``with_urgency`` sets it
     return page
 
 

@@ -7,6 +7,9 @@ from datetime import timedelta
 
 import pytest
 from django.core.paginator import Paginator
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.agencies.operations import check
@@ -42,6 +45,41 @@ def test_urgent_page_matches_the_plain_paginator(queue, customs_analyst, number)
     )
     assert [t.pk for t in page.object_list] == [t.pk for t in plain.object_list]
     assert [t.urgency for t in page.object_list] == [t.urgency for t in plain.object_list]
+
+
+def test_the_ranking_key_in_sql_is_the_one_a_loaded_target_computes(queue):
+    """``Urgency`` (the SQL written once from ``URGENCY_STEPS``) agrees with ``Target.urgency_now``,
+    the Python rule, for every target: no arrival, past, on each step's bound and beyond, capped at 100."""
+    now = queue
+    on_bound = Target.objects.order_by("pk")[0].pk
+    Target.objects.filter(pk=on_bound).update(priority=40, arrival_at=now + timedelta(hours=4))
+    ranked = {t.pk: t.urgency for t in Target.objects.with_urgency(now)}
+    assert ranked == {t.pk: t.urgency_now(now) for t in Target.objects.all()}
+    assert ranked[on_bound] == 65 and 100 in ranked.values()  # a bound ranks with its step; the cap
+
+
+def test_a_queue_reads_its_rows_in_the_same_queries_however_many(
+    client_for, customs_analyst, customs_supervisor, make_target
+):
+    """The queue loads only the columns its rows show (``ROW_FIELDS``): a row asks nothing more, whether
+    free, claimed by the viewer or by someone else."""
+    client = client_for(customs_analyst)
+
+    def queue_page() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("targeting:queue"), {"port": "GBFXT"})
+        assert response.status_code == 200
+        return response.content.decode(), len(queries.captured_queries)
+
+    make_target(state="in_review", claimed_by=customs_analyst)
+    queue_page()  # the first page of a process reads what every later one has cached
+    _, few = queue_page()
+    for claimant in (None, customs_supervisor, customs_analyst):
+        make_target(state="in_review", claimed_by=claimant)
+    page, many = queue_page()
+    assert many == few
+    assert page.count("data-target=") == 4 and "Felixstowe" in page
+    assert (customs_supervisor.get_full_name() or customs_supervisor.username) in page
 
 
 def test_urgent_page_of_an_empty_queue(customs_analyst):

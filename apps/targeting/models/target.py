@@ -11,8 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.db.models.functions import Least
+from django.db.models import F, Func, IntegerField, Q
 from django.utils import timezone
 
 from apps.agencies.operations import membership_of
@@ -39,6 +38,35 @@ from apps.targeting.models.service_levels import (
 )
 
 
+class Urgency(Func):
+    """``LEAST(priority + CASE WHEN arrival_at IS NULL THEN 0 WHEN arrival_at <= now + 1 h THEN 40 …
+    ELSE 0 END, 100)``: the queue's ranking key at ``now`` (``URGENCY_STEPS``, ``Target.urgency_now``).
+
+    The SQL that ``Least(F("priority") + Case(When(...), ...), Value(100))`` compiles to, written once
+    from ``URGENCY_STEPS`` instead of building and compiling a ``Case`` of five ``When`` per query: that
+    cost about as much as the rest of a queue's ranking query (docs/performance.md, sixth pass). The
+    points are constants of the code, written into the SQL; the bounds are parameters.
+    """
+
+    output_field = IntegerField()
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        super().__init__(F("priority"), F("arrival_at"))
+
+    def as_sql(  # type: ignore[override]  # the SQL is this class's own, not a template's
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        priority, priority_params = compiler.compile(self.source_expressions[0])
+        arrival, arrival_params = compiler.compile(self.source_expressions[1])
+        assert not priority_params and not arrival_params  # two columns of the row
+        steps = "".join(f" WHEN {arrival} <= %s THEN {int(points)}" for _, points in URGENCY_STEPS)
+        bounds = [connection.ops.adapt_datetimefield_value(self.now + within) for within, _ in URGENCY_STEPS]
+        least = "MIN" if connection.vendor == "sqlite" else "LEAST"  # as ``Least`` compiles on SQLite
+        sql = f"{least}(({priority} + CASE WHEN {arrival} IS NULL THEN 0{steps} ELSE 0 END), 100)"
+        return sql, bounds
+
+
 class TargetQuerySet(ScopedQuerySet):
     def visible_to(self, user: Any) -> TargetQuerySet:
         """Targets the user may see: ``Target.visibility_q``, the one rule every child derives from."""
@@ -53,14 +81,7 @@ class TargetQuerySet(ScopedQuerySet):
         A ranking key, not a priority: every screen shows ``Target.display_priority`` and the time left
         as the SLA badge, so a target never shows two different numbers called "priority".
         """
-        now = now or timezone.now()
-        boost = Case(
-            When(arrival_at__isnull=True, then=Value(0)),
-            *(When(arrival_at__lte=now + within, then=Value(points)) for within, points in URGENCY_STEPS),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-        return self.annotate(urgency=Least(F("priority") + boost, Value(100)))
+        return self.annotate(urgency=Urgency(now or timezone.now()))
 
     def breaching(self, now: datetime | None = None) -> TargetQuerySet:
         """Undecided targets past their service level: ``breach_q``, as ``Target.sla_status`` says."""

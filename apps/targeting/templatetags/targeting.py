@@ -36,6 +36,17 @@ def person(user: Any, default: str = "System") -> str:
     return user.get_full_name() or user.username
 
 
+#: The columns ``target_rows`` reads of a target and its port, owner and claimant (for ``QuerySet.only``
+#: with ``select_related("port", "owner_agency", "claimed_by")``): a queue loads only these for its fifty
+#: rows. A field read by the rows and missing here costs a query per row, which
+#: ``tests/targeting/test_queries.py`` counts.
+ROW_FIELDS = (
+    "state", "risk_area", "priority", "arrival_at", "created_at", "by_engine", "random_control",
+    "port__locode", "port__name", "port__mode", "owner_agency__code",
+    "claimed_by__username", "claimed_by__first_name", "claimed_by__last_name",
+)  # fmt: skip
+
+
 @register.simple_tag(takes_context=True)
 def target_rows(context: template.Context, targets: Any) -> SafeString:
     """The rows of a target table (``_target_table.html``): reference, state, risk area, priority, port,

@@ -19,6 +19,7 @@ from apps.core.requests import AuthedRequest
 from apps.targeting.models import OPEN_STATES, Hold, Instruction, RiskArea, Target, TargetState
 from apps.targeting.queries import filter_targets, queue_summary, urgent_page
 from apps.targeting.routing import port_ids_of, what_you_see
+from apps.targeting.templatetags.targeting import ROW_FIELDS
 from apps.targeting.views.common import PAGE_SIZE, list_queryset
 
 
@@ -50,7 +51,8 @@ def queue(request: AuthedRequest) -> HttpResponse:
     targets = filter_targets(
         Target.objects.visible_to(request.user).filter(state__in=OPEN_STATES), request.GET, request.user
     )
-    page = urgent_page(targets, request.GET.get("page"), now=now, per_page=PAGE_SIZE)
+    # The rows read what the table's renderer reads, nothing more (``ROW_FIELDS``).
+    page = urgent_page(targets, request.GET.get("page"), now=now, per_page=PAGE_SIZE, fields=ROW_FIELDS)
     title = _queue_title(request.GET, page.object_list)
     context = {"page": page, "title": title, "now": now, "can_claim": can(request.user, "target.claim")}
     return render_page_or_fragment(request, "targeting/queue.html", context, fragment="rows")
