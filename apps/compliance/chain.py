@@ -59,7 +59,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connections, models, router, transaction
-from django.db.models import signals
 from django.utils import timezone
 
 from apps.compliance import anchors
@@ -200,7 +199,7 @@ def _insert(row: HashChained) -> None:
                 )
                 row.pk = cursor.fetchone()[0]
         row.mac = row.compute_mac(key)
-        _insert_keyed(row, connection)
+        models.Model.save(row, force_insert=True)
     else:
         # Elsewhere (SQLite) the key exists once inserted: one more UPDATE of our own, uncommitted
         # row, which nobody else can be waiting for.
@@ -209,46 +208,6 @@ def _insert(row: HashChained) -> None:
             row.mac = row.compute_mac(key)
             model._base_manager.filter(pk=row.pk).update(mac=row.mac, key_id=row.key_id)
     _seal_after_commit(model, row.pk)
-
-
-#: Each chained model's keyed INSERT (``_insert_keyed``), built once per process and database.
-_INSERTS: dict[tuple[type[models.Model], str], tuple[str, list[Any]]] = {}
-
-
-def _insert_keyed(row: HashChained, connection: Any) -> None:
-    """``Model.save(row, force_insert=True)`` for a row whose key is set: the same INSERT of every
-    concrete column with the values ``save`` would send (each field's ``pre_save``, then its
-    ``get_db_prep_save``), the same signals, without building and compiling the statement on every row
-    (a transition writes two: its history row and its access-log entry). Django's own ``save`` where
-    its INSERT would differ: a model with parents, or a value that is an expression (a database
-    default)."""
-    model = type(row)
-    built = _INSERTS.get((model, connection.alias))
-    if built is None:
-        meta = model._meta
-        fields: list[Any] = [f for f in meta.local_concrete_fields if not f.generated]
-        quote = connection.ops.quote_name
-        sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})"
-        )
-        built = _INSERTS[(model, connection.alias)] = (sql, fields if not meta.parents else [])
-    sql, fields = built
-    if fields:
-        row._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]  # as save does
-        values = [f.pre_save(row, True) for f in fields]
-    if not fields or any(hasattr(value, "resolve_expression") for value in values):
-        models.Model.save(row, force_insert=True)
-        return
-    signals.pre_save.send(sender=model, instance=row, raw=False, using=connection.alias, update_fields=None)
-    params = [f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True)]
-    # As ``save_base``: a failed INSERT inside a transaction marks it for rollback.
-    with transaction.mark_for_rollback_on_error(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-    row._state.adding, row._state.db = False, connection.alias
-    signals.post_save.send(
-        sender=model, instance=row, created=True, update_fields=None, raw=False, using=connection.alias
-    )
 
 
 _sealed = threading.local()
