@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.core.demo import DEMO_USERS
 from apps.frontline.models import ExaminationResult
 from apps.intake.models import Subject
+from apps.live.boards import board_or_error, known_target_ids
 from apps.simulator import colleagues
 from apps.simulator.setup import EXTRA_OFFICERS, ensure_setup
 from apps.targeting.models import Instruction, Target, TargetShare, Transition
@@ -75,8 +76,13 @@ def test_a_day_on_the_floor_is_worked_by_the_colleagues_and_shared_with_every_pa
         shared = Target.objects.visible_to(liaison)
         assert shared.exists(), f"nothing shared with {username}"
         page = client_for(liaison).get(reverse("live:floor")).content.decode()
-        assert "data-target=" in page, f"{username}'s board is empty"
-        assert any(t.reference in page for t in shared), username
+        # The board draws open work and the last day's results: shared work that has since ended
+        # (missed, rejected, closed long ago) stays in the liaison's scope but leaves the board, which
+        # the simulated day's draw sometimes gives every shared target of one agency.
+        on_board = shared.filter(pk__in=known_target_ids(liaison, board_or_error(liaison, "floor")))
+        if on_board.exists():
+            assert "data-target=" in page, f"{username}'s board is empty"
+            assert any(t.reference in page for t in on_board), username
         # Shared through the sharing service: the target's history says so.
         assert Transition.objects.filter(
             target__in=shared, reason__startswith=f"Shared with {liaison.membership.agency.code}"
