@@ -24,6 +24,7 @@ from apps.agencies.operations import can, membership_of
 from apps.agencies.roles import Role
 from apps.core.events import group_name
 from apps.intake.models import Outcome
+from apps.targeting.disclosure import random_control_agency, shows_random_control
 from apps.targeting.models import RiskArea, Target, TargetState
 from apps.targeting.routing import port_ids_of
 from apps.targeting.transitions import FLOW_STATES
@@ -292,10 +293,13 @@ def build_sections(user: Any, board: Board, now: datetime | None = None) -> dict
         .order_by("-updated_at", "-pk")[:12]
     )
     presence = presence_for_board({t.pk for t in shown + arrivals + breaches + findings})
+    random_agency = random_control_agency(user)
     for group in (shown, arrivals, breaches, findings):
         for target in group:
-            # For the board's template: who has the target open (not a field, hence the ignore).
+            # For the board's template (not fields, hence the ignores): who has the target open, and
+            # whether the card may say it was drawn by chance (``disclosure``).
             target.present = presence.get(target.pk, [])  # type: ignore[union-attr]
+            target.random_shown = shows_random_control(random_agency, target)  # type: ignore[union-attr]
     undecided = sum(counts.get(s, 0) for s in (S.NOMINATED, S.IN_REVIEW, S.AWAITING_APPROVAL))
     return {
         "board": board,

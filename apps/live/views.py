@@ -24,7 +24,6 @@ from apps.core.requests import AuthedRequest
 from apps.live import notifications as notices
 from apps.live.boards import SECTIONS, Board, board_or_error, build_sections
 from apps.live.presence import HEARTBEAT_SECONDS, present_on
-from apps.targeting.disclosure import reads_briefing_only
 from apps.targeting.models import RiskArea, Target
 from apps.targeting.routing import port_ids_of
 
@@ -53,7 +52,6 @@ def _render_board(request: HttpRequest, board: Board) -> HttpResponse:
     ws_query = query.copy()
     ws_query.pop("hours", None)
     context.update(
-        briefing_only=reads_briefing_only(request.user),
         query=query.urlencode(),
         ws_url=f"/ws/boards/{board.key}/" + (f"?{ws_query.urlencode()}" if ws_query else ""),
         **(_filter_choices(request) if fragment is None else {}),

@@ -123,8 +123,10 @@ class TargetSerializer(serializers.ModelSerializer):
         return None if disclose(self._user(), obj).briefing_only else obj.score
 
     def get_random_control(self, obj: Target) -> bool | None:
-        """Not revealed to an officer at the port, so that the examination is as thorough (null to him)."""
-        return None if disclose(self._user(), obj).briefing_only else obj.random_control
+        """Told only to the owner agency's floor (``disclosure``): null to the officer at the port and to a
+        partner agency, for every target alike, so that a draw is examined and acted on as any other."""
+        seen = disclose(self._user(), obj)
+        return seen.random_control if seen.knows_random_control else None
 
     def get_shared_with(self, obj: Target) -> list[dict[str, str]]:
         if disclose(self._user(), obj).briefing_only:  # the officer at the port has no part in sharing

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from apps.targeting import services
 from apps.targeting.dispatch import reserved_slots
-from apps.targeting.models import Target, TargetState, Transition
+from apps.targeting.models import HandlingCode, Target, TargetShare, TargetState, Transition
 from apps.targeting.queries import allowed_actions
 from tests.factories import PortCapacityFactory
 from tests.targeting.factories import TravellerFactory
@@ -204,3 +204,37 @@ def test_a_random_traveller_goes_to_the_method_that_finds_most_in_its_area(
     drawn = random_target(state="approved", subject=traveller, risk_area="immigration", score=None)
     proposal = services.propose_dispatch(actor=customs_supervisor, port=world.port_a, shift="early")
     assert proposal.selected == [{**proposal.selected[0], "target": drawn.pk, "method": "interview"}]
+
+
+def test_a_partner_agency_is_never_told_which_shared_target_was_drawn_by_chance(
+    world, make_target, random_target, customs_analyst, police_liaison, client_for
+):
+    """A target shared with a partner agency reads the same to it whether it was drawn by chance or
+    nominated for risk: its pages, lists, board, buttons and the API say nothing of the draw."""
+    drawn = random_target(state="approved")
+    risk = make_target(state="approved", by_engine=True)
+    for target in (drawn, risk):
+        TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)
+
+    liaison = client_for(police_liaison)
+    for page in (
+        reverse("targeting:detail", args=[drawn.pk]),
+        reverse("targeting:list"),
+        reverse("live:floor"),
+    ):
+        body = liaison.get(page).content.decode()
+        assert drawn.reference in body, page  # he sees the target itself...
+        assert "random control" not in body.lower() and 'class="pill">random<' not in body, page
+        assert "· random" not in body, page
+    answer = liaison.get(f"/api/v1/targets/{drawn.pk}/").json()
+    assert answer["random_control"] is None
+    assert liaison.get(f"/api/v1/targets/{risk.pk}/").json()["random_control"] is None
+    assert all(r.get("kind") != "random" for r in answer.get("reasons") or [])
+    assert allowed_actions(police_liaison, drawn) == allowed_actions(police_liaison, risk)
+
+    # The owner agency's floor is told, on the same pages and through the API.
+    analyst = client_for(customs_analyst)
+    assert "random control" in analyst.get(reverse("targeting:detail", args=[drawn.pk])).content.decode()
+    assert 'class="pill">random<' in analyst.get(reverse("targeting:list")).content.decode()
+    assert analyst.get(f"/api/v1/targets/{drawn.pk}/").json()["random_control"] is True
+    assert analyst.get(f"/api/v1/targets/{risk.pk}/").json()["random_control"] is False

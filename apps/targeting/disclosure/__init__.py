@@ -34,7 +34,13 @@ puts them together in ``Disclosure`` and holds ``disclose``, the one function ev
 """
 
 from apps.targeting.disclosure.base import BRIEFING_FACTS
-from apps.targeting.disclosure.decision import Disclosure, disclose, reads_briefing_only
+from apps.targeting.disclosure.decision import (
+    Disclosure,
+    disclose,
+    random_control_agency,
+    reads_briefing_only,
+    shows_random_control,
+)
 from apps.targeting.disclosure.history import HistoryLine
 from apps.targeting.disclosure.holds import HoldView
 from apps.targeting.disclosure.reasons import BRIEFING_REASON_KINDS, ENGINE_REASON_KINDS, plain_reason
@@ -53,5 +59,7 @@ __all__ = [
     "centre_currency",
     "disclose",
     "plain_reason",
+    "random_control_agency",
     "reads_briefing_only",
+    "shows_random_control",
 ]

@@ -28,6 +28,15 @@ BRIEFING_FACTS = {
 }
 
 
+def random_control_told_to(agency_id: int | None, target: Any) -> bool:
+    """Whether a viewer of ``agency_id`` (``None``: an officer who reads briefings only, or no agency)
+    may be told whether ``target`` was drawn for random control: only the owner agency's own people on
+    the floor. The draw measures the centre's selection; whoever examines or acts on the target (the
+    officer at the port, a partner agency the target is shared with) must treat it as a risk target,
+    or the measured rates say how targets chosen by chance are examined, not what they carry."""
+    return agency_id is not None and agency_id == target.owner_agency_id
+
+
 @dataclass
 class DisclosureBase:
     """Who reads which target, as ``disclose`` found it; the parts (``reasons``, ``history``, ``holds``,
@@ -40,6 +49,18 @@ class DisclosureBase:
     personal: bool
     briefing_only: bool
     _extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ random control
+
+    @cached_property
+    def knows_random_control(self) -> bool:
+        """Whether the viewer may be told if this target was drawn by chance (``tells_random_control``)."""
+        return random_control_told_to(None if self.briefing_only else self.agency_id, self.target)
+
+    @property
+    def random_control(self) -> bool:
+        """The target was drawn for random control, and the viewer may be told so."""
+        return self.knows_random_control and bool(self.target.random_control)
 
     # ------------------------------------------------------------------ the subject
 

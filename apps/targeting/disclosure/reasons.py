@@ -91,6 +91,8 @@ class ReasonsPart(DisclosureBase):
         by_engine = bool(getattr(self.target, "by_engine", False))
         for reason in self.target.reasons or []:
             kind = reason.get("kind")
+            if kind == "random" and not self.knows_random_control:
+                continue  # not even counted as withheld: that would tell the draw all the same
             if self.briefing_only:
                 if kind in BRIEFING_REASON_KINDS and reason.get("text"):
                     # The plain line only: the condition names what is watched, the model's features

@@ -15,7 +15,7 @@ from django.utils.timesince import timesince
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # missing in django-stubs
 from django.utils.translation import get_language
 
-from apps.targeting.disclosure import reads_briefing_only
+from apps.targeting.disclosure import random_control_agency, shows_random_control
 
 register = template.Library()
 
@@ -76,8 +76,9 @@ class _Table:
         self.context = context
         self.now = context.get("now")
         self.request = request = context.get("request")
-        # Random control is not revealed to an officer at the port (``disclosure``): the examination is as thorough.
-        self.hide_random = request is not None and reads_briefing_only(request.user)
+        # Random control is told only to the owner agency's floor (``disclosure``): the officer at the port
+        # and a partner agency treat a draw as any other target.
+        self.random_agency = random_control_agency(request.user) if request is not None else None
         self.detail_url = reverse("targeting:detail", args=[int(self.MARK)])
         # Each claim button posts to its own action's URL (``targeting:target_claim``, ``target_release``).
         self.action_urls = {
@@ -122,7 +123,7 @@ def _target_row(context: template.Context, t: Any, table: _Table) -> str:
     priority = e(t.display_priority)
     pills = (
         ' <span class="pill" title="Nominated by the risk engine">engine</span>' if t.by_engine else ""
-    ) + (' <span class="pill">random</span>' if t.random_control and not table.hide_random else "")
+    ) + (' <span class="pill">random</span>' if shows_random_control(table.random_agency, t) else "")
     if t.arrival_at:
         local = template_localtime(t.arrival_at, context.use_tz)
         relative = (
