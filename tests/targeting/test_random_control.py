@@ -211,8 +211,19 @@ def test_a_partner_agency_is_never_told_which_shared_target_was_drawn_by_chance(
 ):
     """A target shared with a partner agency reads the same to it whether it was drawn by chance or
     nominated for risk: its pages, lists, board, buttons and the API say nothing of the draw."""
-    drawn = random_target(state="approved")
-    risk = make_target(state="approved", by_engine=True)
+    from apps.targeting.services.nomination import nominate
+
+    def engine_nominates(*, random_control: bool) -> Target:
+        reason = (
+            Transition.RANDOM_NOMINATION_REASON if random_control else Transition.ENGINE_NOMINATION_REASON
+        )
+        return nominate(
+            actor=None, subject=TravellerFactory(source__owner_agency=world.customs, port=world.port_a),
+            risk_area="narcotics", reasons=RANDOM_REASONS if random_control else [{"kind": "rule", "text": "R"}],
+            by_engine=True, random_control=random_control, reason=reason, scope="national",
+        )[0]  # fmt: skip
+
+    drawn, risk = engine_nominates(random_control=True), engine_nominates(random_control=False)
     for target in (drawn, risk):
         TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)
 
@@ -226,6 +237,18 @@ def test_a_partner_agency_is_never_told_which_shared_target_was_drawn_by_chance(
         assert drawn.reference in body, page  # he sees the target itself...
         assert "random control" not in body.lower() and 'class="pill">random<' not in body, page
         assert "· random" not in body, page
+
+    def history(target: Target) -> str:
+        answer = liaison.get(reverse("targeting:export_target", args=[target.pk]))
+        assert answer.status_code == 200
+        return b"".join(answer.streaming_content if answer.streaming else [answer.content]).decode()
+
+    drawn_history, risk_history = history(drawn), history(risk)
+    assert "random" not in drawn_history.lower()
+    assert (
+        drawn_history.replace(drawn.reference, "").split("\r\n")[1].split(",")[2:]
+        == (risk_history.replace(risk.reference, "").split("\r\n")[1].split(",")[2:])
+    )  # the nomination's line reads the same, whatever the liaison may read of it
     answer = liaison.get(f"/api/v1/targets/{drawn.pk}/").json()
     assert answer["random_control"] is None
     assert liaison.get(f"/api/v1/targets/{risk.pk}/").json()["random_control"] is None

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from apps.risk.models import Assessment
 from apps.risk.scoring import RANDOM_CONTROL_AREA
-from apps.targeting.models import Scope
+from apps.targeting.models import Scope, Transition
 from apps.targeting.routing import engine_scope
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def nominate_from(assessment: Assessment, *, above: bool) -> None:
                 by_engine=True,
                 random_control=assessment.random_control,
                 scope=engine_scope(explanation["components"]) if above else Scope.NATIONAL,
-                reason="Risk engine assessment" if above else "Random control",
+                reason=Transition.ENGINE_NOMINATION_REASON if above else Transition.RANDOM_NOMINATION_REASON,
             )
         except (ValidationError, PermissionDenied) as exc:
             logger.warning("Nomination of subject %s refused: %s", assessment.subject_id, exc)

@@ -53,6 +53,12 @@ class HistoryPart(DisclosureBase):
             shown = reason if self.operation is not None else "Added to a joint operation"
         elif not reason or self._may_read_text(transition.actor_agency_id, kind):
             shown = reason
+            if (
+                reason == transition.RANDOM_NOMINATION_REASON
+                and not transition.actor_id
+                and not self.knows_random_control
+            ):
+                shown = transition.ENGINE_NOMINATION_REASON  # the engine's nomination, as for any risk target
         else:
             # The move itself is public to whoever sees the target; the holder's or author's words are not.
             shown = _public_part(reason, kind)

@@ -40,6 +40,11 @@ class Transition(HashChained):
 
     CHAINED = ("target", "actor", "actor_agency", "from_state", "to_state", "version", "reason", "at")
 
+    #: The reasons the risk engine gives when it nominates: a risk target, a random-control draw. Whoever
+    #: may not be told of the draw (``disclosure.base.random_control_told_to``) reads the first for both.
+    ENGINE_NOMINATION_REASON = "Risk engine assessment"
+    RANDOM_NOMINATION_REASON = "Random control"
+
     target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="transitions")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
