@@ -21,16 +21,10 @@ MIT) are replayed week by week, as the product would meet them:
 Loops compared, in the same run:
 
 * (a) ``corrected``: training rows weighted by :func:`apps.learning.selection.ipw_weights` of
-  :func:`apps.learning.selection.propensity` (1 for the top and for January, the random share 1 %
+  :func:`apps.learning.selection.propensity` (1 for the top 5 % and for January, the random share 1 %
   for a random draw below the cut) - exactly the weights the product gives examined outcomes; the
   same propensities go with its history (training rows and the history it scores with), so its
-  finding rates weigh each examined declaration as the product's do (:mod:`apps.learning.features`).
-  It explores as the product does (:func:`apps.learning.selection.risk_probability` and
-  :func:`~apps.learning.selection.explored`): of the week's 5 % budget, ``--exploration-share`` (0.1)
-  goes to declarations ranked in a band one budget wide just below the cut, each drawn with the same
-  probability (own seeded stream), recorded as its propensity ``q + (1 - q) * 1 %``; the top gets the
-  rest (4.5 %), so the examined budget is the same on average. ``--exploration-share 0`` is the
-  earlier bench (the top 5 %, no exploration);
+  finding rates weigh each examined declaration as the product's do (:mod:`apps.learning.features`);
 * (b) ``uncorrected``: the same loop, every revealed outcome weight 1, in the fit and in the rates;
 * (c) ``every_label``: retrained on the same dates on *every* label up to then (the model the centre
   would have if it had examined everything), scoring each week with what the centre knows at scoring
@@ -73,10 +67,8 @@ from apps.learning.selection import (
     DEFAULT_MAX_WEIGHT,
     MIN_EFFECTIVE_SHARE,
     effective_size,
-    explored,
     ipw_weights,
     propensity,
-    risk_probability,
 )
 from apps.learning.training import WEIGHT, TrainedModel, train
 
@@ -87,13 +79,6 @@ SELECTED_SHARE = 0.05
 RANDOM_SHARE = 0.01
 GAP_GOAL = 0.05
 SEED = 23
-#: The corrected loop's exploration (:func:`apps.learning.selection.risk_probability`): this share of the
-#: week's selection budget goes to declarations in a band just below the cut, one budget wide, each drawn
-#: with the same known probability; the rest to the top. With 0.1 of a 5 % budget the probability is
-#: 0.1 (weight about 9, inside the history rates' cap of 10, so the correction stays exact).
-EXPLORATION_SHARE = 0.1
-EXPLORATION_BAND = 1.0  # the band's width, in multiples of the selection budget
-EXPLORATION_SEED = 2023
 TRAIN_PARAMS: dict[str, Any] = {
     "learning_rate": 0.1,
     "max_rounds": 400,
@@ -202,7 +187,6 @@ def run(
     quick: bool = False,
     max_weight: float = DEFAULT_MAX_WEIGHT,
     min_effective_share: float | None = MIN_EFFECTIVE_SHARE,
-    exploration_share: float = EXPLORATION_SHARE,
 ) -> dict[str, Any]:
     """Replay the year (January to March with ``quick``) and return the result object."""
     started = time.perf_counter()
@@ -221,7 +205,7 @@ def run(
 
     clock = {"train": 0.0, "score": 0.0}
     caps: list[float] = []  # heaviest / lightest weight of each corrected retrain (the cap applied)
-    trained: dict[str, Any] = {"rows": n_initial, "below_cut_rows": 0, "effective_rows": n_initial}
+    trained: dict[str, Any] = {"rows": n_initial, "random_control_rows": 0, "effective_rows": n_initial}
     tick = time.perf_counter()
     first = _train(frame.iloc[:n_initial], None, params)
     clock["train"] += time.perf_counter() - tick
@@ -229,9 +213,6 @@ def run(
     trained_month = start.month - 1
     retrains = 0
     rng = np.random.default_rng(SEED)
-    # The exploration's draws: their own stream, so the random control stays the baseline's draw.
-    explore_rng = np.random.default_rng(EXPLORATION_SEED)
-    explored_total = 0
     weeks: list[dict[str, Any]] = []
     week_start = start
     end = dates.max()
@@ -265,7 +246,7 @@ def run(
                     caps.append(round(float(weights.max() / weights.min()), 1))
                     trained = {
                         "rows": int(mask.sum()),
-                        "below_cut_rows": int((prop[name][:lo][mask] < 1).sum()),
+                        "random_control_rows": int((prop[name][:lo][mask] < 1).sum()),
                         "effective_rows": round(effective_size(weights), 1),
                     }
             models["oracle"] = _train(frame.iloc[:lo], None, params)
@@ -276,11 +257,6 @@ def run(
         week = frame.iloc[lo:hi].drop(columns=list(F.LABEL_COLUMNS))
         k = max(1, int(np.ceil(SELECTED_SHARE * len(week))))
         drawn = rng.random(len(week)) < RANDOM_SHARE  # the same random control for every loop
-        explore_draw = explore_rng.random(len(week))
-        # The corrected loop's budget split: the top k_top, and the rest drawn in the band below the cut.
-        k_explore = round(exploration_share * k)
-        k_top = k - k_explore
-        band = int(np.ceil(EXPLORATION_BAND * k)) if k_explore else 0
         row: dict[str, Any] = {
             "week": str(week_start.date()),
             "rows": len(week),
@@ -303,22 +279,12 @@ def run(
             row[name] = round(precision_at(y[lo:hi], scores, SELECTED_SHARE), 4)
             if name in {"oracle", "every_label"}:
                 continue
-            rank = np.empty(len(week), int)
-            rank[np.argsort(-scores, kind="stable")] = np.arange(len(week))
-            if name == "corrected" and k_explore:
-                # The product's exploration, on the week's ranks (the bench's cut is a share, not a
-                # score): rank < k_top is above the threshold, the next ``band`` ranks are the band,
-                # each drawn with probability k_explore / band, so k are examined on average.
-                r = risk_probability(-rank, -(k_top - 1), band, k_explore / band)
-                top = rank < k_top
-                probed = explored(explore_draw, r, top)
-                explored_total += int(probed.sum())
-            else:
-                r, top, probed = (rank < k).astype(float), rank < k, np.zeros(len(week), bool)
-            revealed[name][lo:hi] = top | probed | drawn
-            # What the centre knew at selection: top deterministically, the band at the exploration's
-            # probability, else the random share.
-            prop[name][lo:hi] = propensity(top, RANDOM_SHARE, risk_probability=r)
+            top = np.zeros(len(week), bool)
+            top[np.argsort(-scores, kind="stable")[:k]] = True
+            chosen = top | drawn
+            revealed[name][lo:hi] = chosen
+            # What the centre knew at selection: top 5 % deterministically, else the random share.
+            prop[name][lo:hi] = propensity(top, RANDOM_SHARE)
         shortfall = top_n(len(week), SELECTED_SHARE) * (row["every_label"] - row["corrected"])
         if retrains and shortfall >= EXPLAIN_SHORTFALL - 0.05:  # the precisions are rounded
             history = _history(frame, lo, revealed["corrected"], prop["corrected"])
@@ -382,17 +348,7 @@ def run(
             "labels_revealed": labels_used,
             "labels_oracle": len(frame),
         },
-        "selection": {
-            "selected_share": SELECTED_SHARE,
-            "random_share": RANDOM_SHARE,
-            "seed": SEED,
-            "corrected_exploration": {
-                "share_of_budget": exploration_share,
-                "band_in_budgets": EXPLORATION_BAND,
-                "seed": EXPLORATION_SEED,
-                "explored": explored_total,
-            },
-        },
+        "selection": {"selected_share": SELECTED_SHARE, "random_share": RANDOM_SHARE, "seed": SEED},
         "weighting": {
             "formula": "w = min(1/p, max_weight) self-normalised to mean 1; p = r + (1-r)*s",
             "max_weight": max_weight,
@@ -419,21 +375,9 @@ def main() -> None:
     parser.add_argument(
         "--min-effective-share", type=float, default=MIN_EFFECTIVE_SHARE, help="variance budget (0: none)"
     )
-    parser.add_argument(
-        "--exploration-share",
-        type=float,
-        default=EXPLORATION_SHARE,
-        help="share of the corrected loop's budget spent below the cut (0: none, the earlier bench)",
-    )
     args = parser.parse_args()
     floor = args.min_effective_share or None
-    result = run(
-        quick=args.quick,
-        max_weight=args.max_weight,
-        min_effective_share=floor,
-        exploration_share=args.exploration_share,
-    )
-    print(json.dumps(result, indent=2))
+    print(json.dumps(run(quick=args.quick, max_weight=args.max_weight, min_effective_share=floor), indent=2))
 
 
 if __name__ == "__main__":
