@@ -20,10 +20,8 @@ it would be examined given what the centre knew when it selected (see :mod:`apps
     p = r + (1 - r) * s      w = min(1 / p, cap), self-normalised to average 1
 
 read from the subject's assessment made before the outcome: ``r`` is 1 when its score reached the
-nomination threshold of the time (the engine nominates deterministically), the exploration probability
-in the band just below it, else 0; ``s`` is the random-control share it was drawn at (both are kept in
-the assessment's explanation, and ``p`` itself in ``Assessment.selection_probability``, which is used
-when recorded). An exploration draw is weighed by its recorded ``p`` like a random check. So a random-
+nomination threshold of the time (the engine nominates deterministically), else 0; ``s`` is the
+random-control share it was drawn at (both are kept in the assessment's explanation). So a random-
 control draw below the threshold at a 1 % share stands for a hundred unexamined subjects, and an
 outcome above the threshold weighs 1 (the cap is lowered when the random checks are so few against the
 targeted ones that the weights would be worth less than half their number; see the selection module).
@@ -182,8 +180,7 @@ def latest_outcomes(subjects: QuerySet[Subject]) -> pd.DataFrame:
 
 
 def selection_at(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """For each outcome, what the engine knew when it selected: ``above_threshold`` and ``random_share``,
-    ``explored`` and the ``selection_probability`` it recorded (NaN on assessments made before it was).
+    """For each outcome, what the engine knew when it selected: ``above_threshold`` and ``random_share``.
 
     Read from the subject's latest assessment made at or before the outcome (its score against the
     nomination threshold of the time, and the random-control share it was drawn at, both kept in the
@@ -193,7 +190,6 @@ def selection_at(outcomes: pd.DataFrame) -> pd.DataFrame:
 
     out = outcomes[[SUBJECT_ID, "recorded_at"]].copy()
     out["above_threshold"], out["random_share"], out["known"] = False, 0.0, False
-    out["explored"], out["selection_probability"] = False, np.nan
     if out.empty:
         return out
     default = RiskSettings.current()
@@ -206,13 +202,10 @@ def selection_at(outcomes: pd.DataFrame) -> pd.DataFrame:
             "score",
             "explanation__thresholds__nomination",
             "explanation__random_control__share",
-            "explored",
-            "selection_probability",
         )
     )
     assessed = pd.DataFrame.from_records(
-        list(rows),
-        columns=[SUBJECT_ID, "assessed_at", "score", "threshold", "share", "drawn_to_explore", "recorded"],
+        list(rows), columns=[SUBJECT_ID, "assessed_at", "score", "threshold", "share"]
     )
     if assessed.empty:
         return out
@@ -220,7 +213,7 @@ def selection_at(outcomes: pd.DataFrame) -> pd.DataFrame:
     assessed["above"] = assessed["score"].astype(float) >= threshold
     share = pd.to_numeric(assessed["share"], errors="coerce").fillna(default.random_control_share)
     assessed["share"] = share.astype(float)
-    order = out[[SUBJECT_ID, "recorded_at"]].reset_index().sort_values("recorded_at", kind="stable")
+    order = out.reset_index().sort_values("recorded_at", kind="stable")
     matched = (
         pd.merge_asof(
             order,
@@ -237,8 +230,6 @@ def selection_at(outcomes: pd.DataFrame) -> pd.DataFrame:
     out["known"] = found.to_numpy()
     out["above_threshold"] = matched["above"].where(found, False).astype(bool).to_numpy()
     out["random_share"] = matched["share"].where(found, 0.0).astype(float).to_numpy()
-    out["explored"] = matched["drawn_to_explore"].where(found, False).astype(bool).to_numpy()
-    out["selection_probability"] = pd.to_numeric(matched["recorded"], errors="coerce").to_numpy(float)
     return out
 
 
@@ -248,28 +239,18 @@ def selection_propensity(
     above_threshold: np.ndarray,
     random_share: np.ndarray,
     known: np.ndarray,
-    explored: np.ndarray | None = None,
-    recorded: np.ndarray | None = None,
 ) -> np.ndarray:
     """P(examined) per outcome (module docstring): 1 wherever the selection cannot be reconstructed.
 
     A random-control examination below the threshold: the share it was drawn at; at or above: 1. A
-    targeted examination above the threshold: 1; below it, drawn for exploration (``explored``): the
-    probability its assessment recorded; raised by hand: unknown, 1. Where the assessment recorded its
-    ``selection_probability`` (``recorded``, NaN if not) that is the propensity, not a reconstruction.
+    targeted examination above the threshold: 1; below it (raised by hand) its propensity is unknown: 1.
     """
     random_control = np.asarray(random_control, dtype=bool)
     examined = np.asarray(origin) == Outcome.Origin.EXAMINATION
     above = np.asarray(above_threshold, dtype=bool)
     share = np.asarray(random_share, dtype=float)
-    drawn = random_control & (share > 0)
-    if explored is not None:
-        drawn |= np.asarray(explored, dtype=bool)
-    reconstructable = examined & np.asarray(known, dtype=bool) & drawn
+    reconstructable = examined & np.asarray(known, dtype=bool) & random_control & (share > 0)
     p = S.propensity(above, share)
-    if recorded is not None:
-        kept = np.asarray(recorded, dtype=float)
-        p = np.where(np.isfinite(kept) & (kept > 0), kept, p)
     return np.where(reconstructable, p, 1.0)
 
 
@@ -284,8 +265,6 @@ def outcome_propensities(outcomes: pd.DataFrame) -> np.ndarray:
         chosen["above_threshold"].to_numpy(),
         chosen["random_share"].to_numpy(),
         chosen["known"].to_numpy(),
-        chosen["explored"].to_numpy(),
-        chosen["selection_probability"].to_numpy(),
     )
 
 

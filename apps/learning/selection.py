@@ -26,14 +26,11 @@ random results decide the model (measured in ``bench.selection_model``); the flo
 the correction for a model that does not follow their noise. Self-normalising keeps the total weight
 equal to the number of rows, so LightGBM's per-leaf minimums keep their meaning.
 
-**Exploration.** The random control looks at the whole traffic, uniformly, so only about one check in
-a hundred falls where the model's cut is uncertain. Exploration spends part of the selection budget
-there: a subject whose score falls in a band just below the nomination threshold is nominated with a
-known probability ``q`` (``RiskSettings.exploration_probability`` and ``exploration_band``), drawn
-independently of the random control and recorded with the assessment. Its propensity is exact
-(``r = q`` above: ``p = q + (1 - q) * s``), so its weight ``1 / p`` is too; :func:`risk_probability`
-gives ``r`` per subject and :func:`explored` the draw. Exploration draws are risk targets, never random
-control: the effectiveness ledger's random baseline stays the independent uniform draw.
+**Exploration.** The random control *is* the exploration: it is drawn uniformly over the traffic at a
+known share, independently of the score, so its propensity is exact. Sending near-threshold subjects to
+examination on purpose would need the engine to record a per-subject probability at selection time;
+until it does, the share of random control (``RiskSettings.random_control_share`` and the per-port,
+per-kind rates) is the setting that buys the model its view of the unselected traffic.
 
 **Support.** :func:`leaf_support` measures how much of each score rests on few examples: for every
 tree leaf the effective number of examined outcomes behind it (``(sum w)^2 / sum w^2``), and for each
@@ -47,7 +44,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 #: Largest weight one examined outcome may get (before self-normalisation): a 1 % random draw
 #: stands for 100 subjects, so the default leaves the textbook weight untouched at the usual shares
@@ -62,7 +58,7 @@ THIN_LEAF_EXAMPLES = 30.0
 
 
 def propensity(
-    above_threshold: ArrayLike, random_share: ArrayLike, risk_probability: ArrayLike | None = None
+    above_threshold: np.ndarray, random_share: np.ndarray | float, risk_probability: np.ndarray | None = None
 ) -> np.ndarray:
     """P(examined | what the centre knew at selection): ``r + (1 - r) * s`` per outcome.
 
@@ -77,25 +73,6 @@ def propensity(
         else np.clip(np.asarray(risk_probability, float), 0, 1)
     )
     return r + (1.0 - r) * share
-
-
-def risk_probability(score: ArrayLike, threshold: float, band: float, probability: float) -> np.ndarray:
-    """``r`` of :func:`propensity` per subject: 1 at or above ``threshold``, the exploration
-    ``probability`` for a score in ``[threshold - band, threshold)``, 0 below (module docstring)."""
-    s = np.asarray(score, dtype=float)
-    q = float(np.clip(probability, 0.0, 1.0)) if band > 0 else 0.0
-    return np.where(s >= threshold, 1.0, np.where(s >= threshold - band, q, 0.0))
-
-
-def explored(draw: ArrayLike, risk_chance: ArrayLike, above: ArrayLike) -> np.ndarray:
-    """Which subjects exploration nominates: below the threshold (not ``above``) with ``draw < r``.
-
-    ``draw`` is a uniform number in [0, 1) per subject, independent of the random control's (the engine
-    uses :func:`apps.risk.scoring.random_draw` with its own salt), so the draw is reproducible and the
-    recorded ``r`` is the exact probability of it.
-    """
-    r = np.asarray(risk_chance, dtype=float)
-    return ~np.asarray(above, dtype=bool) & (np.asarray(draw, dtype=float) < r)
 
 
 def ipw_weights(

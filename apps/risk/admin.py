@@ -1,4 +1,4 @@
-"""Admin for the engine's settings (thresholds, random-control shares, exploration). Rules are managed on the risk pages."""
+"""Admin for the engine's settings (thresholds, random-control shares). Rules are managed on the risk pages."""
 
 from django.contrib import admin
 
@@ -14,8 +14,6 @@ class RiskSettingsAdmin(ScopedModelAdmin):
         "red_threshold",
         "nomination_threshold",
         "random_control_share",
-        "exploration_probability",
-        "exploration_band",
         "updated_at",
     ]
 

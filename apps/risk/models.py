@@ -190,17 +190,6 @@ class RiskSettings(models.Model):
     random_salt = models.CharField(
         max_length=64, default="ratc-random-control", help_text="Changing it draws a new random sample."
     )
-    exploration_probability = models.FloatField(
-        default=0.0,
-        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Chance that a subject scoring in the exploration band just below the nomination "
-        "threshold is nominated, so that models learn where the cut is uncertain (0: no exploration).",
-    )
-    exploration_band = models.FloatField(
-        default=10.0,
-        validators=[MinValueValidator(0.0), MaxValueValidator(100.0)],
-        help_text="Width of the exploration band, in score points below the nomination threshold.",
-    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -248,8 +237,7 @@ class Assessment(models.Model):
     """One assessment of one subject: the score, the channel and how they were made.
 
     ``explanation`` is a JSON document: ``{"formula", "components": [...], "shadow": [...],
-    "by_area": {...}, "thresholds": {...}, "random_control": {...}, "exploration": {...}}``; the assessment
-    page draws it.
+    "by_area": {...}, "thresholds": {...}, "random_control": {...}}``; the assessment page draws it.
     Random-control assessments are flagged so statistics can keep them apart.
     """
 
@@ -259,12 +247,6 @@ class Assessment(models.Model):
     risk_area = models.CharField(max_length=20, blank=True)
     explanation = models.JSONField(default=dict)
     random_control = models.BooleanField(default=False, db_index=True)
-    # Nominated by exploration (drawn in the band below the threshold): a risk target, never random
-    # control, so the effectiveness ledger's random baseline stays the independent uniform draw.
-    explored = models.BooleanField(default=False)
-    # P(selected) at this assessment, r + (1 - r) * s (apps.learning.selection.propensity): what the
-    # inverse-propensity weights of its outcome use. Null on assessments made before it was recorded.
-    selection_probability = models.FloatField(null=True, blank=True)
     nominated = models.BooleanField(default=False)
     target_id = models.PositiveIntegerField(null=True, blank=True, help_text="targeting.Target nominated.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -92,20 +92,6 @@ def test_propensity_of_outcomes_follows_what_the_engine_knew():
     assert p.tolist() == [0.01, 1.0, 1.0, 1.0, 1.0, 1.0]
 
 
-def test_an_exploration_draw_is_weighed_by_the_probability_its_assessment_recorded():
-    random = np.array([False, False, False, True])
-    origin = np.array(["examination"] * 4)
-    above = np.array([False, False, False, False])
-    share = np.full(4, 0.01)
-    known = np.array([True, True, False, True])
-    explored = np.array([True, False, True, False])
-    recorded = np.array([0.109, 0.109, 0.109, np.nan])
-    p = D.selection_propensity(random, origin, above, share, known, explored, recorded)
-    # Explored: its recorded p. Targeted by hand below the threshold (not explored), or no assessment
-    # to read: 1. A random draw without a recorded p: reconstructed from its share, as before.
-    np.testing.assert_allclose(p, [0.109, 1.0, 1.0, 0.01])
-
-
 def _assess(subject, *, score, share=0.01, threshold=60.0, random_control=False):
     from apps.risk.models import Assessment
 
@@ -470,32 +456,3 @@ def test_the_embedded_mode_checks_drift_on_monday_at_three(stored, source, tmp_p
         assert periodic.run_due() == ["learning-weekly-drift"]
     check = DriftCheck.objects.get()
     assert check.model_version_id == stored.pk and check.rows > 0
-
-
-def test_training_frame_weighs_an_exploration_draw_by_its_recorded_probability(source, tmp_path, settings):
-    path = tmp_path / "few.csv"
-    extract("df_syn_train_eng.csv", path, since="2020-12-29")
-    from apps.intake.services import ingest_paths
-    from apps.risk.models import Assessment
-
-    ingest_paths(actor=None, source=source, paths=[path])
-    subjects = list(Subject.objects.filter(source=source, kind="consignment").order_by("pk")[:3])
-    later = pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=1)
-    explored, by_hand, above = subjects
-    Assessment.objects.filter(pk=_assess(explored, score=55).pk).update(
-        explored=True, selection_probability=0.109
-    )
-    # Below the threshold, not drawn: raised by hand, its chance unknown (the recorded one is the band's
-    # chance of a draw that did not happen), so no correction.
-    Assessment.objects.filter(pk=_assess(by_hand, score=55).pk).update(selection_probability=0.109)
-    Assessment.objects.filter(pk=_assess(above, score=80).pk).update(selection_probability=1.0)
-    for subject in subjects:  # exploration draws are risk targets: never random control
-        Outcome.objects.create(
-            subject=subject, origin="examination", finding=True, random_control=False, recorded_at=later
-        )
-    settings.LEARNING_MIN_EFFECTIVE_SHARE = None
-    frame = D.training_frame([source]).set_index("subject_id")
-    assert frame.loc[explored.pk, "propensity"] == pytest.approx(0.109)
-    assert frame.loc[by_hand.pk, "propensity"] == 1.0 and frame.loc[above.pk, "propensity"] == 1.0
-    w = frame["weight"]
-    assert w.loc[explored.pk] / w.loc[above.pk] == pytest.approx(1 / 0.109)

@@ -8,14 +8,7 @@ import pytest
 
 from apps.learning import features as F
 from apps.learning.metrics import auc
-from apps.learning.selection import (
-    effective_size,
-    explored,
-    ipw_weights,
-    leaf_support,
-    propensity,
-    risk_probability,
-)
+from apps.learning.selection import effective_size, ipw_weights, leaf_support, propensity
 from apps.learning.training import WEIGHT, train
 from tests.learning import declarations
 from tests.learning.conftest import FAST
@@ -27,21 +20,6 @@ def test_propensity_combines_risk_selection_and_the_random_share():
     # Selection by risk that was itself a chance (exploration): r + (1 - r) * s.
     p = propensity(above, np.array([0.1, 0.1, 0.5]), risk_probability=np.array([1.0, 0.2, 0.0]))
     np.testing.assert_allclose(p, [1.0, 0.2 + 0.8 * 0.1, 0.5])
-
-
-def test_exploration_band_gives_its_probability_and_the_draw_follows_it():
-    score = np.array([75.0, 60.0, 59.9, 50.0, 49.9, 0.0])
-    r = risk_probability(score, 60.0, 10.0, 0.1)
-    assert r.tolist() == [1.0, 1.0, 0.1, 0.1, 0.0, 0.0]
-    assert risk_probability(score, 60.0, 0.0, 0.1).tolist() == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
-    draw = np.array([0.0, 0.0, 0.05, 0.5, 0.0, 0.0])
-    # Only the band draws (above the threshold is nomination, not exploration), at draw < r.
-    assert explored(draw, r, score >= 60).tolist() == [False, False, True, False, False, False]
-    # The weights use the recorded probability: an explored subject at q = 0.1 with a 1 % control.
-    p = propensity(r >= 1, 0.01, risk_probability=r)
-    np.testing.assert_allclose(p[2], 0.1 + 0.9 * 0.01)
-    w = ipw_weights(p[[0, 2]], min_effective_share=None, normalise=False)
-    np.testing.assert_allclose(w, [1.0, 1 / 0.109])
 
 
 def test_weights_are_inverse_propensities_capped_and_self_normalised():

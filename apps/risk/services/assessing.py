@@ -11,8 +11,6 @@ from typing import Any
 from django.db import transaction
 
 from apps.intake.models import Subject
-from apps.learning.selection import explored as explored_by
-from apps.learning.selection import propensity, risk_probability
 from apps.risk.models import Assessment, Hit, RiskSettings
 from apps.risk.providers import Component, load_providers
 from apps.risk.scoring import RateTable, by_area, channel_for, combine, random_draw
@@ -37,7 +35,7 @@ def _gather(subjects: list[Subject]) -> dict[int, list[Component]]:
 
 def _explain(
     subject: Subject, found: list[Component], settings: RiskSettings, rates: RateTable
-) -> tuple[float, str, str, bool, bool, dict[str, Any]]:
+) -> tuple[float, str, str, bool, dict[str, Any]]:
     counting = sorted((c for c in found if not c.shadow), key=lambda c: -c.score)
     shadow = sorted((c for c in found if c.shadow), key=lambda c: -c.score)
     score = combine(c.score for c in counting)
@@ -49,16 +47,6 @@ def _explain(
     selected = draw < share
     if selected:
         channel = "red"
-    # Exploration: a draw of its own (another salt), independent of the random control's, so that the
-    # control stays a uniform sample and the recorded chance is the exact probability of this draw.
-    chance = float(
-        risk_probability(
-            score, settings.nomination_threshold, settings.exploration_band, settings.exploration_probability
-        )
-    )
-    explore_draw = random_draw(subject.pk, f"{settings.random_salt}:exploration")
-    above = score >= settings.nomination_threshold
-    explored = bool(explored_by(explore_draw, chance, above))
     explanation = {
         "formula": FORMULA,
         "score": score,
@@ -72,16 +60,8 @@ def _explain(
             "nomination": settings.nomination_threshold,
         },
         "random_control": {"selected": selected, "draw": round(draw, 6), "share": share},
-        "exploration": {
-            "selected": explored,
-            "draw": round(explore_draw, 6),
-            "probability": settings.exploration_probability,
-            "band": settings.exploration_band,
-            "risk_probability": chance,
-        },
-        "selection_probability": float(propensity(above, share, chance)),
     }
-    return score, channel, area, selected, explored, explanation
+    return score, channel, area, selected, explanation
 
 
 #: Subjects assessed and nominated per transaction: a batch of ten thousand commits in short steps, so
@@ -116,7 +96,7 @@ def _assess_chunk(ids: list[int]) -> list[Assessment]:
         _record(subjects, assessments, found_for)
         for assessment in assessments:
             above = assessment.score >= settings.nomination_threshold
-            if not (above or assessment.random_control or assessment.explored):
+            if not (above or assessment.random_control):
                 continue
             nominate_from(assessment, above=above)
     return assessments
@@ -140,7 +120,7 @@ def _score(
     found_for: list[list[Component]] = []
     for subject in subjects:
         found = components.get(subject.pk, [])
-        score, channel, area, selected, explored, explanation = _explain(subject, found, settings, rates)
+        score, channel, area, selected, explanation = _explain(subject, found, settings, rates)
         assessments.append(
             Assessment(
                 subject=subject,
@@ -149,8 +129,6 @@ def _score(
                 risk_area=area,
                 explanation=explanation,
                 random_control=selected,
-                explored=explored,
-                selection_probability=explanation["selection_probability"],
             )
         )
         found_for.append(found)

@@ -1,6 +1,5 @@
-"""The targets an assessment nominates: when its score reaches the nomination threshold, its subject is
-drawn for random control, or for exploration in the band below the threshold, the engine nominates
-through the workflow (``nominate_target``)."""
+"""The targets an assessment nominates: when its score reaches the nomination threshold, or its subject
+is drawn for random control, the engine nominates through the workflow (``nominate_target``)."""
 
 from __future__ import annotations
 
@@ -19,18 +18,13 @@ logger = logging.getLogger(__name__)
 
 
 def nominate_from(assessment: Assessment, *, above: bool) -> None:
-    """Nominate the assessment's subject (``above``: the score reached the threshold, else exploration or
-    random control) in a savepoint; the outcome, or why the nomination was refused, is written into the
-    explanation."""
+    """Nominate the assessment's subject (``above``: the score reached the threshold, else random control)
+    in a savepoint; the outcome, or why the nomination was refused, is written into the explanation."""
     from apps.targeting.services import nominate_target
 
     explanation = assessment.explanation
     reasons = _reasons(assessment)
     area = assessment.risk_area or RANDOM_CONTROL_AREA[assessment.subject.kind]
-    # An exploration draw is a risk target (its rules' scope and reasons), not random control: the
-    # ledger's random baseline counts only the uniform draw.
-    by_risk = above or (assessment.explored and not assessment.random_control)
-    reason = "Risk engine assessment" if above else "Risk engine exploration" if by_risk else "Random control"
     with transaction.atomic():  # a savepoint: one refused nomination does not undo the batch
         try:
             target = nominate_target(
@@ -42,8 +36,8 @@ def nominate_from(assessment: Assessment, *, above: bool) -> None:
                 score=assessment.score,
                 by_engine=True,
                 random_control=assessment.random_control,
-                scope=engine_scope(explanation["components"]) if by_risk else Scope.NATIONAL,
-                reason=reason,
+                scope=engine_scope(explanation["components"]) if above else Scope.NATIONAL,
+                reason="Risk engine assessment" if above else "Random control",
             )
         except (ValidationError, PermissionDenied) as exc:
             logger.warning("Nomination of subject %s refused: %s", assessment.subject_id, exc)
@@ -56,7 +50,6 @@ def nominate_from(assessment: Assessment, *, above: bool) -> None:
         "risk_area": area,
         "above_threshold": above,
         "random_control": assessment.random_control,
-        "explored": assessment.explored,
     }
     assessment.nominated, assessment.target_id = True, target.pk
     Assessment.objects.filter(pk=assessment.pk).update(
