@@ -37,7 +37,23 @@ class AnyOf(Lookup):
             # element in Python, which for a batch's thousands of ids cost more than the query.
             literal = "{" + ",".join(map(str, values)) + "}"
             return f"{lhs} = ANY(%s::{field.rel_db_type(connection)}[])", [*lhs_params, literal]
+        if values and all(type(v) is str for v in values):
+            # Strings (message keys, external ids, a batch's person keys) likewise: psycopg quotes each
+            # element of a list in Python; one literal is one string it quotes in C. As ``text[]``, never
+            # the column's ``varchar(n)[]``, whose cast would cut a longer value down to a false match.
+            return f"{lhs} = ANY(%s::text[])", [*lhs_params, _text_array(values)]
         return f"{lhs} = ANY(%s)", [*lhs_params, values]
+
+
+def _text_array(values: list[str]) -> str:
+    """PostgreSQL's array literal of ``values``: each element in double quotes, its ``"`` and ``\\``
+    escaped by a backslash (so commas, braces, spaces, quotes and the word NULL stay plain text)."""
+    joined = '","'.join(values)
+    # The separators hold two quotes each: any more, or a backslash, and some value needs escaping.
+    if "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
+        return '{"' + joined + '"}'
+    escaped = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return '{"' + '","'.join(escaped) + '"}'
 
 
 models.Field.register_lookup(AnyOf)

@@ -11,12 +11,19 @@ ANALYZE, so that the planner keeps choosing index lookups as they grow.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models
+from django.db import DatabaseError, connection, models
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
 
 
 def bulk_insert_rows(
@@ -35,7 +42,7 @@ def bulk_insert_rows(
         for f in fields
     }
     if connection.vendor != "postgresql":
-        objs = [model(**(defaults | row)) for row in rows]
+        objs = [model(**(defaults | {k: plain_value(v) for k, v in row.items()})) for row in rows]
         model._default_manager.bulk_create(objs, batch_size=batch_size)  # ``objects``: the only manager
         return [obj.pk for obj in objs]
     # (attribute, formatter straight to COPY text, default) per column.
@@ -72,6 +79,17 @@ ANALYZE_MIN_CHANGES = 1000
 
 
 def keep_statistics_current(*models_: type[models.Model]) -> list[str]:
+    """ANALYZE each table whose rows changed since its last ANALYZE outnumber its rows then; inside
+    ``statistics_kept_aside``, handed to its thread instead (returns ``[]`` then: not done yet).
+    """
+    keeper = _KEEPER.get()
+    if keeper is not None and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        keeper.request(models_)
+        return []
+    return analyse_stale_tables(*models_)
+
+
+def analyse_stale_tables(*models_: type[models.Model]) -> list[str]:
     """ANALYZE each table whose rows changed since its last ANALYZE outnumber its rows then.
 
     The planner costs queries from these statistics. A table that has never been analysed (a fresh
@@ -96,6 +114,83 @@ def keep_statistics_current(*models_: type[models.Model]) -> list[str]:
         for name in stale:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
     return stale
+
+
+class _StatisticsKeeper:
+    """A thread with a database connection of its own that runs ``analyse_stale_tables`` when asked.
+
+    A bulk intake's ANALYZEs (and the statistics query before each) were a ninth of its storing chain:
+    the storing process waited while its backend sampled 30,000 rows, and nothing else could happen on
+    that chain meanwhile. On a connection of its own the re-analysis runs beside the next batch, on the
+    other core. Requests that arrive while it works are merged into one pass (each pass reads the
+    change counts afresh, so a merged request loses nothing). It sees committed rows only, which is all
+    the old call after the commit saw too.
+    """
+
+    def __init__(self) -> None:
+        self._asked: queue.SimpleQueue[tuple[type[models.Model], ...] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="statistics-keeper", daemon=True)
+        self._thread.start()
+
+    def request(self, models_: tuple[type[models.Model], ...]) -> None:
+        self._asked.put(models_)
+
+    def close(self) -> None:
+        """Finish what was asked (so a run ends with its statistics current), then stop."""
+        self._asked.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        from django.db import connection as own  # this thread's connection, not the caller's
+
+        try:
+            stopping = False
+            while not stopping:
+                wanted: dict[type[models.Model], None] = {}
+                asked = self._asked.get()
+                while True:  # everything asked meanwhile, in one pass
+                    if asked is None:
+                        stopping = True
+                    else:
+                        wanted.update(dict.fromkeys(asked))
+                    try:
+                        asked = self._asked.get_nowait()
+                    except queue.Empty:
+                        break
+                if wanted:
+                    try:
+                        analyse_stale_tables(*wanted)
+                    except DatabaseError:
+                        # Statistics only guide the planner: the intake itself is not at fault, and its
+                        # own connection reports a database that went away.
+                        log.warning(
+                            "re-analysing %s failed", ", ".join(m.__name__ for m in wanted), exc_info=True
+                        )
+        finally:
+            own.close()
+
+
+_KEEPER: ContextVar[_StatisticsKeeper | None] = ContextVar("statistics_keeper", default=None)
+
+
+@contextmanager
+def statistics_kept_aside() -> Iterator[None]:
+    """Inside this block ``keep_statistics_current`` called outside a transaction (PostgreSQL) hands its
+    work to a thread of its own; leaving the block waits for it to finish and closes its connection.
+
+    For a run of many batches (``apps.intake.services.run_intake``): each batch re-analysed after its
+    commit on the storing connection, which waited for it.
+    """
+    if connection.vendor != "postgresql" or _KEEPER.get() is not None:
+        yield
+        return
+    keeper = _StatisticsKeeper()
+    token = _KEEPER.set(keeper)
+    try:
+        yield
+    finally:
+        _KEEPER.reset(token)
+        keeper.close()
 
 
 #: Rows a COPY is sent in (each part formatted, then written). Small enough that the server takes in one
@@ -143,7 +238,27 @@ def _text(value: Any) -> str:
 _JSON = DjangoJSONEncoder(separators=(",", ":"))
 
 
+class Encoded(NamedTuple):
+    """A JSON column's value with its COPY text made beforehand (elsewhere: the parsing process), which
+    ``bulk_insert_rows`` writes as it is on PostgreSQL; elsewhere it stores ``value``."""
+
+    value: Any
+    text: str
+
+
+def json_copy_text(value: Any) -> str:
+    """A JSON column's value in COPY text, as ``bulk_insert_rows`` writes it (for ``Encoded``)."""
+    return _json_text(value)
+
+
+def plain_value(value: Any) -> Any:
+    """A value as stored, whether or not its COPY text was made beforehand (``Encoded``)."""
+    return value.value if type(value) is Encoded else value
+
+
 def _json_text(value: Any) -> str:
+    if type(value) is Encoded:  # made beforehand: already this function's result
+        return value.text
     if value is None:
         return "\\N"
     text = _JSON.encode(value)

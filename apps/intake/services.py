@@ -22,7 +22,7 @@ from apps.agencies.models import Agency, Port
 from apps.agencies.operations import check, membership_of
 from apps.core.collector import collector_paused
 from apps.intake import events, storing
-from apps.intake.bulk import bulk_insert_rows, keep_statistics_current
+from apps.intake.bulk import bulk_insert_rows, keep_statistics_current, statistics_kept_aside
 from apps.intake.models import (
     DataSource,
     IntakeRun,
@@ -239,6 +239,7 @@ def _count_previous_declarations(source: DataSource, drafts: list[SubjectDraft])
         importer = draft.facts.get("importer_id")
         if importer:
             draft.facts["importer_previous_declarations"] = known.get(importer, 0)
+            draft.copy_json = None  # its facts changed: encoded again when stored
             known[importer] = known.get(importer, 0) + 1
 
 
@@ -305,16 +306,18 @@ def run_intake(
     ports = PortIndex()
     problems: list[dict[str, str]] = list(run.problems) if resume else []
     try:
-        # Parsed in file order; the next files in a process of their own while this one is stored.
-        for name, result in parsed_files(payloads, fmt=run.format, register=register):
-            _store_file(run, name, result, counts, totals, problems, ports, batch_size)
-            if progress:
-                progress(run)
-            if not connection.force_debug_cursor:
-                # With DEBUG on, Django keeps the last 9,000 queries' SQL (each batch's IN lists run to
-                # tens of kilobytes): a long run grew by ~100 MiB. A test capturing queries sets
-                # force_debug_cursor, and its log is left alone.
-                reset_queries()
+        # Parsed in file order; the next files in a process of their own while this one is stored; the
+        # tables re-analysed as they grow on a connection of their own, beside the next batch.
+        with statistics_kept_aside():
+            for name, result in parsed_files(payloads, fmt=run.format, register=register):
+                _store_file(run, name, result, counts, totals, problems, ports, batch_size)
+                if progress:
+                    progress(run)
+                if not connection.force_debug_cursor:
+                    # With DEBUG on, Django keeps the last 9,000 queries' SQL (each batch's IN lists run
+                    # to tens of kilobytes): a long run grew by ~100 MiB. A test capturing queries sets
+                    # force_debug_cursor, and its log is left alone.
+                    reset_queries()
     except DATABASE_UNAVAILABLE:
         # The database went away (a restart, a fail-over): the run is not at fault. It stays "running"
         # so that the task's retry runs it again from its first file, storing only what it had not.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from apps.intake.bulk import bulk_insert_rows
+from apps.intake.bulk import Encoded, bulk_insert_rows, plain_value
 from apps.intake.identity import link_batch
 from apps.intake.models import (
     DataSource,
@@ -315,7 +315,14 @@ def resolve_entities(rows: list[dict[str, Any]], subject_ids: list[int]) -> None
     link_batch(
         subject_ids,
         [
-            (pk, row["kind"], row["facts"], row["details"], row["source_id"], row["external_id"])
+            (
+                pk,
+                row["kind"],
+                plain_value(row["facts"]),
+                plain_value(row["details"]),
+                row["source_id"],
+                row["external_id"],
+            )
             for row, pk in zip(rows, subject_ids, strict=True)
             if row["status"] != Subject.Status.SUPERSEDED and row["kind"] in LINKED_KINDS
         ],
@@ -362,6 +369,10 @@ def subject_row(
     """The ``Subject`` row of one draft, as ``bulk_insert_rows`` takes it (a message's subject, or a
     reference subject with no message)."""
     port = ports.get(draft.port_code)
+    facts: Any = draft.facts
+    details: Any = draft.details
+    if draft.copy_json is not None:  # encoded in the parsing process
+        facts, details = Encoded(facts, draft.copy_json[0]), Encoded(details, draft.copy_json[1])
     return {
         "kind": draft.kind,
         "source_id": source.pk,
@@ -373,8 +384,8 @@ def subject_row(
         "title": draft.title[:300],
         "port_id": port.pk if port else None,
         "arrival_at": draft.arrival_at,
-        "facts": draft.facts,
-        "details": draft.details,
+        "facts": facts,
+        "details": details,
         "received_at": now,
         "masked_at": None,
     }

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from apps.intake.bulk import bulk_insert_rows
+from apps.intake.bulk import Encoded, bulk_insert_rows, json_copy_text
 from apps.intake.models import Subject
 from tests.factories import DataSourceFactory
 
@@ -21,3 +21,20 @@ def test_awkward_values_survive_the_bulk_path(world):
     assert stored.title == awkward
     assert stored.facts == facts
     assert stored.received_at == now and stored.arrival_at is None and stored.version == 1
+
+
+def test_json_encoded_beforehand_is_stored_as_its_value(world):
+    """A JSON column's COPY text made elsewhere (the parsing process) is written as it is on PostgreSQL,
+    and the value itself is stored elsewhere: either way the row holds the value."""
+    source = DataSourceFactory(owner_agency=world.customs)
+    awkward = 'tab\there, new\nline, back\\slash, quote " and \\N, é'
+    facts = {"goods_description": awkward, "hs_codes": ["0901"], "paid_cash": True, "value": None}
+    details = {"lines": [{"text": awkward}]}
+    [pk] = bulk_insert_rows(
+        Subject,
+        [{"kind": "consignment", "source_id": source.pk, "owner_agency_id": world.customs.pk, "external_id": "x",
+          "title": "t", "facts": Encoded(facts, json_copy_text(facts)),
+          "details": Encoded(details, json_copy_text(details)), "received_at": timezone.now()}],
+    )  # fmt: skip
+    stored = Subject.objects.get(pk=pk)
+    assert stored.facts == facts and stored.details == details

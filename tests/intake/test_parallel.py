@@ -131,3 +131,36 @@ def test_the_parsing_process_normalises_as_storing_would(settings):
     assert made == expected and any(made)
     assert all(m.records == [] for r in ahead for m in r.messages)
     assert all(m.drafts is None and m.records for r in alone for m in r.messages)
+
+
+def test_the_parsing_process_encodes_the_json_columns_as_storing_would(settings):
+    """The drafts cross back with their facts and details already in COPY text (what
+    ``bulk_insert_rows`` would write for them), those of the subjects they link to too."""
+    from apps.intake.bulk import json_copy_text
+
+    settings.INTAKE_PARSE_PROCESS = True
+    ahead = [r for _, r in parallel.parsed_files(iter(files()), fmt="declarations-csv", register=False)]
+    drafts = [d for r in ahead for m in r.messages for d in m.drafts]
+    linked = [other for d in drafts for other, _, _ in d.links]
+    assert drafts and linked
+    for draft in drafts + linked:
+        assert draft.copy_json == (json_copy_text(draft.facts), json_copy_text(draft.details))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_facts_changed_when_stored_are_stored_changed_with_the_parsing_process(world, settings):
+    """A consignment's count of its importer's earlier declarations is set when it is stored, after the
+    parsing process encoded its facts: what is stored is the same as without that process."""
+
+    def stored(in_a_process: bool, name: str) -> dict[str, dict]:
+        settings.INTAKE_PARSE_PROCESS = in_a_process
+        source = DataSourceFactory(owner_agency=world.customs, kind=SourceKind.DECLARATION, name=name)
+        run = services.start_run(
+            actor=None, source=source, files=[n for n, _ in files()], fmt="declarations-csv"
+        )
+        services.run_intake(run, files())
+        return {s.external_id: s.facts for s in Subject.objects.filter(source=source, kind="consignment")}
+
+    alone, ahead = stored(False, "One after the other"), stored(True, "In a process")
+    assert ahead == alone and len(ahead) == 19
+    assert {f["importer_previous_declarations"] for f in ahead.values()} == set(range(7))

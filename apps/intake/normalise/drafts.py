@@ -30,6 +30,9 @@ class SubjectDraft:
     keys: list[str] = field(default_factory=list)
     links: list[tuple[SubjectDraft, str, str]] = field(default_factory=list)  # (other, kind, reason)
     label: tuple[bool, int] | None = None  # (finding, severity) of imported history
+    # ``facts`` and ``details`` already in COPY text (``apps.intake.bulk.json_copy_text``), made in the
+    # parsing process (``apps.intake.parallel``); whoever changes either after that sets this to None.
+    copy_json: tuple[str, str] | None = None
 
 
 #: The secret a parsing process was handed by the process it parses for (``use_key_secret``).
