@@ -54,7 +54,7 @@ class DisclosureBase:
 
     @cached_property
     def knows_random_control(self) -> bool:
-        """Whether the viewer may be told if this target was drawn by chance (``tells_random_control``)."""
+        """Whether the viewer may be told if this target was drawn by chance (``random_control_told_to``)."""
         return random_control_told_to(None if self.briefing_only else self.agency_id, self.target)
 
     @property
