@@ -136,3 +136,15 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+async def worker_connections_closed():
+    """For tests that run the ASGI application or its consumers: their database work runs on asgiref's
+    worker threads, whose connections would outlive the test and keep the test database from being
+    dropped at the end of the run. Closed after the test."""
+    yield
+    from channels.db import database_sync_to_async
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()

@@ -8,17 +8,8 @@ from typing import Any
 import pytest
 from asgiref.sync import SyncToAsync
 from asgiref.testing import ApplicationCommunicator
-from channels.db import database_sync_to_async
-from django.db import connections
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-async def _give_back_connections():
-    """The request's database work runs on a worker thread whose connection would outlive the test."""
-    yield
-    await database_sync_to_async(connections.close_all)()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker_connections_closed")]
 
 
 async def serve(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, dict, bytes]:

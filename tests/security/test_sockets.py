@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
-from django.db import connections
 
 from apps.agencies.operations import membership_of
 from apps.live import watch
@@ -24,7 +23,7 @@ from apps.targeting.models import JointOperation, Target
 from tests.live.conftest import Socket, session_for
 from tests.security.seed import MISSING_ID, SENTINELS, World, build_world
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker_connections_closed")]
 db = database_sync_to_async
 
 
@@ -37,14 +36,6 @@ def live_world(settings, tmp_path) -> World:
     yield build_world()
     channel_layers.backends.clear()
     watch.clear_shared_checks()
-
-
-@pytest.fixture(autouse=True)
-async def _give_back_connections():
-    """The consumers' database work runs on asgiref's worker thread, whose connection would outlive the
-    test and keep the test database from being dropped at the end of the run."""
-    yield
-    await db(connections.close_all)()
 
 
 def _refusals(world: World) -> list[tuple[str, str]]:
