@@ -47,12 +47,14 @@ def _fresh_screening_cache():
     clear_cache()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stored_lists(django_db_setup, django_db_blocker, data_dir: Path):
-    """UN and OFAC imported once per session into lists of a 'SANC' agency, lists removed at the end.
+    """UN and OFAC imported once per module into lists of a 'SANC' agency, lists removed at its end.
 
     Committed outside the tests' transactions (the full imports take seconds); tests must not change
-    these lists: tests that re-import or edit make their own.
+    these lists: tests that re-import or edit make their own. Per module, not per session: the engine
+    screens every active list, so a later file on the same worker would otherwise find these lists'
+    real entries (Viktor Bout is on both) beside its own and count two hits where it made one.
     """
     from types import SimpleNamespace
 
