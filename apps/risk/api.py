@@ -20,6 +20,7 @@ from apps.intake.models import SubjectKind
 from apps.risk import backtest as lab
 from apps.risk import services
 from apps.risk.models import Assessment, Backtest, Hit, Rule, RuleTransition, RuleVersion, risk_area_choices
+from apps.risk.random_control import random_control_agency, random_control_told_to
 
 
 def _raise(error: DjangoValidationError) -> None:
@@ -163,9 +164,19 @@ class HitSerializer(serializers.ModelSerializer):
 class AssessmentSerializer(serializers.ModelSerializer):
     hits = HitSerializer(many=True, read_only=True)
     explanation = serializers.SerializerMethodField()
+    random_control = serializers.SerializerMethodField(
+        help_text="Drawn for random control; null unless your agency owns the subject (the owner's floor "
+        "alone is told which subjects were drawn by chance)."
+    )
 
     def get_explanation(self, obj: Assessment) -> dict:
         return services.explanation_for(self.context["request"].user, obj)
+
+    def get_random_control(self, obj: Assessment) -> bool | None:
+        viewer = self.context["request"].user
+        if not random_control_told_to(random_control_agency(viewer), obj.subject):
+            return None
+        return obj.random_control
 
     class Meta:
         model = Assessment
@@ -176,7 +187,12 @@ class AssessmentSerializer(serializers.ModelSerializer):
 class AssessmentViewSet(ScopedReadOnlyViewSet):
     """Assessments of subjects you may see; filter with ``?subject=<id>``."""
 
-    queryset = Assessment.objects.prefetch_related("hits__rule_version").order_by("-created_at", "-pk")
+    # The subject comes along: each row's explanation and random draw are disclosed by its owner and masking.
+    queryset = (
+        Assessment.objects.select_related("subject")
+        .prefetch_related("hits__rule_version")
+        .order_by("-created_at", "-pk")
+    )
     serializer_class = AssessmentSerializer
     operations = {"*": "rule.view"}
     filterset_fields = {"channel": ["exact"], "risk_area": ["exact"], "nominated": ["exact"],

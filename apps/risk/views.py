@@ -32,6 +32,7 @@ from apps.risk.conditions import ConditionError, parse
 from apps.risk.fields import CATALOGUE
 from apps.risk.forms import BacktestForm, ParseForm, RuleForm, RuleMoveForm
 from apps.risk.models import Backtest, RuleState, risk_area_choices
+from apps.risk.random_control import told_of_assessment_draw
 
 
 def _errors_to_form(form: Any, error: ValidationError) -> None:
@@ -273,6 +274,7 @@ def assessment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "live_target": any(t.state not in FINAL_STATES for t in flow.came_of(assessment, targets)),
         "may_open_subject": can(request.user, "subject.view"),
         "explanation": explanation,
+        "random_control": told_of_assessment_draw(request.user, assessment),
         "groups": groups,
         "others": [c for c in components if c["kind"] not in {"rule", "watchlist", "model"}],
         "hits": assessment.hits.select_related("rule", "rule_version"),
@@ -306,6 +308,7 @@ def assessments(request: AuthedRequest) -> HttpResponse:
                 # The targets that came of it first, then any other on the subject (what "targeted" means).
                 "targets": (came + [t for t in theirs if t not in came])[:3],
                 "live": any(t.state not in FINAL_STATES for t in theirs),
+                "random_control": told_of_assessment_draw(request.user, a),
             }
         )
     note_results(request, len(rows))

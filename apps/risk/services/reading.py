@@ -11,6 +11,7 @@ from django.db.models.functions import Cast, Concat
 from apps.agencies.operations import check
 from apps.agencies.scoping import get_object_for
 from apps.risk.models import Assessment, Hit, Rule
+from apps.risk.random_control import told_of_assessment_draw
 
 
 def visible_rules(actor: User) -> QuerySet[Rule]:
@@ -69,11 +70,15 @@ def recent_hits(rule: Rule, actor: User, limit: int = 20) -> QuerySet[Hit]:
 
 def explanation_for(user: Any, assessment: Assessment) -> dict[str, Any]:
     """The assessment's explanation as ``user`` may see it: matches on watchlists the user's agency may
-    not see are left out (every page and the API draw explanations through this)."""
+    not see are left out, and the random draw is told only to whom ``told_of_assessment_draw`` tells
+    (every page and the API draw explanations through this)."""
     from apps.compliance.masking import masked_explanation, subject_is_masked
     from apps.watchlists.screening import visible_components
 
     explanation = dict(assessment.explanation or {})
+    if not told_of_assessment_draw(user, assessment):
+        # The draw and the share say whether it was drawn (draw < share): neither is shown.
+        explanation.pop("random_control", None)
     for key in ("components", "shadow"):
         if key in explanation:
             explanation[key] = visible_components(user, explanation[key])

@@ -33,11 +33,11 @@ words he reads, the joint operation), ``reasons``, ``history``, ``holds`` and ``
 puts them together in ``Disclosure`` and holds ``disclose``, the one function every renderer asks.
 """
 
+from apps.risk.random_control import random_control_agency
 from apps.targeting.disclosure.base import BRIEFING_FACTS
 from apps.targeting.disclosure.decision import (
     Disclosure,
     disclose,
-    random_control_agency,
     reads_briefing_only,
     shows_random_control,
 )

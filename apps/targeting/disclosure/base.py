@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from apps.risk.random_control import random_control_told_to
 from apps.targeting.masking import SubjectView, subject_view
 
 #: Subject facts that help an officer find and examine the goods or the person; anything else stays
@@ -26,15 +27,6 @@ BRIEFING_FACTS = {
     "bags_count": "Bags",
     "seat": "Seat",
 }
-
-
-def random_control_told_to(agency_id: int | None, target: Any) -> bool:
-    """Whether a viewer of ``agency_id`` (``None``: an officer who reads briefings only, or no agency)
-    may be told whether ``target`` was drawn for random control: only the owner agency's own people on
-    the floor. The draw measures the centre's selection; whoever examines or acts on the target (the
-    officer at the port, a partner agency the target is shared with) must treat it as a risk target,
-    or the measured rates say how targets chosen by chance are examined, not what they carry."""
-    return agency_id is not None and agency_id == target.owner_agency_id
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 
 from apps.agencies.operations import membership_of
 from apps.agencies.roles import PORT_BOUND_ROLES
-from apps.targeting.disclosure.base import random_control_told_to
+from apps.risk.random_control import random_control_told_to
 from apps.targeting.disclosure.history import HistoryPart
 from apps.targeting.disclosure.holds import HoldsPart
 from apps.targeting.disclosure.reasons import ReasonsPart
@@ -27,15 +27,6 @@ def reads_briefing_only(viewer: Any) -> bool:
     boards that show no single target's disclosure still hide random control and reasons from him."""
     membership = membership_of(viewer)
     return membership is not None and membership.role in PORT_BOUND_ROLES
-
-
-def random_control_agency(viewer: Any) -> int | None:
-    """For lists and boards, which show no single target's disclosure: the agency whose targets'
-    random-control draws ``viewer`` may be told of (``base.random_control_told_to``), or ``None``."""
-    if reads_briefing_only(viewer):
-        return None
-    membership = membership_of(viewer)
-    return membership.agency_id if membership is not None else None
 
 
 def shows_random_control(agency_id: int | None, target: Any) -> bool:
