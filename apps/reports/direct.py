@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from apps.reports.breakdowns import area_rows, capacity_use, day_rows, workload_rows
 from apps.reports.measures import DECISION_STATES, FINDING_OUTCOMES, S, subject_figures
-from apps.reports.scope import _ratio, targets
+from apps.reports.scope import _ratio, drawn_q, targets
 from apps.reports.slicing import Slice, optional_model
 from apps.targeting.models import Transition, decision_due_expression
 
@@ -90,7 +90,7 @@ def examination_figures(user: Any, s: Slice) -> dict[str, Any]:
         )
         return dict.fromkeys(keys)
     finding = Q(outcome__in=FINDING_OUTCOMES)
-    random = Q(target__random_control=True)
+    random = drawn_q(user, "target__")
     sums = results.aggregate(
         n=Count("pk"),
         f=Count("pk", filter=finding),

@@ -40,7 +40,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 # The page's tables, read by the report's services as ``measures.<table>`` beside the figures.
@@ -59,6 +59,7 @@ from apps.reports.definitions import MEASURES
 from apps.reports.onepass import PeriodScan, page_scan
 from apps.reports.scope import (
     DAILY_SUMS,
+    DRAWN,
     _ratio,
     daily_stats,
     exam_groups,
@@ -127,7 +128,10 @@ def subject_figures(user: Any, s: Slice, sums: dict[str, Any] | None = None) -> 
     if not s.subject_level:
         return {"arrivals": None, "assessed": None, "released_share": None, "release_hours_untargeted": None}
     if sums is None:
-        sums = daily_stats(user, s).aggregate(**{name: Sum(name) for name in DAILY_SUMS})
+        # Summed under other names: an aggregate named as the annotation it sums would replace it.
+        scoped = daily_stats(user, s).annotate(**{DRAWN: F(DRAWN)})
+        summed = scoped.aggregate(**{f"{name}_sum": Sum(name) for name in DAILY_SUMS})
+        sums = {name: summed[f"{name}_sum"] for name in DAILY_SUMS}
     arrivals = sums["arrivals"] or 0
     untargeted = arrivals - (sums["targeted"] or 0)
     seconds = sums["release_seconds"] or 0.0
@@ -135,7 +139,7 @@ def subject_figures(user: Any, s: Slice, sums: dict[str, Any] | None = None) -> 
     return {
         "arrivals": arrivals,
         "assessed": sums["assessed"] or 0,
-        "random_control_assessed": sums["random_control"] or 0,
+        "random_control_assessed": sums[DRAWN] or 0,
         "arrived": arrived,
         "held": held,
         "released": released,
@@ -204,8 +208,8 @@ def examination_figures(
         return dict.fromkeys(keys)
     n = sum(g["n"] for g in groups)
     f = sum(g["f"] for g in groups)
-    n_random = sum(g["n"] for g in groups if g["random_control"])
-    f_random = sum(g["f"] for g in groups if g["random_control"])
+    n_random = sum(g["n"] for g in groups if g[DRAWN])
+    f_random = sum(g["f"] for g in groups if g[DRAWN])
     released = sum(g["released"] for g in groups)
     out = {
         "examinations": n,

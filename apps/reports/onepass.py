@@ -32,11 +32,11 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
-from django.db.models import Field
+from django.db.models import F, Field
 from django.utils import timezone
 
 from apps.reports.models import DailyStat, TargetStat
-from apps.reports.scope import DAILY_SUMS, daily_stats, target_stats
+from apps.reports.scope import DAILY_SUMS, DRAWN, daily_stats, target_stats
 from apps.reports.slicing import Slice, optional_model
 
 _COUNTS = "CAST(SUM({}) AS bigint)"  # a sum of counts is a count (PostgreSQL would answer a numeric)
@@ -83,7 +83,7 @@ class _Set:
 
 
 _EXAM_SETS = {
-    "selection": _Set(("random_control",), ("n", "f", "revenue", "seized", "release", "released")),
+    "selection": _Set((DRAWN,), ("n", "f", "revenue", "seized", "release", "released")),
     "day": _Set(("exam_day",), ("n", "f")),  # the trend
     "port": _Set(("port_id", "method"), ("n",)),  # port workload
     "officer": _Set(("officer_id",), ("n", "f", "hours")),  # officer workload
@@ -95,7 +95,7 @@ _NOMINATION_SETS = {
 }
 #: The columns of the target summary the passes read: the scope is compiled once, selecting these.
 _COLUMNS = (
-    "exam_day", "method", "officer_id", "port_id", "random_control", "risk_area", "finding", "revenue",
+    "exam_day", "method", "officer_id", "port_id", DRAWN, "risk_area", "finding", "revenue",
     "seized_value", "release_hours", "exam_hours", "result_id", "nominated_day", "state", "decision_hours",
     "dispatch_hours", "result_hours", "missed_day", "decision_due", "breached",
 )  # fmt: skip
@@ -130,7 +130,7 @@ def page_scan(
     now = now or timezone.now()
     before = s.previous()
     current, previous = PeriodScan(), PeriodScan()
-    scoped = target_stats(user, s).order_by().values(*_COLUMNS)
+    scoped = target_stats(user, s).order_by().annotate(**{DRAWN: F(DRAWN)}).values(*_COLUMNS)
     rows = scoped.query.sql_with_params()  # the scope, composed once for every statement below
     if optional_model("frontline", "ExaminationResult") is not None:
         _scan_exams(
@@ -302,7 +302,8 @@ def _branch(
 
 def _typed_null(key: str) -> str:
     """NULL of the key's own column type (PostgreSQL types a bare NULL in a UNION as text)."""
-    return f"CAST(NULL AS {TargetStat._meta.get_field(key).db_type(connection)})"
+    column = "random_control" if key == DRAWN else key  # the alias has the type of the column it reads
+    return f"CAST(NULL AS {TargetStat._meta.get_field(column).db_type(connection)})"
 
 
 def _sum_type(expr: str, roll: str) -> str:
@@ -378,7 +379,11 @@ def _scan_days(user: Any, s: Slice, before: Slice, current: PeriodScan, previous
     # The scope's SQL wrapped (as the target summary's): the ORM's eight ``Sum`` annotations cost more
     # to compose than the statement takes to run.
     inner, inner_params = (
-        daily_stats(user, both).order_by().values("day", "channel", *DAILY_SUMS).query.sql_with_params()
+        daily_stats(user, both)
+        .order_by()
+        .annotate(**{DRAWN: F(DRAWN)})
+        .values("day", "channel", *DAILY_SUMS)
+        .query.sql_with_params()
     )
     sql = f"SELECT day, channel, {', '.join(f'SUM({n})' for n in DAILY_SUMS)} FROM ({inner}) t GROUP BY day, channel"
     convert = _field_converters(DailyStat, ["day", "channel", *DAILY_SUMS])

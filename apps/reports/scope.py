@@ -3,17 +3,59 @@ them that the figures and the page's tables share.
 
 :func:`targets` reads the operational targets (the direct reference and the effectiveness tables count
 from it); :func:`target_stats` and :func:`daily_stats` read the summary tables the page counts from.
+
+Random control is counted only where the viewer may be told of the draw: every scoped row carries the
+alias ``drawn`` (:data:`DRAWN`), true for a target drawn by chance that the viewer's agency owns (the
+disclosure's rule, ``random_control_told_to``), and every figure reads it, never the ``random_control``
+column. A partner agency sees a shared target as a risk target on its pages; its reports must not count
+it apart, or a narrow enough slice would name the draw.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    OuterRef,
+    PositiveIntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 
 from apps.reports.models import DailyStat, TargetStat
 from apps.reports.slicing import Slice, optional_model
+from apps.risk.random_control import random_control_agency
 from apps.targeting.models import Target
+
+#: The alias every scoped row carries: drawn for random control, and the viewer may be told so (a
+#: target or its summary row: a boolean; a daily summary row: how many of its subjects were drawn).
+#: Promote it with ``.annotate(drawn=F(DRAWN))`` to group or select by it.
+DRAWN = "drawn"
+
+
+def drawn_q(user: Any, prefix: str = "") -> Q:
+    """Targets (or rows reaching one through ``prefix``, e.g. ``"target__"``) drawn for random control
+    that ``user`` may be told of: those his agency owns (``random_control_told_to``, for a whole table)."""
+    agency = random_control_agency(user)
+    # No agency to be told: a condition no row meets (owner_agency is never null).
+    owner = (
+        {f"{prefix}owner_agency_id": agency}
+        if agency is not None
+        else {f"{prefix}owner_agency__isnull": True}
+    )
+    return Q(**{f"{prefix}random_control": True}, **owner)
+
+
+def _drawn_flag(user: Any) -> Case:
+    return Case(When(drawn_q(user), then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 def _narrowed(qs: QuerySet, s: Slice) -> QuerySet:
@@ -41,7 +83,7 @@ def targets(user: Any, s: Slice) -> QuerySet:
 
     Not narrowed by period: each measure chooses which moment of a target falls in the period.
     """
-    qs = _narrowed(Target.objects.visible_to(user), s)
+    qs = _narrowed(Target.objects.visible_to(user), s).alias(**{DRAWN: _drawn_flag(user)})
     assessment = optional_model("risk", "Assessment")
     if s.channel and assessment is not None:
         latest = assessment.objects.filter(subject_id=OuterRef("subject_id")).order_by("-created_at", "-pk")
@@ -54,7 +96,7 @@ def target_stats(user: Any, s: Slice) -> QuerySet:
 
     Not narrowed by period: each measure chooses which moment of a target falls in the period.
     """
-    qs = _narrowed(TargetStat.objects.visible_to(user), s)
+    qs = _narrowed(TargetStat.objects.visible_to(user), s).alias(**{DRAWN: _drawn_flag(user)})
     if s.channel:
         qs = qs.filter(channel=s.channel)
     return _fired(qs, s)
@@ -79,8 +121,17 @@ def examined(user: Any, s: Slice) -> QuerySet | None:
 
 
 def daily_stats(user: Any, s: Slice) -> QuerySet:
-    """Summary rows of the slice's arrival days, scoped like subjects."""
-    qs = _narrowed(DailyStat.objects.visible_to(user).filter(day__gte=s.start, day__lte=s.end), s)
+    """Summary rows of the slice's arrival days, scoped like subjects; ``drawn`` counts the subjects drawn
+    for random control that the viewer may be told of (those of his agency, as for targets)."""
+    agency = random_control_agency(user)
+    counted = PositiveIntegerField()
+    drawn = (
+        Case(When(owner_agency_id=agency, then=F("random_control")), default=Value(0), output_field=counted)
+        if agency is not None
+        else Value(0, output_field=counted)
+    )
+    scoped = DailyStat.objects.visible_to(user).alias(**{DRAWN: drawn})
+    qs = _narrowed(scoped.filter(day__gte=s.start, day__lte=s.end), s)
     if s.channel:
         qs = qs.filter(channel=s.channel)
     return qs
@@ -91,7 +142,7 @@ DAILY_SUMS = (
     "arrivals",
     "assessed",
     "targeted",
-    "random_control",
+    DRAWN,
     "arrived",
     "released",
     "held",
@@ -134,7 +185,7 @@ def exam_groups(user: Any, s: Slice, *, detail: bool = True) -> list[dict[str, A
     finding = Q(finding=True)
     if not detail:
         # One row of sums (cheaper than grouping), given as the random-control and other groups.
-        random = Q(random_control=True)
+        random = Q(**{DRAWN: True})
         t = rows.aggregate(
             n=Count("pk"),
             f=Count("pk", filter=finding),
@@ -146,15 +197,16 @@ def exam_groups(user: Any, s: Slice, *, detail: bool = True) -> list[dict[str, A
             released=Count("release_hours"),
         )
         return [
-            {"random_control": True, "n": t["n_random"], "f": t["f_random"], "revenue": None, "seized": None,
+            {DRAWN: True, "n": t["n_random"], "f": t["f_random"], "revenue": None, "seized": None,
              "release": None, "released": 0, "hours": None},
-            {"random_control": False, "n": t["n"] - t["n_random"], "f": t["f"] - t["f_random"],
+            {DRAWN: False, "n": t["n"] - t["n_random"], "f": t["f"] - t["f_random"],
              "revenue": t["revenue"], "seized": t["seized"], "release": t["release"], "released": t["released"],
              "hours": None},
         ]  # fmt: skip
     return list(
         rows.order_by()
-        .values("exam_day", "port_id", "method", "risk_area", "officer_id", "random_control")
+        .annotate(**{DRAWN: F(DRAWN)})
+        .values("exam_day", "port_id", "method", "risk_area", "officer_id", DRAWN)
         .annotate(
             n=Count("pk"),
             f=Count("pk", filter=finding),

@@ -33,7 +33,7 @@ from apps.reports.effectiveness.statistics import (
     too_few,
     wilson,
 )
-from apps.reports.scope import targets
+from apps.reports.scope import DRAWN, targets
 from apps.reports.slicing import Slice, optional_model
 
 
@@ -120,7 +120,7 @@ def random_not_examined(user: Any, s: Slice) -> list[MissedDraws]:
     transition = optional_model("targeting", "Transition")
     if transition is None:
         return []
-    draws = targets(user, s).filter(random_control=True, state="missed")
+    draws = targets(user, s).filter(**{DRAWN: True}, state="missed")
     moves = (
         transition.objects.filter(
             target__in=draws.values("pk"), to_state="missed", at__gte=s.since, at__lt=s.until

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from apps.reports.effectiveness.book import Stratum
-from apps.reports.scope import targets
+from apps.reports.scope import drawn_q, targets
 from apps.reports.slicing import Slice, optional_model
 
 
@@ -20,6 +20,9 @@ def feedback(user: Any, s: Slice) -> QuerySet | None:
     qs = model.objects.visible_to(user).filter(
         examined_at__gte=s.since, examined_at__lt=s.until, target__in=targets(user, s).values("pk")
     )
+    # The random baseline counts only the draws the viewer may be told of (see ``scope``); a partner's
+    # view of a drawn target holds no selector's row either: it simply is not counted.
+    qs = qs.filter(~Q(kind="random") | drawn_q(user, "target__"))
     if s.officer_id:
         qs = qs.filter(Q(examination__recorded_by_id=s.officer_id))
     return qs
