@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -184,6 +185,12 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # Tests use a file as well, not Django's default in-memory database: a live server's request
+            # threads and any other thread of a test open connections of their own, and connections to a
+            # shared in-memory database lock whole tables and fail at once ("database table is locked",
+            # no busy timeout) where a file's writers wait for each other, as the embedded mode's do.
+            # One file per process (pytest-xdist's workers, two runs in one checkout), in the temp folder.
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"ratc-test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
