@@ -13,9 +13,10 @@ class TargetAdmin(ScopedModelAdmin):
     list_filter = ["state", "risk_area", "owner_agency"]
     readonly_fields = [f.name for f in Target._meta.fields]
     #: What a target shared with the viewer's agency keeps from it: the subject (from a source it may not
-    #: see), the joint operation (of agencies it is not in) and the reasons (the owner's words) are shown
-    #: on the target page as disclosure allows, never raw here.
-    OWNER_ONLY = ("subject", "operation", "reasons")
+    #: see), the joint operation (of agencies it is not in), the reasons (the owner's words) and whether it
+    #: was drawn for random control (``random_control_told_to``: the owner's floor only) are shown on the
+    #: target page as disclosure allows, never raw here.
+    OWNER_ONLY = ("subject", "operation", "reasons", "random_control")
 
     def has_add_permission(self, request) -> bool:
         return False

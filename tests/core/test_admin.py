@@ -229,3 +229,23 @@ def test_the_demo_administrator_is_an_agency_administrator(client, db):
     assert "Operation Kestrel" not in client.get(_changelist_url(JointOperation)).content.decode()
     sources = client.get(_changelist_url(DataSource)).content.decode()
     assert "Police lookouts" not in sources and "Import declarations" in sources
+
+
+def test_a_shared_target_in_the_admin_does_not_say_it_was_drawn(
+    client, staff_admin, world, other_agencies_rows
+):
+    """The customs administrator sees a police target shared with customs, but not the police's draw."""
+    from apps.targeting.models import Target, TargetShare
+
+    target = other_agencies_rows["target"]
+    Target.objects.filter(pk=target.pk).update(random_control=True)
+    client.force_login(staff_admin)
+    url = _change_url(Target, target.pk)
+    assert client.get(url).status_code != 200  # not shared yet: out of reach
+    TargetShare.objects.create(target=target, agency=world.customs, code="see")
+    page = client.get(url)
+    assert page.status_code == 200 and "field-state" in page.content.decode()
+    assert "field-random_control" not in page.content.decode()
+    # The police's own administrator reads it.
+    client.force_login(_admin_of(member("polad", world.police, Role.ADMINISTRATOR)))
+    assert "field-random_control" in client.get(url).content.decode()
