@@ -1,6 +1,7 @@
 """An analyst loads a PNR file in the browser, follows the intake and opens a traveller's page."""
 
 import pytest
+from playwright.sync_api import expect
 
 from apps.core.demo import DEMO_PASSWORD, ensure_demo_world
 from tests.browser.conftest import sign_in
@@ -34,7 +35,8 @@ def test_upload_follow_progress_and_open_subject(live_server, new_page, screensh
     page.wait_for_url("**kind=traveller**")
     page.wait_for_load_state("networkidle")
     page.locator("#results a").first.click()
-    assert page.locator("h2", has_text="Links").is_visible()
+    # The click starts a navigation; expect() waits for the new page, is_visible() would read the old one.
+    expect(page.locator("h2", has_text="Links")).to_be_visible()
     # One person, one page: the records it merges, and the booking among the trip's facts.
     assert page.locator("h2", has_text="Records of this").is_visible()
     assert page.locator("h3", has_text="Booking").first.is_visible()

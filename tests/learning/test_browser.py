@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from apps.agencies.roles import Role
 from apps.learning import services
@@ -46,8 +47,9 @@ def test_risk_manager_sees_versions_metrics_drift_and_training(
     assert page.locator("[data-testid=versions] tbody tr").count() == 2
     screenshot(page, "learning-models")
     page.locator("a", has_text="v2").first.click()
-    assert page.locator("[data-testid=drift-warning]").is_visible()
-    assert page.locator("button", has_text="Roll back to v1").is_visible()
+    # The click starts a navigation; expect() waits for the new page, is_visible() would read the old one.
+    expect(page.locator("[data-testid=drift-warning]")).to_be_visible()
+    expect(page.locator("button", has_text="Roll back to v1")).to_be_visible()
     screenshot(page, "learning-model-detail")
     page.goto(f"{live_server.url}/model/training/{running.pk}/")
     assert page.locator("text=46%").is_visible()

@@ -6,6 +6,7 @@ Screenshots go to ``artifacts/screenshots/watchlists-*.png`` for a person to loo
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from apps.agencies.roles import Role
 from apps.watchlists.services import import_path
@@ -46,7 +47,8 @@ def test_risk_manager_walks_through_the_watchlist_pages(site, new_page, screensh
     )
     screenshot(page, "watchlists-detail")
     page.locator("#results a").first.click()
-    assert page.locator("text=Names (").is_visible()
+    # The click starts a navigation; expect() waits for the new page, is_visible() would read the old one.
+    expect(page.locator("text=Names (")).to_be_visible()
     screenshot(page, "watchlists-entry")
     page.goto(f"{url}/watchlists/imports/{un.imports.first().pk}/")
     assert page.locator("[role=progressbar]").get_attribute("aria-valuenow") == "100"
