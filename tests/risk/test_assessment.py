@@ -214,6 +214,8 @@ def test_random_control_is_reproducible_and_kept_apart(subject_maker, world):
     target = Target.objects.get()
     assert target.random_control and target.reasons[-1]["kind"] == "random"
     assert target.risk_area == "revenue"
+    # Queued as a target at the nomination threshold, not at its score of 0 (the bottom of every queue).
+    assert target.priority == RiskSettings.objects.get().nomination_threshold == 60
     assert only(subject).random_control  # re-assessment: the same draw
     assert random_draw(subject.pk, "salt") == random_draw(subject.pk, "salt")
     assert random_draw(subject.pk, "salt") != random_draw(subject.pk, "other salt")

@@ -32,7 +32,7 @@ def nominate_from(assessment: Assessment, *, above: bool) -> None:
                 subject=assessment.subject,
                 risk_area=area,
                 reasons=reasons,
-                priority=max(0, min(100, round(assessment.score))),
+                priority=_priority(assessment, above=above),
                 score=assessment.score,
                 by_engine=True,
                 random_control=assessment.random_control,
@@ -57,6 +57,21 @@ def nominate_from(assessment: Assessment, *, above: bool) -> None:
     )
 
 
+def _priority(assessment: Assessment, *, above: bool) -> int:
+    """The score as a priority (0-100); a subject drawn below the threshold enters at the threshold's.
+
+    A draw is worked like a risk target: at its score (often 0) it would sink to the bottom of every
+    queue, where it is left undecided until the conveyance has gone (the measured rate then describes
+    what was easy to reach, not what arrives), and a priority no risk target can have would tell whoever
+    may not be told that it was drawn.
+    """
+    priority = assessment.score
+    if not above and assessment.random_control:
+        thresholds = assessment.explanation.get("thresholds") or {}
+        priority = max(priority, float(thresholds.get("nomination") or 0))
+    return max(0, min(100, round(priority)))
+
+
 def _reasons(assessment: Assessment) -> list[dict[str, Any]]:
     """The target's reasons: the counting components as the engine explained them, and the draw."""
     explanation = assessment.explanation
@@ -65,7 +80,7 @@ def _reasons(assessment: Assessment) -> list[dict[str, Any]]:
             "kind": c["kind"] if c["kind"] in {"rule", "watchlist", "model"} else "rule",
             "text": c["explanation"],
             "ref": c["ref"],
-            # What an officer (or anyone who may not read the rule or model) is told instead.
+            # What anyone who may not read the rule or model is told instead.
             "plain": c.get("plain") or "",
             # Which list matched, so that target pages can withhold it from agencies that may
             # not see that list (apps.targeting.masking.reasons_view).
