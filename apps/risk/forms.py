@@ -48,9 +48,10 @@ class RuleForm(forms.Form):
     officer_text = forms.CharField(
         max_length=300,
         required=False,
-        label="What the officer is told",
-        help_text="Plain words for the port when the rule fires — never the condition or a watched "
-        "identifier. Empty: “Matches the targeting profile <name>”.",
+        label="Plain words for those who may not read the rule",
+        help_text="What a partner agency's analyst and the dispatcher read when the rule fires — never the "
+        "condition or a watched identifier. Empty: “Matches the targeting profile <name>”. The officer at "
+        "the port reads no reasons, only the instruction the dispatcher sends.",
     )
     note = forms.CharField(max_length=300, required=False, label="What changes in this version")
 

@@ -55,8 +55,9 @@ class Rule(AgencyOwned):
     officer_text = models.CharField(
         max_length=300,
         blank=True,
-        help_text="What a frontline officer (and anyone who may not read the rule) is told when it fires: "
-        "plain words, never the condition or an identifier it watches. Empty: the rule's name.",
+        help_text="What anyone who may not read the rule (a partner agency's analyst, the dispatcher writing "
+        "the port's instruction) is told when it fires: plain words, never the condition or an identifier it "
+        "watches. Empty: the rule's name. Frontline officers are told no reasons, only the instruction.",
     )
     state = models.CharField(max_length=10, choices=RuleState.choices, default=RuleState.DRAFT, db_index=True)
     live_version = models.ForeignKey(

@@ -199,7 +199,7 @@ def _component(rule: LiveRule, matched: dict[str, Any]) -> Component:
         label=f"{rule.name} (v{version.number})",
         scope="port" if rule.ports else "national",
         explanation=f"Rule “{rule.name}” v{version.number} ({scope}) matched: {version.text}",
-        # The condition names what is watched (``importer_id in (...)``): officers read this instead.
+        # The condition names what is watched (``importer_id in (...)``): who may not read it reads this.
         plain=Rule.plain_line(rule.name, rule.officer_text),
         shadow=rule.shadow,
         details={

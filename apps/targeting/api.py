@@ -119,8 +119,8 @@ class TargetSerializer(serializers.ModelSerializer):
         return obj.urgency_now()
 
     def get_score(self, obj: Target) -> float | None:
-        """The engine's score: model jargon to an officer at the port, who reads the briefing only."""
-        return None if disclose(self._user(), obj).briefing_only else obj.score
+        """The engine's score, null to whoever may not be told of random control (``Disclosure.score``)."""
+        return disclose(self._user(), obj).score
 
     def get_random_control(self, obj: Target) -> bool | None:
         """Told only to the owner agency's floor (``disclosure``): null to the officer at the port and to a

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from apps.frontline import services as frontline
 from apps.targeting import services
 from apps.targeting.models import Target
 
@@ -21,16 +22,24 @@ REASONS = [
 TELLS = re.compile(r"random|by chance", re.IGNORECASE)
 
 
-@pytest.fixture
-def drawn(make_instruction):
-    instruction = make_instruction(random_control=True, by_engine=True, reasons=REASONS)
-    # The engine's nomination line says why it was drawn; the officer never reads it.
+def _dispatched(make_instruction, **target):
+    """A target dispatched as the dispatcher sends it without writing: with ``default_instruction``."""
+    instruction = make_instruction(by_engine=True, risk_area="narcotics", **target)
+    supervisor = instruction.dispatched_by
+    instruction.instruction = services.default_instruction(instruction.target, supervisor)
+    instruction.save(update_fields=["instruction"])
     return instruction
 
 
 @pytest.fixture
+def drawn(make_instruction):
+    """A pure draw: nothing fired, only the engine's line that it was drawn (which the officer never reads)."""
+    return _dispatched(make_instruction, random_control=True, reasons=REASONS[1:])
+
+
+@pytest.fixture
 def risk(make_instruction):
-    return make_instruction(by_engine=True, reasons=REASONS[:1])
+    return _dispatched(make_instruction, reasons=REASONS[:1])
 
 
 def _tells(text: str) -> list[str]:
@@ -39,14 +48,16 @@ def _tells(text: str) -> list[str]:
 
 def test_the_tablet_page_reads_the_same_for_random_control_and_risk(client_for, port_officer, drawn, risk):
     client = client_for(port_officer)
-    pages = {}
+    briefs = {}
     for name, instruction in (("drawn", drawn), ("risk", risk)):
         body = client.get(reverse("frontline:instruction", args=[instruction.pk])).content.decode()
         assert _tells(body) == [], name
-        assert "Reefer consignments from this route." in body
-        # Same number of reasons withheld (none: a random draw is not even counted as a hidden reason).
-        assert "further reason" not in body
-        pages[name] = body
+        # No reason, not even the rule's plain line, and no count of withheld ones: a draw has none.
+        assert "Reefer consignments from this route." not in body and "further reason" not in body, name
+        assert "Look for concealed drugs" in body, name
+        brief = frontline.briefing(port_officer, instruction)
+        briefs[name] = (brief.risk_area, brief.method, brief.look_for, brief.subject_kind, brief.facts)
+    assert briefs["drawn"] == briefs["risk"]
     home = client.get(reverse("frontline:home") + "?shift=all").content.decode()
     assert _tells(home) == []
 
@@ -56,7 +67,7 @@ def test_the_apis_an_officer_reads_do_not_say_random_control(client_for, port_of
     target = drawn.target
     data = client.get(reverse("target-detail", args=[target.pk])).json()
     assert data["random_control"] is None
-    assert [r["kind"] for r in data["reasons"]] == ["rule"]
+    assert data["reasons"] == []
     listed = client.get(reverse("target-list")).json()["results"]
     assert [t["random_control"] for t in listed] == [None]
     for url in (
@@ -77,10 +88,10 @@ def test_the_targeting_pages_an_officer_opens_do_not_say_random_control(client_f
         assert _tells(answer.content.decode()) == [], url
 
 
-def test_the_default_instruction_does_not_say_random_control(customs_supervisor, drawn):
+def test_the_default_instruction_does_not_say_random_control(customs_supervisor, drawn, risk):
     target = Target.objects.select_related("port", "subject").get(pk=drawn.target.pk)
     text = services.default_instruction(target, customs_supervisor)
-    assert _tells(text) == [] and "Reefer consignments from this route." in text
+    assert _tells(text) == [] and text == services.default_instruction(risk.target, customs_supervisor)
 
 
 def test_a_supervisor_does_see_it(client_for, customs_supervisor, drawn):

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.frontline import services
@@ -202,18 +203,22 @@ def test_the_officer_sees_his_ports_instructions_by_arrival(make_instruction, po
     assert [i.pk for i in services.open_instructions(port_officer)] == [early.pk, late.pk]
 
 
-def test_the_briefing_withholds_watchlist_and_random_reasons(make_instruction, port_officer):
+def test_the_briefing_tells_the_instruction_and_no_reason(make_instruction, port_officer, client_for):
     found = make_instruction(
         reasons=[
-            {"kind": "rule", "text": "Cocaine route, new consignee", "ref": "rule:1@v1"},
+            {"kind": "rule", "text": "Cocaine route, new consignee", "ref": "rule:1@v1",
+             "plain": "Cocaine route, new consignee"},
             {"kind": "watchlist", "text": "Consignee IVANOV on police list", "ref": "watchlist-entry:9"},
             {"kind": "random", "text": "Selected by chance", "ref": "random:1"},
         ]
-    )
+    )  # fmt: skip
     brief = services.briefing(port_officer, found)
-    assert brief.reasons == ["Cocaine route, new consignee"]
-    assert brief.withheld == 1
+    assert brief.look_for == found.instruction
     assert ("Container", "MSCU1234567") in brief.facts
+    page = client_for(port_officer).get(reverse("frontline:instruction", args=[found.pk])).content.decode()
+    assert "check the reefer" in page
+    for said in ("Cocaine route", "IVANOV", "by chance", "further reason"):
+        assert said not in page
 
 
 def test_current_shift_follows_the_port_clock(world):

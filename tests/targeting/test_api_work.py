@@ -343,7 +343,7 @@ def _outcome(proposal: DispatchProposal) -> tuple[Any, ...]:
         instruction = Instruction.objects.get(target=target)
         rows.append((target.state, target.version, instruction.method == row["method"], instruction.shift,
                      instruction.proposal_id == proposal.pk,
-                     instruction.instruction == f"{target.get_risk_area_display()} risk."))  # fmt: skip
+                     instruction.instruction == services.default_instruction(target, proposal.accepted_by)))  # fmt: skip
     return proposal.accepted_by.username, sorted(rows)
 
 

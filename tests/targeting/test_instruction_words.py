@@ -27,13 +27,14 @@ from apps.risk import providers
 from apps.risk.models import RiskSettings, Rule
 from apps.risk.services import assess_subjects
 from apps.targeting import services
-from apps.targeting.models import HandlingCode, Instruction, Target, TargetShare
+from apps.targeting.models import EXAMINATION_FOCUS, HandlingCode, Instruction, Target, TargetShare
 from tests.factories import DataSourceFactory, PortCapacityFactory, member
 from tests.risk.conftest import make_subject, write_rule
 from tests.targeting.factories import SubjectFactory
 
 pytestmark = [pytest.mark.django_db]
 
+NARCOTICS = EXAMINATION_FOCUS["narcotics"]
 WORDS = "Look behind the reefer's evaporator panel; the pallet bases sound hollow."
 WATCHED = "GB771234567000"
 CONDITION = f'importer_id in ("{WATCHED}")'
@@ -87,7 +88,7 @@ def test_a_dispatch_without_words_uses_the_analysts(customs_analyst, customs_sup
     instruction = services.dispatch_target(
         actor=customs_supervisor, target=target, method="dog", instruction=""
     )
-    assert instruction.instruction == f"Narcotics risk.\n{WORDS}"
+    assert instruction.instruction == f"Narcotics risk.\n{NARCOTICS}\n{WORDS}"
 
 
 def test_the_proposal_box_per_target_reaches_the_instruction(
@@ -112,8 +113,8 @@ def test_the_proposal_box_per_target_reaches_the_instruction(
         .split(">", 1)[1]
         for target in (edited, kept)
     }
-    assert boxes[edited.pk] == f"Narcotics risk.\n{WORDS}"
-    assert boxes[kept.pk] == "Narcotics risk.\nCount the cartons against the manifest."
+    assert boxes[edited.pk] == f"Narcotics risk.\n{NARCOTICS}\n{WORDS}"
+    assert boxes[kept.pk] == f"Narcotics risk.\n{NARCOTICS}\nCount the cartons against the manifest."
     proposal = services.DispatchProposal.objects.get()
     client.post(
         reverse("targeting:dispatch_accept"),
@@ -128,7 +129,7 @@ def test_the_proposal_box_per_target_reaches_the_instruction(
     sent = dict(Instruction.objects.values_list("target_id", "instruction"))
     assert sent == {
         edited.pk: "Supervisor: strip the evaporator panel, dog first.",
-        kept.pk: "Narcotics risk.\nCount the cartons against the manifest.",
+        kept.pk: f"Narcotics risk.\n{NARCOTICS}\nCount the cartons against the manifest.",
     }
     tablet = _tablet(client_for, port_officer, Instruction.objects.get(target=edited))
     assert "strip the evaporator panel" in tablet
@@ -187,7 +188,8 @@ def _leaks(text: str) -> list[str]:
 def test_an_officer_never_reads_what_fired(client_for, port_officer, engine_target):
     target, instruction = engine_target.target, engine_target.instruction
     assert _leaks(instruction.instruction) == []
-    assert "Importers under investigation for undervaluation" in instruction.instruction
+    # What he is told instead: the risk area and what to look for in it, as for any target of the area.
+    assert instruction.instruction == f"Revenue risk.\n{EXAMINATION_FOCUS['revenue']}"
     client = client_for(port_officer, purpose="examination")
     api = {"HTTP_X_ACCESS_PURPOSE": "examination"}
     tablet = _tablet(client_for, port_officer, instruction)
@@ -202,10 +204,10 @@ def test_an_officer_never_reads_what_fired(client_for, port_officer, engine_targ
     }
     for name, text in surfaces.items():
         assert _leaks(html.unescape(text)) == [], name
-    # What he is told instead: the rule's plain line and the model's, in words.
-    reasons = tablet.split("fl-reasons", 1)[1].split("</ul>", 1)[0]
-    assert "Matches the targeting profile “Importers under investigation for undervaluation”." in reasons
-    assert "risk model" in reasons
+    # Not even the rule's plain line or the model's: a target drawn by chance would have neither.
+    for name, text in surfaces.items():
+        assert "Importers under investigation" not in text and "risk model" not in text, name
+    assert EXAMINATION_FOCUS["revenue"].split(";")[0] in html.unescape(tablet)
 
 
 def test_a_rules_officer_text_is_what_the_officer_reads(engine_target):

@@ -261,3 +261,23 @@ def test_a_partner_agency_is_never_told_which_shared_target_was_drawn_by_chance(
     assert 'class="pill">random<' in analyst.get(reverse("targeting:list")).content.decode()
     assert analyst.get(f"/api/v1/targets/{drawn.pk}/").json()["random_control"] is True
     assert analyst.get(f"/api/v1/targets/{risk.pk}/").json()["random_control"] is False
+
+
+def test_the_score_is_told_only_to_whom_the_draw_is_told(
+    world, random_target, make_target, customs_analyst, police_liaison, client_for
+):
+    """A draw's score is most often below the nomination threshold: shown to a partner agency, it would
+    say "drawn" as plainly as the mark. The partner reads no score, for any target; the owner's floor does."""
+    drawn = random_target(state="nominated", score=3.0)
+    risk = make_target(state="nominated", by_engine=True, score=72.0)
+    for target in (drawn, risk):
+        TargetShare.objects.create(target=target, agency=world.police, code=HandlingCode.SEE)
+    liaison = client_for(police_liaison)
+    for target in (drawn, risk):
+        assert liaison.get(f"/api/v1/targets/{target.pk}/").json()["score"] is None
+        assert (
+            "model score" not in liaison.get(reverse("targeting:detail", args=[target.pk])).content.decode()
+        )
+    analyst = client_for(customs_analyst)  # the same test client, signed in as the owner's analyst
+    assert analyst.get(f"/api/v1/targets/{drawn.pk}/").json()["score"] == 3.0
+    assert "model score 72.00" in analyst.get(reverse("targeting:detail", args=[risk.pk])).content.decode()

@@ -41,8 +41,6 @@ class Briefing:
     risk_area: str
     method: str
     look_for: str
-    reasons: list[str]
-    withheld: int
     subject_kind: str
     subject_ref: str
     subject_title: str
@@ -112,10 +110,11 @@ def recent_results(user: Any, *, hours: int = 24) -> list[ExaminationResult]:
 
 
 def briefing(user: Any, instruction: Instruction) -> Briefing:
-    """The instruction as the officer may see it: method, risk area, what to look for, rule and model reasons.
+    """The instruction as the officer may see it: method, risk area, what to look for, the subject's facts.
 
-    Watchlist and free-text reasons can name people or documents: the officer is told that they exist,
-    not what they say. Random-control selection is not revealed, so the examination is as thorough.
+    None of the target's reasons: a draw for random control has none of a risk target's, so listing them
+    (even as plain lines, or as a count of withheld ones) would tell the officer which targets were drawn,
+    and he would examine those less thoroughly. What he is told is the dispatcher's instruction.
     """
 
     target = instruction.target
@@ -126,16 +125,12 @@ def briefing(user: Any, instruction: Instruction) -> Briefing:
         for key, label in BRIEFING_FACTS.items()
         if view.facts.get(key) not in (None, "", [], {})
     ]
-    shown = [r["text"] for r in seen.reasons]
-    withheld = seen.withheld_reasons
     return Briefing(
         instruction=instruction,
         target=target,
         risk_area=target.get_risk_area_display(),
         method=instruction.get_method_display(),
         look_for=instruction.instruction,
-        reasons=shown,
-        withheld=withheld,
         subject_kind=view.kind_label,
         subject_ref=view.external_id,
         subject_title=view.title,

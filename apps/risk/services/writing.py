@@ -132,8 +132,8 @@ def _publish_changed(rule: Rule) -> None:
 def create_rule(*, actor: User, name: str, note: str = "", officer_text: str = "", **version: Any) -> Rule:
     """A new draft rule owned by the actor's agency, with its first version.
 
-    ``officer_text`` is what those who may not read the rule (the officer at the port) are told when it
-    fires; empty, they read a line made of the rule's name.
+    ``officer_text`` is what those who may not read the rule (a partner agency, the dispatcher) are told
+    when it fires; empty, they read a line made of the rule's name. The officer at the port reads none.
     """
     check(actor, "rule.edit")
     if not name.strip():

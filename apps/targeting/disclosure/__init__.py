@@ -13,8 +13,9 @@ The rules, in one place:
   the person (``BRIEFING_FACTS``), never a date of birth or a document number.
 - **Reasons**: a watchlist match is withheld (not even its entry) from an agency that may not see the
   list; watchlist and free-text ("person") reasons are withheld where personal fields are; a frontline
-  officer reads rule and model reasons, in their plain line only, and is told how many others exist.
-  Random control is never revealed to him, so the examination is as thorough. What fired — a rule's
+  officer reads no reason and no count of them (a draw for random control has none of a risk target's,
+  so any would tell him it was drawn, and he would examine it less thoroughly): the instruction is what
+  he is told. What fired — a rule's
   condition, a model's features and probability — is read only by a role that may read rules or models
   (``rule.view``, ``model.view``) in an agency that may see that rule or model; everyone else reads the
   reason's plain line (``plain_reason``), which names no condition, feature or watched identifier.
@@ -43,12 +44,11 @@ from apps.targeting.disclosure.decision import (
 )
 from apps.targeting.disclosure.history import HistoryLine
 from apps.targeting.disclosure.holds import HoldView
-from apps.targeting.disclosure.reasons import BRIEFING_REASON_KINDS, ENGINE_REASON_KINDS, plain_reason
+from apps.targeting.disclosure.reasons import ENGINE_REASON_KINDS, plain_reason
 from apps.targeting.disclosure.results import GoodsLine, PhotoRef, ResultView, centre_currency
 
 __all__ = [
     "BRIEFING_FACTS",
-    "BRIEFING_REASON_KINDS",
     "ENGINE_REASON_KINDS",
     "Disclosure",
     "GoodsLine",

@@ -54,6 +54,13 @@ class DisclosureBase:
         """The target was drawn for random control, and the viewer may be told so."""
         return self.knows_random_control and bool(self.target.random_control)
 
+    @property
+    def score(self) -> float | None:
+        """The engine's score, told to whom the draw is told (the owner agency's floor), else ``None``
+        for every target alike: a drawn target's score is often below the nomination threshold, which
+        says it was drawn as plainly as the mark; to the officer at the port it is jargon besides."""
+        return self.target.score if self.knows_random_control else None
+
     # ------------------------------------------------------------------ the subject
 
     @cached_property

@@ -11,10 +11,6 @@ from apps.compliance.masking import PERSONAL_REASON_KINDS
 from apps.targeting.disclosure.base import DisclosureBase
 from apps.targeting.masking import WITHHELD
 
-#: Reason kinds a frontline officer reads; watchlist and free-text reasons may name people, and a random
-#: selection is not revealed so that the examination is as thorough as any other.
-BRIEFING_REASON_KINDS = frozenset({"rule", "model"})
-
 #: Reason kinds that say what fired in the engine; each carries a plain line (``plain``) for those who
 #: may not read the rule or the model.
 ENGINE_REASON_KINDS = frozenset({"rule", "model"})
@@ -89,18 +85,17 @@ class ReasonsPart(DisclosureBase):
         withheld = 0
         visible_lists: set[int] | None = None
         by_engine = bool(getattr(self.target, "by_engine", False))
+        if self.briefing_only:
+            # The officer at the port reads no reason, not even a rule's plain line, and no count of
+            # them: a target drawn for random control has none (or only a score's below the threshold),
+            # so any of them would tell him which targets were drawn, and he would examine those less
+            # thoroughly. The instruction (``default_instruction``: the risk area and what to look for)
+            # is what he is told, the same for every target of an area.
+            return shown, withheld
         for reason in self.target.reasons or []:
             kind = reason.get("kind")
             if kind == "random" and not self.knows_random_control:
                 continue  # not even counted as withheld: that would tell the draw all the same
-            if self.briefing_only:
-                if kind in BRIEFING_REASON_KINDS and reason.get("text"):
-                    # The plain line only: the condition names what is watched, the model's features
-                    # and probability are jargon; the reference says which rule, and he has no use for it.
-                    shown.append({"kind": kind, "text": plain_reason(reason, by_engine=by_engine), "ref": ""})
-                elif kind != "random":
-                    withheld += 1
-                continue
             if kind in ENGINE_REASON_KINDS and not self._reads_what_fired(reason):
                 shown.append({"kind": kind, "text": plain_reason(reason, by_engine=by_engine), "ref": ""})
                 continue

@@ -11,6 +11,7 @@ loading, migrations) and callers keep importing from ``apps.targeting.models``.
 
 from apps.targeting.models.choices import (
     AT_PORT_STATES,
+    EXAMINATION_FOCUS,
     FINAL_STATES,
     OPEN_STATES,
     RISK_AREAS,
@@ -46,6 +47,7 @@ __all__ = [
     "DECISION_LEAD",
     "DECISION_WARNING",
     "DEFAULT_SERVICE_LEVEL",
+    "EXAMINATION_FOCUS",
     "FINAL_STATES",
     "OPEN_STATES",
     "RISK_AREAS",

@@ -22,6 +22,29 @@ class RiskArea(models.TextChoices):
 
 RISK_AREAS = RiskArea.choices
 
+#: What an officer looks for in an examination for each risk area: the general words every instruction
+#: of that area starts with, whatever selected the target (a rule, the model, a person or the random
+#: control), so that the instruction never tells how it was chosen.
+EXAMINATION_FOCUS: dict[str, str] = {
+    RiskArea.NARCOTICS: "Look for concealed drugs: false walls, floors and pallets, re-packed or re-sealed "
+    "goods, weight or density that does not fit the declared goods.",
+    RiskArea.WEAPONS: "Look for firearms, their parts and ammunition: dense or shaped items in the scan, goods "
+    "that do not fit the declaration.",
+    RiskArea.SECURITY: "Check the conveyance, its crew and its cargo against the declarations; report anything "
+    "that cannot be explained.",
+    RiskArea.REVENUE: "Check the goods against the declared description, quantity, value, origin and tariff "
+    "code; keep copies of invoices that do not match.",
+    RiskArea.IPR: "Check brands, labels and packaging for counterfeits; note the marks and the quantities.",
+    RiskArea.CITES: "Look for protected animals and plants and their products, and check the permits.",
+    RiskArea.SPS: "Look for plant and animal products, pests and soil, and check the certificates.",
+    RiskArea.STRATEGIC: "Check for controlled and dual-use goods against the declared description and the "
+    "licence.",
+    RiskArea.CURRENCY: "Look for undeclared cash and monetary instruments above the declaration threshold.",
+    RiskArea.PEOPLE_SMUGGLING: "Look for concealed people; check the travellers' documents and their account "
+    "of the journey.",
+    RiskArea.IMMIGRATION: "Check the traveller's documents, the purpose of the journey and the onward travel.",
+}
+
 
 class TargetState(models.TextChoices):
     NOMINATED = "nominated", "Nominated"

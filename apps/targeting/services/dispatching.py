@@ -14,10 +14,11 @@ from django.utils import timezone
 from apps.agencies.models import ExaminationMethod, Port, Shift
 from apps.agencies.operations import check
 from apps.core.events import group_name, publish_on_commit
-from apps.targeting.disclosure import ENGINE_REASON_KINDS, disclose, plain_reason
+from apps.targeting.disclosure import disclose
 from apps.targeting.events import instruction_event_on_commit
 from apps.targeting.masking import WITHHELD
 from apps.targeting.models import (
+    EXAMINATION_FOCUS,
     DispatchProposal,
     Hold,
     Instruction,
@@ -41,8 +42,8 @@ def dispatch_target(
 ) -> Instruction:
     """Send an approved, unheld target to its port as an examination instruction with ``method``.
 
-    ``instruction`` is the intelligence the frontline officer may see (blank: ``default_instruction``,
-    the analyst's words); of the target's reasons, the tablet shows no more than ``disclose`` gives him.
+    ``instruction`` is the intelligence the frontline officer may see (blank: ``default_instruction``);
+    it is all he reads of why: the tablet lists none of the target's reasons (``disclose``).
     """
     check(actor, "target.dispatch", target, visible=known_visible(target, actor))
     if not instruction.strip():
@@ -157,26 +158,21 @@ def accept_proposal(
 
 
 def default_instruction(target: Target, viewer: Any) -> str:
-    """What the officer is told unless the dispatcher writes otherwise: the risk area and the analyst's
-    words — what was written at nomination for the port — or, on a target nobody wrote for (the
-    engine's), the plain lines of its rule and model reasons.
+    """What the officer is told unless the dispatcher writes otherwise: the risk area, what to look for in
+    an examination of that area (``EXAMINATION_FOCUS``), and the analyst's words for the port — what was
+    written at nomination.
 
-    The analyst's words are read through ``disclose(viewer, target)``: a dispatcher is never offered
-    words he may not read himself. Never a rule's condition, a model's features or probability, a
-    watched identifier, nor that the target was drawn for random control (the examination would be
-    less thorough).
+    Never the engine's reasons, not even in plain words: a target drawn for random control has none (or
+    only those of a score below the threshold), so an instruction made of them would tell the officer
+    which targets were drawn, and he would examine those less thoroughly. The dispatcher reads the plain
+    lines on the target page and may add them by hand. The analyst's words are read through
+    ``disclose(viewer, target)``: a dispatcher is never offered words he may not read himself.
     """
     words = [
         r["text"]
         for r in disclose(viewer, target).reasons
         if r.get("kind") == "person" and r.get("ref") != WITHHELD and str(r.get("text", "")).strip()
     ]
-    if not words:
-        words = list(
-            dict.fromkeys(
-                plain_reason(r, by_engine=target.by_engine)
-                for r in target.reasons or []
-                if r.get("kind") in ENGINE_REASON_KINDS
-            )
-        )
-    return "\n".join([f"{target.get_risk_area_display()} risk.", *(w.strip() for w in words if w.strip())])
+    focus = EXAMINATION_FOCUS.get(target.risk_area, "")
+    lines = [f"{target.get_risk_area_display()} risk.", focus, *(w.strip() for w in words)]
+    return "\n".join(line for line in lines if line)

@@ -64,6 +64,7 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
         "operation": seen.operation,
         "briefing_only": seen.briefing_only,
         "random_control": seen.random_control,
+        "score": seen.score,
         "holds": holds,
         "active_holds": [h for h in holds if h.active],
         "my_agency_id": membership.agency_id,
