@@ -149,7 +149,8 @@ def _arrivals(
             share = share_of(port, kind)
             ids = range(next_id, next_id + n)
             next_id += n
-            # Every subject gets the product's draw; only the nominated ones go on.
+            # Every subject gets the product's draw; only the nominated ones go on, a draw at no less than
+            # the threshold's priority (``apps.risk.services.nominating._priority``).
             drawn = np.array([random_draw(sid, salt) < share for sid in ids])
             keep = np.flatnonzero(drawn | (score >= threshold))
             uniforms = rng.random((len(keep), 8))
@@ -158,7 +159,7 @@ def _arrivals(
                 rows.append(
                     SimpleNamespace(
                         id=ids[i], day=day, port=port, port_id=port, kind=kind, risk_area=areas[area_idx[i]],
-                        score=float(score[i]), priority=round(float(score[i])), random=bool(drawn[i]),
+                        score=float(score[i]), priority=round(max(float(score[i]), threshold * drawn[i])), random=bool(drawn[i]),
                         violates=bool(violates[i]), u=uniforms[j], arrival=float(arrival[j]),
                     )
                 )  # fmt: skip
