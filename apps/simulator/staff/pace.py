@@ -59,9 +59,9 @@ CLEAR_NOTES = {
     "dog": "Dog showed no interest.",
     "physical": "Physical examination: goods as declared.",
 }
-#: Random-control targets get a full examination; the officer is not told why the target was chosen.
+#: The methods a random-control target left out of the proposal is sent for, the most thorough first;
+#: its instruction reads as a risk target's (``default_instruction``), so the officer is not told.
 RANDOM_CONTROL_METHODS = ("physical", "documents", "scan", "interview")
-FULL_EXAMINATION = "{area} risk. Full examination: record everything you find, including nothing."
 SUBMIT_REASON = "Indicators confirmed against the subject's history; proposing an examination."
 TRUE_MATCH_REASON = "Name, date of birth and nationality agree with the list entry."
 STEPS = (

@@ -17,7 +17,6 @@ from apps.simulator.staff.pace import (
     DETECTION,
     ERRORS,
     EXAM_MINUTES,
-    FULL_EXAMINATION,
     NO_SHOW,
     PER_STEP,
     RANDOM_CONTROL_METHODS,
@@ -94,7 +93,8 @@ class PortSteps(StaffBase):
             if self.step(
                 target, "dispatch",
                 partial(dispatch_target, actor=self.supervisor, target=target, method=methods[0],
-                        instruction=FULL_EXAMINATION.format(area=target.get_risk_area_display()), shift=current_shift(port, now)),
+                        # The default words, as for a risk target: the officer is not told it was drawn.
+                        instruction="", shift=current_shift(port, now)),
             ):  # fmt: skip
                 count += 1
         return count
