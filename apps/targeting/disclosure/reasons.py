@@ -81,17 +81,17 @@ class ReasonsPart(DisclosureBase):
 
     @cached_property
     def _reason_split(self) -> tuple[list[dict[str, str]], int]:
-        shown: list[dict[str, str]] = []
-        withheld = 0
-        visible_lists: set[int] | None = None
-        by_engine = bool(getattr(self.target, "by_engine", False))
         if self.briefing_only:
             # The officer at the port reads no reason, not even a rule's plain line, and no count of
             # them: a target drawn for random control has none (or only a score's below the threshold),
             # so any of them would tell him which targets were drawn, and he would examine those less
             # thoroughly. The instruction (``default_instruction``: the risk area and what to look for)
             # is what he is told, the same for every target of an area.
-            return shown, withheld
+            return [], 0
+        shown: list[dict[str, str]] = []
+        withheld = 0
+        visible_lists: set[int] | None = None
+        by_engine = bool(getattr(self.target, "by_engine", False))
         for reason in self.target.reasons or []:
             kind = reason.get("kind")
             if kind == "random" and not self.knows_random_control:
