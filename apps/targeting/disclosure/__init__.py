@@ -15,10 +15,10 @@ The rules, in one place:
   list; watchlist and free-text ("person") reasons are withheld where personal fields are; a frontline
   officer reads no reason and no count of them (a draw for random control has none of a risk target's,
   so any would tell him it was drawn, and he would examine it less thoroughly): the instruction is what
-  he is told. What fired — a rule's
-  condition, a model's features and probability — is read only by a role that may read rules or models
-  (``rule.view``, ``model.view``) in an agency that may see that rule or model; everyone else reads the
-  reason's plain line (``plain_reason``), which names no condition, feature or watched identifier.
+  he is told. What fired — a rule's condition, a model's features and probability — is read only by a
+  role that may read rules or models (``rule.view``, ``model.view``) in an agency that may see that rule
+  or model; everyone else reads the reason's plain line (``plain_reason``), which names no condition,
+  feature or watched identifier.
 - **History** free texts belong to the agency that wrote them: the actor's agency reads them, and so
   does the owner agency, except a hold's reason, which only the holding agency reads (a controlled
   delivery is the holder's secret). A sharing line says no more than the sharing panel: everyone reads it. The nomination's text is a "person" reason and follows that rule.
