@@ -19,6 +19,7 @@ from apps.entities.tasks import link_backlog_task
 from apps.intake.identity import person_view
 from apps.intake.models import SourceKind, Subject, SubjectLink
 from apps.intake.services import parse_payload, store_messages
+from apps.risk.models import RiskSettings
 from apps.simulator.generators import Booking, FlightPlan, Person, paxlst, pnrgov
 from tests.factories import DataSourceFactory
 
@@ -39,6 +40,9 @@ def flight(world):
     """API (customs) and PNR (police, shared with customs) of one flight: a passenger, his wife and a
     namesake travelling alone. The PNR spells him given name first with a typo, and his passport
     number differs (renewed after booking): no exact key joins his two records."""
+    # No random control: a traveller drawn by chance (about 1 in 100, by its id) would get a target, which
+    # keeps it from being deleted where a test deletes one.
+    RiskSettings.objects.filter(pk=RiskSettings.current().pk).update(random_control_share=0.0)
     api = DataSourceFactory(owner_agency=world.customs, kind=SourceKind.API, name="API")
     pnr = DataSourceFactory(owner_agency=world.police, kind=SourceKind.PNR, name="PNR (police)")
     assign_perm("intake.view_datasource", world.customs.group, pnr)
