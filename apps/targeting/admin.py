@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from apps.agencies.operations import membership_of
 from apps.core.admin import ScopedModelAdmin
-from apps.targeting.models import JointOperation, Target, Transition
+from apps.targeting.models import ExaminationFocus, JointOperation, Target, Transition
 
 
 @admin.register(Target)
@@ -56,3 +56,11 @@ class TransitionAdmin(ScopedModelAdmin):
 @admin.register(JointOperation)
 class JointOperationAdmin(ScopedModelAdmin):
     list_display = ["name", "owner_agency", "starts_at", "ends_at"]
+
+
+@admin.register(ExaminationFocus)
+class ExaminationFocusAdmin(ScopedModelAdmin):
+    """The centre's words for what to look for per risk area (the start of every default instruction)."""
+
+    national_only = True  # reference data of the whole floor: the national centre keeps it
+    list_display = ["risk_area", "text", "updated_at"]

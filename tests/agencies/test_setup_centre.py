@@ -196,3 +196,33 @@ def test_a_fresh_centre_from_the_example_takes_intake_and_works_the_floor(db, cl
         session.save()
         page = client.get(reverse("targeting:detail", args=[target.pk]))
         assert page.status_code == 200 and target.reference.encode() in page.content
+
+
+def test_the_centres_words_for_what_to_look_for_are_set_changed_and_given_back(db):
+    from apps.targeting.models import EXAMINATION_FOCUS, ExaminationFocus
+
+    focus = "  national_agency: CUS\n  examination_focus:\n    narcotics: Open every pallet base.\n    ipr: Photograph the labels.\n"
+    lines = [str(c) for c in apply(SMALL.replace("  national_agency: CUS\n", focus, 1)).changes]
+    assert "create  examination focus narcotics" in lines and "create  examination focus ipr" in lines
+    words = ExaminationFocus.words()
+    assert (
+        words["narcotics"] == "Open every pallet base." and words["revenue"] == EXAMINATION_FOCUS["revenue"]
+    )
+    # IPR left out: it reads the product's words again; without the key, the centre's words stay.
+    lines = [
+        str(c) for c in apply(SMALL.replace("  national_agency: CUS\n", focus.split("    ipr")[0], 1)).changes
+    ]
+    assert lines == ["remove  examination focus ipr: not in the file"]
+    assert ExaminationFocus.words()["ipr"] == EXAMINATION_FOCUS["ipr"]
+    assert apply(SMALL).changes == [] and ExaminationFocus.objects.count() == 1
+    with pytest.raises(CentreFileError) as refused:
+        apply(
+            SMALL.replace(
+                "  national_agency: CUS\n",
+                "  national_agency: CUS\n  examination_focus:\n    drugs: Open it.\n",
+                1,
+            )
+        )
+    assert any(
+        p.startswith("centre.yaml:5: centre.examination_focus.drugs") for p in refused.value.problems
+    ), refused.value.problems

@@ -27,7 +27,14 @@ from apps.risk import providers
 from apps.risk.models import RiskSettings, Rule
 from apps.risk.services import assess_subjects
 from apps.targeting import services
-from apps.targeting.models import EXAMINATION_FOCUS, HandlingCode, Instruction, Target, TargetShare
+from apps.targeting.models import (
+    EXAMINATION_FOCUS,
+    ExaminationFocus,
+    HandlingCode,
+    Instruction,
+    Target,
+    TargetShare,
+)
 from tests.factories import DataSourceFactory, PortCapacityFactory, member
 from tests.risk.conftest import make_subject, write_rule
 from tests.targeting.factories import SubjectFactory
@@ -89,6 +96,18 @@ def test_a_dispatch_without_words_uses_the_analysts(customs_analyst, customs_sup
         actor=customs_supervisor, target=target, method="dog", instruction=""
     )
     assert instruction.instruction == f"Narcotics risk.\n{NARCOTICS}\n{WORDS}"
+
+
+def test_the_centres_words_start_every_instruction_of_their_area(
+    client_for, customs_analyst, customs_supervisor, world
+):
+    ExaminationFocus.objects.create(risk_area="narcotics", text="Dog first, then the pallet bases.")
+    target = _approved_by_hand(client_for, customs_analyst, customs_supervisor, world)
+    page = html.unescape(
+        client_for(customs_supervisor).get(reverse("targeting:detail", args=[target.pk])).content.decode()
+    )
+    assert "Narcotics risk.\nDog first, then the pallet bases.\n" + WORDS in page  # the dispatch box
+    assert NARCOTICS not in page
 
 
 def test_the_proposal_box_per_target_reaches_the_instruction(

@@ -237,6 +237,7 @@ class _Applier:
         if differs:
             config.save()
             self.changes.append(Change("update", "centre configuration", ", ".join(sorted(differs))))
+        self._apply_focus(spec.examination_focus)
         if config.operating_model != spec.operating_model:
             from apps.targeting.operating_model import change_operating_model
 
@@ -245,6 +246,29 @@ class _Applier:
                 actor=INSTALLATION, operating_model=spec.operating_model, config=config
             )
             self.changes.append(Change("update", "operating model", f"{before} → {spec.operating_model}; {rerouted.summary()}"))  # fmt: skip
+
+    def _apply_focus(self, wanted: dict[str, str] | None) -> None:
+        """The centre's words per risk area: written, changed, or (an area left out) removed, so that the
+        area reads the product's words again. No key in the file leaves them as they are."""
+        from apps.targeting.models import ExaminationFocus
+
+        if wanted is None:
+            return
+        for area, text in wanted.items():
+            loc = ("centre", "examination_focus", area)
+            if not text or len(text) > 500:
+                self.problems.append(
+                    self.located.problem(loc, "give what to look for in 1 to 500 characters")
+                )
+                continue
+            self._sync(
+                ExaminationFocus, {"risk_area": area}, {"text": text}, f"examination focus {area}", loc
+            )
+        if self.missing_only:
+            return
+        for row in ExaminationFocus.objects.exclude(risk_area__in=list(wanted)):
+            row.delete()
+            self.changes.append(Change("remove", f"examination focus {row.risk_area}", "not in the file"))
 
     def _apply_source(self, i: int, spec: SourceSpec) -> None:
         from guardian.shortcuts import assign_perm, remove_perm

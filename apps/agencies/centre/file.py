@@ -22,6 +22,7 @@ from apps.agencies.models import (
 from apps.agencies.roles import Role
 from apps.core.yamlfile import YamlSyntaxError, key_path, load_with_lines
 from apps.intake.models import SourceKind
+from apps.targeting.models.choices import RiskArea
 
 
 def _choice(choices: type[models.TextChoices]) -> Any:
@@ -36,6 +37,9 @@ class CentreSpec(_Strict):
     operating_model: _choice(OperatingModel)  # type: ignore[valid-type]
     national_agency: str
     four_eyes: dict[_choice(OperatingModel), bool] = Field(default_factory=dict)  # type: ignore[valid-type]
+    #: What to look for per risk area, the start of every instruction of the area (absent: left as is;
+    #: an area left out of a given map reads the product's words).
+    examination_focus: dict[_choice(RiskArea), str] | None = None  # type: ignore[valid-type]
 
 
 class AgencySpec(_Strict):

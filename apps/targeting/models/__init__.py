@@ -23,7 +23,7 @@ from apps.targeting.models.choices import (
     TargetState,
 )
 from apps.targeting.models.comments import Attachment, Comment
-from apps.targeting.models.dispatch import DispatchProposal, Instruction
+from apps.targeting.models.dispatch import DispatchProposal, ExaminationFocus, Instruction
 from apps.targeting.models.history import AppendOnly, Transition
 from apps.targeting.models.holds import Hold
 from apps.targeting.models.operations import JointOperation
@@ -59,6 +59,7 @@ __all__ = [
     "Attachment",
     "Comment",
     "DispatchProposal",
+    "ExaminationFocus",
     "HandlingCode",
     "Hold",
     "Instruction",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.agencies.models import ExaminationMethod, Shift
 from apps.agencies.scoping import ScopedManager
+from apps.targeting.models.choices import EXAMINATION_FOCUS, RISK_AREAS
 from apps.targeting.models.target import Target
 
 
@@ -84,3 +85,35 @@ class Instruction(models.Model):
     @classmethod
     def visibility_q(cls, membership: Any) -> Q:
         return Q(target__in=Target.visible_pks(membership))
+
+
+class ExaminationFocus(models.Model):
+    """What to look for in an examination of one risk area, in the centre's own words.
+
+    The first words of every instruction of that area that the dispatcher does not write himself
+    (``services.default_instruction``), whatever selected the target: a rule, the model, a person or the
+    random control. An area without a row reads the product's words (``EXAMINATION_FOCUS``). Reference
+    data of the whole floor, kept by the national centre (admin, ``setup_centre``).
+    """
+
+    risk_area = models.CharField(max_length=20, choices=RISK_AREAS, unique=True)
+    text = models.TextField(
+        max_length=500,
+        help_text="What the officer looks for in an examination of this risk area: plain words, the same "
+        "for every target of the area (never a rule, a list or a person).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["risk_area"]
+        verbose_name = "examination focus"
+        verbose_name_plural = "examination focus"
+
+    def __str__(self) -> str:
+        return self.get_risk_area_display()
+
+    @classmethod
+    def words(cls) -> dict[str, str]:
+        """Each risk area's words: the centre's where it wrote them, else the product's."""
+        written = {area: text.strip() for area, text in cls.objects.values_list("risk_area", "text")}
+        return {**EXAMINATION_FOCUS, **{area: text for area, text in written.items() if text}}

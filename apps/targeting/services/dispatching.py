@@ -18,8 +18,8 @@ from apps.targeting.disclosure import disclose
 from apps.targeting.events import instruction_event_on_commit
 from apps.targeting.masking import WITHHELD
 from apps.targeting.models import (
-    EXAMINATION_FOCUS,
     DispatchProposal,
+    ExaminationFocus,
     Hold,
     Instruction,
     Target,
@@ -159,7 +159,7 @@ def accept_proposal(
 
 def default_instruction(target: Target, viewer: Any) -> str:
     """What the officer is told unless the dispatcher writes otherwise: the risk area, what to look for in
-    an examination of that area (``EXAMINATION_FOCUS``), and the analyst's words for the port — what was
+    an examination of that area (``ExaminationFocus.words``: the centre's words, else the product's), and the analyst's words for the port — what was
     written at nomination.
 
     Never the engine's reasons, not even in plain words: a target drawn for random control has none (or
@@ -173,6 +173,19 @@ def default_instruction(target: Target, viewer: Any) -> str:
         for r in disclose(viewer, target).reasons
         if r.get("kind") == "person" and r.get("ref") != WITHHELD and str(r.get("text", "")).strip()
     ]
-    focus = EXAMINATION_FOCUS.get(target.risk_area, "")
+    focus = _focus_words(viewer).get(target.risk_area, "")
     lines = [f"{target.get_risk_area_display()} risk.", focus, *(w.strip() for w in words)]
     return "\n".join(line for line in lines if line)
+
+
+def _focus_words(viewer: Any) -> dict[str, str]:
+    """``ExaminationFocus.words``, read once per request: a proposal page offers an instruction per row.
+
+    Remembered on the viewer, as the disclosure remembers the rules it may see: a page's user object
+    lives for its request (a simulated colleague keeps his for a run, and with it the words it began with).
+    """
+    words: dict[str, str] | None = getattr(viewer, "_ratc_focus_words", None)
+    if words is None:
+        words = ExaminationFocus.words()
+        viewer._ratc_focus_words = words
+    return words
