@@ -548,3 +548,11 @@ def test_a_correction_shows_as_the_latest_with_a_corrected_mark(
     assert len(card.photos) == 1  # the original's photo stays with the examination
     body = _card(client_for(customs_analyst), Target.objects.get(pk=examined.pk))
     assert 'data-testid="result-corrected"' in body and "Irregularity" in body and "Weighed again" in body
+
+
+def test_the_engines_withheld_reason_is_held_by_the_targeting_centre(make_target, port_officer, client_for):
+    """The engine's nomination line has no agency: its withheld reason is the centre's, not "THE OWNER"."""
+    target = make_target(state="dispatched", by_engine=True)  # nominated by the system (the factory's line)
+    page = client_for(port_officer).get(reverse("targeting:detail", args=[target.pk])).content.decode()
+    assert "held by THE OWNER" not in page
+    assert "Reason held by the targeting centre." in page
