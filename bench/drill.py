@@ -722,8 +722,9 @@ class Publisher(threading.Thread):
             self.halt.wait(self.gap)
 
 
-def split_intake(total: int, chunk: int) -> list[bytes]:
-    """``total`` declarations (the shared CSV, then copies under new ids) as CSV files of ``chunk``."""
+def split_intake(total: int, chunk: int, start: int = 0) -> list[bytes]:
+    """Declarations ``start`` to ``total`` (the shared CSV, then copies under new ids) as CSV files of
+    ``chunk``: the same declaration has the same id whatever ``start``, so ranges never overlap."""
     with open(CSV_FILE, newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader)
@@ -735,9 +736,9 @@ def split_intake(total: int, chunk: int) -> list[bytes]:
         out.append([f"8{copy:08d}", *row[1:]])
         copy += 1
     files = []
-    for start in range(0, total, chunk):
+    for first in range(start, total, chunk):
         buffer = io.StringIO()
-        csv.writer(buffer).writerows([header, *out[start : start + chunk]])
+        csv.writer(buffer).writerows([header, *out[first : min(first + chunk, total)]])
         files.append(buffer.getvalue().encode())
     return files
 
@@ -745,6 +746,7 @@ def split_intake(total: int, chunk: int) -> list[bytes]:
 class Drill:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        self.submitted = 0  # declarations submitted for intake (the load, and any top-up runs)
         self.workdir = Path(tempfile.mkdtemp(prefix="ratc-drill-"))
         self.workdir.chmod(0o755)  # postgres reads and writes its folder under it
         self.cluster = Cluster(self.workdir, args.visibility)
@@ -839,6 +841,7 @@ class Drill:
         publisher.start()
         runs = self.submit_intake(declarations, args.chunk)
         log(f"load running: {boards} boards, 2 tablets, intake of {declarations} in {len(runs)} runs")
+        self.submitted = declarations
 
         # --- faults
         self.fault_worker_kill(runs)
@@ -864,22 +867,31 @@ class Drill:
             self.helpers["boards"].wait(timeout=30)
         probe.halt.set()
         publisher.join(timeout=10)
-        self.count(runs, declarations, seeded, publisher)
+        self.count(runs, self.submitted, seeded, publisher)  # with any runs the worker kill added
         self.report["seconds"] = round(time.monotonic() - started, 1)
         return self.report
 
-    def submit_intake(self, total: int, chunk: int) -> list[int]:
+    def submit_intake(self, total: int, chunk: int, start: int = 0) -> list[int]:
         from apps.intake import services
         from apps.intake.models import DataSource
 
         source = DataSource.objects.get(name="Import declarations")
         self.source_id = source.pk
-        files = split_intake(total, chunk)
+        files = split_intake(total, chunk, start)
+        first = start // chunk
         return [
-            services.submit_files(actor=None, source=source, files=[(f"drill-{i:03d}.csv", [data])],
+            services.submit_files(actor=None, source=source, files=[(f"drill-{first + i:03d}.csv", [data])],
                                   fmt="declarations-csv").pk
             for i, data in enumerate(files)
         ]  # fmt: skip
+
+    def top_up(self, runs: list[int]) -> None:
+        """Two more runs of new declarations (one for each worker, so worker1 gets one to hold), counted
+        with the rest: a fast machine can finish the first runs before the kill comes."""
+        chunk = self.args.chunk
+        runs += self.submit_intake(self.submitted + 2 * chunk, chunk, start=self.submitted)
+        self.submitted += 2 * chunk
+        log(f"two more runs submitted for worker1 to hold ({self.submitted} declarations in all)")
 
     def wait_intake(self, runs: list[int], stall: float = 60.0) -> float | None:
         """Seconds until every run has finished, or None once none has finished for ``stall`` seconds."""
@@ -911,9 +923,12 @@ class Drill:
         failed = IntakeRun.objects.filter(pk__in=runs, status=IntakeRun.Status.FAILED).count()
         return finished + failed >= len(runs)
 
-    def _kill_worker_holding_a_run(self) -> tuple[list[tuple[str, int]], dict[str, int], float] | None:
-        """Wait until worker1 holds an intake run's task, then kill -9 it and start it again after 1 s:
-        the (task, run) pairs it held, each worker log's size before the kill, and the kill's time."""
+    def _kill_worker_holding_a_run(
+        self, wait_s: float
+    ) -> tuple[list[tuple[str, int]], dict[str, int], float] | None:
+        """Wait up to ``wait_s`` until worker1 holds an intake run's task, then kill -9 it and start it
+        again after 1 s: the (task, run) pairs it held, each worker log's size before the kill, and the
+        kill's time."""
         from ratc_ops.celery import app as celery_app
 
         held: list[tuple[str, int]] = []
@@ -924,9 +939,9 @@ class Drill:
                        if "run_intake" in t.get("name", "")]  # fmt: skip
             return bool(held)
 
-        if wait_for(holding, 120, 0.2) is None:
+        if wait_for(holding, wait_s, 0.2) is None:
             return None
-        time.sleep(0.5)  # well into the run
+        time.sleep(0.2)  # into the run (a run of a thousand takes about a second on a quiet machine)
         logs = {name: self.workdir / f"{name}.log" for name in ("worker1", "worker2")}
         offsets = {name: path.stat().st_size for name, path in logs.items()}
         killed = time.time()
@@ -955,8 +970,13 @@ class Drill:
         from apps.intake.models import IntakeRun
 
         kills = 0
-        for _attempt in range(3):
-            aimed = self._kill_worker_holding_a_run()
+        for attempt in range(4):
+            aimed = self._kill_worker_holding_a_run(60 if attempt == 0 else 30)
+            if aimed is None and attempt < 3:
+                # Every run finished, or worker2 took them: give worker1 something to hold.
+                log("worker1 holds no intake run: aiming at new ones")
+                self.top_up(runs)
+                continue
             if aimed is None:
                 self.fault("celery_worker_kill", recovery_s=None, note="worker1 never held an intake run")
                 return
@@ -970,6 +990,8 @@ class Drill:
             if ended_first < len(held):
                 break
             log("the run worker1 held had finished before the kill: aiming at the next one")
+            if self.runs_finished(runs):
+                self.top_up(runs)
         logs = {name: self.workdir / f"{name}.log" for name in ("worker1", "worker2")}
         task_ids = [task_id for task_id, _ in held]
         run_ids = [run_id for _, run_id in held]
