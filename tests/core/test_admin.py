@@ -195,6 +195,22 @@ def test_installation_settings_are_for_the_national_centre(client, world, staff_
     assert client.get(reverse("admin:agencies_centreconfiguration_changelist")).status_code == 200
 
 
+def test_the_words_for_what_to_look_for_are_the_national_centres(client, world, staff_admin):
+    """What every officer is told to look for per risk area: a partner agency's administrator may not
+    read or write it; the national centre's does."""
+    from apps.targeting.models import ExaminationFocus
+
+    words = {"risk_area": "narcotics", "text": "Dog first."}
+    client.force_login(_admin_of(member("pat", world.police, Role.ADMINISTRATOR)))
+    for name in ("changelist", "add"):
+        assert client.get(reverse(f"admin:targeting_examinationfocus_{name}")).status_code == 403
+    client.post(reverse("admin:targeting_examinationfocus_add"), words)
+    assert not ExaminationFocus.objects.exists()
+    client.force_login(staff_admin)
+    assert client.post(reverse("admin:targeting_examinationfocus_add"), words).status_code == 302
+    assert ExaminationFocus.words()["narcotics"] == "Dog first."
+
+
 def test_api_tokens_are_never_shown_in_clear(client, staff_admin, world):
     integrator = member("integrator", world.customs, Role.SYSTEM)
     issued = tokens.issue(user=integrator, name="port system")
