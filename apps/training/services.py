@@ -242,8 +242,9 @@ def _colleague(spec: Any) -> Any:
 
 
 def _prepare(exercise: Exercise, script: scenarios.Scenario) -> None:
-    """The scenario's rules, partner lookouts and model on the floor (the earlier exercise's retired)."""
-    from apps.risk.models import Rule, RuleState
+    """The scenario's rules, partner lookouts and model on the floor (the earlier exercise's retired);
+    no random control."""
+    from apps.risk.models import RandomControlRate, RiskSettings, Rule, RuleState
     from apps.risk.services import activate_rule, create_rule, publish_rule_to_shadow, retire_rule
     from apps.simulator import colleagues
 
@@ -263,6 +264,11 @@ def _prepare(exercise: Exercise, script: scenarios.Scenario) -> None:
             activate_rule(actor=risk_manager, rule=rule, reason="Training floor: scenario rule")
     _lookouts(exercise, script)
     _model(exercise, script, risk_manager)
+    # A subject drawn by chance would be a target the scenario's answers do not know of, and one the
+    # trainee may not withdraw (a draw is only marked missed): scores would depend on the draw. The
+    # training floor has its own database, so this changes no live centre.
+    RiskSettings.objects.filter(pk=RiskSettings.current().pk).update(random_control_share=0.0)
+    RandomControlRate.objects.update(share=0.0)
 
 
 def _lookouts(exercise: Exercise, script: scenarios.Scenario) -> None:

@@ -105,6 +105,20 @@ def test_a_drill_scored_against_its_answers(training, client, django_capture_on_
     assert client.get(url).status_code == 200
 
 
+def test_an_exercise_draws_nothing_by_chance(training, django_capture_on_commit_callbacks):
+    """With random control on (every subject drawn), the exercise's floor still holds only the targets
+    its answers know of, and a trainee may withdraw the decoy: the scenario, not the draw, decides."""
+    from apps.risk.models import RiskSettings
+
+    RiskSettings.objects.filter(pk=RiskSettings.current().pk).update(random_control_share=1.0)
+    exercise = _start(
+        training, "short_drill", django_capture_on_commit_callbacks, trainees=[training.one, training.two]
+    )
+    assert not Target.objects.filter(random_control=True).exists()
+    assert _target_of(exercise, "C3") is None
+    withdraw_target(actor=training.one, target=_target_of(exercise, "C2"), reason="Papers on file")
+
+
 def test_a_partner_hold_is_placed_and_leaving_it_scores(
     training, tmp_path, settings, django_capture_on_commit_callbacks
 ):
