@@ -159,8 +159,8 @@ def accept_proposal(
 
 def default_instruction(target: Target, viewer: Any) -> str:
     """What the officer is told unless the dispatcher writes otherwise: the risk area, what to look for in
-    an examination of that area (``ExaminationFocus.words``: the centre's words, else the product's), and the analyst's words for the port — what was
-    written at nomination.
+    an examination of that area (``ExaminationFocus.words``: the centre's words, else the product's),
+    and the analyst's words for the port — what was written at nomination.
 
     Never the engine's reasons, not even in plain words: a target drawn for random control has none (or
     only those of a score below the threshold), so an instruction made of them would tell the officer
