@@ -144,6 +144,11 @@ def test_a_changed_file_brings_the_centre_in_line_and_says_what_changed(db):
         ),
         ("ports: [GBFXT]", "ports: [GBDVR]", "centre.yaml:27: roles[1].ports[0]: no port 'GBDVR'"),
         ("centre:\n", "centre: [\n", "centre.yaml:3: not YAML"),
+        (
+            "  national_agency: CUS\n",
+            "  national_agency: CUS\n  examination_focus:\n    narcotics: ''\n",
+            "centre.yaml:5: centre.examination_focus.narcotics: String should have at least 1 character",
+        ),
     ],
 )
 def test_a_mistake_is_named_with_its_line_and_nothing_is_written(db, old, new, expected):

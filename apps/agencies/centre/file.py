@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.db import models
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,13 +33,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+#: What to look for in one risk area (``examination_focus``): 1 to 500 characters, as the admin allows.
+_FocusText = Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class CentreSpec(_Strict):
     operating_model: _choice(OperatingModel)  # type: ignore[valid-type]
     national_agency: str
     four_eyes: dict[_choice(OperatingModel), bool] = Field(default_factory=dict)  # type: ignore[valid-type]
     #: What to look for per risk area, the start of every instruction of the area (absent: left as is;
     #: an area left out of a given map reads the product's words).
-    examination_focus: dict[_choice(RiskArea), str] | None = None  # type: ignore[valid-type]
+    examination_focus: dict[_choice(RiskArea), _FocusText] | None = None  # type: ignore[valid-type]
 
 
 class AgencySpec(_Strict):
