@@ -50,6 +50,9 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Agencies and ports", "agencies:directory", "reference.view", "Reference", "port"),
     NavItem("People", "agencies:people", "membership.view", "Reference", "people"),
     NavItem("API docs", "api-docs", "reference.view", "Reference", "api"),
+    # The centre's settings (operating model, ports, examination focus ...) live in the admin, which
+    # shows an agency's administrator only his agency's rows (apps.core.admin).
+    NavItem("Administration", "admin:index", "reference.manage", "Reference", "key"),
 )
 
 

@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from apps.agencies.roles import Role
 from apps.core.navigation import items_for
+from tests.core.test_admin import _admin_of
 from tests.factories import member
 
 
@@ -15,6 +16,17 @@ def test_each_role_sees_only_what_it_may_use(customs_analyst, customs_supervisor
     assert "People" not in labels(customs_analyst)
     assert "Data sources" in labels(customs_analyst)
     assert "Data sources" not in labels(port_officer)
+    assert "Administration" not in labels(customs_supervisor)
+
+
+def test_the_administrator_reaches_the_centres_settings_from_the_navigation(world, client):
+    from apps.agencies.models import CentreConfiguration
+
+    CentreConfiguration.objects.update_or_create(defaults={"national_agency": world.customs})
+    admin = _admin_of(member("ada", world.customs, Role.ADMINISTRATOR))
+    [link] = [item["url"] for item in items_for(admin) if item["label"] == "Administration"]
+    client.force_login(admin)
+    assert "Examination focus" in client.get(link).content.decode()
 
 
 @pytest.mark.parametrize("role", list(Role.values))
