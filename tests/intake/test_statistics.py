@@ -68,3 +68,24 @@ def test_the_keeper_analyses_what_has_grown(monkeypatch):
     with bulk.statistics_kept_aside():
         assert bulk.keep_statistics_current(Subject) == []  # handed over: not done here
     assert done and all(set(names) <= {"intake_subject"} for names in done)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_analyse_describes_the_columns_queried_and_not_the_json_documents():
+    """ANALYZE of subjects (each time a bulk intake doubles the table) sorts no JSON documents: no
+    lookup reads their column statistics, and building them was most of its time."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    source = DataSourceFactory(kind=SourceKind.DECLARATION, name="Declarations")
+    for n in range(20):
+        Subject.objects.create(
+            kind="traveller", source=source, owner_agency=source.owner_agency, external_id=f"T{n}",
+            title=f"T{n}", facts={"n": n}, details={"n": n}, received_at="2026-12-01T00:00:00Z",
+        )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE intake_subject")
+        cursor.execute("SELECT attname FROM pg_stats WHERE tablename = 'intake_subject'")
+        described = {name for (name,) in cursor.fetchall()}
+    assert {"external_id", "kind", "status"} <= described
+    assert not described & {"facts", "details"}
