@@ -186,10 +186,15 @@ def store_messages(
         key_rows, person_keys = storing.key_rows(row_drafts, subject_ids)
         outcome_rows = storing.outcome_rows(primary, pk_of, now)
         link_rows = storing.link_rows(primary, pk_of, references)
+        superseded = {
+            pk
+            for row, pk in zip(rows, subject_ids, strict=True)
+            if row["status"] == Subject.Status.SUPERSEDED
+        }
+        link_rows.extend(storing.same_person_links(person_keys, superseded))  # before the keys are stored
         bulk_insert_rows(SubjectKey, key_rows)
         bulk_insert_rows(Outcome, outcome_rows)
         counts.outcomes = len(outcome_rows)
-        link_rows.extend(storing.same_person_links(person_keys))  # reads the keys just stored
         bulk_insert_rows(SubjectLink, link_rows)
         counts.links = len(link_rows)
         storing.resolve_entities(rows, subject_ids)

@@ -7,6 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.intake import storing
 from apps.intake.models import DataSource, IntakeRun, Message, Outcome, SourceKind, Subject, SubjectLink
 from apps.intake.services import ingest_paths
 from tests.factories import DataSourceFactory
@@ -228,3 +229,13 @@ def test_runs_from_the_command_name_files_without_the_servers_folders(tmp_path, 
     shown = " ".join(str(x) for run in runs for x in (run.files, run.problems))
     assert "broken.json" in shown and str(tmp_path) not in shown and "drop/2026" not in shown
     assert not Message.objects.filter(file_name__contains=str(tmp_path)).exists()
+
+
+@pytest.mark.django_db
+def test_the_same_person_twice_in_a_batch_is_linked_once_and_never_to_a_superseded_version():
+    """Pairs within a batch come from the batch's own keys (looked up before they are stored): from the
+    lower id to the higher, once, whichever keys they share, and never to a version the same batch
+    superseded."""
+    links = storing.same_person_links({"doc:P1": {7, 3, 9}, "namedob:A|2000-01-01": {3, 7}}, superseded={9})
+    assert sorted((link["from_subject_id"], link["to_subject_id"]) for link in links) == [(3, 7)]
+    assert links[0]["reason"] == "same travel document"
