@@ -25,7 +25,7 @@ from apps.core.rest import StaleVersion
 from apps.intake.models import Subject
 from apps.targeting import services
 from apps.targeting.disclosure import disclose
-from apps.targeting.models import Hold, Instruction, Target, TargetShare
+from apps.targeting.models import TARGET_ROW, Hold, Instruction, Target, TargetShare
 from apps.targeting.queries import (
     allowed_actions,
     filter_targets,
@@ -156,9 +156,7 @@ class ActionSerializer(serializers.Serializer):
 class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Targets the caller may see. ``POST`` nominates; ``transitions`` moves; ``claim`` claims/releases."""
 
-    queryset = Target.objects.select_related(
-        "owner_agency", "port", "claimed_by", "subject", "subject__port", "subject__source"
-    )
+    queryset = Target.objects.select_related(*TARGET_ROW, "claimed_by")
     serializer_class = TargetSerializer
     operations = {"*": "target.pull", "create": "target.nominate", "claim": "target.view"}
     version_field = "version"
@@ -169,6 +167,8 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
 
     def get_queryset(self):
         queryset = super().get_queryset()
+        if self.action != "list":  # one target: its holder read only if it has one (``TARGET_ROW``)
+            queryset = queryset.select_related(None).select_related(*TARGET_ROW)
         if self.action == "transitions" and self.request.method == "POST" and (context := move_context()):
             # What the move and its checks read (shares, proposers, configuration, latest assessment) comes
             # with the target, in its one query.

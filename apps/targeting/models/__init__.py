@@ -40,7 +40,7 @@ from apps.targeting.models.service_levels import (
     port_mode,
     service_level,
 )
-from apps.targeting.models.target import Target, TargetQuerySet, TargetShare
+from apps.targeting.models.target import TARGET_ROW, Target, TargetQuerySet, TargetShare
 
 __all__ = [
     "AT_PORT_STATES",
@@ -53,6 +53,7 @@ __all__ = [
     "RISK_AREAS",
     "SERVICE_LEVELS",
     "SERVICE_LEVEL_WARNING_SHARE",
+    "TARGET_ROW",
     "UNDECIDED_STATES",
     "URGENCY_STEPS",
     "AppendOnly",

