@@ -289,3 +289,23 @@ def test_a_partner_moves_through_the_api_only_as_the_shares_read_with_the_target
     assert response.status_code == 200, response.content
     assert response.json()["state"] == TargetState.WITHDRAWN
     assert response.json()["shared_with"] == [{"agency": "POL", "code": "consent"}]
+
+
+def test_the_page_names_who_works_a_claimed_target_and_no_one_otherwise(
+    client_for, customs_analyst, make_target
+):
+    """Who claimed a target is read only when someone has (not joined with every target's read): the
+    page names him all the same, and an unclaimed target's page reads nobody."""
+    client = client_for(customs_analyst)
+    free = make_target(state="approved")
+    claimed = make_target(state="approved")
+    services.claim_target(actor=customs_analyst, target=claimed)
+    _page(client, free)
+    free_page, free_queries = _page(client, free)
+    claimed_page, claimed_queries = _page(client, claimed)
+    assert "Worked by" not in free_page
+    assert (
+        "Worked by" in claimed_page
+        and customs_analyst.get_full_name() in claimed_page.split("Worked by", 1)[1][:200]
+    )
+    assert claimed_queries == free_queries + 1  # the holder, and only for the claimed one
