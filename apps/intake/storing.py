@@ -404,11 +404,11 @@ def same_person_links(person_keys: dict[str, set[int]], superseded: set[int]) ->
     ``superseded`` holds the new ones inserted already superseded (an earlier version in the same
     batch), which nothing links to. Called before the batch's own keys are stored: one indexed lookup
     on the exact key values then finds only earlier records, a few index probes a key however large
-    the tables grow. When it ran after, each of the batch's two thousand keys found its own new row
-    too, and joining those to their subjects read as many heap pages scattered over the table: the
-    lookup's time grew with the table (a fifth of the database's work at 200,000 travellers). The same
-    person twice in one batch is paired here from ``person_keys`` itself. The new subjects were
-    created in this transaction, so no same-person link from them can exist yet.
+    the tables grow. When it ran after, each of the batch's two thousand keys also found its own new
+    row, so a batch brought back and looped over some 2,000 rows to find a handful of links (402,941
+    rows for 200,000 travellers, against 2,941 now). The same person twice in one batch is paired here
+    from ``person_keys`` itself. The new subjects were created in this transaction, so no same-person
+    link from them can exist yet.
     """
     if not person_keys:
         return []
