@@ -156,7 +156,7 @@ class ActionSerializer(serializers.Serializer):
 class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Targets the caller may see. ``POST`` nominates; ``transitions`` moves; ``claim`` claims/releases."""
 
-    queryset = Target.objects.select_related(*TARGET_ROW, "claimed_by")
+    queryset = Target.objects.select_related(*TARGET_ROW)
     serializer_class = TargetSerializer
     operations = {"*": "target.pull", "create": "target.nominate", "claim": "target.view"}
     version_field = "version"
@@ -167,8 +167,8 @@ class TargetViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOn
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if self.action != "list":  # one target: its holder read only if it has one (``TARGET_ROW``)
-            queryset = queryset.select_related(None).select_related(*TARGET_ROW)
+        if self.action == "list":  # many targets: their holders joined, not read one by one (``TARGET_ROW``)
+            queryset = queryset.select_related("claimed_by")
         if self.action == "transitions" and self.request.method == "POST" and (context := move_context()):
             # What the move and its checks read (shares, proposers, configuration, latest assessment) comes
             # with the target, in its one query.
