@@ -22,7 +22,7 @@ from apps.agencies.models import Agency, Port
 from apps.agencies.operations import check, membership_of
 from apps.core.collector import collector_paused
 from apps.intake import events, storing
-from apps.intake.bulk import bulk_insert_rows, keep_statistics_current, statistics_kept_aside
+from apps.intake.bulk import bulk_insert_rows, keep_statistics_current, reads_beside, statistics_kept_aside
 from apps.intake.models import (
     DataSource,
     IntakeRun,
@@ -164,6 +164,7 @@ def store_messages(
     counts = StoreCounts()
     ports = ports or PortIndex()
     now = timezone.now()
+    in_outer_transaction = connection.in_atomic_block
     with collector_paused(), transaction.atomic():
         _lock_source(source)
         fresh = storing.unstored_messages(source, parsed, run, counts)
@@ -173,6 +174,7 @@ def store_messages(
         counts.messages += len(message_ids)
         counts.filtered_fields = sum(m.filtered_fields for m, _ in fresh)
         primary = storing.primary_drafts(fresh, message_ids)
+        earlier = storing.earlier_same_person(primary, in_outer_transaction=in_outer_transaction)
         current = storing.current_versions(source, primary)
         _count_previous_declarations(source, [d for d, _, _ in primary if d.kind == "consignment"])
         references, existing_refs = storing.reference_subjects(source, primary)
@@ -191,7 +193,11 @@ def store_messages(
             for row, pk in zip(rows, subject_ids, strict=True)
             if row["status"] == Subject.Status.SUPERSEDED
         }
-        link_rows.extend(storing.same_person_links(person_keys, superseded))  # before the keys are stored
+        link_rows.extend(
+            storing.same_person_links(
+                person_keys, superseded, earlier=earlier(), superseded_earlier=set(superseded_ids)
+            )
+        )
         bulk_insert_rows(SubjectKey, key_rows)
         bulk_insert_rows(Outcome, outcome_rows)
         counts.outcomes = len(outcome_rows)
@@ -312,8 +318,9 @@ def run_intake(
     problems: list[dict[str, str]] = list(run.problems) if resume else []
     try:
         # Parsed in file order; the next files in a process of their own while this one is stored; the
-        # tables re-analysed as they grow on a connection of their own, beside the next batch.
-        with statistics_kept_aside():
+        # tables re-analysed as they grow, and the same-person look-up of each batch, on connections
+        # of their own, beside the batch being stored.
+        with statistics_kept_aside(), reads_beside():
             for name, result in parsed_files(payloads, fmt=run.format, register=register):
                 _store_file(run, name, result, counts, totals, problems, ports, batch_size)
                 if progress:

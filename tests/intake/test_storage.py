@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from apps.intake import storing
 from apps.intake.models import DataSource, IntakeRun, Message, Outcome, SourceKind, Subject, SubjectLink
@@ -239,3 +241,45 @@ def test_the_same_person_twice_in_a_batch_is_linked_once_and_never_to_a_supersed
     links = storing.same_person_links({"doc:P1": {7, 3, 9}, "namedob:A|2000-01-01": {3, 7}}, superseded={9})
     assert sorted((link["from_subject_id"], link["to_subject_id"]) for link in links) == [(3, 7)]
     assert links[0]["reason"] == "same travel document"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_a_run_the_same_person_look_up_reads_beside_the_batch_and_never_links_what_it_supersedes(
+    shared_data, sources, tmp_path, monkeypatch
+):
+    """A run looks up earlier records of the same person on a connection of its own (PostgreSQL), while
+    its batch is written. That connection still sees as current the versions the batch replaces: they are
+    never linked to. Travellers of a list sent again in a new message are new versions of themselves, not
+    the same person as their old versions; the same people on another flight are."""
+    readers: list[tuple[str, bool]] = []
+    real = storing.read_beside
+
+    def watched(fn, **kwargs):
+        def recorded():
+            readers.append((threading.current_thread().name, connection.in_atomic_block))
+            return fn()
+
+        return real(recorded, **kwargs)
+
+    monkeypatch.setattr(storing, "read_beside", watched)
+    path = shared_data / "passenger-messages" / "paxlst" / "gtas_multiple_flight_leg_apis.txt"
+    (tmp_path / "again.edi").write_text(path.read_text().replace("UNH+", "UNH+9", 1))
+    (tmp_path / "another-flight.edi").write_text(
+        path.read_text().replace("UNH+", "UNH+8", 1).replace("TDT+20+", "TDT+20+X")
+    )
+    ingest(path)
+    [again] = ingest(tmp_path / "again.edi")
+    assert again.counts["superseded"] == again.counts["subjects"] > 0  # every traveller a new version
+    assert not SubjectLink.objects.filter(kind="same_person").exists()
+    ingest(tmp_path / "another-flight.edi")
+    same = SubjectLink.objects.filter(kind="same_person").select_related("from_subject", "to_subject")
+    assert same and all(link.to_subject.status == Subject.Status.CURRENT for link in same)
+    assert all(
+        link.from_subject.facts["flight_number"] != link.to_subject.facts["flight_number"] for link in same
+    )
+    if connection.vendor == "postgresql":
+        assert readers and all(name.startswith("intake-reads") and not atomic for name, atomic in readers)
+        # Its connection closed and its thread gone with the run.
+        assert not [t for t in threading.enumerate() if t.name.startswith("intake-reads")]
+    else:
+        assert readers and {name for name, _ in readers} == {threading.current_thread().name}
