@@ -1,11 +1,16 @@
 """Bulk inserts keep every value exactly, whatever the database's bulk path (COPY text on PostgreSQL)."""
 
 import json
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from uuid import UUID
 
+import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
 
-from apps.intake.bulk import Encoded, bulk_insert_rows, json_copy_text
+from apps.intake.bulk import Encoded, bulk_insert_rows, json_copy_text, json_text
 from apps.intake.models import Subject
 from tests.factories import DataSourceFactory
 
@@ -62,3 +67,30 @@ def test_json_goes_in_with_its_keys_in_the_order_jsonb_keeps_them(world):
             (stored,) = cursor.fetchone()
         pairs = {"object_pairs_hook": list}  # every object as its (key, value) pairs, in their order
         assert json.loads(stored, **pairs) == json.loads(text, **pairs)
+
+
+def test_json_is_written_as_djangos_encoder_writes_it_and_refused_where_it_refuses():
+    """The bulk path's fast encoder gives the same JSON as Django's for every value Django's can write
+    (dates and times to the millisecond, decimals, identifiers, integers past 64 bits, keys that are not
+    text, any script), and refuses what Django's refuses."""
+    from dataclasses import dataclass
+
+    value = {
+        "day": date(2026, 12, 5), "at": datetime(2026, 12, 5, 9, 30, 1, 123456, tzinfo=UTC), "time": time(7, 5),
+        "amount": Decimal("1250.10"), "ref": UUID(int=42), "stay": timedelta(days=2, hours=3), 2: "two",
+        "name": "Ødegård 王 \t\"quoted\" \\ \u2028", "big": 2**70, "list": [1.5, None, True, {"x": []}],
+    }  # fmt: skip
+    within_64_bits = {k: v for k, v in value.items() if k != "big"}
+    for written in (value, within_64_bits):
+        assert json.loads(json_text(written)) == json.loads(json.dumps(written, cls=DjangoJSONEncoder))
+    assert '"at":"2026-12-05T09:30:01.123Z"' in json_text(within_64_bits)
+
+    @dataclass
+    class Unwritable:
+        n: int
+
+    for refused in (Unwritable(1), {1, 2}, object()):
+        with pytest.raises(TypeError):
+            json.dumps({"x": refused}, cls=DjangoJSONEncoder)
+        with pytest.raises(TypeError):
+            json_text({"x": refused})
