@@ -174,10 +174,14 @@ def store_messages(
         counts.messages += len(message_ids)
         counts.filtered_fields = sum(m.filtered_fields for m, _ in fresh)
         primary = storing.primary_drafts(fresh, message_ids)
+        # Two reads of what was stored before, beside this connection (in a run) while it reads the third.
+        references, stored_references = storing.reference_subjects(
+            source, primary, in_outer_transaction=in_outer_transaction
+        )
         earlier = storing.earlier_same_person(primary, in_outer_transaction=in_outer_transaction)
         current = storing.current_versions(source, primary)
         _count_previous_declarations(source, [d for d, _, _ in primary if d.kind == "consignment"])
-        references, existing_refs = storing.reference_subjects(source, primary)
+        existing_refs = stored_references()
         rows, row_drafts, superseded_ids = storing.subject_version_rows(
             source, primary, current, references, existing_refs, ports=ports, now=now, counts=counts
         )

@@ -148,27 +148,34 @@ def current_versions(source: DataSource, primary: list[PrimaryDraft]) -> dict[st
 
 
 def reference_subjects(
-    source: DataSource, primary: list[PrimaryDraft]
-) -> tuple[dict[str, SubjectDraft], dict[str, int]]:
-    """The traders and conveyances the drafts link to, one draft per identity, and the ids of those stored.
+    source: DataSource, primary: list[PrimaryDraft], *, in_outer_transaction: bool
+) -> tuple[dict[str, SubjectDraft], Callable[[], dict[str, int]]]:
+    """The traders and conveyances the drafts link to, one draft per identity, and the look-up (started
+    here, answered by the callable) of the ids of those already stored.
 
     A reference subject is one per identity and reused when it exists: a trader named by a thousand
-    declarations is one subject that all of them link to, not a thousand.
+    declarations is one subject that all of them link to, not a thousand. Nothing the batch writes is
+    read (its new references are inserted later): in a run the look-up goes to a connection of its own
+    (``bulk.read_beside``), beside the look-up of current versions on the storing connection.
     """
     references: dict[str, SubjectDraft] = {}
     for draft, _, _ in primary:
         for other, _, _ in draft.links:
             if other.kind in {"trader", "conveyance"}:
                 references.setdefault(other.external_id, other)
-    existing_refs = dict(
-        # One array parameter (``__any``), not thousands of literals the driver quotes one by one.
-        Subject.objects.filter(
-            source=source, external_id__any=list(references), status=Subject.Status.CURRENT
+    if not references:
+        return references, dict
+    identities = list(references)
+
+    def stored() -> dict[str, int]:
+        return dict(
+            # One array parameter (``__any``), not thousands of literals the driver quotes one by one.
+            Subject.objects.filter(source=source, external_id__any=identities, status=Subject.Status.CURRENT)
+            .order_by()
+            .values_list("external_id", "id")
         )
-        .order_by()
-        .values_list("external_id", "id")
-    )
-    return references, existing_refs
+
+    return references, read_beside(stored, in_outer_transaction=in_outer_transaction)
 
 
 def subject_version_rows(
