@@ -153,65 +153,78 @@ def store_messages(
     parsed: list[tuple[ParsedMessage, str]],
     run: IntakeRun | None = None,
     ports: PortIndex | None = None,
+    then: Callable[[StoreCounts], None] | None = None,
 ) -> StoreCounts:
     """Store parsed messages in one transaction; a message already stored (same key) is skipped.
 
     New versions of a business object supersede the current one (which stays, for history); a
     cancellation records a cancelled version. Reference subjects (traders, conveyances) are reused.
-    Rows go in through ``bulk_insert_rows`` (COPY on PostgreSQL). Each step below is a function of
-    its own; this one is their order, which matters: what a step reads, an earlier one wrote.
+    Rows go in through ``bulk_insert_rows`` (COPY on PostgreSQL). ``then`` is called with the batch's
+    counts last in its transaction (a run saves its progress there: what it counts is what was stored).
     """
-    counts = StoreCounts()
-    ports = ports or PortIndex()
-    now = timezone.now()
     in_outer_transaction = connection.in_atomic_block
     with collector_paused(), transaction.atomic():
-        _lock_source(source)
-        fresh = storing.unstored_messages(source, parsed, run, counts)
-        if not fresh:
-            return counts
-        message_ids = storing.insert_messages(source, fresh, run, now)
-        counts.messages += len(message_ids)
-        counts.filtered_fields = sum(m.filtered_fields for m, _ in fresh)
-        primary = storing.primary_drafts(fresh, message_ids)
-        # Two reads of what was stored before, beside this connection (in a run) while it reads the third.
-        references, stored_references = storing.reference_subjects(
-            source, primary, in_outer_transaction=in_outer_transaction
-        )
-        earlier = storing.earlier_same_person(primary, in_outer_transaction=in_outer_transaction)
-        current = storing.current_versions(source, primary)
-        _count_previous_declarations(source, [d for d, _, _ in primary if d.kind == "consignment"])
-        existing_refs = stored_references()
-        rows, row_drafts, superseded_ids = storing.subject_version_rows(
-            source, primary, current, references, existing_refs, ports=ports, now=now, counts=counts
-        )
-        storing.supersede(superseded_ids)
-        subject_ids = bulk_insert_rows(Subject, rows)
-        counts.subjects = len(subject_ids)
-        pk_of = storing.subject_pks(row_drafts, subject_ids, references, existing_refs)
-        key_rows, person_keys = storing.key_rows(row_drafts, subject_ids)
-        outcome_rows = storing.outcome_rows(primary, pk_of, now)
-        link_rows = storing.link_rows(primary, pk_of, references)
-        superseded = {
-            pk
-            for row, pk in zip(rows, subject_ids, strict=True)
-            if row["status"] == Subject.Status.SUPERSEDED
-        }
-        link_rows.extend(
-            storing.same_person_links(
-                person_keys, superseded, earlier=earlier(), superseded_earlier=set(superseded_ids)
-            )
-        )
-        bulk_insert_rows(SubjectKey, key_rows)
-        bulk_insert_rows(Outcome, outcome_rows)
-        counts.outcomes = len(outcome_rows)
-        bulk_insert_rows(SubjectLink, link_rows)
-        counts.links = len(link_rows)
-        storing.resolve_entities(rows, subject_ids)
-        counts.subject_ids = storing.new_current_subjects(primary, rows, pk_of, subject_ids)
-        ids = storing.subjects_to_assess(source, primary, counts.subject_ids)
-        transaction.on_commit(lambda: request_assessment(ids))
+        counts = _store_batch(source, parsed, run, ports or PortIndex(), in_outer_transaction)
+        if then is not None:
+            then(counts)
     keep_statistics_current(Subject, SubjectKey, SubjectLink, Message)
+    return counts
+
+
+def _store_batch(
+    source: DataSource,
+    parsed: list[tuple[ParsedMessage, str]],
+    run: IntakeRun | None,
+    ports: PortIndex,
+    in_outer_transaction: bool,
+) -> StoreCounts:
+    """The body of ``store_messages``, in its transaction. Each step below is a function of its own
+    (``storing``); this one is their order, which matters: what a step reads, an earlier one wrote."""
+    counts = StoreCounts()
+    now = timezone.now()
+    _lock_source(source)
+    fresh = storing.unstored_messages(source, parsed, run, counts)
+    if not fresh:
+        return counts
+    message_ids = storing.insert_messages(source, fresh, run, now)
+    counts.messages += len(message_ids)
+    counts.filtered_fields = sum(m.filtered_fields for m, _ in fresh)
+    primary = storing.primary_drafts(fresh, message_ids)
+    # Two reads of what was stored before, beside this connection (in a run) while it reads the third.
+    references, stored_references = storing.reference_subjects(
+        source, primary, in_outer_transaction=in_outer_transaction
+    )
+    earlier = storing.earlier_same_person(primary, in_outer_transaction=in_outer_transaction)
+    current = storing.current_versions(source, primary)
+    _count_previous_declarations(source, [d for d, _, _ in primary if d.kind == "consignment"])
+    existing_refs = stored_references()
+    rows, row_drafts, superseded_ids = storing.subject_version_rows(
+        source, primary, current, references, existing_refs, ports=ports, now=now, counts=counts
+    )
+    storing.supersede(superseded_ids)
+    subject_ids = bulk_insert_rows(Subject, rows)
+    counts.subjects = len(subject_ids)
+    pk_of = storing.subject_pks(row_drafts, subject_ids, references, existing_refs)
+    key_rows, person_keys = storing.key_rows(row_drafts, subject_ids)
+    outcome_rows = storing.outcome_rows(primary, pk_of, now)
+    link_rows = storing.link_rows(primary, pk_of, references)
+    superseded = {
+        pk for row, pk in zip(rows, subject_ids, strict=True) if row["status"] == Subject.Status.SUPERSEDED
+    }
+    link_rows.extend(
+        storing.same_person_links(
+            person_keys, superseded, earlier=earlier(), superseded_earlier=set(superseded_ids)
+        )
+    )
+    bulk_insert_rows(SubjectKey, key_rows)
+    bulk_insert_rows(Outcome, outcome_rows)
+    counts.outcomes = len(outcome_rows)
+    bulk_insert_rows(SubjectLink, link_rows)
+    counts.links = len(link_rows)
+    storing.resolve_entities(rows, subject_ids)
+    counts.subject_ids = storing.new_current_subjects(primary, rows, pk_of, subject_ids)
+    ids = storing.subjects_to_assess(source, primary, counts.subject_ids)
+    transaction.on_commit(lambda: request_assessment(ids))
     return counts
 
 
@@ -395,17 +408,30 @@ def _store_file(
         if not result.messages:
             counts["rejected_files"] += 1
     messages = [(m, name) for m in result.messages]
-    for start in range(0, len(messages), batch_size):
-        stored = store_messages(
-            source=run.source, parsed=messages[start : start + batch_size], run=run, ports=ports
+
+    def save_progress(stored: StoreCounts | None = None) -> None:
+        if stored is not None:
+            totals.add(stored)
+        run.progress_done = counts["files"]
+        run.counts = counts | {k: getattr(totals, k) for k in _STORED_COUNTS}
+        run.problems = problems[:MAX_PROBLEMS_KEPT]
+        IntakeRun.objects.filter(pk=run.pk).update(
+            progress_done=run.progress_done, counts=run.counts, problems=run.problems
         )
-        totals.add(stored)
-    run.progress_done = counts["files"]
-    run.counts = counts | {k: getattr(totals, k) for k in _STORED_COUNTS}
-    run.problems = problems[:MAX_PROBLEMS_KEPT]
-    IntakeRun.objects.filter(pk=run.pk).update(
-        progress_done=run.progress_done, counts=run.counts, problems=run.problems
-    )
+
+    if not messages:
+        save_progress()
+    for start in range(0, len(messages), batch_size):
+        last = start + batch_size >= len(messages)
+        # The file's progress is saved in its last batch's transaction: a run interrupted at any point
+        # has counted exactly the files it stored, and a file costs no commit of its own.
+        store_messages(
+            source=run.source,
+            parsed=messages[start : start + batch_size],
+            run=run,
+            ports=ports,
+            then=save_progress if last else totals.add,
+        )
 
 
 def ingest_paths(

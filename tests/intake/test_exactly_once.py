@@ -241,3 +241,31 @@ def test_two_workers_storing_the_same_declaration_leave_one_current_version_and_
     assert stored_counts(source) == (versions, 1, versions, TRADERS)
     latest = Subject.objects.get(source=source, kind="consignment", status="current")
     assert latest.version == versions
+
+
+def test_a_run_interrupted_after_a_commit_has_counted_exactly_what_it_stored(source, settings, monkeypatch):
+    """A file's progress and counts are saved in its last batch's transaction: wherever a run is cut off,
+    the files it says it has done are the files whose messages are stored, and none more."""
+    settings.INTAKE_PARSE_PROCESS = False
+    real = services.keep_statistics_current
+    calls = []
+
+    def cut_off_after_the_second_commit(*models):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*models)
+
+    monkeypatch.setattr(services, "keep_statistics_current", cut_off_after_the_second_commit)
+    files = [
+        ("a.csv", csv(row("91200001"), row("91200002"))),
+        ("b.csv", csv(row("91200003"))),
+        ("c.csv", csv()),
+    ]
+    run = services.start_run(actor=None, source=source, files=[n for n, _ in files], fmt="declarations-csv")
+    with pytest.raises(OperationalError):
+        services.run_intake(run, files)
+    run.refresh_from_db()
+    assert run.status == IntakeRun.Status.RUNNING  # to be resumed by the task's retry
+    assert run.progress_done == 2
+    assert run.counts["messages"] == Message.objects.filter(run=run).count() == 3
