@@ -335,8 +335,8 @@ def run_intake(
     problems: list[dict[str, str]] = list(run.problems) if resume else []
     try:
         # Parsed in file order; the next files in a process of their own while this one is stored; the
-        # tables re-analysed as they grow, and the same-person look-up of each batch, on connections
-        # of their own, beside the batch being stored.
+        # tables re-analysed as they grow, and each batch's look-ups of what was stored before it, on
+        # connections of their own, beside the batch being stored.
         with statistics_kept_aside(), reads_beside():
             for name, result in parsed_files(payloads, fmt=run.format, register=register):
                 _store_file(run, name, result, counts, totals, problems, ports, batch_size)
