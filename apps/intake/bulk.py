@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from operator import itemgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
@@ -187,16 +187,31 @@ def statistics_kept_aside() -> Iterator[None]:
     For a run of many batches (``apps.intake.services.run_intake``): each batch re-analysed after its
     commit on the storing connection, which waited for it.
     """
-    if connection.vendor != "postgresql" or _KEEPER.get() is not None:
+    with _helper_beside(_KEEPER, _StatisticsKeeper):
+        yield
+
+
+class _Helper(Protocol):
+    def close(self) -> None: ...
+
+
+H = TypeVar("H", bound=_Helper)
+
+
+@contextmanager
+def _helper_beside(var: ContextVar[H | None], start: Callable[[], H]) -> Iterator[None]:
+    """Inside the block (PostgreSQL), ``var`` holds a helper with a connection of its own, started here
+    and closed on leaving; a block inside another keeps the outer one's."""
+    if connection.vendor != "postgresql" or var.get() is not None:
         yield
         return
-    keeper = _StatisticsKeeper()
-    token = _KEEPER.set(keeper)
+    helper = start()
+    token = var.set(helper)
     try:
         yield
     finally:
-        _KEEPER.reset(token)
-        keeper.close()
+        var.reset(token)
+        helper.close()
 
 
 T = TypeVar("T")
@@ -253,16 +268,8 @@ def reads_beside() -> Iterator[None]:
     """Inside this block (PostgreSQL) ``read_beside`` outside an outer transaction runs its reads on a
     connection of their own; leaving it closes that connection. For a run of many batches
     (``apps.intake.services.run_intake``)."""
-    if connection.vendor != "postgresql" or _READER.get() is not None:
+    with _helper_beside(_READER, BesideReader):
         yield
-        return
-    reader = BesideReader()
-    token = _READER.set(reader)
-    try:
-        yield
-    finally:
-        _READER.reset(token)
-        reader.close()
 
 
 def read_beside(fn: Callable[[], T], *, in_outer_transaction: bool) -> Callable[[], T]:
