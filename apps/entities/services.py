@@ -509,17 +509,18 @@ def decide_link(*, actor: User, link: EntityLink, decision: str, reason: str) ->
 
 
 def on_batch_stored(
-    sender: object, subject_ids: list[int], records: list[BatchRecord] | None = None, **kwargs: object
+    sender: object, subject_ids: list[int], live: list[tuple[int, str]] | None = None, **kwargs: object
 ) -> None:
     """Intake stored a batch (``apps.intake.events.batch_stored``, inside its transaction): queue its
     linking, in the same transaction, and ask a worker to link after the commit.
 
     Linking was two fifths of a bulk intake's database time and three fifths of its own; done after
-    the commit, the intake ends when its records are stored. ``records`` are the batch's subjects that
-    are not superseded: their ids are queued (the linker reads them back, as ``link_subjects`` does
-    for any ids), or all ``subject_ids`` when intake does not say.
+    the commit, the intake ends when its records are stored. ``live`` names the batch's subjects that
+    are not superseded within it, ``(id, kind)``: the ids of the kinds linked are queued (the linker
+    reads them back, as ``link_subjects`` does for any ids), or all ``subject_ids`` when intake does not
+    say.
     """
-    ids = [r[0] for r in records if r[1] in KINDS] if records is not None else list(subject_ids)
+    ids = [pk for pk, kind in live if kind in KINDS] if live is not None else list(subject_ids)
     if not ids:
         return
     # The batch's last id: what was superseded when it was stored (``_live``).

@@ -14,6 +14,7 @@ wait in line with its writes (``read_beside``).
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -351,7 +352,8 @@ def json_text(value: Any) -> str:
 
 class Encoded(NamedTuple):
     """A JSON column's value with its COPY text made beforehand (elsewhere: the parsing process), which
-    ``bulk_insert_rows`` writes as it is on PostgreSQL; elsewhere it stores ``value``."""
+    ``bulk_insert_rows`` writes as it is on PostgreSQL; elsewhere it stores the value (``plain_value``).
+    ``value`` is None when only the text was kept: the value is then read back from it, where needed."""
 
     value: Any
     text: str
@@ -364,7 +366,21 @@ def json_copy_text(value: Any) -> str:
 
 def plain_value(value: Any) -> Any:
     """A value as stored, whether or not its COPY text was made beforehand (``Encoded``)."""
-    return value.value if type(value) is Encoded else value
+    if type(value) is not Encoded:
+        return value
+    if value.value is not None:
+        return value.value
+    return _from_json_text(value.text)
+
+
+def _from_json_text(text: str) -> Any:
+    """The value of a JSON column's COPY text (``_json_text``'s inverse): NULL, or JSON with each
+    backslash doubled."""
+    if text == "\\N":
+        return None
+    # The standard decoder: it reads back whatever ``json_text`` may have written (integers past 64
+    # bits, which orjson refuses, go through the standard encoder there).
+    return json.loads(text.replace("\\\\", "\\") if "\\" in text else text)
 
 
 #: Each object's keys (as a tuple, in the order given) → the same keys in jsonb's order, and a getter of

@@ -12,9 +12,10 @@ from django.dispatch import Signal
 
 __all__ = ["batch_stored", "sharing_changed", "subjects_stored"]
 
-#: Sent inside the store transaction with ``subject_ids`` and ``records`` (the batch as written): the
-#: entities app queues the batch's linking in the transaction, and links it after the commit (a listener
-#: that fails fails the batch, as a direct call would).
+#: Sent inside the store transaction with ``subject_ids`` (the batch's) and ``live`` (``(id, kind)`` of
+#: those not superseded within it): the entities app queues the batch's linking in the transaction, and
+#: links it after the commit, reading the records back (a listener that fails fails the batch, as a
+#: direct call would).
 batch_stored = Signal()
 
 #: Sent after commit with ``subject_ids`` (a list): new current subjects that the risk engine assesses.

@@ -118,7 +118,8 @@ def _parse_and_normalise(name: str, data: bytes, fmt: str, register: bool) -> Pa
 
 
 def _encode_json(drafts: list[SubjectDraft]) -> None:
-    """Each draft's ``facts`` and ``details`` (and those of the subjects it links to) in COPY text, here.
+    """Each draft's ``facts`` and ``details`` (and those of the subjects it links to) in COPY text, here,
+    and only that text sent back (``SubjectDraft.leave_as_text``).
 
     Encoding them was the largest piece of Python on the storing process's chain (which, with its
     PostgreSQL backend, sets a bulk intake's pace), while this process waits for it with time to spare.
@@ -129,3 +130,6 @@ def _encode_json(drafts: list[SubjectDraft]) -> None:
             if one.copy_json is None:
                 with contextlib.suppress(TypeError, ValueError):
                     one.copy_json = (json_copy_text(one.facts), json_copy_text(one.details))
+    for draft in drafts:  # after all are encoded: a draft is encoded once, whoever links to it
+        for one in (draft, *(other for other, _, _ in draft.links)):
+            one.leave_as_text()

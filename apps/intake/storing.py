@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
-from apps.intake.bulk import Encoded, bulk_insert_rows, plain_value, read_beside
+from apps.intake.bulk import Encoded, bulk_insert_rows, read_beside
 from apps.intake.identity import link_batch
 from apps.intake.models import (
     DataSource,
@@ -316,21 +316,15 @@ def link_rows(
 
 def resolve_entities(rows: list[dict[str, Any]], subject_ids: list[int]) -> None:
     """Entity resolution: this batch's travellers and traders against everything stored (queued here,
-    linked after the commit).
+    linked after the commit, when the linker reads the records back).
 
-    Handed the rows just written; versions already superseded in the batch are left out.
+    Handed the ids and kinds of the rows just written; versions already superseded in the batch are
+    left out.
     """
     link_batch(
         subject_ids,
         [
-            (
-                pk,
-                row["kind"],
-                plain_value(row["facts"]),
-                plain_value(row["details"]),
-                row["source_id"],
-                row["external_id"],
-            )
+            (pk, row["kind"])
             for row, pk in zip(rows, subject_ids, strict=True)
             if row["status"] != Subject.Status.SUPERSEDED and row["kind"] in LINKED_KINDS
         ],
@@ -380,7 +374,12 @@ def subject_row(
     facts: Any = draft.facts
     details: Any = draft.details
     if draft.copy_json is not None:  # encoded in the parsing process
-        facts, details = Encoded(facts, draft.copy_json[0]), Encoded(details, draft.copy_json[1])
+        if draft.whole:
+            facts, details = Encoded(facts, draft.copy_json[0]), Encoded(details, draft.copy_json[1])
+        else:  # only the text crossed back: the value is read from it where one is needed
+            facts, details = Encoded(None, draft.copy_json[0]), Encoded(None, draft.copy_json[1])
+    elif not draft.whole:
+        raise ValueError(f"{draft.external_id}: its facts were changed after its JSON was left as text alone")
     return {
         "kind": draft.kind,
         "source_id": source.pk,

@@ -133,18 +133,75 @@ def test_the_parsing_process_normalises_as_storing_would(settings):
     assert all(m.drafts is None and m.records for r in alone for m in r.messages)
 
 
-def test_the_parsing_process_encodes_the_json_columns_as_storing_would(settings):
-    """The drafts cross back with their facts and details already in COPY text (what
-    ``bulk_insert_rows`` would write for them), those of the subjects they link to too."""
+def test_the_parsing_process_sends_the_documents_back_as_the_copy_text_storing_would_write(settings):
+    """The drafts cross back with their facts and details as the COPY text ``bulk_insert_rows`` would
+    write for them (those of the subjects they link to too) and, beside it, only the facts storing reads;
+    a draft whose facts storing changes (an importer's count of declarations) comes back whole."""
     from apps.intake.bulk import json_copy_text
+    from apps.intake.normalise import drafts_for
+    from apps.intake.normalise.drafts import FACTS_READ_WHEN_STORED
 
+    def with_linked(drafts):
+        return [one for d in drafts for one in (d, *(other for other, _, _ in d.links))]
+
+    settings.INTAKE_PARSE_PROCESS = False
+    alone = [r for _, r in parallel.parsed_files(iter(files()), fmt="declarations-csv", register=False)]
+    expected = with_linked(
+        [d for r in alone for m in r.messages for rec in m.records for d in drafts_for(rec)]
+    )
     settings.INTAKE_PARSE_PROCESS = True
     ahead = [r for _, r in parallel.parsed_files(iter(files()), fmt="declarations-csv", register=False)]
-    drafts = [d for r in ahead for m in r.messages for d in m.drafts]
-    linked = [other for d in drafts for other, _, _ in d.links]
-    assert drafts and linked
-    for draft in drafts + linked:
-        assert draft.copy_json == (json_copy_text(draft.facts), json_copy_text(draft.details))
+    made = with_linked([d for r in ahead for m in r.messages for d in m.drafts])
+
+    assert len(made) == len(expected) and any(d.kind == "trader" for d in made)
+    for draft, local in zip(made, expected, strict=True):
+        assert draft.external_id == local.external_id
+        assert draft.copy_json == (json_copy_text(local.facts), json_copy_text(local.details))
+        if "importer_id" in local.facts:  # counted when stored: its facts cross back whole
+            assert draft.whole and (draft.facts, draft.details) == (local.facts, local.details)
+        else:
+            assert not draft.whole and draft.details == {}
+            assert draft.facts == {k: v for k, v in local.facts.items() if k in FACTS_READ_WHEN_STORED}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_travellers_are_stored_the_same_whether_or_not_a_process_parsed_them(world, settings, shared_data):
+    """The shared API and PNR messages, stored in a run with the parsing process (the documents cross
+    back as text alone) and without it: the same subjects, facts, details, keys and links."""
+    from apps.intake.models import SubjectKey, SubjectLink
+
+    folders = [shared_data / "passenger-messages" / "paxlst", shared_data / "passenger-messages" / "pnrgov"]
+    payloads = [(p.name, p.read_bytes()) for folder in folders for p in sorted(folder.iterdir())]
+    assert len(payloads) > parallel.AHEAD + 1  # enough files for the process to be used
+
+    def stored(in_a_process: bool, name: str):
+        settings.INTAKE_PARSE_PROCESS = in_a_process
+        source = DataSourceFactory(owner_agency=world.customs, kind=SourceKind.PNR, name=name)
+        run = services.start_run(actor=None, source=source, files=[n for n, _ in payloads])
+        services.run_intake(run, payloads)
+        subjects = {
+            s.pk: (s.kind, s.external_id, s.version, s.status) for s in Subject.objects.filter(source=source)
+        }
+        documents = {
+            subjects[s.pk]: (s.title, s.facts, s.details, s.arrival_at)
+            for s in Subject.objects.filter(source=source)
+        }
+        keys = sorted(
+            (subjects[k.subject_id], k.key) for k in SubjectKey.objects.filter(subject__source=source)
+        )
+        links = sorted(
+            (subjects[k.from_subject_id], subjects[k.to_subject_id], k.kind, k.reason)
+            # Within the source: the second run's travellers are also the same people as the first's.
+            for k in SubjectLink.objects.filter(from_subject__source=source, to_subject__source=source)
+        )
+        return documents, keys, links
+
+    alone, ahead = stored(False, "One after the other"), stored(True, "In a process")
+    assert ahead == alone
+    documents, keys, links = ahead
+    travellers = [facts for (kind, *_), (_, facts, _, _) in documents.items() if kind == "traveller"]
+    assert len(travellers) > 20 and all(f["full_name"] for f in travellers)
+    assert any(details for _, _, details, _ in documents.values()) and keys and links
 
 
 @pytest.mark.django_db(transaction=True)

@@ -114,12 +114,13 @@ def _split_from(subject: Subject) -> list[int]:
     return list(Subject.objects.filter(others).values_list("pk", flat=True)[:MAX_FETCH])
 
 
-def link_batch(subject_ids: list[int], records: list[tuple[Any, ...]] | None = None) -> None:
+def link_batch(subject_ids: list[int], live: list[tuple[int, str]] | None = None) -> None:
     """Have a batch just stored linked against everything stored (entity resolution, ``apps.entities``):
-    called by intake's store path inside its transaction, with the batch's ``records`` as it wrote them.
-    The entities app sits above intake: it listens (``EntitiesConfig.ready``) and queues the batch in
-    this transaction, to be linked after the commit; an installation without it has no listener."""
-    events.batch_stored.send(sender=Subject, subject_ids=subject_ids, records=records)
+    called by intake's store path inside its transaction, with the ``(id, kind)`` of the batch's subjects
+    that are not superseded within it (``live``). The entities app sits above intake: it listens
+    (``EntitiesConfig.ready``) and queues the batch in this transaction, to be linked after the commit
+    (reading the records back then); an installation without it has no listener."""
+    events.batch_stored.send(sender=Subject, subject_ids=subject_ids, live=live)
 
 
 def _records(
