@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from operator import itemgetter
+from operator import is_, itemgetter
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
@@ -383,26 +383,30 @@ def _from_json_text(text: str) -> Any:
     return json.loads(text.replace("\\\\", "\\") if "\\" in text else text)
 
 
-#: Each object's keys (as a tuple, in the order given) → the same keys in jsonb's order, and a getter of
-#: their values in that order; an intake's records have a handful of shapes, so each is sorted once.
-_JSONB_ORDER: dict[tuple[Any, ...], tuple[tuple[Any, ...], Callable[[dict], tuple[Any, ...]]]] = {}
+#: Each object's keys (as a tuple, in the order given) → the same keys in jsonb's order, a getter of their
+#: values in that order, and whether the order given is jsonb's already; an intake's records have a
+#: handful of shapes, so each is sorted once.
+_JSONB_ORDER: dict[tuple[Any, ...], tuple[tuple[Any, ...], Callable[[dict], tuple[Any, ...]], bool]] = {}
 #: The types of an object's values (in jsonb's order) → where among them the objects and arrays are.
 _NESTED_AT: dict[tuple[type, ...], tuple[int, ...]] = {}
 _NESTED = frozenset({dict, list})
 
 
-def _jsonb_key(key: str) -> tuple[int, str]:
+def jsonb_key(key: str) -> tuple[int, str]:
+    """Where ``jsonb`` keeps an object's key: shorter keys first, then by their bytes."""
     return len(key.encode()), key  # code point order is UTF-8 byte order
 
 
-def _jsonb_shape(shape: tuple[Any, ...]) -> tuple[tuple[Any, ...], Callable[[dict], tuple[Any, ...]]]:
+def _jsonb_shape(
+    shape: tuple[Any, ...],
+) -> tuple[tuple[Any, ...], Callable[[dict], tuple[Any, ...]], bool]:
     if len(_JSONB_ORDER) > 10_000:  # records of free-form keys: do not keep every shape seen
         _JSONB_ORDER.clear()
     # Keys that are not text (``json`` writes them as text) are left in their order: jsonb sorts anyway.
-    order = tuple(sorted(shape, key=_jsonb_key)) if all(type(k) is str for k in shape) else shape
+    order = tuple(sorted(shape, key=jsonb_key)) if all(type(k) is str for k in shape) else shape
     getter = itemgetter(*order) if len(order) > 1 else lambda d: tuple(d[k] for k in order)
-    _JSONB_ORDER[shape] = (order, getter)
-    return order, getter
+    plan = _JSONB_ORDER[shape] = (order, getter, order == shape)
+    return plan
 
 
 def _nested_at(types: tuple[type, ...]) -> tuple[int, ...]:
@@ -414,19 +418,20 @@ def _nested_at(types: tuple[type, ...]) -> tuple[int, ...]:
 
 def jsonb_ordered(value: Any) -> Any:
     """The same JSON value with every object's keys in the order PostgreSQL stores them in ``jsonb``:
-    shorter keys first, then by their bytes.
+    shorter keys first, then by their bytes (``jsonb_key``); ``value`` itself where they are already.
 
     ``jsonb`` sorts each object's keys on input, and its sort first checks whether they are sorted
     already: given in its own order, a subject's ``facts`` and ``details`` went in with two fifths less
     of the server's time (COPY of 50,000 travellers' documents: 867 ms with their keys shuffled, 543 ms
     in jsonb's order). The value stored is the same either way. Written for speed, since it runs on
     every record of a bulk intake (about 10 µs a traveller): the values are taken, and their objects
-    and arrays found, by C loops (``itemgetter``, ``map``) and plans kept per shape.
+    and arrays found, by C loops (``itemgetter``, ``map``) and plans kept per shape; an object or array
+    already in order (records' dataclasses are made so: ``normalise.drafts.jsonable``) is not copied.
     """
     kind = type(value)
     if kind is dict:
         shape = tuple(value)
-        order, getter = _JSONB_ORDER.get(shape) or _jsonb_shape(shape)
+        order, getter, in_order = _JSONB_ORDER.get(shape) or _jsonb_shape(shape)
         values: Sequence[Any] = getter(value)
         types = tuple(map(type, values))
         where = _NESTED_AT.get(types)
@@ -435,11 +440,16 @@ def jsonb_ordered(value: Any) -> Any:
         if where:
             walked = list(values)
             for i in where:
-                walked[i] = jsonb_ordered(walked[i])
+                item = walked[i]
+                walked[i] = ordered = jsonb_ordered(item)
+                in_order = in_order and ordered is item
             values = walked
+        if in_order:
+            return value
         return dict(zip(order, values, strict=False))  # of one length: both from ``shape``
     if kind is list and not _NESTED.isdisjoint(map(type, value)):
-        return [jsonb_ordered(item) for item in value]
+        walked = [jsonb_ordered(item) for item in value]
+        return value if all(map(is_, walked, value)) else walked
     return value
 
 

@@ -69,6 +69,36 @@ def test_json_goes_in_with_its_keys_in_the_order_jsonb_keeps_them(world):
         assert json.loads(stored, **pairs) == json.loads(text, **pairs)
 
 
+def test_a_records_details_come_out_in_jsonbs_order_and_are_written_without_a_copy():
+    """``jsonable`` gives a record's fields (at every depth) in jsonb's order, leaving out the empty
+    ones and writing dates as ISO text; the writer then finds them in order and writes them as they are.
+    A value kept only as its COPY text reads back as the same value."""
+    from apps.intake.bulk import jsonb_key, jsonb_ordered, plain_value
+    from apps.intake.normalise.drafts import jsonable
+    from apps.intake.records.passenger import Bags, TravelDocument, Traveller
+
+    traveller = Traveller(
+        surname="Ødegård", given_names="Åse", date_of_birth=date(1980, 2, 29), nationality="NOR",
+        documents=[TravelDocument(doc_type="P", number="N123", expiry=date(2030, 1, 1))],
+        phones=["+4712345678"], bags=Bags(count=2, weight=30.5, tags=["A1", "A2"]),
+    )  # fmt: skip
+    details = jsonable(traveller)
+    assert details == {
+        "role": "passenger", "bags": {"count": 2, "tags": ["A1", "A2"], "weight": 30.5},
+        "phones": ["+4712345678"], "surname": "Ødegård",
+        "documents": [{"expiry": "2030-01-01", "number": "N123", "doc_type": "P"}],
+        "given_names": "Åse", "nationality": "NOR", "date_of_birth": "1980-02-29",
+    }  # fmt: skip
+    for value in (details, details["bags"], details["documents"][0]):
+        assert list(value) == sorted(value, key=jsonb_key)
+    assert jsonb_ordered(details) is details  # in order at every depth: nothing copied
+    shuffled = {"surname": "A", "id": 1, "documents": [{"number": "1", "doc_type": "P"}]}
+    assert list(jsonb_ordered(shuffled)) == ["id", "surname", "documents"]
+    assert list(jsonb_ordered(shuffled)["documents"][0]) == ["number", "doc_type"]
+    for value in (details, {"quote": 'a "b" \\ c'}, None, []):
+        assert plain_value(Encoded(None, json_copy_text(value))) == value
+
+
 def test_json_is_written_as_djangos_encoder_writes_it_and_refused_where_it_refuses():
     """The bulk path's fast encoder gives the same JSON as Django's for every value Django's can write
     (dates and times to the millisecond, decimals, identifiers, integers past 64 bits, keys that are not
