@@ -8,7 +8,8 @@ most ``AHEAD`` files are read and parsed before they are stored.
 
 The process normalises what it parsed too (each record's subject drafts, ``apps.intake.normalise``):
 that is pure as well, a sixth of the storing process's time for API lists, and the drafts are what
-storing reads (a message's ``drafts``; its ``records`` are then left behind). It hashes keys with the
+storing reads (a message's ``drafts``; its ``records`` are then left behind), their ``facts`` and
+``details`` as the COPY text storing writes (``SubjectDraft.leave_as_text``). It hashes keys with the
 secret its parent hands it; its clock is the machine's, as the parent's is. A message whose records
 fail to normalise there keeps its records and is normalised when stored, so that the failure comes
 where and when it came before.

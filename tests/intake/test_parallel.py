@@ -164,6 +164,33 @@ def test_the_parsing_process_sends_the_documents_back_as_the_copy_text_storing_w
             assert draft.facts == {k: v for k, v in local.facts.items() if k in FACTS_READ_WHEN_STORED}
 
 
+def test_a_draft_crosses_to_the_storing_process_with_every_field_and_its_links():
+    """Drafts are pickled by hand (their constructor's arguments, links as state): every field comes
+    back, links to each other included, in a circle too."""
+    import dataclasses
+    import pickle
+    from datetime import UTC, datetime
+
+    from apps.intake.normalise import SubjectDraft
+
+    a = SubjectDraft(
+        kind="traveller", external_id="pnr:ABC:1", title="A", facts={"mrn": "X"}, details={},
+        arrival_at=datetime(2026, 12, 5, 9, 0, tzinfo=UTC), port_code="LHR", keys=["doc:1"],
+        label=(True, 3), copy_json=('{"mrn":"X"}', "{}"), whole=False,
+    )  # fmt: skip
+    b = SubjectDraft(kind="traveller", external_id="pnr:ABC:2", title="B", facts={}, details={"d": [1]})
+    a.links.append((b, "co_traveller", "same booking ABC"))
+    b.links.append((a, "co_traveller", "same booking ABC"))  # a circle
+
+    a2 = pickle.loads(pickle.dumps(a, pickle.HIGHEST_PROTOCOL))  # noqa: S301  # our own bytes, as the process pool sends them
+    b2, kind, reason = a2.links[0]
+    assert (kind, reason) == ("co_traveller", "same booking ABC") and b2.links[0][0] is a2
+    for before, after in ((a, a2), (b, b2)):
+        for field in dataclasses.fields(SubjectDraft):
+            if field.name != "links":
+                assert getattr(after, field.name) == getattr(before, field.name), field.name
+
+
 @pytest.mark.django_db(transaction=True)
 def test_travellers_are_stored_the_same_whether_or_not_a_process_parsed_them(world, settings, shared_data):
     """The shared API and PNR messages, stored in a run with the parsing process (the documents cross
