@@ -18,7 +18,6 @@ import json
 import logging
 import queue
 import threading
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -56,11 +55,11 @@ def bulk_insert_rows(
     # (attribute, formatter straight to COPY text, default) per column.
     columns_out = [(f.attname, _formatter(f), defaults[f.attname]) for f in fields]
     with connection.cursor() as cursor:
-        # The sequence's name first: ``nextval(pg_get_serial_sequence(...))`` looked the table up in the
-        # catalogue again for every row (7 µs of the database's time a row, the most of drawing a key),
-        # where a constant sequence is resolved once when the statement is planned.
-        assert pk.column is not None  # a table's key is a column
-        sequence = _key_sequence(cursor, meta.db_table, pk.column)
+        # The sequence's name first, once: ``nextval(pg_get_serial_sequence(...))`` looked the table up
+        # in the catalogue again for every row (7 µs of the database's time a row, the most of drawing a
+        # key), where a constant sequence is resolved once when the statement is planned.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, pk.column])
+        (sequence,) = cursor.fetchone()
         cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(rows)])
         ids = [ident for (ident,) in cursor.fetchall()]
         names: list[str] = []
@@ -288,26 +287,6 @@ def read_beside(fn: Callable[[], T], *, in_outer_transaction: bool) -> Callable[
         answer = fn()
         return lambda: answer
     return reader.read(fn)
-
-
-#: Each open database connection's key sequences, by (table, column). Looking one up was a round trip and
-#: a search of the catalogue's dependencies for each insert, five a batch: a tenth of the storing
-#: thread's wall in a bulk intake. A sequence is named after its table and column when the table is made,
-#: and keeps its name; kept per connection all the same, so a new connection looks again.
-_SEQUENCES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], str]] = weakref.WeakKeyDictionary()
-
-
-def _key_sequence(cursor: Any, table: str, column: str) -> str:
-    """The name of the sequence ``table``'s ``column`` draws its values from (PostgreSQL)."""
-    known = _SEQUENCES.get(connection.connection)
-    if known is None:
-        known = _SEQUENCES[connection.connection] = {}
-    sequence = known.get((table, column))
-    if sequence is None:
-        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
-        (sequence,) = cursor.fetchone()
-        known[(table, column)] = sequence
-    return sequence
 
 
 #: Rows a COPY is sent in (each part formatted, then written). Small enough that the server takes in one

@@ -31,34 +31,6 @@ def test_awkward_values_survive_the_bulk_path(world):
     assert stored.received_at == now and stored.arrival_at is None and stored.version == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: keys drawn from its sequence")
-def test_a_tables_key_sequence_is_looked_up_once_a_connection(world):
-    """Each bulk insert draws its keys from the table's sequence, whose name is looked up once per database
-    connection, not once per insert: distinct keys either way."""
-    from django.test.utils import CaptureQueriesContext
-
-    source = DataSourceFactory(owner_agency=world.customs)
-
-    def insert(n: int) -> list[int]:
-        return bulk_insert_rows(
-            Subject,
-            [{"kind": "traveller", "source_id": source.pk, "owner_agency_id": world.customs.pk,
-              "external_id": f"x{n}-{i}", "title": "t", "facts": {}, "details": {},
-              "received_at": timezone.now()} for i in range(3)],
-        )  # fmt: skip
-
-    def lookups(queries) -> int:
-        return sum("pg_get_serial_sequence" in q["sql"] for q in queries)
-
-    with CaptureQueriesContext(connection) as first:
-        ids = insert(1) + insert(2)
-    assert len(set(ids)) == 6 and Subject.objects.filter(pk__in=ids).count() == 6
-    assert lookups(first.captured_queries) <= 1  # none when an earlier test on this connection looked
-    with CaptureQueriesContext(connection) as again:
-        insert(3)
-    assert lookups(again.captured_queries) == 0
-
-
 def test_json_encoded_beforehand_is_stored_as_its_value(world):
     """A JSON column's COPY text made elsewhere (the parsing process) is written as it is on PostgreSQL,
     and the value itself is stored elsewhere: either way the row holds the value."""
