@@ -374,10 +374,9 @@ def subject_row(
     facts: Any = draft.facts
     details: Any = draft.details
     if draft.copy_json is not None:  # encoded in the parsing process
-        if draft.whole:
-            facts, details = Encoded(facts, draft.copy_json[0]), Encoded(details, draft.copy_json[1])
-        else:  # only the text crossed back: the value is read from it where one is needed
-            facts, details = Encoded(None, draft.copy_json[0]), Encoded(None, draft.copy_json[1])
+        if not draft.whole:  # only the text crossed back: the value is read from it where one is needed
+            facts = details = None
+        facts, details = Encoded(facts, draft.copy_json[0]), Encoded(details, draft.copy_json[1])
     elif not draft.whole:
         raise ValueError(f"{draft.external_id}: its facts were changed after its JSON was left as text alone")
     return {

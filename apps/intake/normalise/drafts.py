@@ -61,7 +61,7 @@ class SubjectDraft:
         next to nothing either way. A draft whose facts storing changes (an importer's previous
         declarations) is kept whole.
         """
-        if self.copy_json is None or not self.whole or "importer_id" in self.facts:
+        if self.copy_json is None or not self.whole or not FACTS_CHANGED_WHEN_STORED.isdisjoint(self.facts):
             return
         self.facts = {name: self.facts[name] for name in FACTS_READ_WHEN_STORED if name in self.facts}
         self.details = {}
@@ -70,6 +70,9 @@ class SubjectDraft:
 
 #: What storing reads of a draft's facts: its MRN (amendments, keys) and a register's trader id.
 FACTS_READ_WHEN_STORED = ("mrn", "trader_id")
+#: Facts whose draft storing changes (``services._count_previous_declarations`` counts an importer's
+#: earlier declarations): such a draft crosses back whole, to be encoded again.
+FACTS_CHANGED_WHEN_STORED = frozenset({"importer_id"})
 
 _DRAFT_FIELDS = [f.name for f in dataclasses.fields(SubjectDraft)]
 #: A draft's fields but its links, in the order ``_rebuilt_draft`` takes them (``SubjectDraft.__reduce__``).
