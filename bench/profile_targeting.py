@@ -62,7 +62,7 @@ def main() -> None:
         teardown_databases,
     )
 
-    from bench.targeting import PORTS, load
+    from bench.targeting import PORTS, load, sweep
 
     setup_test_environment()
     name = f"test_{connection.settings_dict['NAME']}_bench_profile"
@@ -77,6 +77,7 @@ def main() -> None:
 
         if not Subject.objects.filter(external_id__startswith="BENCH-").exists():
             load(args.subjects, args.targets, args.seed)
+        sweep()  # as in bench.targeting: no open target whose conveyance has gone
         rng = random.Random(args.seed)
         users = get_user_model().objects
         analyst, supervisor = Client(), Client()
