@@ -19,7 +19,7 @@ from django.db.models import (
     JSONField,
     Min,
     OuterRef,
-    Window,
+    Subquery,
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -297,6 +297,17 @@ def may(user: Any, operation: str, target: Target) -> bool:
     return TargetAccess(user, target).may(operation)
 
 
+class CountOf(Subquery):
+    """``(SELECT COUNT(*) FROM (<queryset>) AS counted)``: how many rows ``queryset`` has, as a value of
+    another statement (read once: nothing in it refers to the outer row)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+    output_field = IntegerField()
+
+    def __init__(self, queryset: Any) -> None:
+        super().__init__(queryset.order_by().values("pk"))
+
+
 def urgent_page(
     queryset: Any, number: Any, *, now: datetime, per_page: int, fields: tuple[str, ...] = ()
 ) -> Page:
@@ -310,14 +321,16 @@ def urgent_page(
     """
     ranked = queryset.with_urgency(now).order_by("-urgency", "arrival_at", "id")
     paginator = Paginator(ranked.values_list("pk", "urgency"), per_page)
-    # The page's ids, their urgency and the queue's length in one scan (a window count), not a second
-    # COUNT query.
+    # The page's ids, their urgency and the queue's length in one statement (one round trip, one
+    # snapshot), the length as a count of its own inside it. Not a window count over the ranked rows:
+    # that keeps every open target of the queue in a tuplestore before the top-50 sort, 9.3 ms against
+    # 7.9 for a port's 15,800 open targets (docs/performance.md, twelfth pass).
     raw = str(number or "1")
     found = []
     if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 1_000_000:
         first = (int(raw) - 1) * per_page
         found = list(
-            ranked.annotate(total=Window(Count("pk"))).values_list("pk", "urgency", "total")[
+            ranked.annotate(total=CountOf(queryset)).values_list("pk", "urgency", "total")[
                 first : first + per_page
             ]
         )
