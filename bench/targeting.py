@@ -34,9 +34,15 @@ The load model (stated again in the JSON):
 
 The machine is shared: ``load_avg_before`` says how busy it was when the run started.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops flock /tmp/bench.lock python -m bench.targeting
-    DATABASE_URL=... python -m bench.targeting --subjects 100000 --targets 10000 --requests 10   # quick
-    DATABASE_URL=... python -m bench.targeting --keep   # load once, keep it, reuse it next time
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops REDIS_URL=redis://127.0.0.1:6379/0 \\
+        flock /tmp/bench.lock python -m bench.targeting
+    DATABASE_URL=... REDIS_URL=... python -m bench.targeting --subjects 100000 --targets 10000 --requests 10
+    DATABASE_URL=... REDIS_URL=... python -m bench.targeting --keep   # load once, keep it, reuse it next time
+
+Both are required: the servers run as a deployment does, on PostgreSQL with a broker and a shared channel
+layer (without one, each approval would refresh the reports inline and every process would run the
+periodic jobs). The Celery tasks the requests queue (report refreshes) go to a Redis database of the
+bench's own that no worker reads: their work is not in the figures.
 
 ``--keep`` keeps the database after the run and reuses it while it holds the asked number of subjects
 and enough targets still awaiting approval (each run approves a few thousand).
@@ -310,6 +316,8 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ratc_ops.settings")
     # A stop by signal (Ctrl-C, a time-out's TERM) still stops the servers and drops the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    if os.environ.get("REDIS_URL"):  # what this process queues (the sweep's refreshes) goes there too
+        os.environ["CELERY_BROKER_URL"] = bench_broker_url()
     import django
 
     django.setup()
@@ -318,6 +326,11 @@ def main() -> None:
 
     if connection.vendor != "postgresql":
         sys.exit("Run against PostgreSQL: set DATABASE_URL=postgres://...")
+    if not os.environ.get("REDIS_URL"):
+        # Without a broker the servers run in the embedded mode: every approval would refresh the
+        # reports inline in its request and each process would run the periodic jobs, which no
+        # deployment of several Daphne processes does (README, "Running on the real stack").
+        sys.exit("Run against the real stack: set REDIS_URL=redis://... as well (channel layer and broker).")
     load_avg = [round(x, 2) for x in os.getloadavg()]
     setup_test_environment()
     # Our own throw-away database, so that a test run elsewhere on the same server is not disturbed.
@@ -361,11 +374,9 @@ def main() -> None:
             sys.exit(f"Need up to {needed} targets awaiting approval; got {len(awaiting)}.")
         connection.close()  # the servers are the database's clients from here on
 
-        extra_env = {}
-        if os.environ.get("REDIS_URL"):
-            # Approvals queue report refreshes (Celery): send those to a database index of the bench's
-            # own, so that no worker of anyone else's runs them; the bench drops that queue at the end.
-            extra_env["CELERY_BROKER_URL"] = bench_broker_url()
+        # Approvals queue report refreshes (Celery): send those to a database index of the bench's own,
+        # so that no worker of anyone else's runs them; the bench drops that queue at the end.
+        extra_env = {"CELERY_BROKER_URL": bench_broker_url()}
         servers = start_servers(args.servers, args.pool, database_url(name), logdir, extra_env)
         most = max([args.users, *levels])
         browsers = [
@@ -423,7 +434,7 @@ def main() -> None:
 
         connections.close_all()
         teardown_databases(old, verbosity=0, keepdb=args.keep)
-        if servers and os.environ.get("REDIS_URL"):
+        if os.environ.get("REDIS_URL"):
             drop_bench_queue()
 
 
