@@ -24,9 +24,11 @@ page's time goes without the queueing of the served figures. Beside the served f
 the servers and the PostgreSQL backends spent per page, the backends' wait for a core, and what they
 were doing (sampled), so that their wall time can be told apart (``Accounting``).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops python -m bench.reports
-    DATABASE_URL=... python -m bench.reports --subjects 100000      # a quick run
-    DATABASE_URL=... python -m bench.reports --keep   # load once, reuse, keep it
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ratc_ops REDIS_URL=redis://127.0.0.1:6379/0 python -m bench.reports
+    DATABASE_URL=... REDIS_URL=... python -m bench.reports --subjects 100000      # a quick run
+    DATABASE_URL=... REDIS_URL=... python -m bench.reports --keep   # load once, reuse, keep it
+
+Both are required: the servers run as a deployment does, with a broker (``bench.serving.require_real_stack``).
 
 ``--keep`` keeps the database after the run and reuses it when it already holds the asked number of
 subjects (loading a million takes minutes), and the summary tables when they were rebuilt the same
@@ -52,7 +54,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.serving import Browser, database_url, percentile, session_cookie, start_servers, stop_servers
+from bench.serving import (
+    Browser,
+    database_url,
+    drop_bench_queue,
+    percentile,
+    require_real_stack,
+    session_cookie,
+    start_servers,
+    stop_servers,
+)
 
 GOAL_P95_MS = 100.0
 #: The page may cost at most this many times the trivial view, measured in the same run.
@@ -461,6 +472,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ratc_ops.settings")
     # A stop by signal (Ctrl-C, a time-out's TERM) still stops the servers and drops the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    require_real_stack()
     import django
 
     django.setup()
@@ -610,6 +622,7 @@ def main() -> None:
 
         connections.close_all()
         teardown_databases(old, verbosity=0, keepdb=args.keep)
+        drop_bench_queue()
 
 
 if __name__ == "__main__":

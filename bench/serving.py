@@ -33,10 +33,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: The Redis database index the servers' Celery messages go to unless ``BENCH_REDIS`` names one (nobody's
+#: worker reads it; ``drop_bench_queue`` empties it at the end).
+BENCH_REDIS_DB = 15
+
+
+def require_real_stack() -> None:
+    """Stop unless ``REDIS_URL`` is set, and send what this process queues to the bench's own broker.
+
+    The servers must run as a deployment of several Daphne processes does: with a broker and a shared
+    channel layer. Without one they run in the embedded mode, where Celery tasks run inline in the
+    request that queues them (an approval would refresh the reports in its own request) and every process
+    runs the periodic jobs itself (the sweep of missed targets, the reports' refresh) while it is measured.
+    """
+    if not os.environ.get("REDIS_URL"):
+        sys.exit("Run against the real stack: set REDIS_URL=redis://... as well (channel layer and broker).")
+    os.environ["CELERY_BROKER_URL"] = bench_broker_url()
+
+
+def bench_broker_url() -> str:
+    """``BENCH_REDIS`` when set (a Redis database of the caller's own, on a machine shared with others),
+    else database ``BENCH_REDIS_DB`` of ``REDIS_URL``'s server."""
+    if given := os.environ.get("BENCH_REDIS"):
+        return given
+    return urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path=f"/{BENCH_REDIS_DB}"))
+
+
+def drop_bench_queue() -> None:
+    """Delete the Celery queue (and kombu's bindings) the bench and its servers made in its Redis database."""
+    import redis
+    from django.conf import settings
+
+    # The broker's keys carry the deployment's prefix (``CELERY_BROKER_TRANSPORT_OPTIONS``).
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+    client = redis.Redis.from_url(bench_broker_url())
+    client.delete(f"{prefix}celery", *client.keys(f"{prefix}_kombu.*"))
+
+
 def start_servers(
     count: int, pool: int, db_url: str, logdir: Path, extra_env: dict[str, str] | None = None
 ) -> list[tuple[subprocess.Popen, int]]:
-    """Start ``count`` Daphne processes on free ports against ``db_url``; wait until each answers."""
+    """Start ``count`` Daphne processes on free ports against ``db_url``; wait until each answers.
+
+    Their Celery messages go to the bench's own broker (``bench_broker_url``): call
+    ``require_real_stack`` first."""
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -47,6 +87,7 @@ def start_servers(
         "RATC_CHAIN_KEY_FILE": os.environ.get("RATC_CHAIN_KEY_FILE", str(ROOT / "var" / "chain.key")),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "RATC_SIMULATE": "0",
+        "CELERY_BROKER_URL": bench_broker_url(),
         **(extra_env or {}),
     }
     servers = []

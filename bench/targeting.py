@@ -62,9 +62,17 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from bench.serving import Browser, database_url, percentile, session_cookie, start_servers, stop_servers
+from bench.serving import (
+    Browser,
+    database_url,
+    drop_bench_queue,
+    percentile,
+    require_real_stack,
+    session_cookie,
+    start_servers,
+    stop_servers,
+)
 
 GOAL_P95_MS = 100.0
 #: At one client, each request's p50 at most this many times ``/healthz``'s p50 of the same level.
@@ -75,8 +83,6 @@ KINDS = ("queue_page", "target_page", "transition_api", "baseline_healthz")
 PORTS = ("GBFXT", "GBLHR", "GBDVR", "GBMNC", "GBCOV")
 #: How long a run may last at most: awaiting targets the sweep would release within it are not approved.
 RUN_MARGIN = timedelta(hours=1)
-#: The Redis database index the bench's Celery messages go to (nobody's worker reads it).
-BENCH_REDIS_DB = 15
 
 
 def parse_args() -> argparse.Namespace:
@@ -295,29 +301,12 @@ def capacity(saturation: list[dict], users: int, think: float) -> dict:
     }
 
 
-def bench_broker_url() -> str:
-    """``BENCH_REDIS`` when set (a Redis database of the caller's own, on a machine shared with others),
-    else database ``BENCH_REDIS_DB`` of ``REDIS_URL``'s server."""
-    if given := os.environ.get("BENCH_REDIS"):
-        return given
-    return urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path=f"/{BENCH_REDIS_DB}"))
-
-
-def drop_bench_queue() -> None:
-    """Delete the Celery queue (and kombu's bindings) the servers made in the bench's Redis database."""
-    import redis
-
-    client = redis.Redis.from_url(bench_broker_url())
-    client.delete("celery", *client.keys("_kombu.*"))
-
-
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ratc_ops.settings")
     # A stop by signal (Ctrl-C, a time-out's TERM) still stops the servers and drops the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    if os.environ.get("REDIS_URL"):  # what this process queues (the sweep's refreshes) goes there too
-        os.environ["CELERY_BROKER_URL"] = bench_broker_url()
+    require_real_stack()  # what this process queues (the sweep's refreshes) goes to the bench's broker too
     import django
 
     django.setup()
@@ -326,11 +315,6 @@ def main() -> None:
 
     if connection.vendor != "postgresql":
         sys.exit("Run against PostgreSQL: set DATABASE_URL=postgres://...")
-    if not os.environ.get("REDIS_URL"):
-        # Without a broker the servers run in the embedded mode: every approval would refresh the
-        # reports inline in its request and each process would run the periodic jobs, which no
-        # deployment of several Daphne processes does (README, "Running on the real stack").
-        sys.exit("Run against the real stack: set REDIS_URL=redis://... as well (channel layer and broker).")
     load_avg = [round(x, 2) for x in os.getloadavg()]
     setup_test_environment()
     # Our own throw-away database, so that a test run elsewhere on the same server is not disturbed.
@@ -374,10 +358,7 @@ def main() -> None:
             sys.exit(f"Need up to {needed} targets awaiting approval; got {len(awaiting)}.")
         connection.close()  # the servers are the database's clients from here on
 
-        # Approvals queue report refreshes (Celery): send those to a database index of the bench's own,
-        # so that no worker of anyone else's runs them; the bench drops that queue at the end.
-        extra_env = {"CELERY_BROKER_URL": bench_broker_url()}
-        servers = start_servers(args.servers, args.pool, database_url(name), logdir, extra_env)
+        servers = start_servers(args.servers, args.pool, database_url(name), logdir)
         most = max([args.users, *levels])
         browsers = [
             Browser(servers[u % len(servers)][1],
@@ -434,8 +415,7 @@ def main() -> None:
 
         connections.close_all()
         teardown_databases(old, verbosity=0, keepdb=args.keep)
-        if os.environ.get("REDIS_URL"):
-            drop_bench_queue()
+        drop_bench_queue()
 
 
 if __name__ == "__main__":
