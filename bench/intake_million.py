@@ -64,8 +64,8 @@ def generate(folder: Path, travellers: int, seed: int = 7) -> int:
 
 def parse_only(folder: Path) -> float:
     """Parsing the files alone, as the intake's parsing process parses them: with Python's cyclic
-    collector off (``apps.intake.parallel``). With it on, its collections walk every record parsed so
-    far and the same parsing took about 2.7 times as long (0.6 against 1.6 s for 20,000 travellers), a
+    collector off (``apps.intake.parallel``). With it on, its collections walk every object alive in the
+    process again and again, and the same parsing took about 2.7 times as long (0.6 against 1.6 s for 20,000 travellers), a
     baseline that made the intake look nearer to its floor than it was."""
     from apps.core.collector import collector_paused
     from apps.intake.parsers.paxlst import parse_paxlst
