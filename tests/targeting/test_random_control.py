@@ -275,9 +275,7 @@ def test_the_score_is_told_only_to_whom_the_draw_is_told(
     liaison = client_for(police_liaison)
     for target in (drawn, risk):
         assert liaison.get(f"/api/v1/targets/{target.pk}/").json()["score"] is None
-        assert (
-            "risk score" not in liaison.get(reverse("targeting:detail", args=[target.pk])).content.decode()
-        )
+        assert "risk score" not in liaison.get(reverse("targeting:detail", args=[target.pk])).content.decode()
     analyst = client_for(customs_analyst)  # the same test client, signed in as the owner's analyst
     assert analyst.get(f"/api/v1/targets/{drawn.pk}/").json()["score"] == 3.0
     assert "risk score 72.00" in analyst.get(reverse("targeting:detail", args=[risk.pk])).content.decode()
