@@ -21,10 +21,10 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.timesince import timeuntil
 
 from apps.agencies.operations import can, membership_of
 from apps.agencies.roles import Role
+from apps.core.timewords import until
 
 __all__ = ["PANELS_BY_ROLE", "Panel", "Row", "panels_for"]
 
@@ -64,7 +64,7 @@ def _when(target: Any, now: datetime) -> str:
         return ""
     if target.arrival_at <= now:
         return "arrived"
-    return f"arrives in {timeuntil(target.arrival_at, now, depth=1)}"
+    return f"arrives in {until(target.arrival_at, now, depth=1)}"
 
 
 def _target_row(target: Any, now: datetime) -> Row:

@@ -15,6 +15,7 @@ from django.utils.timesince import timesince
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # missing in django-stubs
 from django.utils.translation import get_language
 
+from apps.core.timewords import since, under_a_minute, until
 from apps.targeting.disclosure import random_control_agency, shows_random_control
 
 register = template.Library()
@@ -26,6 +27,18 @@ SLA_FLAGS = {
 DASH = '<span class="muted">—</span>'
 FREE = '<span class="muted">free</span>'
 NOT_PROVIDED = "NOTPROVIDED"  # the CSRF context processor's value when there is no request
+
+
+@register.filter
+def time_since(value: Any, now: Any = None) -> str:
+    """``timesince``, with "under a minute" for less than a minute (``apps.core.timewords``); "" for no time."""
+    return since(value, now or None) if isinstance(value, datetime) else ""
+
+
+@register.filter
+def time_until(value: Any, now: Any = None) -> str:
+    """``timeuntil``, with "under a minute" for less than a minute (``apps.core.timewords``); "" for no time."""
+    return until(value, now or None) if isinstance(value, datetime) else ""
 
 
 @register.filter
@@ -181,6 +194,8 @@ def _between(earlier: Any, later: Any) -> str:
 @lru_cache(maxsize=8192)
 def _minutes_in_words(minutes: int, language: str) -> str:
     # ``language`` is in the key: the words are the active language's (``get_language``).
+    if minutes == 0:
+        return under_a_minute()
     return str(timesince(_EPOCH, _EPOCH + timedelta(minutes=minutes)))
 
 
