@@ -8,8 +8,8 @@ for Celery workers as in production rather than run inline. The child's resident
 half second. Prints one JSON object: travellers stored, seconds, travellers per second, resident memory
 at 10 %, 50 % and 100 % of the run and its peak, how many progress updates the console showed, the
 baseline of parsing the same files without storing them (measured in the same run, as the intake's
-parsing process parses: the cyclic collector off), and the batches
-queued for entity linking (a worker links them after each commit; no worker runs here).
+parsing process parses: the cyclic collector off), and the batches queued for entity linking (a worker
+links them after each commit; no worker runs here).
 
 The machine is shared, so wall time alone says little: the JSON also holds the CPU seconds of the
 intake process (with its parsing process) and of its PostgreSQL backend, and the load average before
@@ -65,8 +65,8 @@ def generate(folder: Path, travellers: int, seed: int = 7) -> int:
 def parse_only(folder: Path) -> float:
     """Parsing the files alone, as the intake's parsing process parses them: with Python's cyclic
     collector off (``apps.intake.parallel``). With it on, its collections walk every object alive in the
-    process again and again, and the same parsing took about 2.7 times as long (0.6 against 1.6 s for 20,000 travellers), a
-    baseline that made the intake look nearer to its floor than it was."""
+    process again and again, and the same parsing took about 2.7 times as long (0.6 against 1.6 s for
+    20,000 travellers): a baseline that made the intake look nearer to its floor than it was."""
     from apps.core.collector import collector_paused
     from apps.intake.parsers.paxlst import parse_paxlst
 
