@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
-__all__ = ["since", "under_a_minute", "until"]
+__all__ = ["since", "until"]
 
 
-def under_a_minute() -> str:
+def _under_a_minute() -> str:
     """The words for less than a minute, in the active language (looked up when used, not at import)."""
     return gettext("under a minute")
 
@@ -25,7 +25,7 @@ def since(earlier: datetime, later: datetime | None = None, *, depth: int = 2) -
     """``timesince(earlier, later)``, or "under a minute" when ``later`` is less than a minute after."""
     later = later if later is not None else timezone.now()
     if 0 <= (later - earlier).total_seconds() < 60:
-        return under_a_minute()
+        return _under_a_minute()
     return timesince(earlier, later, depth=depth)
 
 

@@ -11,11 +11,10 @@ from django import template
 from django.template.defaultfilters import date, timesince_filter, timeuntil_filter
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # missing in django-stubs
 from django.utils.translation import get_language
 
-from apps.core.timewords import since, under_a_minute, until
+from apps.core.timewords import since, until
 from apps.targeting.disclosure import random_control_agency, shows_random_control
 
 register = template.Library()
@@ -187,16 +186,14 @@ def _between(earlier: Any, later: Any) -> str:
     delta = later - earlier
     if delta >= _SAME_WORDS_BELOW:
         return ""
-    since = delta.days * 86400 + delta.seconds  # as ``timesince`` counts: microseconds ignored
-    return _minutes_in_words(max(since, 0) // 60, get_language() or "")
+    seconds = delta.days * 86400 + delta.seconds  # as ``timesince`` counts: microseconds ignored
+    return _minutes_in_words(max(seconds, 0) // 60, get_language() or "")
 
 
 @lru_cache(maxsize=8192)
 def _minutes_in_words(minutes: int, language: str) -> str:
     # ``language`` is in the key: the words are the active language's (``get_language``).
-    if minutes == 0:
-        return under_a_minute()
-    return str(timesince(_EPOCH, _EPOCH + timedelta(minutes=minutes)))
+    return since(_EPOCH, _EPOCH + timedelta(minutes=minutes))
 
 
 def _claim_form(table: _Table, t: Any) -> str:
