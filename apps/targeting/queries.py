@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
@@ -47,10 +48,21 @@ def loaded_through_scope(target: Target, user: Any) -> Target:
 #: The target page's panels that are rows of a child table, by the relation that holds them.
 _PANELS = ("holds", "shares", "comments", "instructions", "examination_results")
 
+#: Panels of the target page whose rows an app above this one keeps (a partner's sightings, ``alerts``):
+#: name -> (model label, its foreign key to the target). Registered by that app (``register_panel``), so
+#: this app names no table of a layer above it.
+_OTHER_PANELS: dict[str, tuple[str, str]] = {}
+
+
+def register_panel(name: str, model: str, key: str) -> None:
+    """Let the one query that loads a target for its page also say whether ``model`` (``"app.Model"``)
+    has any row of it, by the foreign key ``key``; read back with ``has_panel(target, name)``."""
+    _OTHER_PANELS[name] = (model, key)
+
 
 class _AnyRow(Func):
     """``EXISTS (SELECT 1 FROM <child> WHERE <child>.<key> = <the target's id>)``: whether the target has
-    any row at all in the child table of ``relation``.
+    any row at all in a child table.
 
     The same SQL as ``Exists(Child.objects.filter(target=OuterRef("pk")))`` without building and compiling
     a queryset per flag: five of them added about two thirds to the compilation of the page's one target
@@ -60,10 +72,19 @@ class _AnyRow(Func):
 
     output_field = BooleanField()
 
-    def __init__(self, relation: str) -> None:
-        child: Any = Target._meta.get_field(relation)  # a reverse relation: the child's foreign key
-        self.table, self.column = child.related_model._meta.db_table, child.field.column
+    def __init__(self, table: str, column: str) -> None:
+        self.table, self.column = table, column
         super().__init__(F("pk"))
+
+    @classmethod
+    def of_relation(cls, relation: str) -> _AnyRow:
+        child: Any = Target._meta.get_field(relation)  # a reverse relation: the child's foreign key
+        return cls(child.related_model._meta.db_table, child.field.column)
+
+    @classmethod
+    def of_model(cls, label: str, key: str) -> _AnyRow:
+        model = django_apps.get_model(label)
+        return cls(model._meta.db_table, model._meta.get_field(key).column)
 
     def as_sql(  # type: ignore[override]  # the template is this class's own, not the caller's
         self, compiler: Any, connection: Any, **extra_context: Any
@@ -85,7 +106,8 @@ def panels_of(user: Any) -> dict[str, Any]:
     """
     from apps.intake.models import Subject
 
-    flags: dict[str, Any] = {f"panel_{relation}": _AnyRow(relation) for relation in _PANELS}
+    flags: dict[str, Any] = {f"panel_{relation}": _AnyRow.of_relation(relation) for relation in _PANELS}
+    flags.update({f"panel_{name}": _AnyRow.of_model(*where) for name, where in _OTHER_PANELS.items()})
     if can(user, "subject.view"):
         flags["panel_subject_visible"] = Exists(
             Subject.objects.visible_to(user).filter(pk=OuterRef("subject_id"))

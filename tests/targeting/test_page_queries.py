@@ -70,6 +70,19 @@ def test_empty_panels_cost_no_query_and_full_ones_show_what_they_did(
     assert bare_queries < full_queries
 
 
+def test_a_target_without_partner_sightings_asks_for_none(client_for, customs_analyst, make_target):
+    """Whether a target has any partner sighting comes with the target (``register_panel``): a page of a
+    target with none reads no sighting; one with a sighting shows it (``tests/alerts/test_views.py``)."""
+    target = make_target(state="approved")
+    client = client_for(customs_analyst)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("targeting:detail", args=[target.pk])).status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in statements if s.startswith('SELECT "alerts_partnersighting"')]
+    loads = [s for s in statements if s.startswith('SELECT "targeting_target"."id"')]
+    assert any('FROM "alerts_partnersighting"' in s for s in loads)  # asked inside the target's query
+
+
 def test_a_partner_reads_no_more_of_full_panels_than_before(
     client_for, customs_supervisor, police_liaison, make_target, world
 ):

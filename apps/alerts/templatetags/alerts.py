@@ -16,17 +16,21 @@ def partner_sightings(context: Any, target: Any) -> dict[str, Any]:
     from apps.alerts.models import Partner
     from apps.alerts.services import alert_can
     from apps.alerts.views import target_sightings
+    from apps.targeting.queries import has_panel
 
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None:
         return {"sightings": [], "send_to": []}
     send_to: list[Partner] = []
-    if alert_can(user, "alert.export"):
+    # A target read with its panels' flags (``panels_of``) that has no share or no sighting at all asks
+    # nothing of either: the card would have been empty anyway.
+    if has_panel(target, "shares") and alert_can(user, "alert.export"):
         shared = target.shares.values_list("agency_id", flat=True)
         send_to = list(Partner.objects.visible_to(user).filter(active=True, agency_id__in=shared))
+    sightings = target_sightings(user, target) if has_panel(target, "partner_sightings") else []
     url = f"{reverse('alerts:outbound')}?target={target.reference}"
-    return {"sightings": target_sightings(user, target), "send_to": send_to, "send_url": url}
+    return {"sightings": sightings, "send_to": send_to, "send_url": url}
 
 
 @register.inclusion_tag("alerts/_send_entry.html", takes_context=True)

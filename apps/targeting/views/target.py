@@ -56,6 +56,8 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
     ]  # fmt: skip
     can_dispatch = "dispatch" in {a["name"] for a in actions}
     owner = membership.agency_id == target.owner_agency_id
+    # The pass-on rule is the service's own (``may_pass_on``): the button shows when sharing would pass.
+    can_share = access.may("target.share") and may_pass_on(membership.agency_id, target, shares)
     return {
         "target": target,
         "subject": seen.subject,
@@ -79,10 +81,10 @@ def _detail_context(request: HttpRequest, target: Target) -> dict[str, Any]:
         "can_claim": access.may("target.claim") and target.state in OPEN_STATES,
         "can_hold": access.may("target.hold") and target.state in services.HOLDABLE_STATES | {"on_hold"},
         "can_comment": access.may("target.comment"),
-        # The pass-on rule is the service's own (``may_pass_on``): the button shows when sharing would pass.
-        "can_share": access.may("target.share") and may_pass_on(membership.agency_id, target, shares),
+        "can_share": can_share,
         "is_owner": owner,
-        "share_agencies": Agency.objects.exclude(pk=target.owner_agency_id),
+        # Read only for the form that lists them.
+        "share_agencies": list(Agency.objects.exclude(pk=target.owner_agency_id)) if can_share else [],
         "codes": HandlingCode.choices if owner else [(HandlingCode.SEE, "May see"), (HandlingCode.CONSENT, "Owner consent before action")],
         "team": deciding_team_label(target, access.config),
         "now": timezone.now(),
