@@ -125,6 +125,8 @@ MIDDLEWARE = [
     "apps.core.unavailable.DatabaseUnavailableMiddleware",
     # request.user.is_verified(): whether this session passed a second factor (django-otp).
     "django_otp.middleware.OTPMiddleware",
+    # From here on request.user is the user itself, not two lazy stand-ins (apps.accounts.middleware).
+    "apps.accounts.middleware.UserInHandMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

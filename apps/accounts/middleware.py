@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import LazyObject
 from django.utils.http import urlencode
 
 from apps.accounts.second_factor import has_authenticator, requires_second_factor, session_verified
@@ -45,3 +46,27 @@ class SecondFactorMiddleware:
             response["HX-Redirect"] = url
             return response
         return redirect(url)
+
+
+class UserInHandMiddleware:
+    """After django-otp's: ``request.user`` becomes the user itself instead of two lazy stand-ins.
+
+    The authentication middleware's stand-in is read on every request already (the outage check,
+    ``apps.core.unavailable``), and django-otp wraps it in a second one. Every attribute read through the
+    two runs both proxies' Python ``__getattribute__`` and ``__getattr__``, and the scoping and permission
+    checks read the user hundreds of times a page (``membership_of``, ``can``): about 0.7-1.1 ms of CPU
+    of a target or queue page here (docs/performance.md, fourteenth pass). django-otp's own reading (the
+    verified device, from the session) happens here rather than at the first attribute a view reads.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        while isinstance(user, LazyObject):
+            user.is_authenticated  # noqa: B018 (sets the stand-in up: its ``_wrapped`` is then the user)
+            user = user._wrapped
+        if user is not None:
+            request.user = user
+        return self.get_response(request)

@@ -84,6 +84,25 @@ def test_a_password_alone_is_sent_to_verify_and_a_code_opens_the_floor(client, c
     assert client.get(SUBJECTS).status_code == 200
 
 
+def test_views_get_the_user_itself_with_what_the_second_factor_said(client, customs_analyst, required):
+    """``request.user`` reaches the views as the user itself (``UserInHandMiddleware``), not lazy stand-ins,
+    and still answers django-otp's question: unverified after a password, verified after a code."""
+    from django.contrib.auth import get_user_model
+    from django.utils.functional import LazyObject
+
+    device = enrolled(customs_analyst)
+    password_sign_in(client, customs_analyst)
+    before = client.get("/healthz").wsgi_request.user
+    skip_throttle(customs_analyst)
+    client.post("/accounts/second-factor/verify/", {"code": code_of(device), "next": SUBJECTS})
+    after = client.get(SUBJECTS)
+    assert after.status_code == 200
+    for user in (before, after.wsgi_request.user):
+        assert type(user) is get_user_model() and not isinstance(user, LazyObject)
+        assert user.pk == customs_analyst.pk
+    assert before.is_verified() is False and after.wsgi_request.user.is_verified() is True
+
+
 def test_a_recovery_code_works_once(client, customs_analyst, required):
     enrolled(customs_analyst)
     codes = second_factor.new_recovery_codes(customs_analyst)
