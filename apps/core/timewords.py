@@ -7,13 +7,17 @@ wrong; Django counts whole minutes and has no word below one.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
-__all__ = ["since", "until"]
+__all__ = ["lasting", "since", "until"]
+
+#: Any fixed instant: ``lasting`` counts a length of time from it. Below four weeks the words do not
+#: depend on which (no month or year is counted); above, months and years are the calendar's from here.
+EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 
 
 def _under_a_minute() -> str:
@@ -32,3 +36,9 @@ def since(earlier: datetime, later: datetime | None = None, *, depth: int = 2) -
 def until(later: datetime, earlier: datetime | None = None, *, depth: int = 2) -> str:
     """``timeuntil(later, earlier)``, or "under a minute" when ``later`` is less than a minute away."""
     return since(earlier if earlier is not None else timezone.now(), later, depth=depth)
+
+
+def lasting(length: timedelta, *, depth: int = 2) -> str:
+    """A length of time in words ("6 years, 10 months", "3 hours, 30 minutes", "under a minute"), for
+    figures such as an average lateness that an hour count would make hard to read ("60453.1 h")."""
+    return since(EPOCH, EPOCH + max(length, timedelta(0)), depth=depth)

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.agencies.operations import check
+from apps.core.timewords import lasting
 from apps.intake.models import DataSource, IntakeRun, Message, SourceKind, Subject
 from apps.quality.feeds import (
     FEEDS,
@@ -306,6 +307,11 @@ class CarrierFigures:
     @property
     def average_late_hours(self) -> float | None:
         return round(self.late_hours / self.late, 1) if self.late else None
+
+    @property
+    def average_lateness(self) -> str:
+        """The average lateness in words ("2 hours, 30 minutes", "6 years, 10 months"); "" if none late."""
+        return lasting(dt.timedelta(hours=self.late_hours / self.late)) if self.late else ""
 
     @property
     def error_rate(self) -> float | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,6 +22,9 @@ from apps.quality.feeds import FEEDS
 from apps.quality.forms import DataRequestForm
 from apps.quality.models import CarrierContact, DataRequest
 
+#: Carriers a page of the ranking shows.
+RANKING_PAGE = 50
+
 
 def _carrier(slug: str) -> str:
     return "" if slug == "-" else slug.upper()
@@ -32,9 +36,10 @@ def carriers(request: AuthedRequest) -> HttpResponse:
     feed = request.GET.get("feed", "")
     feed = feed if feed in FEEDS else ""
     computed = measure.ensure_fresh(request.user)
-    rows = measure.ranking(request.user, feed=feed)
+    # Worst first, a page at a time: a customs declaration feed alone has hundreds of declarants.
+    page = Paginator(measure.ranking(request.user, feed=feed), RANKING_PAGE).get_page(request.GET.get("page"))
     context = {
-        "rows": rows,
+        "page": page,
         "feeds": FEEDS,
         "feed": feed,
         "weeks": measure.WEEKS,

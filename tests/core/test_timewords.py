@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.template import Context, Template
 
-from apps.core.timewords import since, until
+from apps.core.timewords import lasting, since, until
 
 NOW = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
 
@@ -30,3 +30,10 @@ def test_the_targeting_filters_and_the_queue_rows_say_it_too():
 
     assert _between(NOW, NOW + timedelta(seconds=30)) == "under a minute"
     assert _between(NOW, NOW + timedelta(minutes=3)) == "3\xa0minutes"
+
+
+def test_a_length_of_time_reads_in_its_largest_units():
+    assert lasting(timedelta(hours=60453.1)) == "6\xa0years, 10\xa0months"
+    assert lasting(timedelta(hours=5)) == "5\xa0hours"
+    assert lasting(timedelta(minutes=150)) == "2\xa0hours, 30\xa0minutes"
+    assert lasting(timedelta(seconds=20)) == lasting(timedelta(seconds=-5)) == "under a minute"

@@ -46,11 +46,24 @@ def test_the_page_shows_the_same_figures_worst_first(small_set, customs_analyst,
     assert html.index('data-carrier="-"') < html.index('data-carrier="CD"') < html.index('data-carrier="AB"')
     ab = _row(html, "AB")
     assert ab.count("75.0&nbsp;%") == 2  # complete, and on time
-    assert "1 late, 5.0 h on average" in ab and ">better<" in ab and "<strong>83</strong>" in ab
+    assert "1 late by 5\xa0hours on average" in ab and ">better<" in ab and "<strong>83</strong>" in ab
     cd = _row(html, "CD")
     assert ">0.0&nbsp;%" in cd and cd.count("100.0&nbsp;%") == 2  # on time, and the error rate
     page = client.get(reverse("quality:carrier", args=[small_set.pk, "CD"])).content.decode()
     assert "Travel document number" in page and "CD9" in page
+
+
+def test_the_ranking_comes_a_page_at_a_time_and_counts_on(small_set, customs_analyst, client, monkeypatch):
+    """Hundreds of declarants make one feed: the ranking is paged, and the second page's ranks go on
+    from the first's."""
+    monkeypatch.setattr("apps.quality.views.RANKING_PAGE", 2)
+    client.force_login(customs_analyst)
+    first = client.get(reverse("quality:carriers")).content.decode()
+    assert 'data-carrier="CD"' in first and 'data-carrier="AB"' not in first
+    assert "Page 1 of 2 · 3 carriers and feeds" in first and "?feed=&page=2" in first
+    second = client.get(reverse("quality:carriers"), {"page": 2}).content.decode()
+    row = _row(second, "AB")
+    assert '<td class="dq-rank">3</td>' in row and 'data-carrier="CD"' not in second
 
 
 def test_a_partner_sees_a_feed_only_once_it_is_shared(small_set, police_liaison, world, client):

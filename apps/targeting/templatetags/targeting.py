@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # missing in django-stubs
 from django.utils.translation import get_language
 
-from apps.core.timewords import since, until
+from apps.core.timewords import lasting, since, until
 from apps.targeting.disclosure import random_control_agency, shows_random_control
 
 register = template.Library()
@@ -171,7 +171,6 @@ def _target_row(context: template.Context, t: Any, table: _Table) -> str:
 #: month or year, whose lengths vary with the calendar, can be counted), so the words for a number of
 #: minutes are worked out once per process and language, not once per row of every queue page.
 _SAME_WORDS_BELOW = timedelta(days=27)
-_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 
 
 def _between(earlier: Any, later: Any) -> str:
@@ -193,7 +192,7 @@ def _between(earlier: Any, later: Any) -> str:
 @lru_cache(maxsize=8192)
 def _minutes_in_words(minutes: int, language: str) -> str:
     # ``language`` is in the key: the words are the active language's (``get_language``).
-    return since(_EPOCH, _EPOCH + timedelta(minutes=minutes))
+    return lasting(timedelta(minutes=minutes))
 
 
 def _claim_form(table: _Table, t: Any) -> str:
