@@ -17,6 +17,7 @@ from django.utils.functional import LazyObject
 from django.utils.http import urlencode
 
 from apps.accounts.second_factor import has_authenticator, requires_second_factor, session_verified
+from apps.core.unavailable import UNREACHABLE, unavailable
 
 #: Paths an unverified session may still reach: signing in and out, this step itself, static files.
 OPEN_PREFIXES = ("/accounts/", "/login/", "/logout/", "/static/", "/healthz", "/api/")
@@ -56,7 +57,8 @@ class UserInHandMiddleware:
     two runs both proxies' Python ``__getattribute__`` and ``__getattr__``, and the scoping and permission
     checks read the user hundreds of times a page (``membership_of``, ``can``): about 0.7-1.1 ms of CPU
     of a target or queue page here (docs/performance.md, fourteenth pass). django-otp's own reading (the
-    verified device, from the session) happens here rather than at the first attribute a view reads.
+    verified device, from the session) happens here rather than at the first attribute a view reads; a
+    database out of reach there is answered 503, as the outage check answers it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -64,9 +66,12 @@ class UserInHandMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        while isinstance(user, LazyObject):
-            user.is_authenticated  # noqa: B018 (sets the stand-in up: its ``_wrapped`` is then the user)
-            user = user._wrapped
+        try:
+            while isinstance(user, LazyObject):
+                user.is_authenticated  # noqa: B018 (sets the stand-in up: its ``_wrapped`` is then the user)
+                user = user._wrapped
+        except UNREACHABLE as error:
+            return unavailable(request, error)
         if user is not None:
             request.user = user
         return self.get_response(request)

@@ -84,3 +84,15 @@ def test_other_errors_stay_500(signed_in):
     response = signed_in.get("/bug/")
     assert response.status_code == 500
     assert "Retry-After" not in response
+
+
+@pytest.mark.django_db
+def test_outage_while_reading_the_second_factors_device_is_503(signed_in):
+    """django-otp reads the session's verified device when the user is handed to the views
+    (``UserInHandMiddleware``): an outage there is 503 too."""
+    with mock.patch(
+        "django_otp.middleware.OTPMiddleware._verify_user_sync", side_effect=OperationalError(RESTART)
+    ):
+        response = signed_in.get("/targets/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
