@@ -90,6 +90,15 @@ def test_history_withholds_the_nomination_reason_the_page_withholds(
     assert "ZEBRAFISH" in _everything(client_for(customs_analyst), nominated)
 
 
+def test_a_nomination_withheld_with_the_personal_details_says_so(nominated, client_for, imm_liaison):
+    """The nomination's words go with the subject's personal details, which IMM is not shown: the line
+    says that, not that customs keeps its reasons from IMM."""
+    page = client_for(imm_liaison).get(reverse("targeting:detail", args=[nominated.pk])).content.decode()
+    history = page.split("<h2>History</h2>", 1)[1]
+    assert "Reason withheld with the subject's personal details." in history
+    assert "Reason held by CUS" not in history and "ZEBRAFISH" not in history
+
+
 def test_a_hold_reason_is_read_only_by_the_holding_agency(
     make_target, world, client_for, police_liaison, customs_analyst
 ):

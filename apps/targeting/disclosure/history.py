@@ -36,6 +36,10 @@ class HistoryLine:
     reason: str
     withheld: bool
     partner: bool = False
+    #: Why the reason is withheld, for the words beside it: "centre" (the port is briefed, not told the
+    #: centre's reasons), "personal" (a nomination's text may name the subject, whose personal details
+    #: the viewer's agency is not shown), "agency" (another agency's words); "" when not withheld.
+    withheld_as: str = ""
 
 
 class HistoryPart(DisclosureBase):
@@ -45,10 +49,10 @@ class HistoryPart(DisclosureBase):
         reason = transition.reason or ""
         kind = _kind_of(transition)
         agency = transition.actor_agency.code if transition.actor_agency is not None else None
-        withheld = False
+        withheld, withheld_as = False, ""
         if self.briefing_only and transition.to_state not in _PORT_MOVES:
             shown = ""
-            withheld = bool(reason)
+            withheld, withheld_as = bool(reason), "centre"
         elif kind == "operation":
             shown = reason if self.operation is not None else "Added to a joint operation"
         elif not reason or self._may_read_text(transition.actor_agency_id, kind):
@@ -62,7 +66,7 @@ class HistoryPart(DisclosureBase):
         else:
             # The move itself is public to whoever sees the target; the holder's or author's words are not.
             shown = _public_part(reason, kind)
-            withheld = True
+            withheld, withheld_as = True, "personal" if kind == "nomination" else "agency"
         actor = transition.actor if transition.actor_id else None
         partner = self.briefing_only and transition.actor_agency_id not in (None, self.agency_id)
         if partner:  # as for holds: the officer is not told which partner agency acted, nor who
@@ -80,6 +84,7 @@ class HistoryPart(DisclosureBase):
             reason=shown,
             withheld=withheld,
             partner=partner,
+            withheld_as=withheld_as if withheld else "",
         )
 
     def history(self, transitions: Any = None) -> list[HistoryLine]:
